@@ -1,0 +1,5 @@
+//! `kasse-relay`: public webhook relay for Kasse tills.
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}

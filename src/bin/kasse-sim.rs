@@ -1,0 +1,5 @@
+//! `kasse-sim`: a local Vipps MobilePay simulator.
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}

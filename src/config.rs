@@ -1,0 +1,1 @@
+//! Till configuration (TOML, every key overridable by a `KASSE_...` variable).

@@ -1,0 +1,1 @@
+//! Demo mode: an in-process simulator and relay on loopback.

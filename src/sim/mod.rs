@@ -1,0 +1,1 @@
+//! `kasse-sim`: a faithful local Vipps MobilePay for demos, tests and training.

@@ -1,0 +1,258 @@
+//! Webhook request authentication exactly as Vipps MobilePay does it (BRIEF §6.3).
+//!
+//! The signature covers the raw body bytes (through their SHA-256), the path and
+//! query of the registered URL, the `x-ms-date` header and the URL authority
+//! (`host[:port]`, port only when non-default). The HMAC key is the UTF-8 bytes
+//! of the registration secret exactly as Vipps returned it (never base64-decoded).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The fixed part of the `Authorization` header before the signature.
+pub const AUTHORIZATION_PREFIX: &str =
+    "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=";
+
+/// The three headers a signed delivery carries (besides `Host`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHeaders {
+    /// `x-ms-date`, an HTTP-date in GMT.
+    pub date: String,
+    /// `x-ms-content-sha256`, base64 of SHA-256 of the raw body.
+    pub content_sha256: String,
+    /// `Authorization`, `HMAC-SHA256 SignedHeaders=...&Signature=...`.
+    pub authorization: String,
+}
+
+/// Why a delivery failed authentication. Each names what a sender got wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("missing header {0}")]
+    MissingHeader(&'static str),
+    #[error("Authorization header is not an HMAC-SHA256 Vipps signature")]
+    MalformedAuthorization,
+    #[error("x-ms-content-sha256 does not match the body")]
+    ContentHashMismatch,
+    #[error("signature does not match")]
+    SignatureMismatch,
+}
+
+/// Base64 of SHA-256 over the exact bytes.
+pub fn content_hash(body: &[u8]) -> String {
+    BASE64.encode(Sha256::digest(body))
+}
+
+/// `"POST\n" + path_and_query + "\n" + date + ";" + host + ";" + content_hash`.
+pub fn string_to_sign(path_and_query: &str, date: &str, host: &str, content_hash: &str) -> String {
+    format!("POST\n{path_and_query}\n{date};{host};{content_hash}")
+}
+
+/// Base64 HMAC-SHA256 of `message` keyed by the secret's UTF-8 bytes.
+pub fn signature(secret: &str, message: &str) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(message.as_bytes());
+    BASE64.encode(mac.finalize().into_bytes())
+}
+
+/// The authority Vipps signs for a URL: lower-case host, plus `:port` only when
+/// the port is not the scheme's default (like JS `URL.host`).
+pub fn authority(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    }
+}
+
+/// Path plus `?query` of a URL, as Vipps signs it.
+pub fn path_and_query(url: &url::Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{}", url.path(), q),
+        None => url.path().to_string(),
+    }
+}
+
+/// Sign a delivery of `body` to `url` at `date` (an HTTP-date) with `secret`.
+pub fn sign(secret: &str, url: &url::Url, date: &str, body: &[u8]) -> SignedHeaders {
+    let hash = content_hash(body);
+    let message = string_to_sign(&path_and_query(url), date, &authority(url), &hash);
+    SignedHeaders {
+        date: date.to_string(),
+        authorization: format!("{AUTHORIZATION_PREFIX}{}", signature(secret, &message)),
+        content_sha256: hash,
+    }
+}
+
+/// Verify a received delivery.
+///
+/// `path_and_query` and `host` must be those of the URL Vipps called (behind a
+/// reverse proxy: rebuilt from the public URL, not taken from the `Host` header).
+/// `date`, `content_sha256` and `authorization` are the raw header values
+/// (`None` when absent). Comparisons are constant-time.
+pub fn verify(
+    secret: &str,
+    path_and_query: &str,
+    host: &str,
+    date: Option<&str>,
+    content_sha256: Option<&str>,
+    authorization: Option<&str>,
+    body: &[u8],
+) -> Result<(), VerifyError> {
+    let date = date.ok_or(VerifyError::MissingHeader("x-ms-date"))?;
+    let claimed_hash = content_sha256.ok_or(VerifyError::MissingHeader("x-ms-content-sha256"))?;
+    let authorization = authorization.ok_or(VerifyError::MissingHeader("authorization"))?;
+    let claimed_signature = authorization
+        .strip_prefix(AUTHORIZATION_PREFIX)
+        .ok_or(VerifyError::MalformedAuthorization)?;
+
+    let actual_hash = content_hash(body);
+    if !bool::from(actual_hash.as_bytes().ct_eq(claimed_hash.as_bytes())) {
+        return Err(VerifyError::ContentHashMismatch);
+    }
+    let message = string_to_sign(path_and_query, date, host, &actual_hash);
+    let expected = signature(secret, &message);
+    if bool::from(expected.as_bytes().ct_eq(claimed_signature.as_bytes())) {
+        Ok(())
+    } else {
+        Err(VerifyError::SignatureMismatch)
+    }
+}
+
+/// The current time as an HTTP-date (`Thu, 30 Mar 2023 08:38:32 GMT`).
+pub fn http_date(at: std::time::SystemTime) -> String {
+    httpdate::fmt_http_date(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        name: String,
+        secret: String,
+        url: String,
+        path_and_query: String,
+        host: String,
+        x_ms_date: String,
+        body: String,
+        x_ms_content_sha256: String,
+        string_to_sign: String,
+        signature: String,
+        authorization: String,
+    }
+
+    fn vectors() -> Vec<Vector> {
+        #[derive(serde::Deserialize)]
+        struct File {
+            vectors: Vec<Vector>,
+        }
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/vipps-openapi/hmac-test-vectors.json"
+        );
+        let text = std::fs::read_to_string(path).expect("HMAC vectors beside the brief");
+        let file: File = serde_json::from_str(&text).expect("vector file parses");
+        assert!(file.vectors.len() >= 3, "expected the official and derived vectors");
+        file.vectors
+    }
+
+    #[test]
+    fn every_official_vector_signs_and_verifies() {
+        for v in vectors() {
+            let url = url::Url::parse(&v.url).unwrap();
+            assert_eq!(path_and_query(&url), v.path_and_query, "{}", v.name);
+            assert_eq!(authority(&url), v.host, "{}", v.name);
+            assert_eq!(
+                content_hash(v.body.as_bytes()),
+                v.x_ms_content_sha256,
+                "{}",
+                v.name
+            );
+            let s = string_to_sign(
+                &v.path_and_query,
+                &v.x_ms_date,
+                &v.host,
+                &v.x_ms_content_sha256,
+            );
+            assert_eq!(s, v.string_to_sign, "{}", v.name);
+            assert_eq!(signature(&v.secret, &s), v.signature, "{}", v.name);
+            let signed = sign(&v.secret, &url, &v.x_ms_date, v.body.as_bytes());
+            assert_eq!(signed.authorization, v.authorization, "{}", v.name);
+            assert_eq!(
+                verify(
+                    &v.secret,
+                    &v.path_and_query,
+                    &v.host,
+                    Some(&v.x_ms_date),
+                    Some(&v.x_ms_content_sha256),
+                    Some(&v.authorization),
+                    v.body.as_bytes(),
+                ),
+                Ok(()),
+                "{}",
+                v.name
+            );
+        }
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        for v in vectors() {
+            let ok = |secret: &str, path: &str, host: &str, body: &[u8], auth: Option<&str>| {
+                verify(
+                    secret,
+                    path,
+                    host,
+                    Some(&v.x_ms_date),
+                    Some(&v.x_ms_content_sha256),
+                    auth,
+                    body,
+                )
+            };
+            let mut body = v.body.clone().into_bytes();
+            body[1] ^= 1;
+            assert_eq!(
+                ok(&v.secret, &v.path_and_query, &v.host, &body, Some(&v.authorization)),
+                Err(VerifyError::ContentHashMismatch)
+            );
+            assert_eq!(
+                ok("wrong", &v.path_and_query, &v.host, v.body.as_bytes(), Some(&v.authorization)),
+                Err(VerifyError::SignatureMismatch)
+            );
+            assert_eq!(
+                ok(&v.secret, "/other", &v.host, v.body.as_bytes(), Some(&v.authorization)),
+                Err(VerifyError::SignatureMismatch)
+            );
+            assert_eq!(
+                ok(&v.secret, &v.path_and_query, "evil.example", v.body.as_bytes(), Some(&v.authorization)),
+                Err(VerifyError::SignatureMismatch)
+            );
+            assert_eq!(
+                ok(&v.secret, &v.path_and_query, &v.host, v.body.as_bytes(), None),
+                Err(VerifyError::MissingHeader("authorization"))
+            );
+            assert_eq!(
+                ok(&v.secret, &v.path_and_query, &v.host, v.body.as_bytes(), Some(&v.signature)),
+                Err(VerifyError::MalformedAuthorization)
+            );
+        }
+    }
+
+    #[test]
+    fn base64_decoding_the_secret_would_be_wrong() {
+        let v = &vectors()[0];
+        use base64::Engine as _;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(&v.secret)
+            .unwrap();
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&decoded).unwrap();
+        mac.update(v.string_to_sign.as_bytes());
+        let wrong = BASE64.encode(mac.finalize().into_bytes());
+        assert_ne!(wrong, v.signature);
+    }
+}
