@@ -649,7 +649,9 @@ impl OrderLine {
 
 /// `Some(25)` for 2500 basis points, `None` for 2550 (25.5 %).
 pub fn whole_percent(basis_points: u32) -> Option<u32> {
-    basis_points.is_multiple_of(100).then_some(basis_points / 100)
+    basis_points
+        .is_multiple_of(100)
+        .then_some(basis_points / 100)
 }
 
 /// `^\d+([\.]\d{1,8})?$` and at most 10 characters.
