@@ -24,7 +24,12 @@ async fn every_acknowledged_webhook_survives_kill_9_and_arrives_once() {
 
     // The "engine": persists each delivery with its seq as the cursor, ignores
     // anything at or below the cursor, acks after persisting.
-    let mut client = RelayClient::connect(client_config(&relay.base_url, &tokens[0], 0, Transport::WebSocket));
+    let mut client = RelayClient::connect(client_config(
+        &relay.base_url,
+        &tokens[0],
+        0,
+        Transport::WebSocket,
+    ));
     let persisted: Arc<Mutex<BTreeMap<u64, String>>> = Arc::default();
     let engine_cursor = Arc::new(Mutex::new(0u64));
     let duplicates = Arc::new(Mutex::new(0usize));
@@ -96,39 +101,68 @@ async fn every_acknowledged_webhook_survives_kill_9_and_arrives_once() {
     for t in send_tasks {
         failed.extend(t.await.unwrap());
     }
-    assert!(!failed.is_empty() || at_kill == TOTAL, "the kill hit while webhooks arrived");
+    assert!(
+        !failed.is_empty() || at_kill == TOTAL,
+        "the kill hit while webhooks arrived"
+    );
     let relay = Relay::start(&db, &addr, &[]).await;
     for reference in &failed {
         let i: usize = reference[3..].parse().unwrap();
         let body = payment_body(reference, "AUTHORIZED", &format!("psp-{i}"));
         let r = post_signed(&http, &url, SECRET, body.as_bytes()).await;
-        assert!(r.status().is_success(), "retry of {reference}: {}", r.status());
+        assert!(
+            r.status().is_success(),
+            "retry of {reference}: {}",
+            r.status()
+        );
         accepted.lock().unwrap().insert(reference.clone());
     }
     let accepted = accepted.lock().unwrap().clone();
     assert_eq!(accepted.len(), TOTAL);
 
     // Everything accepted arrives, once.
-    wait_for(Duration::from_secs(60), "all accepted webhooks delivered", || {
-        let n = persisted.lock().unwrap().len();
-        async move { (n >= TOTAL).then_some(()) }
-    })
+    wait_for(
+        Duration::from_secs(60),
+        "all accepted webhooks delivered",
+        || {
+            let n = persisted.lock().unwrap().len();
+            async move { (n >= TOTAL).then_some(()) }
+        },
+    )
     .await;
     let delivered: Vec<String> = persisted.lock().unwrap().values().cloned().collect();
     let unique: BTreeSet<String> = delivered.iter().cloned().collect();
-    assert_eq!(delivered.len(), unique.len(), "no event reached the engine twice");
+    assert_eq!(
+        delivered.len(),
+        unique.len(),
+        "no event reached the engine twice"
+    );
     assert_eq!(unique, accepted);
-    assert_eq!(*duplicates.lock().unwrap(), 0, "the client never yielded a seq twice");
+    assert_eq!(
+        *duplicates.lock().unwrap(),
+        0,
+        "the client never yielded a seq twice"
+    );
 
     // A restarted till (new client from the engine's cursor) gets nothing again.
     engine.abort();
     let cursor = *engine_cursor.lock().unwrap();
-    let mut again = RelayClient::connect(client_config(&relay.base_url, &tokens[0], cursor, Transport::WebSocket));
+    let mut again = RelayClient::connect(client_config(
+        &relay.base_url,
+        &tokens[0],
+        cursor,
+        Transport::WebSocket,
+    ));
     assert!(
-        tokio::time::timeout(Duration::from_millis(500), again.next()).await.is_err(),
+        tokio::time::timeout(Duration::from_millis(500), again.next())
+            .await
+            .is_err(),
         "nothing after the cursor"
     );
-    eprintln!("accepted before kill: {at_kill}, failed during the outage and retried: {}", failed.len());
+    eprintln!(
+        "accepted before kill: {at_kill}, failed during the outage and retried: {}",
+        failed.len()
+    );
 }
 
 /// Like `post_signed`, but a connection failure is `None` instead of a panic.

@@ -45,7 +45,11 @@ async fn backlog_in_order(transport: Transport) {
     assert_eq!(got, refs, "the whole backlog, in order, nothing of t2");
     assert_eq!(*client.status().borrow(), ConnectionStatus::Connected);
     // Nothing more for t1.
-    assert!(tokio::time::timeout(Duration::from_millis(300), client.next()).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), client.next())
+            .await
+            .is_err()
+    );
     // Acks reach the relay.
     wait_for(T, "all acknowledged", || {
         let db = db.clone();
@@ -62,7 +66,12 @@ async fn backlog_in_order(transport: Transport) {
     // Offline again; 10 more; a new client resumes from the engine's cursor.
     let more: Vec<String> = (40..50).map(|i| format!("t1-{i:04}")).collect();
     post_payments(&relay, more.clone()).await;
-    let mut client = RelayClient::connect(client_config(&relay.base_url, &tokens[0], cursor, transport));
+    let mut client = RelayClient::connect(client_config(
+        &relay.base_url,
+        &tokens[0],
+        cursor,
+        transport,
+    ));
     let mut got = Vec::new();
     for _ in 0..more.len() {
         let d = recv(&mut client, T).await;
@@ -90,14 +99,24 @@ async fn unacknowledged_events_come_again_after_a_reconnect() {
     let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
     post_payments(&relay, (0..3).map(|i| format!("t1-{i:04}"))).await;
 
-    let mut client = RelayClient::connect(client_config(&relay.base_url, &tokens[0], 0, Transport::WebSocket));
+    let mut client = RelayClient::connect(client_config(
+        &relay.base_url,
+        &tokens[0],
+        0,
+        Transport::WebSocket,
+    ));
     let first = recv(&mut client, T).await;
     let second = recv(&mut client, T).await;
     let third = recv(&mut client, T).await;
     // The engine persisted only the first one, then the till restarted.
     client.ack(first.seq);
     drop(client);
-    let mut client = RelayClient::connect(client_config(&relay.base_url, &tokens[0], first.seq, Transport::WebSocket));
+    let mut client = RelayClient::connect(client_config(
+        &relay.base_url,
+        &tokens[0],
+        first.seq,
+        Transport::WebSocket,
+    ));
     let again = [recv(&mut client, T).await, recv(&mut client, T).await];
     assert_eq!(
         again.iter().map(|d| d.seq).collect::<Vec<_>>(),
@@ -114,17 +133,30 @@ async fn a_silently_dead_link_is_noticed_and_the_till_reconnects() {
     let proxy = FreezingProxy::start(relay.addr.clone()).await;
     let http = reqwest::Client::new();
 
-    let mut client = RelayClient::connect(client_config(&proxy.url(), &tokens[0], 0, Transport::WebSocket));
-    wait_status(&client, T, "connected", |s| *s == ConnectionStatus::Connected).await;
+    let mut client = RelayClient::connect(client_config(
+        &proxy.url(),
+        &tokens[0],
+        0,
+        Transport::WebSocket,
+    ));
+    wait_status(&client, T, "connected", |s| {
+        *s == ConnectionStatus::Connected
+    })
+    .await;
     post_payments(&relay, ["t1-0001".to_string()]).await;
     let d = recv(&mut client, T).await;
     client.ack(d.seq);
 
     // The link now swallows everything, in both directions, without closing.
     proxy.freeze();
-    wait_status(&client, T, "reconnecting", |s| matches!(s, ConnectionStatus::Reconnecting { .. })).await;
+    wait_status(&client, T, "reconnecting", |s| {
+        matches!(s, ConnectionStatus::Reconnecting { .. })
+    })
+    .await;
     let status = client.status().borrow().clone();
-    let ConnectionStatus::Reconnecting { last_error, .. } = status else { unreachable!() };
+    let ConnectionStatus::Reconnecting { last_error, .. } = status else {
+        unreachable!()
+    };
     assert!(last_error.contains("heartbeat"), "{last_error}");
     // The relay noticed too.
     wait_for(T, "relay drops the dead link", || {
@@ -160,7 +192,10 @@ async fn a_till_that_stops_reading_is_dropped_by_the_relay() {
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     let hello = ws.next().await.unwrap().unwrap();
     assert!(hello.to_text().unwrap().contains("\"hello\""));
-    assert_eq!(metric(&http, &relay.base_url, "kasse_relay_connected_tills").await, Some(1.0));
+    assert_eq!(
+        metric(&http, &relay.base_url, "kasse_relay_connected_tills").await,
+        Some(1.0)
+    );
     // From here on the till reads nothing (so it never answers a ping).
     wait_for(T, "relay drops the silent till", || {
         let (http, base) = (http.clone(), relay.base_url.clone());
@@ -169,7 +204,10 @@ async fn a_till_that_stops_reading_is_dropped_by_the_relay() {
         }
     })
     .await;
-    assert_eq!(metric(&http, &relay.base_url, "kasse_relay_dead_links_total").await, Some(1.0));
+    assert_eq!(
+        metric(&http, &relay.base_url, "kasse_relay_dead_links_total").await,
+        Some(1.0)
+    );
     drop(ws);
 }
 
@@ -179,7 +217,12 @@ async fn a_bad_token_is_reported_and_retried() {
     provision(&db, MSN, SECRET, &[("t1", "qr-1")]);
     let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
     for transport in [Transport::WebSocket, Transport::LongPoll] {
-        let client = RelayClient::connect(client_config(&relay.base_url, "kasse_till_wrong", 0, transport));
+        let client = RelayClient::connect(client_config(
+            &relay.base_url,
+            "kasse_till_wrong",
+            0,
+            transport,
+        ));
         wait_status(&client, T, "rejected token", |s| {
             matches!(s, ConnectionStatus::Reconnecting { attempt, last_error } if *attempt >= 2 && last_error.contains("401"))
         })

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 const MSN_A: &str = "123456";
 const MSN_B: &str = "654321";
-const SECRET_A: &str = "A0+AeKBRG2KRGvnNwJpQlb6IJFk48CKXCIcrLoHncVJKDILsQSxS6NWCccwWm6r6FhGKhiHTBsG2wo/xU6FY/A==";
+const SECRET_A: &str =
+    "A0+AeKBRG2KRGvnNwJpQlb6IJFk48CKXCIcrLoHncVJKDILsQSxS6NWCccwWm6r6FhGKhiHTBsG2wo/xU6FY/A==";
 const SECRET_B: &str = "secret-of-store-b";
 
 async fn status_of(r: reqwest::Response) -> StatusCode {
@@ -43,13 +44,21 @@ async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
         ("x-ms-content-sha256", signed.content_sha256.clone()),
         ("authorization", signed.authorization.clone()),
     ];
-    let r = send(all.clone(), tampered.clone(), url_a.clone()).await.unwrap();
+    let r = send(all.clone(), tampered.clone(), url_a.clone())
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "tampered body");
     // Tampered body with its hash recomputed (signature then does not match).
     let mut rehashed = all.clone();
     rehashed[1].1 = kasse::vipps::webhook::content_hash(tampered.as_bytes());
-    let r = send(rehashed, tampered.clone(), url_a.clone()).await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "tampered body, rehashed");
+    let r = send(rehashed, tampered.clone(), url_a.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "tampered body, rehashed"
+    );
     // Each header missing.
     for skip in 0..3 {
         let headers: Vec<_> = all
@@ -59,14 +68,22 @@ async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
             .map(|(_, h)| h.clone())
             .collect();
         let r = send(headers, genuine.clone(), url_a.clone()).await.unwrap();
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "missing header #{skip}");
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "missing header #{skip}"
+        );
     }
     // Wrong secret.
     let r = post_signed(&http, &url_a, "not-the-secret", genuine.as_bytes()).await;
     assert_eq!(status_of(r).await, StatusCode::UNAUTHORIZED, "wrong secret");
     // Another store's valid signature (signed for this URL with store B's secret).
     let r = post_signed(&http, &url_a, SECRET_B, genuine.as_bytes()).await;
-    assert_eq!(status_of(r).await, StatusCode::UNAUTHORIZED, "store B's secret on store A");
+    assert_eq!(
+        status_of(r).await,
+        StatusCode::UNAUTHORIZED,
+        "store B's secret on store A"
+    );
     // A genuine delivery for store B replayed to store A's URL (wrong path).
     let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
     let for_b = kasse::vipps::webhook::sign(SECRET_A, &url_b, &date, genuine.as_bytes());
@@ -81,7 +98,11 @@ async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
     )
     .await
     .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "signed for another path");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "signed for another path"
+    );
     // Signed for another host.
     let mut evil = url_a.clone();
     evil.set_host(Some("evil.example")).unwrap();
@@ -98,13 +119,20 @@ async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
     )
     .await
     .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "signed for another host");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "signed for another host"
+    );
     // Unknown store.
     let unknown = relay.webhook_url("999999");
     let r = post_signed(&http, &unknown, SECRET_A, genuine.as_bytes()).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND, "unknown MSN");
     // Too large (limit 64 KiB), even when correctly signed.
-    let big = format!(r#"{{"reference":"t1-big","name":"CREATED","pad":"{}"}}"#, "x".repeat(64 * 1024));
+    let big = format!(
+        r#"{{"reference":"t1-big","name":"CREATED","pad":"{}"}}"#,
+        "x".repeat(64 * 1024)
+    );
     let r = post_signed(&http, &url_a, SECRET_A, big.as_bytes()).await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "over 64 KiB");
     // Malformed JSON with a valid signature: kept as rejected, answered 400.
@@ -117,24 +145,45 @@ async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["status"], "routed");
 
-    let (status, events) = poll(&http, &relay.base_url, &tokens[0], 0, 0).await.unwrap();
+    let (status, events) = poll(&http, &relay.base_url, &tokens[0], 0, 0)
+        .await
+        .unwrap();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(events.len(), 1, "only the genuine event: {events:?}");
     assert_eq!(events[0].1, genuine, "delivered byte for byte");
 
     let rejected = cli(&db, &["events", "list", "--status", "rejected"]);
-    assert_eq!(rejected.lines().count(), 2, "header + one rejected row: {rejected}");
+    assert_eq!(
+        rejected.lines().count(),
+        2,
+        "header + one rejected row: {rejected}"
+    );
     assert!(rejected.contains("invalid JSON"), "{rejected}");
     assert_eq!(
-        metric(&http, &relay.base_url, "kasse_relay_webhooks_refused_total{reason=\"bad_signature\"}").await,
+        metric(
+            &http,
+            &relay.base_url,
+            "kasse_relay_webhooks_refused_total{reason=\"bad_signature\"}"
+        )
+        .await,
         Some(6.0)
     );
     assert_eq!(
-        metric(&http, &relay.base_url, "kasse_relay_webhooks_refused_total{reason=\"missing_header\"}").await,
+        metric(
+            &http,
+            &relay.base_url,
+            "kasse_relay_webhooks_refused_total{reason=\"missing_header\"}"
+        )
+        .await,
         Some(3.0)
     );
     assert_eq!(
-        metric(&http, &relay.base_url, "kasse_relay_webhooks_refused_total{reason=\"too_large\"}").await,
+        metric(
+            &http,
+            &relay.base_url,
+            "kasse_relay_webhooks_refused_total{reason=\"too_large\"}"
+        )
+        .await,
         Some(1.0)
     );
 }
@@ -162,10 +211,17 @@ async fn a_redelivered_event_is_stored_once() {
     assert_eq!(v["duplicate"], true);
     ids.push(v["eventId"].as_i64().unwrap());
     assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
-    let (_, events) = poll(&http, &relay.base_url, &tokens[0], 0, 0).await.unwrap();
+    let (_, events) = poll(&http, &relay.base_url, &tokens[0], 0, 0)
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(
-        metric(&http, &relay.base_url, "kasse_relay_webhooks_total{outcome=\"duplicate\"}").await,
+        metric(
+            &http,
+            &relay.base_url,
+            "kasse_relay_webhooks_total{outcome=\"duplicate\"}"
+        )
+        .await,
         Some(3.0)
     );
 }
@@ -203,7 +259,13 @@ async fn events_reach_only_their_own_till_and_the_unroutable_are_kept() {
         assert_eq!(v["status"], "unrouted");
     }
     // A check-in for an unknown QR: kept, answered 404 so the app says so at once.
-    let r = post_signed(&http, &url_a, SECRET_A, checkin_body("qr-unknown", "tok-x").as_bytes()).await;
+    let r = post_signed(
+        &http,
+        &url_a,
+        SECRET_A,
+        checkin_body("qr-unknown", "tok-x").as_bytes(),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     let got = |token: String| {
@@ -214,14 +276,21 @@ async fn events_reach_only_their_own_till_and_the_unroutable_are_kept() {
     let a1 = got(a[0].clone()).await;
     let a2 = got(a[1].clone()).await;
     let b1 = got(b[0].clone()).await;
-    assert_eq!(a1.iter().map(|e| &e.1).collect::<Vec<_>>(), vec![&checkin_a1]);
+    assert_eq!(
+        a1.iter().map(|e| &e.1).collect::<Vec<_>>(),
+        vec![&checkin_a1]
+    );
     assert_eq!(a2.iter().map(|e| &e.1).collect::<Vec<_>>(), vec![&pay_a2]);
     assert_eq!(b1.iter().map(|e| &e.1).collect::<Vec<_>>(), vec![&pay_b1]);
 
     let unrouted = cli(&db, &["events", "unrouted"]);
     let rows: Vec<_> = unrouted.lines().skip(1).collect();
     assert_eq!(rows.len(), 4, "{unrouted}");
-    assert!(unrouted.contains("zz-0001") && unrouted.contains("NOPREFIX0001") && unrouted.contains("qr-unknown"));
+    assert!(
+        unrouted.contains("zz-0001")
+            && unrouted.contains("NOPREFIX0001")
+            && unrouted.contains("qr-unknown")
+    );
     assert_eq!(
         metric(&http, &relay.base_url, "kasse_relay_unrouted_events").await,
         Some(4.0)
@@ -230,7 +299,13 @@ async fn events_reach_only_their_own_till_and_the_unroutable_are_kept() {
     cli(&db, &["till", "revoke", "--msn", MSN_A, "--till", "t2"]);
     let (status, _) = poll(&http, &relay.base_url, &a[1], 0, 0).await.unwrap();
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let r = post_signed(&http, &url_a, SECRET_A, payment_body("t2-0002", "AUTHORIZED", "p").as_bytes()).await;
+    let r = post_signed(
+        &http,
+        &url_a,
+        SECRET_A,
+        payment_body("t2-0002", "AUTHORIZED", "p").as_bytes(),
+    )
+    .await;
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["status"], "unrouted");
 }
@@ -246,7 +321,8 @@ async fn behind_a_proxy_the_signed_url_is_the_public_one() {
     )
     .await;
     let http = reqwest::Client::new();
-    let public = url::Url::parse("https://relay.example.com/kasse/v1/webhooks/vipps/123456").unwrap();
+    let public =
+        url::Url::parse("https://relay.example.com/kasse/v1/webhooks/vipps/123456").unwrap();
     let body = payment_body("t1-0003", "AUTHORIZED", "psp-3");
     // Signed for the public URL, arriving (through the "proxy") at the local one.
     let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
@@ -264,7 +340,9 @@ async fn behind_a_proxy_the_signed_url_is_the_public_one() {
     // Signed for the local address: not what Vipps would sign, rejected.
     let r = post_signed(&http, &relay.webhook_url(MSN_A), SECRET_A, body.as_bytes()).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let (_, events) = poll(&http, &relay.base_url, &tokens[0], 0, 0).await.unwrap();
+    let (_, events) = poll(&http, &relay.base_url, &tokens[0], 0, 0)
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1);
 }
 

@@ -270,7 +270,12 @@ fn store(db: &RelayDb, cmd: &StoreCommand) -> anyhow::Result<()> {
         }
         StoreCommand::List => {
             for s in db.list_stores()? {
-                println!("{}\t{}\twebhooks: {}", s.msn, s.name, s.webhook_ids.join(","));
+                println!(
+                    "{}\t{}\twebhooks: {}",
+                    s.msn,
+                    s.name,
+                    s.webhook_ids.join(",")
+                );
             }
         }
     }
@@ -336,7 +341,10 @@ fn events(db: &RelayDb, cmd: &EventsCommand) -> anyhow::Result<()> {
             i128::from(e.received_at_ms) * 1_000_000,
         )
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| e.received_at_ms.to_string());
         println!(
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",

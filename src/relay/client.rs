@@ -98,7 +98,10 @@ impl RelayClientConfig {
 pub enum ConnectionStatus {
     Connected,
     /// Not connected; `attempt` counts failed attempts since the last success.
-    Reconnecting { attempt: u32, last_error: String },
+    Reconnecting {
+        attempt: u32,
+        last_error: String,
+    },
 }
 
 /// One event for this till.
@@ -326,7 +329,6 @@ impl Worker {
         }
     }
 
-
     fn endpoint(&self, path: &str, websocket: bool) -> Result<url::Url, String> {
         let mut url = self.config.url.clone();
         let base = url.path().trim_end_matches('/').to_string();
@@ -350,7 +352,8 @@ impl Worker {
             Err(e) => return failed(e, false),
         };
         let resume = self.cursor.resume();
-        url.query_pairs_mut().append_pair("after", &resume.to_string());
+        url.query_pairs_mut()
+            .append_pair("after", &resume.to_string());
         let mut request = match url.as_str().into_client_request() {
             Ok(r) => r,
             Err(e) => return failed(format!("bad relay URL: {e}"), false),
@@ -370,7 +373,9 @@ impl Worker {
                 let status = response.status();
                 return match status.as_u16() {
                     401 | 403 => failed(format!("till token rejected ({status})"), false),
-                    _ => SessionEnd::UpgradeRefused(format!("WebSocket upgrade refused ({status})")),
+                    _ => {
+                        SessionEnd::UpgradeRefused(format!("WebSocket upgrade refused ({status})"))
+                    }
                 };
             }
             Ok(Err(e)) => return failed(format!("connect failed: {e}"), false),
@@ -382,7 +387,11 @@ impl Worker {
             Ok(Some(Ok(tungstenite::Message::Text(t)))) => {
                 match serde_json::from_str::<ServerMessage>(&t) {
                     Ok(ServerMessage::Hello { till_id, .. }) => {
-                        tracing::info!(till_id, after = resume, "connected to the relay (WebSocket)");
+                        tracing::info!(
+                            till_id,
+                            after = resume,
+                            "connected to the relay (WebSocket)"
+                        );
                     }
                     _ => return failed("relay did not greet".into(), false),
                 }
@@ -516,7 +525,8 @@ impl Worker {
                 Err(e) => return failed(format!("long-poll failed: {e}"), connected),
             };
             let status = response.status();
-            if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN
+            if status == reqwest::StatusCode::UNAUTHORIZED
+                || status == reqwest::StatusCode::FORBIDDEN
             {
                 return failed(format!("till token rejected ({status})"), connected);
             }
@@ -571,9 +581,7 @@ fn accept(cursor: &mut Cursor, buffer: &mut VecDeque<Delivery>, ev: WireEvent) -
         return None;
     }
     let event = match ev.kind {
-        EventKind::CheckedIn => {
-            serde_json::from_str(&ev.payload).map(RelayEvent::CheckedIn)
-        }
+        EventKind::CheckedIn => serde_json::from_str(&ev.payload).map(RelayEvent::CheckedIn),
         EventKind::Payment => serde_json::from_str(&ev.payload).map(RelayEvent::Payment),
     };
     match event {

@@ -91,10 +91,17 @@ impl Metrics {
     }
 
     /// Prometheus text exposition.
-    pub fn render(&self, connected_tills: usize, counts: Option<StorageCounts>, now_ms: i64) -> String {
+    pub fn render(
+        &self,
+        connected_tills: usize,
+        counts: Option<StorageCounts>,
+        now_ms: i64,
+    ) -> String {
         let mut out = String::with_capacity(4096);
         let g = |c: &AtomicU64| c.load(Relaxed);
-        out.push_str("# HELP kasse_relay_webhooks_total Authenticated webhooks filed, by outcome.\n");
+        out.push_str(
+            "# HELP kasse_relay_webhooks_total Authenticated webhooks filed, by outcome.\n",
+        );
         out.push_str("# TYPE kasse_relay_webhooks_total counter\n");
         for (outcome, c) in [
             ("routed", &self.routed),
@@ -104,7 +111,11 @@ impl Metrics {
             ("rejected", &self.rejected),
             ("duplicate", &self.duplicate),
         ] {
-            let _ = writeln!(out, "kasse_relay_webhooks_total{{outcome=\"{outcome}\"}} {}", g(c));
+            let _ = writeln!(
+                out,
+                "kasse_relay_webhooks_total{{outcome=\"{outcome}\"}} {}",
+                g(c)
+            );
         }
         out.push_str("# HELP kasse_relay_webhooks_refused_total Webhooks turned away before filing, by reason.\n");
         out.push_str("# TYPE kasse_relay_webhooks_refused_total counter\n");

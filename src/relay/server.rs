@@ -83,7 +83,10 @@ impl std::fmt::Debug for RelayConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RelayConfig")
             .field("db_path", &self.db_path)
-            .field("public_url", &self.public_url.as_ref().map(url::Url::as_str))
+            .field(
+                "public_url",
+                &self.public_url.as_ref().map(url::Url::as_str),
+            )
             .field("synchronous", &self.synchronous)
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("heartbeat_timeout", &self.heartbeat_timeout)
@@ -241,14 +244,23 @@ impl App {
             .map(str::trim)
             .filter(|t| !t.is_empty());
         let Some(token) = token else {
-            return Err(problem(StatusCode::UNAUTHORIZED, "missing bearer till token"));
+            return Err(problem(
+                StatusCode::UNAUTHORIZED,
+                "missing bearer till token",
+            ));
         };
         match self.storage.till_by_token_hash(token_hash(token)).await {
             Ok(Some(till)) => Ok(till),
-            Ok(None) => Err(problem(StatusCode::UNAUTHORIZED, "unknown or revoked till token")),
+            Ok(None) => Err(problem(
+                StatusCode::UNAUTHORIZED,
+                "unknown or revoked till token",
+            )),
             Err(e) => {
                 tracing::error!(error = %e, "till authentication failed");
-                Err(problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"))
+                Err(problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage unavailable",
+                ))
             }
         }
     }
@@ -300,8 +312,11 @@ fn problem(status: StatusCode, detail: &str) -> Response {
 /// them once (so a secret added by the CLI works at once).
 #[derive(Default)]
 struct SecretCache {
-    entries: Mutex<HashMap<String, (Instant, Arc<Vec<WebhookSecret>>)>>,
+    entries: Mutex<HashMap<String, CachedSecrets>>,
 }
+
+/// When the secrets were read, and what they were.
+type CachedSecrets = (Instant, Arc<Vec<WebhookSecret>>);
 
 const SECRETS_FRESH: Duration = Duration::from_secs(5);
 const SECRETS_RECHECK: Duration = Duration::from_millis(500);
@@ -480,7 +495,11 @@ async fn ingest(
     };
     match (&outcome.disposition, kind) {
         (Disposition::Rejected, _) => {
-            tracing::warn!(msn, event_id = outcome.event_id, "malformed webhook body kept as rejected");
+            tracing::warn!(
+                msn,
+                event_id = outcome.event_id,
+                "malformed webhook body kept as rejected"
+            );
             body(StatusCode::BAD_REQUEST, Some("malformed body"))
         }
         (Disposition::Refused { till_id }, _) => {
@@ -488,7 +507,11 @@ async fn ingest(
             body(StatusCode::SERVICE_UNAVAILABLE, Some("till offline"))
         }
         (Disposition::Unrouted, StoredKind::CheckedIn) => {
-            tracing::warn!(msn, event_id = outcome.event_id, "check-in for an unknown merchantQrId");
+            tracing::warn!(
+                msn,
+                event_id = outcome.event_id,
+                "check-in for an unknown merchantQrId"
+            );
             body(StatusCode::NOT_FOUND, Some("no till has this merchantQrId"))
         }
         (Disposition::Unrouted, _) => {
@@ -529,7 +552,12 @@ enum StreamEnd {
 }
 
 async fn run_stream(app: Arc<App>, till: TillIdentity, after: u64, mut socket: WebSocket) {
-    tracing::info!(msn = till.msn, till_id = till.till_id, after, "till connected (WebSocket)");
+    tracing::info!(
+        msn = till.msn,
+        till_id = till.till_id,
+        after,
+        "till connected (WebSocket)"
+    );
     let end = stream_loop(&app, &till, after, &mut socket).await;
     let reason = match end {
         StreamEnd::Closed => "closed",
@@ -541,11 +569,19 @@ async fn run_stream(app: Arc<App>, till: TillIdentity, after: u64, mut socket: W
         StreamEnd::Shutdown => "relay shutting down",
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(None))).await;
-    tracing::info!(msn = till.msn, till_id = till.till_id, reason, "till disconnected");
+    tracing::info!(
+        msn = till.msn,
+        till_id = till.till_id,
+        reason,
+        "till disconnected"
+    );
 }
 
 async fn send_within(socket: &mut WebSocket, msg: Message, limit: Duration) -> bool {
-    matches!(tokio::time::timeout(limit, socket.send(msg)).await, Ok(Ok(())))
+    matches!(
+        tokio::time::timeout(limit, socket.send(msg)).await,
+        Ok(Ok(()))
+    )
 }
 
 async fn stream_loop(
@@ -587,7 +623,11 @@ async fn stream_loop(
             wake.borrow_and_update();
             let room = window - in_flight.len();
             let now = app.now_ms();
-            match app.storage.deliveries_after(till.key, last_sent, now, room).await {
+            match app
+                .storage
+                .deliveries_after(till.key, last_sent, now, room)
+                .await
+            {
                 Ok(batch) => {
                     more = batch.len() == room;
                     for ev in batch {
@@ -722,7 +762,11 @@ async fn ack(
     let Ok(Json(req)) = body else {
         return problem(StatusCode::BAD_REQUEST, "expected {\"seqs\": [..]}");
     };
-    match app.storage.ack(till.key, req.seqs, None, app.now_ms()).await {
+    match app
+        .storage
+        .ack(till.key, req.seqs, None, app.now_ms())
+        .await
+    {
         Ok(n) => {
             app.metrics.delivered(n);
             StatusCode::NO_CONTENT.into_response()

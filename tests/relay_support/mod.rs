@@ -41,17 +41,45 @@ pub fn cli_fails(db: &Path, args: &[&str]) -> String {
 
 /// A store with one webhook secret and the given tills; returns the till tokens.
 pub fn provision(db: &Path, msn: &str, secret: &str, tills: &[(&str, &str)]) -> Vec<String> {
-    cli(db, &["store", "add", "--msn", msn, "--name", &format!("Shop {msn}")]);
     cli(
         db,
-        &["store", "secret", "--msn", msn, "--webhook-id", &format!("wh-{msn}"), "--secret", secret],
+        &[
+            "store",
+            "add",
+            "--msn",
+            msn,
+            "--name",
+            &format!("Shop {msn}"),
+        ],
+    );
+    cli(
+        db,
+        &[
+            "store",
+            "secret",
+            "--msn",
+            msn,
+            "--webhook-id",
+            &format!("wh-{msn}"),
+            "--secret",
+            secret,
+        ],
     );
     tills
         .iter()
         .map(|(till, qr)| {
             let out = cli(
                 db,
-                &["till", "add", "--msn", msn, "--till", till, "--merchant-qr-id", qr],
+                &[
+                    "till",
+                    "add",
+                    "--msn",
+                    msn,
+                    "--till",
+                    till,
+                    "--merchant-qr-id",
+                    qr,
+                ],
             );
             let token = out.trim().to_string();
             assert!(token.starts_with("kasse_till_"), "token line: {out:?}");
@@ -75,7 +103,12 @@ impl Relay {
         cmd.arg("--db")
             .arg(db)
             .args(["serve", "--listen", listen])
-            .args(["--heartbeat-interval-ms", "200", "--heartbeat-timeout-ms", "1000"])
+            .args([
+                "--heartbeat-interval-ms",
+                "200",
+                "--heartbeat-timeout-ms",
+                "1000",
+            ])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -230,7 +263,12 @@ use kasse::relay::client::{
 };
 
 /// Client settings with heartbeats and back-off scaled down for tests.
-pub fn client_config(base: &url::Url, token: &str, cursor: u64, transport: Transport) -> RelayClientConfig {
+pub fn client_config(
+    base: &url::Url,
+    token: &str,
+    cursor: u64,
+    transport: Transport,
+) -> RelayClientConfig {
     let mut c = RelayClientConfig::new(base.clone(), token.to_string(), cursor);
     c.transport = transport;
     c.heartbeat_interval = Duration::from_millis(200);
@@ -258,7 +296,12 @@ pub async fn recv(client: &mut RelayClient, limit: Duration) -> Delivery {
 }
 
 /// Wait until the client's status satisfies `f`.
-pub async fn wait_status(client: &RelayClient, limit: Duration, what: &str, f: impl Fn(&ConnectionStatus) -> bool) {
+pub async fn wait_status(
+    client: &RelayClient,
+    limit: Duration,
+    what: &str,
+    f: impl Fn(&ConnectionStatus) -> bool,
+) {
     let mut rx = client.status();
     tokio::time::timeout(limit, rx.wait_for(|s| f(s)))
         .await
@@ -276,44 +319,51 @@ pub struct FreezingProxy {
 
 impl FreezingProxy {
     pub async fn start(target: String) -> FreezingProxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
         let addr = listener.local_addr().expect("proxy addr");
         let (freeze, freeze_rx) = tokio::sync::watch::channel(0u64);
         tokio::spawn(async move {
             loop {
-                let Ok((inbound, _)) = listener.accept().await else { return };
+                let Ok((inbound, _)) = listener.accept().await else {
+                    return;
+                };
                 let target = target.clone();
                 let mut frozen = freeze_rx.clone();
                 let generation = *frozen.borrow_and_update();
                 tokio::spawn(async move {
-                    let Ok(outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+                    let Ok(outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
                     let (ri, wi) = inbound.into_split();
                     let (ro, wo) = outbound.into_split();
-                    let pump = |mut r: tokio::net::tcp::OwnedReadHalf,
-                                mut w: tokio::net::tcp::OwnedWriteHalf,
-                                mut frozen: tokio::sync::watch::Receiver<u64>| async move {
-                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                        let mut buf = vec![0u8; 16 * 1024];
-                        loop {
-                            let n = match r.read(&mut buf).await {
-                                Ok(0) | Err(_) => {
-                                    if *frozen.borrow_and_update() != generation {
-                                        // A dead link does not report closes either.
-                                        std::future::pending::<()>().await;
+                    let pump =
+                        |mut r: tokio::net::tcp::OwnedReadHalf,
+                         mut w: tokio::net::tcp::OwnedWriteHalf,
+                         mut frozen: tokio::sync::watch::Receiver<u64>| async move {
+                            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                            let mut buf = vec![0u8; 16 * 1024];
+                            loop {
+                                let n = match r.read(&mut buf).await {
+                                    Ok(0) | Err(_) => {
+                                        if *frozen.borrow_and_update() != generation {
+                                            // A dead link does not report closes either.
+                                            std::future::pending::<()>().await;
+                                        }
+                                        return;
                                     }
+                                    Ok(n) => n,
+                                };
+                                if *frozen.borrow_and_update() != generation {
+                                    // Swallow: keep reading, forward nothing, never close.
+                                    continue;
+                                }
+                                if w.write_all(&buf[..n]).await.is_err() {
                                     return;
                                 }
-                                Ok(n) => n,
-                            };
-                            if *frozen.borrow_and_update() != generation {
-                                // Swallow: keep reading, forward nothing, never close.
-                                continue;
                             }
-                            if w.write_all(&buf[..n]).await.is_err() {
-                                return;
-                            }
-                        }
-                    };
+                        };
                     let a = tokio::spawn(pump(ri, wo, frozen.clone()));
                     let b = tokio::spawn(pump(ro, wi, frozen.clone()));
                     let _ = tokio::join!(a, b);

@@ -112,6 +112,9 @@ pub struct NewEvent {
 /// (true) or the customer should rather be told at once (false).
 pub type CheckInGate = Arc<dyn Fn(TillKey) -> bool + Send + Sync>;
 
+/// Told, after each commit, which tills got new deliveries.
+pub type CommitListener = Arc<dyn Fn(&[TillKey]) + Send + Sync>;
+
 /// What became of a filed event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disposition {
@@ -224,5 +227,5 @@ pub trait RelayStorage: Send + Sync + 'static {
     fn counts(&self, now_ms: i64) -> BoxFuture<'static, Result<StorageCounts, RelayStoreError>>;
 
     /// Called after each commit with the tills that got new deliveries.
-    fn set_commit_listener(&self, listener: Arc<dyn Fn(&[TillKey]) + Send + Sync>);
+    fn set_commit_listener(&self, listener: CommitListener);
 }

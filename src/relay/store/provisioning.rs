@@ -238,7 +238,13 @@ impl RelayDb {
         self.conn.execute(
             "INSERT INTO tills (msn, till_id, merchant_qr_id, token_hash, created_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![msn, till_id, merchant_qr_id, &token_hash(&token)[..], now_ms()],
+            params![
+                msn,
+                till_id,
+                merchant_qr_id,
+                &token_hash(&token)[..],
+                now_ms()
+            ],
         )?;
         Ok(NewTill {
             msn: msn.to_string(),
@@ -389,7 +395,10 @@ mod tests {
         assert_ne!(t2.token, t.token);
         let tills = db.list_tills(Some("123456")).unwrap();
         assert_eq!(tills.len(), 2);
-        assert_eq!(tills.iter().filter(|t| t.revoked_at_ms.is_none()).count(), 1);
+        assert_eq!(
+            tills.iter().filter(|t| t.revoked_at_ms.is_none()).count(),
+            1
+        );
         // Only the hash is stored.
         let stored: Vec<u8> = db
             .conn

@@ -10,8 +10,8 @@
 //! lets them run while the writer commits).
 
 use super::{
-    CheckInGate, Disposition, IngestOutcome, NewEvent, RelayStorage, RelayStoreError,
-    RetentionPolicy, StorageCounts, TillIdentity, TillKey, WebhookSecret,
+    CheckInGate, CommitListener, Disposition, IngestOutcome, NewEvent, RelayStorage,
+    RelayStoreError, RetentionPolicy, StorageCounts, TillIdentity, TillKey, WebhookSecret,
 };
 use crate::relay::classify::{RouteKey, StoredKind};
 use crate::relay::wire::{EventKind, WireEvent};
@@ -133,8 +133,6 @@ enum Job {
         reply: Reply<u64>,
     },
 }
-
-type CommitListener = Arc<dyn Fn(&[TillKey]) + Send + Sync>;
 
 /// SQLite storage with a group-committing writer thread.
 pub struct SqliteStorage {
@@ -374,7 +372,7 @@ impl RelayStorage for SqliteStorage {
         })
     }
 
-    fn set_commit_listener(&self, listener: Arc<dyn Fn(&[TillKey]) + Send + Sync>) {
+    fn set_commit_listener(&self, listener: CommitListener) {
         if let Ok(mut l) = self.listener.write() {
             *l = Some(listener);
         }
@@ -534,17 +532,34 @@ fn ingest_one(
     }
 
     // Decide where it goes and whether the sender gets a 2xx (`accepted`).
-    let (disposition_base, till): (Disposition, Option<(TillKey, String)>) = match (&c.kind, &c.route)
-    {
-        (StoredKind::Malformed, _) => (Disposition::Rejected, None),
-        (StoredKind::CheckedIn, RouteKey::MerchantQr(qr)) => {
-            let expired = c
-                .actionable_until_ms
-                .is_some_and(|until| until <= event.received_at_ms);
-            match active_till(conn, &event.msn, "merchant_qr_id", qr)? {
-                _ if expired => (Disposition::Expired, None),
-                None => (Disposition::Unrouted, None),
-                Some((key, till_id)) if gate(key) => (
+    let (disposition_base, till): (Disposition, Option<(TillKey, String)>) =
+        match (&c.kind, &c.route) {
+            (StoredKind::Malformed, _) => (Disposition::Rejected, None),
+            (StoredKind::CheckedIn, RouteKey::MerchantQr(qr)) => {
+                let expired = c
+                    .actionable_until_ms
+                    .is_some_and(|until| until <= event.received_at_ms);
+                match active_till(conn, &event.msn, "merchant_qr_id", qr)? {
+                    _ if expired => (Disposition::Expired, None),
+                    None => (Disposition::Unrouted, None),
+                    Some((key, till_id)) if gate(key) => (
+                        Disposition::Routed {
+                            till: key,
+                            till_id: till_id.clone(),
+                            seq: 0,
+                        },
+                        Some((key, till_id)),
+                    ),
+                    Some((_, till_id)) => (Disposition::Refused { till_id }, None),
+                }
+            }
+            (
+                StoredKind::Payment,
+                RouteKey::Reference {
+                    till_id: Some(id), ..
+                },
+            ) => match active_till(conn, &event.msn, "till_id", id)? {
+                Some((key, till_id)) => (
                     Disposition::Routed {
                         till: key,
                         till_id: till_id.clone(),
@@ -552,34 +567,17 @@ fn ingest_one(
                     },
                     Some((key, till_id)),
                 ),
-                Some((_, till_id)) => (Disposition::Refused { till_id }, None),
-            }
-        }
-        (
-            StoredKind::Payment,
-            RouteKey::Reference {
-                till_id: Some(id), ..
+                None => (Disposition::Unrouted, None),
             },
-        ) => match active_till(conn, &event.msn, "till_id", id)? {
-            Some((key, till_id)) => (
-                Disposition::Routed {
-                    till: key,
-                    till_id: till_id.clone(),
-                    seq: 0,
-                },
-                Some((key, till_id)),
-            ),
-            None => (Disposition::Unrouted, None),
-        },
-        _ => (Disposition::Unrouted, None),
-    };
+            _ => (Disposition::Unrouted, None),
+        };
     // A check-in nobody can take and a malformed body are answered non-2xx, so
     // they do not count as accepted (a retry is filed again).
-    let accepted = match (&disposition_base, c.kind) {
-        (Disposition::Rejected | Disposition::Refused { .. }, _) => false,
-        (Disposition::Unrouted, StoredKind::CheckedIn) => false,
-        _ => true,
-    };
+    let accepted = !matches!(
+        (&disposition_base, c.kind),
+        (Disposition::Rejected | Disposition::Refused { .. }, _)
+            | (Disposition::Unrouted, StoredKind::CheckedIn)
+    );
     let reason = match &disposition_base {
         Disposition::Rejected => c.reason.clone(),
         Disposition::Refused { .. } => Some("till offline".to_string()),
