@@ -29,13 +29,22 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
+/// A rejected control request (small, unlike a `Response`).
+struct Rejected(StatusCode, String);
+
+impl IntoResponse for Rejected {
+    fn into_response(self) -> Response {
+        error(self.0, self.1)
+    }
+}
+
 /// Optional JSON body; empty means default.
-fn optional_body<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> Result<T, Response> {
+fn optional_body<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> Result<T, Rejected> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
     serde_json::from_slice(body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+        .map_err(|e| Rejected(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,14 +60,14 @@ struct ScanContentBody {
     phone_number: Option<String>,
 }
 
-fn customer_phone(app: &App, given: Option<String>) -> Result<String, Response> {
+fn customer_phone(app: &App, given: Option<String>) -> Result<String, Rejected> {
     let phone = given.unwrap_or_else(|| app.config.default_customer_phone.clone());
     if valid_msisdn(&phone) {
         Ok(phone)
     } else {
-        Err(error(
+        Err(Rejected(
             StatusCode::BAD_REQUEST,
-            "phoneNumber must be an MSISDN (10 to 15 digits)",
+            "phoneNumber must be an MSISDN (10 to 15 digits)".to_string(),
         ))
     }
 }
@@ -67,11 +76,11 @@ fn customer_phone(app: &App, given: Option<String>) -> Result<String, Response> 
 pub async fn scan(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> Response {
     let body: CustomerBody = match optional_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match customer_phone(&app, body.phone_number) {
         Ok(phone) => do_scan(&app, &id, phone).await,
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -79,11 +88,11 @@ pub async fn scan(State(app): State<App>, Path(id): Path<String>, body: Bytes) -
 pub async fn scan_content(State(app): State<App>, body: Bytes) -> Response {
     let body: ScanContentBody = match optional_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let phone = match customer_phone(&app, body.phone_number) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let id = app
         .state()
@@ -224,7 +233,7 @@ pub fn customer_choice(
 async fn choose(app: App, reference: String, body: Bytes, choice: Choice) -> Response {
     let body: CustomerBody = match optional_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if let Some(p) = &body.phone_number
         && !valid_msisdn(p)
@@ -362,7 +371,7 @@ pub async fn get_faults(State(app): State<App>) -> Response {
 pub async fn set_faults(State(app): State<App>, body: Bytes) -> Response {
     let faults: Faults = match optional_body(&body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if let Some(s) = faults.error_status
         && !(500..=599).contains(&s)
@@ -385,7 +394,7 @@ struct AdvanceBody {
 pub async fn advance_clock(State(app): State<App>, body: Bytes) -> Response {
     let body: AdvanceBody = match optional_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let by = Duration::from_secs(body.seconds.unwrap_or(0))
         + Duration::from_millis(body.millis.unwrap_or(0));
@@ -418,7 +427,7 @@ pub async fn get_auto_customer(State(app): State<App>) -> Response {
 pub async fn set_auto_customer(State(app): State<App>, body: Bytes) -> Response {
     let setting: Option<AutoCustomer> = match optional_body(&body) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     *lock(&app.auto_customer) = setting;
     Json(setting).into_response()

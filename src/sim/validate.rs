@@ -196,7 +196,7 @@ pub fn customer(
             )
         }
     };
-    if config.unknown_phone_numbers.iter().any(|p| *p == phone) {
+    if config.unknown_phone_numbers.contains(&phone) {
         return Err(ApiError::coded(
             400,
             7010,
@@ -402,7 +402,7 @@ pub fn receipt(v: &Value, payment_currency: Currency) -> Result<(), ApiError> {
             let upath = format!("{path}.unitInfo");
             match unit.get("unitPrice") {
                 None | Some(Value::Null) => return Err(missing(&format!("{upath}.unitPrice"))),
-                Some(v) if !integer(v).is_some_and(|n| n >= 0) => {
+                Some(v) if integer(v).is_none_or(|n| n < 0) => {
                     return Err(ApiError::invalid(
                         &format!("{upath}.unitPrice"),
                         "unitPrice must be a non-negative integer.",
