@@ -157,7 +157,10 @@ mod tests {
         );
         let text = std::fs::read_to_string(path).expect("HMAC vectors beside the brief");
         let file: File = serde_json::from_str(&text).expect("vector file parses");
-        assert!(file.vectors.len() >= 3, "expected the official and derived vectors");
+        assert!(
+            file.vectors.len() >= 3,
+            "expected the official and derived vectors"
+        );
         file.vectors
     }
 
@@ -217,27 +220,63 @@ mod tests {
             let mut body = v.body.clone().into_bytes();
             body[1] ^= 1;
             assert_eq!(
-                ok(&v.secret, &v.path_and_query, &v.host, &body, Some(&v.authorization)),
+                ok(
+                    &v.secret,
+                    &v.path_and_query,
+                    &v.host,
+                    &body,
+                    Some(&v.authorization)
+                ),
                 Err(VerifyError::ContentHashMismatch)
             );
             assert_eq!(
-                ok("wrong", &v.path_and_query, &v.host, v.body.as_bytes(), Some(&v.authorization)),
+                ok(
+                    "wrong",
+                    &v.path_and_query,
+                    &v.host,
+                    v.body.as_bytes(),
+                    Some(&v.authorization)
+                ),
                 Err(VerifyError::SignatureMismatch)
             );
             assert_eq!(
-                ok(&v.secret, "/other", &v.host, v.body.as_bytes(), Some(&v.authorization)),
+                ok(
+                    &v.secret,
+                    "/other",
+                    &v.host,
+                    v.body.as_bytes(),
+                    Some(&v.authorization)
+                ),
                 Err(VerifyError::SignatureMismatch)
             );
             assert_eq!(
-                ok(&v.secret, &v.path_and_query, "evil.example", v.body.as_bytes(), Some(&v.authorization)),
+                ok(
+                    &v.secret,
+                    &v.path_and_query,
+                    "evil.example",
+                    v.body.as_bytes(),
+                    Some(&v.authorization)
+                ),
                 Err(VerifyError::SignatureMismatch)
             );
             assert_eq!(
-                ok(&v.secret, &v.path_and_query, &v.host, v.body.as_bytes(), None),
+                ok(
+                    &v.secret,
+                    &v.path_and_query,
+                    &v.host,
+                    v.body.as_bytes(),
+                    None
+                ),
                 Err(VerifyError::MissingHeader("authorization"))
             );
             assert_eq!(
-                ok(&v.secret, &v.path_and_query, &v.host, v.body.as_bytes(), Some(&v.signature)),
+                ok(
+                    &v.secret,
+                    &v.path_and_query,
+                    &v.host,
+                    v.body.as_bytes(),
+                    Some(&v.signature)
+                ),
                 Err(VerifyError::MalformedAuthorization)
             );
         }

@@ -1,0 +1,261 @@
+//! Checks Kasse's Vipps traffic against the official OpenAPI files in
+//! `../shared/vipps-openapi/`:
+//! (a) every request body the client sends, serialised from our models;
+//! (b) the simulator's actual JSON answers for every endpoint the client uses,
+//!     read as raw bytes over loopback HTTP.
+
+#[path = "common/openapi.rs"]
+mod openapi;
+
+use std::collections::BTreeMap;
+
+use kasse::vipps::models::{
+    Amount, Barcode, BarcodeFormat, BottomLine, CancelRequest, CreatePaymentRequest, Currency,
+    Customer, CustomerToken, ForceApproveRequest, MerchantCallbackPutRequest, ModificationRequest,
+    OrderLine, PaymentSources, PhoneNumber, QrCategory, QuantityUnit, Receipt,
+    RegisterWebhookRequest, UnitInfo, UserFlow, events,
+};
+use openapi::{Specs, assert_valid};
+use serde_json::{Value, json};
+
+fn to_json(value: &impl serde::Serialize) -> Value {
+    serde_json::to_value(value).expect("model serialises")
+}
+
+fn receipt(currency: Currency, rate_bp: u32) -> Receipt {
+    let total = 3500_i64;
+    let divisor = 10_000 + i64::from(rate_bp);
+    let excluding = (total * 10_000 + divisor / 2) / divisor;
+    Receipt {
+        order_lines: vec![
+            OrderLine::new("sku-1", "Socks", 10000, 8000, 2000, 2500).with_unit_info(UnitInfo {
+                unit_price: Some(5000),
+                quantity: "2".into(),
+                quantity_unit: Some(QuantityUnit::Pcs),
+            }),
+            OrderLine::new(
+                "sku-2",
+                "Apples",
+                total,
+                excluding,
+                total - excluding,
+                rate_bp,
+            )
+            .with_unit_info(UnitInfo {
+                unit_price: Some(10000),
+                quantity: "0.350".into(),
+                quantity_unit: Some(QuantityUnit::Kg),
+            })
+            .with_discount(0),
+        ],
+        bottom_line: BottomLine {
+            pos_id: Some("till1".into()),
+            receipt_number: Some("42".into()),
+            payment_sources: Some(PaymentSources {
+                card: Some(13500),
+                ..PaymentSources::default()
+            }),
+            barcode: Some(Barcode {
+                format: BarcodeFormat::Code128,
+                data: "till1-42".into(),
+            }),
+            ..BottomLine::new(currency)
+        },
+    }
+}
+
+fn till_request() -> CreatePaymentRequest {
+    CreatePaymentRequest::push_to_customer(
+        "till1-01hq3k5m2n7p8r9s",
+        Amount::nok(13500),
+        Customer::CustomerToken(CustomerToken::new(
+            "wbA8ceVRKkoYiQAVELHeFCC3Sn5dtNCvvEtVPiOT77j6wx7uR965AG6Q+q0ATP4=",
+        )),
+    )
+    .with_description("Kasse 1")
+    .with_receipt(receipt(Currency::Nok, 1500))
+}
+
+#[test]
+fn create_payment_bodies_match_the_epayment_spec() {
+    let specs = Specs::load();
+    let v = specs.schema("epayment", "CreatePaymentRequest");
+
+    let till = till_request();
+    till.validate().unwrap();
+    assert_valid(&v, &to_json(&till), "till create (customerToken + receipt)");
+
+    // Every customer variant, every flow field the model can set.
+    let mut phone = till.clone();
+    phone.customer = Some(Customer::PhoneNumber(
+        PhoneNumber::parse("4791234567").unwrap(),
+    ));
+    phone.expires_at = Some("2030-01-01T12:00:00Z".into());
+    phone.metadata = Some(BTreeMap::from([("till".into(), "1".into())]));
+    phone.receipt_url = Some("https://example.com/r/1".into());
+    assert_valid(
+        &v,
+        &to_json(&phone),
+        "create with phoneNumber, expiresAt, metadata",
+    );
+
+    let mut qr = till.clone();
+    qr.customer = Some(Customer::PersonalQr(
+        "https://qr.vipps.no/28/2/01/031/4791234567?v=1".into(),
+    ));
+    assert_valid(&v, &to_json(&qr), "create with personalQr");
+
+    let mut redirect = till.clone();
+    redirect.user_flow = UserFlow::WebRedirect;
+    redirect.customer = None;
+    redirect.customer_interaction = None;
+    redirect.return_url = Some("https://example.com/back".into());
+    redirect.receipt = None;
+    assert_valid(&v, &to_json(&redirect), "minimal web redirect create");
+
+    // The check is able to fail: a wrong body is rejected.
+    let mut broken = to_json(&till);
+    broken["customer"] = json!({"phoneNumber": "4791234567", "customerToken": "x"});
+    assert!(
+        !v.is_valid(&broken),
+        "two customer variants must be rejected by the spec"
+    );
+    let mut broken = to_json(&till);
+    broken["amount"]["value"] = json!(65_000_001);
+    assert!(!v.is_valid(&broken));
+    let mut broken = to_json(&till);
+    broken.as_object_mut().unwrap().remove("userFlow");
+    assert!(!v.is_valid(&broken));
+}
+
+#[test]
+fn receipt_lines_match_both_order_management_specs() {
+    let specs = Specs::load();
+    let om2324 = specs.schema("om2324", "Receipt");
+    let latest = specs.schema("omlatest", "Receipt");
+
+    // Whole-percent rates carry taxRate and taxPercentage: valid against both.
+    let whole = to_json(&receipt(Currency::Nok, 1500));
+    assert_valid(&om2324, &whole, "receipt with whole-percent rates (2.3.24)");
+    assert_valid(&latest, &whole, "receipt with whole-percent rates (latest)");
+    assert_eq!(whole["orderLines"][1]["taxRate"], 1500);
+    assert_eq!(whole["orderLines"][1]["taxPercentage"], 15);
+
+    // Finland's 25.5 % has no integer percent: taxRate only. The newest
+    // order-management spec accepts it; 2.3.24 (which still requires
+    // taxPercentage) does not: documented in docs/vipps-client.md.
+    let finnish = to_json(&receipt(Currency::Eur, 2550));
+    assert_eq!(finnish["orderLines"][1]["taxRate"], 2550);
+    assert!(finnish["orderLines"][1].get("taxPercentage").is_none());
+    assert_valid(&latest, &finnish, "receipt with 25.5 % (latest)");
+    assert!(!om2324.is_valid(&finnish), "2.3.24 requires taxPercentage");
+}
+
+#[test]
+fn modification_bodies_match_the_epayment_spec() {
+    let specs = Specs::load();
+    let body = to_json(&ModificationRequest {
+        modification_amount: Amount::new(Currency::Dkk, 2500),
+    });
+    assert_valid(
+        &specs.schema("epayment", "CaptureModificationRequest"),
+        &body,
+        "capture body",
+    );
+    assert_valid(
+        &specs.schema("epayment", "RefundModificationRequest"),
+        &body,
+        "refund body",
+    );
+    assert!(
+        !specs
+            .schema("epayment", "CaptureModificationRequest")
+            .is_valid(&json!({"amount": 1}))
+    );
+
+    // The saved spec (v1.4.1) declares no cancel body; newer docs and Vipps'
+    // SDKs add `{"cancelTransactionOnly": true}`. We send exactly that, or nothing.
+    let cancel = to_json(&CancelRequest {
+        cancel_transaction_only: true,
+    });
+    assert_eq!(cancel, json!({"cancelTransactionOnly": true}));
+    assert!(
+        specs
+            .raw_at(
+                "epayment",
+                "/paths/~1epayment~1v1~1payments~1{reference}~1cancel/post/requestBody"
+            )
+            .is_none(),
+        "the saved spec gained a cancel body: validate against it"
+    );
+
+    let approve = to_json(&ForceApproveRequest {
+        customer: Some(Customer::PhoneNumber(
+            PhoneNumber::parse("4791234567").unwrap(),
+        )),
+        token: None,
+    });
+    assert_valid(
+        &specs.schema("epayment", "ForceApprove"),
+        &approve,
+        "force approve body",
+    );
+}
+
+#[test]
+fn qr_and_webhook_bodies_match_their_specs() {
+    let specs = Specs::load();
+    let put = specs.schema("qr", "MerchantCallbackPutRequest");
+    assert_valid(
+        &put,
+        &to_json(&MerchantCallbackPutRequest {
+            location_description: "Kasse 1".into(),
+            category: None,
+        }),
+        "QR put",
+    );
+    // `category` is newer than the saved spec, which allows extra properties.
+    assert_valid(
+        &put,
+        &to_json(&MerchantCallbackPutRequest {
+            location_description: "Kiosk".into(),
+            category: Some(QrCategory::Vending),
+        }),
+        "QR put with category",
+    );
+    assert!(!put.is_valid(&json!({"locationDescription": "x".repeat(37)})));
+
+    let register = specs.schema("webhooks", "RegisterRequest");
+    let mut all = vec![events::USER_CHECKED_IN];
+    all.extend(events::ALL_PAYMENT);
+    assert_valid(
+        &register,
+        &to_json(&RegisterWebhookRequest {
+            url: "https://relay.example.com/vipps/webhook".into(),
+            events: all.iter().map(|e| e.to_string()).collect(),
+        }),
+        "webhook registration",
+    );
+    // additionalProperties: false in the spec; an extra field must fail.
+    assert!(!register.is_valid(&json!({"url": "https://x.example", "events": [], "secret": "s"})));
+}
+
+#[test]
+fn every_payment_event_name_we_register_is_a_spec_event() {
+    let specs = Specs::load();
+    let names = specs
+        .raw_at("epayment", "/components/schemas/PaymentEventName/enum")
+        .and_then(Value::as_array)
+        .expect("event name enum");
+    for event in events::ALL_PAYMENT {
+        let upper = event
+            .strip_prefix("epayments.payment.")
+            .and_then(|e| e.strip_suffix(".v1"))
+            .unwrap()
+            .to_ascii_uppercase();
+        assert!(
+            names.contains(&json!(upper)),
+            "{event} has no {upper} in PaymentEventName"
+        );
+    }
+}
