@@ -34,7 +34,11 @@ pub enum CsvProblem {
     #[error("line {line}: a quoted field is not closed")]
     UnclosedQuote { line: usize },
     #[error("line {line}: id {id:?} is used again (first on line {first})")]
-    DuplicateId { line: usize, id: String, first: usize },
+    DuplicateId {
+        line: usize,
+        id: String,
+        first: usize,
+    },
     #[error("line {line}: barcode {barcode:?} is used again (first on line {first})")]
     DuplicateBarcode {
         line: usize,
@@ -98,8 +102,7 @@ pub fn parse(text: &str, country: Option<Country>) -> Result<Catalog, Vec<CsvPro
     let mut problems = Vec::new();
     let mut items = Vec::new();
     for (line, raw) in lines {
-        match split(raw, delimiter, line).and_then(|fields| row(&columns, &fields, line, country))
-        {
+        match split(raw, delimiter, line).and_then(|fields| row(&columns, &fields, line, country)) {
             Ok(item) => items.push((line, item)),
             Err(problem) => problems.push(problem),
         }
@@ -338,8 +341,14 @@ mod tests {
         assert_eq!(lines, vec![3, 4, 5, 6, 7], "{problems:#?}");
         assert!(matches!(problems[0], CsvProblem::BadPrice { .. }));
         assert!(matches!(problems[1], CsvProblem::BadVat { .. }));
-        assert!(matches!(problems[2], CsvProblem::DuplicateId { first: 2, .. }));
-        assert!(matches!(problems[3], CsvProblem::EmptyField { field: "name", .. }));
+        assert!(matches!(
+            problems[2],
+            CsvProblem::DuplicateId { first: 2, .. }
+        ));
+        assert!(matches!(
+            problems[3],
+            CsvProblem::EmptyField { field: "name", .. }
+        ));
         assert!(matches!(problems[4], CsvProblem::UnclosedQuote { .. }));
     }
 
@@ -366,9 +375,29 @@ mod tests {
 
     #[test]
     fn vat_rate_must_exist_in_the_country() {
-        assert_eq!(parse_vat("25,5 %", Some(Country::Fi)).map(|r| r.basis_points()), Some(2550));
+        assert_eq!(
+            parse_vat("25,5 %", Some(Country::Fi)).map(|r| r.basis_points()),
+            Some(2550)
+        );
         assert_eq!(parse_vat("25,5", Some(Country::No)), None);
-        assert_eq!(parse_vat("12", Some(Country::No)).map(|r| r.basis_points()), Some(1200));
+        assert_eq!(
+            parse_vat("12", Some(Country::No)).map(|r| r.basis_points()),
+            Some(1200)
+        );
+    }
+
+    #[test]
+    fn demo_catalogue_parses_with_several_categories_and_rates() {
+        let csv = include_str!("../../assets/demo-catalog.csv");
+        let catalog = parse(csv, Some(Country::No)).unwrap();
+        assert!(catalog.len() >= 12);
+        assert!(catalog.categories().len() >= 3);
+        let rates: std::collections::BTreeSet<u32> = catalog
+            .items()
+            .iter()
+            .map(|i| i.vat.basis_points())
+            .collect();
+        assert_eq!(rates.len(), 3, "{rates:?}");
     }
 
     #[test]

@@ -64,12 +64,20 @@ fn bundle(language: Locale) -> FluentBundle<FluentResource> {
     let resource = match FluentResource::try_new(source(language).to_owned()) {
         Ok(resource) => resource,
         Err((resource, errors)) => {
-            tracing::error!(language = language.tag(), ?errors, "translation file has errors");
+            tracing::error!(
+                language = language.tag(),
+                ?errors,
+                "translation file has errors"
+            );
             resource
         }
     };
     if let Err(errors) = bundle.add_resource(resource) {
-        tracing::error!(language = language.tag(), ?errors, "translation file has duplicates");
+        tracing::error!(
+            language = language.tag(),
+            ?errors,
+            "translation file has duplicates"
+        );
     }
     bundle
 }
@@ -164,7 +172,12 @@ mod tests {
     fn every_file_parses_without_errors() {
         for language in LANGUAGES {
             let parsed = FluentResource::try_new(source(language).to_owned());
-            assert!(parsed.is_ok(), "{} has syntax errors: {:?}", language.tag(), parsed.err().map(|e| e.1));
+            assert!(
+                parsed.is_ok(),
+                "{} has syntax errors: {:?}",
+                language.tag(),
+                parsed.err().map(|e| e.1)
+            );
         }
     }
 
@@ -177,7 +190,11 @@ mod tests {
             let missing: Vec<_> = reference.iter().filter(|id| !ids.contains(id)).collect();
             assert!(missing.is_empty(), "{} lacks {missing:?}", language.tag());
             let extra: Vec<_> = ids.iter().filter(|id| !reference.contains(id)).collect();
-            assert!(extra.is_empty(), "{} has ids unknown to nb: {extra:?}", language.tag());
+            assert!(
+                extra.is_empty(),
+                "{} has ids unknown to nb: {extra:?}",
+                language.tag()
+            );
         }
     }
 

@@ -256,6 +256,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("admin-pin");
         std::fs::write(&path, "garbage").unwrap();
-        assert!(matches!(PinStore::open(&path), Err(PinError::Corrupt { .. })));
+        assert!(matches!(
+            PinStore::open(&path),
+            Err(PinError::Corrupt { .. })
+        ));
     }
 }

@@ -94,12 +94,8 @@ pub fn keypad<'a, M: Clone + 'a>(
             .width(Length::Fixed(80.0))
             .on_press(message)
     };
-    let digit_row = |digits: [char; 3]| {
-        row(digits.map(|d| {
-            key(digit_label(d), on_digit(d)).into()
-        }))
-        .spacing(8)
-    };
+    let digit_row =
+        |digits: [char; 3]| row(digits.map(|d| key(digit_label(d), on_digit(d)).into())).spacing(8);
     column![
         digit_row(['1', '2', '3']),
         digit_row(['4', '5', '6']),
@@ -132,10 +128,7 @@ fn digit_label(d: char) -> &'static str {
 
 /// A boxed panel.
 pub fn panel<'a, M: 'a>(content: impl Into<Element<'a, M>>) -> Element<'a, M> {
-    container(content)
-        .padding(16)
-        .style(theme::panel)
-        .into()
+    container(content).padding(16).style(theme::panel).into()
 }
 
 /// A full-width coloured banner with one line of bold text.

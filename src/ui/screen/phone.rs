@@ -115,7 +115,10 @@ impl Phone {
 
     pub fn view<'a>(&'a self, ctx: Ctx<'a>) -> Element<'a, Message> {
         let mut screen = column![
-            text(ctx.t("phone-label")).size(size::SMALL).font(theme::BOLD).color(theme::DEMO_PURPLE),
+            text(ctx.t("phone-label"))
+                .size(size::SMALL)
+                .font(theme::BOLD)
+                .color(theme::DEMO_PURPLE),
             strong(ctx.t("phone-app-name")),
         ]
         .spacing(10)
@@ -143,7 +146,9 @@ impl Phone {
             Screen::Request { amount, .. } => {
                 screen = screen.push(text(ctx.t("phone-request")).size(size::BODY));
                 screen = screen.push(
-                    text(ctx.money(*amount)).size(size::HEADING + 4.0).font(theme::BOLD),
+                    text(ctx.money(*amount))
+                        .size(size::HEADING + 4.0)
+                        .font(theme::BOLD),
                 );
                 screen = screen.push(Space::new().height(Fill));
                 screen = screen.push(
@@ -199,7 +204,10 @@ mod tests {
             phone.update(Message::Approve),
             Action::Perform(Op::Approve("t1-abc".into()))
         );
-        phone.update(Message::Done(Op::Approve("t1-abc".into()), Err("boom".into())));
+        phone.update(Message::Done(
+            Op::Approve("t1-abc".into()),
+            Err("boom".into()),
+        ));
         assert_eq!(
             phone.update(Message::Decline),
             Action::Perform(Op::Decline("t1-abc".into()))

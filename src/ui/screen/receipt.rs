@@ -80,33 +80,34 @@ impl Receipt {
 
         let mut totals = column![rule::horizontal(2)].spacing(6);
         if self.receipt.discount > 0 {
-            totals = totals.push(
-                row![
-                    body(ctx.t("sale-discount")).width(Fill),
-                    body(format!("−{}", money(self.receipt.discount)))
-                ],
-            );
+            totals = totals.push(row![
+                body(ctx.t("sale-discount")).width(Fill),
+                body(format!("−{}", money(self.receipt.discount)))
+            ]);
         }
         for rate in &self.receipt.by_rate {
-            totals = totals.push(
-                row![
-                    text(ctx.t_args(
-                        "sale-vat-line",
-                        &[
-                            ("rate", Arg::Str(&rate.rate.to_string())),
-                            ("base", Arg::Str(&money(rate.excluding_tax))),
-                        ],
-                    ))
-                    .size(size::SMALL)
-                    .width(Fill),
-                    text(money(rate.tax)).size(size::SMALL),
-                ],
-            );
+            totals = totals.push(row![
+                text(ctx.t_args(
+                    "sale-vat-line",
+                    &[
+                        ("rate", Arg::Str(&rate.rate.to_string())),
+                        ("base", Arg::Str(&money(rate.excluding_tax))),
+                    ],
+                ))
+                .size(size::SMALL)
+                .width(Fill),
+                text(money(rate.tax)).size(size::SMALL),
+            ]);
         }
         totals = totals.push(
             row![
-                text(ctx.t("sale-total")).size(size::HEADING).font(theme::BOLD).width(Fill),
-                text(money(self.receipt.total)).size(size::HEADING + 8.0).font(theme::BOLD),
+                text(ctx.t("sale-total"))
+                    .size(size::HEADING)
+                    .font(theme::BOLD)
+                    .width(Fill),
+                text(money(self.receipt.total))
+                    .size(size::HEADING + 8.0)
+                    .font(theme::BOLD),
             ]
             .align_y(Center),
         );
@@ -114,11 +115,15 @@ impl Receipt {
         let paper = container(
             column![
                 heading(ctx.t("receipt-title")),
-                text(ctx.t_args("receipt-sale", &[("sale", Arg::Int(self.sale_id))])).size(size::SMALL),
+                text(ctx.t_args("receipt-sale", &[("sale", Arg::Int(self.sale_id))]))
+                    .size(size::SMALL),
                 scrollable(lines).height(Length::Shrink),
                 totals,
-                text(ctx.t_args("receipt-reference", &[("reference", Arg::Str(&self.reference))]))
-                    .size(size::BODY),
+                text(ctx.t_args(
+                    "receipt-reference",
+                    &[("reference", Arg::Str(&self.reference))]
+                ))
+                .size(size::BODY),
             ]
             .spacing(12),
         )
@@ -127,9 +132,12 @@ impl Receipt {
         .style(theme::panel);
 
         let banner = container(
-            text(ctx.t_args("receipt-paid", &[("amount", Arg::Str(&money(self.receipt.total)))]))
-                .size(size::HEADING + 4.0)
-                .font(theme::BOLD),
+            text(ctx.t_args(
+                "receipt-paid",
+                &[("amount", Arg::Str(&money(self.receipt.total)))],
+            ))
+            .size(size::HEADING + 4.0)
+            .font(theme::BOLD),
         )
         .padding([14, 24])
         .style(theme::banner(theme::GO, iced::Color::WHITE));

@@ -225,7 +225,10 @@ impl Sale {
                     prompt.input.pop();
                 }
                 _ => {
-                    if let Some(c) = press.character().filter(|c| c.is_ascii_digit() || *c == ',' || *c == '.') {
+                    if let Some(c) = press
+                        .character()
+                        .filter(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
+                    {
                         prompt.input.push(c);
                     }
                 }
@@ -349,11 +352,19 @@ impl Sale {
         basket: &'a Basket,
         customer_waiting: bool,
     ) -> Element<'a, Message> {
-        let left = column![self.search_bar(ctx), self.categories(ctx, catalog), self.tiles(ctx, catalog)]
-            .spacing(12)
-            .width(FillPortion(3));
+        let left = column![
+            self.search_bar(ctx),
+            self.categories(ctx, catalog),
+            self.tiles(ctx, catalog)
+        ]
+        .spacing(12)
+        .width(FillPortion(3));
         let right = self.basket_panel(ctx, basket, customer_waiting);
-        row![left, right].spacing(16).padding(16).height(Fill).into()
+        row![left, right]
+            .spacing(16)
+            .padding(16)
+            .height(Fill)
+            .into()
     }
 
     fn search_bar<'a>(&'a self, ctx: Ctx<'a>) -> Element<'a, Message> {
@@ -366,9 +377,7 @@ impl Sale {
             .style(theme::input);
         let mut bar = row![input].spacing(8).align_y(Center);
         if !self.search.is_empty() {
-            bar = bar.push(
-                square_button("✕", theme::plain_button).on_press(Message::ClearSearch),
-            );
+            bar = bar.push(square_button("✕", theme::plain_button).on_press(Message::ClearSearch));
         }
         let mut col = column![bar].spacing(6);
         if !self.scan_buffer.is_empty() {
@@ -441,7 +450,10 @@ impl Sale {
         let tiles = items.into_iter().map(|item| {
             let price = match item.unit {
                 Unit::Pcs => ctx.money(item.unit_price),
-                Unit::Kg => ctx.t_args("sale-price-per-kg", &[("price", Arg::Str(&ctx.money(item.unit_price)))]),
+                Unit::Kg => ctx.t_args(
+                    "sale-price-per-kg",
+                    &[("price", Arg::Str(&ctx.money(item.unit_price)))],
+                ),
             };
             container(
                 button(
@@ -562,9 +574,8 @@ impl Sale {
         }
 
         panel = panel.push(rule::horizontal(2));
-        let amount_row = |label: String, amount: String| {
-            row![body(label).width(Fill), body(amount)].spacing(8)
-        };
+        let amount_row =
+            |label: String, amount: String| row![body(label).width(Fill), body(amount)].spacing(8);
         if totals.discount > 0 {
             panel = panel.push(amount_row(ctx.t("sale-subtotal"), ctx.money(totals.gross)));
             panel = panel.push(amount_row(
@@ -591,18 +602,27 @@ impl Sale {
         }
         panel = panel.push(
             row![
-                text(ctx.t("sale-total")).size(size::HEADING).font(theme::BOLD).width(Fill),
-                text(ctx.money(totals.total)).size(size::HEADING + 8.0).font(theme::BOLD),
+                text(ctx.t("sale-total"))
+                    .size(size::HEADING)
+                    .font(theme::BOLD)
+                    .width(Fill),
+                text(ctx.money(totals.total))
+                    .size(size::HEADING + 8.0)
+                    .font(theme::BOLD),
             ]
             .align_y(Center),
         );
 
         if customer_waiting {
             panel = panel.push(
-                container(text(ctx.t("sale-customer-waiting")).size(size::BODY).font(theme::BOLD))
-                    .padding([10, 14])
-                    .width(Fill)
-                    .style(theme::banner(theme::AMBER, theme::INK)),
+                container(
+                    text(ctx.t("sale-customer-waiting"))
+                        .size(size::BODY)
+                        .font(theme::BOLD),
+                )
+                .padding([10, 14])
+                .width(Fill)
+                .style(theme::banner(theme::AMBER, theme::INK)),
             );
         }
 
@@ -610,7 +630,10 @@ impl Sale {
         let pay_label = if basket.is_empty() {
             ctx.t("sale-pay-empty")
         } else {
-            ctx.t_args("sale-pay", &[("amount", Arg::Str(&ctx.money(totals.total)))])
+            ctx.t_args(
+                "sale-pay",
+                &[("amount", Arg::Str(&ctx.money(totals.total)))],
+            )
         };
         panel = panel.push(
             big_button(pay_label, theme::go_button)
@@ -635,7 +658,10 @@ impl Sale {
     ) -> Element<'a, Message> {
         let title = match editor.target {
             DiscountTarget::Line(line) => {
-                let name = basket.line(line).map(|l| l.item.name.as_str()).unwrap_or("");
+                let name = basket
+                    .line(line)
+                    .map(|l| l.item.name.as_str())
+                    .unwrap_or("");
                 ctx.t_args("sale-discount-line-title", &[("name", Arg::Str(name))])
             }
             DiscountTarget::Basket => ctx.t("sale-discount-basket-title"),
@@ -677,7 +703,12 @@ impl Sale {
             } else {
                 ctx.t_args("sale-refused", &[("reason", Arg::Str(error))])
             };
-            col = col.push(text(message).size(size::BODY).font(theme::BOLD).color(theme::STOP));
+            col = col.push(
+                text(message)
+                    .size(size::BODY)
+                    .font(theme::BOLD)
+                    .color(theme::STOP),
+            );
         }
         container(col).padding(12).style(theme::panel).into()
     }
@@ -734,7 +765,9 @@ pub fn parse_discount(input: &str) -> Option<Discount> {
     let input = input.trim();
     if let Some(percent) = input.strip_suffix('%') {
         let basis_points = parse_minor(percent.trim()).ok()?;
-        let basis_points = u32::try_from(basis_points).ok().filter(|bp| *bp <= 10_000)?;
+        let basis_points = u32::try_from(basis_points)
+            .ok()
+            .filter(|bp| *bp <= 10_000)?;
         Some(Discount::Percent(basis_points))
     } else {
         let amount = parse_minor(input).ok().filter(|a| *a >= 0)?;
@@ -750,10 +783,18 @@ pub fn parse_grams(input: &str) -> Option<i64> {
         None => (input, ""),
     };
     let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) || fraction.len() > 3 {
+    if (whole.is_empty() && fraction.is_empty())
+        || !digits(whole)
+        || !digits(fraction)
+        || fraction.len() > 3
+    {
         return None;
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let fraction: i64 = if fraction.is_empty() {
         0
     } else {
@@ -800,13 +841,22 @@ mod tests {
         let mut basket = Basket::new(Currency::Nok);
         let mut sale = Sale::new();
         for d in "7040000000028".chars() {
-            assert_eq!(sale.key(&press(&d.to_string()), &catalog, &mut basket), Action::None);
+            assert_eq!(
+                sale.key(&press(&d.to_string()), &catalog, &mut basket),
+                Action::None
+            );
         }
         assert_eq!(sale.scan_buffer(), "7040000000028");
-        assert_eq!(sale.key(&named(Named::Enter), &catalog, &mut basket), Action::None);
+        assert_eq!(
+            sale.key(&named(Named::Enter), &catalog, &mut basket),
+            Action::None
+        );
         assert_eq!(basket.lines().len(), 1);
         assert_eq!(basket.totals().total, 19900);
-        assert_eq!(sale.key(&named(Named::Enter), &catalog, &mut basket), Action::Pay);
+        assert_eq!(
+            sale.key(&named(Named::Enter), &catalog, &mut basket),
+            Action::Pay
+        );
     }
 
     #[test]
@@ -827,8 +877,14 @@ mod tests {
         let catalog = catalog();
         let mut basket = Basket::new(Currency::Nok);
         let mut sale = Sale::new();
-        assert_eq!(sale.key(&named(Named::F12), &catalog, &mut basket), Action::None);
-        assert_eq!(sale.update(Message::Pay, &catalog, &mut basket), Action::None);
+        assert_eq!(
+            sale.key(&named(Named::F12), &catalog, &mut basket),
+            Action::None
+        );
+        assert_eq!(
+            sale.update(Message::Pay, &catalog, &mut basket),
+            Action::None
+        );
     }
 
     #[test]
@@ -840,11 +896,19 @@ mod tests {
         let line = basket.lines()[0].id;
         sale.update(Message::Increment(line), &catalog, &mut basket);
         assert_eq!(basket.totals().total, 7000);
-        sale.update(Message::EditDiscount(DiscountTarget::Line(line)), &catalog, &mut basket);
+        sale.update(
+            Message::EditDiscount(DiscountTarget::Line(line)),
+            &catalog,
+            &mut basket,
+        );
         sale.update(Message::DiscountInput("10 %".into()), &catalog, &mut basket);
         sale.update(Message::ApplyDiscount, &catalog, &mut basket);
         assert_eq!(basket.totals().total, 6300);
-        sale.update(Message::EditDiscount(DiscountTarget::Basket), &catalog, &mut basket);
+        sale.update(
+            Message::EditDiscount(DiscountTarget::Basket),
+            &catalog,
+            &mut basket,
+        );
         sale.update(Message::DiscountInput("3,00".into()), &catalog, &mut basket);
         sale.update(Message::ApplyDiscount, &catalog, &mut basket);
         assert_eq!(basket.totals().total, 6000);
