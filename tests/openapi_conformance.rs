@@ -113,6 +113,35 @@ fn create_payment_bodies_match_the_epayment_spec() {
     redirect.receipt = None;
     assert_valid(&v, &to_json(&redirect), "minimal web redirect create");
 
+    // A receipt built from a real till basket (discount, weighed item).
+    {
+        use kasse::core::basket::{Basket, Discount};
+        use kasse::core::catalog::{Item, Unit};
+        use kasse::core::vat::VatRate;
+        let mut basket = Basket::new(Currency::Nok);
+        let line = basket
+            .add_item(&Item::new("sku-1", "Socks", 10_000, VatRate::NO_STANDARD))
+            .unwrap();
+        basket.set_quantity(line, 3).unwrap();
+        basket.set_basket_discount(Discount::Percent(1000)).unwrap();
+        basket
+            .add_weighed(
+                &Item::new("sku-2", "Apples", 4_000, VatRate::NO_FOOD).with_unit(Unit::Kg),
+                1_234,
+            )
+            .unwrap();
+        let till_receipt = kasse::core::receipt::Receipt::from_basket(&basket);
+        let mut from_basket = till.clone();
+        from_basket.amount = Amount::nok(till_receipt.total);
+        from_basket.receipt = Some(Receipt::from_core(&till_receipt, Some("till1")));
+        from_basket.validate().unwrap();
+        assert_valid(
+            &v,
+            &to_json(&from_basket),
+            "create with a receipt from a till basket",
+        );
+    }
+
     // The check is able to fail: a wrong body is rejected.
     let mut broken = to_json(&till);
     broken["customer"] = json!({"phoneNumber": "4791234567", "customerToken": "x"});

@@ -16,26 +16,9 @@ pub use super::mask::{PhoneNumber, Secret};
 // ---------------------------------------------------------------------------
 // Money
 
-/// The currencies Vipps MobilePay takes. Must match the sales unit's market.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Currency {
-    #[serde(rename = "NOK")]
-    Nok,
-    #[serde(rename = "DKK")]
-    Dkk,
-    #[serde(rename = "EUR")]
-    Eur,
-}
-
-impl Currency {
-    pub fn code(self) -> &'static str {
-        match self {
-            Currency::Nok => "NOK",
-            Currency::Dkk => "DKK",
-            Currency::Eur => "EUR",
-        }
-    }
-}
+/// The currencies Vipps MobilePay takes (the till's own type; serialises as
+/// `"NOK"`/`"DKK"`/`"EUR"`). Must match the sales unit's market.
+pub use crate::core::money::Currency;
 
 /// Largest amount ePayment accepts, in minor units.
 pub const MAX_AMOUNT_MINOR: i64 = 65_000_000;
@@ -54,6 +37,11 @@ impl Amount {
 
     pub fn nok(value: i64) -> Self {
         Self::new(Currency::Nok, value)
+    }
+
+    /// The till's money as a Vipps amount.
+    pub fn from_money(money: crate::core::money::Money) -> Self {
+        Self::new(money.currency, money.minor)
     }
 
     /// Within `0..=65 000 000` as the spec requires.
@@ -736,6 +724,47 @@ pub struct Receipt {
 }
 
 impl Receipt {
+    /// The Vipps receipt for a till receipt: one order line per receipt line,
+    /// tax as `taxRate` (+ `taxPercentage` when whole), quantity and unit
+    /// price in `unitInfo`, the discount when there is one, and the till's
+    /// id as `posId`.
+    pub fn from_core(receipt: &crate::core::receipt::Receipt, pos_id: Option<&str>) -> Self {
+        use crate::core::catalog::Unit;
+        let order_lines = receipt
+            .lines
+            .iter()
+            .map(|line| {
+                let mut order_line = OrderLine::new(
+                    line.id.clone(),
+                    line.name.clone(),
+                    line.total,
+                    line.excluding_tax,
+                    line.tax,
+                    line.vat.basis_points(),
+                )
+                .with_unit_info(UnitInfo {
+                    unit_price: Some(line.unit_price),
+                    quantity: line.quantity.clone(),
+                    quantity_unit: Some(match line.unit {
+                        Unit::Pcs => QuantityUnit::Pcs,
+                        Unit::Kg => QuantityUnit::Kg,
+                    }),
+                });
+                if line.discount > 0 {
+                    order_line = order_line.with_discount(line.discount);
+                }
+                order_line
+            })
+            .collect();
+        Receipt {
+            order_lines,
+            bottom_line: BottomLine {
+                pos_id: pos_id.map(str::to_string),
+                ..BottomLine::new(receipt.currency)
+            },
+        }
+    }
+
     /// Sum of the lines' totals (returns count negative).
     pub fn total(&self) -> i64 {
         self.order_lines
@@ -1228,6 +1257,57 @@ mod tests {
             bottom_line: BottomLine::new(Currency::Nok),
         });
         assert!(r.validate().is_err());
+    }
+
+    #[test]
+    fn receipt_from_a_till_basket() {
+        use crate::core::basket::{Basket, Discount};
+        use crate::core::catalog::{Item, Unit};
+        use crate::core::receipt::Receipt as TillReceipt;
+        use crate::core::vat::VatRate;
+        let socks = Item::new("sku-1", "Socks", 10_000, VatRate::NO_STANDARD);
+        let apples = Item::new("sku-2", "Apples", 4_000, VatRate::NO_FOOD).with_unit(Unit::Kg);
+        let mut basket = Basket::new(Currency::Nok);
+        let line = basket.add_item(&socks).unwrap();
+        basket.set_quantity(line, 2).unwrap();
+        basket
+            .set_line_discount(line, Discount::Amount(1_000))
+            .unwrap();
+        basket.add_weighed(&apples, 350).unwrap();
+        let till = TillReceipt::from_basket(&basket);
+        let vipps = Receipt::from_core(&till, Some("till1"));
+        vipps.validate().unwrap();
+        assert_eq!(vipps.total(), till.total);
+        assert_eq!(vipps.bottom_line.currency, Currency::Nok);
+        assert_eq!(vipps.bottom_line.pos_id.as_deref(), Some("till1"));
+        let socks = &vipps.order_lines[0];
+        assert_eq!((socks.total_amount, socks.discount), (19_000, Some(1_000)));
+        assert_eq!(
+            (socks.tax_rate, socks.tax_percentage),
+            (Some(2500), Some(25))
+        );
+        let unit = socks.unit_info.as_ref().unwrap();
+        assert_eq!(
+            (unit.unit_price, unit.quantity.as_str(), unit.quantity_unit),
+            (Some(10_000), "2", Some(QuantityUnit::Pcs))
+        );
+        let apples = &vipps.order_lines[1];
+        assert_eq!(apples.total_amount, 1_400);
+        assert_eq!(apples.discount, None);
+        let unit = apples.unit_info.as_ref().unwrap();
+        assert_eq!(
+            (unit.quantity.as_str(), unit.quantity_unit),
+            ("0.350", Some(QuantityUnit::Kg))
+        );
+        assert_eq!(
+            apples.total_amount_excluding_tax + apples.total_tax_amount,
+            1_400
+        );
+        let money = crate::core::money::Money {
+            minor: till.total,
+            currency: Currency::Nok,
+        };
+        assert_eq!(Amount::from_money(money), Amount::nok(20_400));
     }
 
     #[test]
