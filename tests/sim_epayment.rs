@@ -36,9 +36,16 @@ fn field_names(a: &Answer) -> Vec<String> {
 #[tokio::test]
 async fn create_validates_like_the_spec_with_documented_codes() {
     let sim = start(SimConfig::for_tests()).await;
-    // (edit, status, code, field)
+    // (name, edit, status, code, field)
     type Edit = Box<dyn FnOnce(&mut Value)>;
-    let cases: Vec<(&str, Edit, u16, Option<&str>, Option<&str>)> = vec![
+    type Case = (
+        &'static str,
+        Edit,
+        u16,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "min",
             Box::new(|b| b["amount"]["value"] = json!(99)),
