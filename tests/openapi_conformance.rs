@@ -288,3 +288,380 @@ fn every_payment_event_name_we_register_is_a_spec_event() {
         );
     }
 }
+// ---------------------------------------------------------------------------
+// (b) The simulator's answers, as raw bytes over loopback HTTP.
+
+mod simulator {
+    use super::openapi::{Specs, assert_valid_bytes};
+    use axum::body::Bytes;
+    use kasse::sim::{self, SimConfig};
+    use kasse::vipps::models::events;
+    use reqwest::Method;
+    use serde_json::{Value, json};
+    use std::time::Duration;
+    use tokio::sync::mpsc;
+
+    const DEADLINE: Duration = Duration::from_secs(20);
+
+    /// Raw calls with every header the real client sends.
+    struct Raw {
+        http: reqwest::Client,
+        base: url::Url,
+        token: String,
+    }
+
+    impl Raw {
+        async fn call(
+            &self,
+            method: Method,
+            path: &str,
+            body: Option<Value>,
+            idempotency_key: Option<&str>,
+        ) -> (u16, Vec<u8>) {
+            let mut request = self
+                .http
+                .request(method, self.base.join(path).unwrap())
+                .header("Authorization", format!("Bearer {}", self.token))
+                .header("Ocp-Apim-Subscription-Key", sim::TEST_SUBSCRIPTION_KEY)
+                .header("Merchant-Serial-Number", sim::TEST_MSN)
+                .header("Vipps-System-Name", "kasse")
+                .header("Vipps-System-Version", "0.1.0")
+                .header("Vipps-System-Plugin-Name", "kasse-till")
+                .header("Vipps-System-Plugin-Version", "0.1.0");
+            if let Some(key) = idempotency_key {
+                request = request.header("Idempotency-Key", key);
+            }
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.bytes().await.unwrap().to_vec())
+        }
+    }
+
+    fn expect(status: u16, wanted: u16, bytes: &[u8], what: &str) {
+        assert_eq!(status, wanted, "{what}: {}", String::from_utf8_lossy(bytes));
+    }
+
+    async fn webhook_sink() -> (url::Url, mpsc::UnboundedReceiver<Vec<u8>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url =
+            url::Url::parse(&format!("http://{}/hook", listener.local_addr().unwrap())).unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: Bytes| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(body.to_vec());
+                    axum::http::StatusCode::OK
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, rx)
+    }
+
+    #[tokio::test]
+    async fn simulator_answers_match_the_official_schemas() {
+        let specs = Specs::load();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim = sim::spawn(SimConfig::for_tests(), listener);
+        let http = reqwest::Client::new();
+
+        // Access token: every value a string.
+        let response = http
+            .post(sim.base_url.join("accesstoken/get").unwrap())
+            .header("client_id", sim::TEST_CLIENT_ID)
+            .header("client_secret", sim::TEST_CLIENT_SECRET)
+            .header("Ocp-Apim-Subscription-Key", sim::TEST_SUBSCRIPTION_KEY)
+            .header("Merchant-Serial-Number", sim::TEST_MSN)
+            .header("Content-Length", "0")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        expect(status, 200, &bytes, "token");
+        let token_schema = specs.schema("token", "AuthorizationTokenResponse");
+        let token = assert_valid_bytes(&token_schema, &bytes, "token answer");
+        for (k, v) in token.as_object().unwrap() {
+            assert!(v.is_string(), "token field {k} is not a JSON string: {v}");
+        }
+        let raw = Raw {
+            http,
+            base: sim.base_url.clone(),
+            token: token["access_token"].as_str().unwrap().to_string(),
+        };
+
+        // QR merchant callback.
+        let qr_error = specs.schema("qr", "QrErrorResponse");
+        let (s, b) = raw
+            .call(
+                Method::PUT,
+                "qr/v1/merchant-callback/till1",
+                Some(json!({"locationDescription": "Kasse 1"})),
+                None,
+            )
+            .await;
+        expect(s, 200, &b, "QR put");
+        assert!(b.is_empty(), "QR put answers with an empty body");
+        let (s, b) = raw
+            .call(
+                Method::GET,
+                "qr/v1/merchant-callback/till1?qrImageFormat=PNG&qrImageSize=300",
+                None,
+                None,
+            )
+            .await;
+        expect(s, 200, &b, "QR get");
+        let qr = assert_valid_bytes(&specs.schema("qr", "MerchantCallbackQr"), &b, "QR get");
+        assert_eq!(qr["merchantQrId"], "till1");
+        let (s, b) = raw
+            .call(Method::GET, "qr/v1/merchant-callback", None, None)
+            .await;
+        expect(s, 200, &b, "QR list");
+        assert_valid_bytes(&specs.array_of("qr", "MerchantCallbackQr"), &b, "QR list");
+        let (s, b) = raw
+            .call(
+                Method::PUT,
+                "qr/v1/merchant-callback/till2",
+                Some(json!({"locationDescription": "x".repeat(37)})),
+                None,
+            )
+            .await;
+        expect(s, 400, &b, "QR put, too long");
+        let e = assert_valid_bytes(&qr_error, &b, "QR 400");
+        assert!(
+            e["invalidParams"].is_array(),
+            "QR errors use invalidParams: {e}"
+        );
+        let (s, b) = raw
+            .call(Method::GET, "qr/v1/merchant-callback/nope", None, None)
+            .await;
+        expect(s, 404, &b, "QR get unknown");
+        assert_valid_bytes(&qr_error, &b, "QR 404");
+
+        // Webhooks API (registered before payments so their events are delivered).
+        let (hook_url, mut deliveries) = webhook_sink().await;
+        let mut all = vec![events::USER_CHECKED_IN];
+        all.extend(events::ALL_PAYMENT);
+        let (s, b) = raw
+            .call(
+                Method::POST,
+                "webhooks/v1/webhooks",
+                Some(json!({"url": hook_url.as_str(), "events": all})),
+                None,
+            )
+            .await;
+        expect(s, 201, &b, "webhook register");
+        let registered = assert_valid_bytes(
+            &specs.schema("webhooks", "RegisterResponse"),
+            &b,
+            "webhook register",
+        );
+        let (s, b) = raw
+            .call(Method::GET, "webhooks/v1/webhooks", None, None)
+            .await;
+        expect(s, 200, &b, "webhook list");
+        assert_valid_bytes(
+            &specs.schema("webhooks", "QueryResponse"),
+            &b,
+            "webhook list",
+        );
+        let (s, b) = raw
+            .call(
+                Method::POST,
+                "webhooks/v1/webhooks",
+                Some(json!({"url": hook_url.as_str(), "events": ["epayment.payment.created.v1"]})),
+                None,
+            )
+            .await;
+        expect(s, 400, &b, "webhook register, misspelt event");
+        assert_valid_bytes(
+            &specs.schema("webhooks", "ProblemDetails"),
+            &b,
+            "webhook 400",
+        );
+
+        // ePayment: create, read, events, capture, refund, cancel, force approve.
+        let problem = specs.schema("epayment", "Problem");
+        let modification = specs.schema("epayment", "ModificationResponse");
+        let reference = "till1-conformance-1";
+        let create = json!({
+            "amount": {"currency": "NOK", "value": 10000},
+            "paymentMethod": {"type": "WALLET"},
+            "customer": {"phoneNumber": sim::DEFAULT_CUSTOMER_PHONE},
+            "customerInteraction": "CUSTOMER_PRESENT",
+            "reference": reference,
+            "userFlow": "PUSH_MESSAGE",
+            "paymentDescription": "Kasse 1"
+        });
+        let (s, b) = raw
+            .call(
+                Method::POST,
+                "epayment/v1/payments",
+                Some(create),
+                Some("conf-1-create"),
+            )
+            .await;
+        expect(s, 201, &b, "create");
+        assert_valid_bytes(
+            &specs.schema("epayment", "CreatePaymentResponse"),
+            &b,
+            "create",
+        );
+        let get_path = format!("epayment/v1/payments/{reference}");
+        let (s, b) = raw.call(Method::GET, &get_path, None, None).await;
+        expect(s, 200, &b, "get");
+        assert_valid_bytes(
+            &specs.schema("epayment", "GetPaymentResponse"),
+            &b,
+            "get (CREATED)",
+        );
+        let (s, b) = raw
+            .call(
+                Method::POST,
+                &format!("{get_path}/capture"),
+                Some(json!({"modificationAmount": {"currency": "NOK", "value": 100}})),
+                Some("conf-1-capture-0"),
+            )
+            .await;
+        expect(s, 400, &b, "capture before authorization");
+        let e = assert_valid_bytes(&problem, &b, "ePayment 400");
+        assert_eq!(
+            e["extraDetails"][0],
+            json!({"name": "ErrorCode", "reason": "6080"})
+        );
+        let (s, b) = raw
+            .call(
+                Method::POST,
+                &format!("epayment/v1/test/payments/{reference}/approve"),
+                Some(json!({"customer": {"phoneNumber": sim::DEFAULT_CUSTOMER_PHONE}})),
+                None,
+            )
+            .await;
+        expect(s, 200, &b, "force approve");
+        let (s, b) = raw
+            .call(
+                Method::POST,
+                &format!("{get_path}/capture"),
+                Some(json!({"modificationAmount": {"currency": "NOK", "value": 6000}})),
+                Some("conf-1-capture-1"),
+            )
+            .await;
+        expect(s, 200, &b, "capture");
+        assert_valid_bytes(&modification, &b, "capture");
+        let (s, b) = raw
+            .call(
+                Method::POST,
+                &format!("{get_path}/refund"),
+                Some(json!({"modificationAmount": {"currency": "NOK", "value": 1000}})),
+                Some("conf-1-refund-1"),
+            )
+            .await;
+        expect(s, 200, &b, "refund");
+        assert_valid_bytes(&modification, &b, "refund");
+        let (s, b) = raw
+            .call(
+                Method::POST,
+                &format!("{get_path}/cancel"),
+                None,
+                Some("conf-1-cancel"),
+            )
+            .await;
+        expect(s, 200, &b, "cancel (rest)");
+        assert_valid_bytes(&modification, &b, "cancel");
+        let (s, b) = raw.call(Method::GET, &get_path, None, None).await;
+        expect(s, 200, &b, "get");
+        let payment = assert_valid_bytes(
+            &specs.schema("epayment", "GetPaymentResponse"),
+            &b,
+            "get (AUTHORIZED)",
+        );
+        assert_eq!(payment["aggregate"]["capturedAmount"]["value"], 6000);
+        let (s, b) = raw
+            .call(Method::GET, &format!("{get_path}/events"), None, None)
+            .await;
+        expect(s, 200, &b, "events");
+        let log = assert_valid_bytes(&specs.array_of("epayment", "PaymentEvent"), &b, "events");
+        assert_eq!(
+            log.as_array().unwrap().len(),
+            5,
+            "CREATED, AUTHORIZED, CAPTURED, REFUNDED, CANCELLED"
+        );
+
+        // cancelTransactionOnly on a fresh payment: TERMINATED.
+        let reference = "till1-conformance-2";
+        let create = json!({
+            "amount": {"currency": "NOK", "value": 2500},
+            "paymentMethod": {"type": "WALLET"},
+            "customer": {"phoneNumber": sim::DEFAULT_CUSTOMER_PHONE},
+            "reference": reference,
+            "userFlow": "PUSH_MESSAGE"
+        });
+        let (s, b) = raw
+            .call(
+                Method::POST,
+                "epayment/v1/payments",
+                Some(create),
+                Some("conf-2-create"),
+            )
+            .await;
+        expect(s, 201, &b, "create 2");
+        let (s, b) = raw
+            .call(
+                Method::POST,
+                &format!("epayment/v1/payments/{reference}/cancel"),
+                Some(json!({"cancelTransactionOnly": true})),
+                Some("conf-2-cancel"),
+            )
+            .await;
+        expect(s, 200, &b, "cancel before authorization");
+        let cancelled = assert_valid_bytes(&modification, &b, "cancel (terminated)");
+        assert_eq!(cancelled["state"], "TERMINATED");
+
+        // The ePayment webhooks it delivered match WebhookEvent.
+        let webhook_event = specs.schema("epayment", "WebhookEvent");
+        let mut names = Vec::new();
+        while names.len() < 7 {
+            let body = tokio::time::timeout(DEADLINE, deliveries.recv())
+                .await
+                .unwrap_or_else(|_| panic!("only {names:?} delivered before the deadline"))
+                .unwrap();
+            let event = assert_valid_bytes(&webhook_event, &body, "ePayment webhook");
+            names.push(event["name"].as_str().unwrap().to_string());
+        }
+        for wanted in [
+            "CREATED",
+            "AUTHORIZED",
+            "CAPTURED",
+            "REFUNDED",
+            "CANCELLED",
+            "TERMINATED",
+        ] {
+            assert!(
+                names.iter().any(|n| n == wanted),
+                "no {wanted} webhook in {names:?}"
+            );
+        }
+
+        // Delete: 204, empty.
+        let id = registered["id"].as_str().unwrap();
+        let (s, b) = raw
+            .call(
+                Method::DELETE,
+                &format!("webhooks/v1/webhooks/{id}"),
+                None,
+                None,
+            )
+            .await;
+        expect(s, 204, &b, "webhook delete");
+        assert!(b.is_empty());
+        let (s, b) = raw
+            .call(Method::DELETE, "qr/v1/merchant-callback/till1", None, None)
+            .await;
+        expect(s, 200, &b, "QR delete");
+    }
+}

@@ -6,6 +6,10 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
 use super::journal::kind;
+use std::borrow::Borrow;
+
+use rusqlite::Connection;
+
 use super::{Store, StoreError};
 use crate::core::catalog::{Catalog, Item, Unit};
 use crate::core::vat::VatRate;
@@ -14,7 +18,7 @@ fn unit_text(unit: Unit) -> &'static str {
     unit.code()
 }
 
-impl Store {
+impl<C: Borrow<Connection>> Store<C> {
     /// Every item, in catalogue order.
     pub fn list_items(&self) -> Result<Vec<Item>, StoreError> {
         let mut barcodes: HashMap<String, Vec<String>> = HashMap::new();

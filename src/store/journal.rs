@@ -15,6 +15,10 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use std::borrow::Borrow;
+
+use rusqlite::Connection;
+
 use super::{Store, StoreError};
 
 /// Journal `kind`s written by the store and expected from the engine.
@@ -134,7 +138,7 @@ fn decode_hash(seq: i64, text: &str) -> Result<[u8; 32], JournalError> {
     })
 }
 
-impl Store {
+impl<C: Borrow<Connection>> Store<C> {
     /// Append a business event. Atomic with the caller's transaction when
     /// called inside [`Store::transaction`].
     pub fn append_journal(&self, kind: &str, payload: &Value) -> Result<JournalEntry, StoreError> {

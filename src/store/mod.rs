@@ -6,6 +6,10 @@
 //! transaction: `store.transaction(|s| { s.freeze_sale(..)?; s.append_journal(..) })`.
 //! Writes that are business events (a sale frozen, a payment requested, ...)
 //! append their journal row in the same savepoint.
+//!
+//! Code that opened its own `rusqlite::Transaction` (it derefs to a
+//! `Connection`) uses the same methods through [`Store::on`]:
+//! `Store::on(&tx, clock).append_journal(..)` joins that transaction.
 
 mod catalog;
 mod journal;
@@ -15,6 +19,8 @@ mod sales;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use std::borrow::Borrow;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
@@ -99,16 +105,32 @@ impl StoreError {
     }
 }
 
-/// The till's database.
-pub struct Store {
-    conn: Connection,
+/// The till's database. `Store` (the default) owns its connection;
+/// `Store<&Connection>` ([`Store::on`]) borrows one, e.g. a transaction the
+/// caller opened, and offers the same repository methods.
+pub struct Store<C = Connection> {
+    conn: C,
     path: PathBuf,
     clock: Clock,
 }
 
-impl std::fmt::Debug for Store {
+impl<C> std::fmt::Debug for Store<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl<'c> Store<&'c Connection> {
+    /// Repository access over a connection the caller manages (typically a
+    /// `rusqlite::Transaction`, which derefs to `&Connection`): writes join
+    /// the caller's transaction. The connection must hold a migrated till
+    /// database (one opened with [`Store::open`]).
+    pub fn on(conn: &'c Connection, clock: Clock) -> Store<&'c Connection> {
+        Store {
+            conn,
+            path: PathBuf::from("(borrowed connection)"),
+            clock,
+        }
     }
 }
 
@@ -215,13 +237,25 @@ impl Store {
         self
     }
 
+    /// Mutable access for callers that manage their own `rusqlite` transactions.
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+impl<C: Borrow<Connection>> Store<C> {
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The raw connection, for repository code added elsewhere in `store`.
     pub fn conn(&self) -> &Connection {
-        &self.conn
+        self.conn.borrow()
+    }
+
+    /// The clock this store writes timestamps with.
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
     }
 
     /// Now, from the injected clock (unix epoch ms).
@@ -232,14 +266,14 @@ impl Store {
     /// Schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self
-            .conn
+            .conn()
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     /// Random id minted when this database was created (hex, 12 chars).
     pub fn install_id(&self) -> Result<String, StoreError> {
         Ok(self
-            .conn
+            .conn()
             .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| {
                 r.get(0)
             })?)
@@ -248,11 +282,11 @@ impl Store {
     /// Run `f` atomically: everything it writes is committed together, or
     /// nothing is (on `Err` or panic). Nests: inside another transaction it is
     /// a savepoint.
-    pub fn transaction<T, E>(&self, f: impl FnOnce(&Store) -> Result<T, E>) -> Result<T, E>
+    pub fn transaction<T, E>(&self, f: impl FnOnce(&Self) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        let guard = Savepoint::begin(self).map_err(E::from)?;
+        let guard = Savepoint::begin(self.conn()).map_err(E::from)?;
         let result = f(self);
         match result {
             Ok(value) => {
@@ -274,7 +308,7 @@ impl Store {
     /// Run SQLite's full integrity check; `Ok` when the file is sound.
     pub fn integrity_check(&self) -> Result<(), StoreError> {
         let mut problems = Vec::new();
-        self.conn.pragma_query(None, "integrity_check", |r| {
+        self.conn().pragma_query(None, "integrity_check", |r| {
             problems.push(r.get::<_, String>(0)?);
             Ok(())
         })?;
@@ -291,20 +325,20 @@ impl Store {
 
 /// A savepoint that rolls back unless committed.
 struct Savepoint<'a> {
-    store: &'a Store,
+    conn: &'a Connection,
     done: bool,
 }
 
 impl<'a> Savepoint<'a> {
-    fn begin(store: &'a Store) -> Result<Self, StoreError> {
-        store.conn.execute_batch("SAVEPOINT kasse")?;
-        Ok(Savepoint { store, done: false })
+    fn begin(conn: &'a Connection) -> Result<Self, StoreError> {
+        conn.execute_batch("SAVEPOINT kasse")?;
+        Ok(Savepoint { conn, done: false })
     }
 
     fn commit(mut self) -> Result<(), StoreError> {
         // If RELEASE fails (say the commit hits SQLITE_BUSY), `done` stays
         // false and the drop below rolls the savepoint back.
-        self.store.conn.execute_batch("RELEASE kasse")?;
+        self.conn.execute_batch("RELEASE kasse")?;
         self.done = true;
         Ok(())
     }
@@ -313,10 +347,7 @@ impl<'a> Savepoint<'a> {
 impl Drop for Savepoint<'_> {
     fn drop(&mut self) {
         if !self.done
-            && let Err(e) = self
-                .store
-                .conn
-                .execute_batch("ROLLBACK TO kasse; RELEASE kasse")
+            && let Err(e) = self.conn.execute_batch("ROLLBACK TO kasse; RELEASE kasse")
         {
             tracing::error!(error = %e, "rolling back a savepoint failed");
         }
@@ -369,5 +400,33 @@ mod tests {
             .unwrap();
         assert_eq!(count(&store), 1);
         store.verify_journal().unwrap();
+    }
+
+    #[test]
+    fn borrowed_store_joins_the_callers_transaction() {
+        let mut store = Store::open_in_memory().unwrap();
+        let clock = store.clock();
+        let rows = |s: &Store| -> i64 {
+            s.conn()
+                .query_row("SELECT count(*) FROM journal", [], |r| r.get(0))
+                .unwrap()
+        };
+        {
+            let tx = store.conn_mut().transaction().unwrap();
+            Store::on(&tx, clock.clone())
+                .append_journal("test", &serde_json::json!(1))
+                .unwrap();
+            // Dropped without commit: rolled back with the caller's transaction.
+        }
+        assert_eq!(rows(&store), 0);
+        {
+            let tx = store.conn_mut().transaction().unwrap();
+            let s = Store::on(&tx, clock.clone());
+            s.append_journal("test", &serde_json::json!(1)).unwrap();
+            s.append_journal("test", &serde_json::json!(2)).unwrap();
+            tx.commit().unwrap();
+        }
+        assert_eq!(rows(&store), 2);
+        assert_eq!(store.verify_journal().unwrap().rows, 2);
     }
 }

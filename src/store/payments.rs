@@ -6,6 +6,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::journal::kind;
+use std::borrow::Borrow;
+
+use rusqlite::Connection;
+
 use super::{Store, StoreError};
 use crate::core::money::Currency;
 use crate::core::sale::SaleState;
@@ -180,7 +184,7 @@ fn refund_row(r: &Row<'_>) -> rusqlite::Result<(RefundRecord, String)> {
     ))
 }
 
-impl Store {
+impl<C: Borrow<Connection>> Store<C> {
     /// Store a new payment attempt for a frozen sale, for the sale's total, in
     /// state `PaymentRequested` — before the create call. The sale moves to
     /// `PaymentRequested` too and its attempt counter goes up.

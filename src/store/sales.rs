@@ -6,6 +6,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::journal::kind;
+use std::borrow::Borrow;
+
+use rusqlite::Connection;
+
 use super::{Store, StoreError};
 use crate::core::basket::Basket;
 use crate::core::money::Currency;
@@ -60,7 +64,7 @@ fn parse_currency(text: &str) -> Result<Currency, StoreError> {
         .map_err(|e: crate::core::money::MoneyError| StoreError::Invalid(e.to_string()))
 }
 
-impl Store {
+impl<C: Borrow<Connection>> Store<C> {
     /// Store `basket` as a new sale in state `AwaitingCheckIn` (the cashier
     /// pressed Pay) and journal it. The basket must be payable.
     pub fn freeze_sale(&self, basket: &Basket) -> Result<i64, StoreError> {
