@@ -423,4 +423,31 @@ mod tests {
         assert_eq!("fi".parse::<Locale>(), Ok(Locale::Fi));
         assert!("sv".parse::<Locale>().is_err());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn nordic_format_parses_back(minor in -10_000_000_000_000i64..10_000_000_000_000) {
+            let nb = nok(minor).format(Locale::Nb);
+            let number = nb.trim_start_matches("kr").trim_start_matches(NBSP);
+            proptest::prop_assert_eq!(parse_minor(number), Ok(minor));
+            let fi = Money::new(minor, Currency::Eur).format(Locale::Fi);
+            let number = fi.trim_end_matches('€').trim_end_matches(NBSP);
+            proptest::prop_assert_eq!(parse_minor(number), Ok(minor));
+            proptest::prop_assert!(!nb.contains(' '), "only no-break spaces: {:?}", nb);
+        }
+
+        #[test]
+        fn checked_ops_agree_with_i128(a in proptest::num::i64::ANY, b in proptest::num::i64::ANY) {
+            let wide = i128::from(a) + i128::from(b);
+            match nok(a).checked_add(nok(b)) {
+                Ok(sum) => proptest::prop_assert_eq!(i128::from(sum.minor), wide),
+                Err(e) => {
+                    proptest::prop_assert_eq!(e, MoneyError::Overflow);
+                    proptest::prop_assert!(i64::try_from(wide).is_err());
+                }
+            }
+        }
+    }
 }

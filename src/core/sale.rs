@@ -330,9 +330,9 @@ pub struct Sale {
     pub attempt: u32,
     /// A customer checked in and no request has been sent to them yet.
     pub customer_waiting: bool,
-    /// The customer approved while we were cancelling.
+    /// The customer approved while we were cancelling (only in `Cancelling`).
     pub approved_while_cancelling: bool,
-    /// The final cancel released an authorized amount.
+    /// The cancel released an authorized amount (only in `Cancelled`).
     pub money_released: bool,
 }
 
@@ -359,11 +359,7 @@ impl Sale {
         match event {
             SaleEvent::CheckedIn if next == self.state => self.customer_waiting = true,
             SaleEvent::CheckedIn | SaleEvent::SendToPhone => self.customer_waiting = false,
-            SaleEvent::Pay | SaleEvent::Retry => {
-                self.attempt = self.attempt.saturating_add(1);
-                self.approved_while_cancelling = false;
-                self.money_released = false;
-            }
+            SaleEvent::Pay | SaleEvent::Retry => self.attempt = self.attempt.saturating_add(1),
             SaleEvent::Authorized if self.state == SaleState::Cancelling => {
                 self.approved_while_cancelling = true
             }
@@ -373,6 +369,13 @@ impl Sale {
             _ => {}
         }
         self.state = next;
+        // The flags describe the current cancel; they end with it.
+        if next != SaleState::Cancelling {
+            self.approved_while_cancelling = false;
+        }
+        if next != SaleState::Cancelled {
+            self.money_released = false;
+        }
         Ok(next)
     }
 }
@@ -587,5 +590,46 @@ mod tests {
             .unwrap(),
             serde_json::json!({"event": "cancelled", "money_released": true})
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Random event sequences: refused events change nothing, accepted ones
+        /// follow `transition`, and the bookkeeping stays consistent.
+        #[test]
+        fn random_walks_keep_invariants(
+            events in proptest::collection::vec(proptest::sample::select(SaleEvent::ALL.to_vec()), 0..60)
+        ) {
+            let mut sale = Sale::new();
+            for event in events {
+                let before = sale;
+                let expected = transition(before.state, event);
+                match sale.apply(event) {
+                    Ok(next) => {
+                        proptest::prop_assert_eq!(Ok(next), expected);
+                        proptest::prop_assert_eq!(sale.state, next);
+                        proptest::prop_assert!(sale.attempt >= before.attempt);
+                    }
+                    Err(e) => {
+                        proptest::prop_assert_eq!(Err(e), expected);
+                        proptest::prop_assert_eq!(sale, before);
+                    }
+                }
+                if sale.state == S::Completed {
+                    proptest::prop_assert!(before.state == S::Capturing || before.state == S::Completed);
+                }
+                if matches!(sale.state, S::PaymentRequested | S::Authorized | S::Capturing | S::Cancelling) {
+                    proptest::prop_assert!(!sale.customer_waiting);
+                    proptest::prop_assert!(sale.attempt >= 1);
+                }
+                if sale.money_released {
+                    proptest::prop_assert_eq!(sale.state, S::Cancelled);
+                }
+                if sale.approved_while_cancelling {
+                    proptest::prop_assert_eq!(sale.state, S::Cancelling);
+                }
+            }
+        }
     }
 }

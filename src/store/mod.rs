@@ -429,4 +429,11 @@ mod tests {
         assert_eq!(rows(&store), 2);
         assert_eq!(store.verify_journal().unwrap().rows, 2);
     }
+
+    #[test]
+    fn store_can_move_into_a_task() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Store>();
+        assert_send::<StoreError>();
+    }
 }
