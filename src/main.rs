@@ -53,7 +53,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Logs go to stderr (stdout carries the headless JSON lines). `RUST_LOG` filters.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kasse=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -182,6 +182,11 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
     let phone = demo.as_ref().map(|d| d.phone.clone());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout_secs);
     let mut cancel_sent = false;
+    // The demo customer scans once the till waits for a scan and the relay link is up (the
+    // relay refuses check-ins for a till that is not connected).
+    let mut awaiting_scan = false;
+    let mut relay_up = false;
+    let mut scanned = false;
     let mut captured: i64 = 0;
     let mut outcome: Option<(i32, serde_json::Value)> = None;
     let mut sale_total: i64 = args.amount;
@@ -224,13 +229,12 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                     handle.send(Command::SendToPhone {
                         phone_number: p.clone(),
                     })?;
-                } else if let Some(phone) = phone.clone() {
-                    tokio::spawn(async move {
-                        if let Err(e) = phone.scan().await {
-                            tracing::warn!(error = %e, "demo customer could not scan");
-                        }
-                    });
+                } else {
+                    awaiting_scan = true;
                 }
+            }
+            EngineEvent::RelayStatus { status } => {
+                relay_up = matches!(status, super::api::RelayStatus::Connected);
             }
             EngineEvent::PaymentRequested { reference, .. } => {
                 if let Some(phone) = phone.clone() {
@@ -311,6 +315,20 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
             }
             _ => {}
         }
+        if awaiting_scan
+            && relay_up
+            && !scanned
+            && let Some(phone) = phone.clone()
+        {
+            scanned = true;
+            tokio::spawn(async move {
+                match phone.scan().await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!("the demo customer's app could not reach the till"),
+                    Err(e) => tracing::warn!(error = %e, "demo customer could not scan"),
+                }
+            });
+        }
     }
     let (code, mut line) = outcome.unwrap_or((exit::FAILED, json!({})));
     line["type"] = json!("outcome");
@@ -319,7 +337,7 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
     // Leave the sale (nothing is in flight once an outcome is known) and stop.
     let _ = handle.send(Command::BackToBasket);
     let _ = handle.send(Command::Shutdown);
-    wait_closed(&mut events).await;
+    wait_closed(&handle).await;
     if let Some(d) = demo {
         d.shutdown().await;
     }
@@ -341,16 +359,9 @@ fn is_fatal(id: MessageId) -> bool {
     )
 }
 
-async fn wait_closed(events: &mut tokio::sync::broadcast::Receiver<EngineEvent>) {
-    let _ = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match events.recv().await {
-                Err(RecvError::Closed) => break,
-                _ => continue,
-            }
-        }
-    })
-    .await;
+/// Waits (bounded) for the engine task to end after `Shutdown`.
+async fn wait_closed(handle: &super::EngineHandle) {
+    let _ = tokio::time::timeout(Duration::from_secs(5), handle.closed()).await;
 }
 
 /// `kasse recover`: reconcile every unfinished payment, print the result. Exit 0 when nothing
@@ -386,7 +397,7 @@ pub async fn recover(config_path: Option<PathBuf>, _args: RecoverArgs) -> anyhow
         }
     };
     let _ = handle.send(Command::Shutdown);
-    wait_closed(&mut events).await;
+    wait_closed(&handle).await;
     Ok(code)
 }
 

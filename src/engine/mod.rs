@@ -117,6 +117,11 @@ impl EngineHandle {
     pub fn is_closed(&self) -> bool {
         self.commands.is_closed()
     }
+
+    /// Resolves when the engine task has ended.
+    pub async fn closed(&self) {
+        self.commands.closed().await
+    }
 }
 
 /// Entry point: starts the engine task on the current tokio runtime.
