@@ -1,5 +1,362 @@
 //! `kasse-relay`: public webhook relay for Kasse tills.
+//!
+//! Thin entry: argument parsing and printing; the work is in `kasse::relay`.
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use kasse::relay::server::{RelayConfig, spawn};
+use kasse::relay::store::{EventFilter, RelayDb, Synchronous};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const ABOUT: &str = "Durable, authenticated Vipps MobilePay webhook relay for Kasse tills.";
+
+const LONG_ABOUT: &str = "\
+Durable, authenticated Vipps MobilePay webhook relay for Kasse tills.
+
+Vipps delivers webhooks only to a public HTTPS URL, and a store (MSN) may have only one
+user.checked-in.v1 registration, so one relay feeds every till of a store. Tills sit behind NAT
+and connect out to the relay.
+
+Endpoints (serve):
+  POST /v1/webhooks/vipps/{msn}   Vipps webhooks: HMAC verified over the raw body, stored
+                                  (committed) before the 2xx. 401 bad/missing signature,
+                                  404 unknown MSN, 413 body over 64 KiB, 400 malformed JSON
+                                  (kept as rejected), 503 check-in for a till offline too long,
+                                  404 check-in for an unknown merchantQrId.
+  GET  /v1/till/stream?after=SEQ  WebSocket for tills (Authorization: Bearer TOKEN): one JSON
+                                  frame per event with a sequence number, an ack per event,
+                                  pings both ways.
+  GET  /v1/till/poll?after=SEQ    Long-poll with the same cursor; POST /v1/till/ack {\"seqs\":[..]}.
+  GET  /healthz, GET /metrics     Health (JSON) and Prometheus metrics.
+
+Typical set-up:
+  kasse-relay --db relay.db store add --msn 123456 --name \"Shop\"
+  kasse-relay --db relay.db webhooks register --msn 123456 --public-url https://relay.example.com \\
+      --vipps-base-url https://apitest.vipps.no --client-id .. --client-secret .. --subscription-key ..
+  kasse-relay --db relay.db till add --msn 123456 --till t1 --merchant-qr-id <qr id>   # prints the token once
+  kasse-relay --db relay.db serve --listen 127.0.0.1:8080 --public-url https://relay.example.com
+
+See docs/relay.md for TLS (reverse proxy), durability and operations.";
+
+#[derive(Parser)]
+#[command(name = "kasse-relay", version, about = ABOUT, long_about = LONG_ABOUT)]
+struct Cli {
+    /// The relay's SQLite database (created and migrated on first use).
+    #[arg(long, global = true, env = "KASSE_RELAY_DB")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the relay server.
+    Serve(ServeArgs),
+    /// Stores (Vipps sales units, by MSN) and their webhook secrets.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Tills of a store and their tokens.
+    #[command(subcommand)]
+    Till(TillCommand),
+    /// Filed events, for operators.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "KASSE_RELAY_LISTEN")]
+    listen: String,
+    /// The public base URL Vipps calls. Behind a reverse proxy the signed host
+    /// and path are taken from it instead of the Host header.
+    #[arg(long, env = "KASSE_RELAY_PUBLIC_URL")]
+    public_url: Option<url::Url>,
+    /// SQLite synchronous mode: full (fsync per group commit; survives power loss)
+    /// or normal (survives a crash of the relay, not of the machine).
+    #[arg(long, default_value = "full")]
+    synchronous: Synchronous,
+    /// Ping interval on till connections, milliseconds.
+    #[arg(long, default_value_t = 5_000)]
+    heartbeat_interval_ms: u64,
+    /// A till link silent for this long is dropped, milliseconds.
+    #[arg(long, default_value_t = 15_000)]
+    heartbeat_timeout_ms: u64,
+    /// Longest a long-poll request is held, milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    long_poll_max_wait_ms: u64,
+    /// A check-in for a till offline longer than this is answered 503, so the
+    /// customer's app says "Can't connect to store" at once, milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    checkin_offline_grace_ms: u64,
+    /// Keep delivered (and unrouted/refused/rejected) events this many hours.
+    #[arg(long, default_value_t = 14 * 24)]
+    retention_hours: u64,
+    /// Keep events never acknowledged this many hours.
+    #[arg(long, default_value_t = 30 * 24)]
+    undelivered_retention_hours: u64,
+    /// How often to prune, seconds.
+    #[arg(long, default_value_t = 600)]
+    prune_interval_secs: u64,
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Add a store (a Vipps sales unit).
+    Add {
+        #[arg(long)]
+        msn: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Store the secret of a webhook registration (several may be live during a rotation).
+    Secret {
+        #[arg(long)]
+        msn: String,
+        #[arg(long)]
+        webhook_id: String,
+        /// The secret Vipps returned at registration.
+        #[arg(long, env = "KASSE_RELAY_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: String,
+    },
+    /// Forget a webhook registration's secret (after deleting it at Vipps).
+    RemoveSecret {
+        #[arg(long)]
+        msn: String,
+        #[arg(long)]
+        webhook_id: String,
+    },
+    /// List stores and their webhook registrations.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TillCommand {
+    /// Add a till; prints its token once on stdout (only a hash is kept).
+    Add {
+        #[arg(long)]
+        msn: String,
+        /// Till id, ^[a-z0-9]{1,16}$. Payment references of this till start with "<till>-".
+        #[arg(long)]
+        till: String,
+        /// The merchantQrId of the till's merchant callback QR.
+        #[arg(long)]
+        merchant_qr_id: String,
+    },
+    /// List tills with their pending events.
+    List {
+        #[arg(long)]
+        msn: Option<String>,
+    },
+    /// Revoke a till's token.
+    Revoke {
+        #[arg(long)]
+        msn: String,
+        #[arg(long)]
+        till: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Events kept without a till to deliver to.
+    Unrouted {
+        #[arg(long)]
+        msn: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Filed events, newest first.
+    List {
+        #[arg(long)]
+        msn: Option<String>,
+        /// routed, unrouted, refused, expired or rejected.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+}
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let db_path = || -> anyhow::Result<PathBuf> {
+        cli.db
+            .clone()
+            .context("--db PATH (or KASSE_RELAY_DB) is required")
+    };
+    match &cli.command {
+        Command::Serve(args) => serve(db_path()?, args),
+        Command::Store(cmd) => store(&RelayDb::open(&db_path()?)?, cmd),
+        Command::Till(cmd) => till(&RelayDb::open(&db_path()?)?, cmd),
+        Command::Events(cmd) => events(&RelayDb::open(&db_path()?)?, cmd),
+    }
+}
+
+fn serve(db: PathBuf, args: &ServeArgs) -> anyhow::Result<()> {
+    let mut config = RelayConfig::new(db);
+    config.public_url = args.public_url.clone();
+    config.synchronous = args.synchronous;
+    config.heartbeat_interval = Duration::from_millis(args.heartbeat_interval_ms.max(1));
+    config.heartbeat_timeout = Duration::from_millis(args.heartbeat_timeout_ms.max(1));
+    config.long_poll_max_wait = Duration::from_millis(args.long_poll_max_wait_ms);
+    config.checkin_offline_grace = Duration::from_millis(args.checkin_offline_grace_ms);
+    config.retention = Duration::from_secs(args.retention_hours * 3600);
+    config.undelivered_retention = Duration::from_secs(args.undelivered_retention_hours * 3600);
+    config.prune_interval = Duration::from_secs(args.prune_interval_secs.max(1));
+    if config.heartbeat_timeout <= config.heartbeat_interval {
+        bail!("--heartbeat-timeout-ms must be longer than --heartbeat-interval-ms");
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let handle = spawn(config, listener).await?;
+        // Scripts and tests read the bound address from this line.
+        println!("listening on {}", handle.base_url);
+        if let Some(public) = &args.public_url {
+            println!("public URL {public}");
+        }
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        handle.shutdown().await;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn store(db: &RelayDb, cmd: &StoreCommand) -> anyhow::Result<()> {
+    match cmd {
+        StoreCommand::Add { msn, name } => {
+            db.add_store(msn, name)?;
+            eprintln!("store {msn} ({name}) added");
+        }
+        StoreCommand::Secret {
+            msn,
+            webhook_id,
+            secret,
+        } => {
+            db.add_secret(msn, webhook_id, secret)?;
+            eprintln!("secret of webhook {webhook_id} stored for store {msn}");
+        }
+        StoreCommand::RemoveSecret { msn, webhook_id } => {
+            if !db.remove_secret(msn, webhook_id)? {
+                bail!("store {msn} has no webhook {webhook_id}");
+            }
+            eprintln!("secret of webhook {webhook_id} removed from store {msn}");
+        }
+        StoreCommand::List => {
+            for s in db.list_stores()? {
+                println!(
+                    "{}\t{}\twebhooks: {}",
+                    s.msn,
+                    s.name,
+                    s.webhook_ids.join(",")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn till(db: &RelayDb, cmd: &TillCommand) -> anyhow::Result<()> {
+    match cmd {
+        TillCommand::Add {
+            msn,
+            till,
+            merchant_qr_id,
+        } => {
+            let t = db.add_till(msn, till, merchant_qr_id)?;
+            eprintln!(
+                "till {} added to store {} (merchantQrId {}). Its token follows; it is shown only once:",
+                t.till_id, t.msn, t.merchant_qr_id
+            );
+            println!("{}", t.token);
+        }
+        TillCommand::List { msn } => {
+            println!("msn\ttill\tmerchantQrId\tstate\tpending\tlast acked");
+            for t in db.list_tills(msn.as_deref())? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    t.msn,
+                    t.till_id,
+                    t.merchant_qr_id,
+                    if t.revoked_at_ms.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
+                    t.pending,
+                    t.last_acked_seq.map_or("-".to_string(), |s| s.to_string())
+                );
+            }
+        }
+        TillCommand::Revoke { msn, till } => {
+            db.revoke_till(msn, till)?;
+            eprintln!("till {till} of store {msn} revoked");
+        }
+    }
+    Ok(())
+}
+
+fn events(db: &RelayDb, cmd: &EventsCommand) -> anyhow::Result<()> {
+    let filter = match cmd {
+        EventsCommand::Unrouted { msn, limit } => EventFilter {
+            msn: msn.clone(),
+            status: Some("unrouted".into()),
+            limit: *limit,
+        },
+        EventsCommand::List { msn, status, limit } => EventFilter {
+            msn: msn.clone(),
+            status: status.clone(),
+            limit: *limit,
+        },
+    };
+    println!("id\treceived\tmsn\tkind\tstatus\ttill\troute\treason");
+    for e in db.events(&filter)? {
+        let received = time::OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(e.received_at_ms) * 1_000_000,
+        )
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| e.received_at_ms.to_string());
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            e.id,
+            received,
+            e.msn,
+            e.kind,
+            e.status,
+            e.till_id.as_deref().unwrap_or("-"),
+            e.route_key.as_deref().unwrap_or("-"),
+            e.reason.as_deref().unwrap_or("-"),
+        );
+    }
     Ok(())
 }

@@ -1,2 +1,16 @@
 //! Pure sale domain: money, VAT, catalogue, basket, sale state machine, receipt.
-//! No I/O, no async, no iced.
+//! No I/O, no async, no iced. The rules are written up in `docs/domain.md`.
+
+pub mod basket;
+pub mod catalog;
+pub mod money;
+pub mod receipt;
+pub mod sale;
+pub mod vat;
+
+pub use basket::{Basket, BasketError, Discount, Line, LineId, RateTotal, Totals};
+pub use catalog::{Catalog, CatalogError, Item, Unit};
+pub use money::{Currency, Locale, Money, MoneyError};
+pub use receipt::{Receipt, ReceiptLine};
+pub use sale::{Sale, SaleEvent, SaleState, TransitionError, transition};
+pub use vat::{Country, LineAmounts, VatError, VatRate};

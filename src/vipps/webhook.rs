@@ -122,6 +122,29 @@ pub fn verify(
     }
 }
 
+/// [`verify`] for a received request as a whole: takes `x-ms-date`,
+/// `x-ms-content-sha256` and `Authorization` from `headers` (names are
+/// case-insensitive) and the path, query and authority from the URL the
+/// webhook was registered with (not from the `Host` header, which a proxy may
+/// rewrite).
+pub fn verify_headers(
+    secret: &str,
+    registered_url: &url::Url,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Result<(), VerifyError> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    verify(
+        secret,
+        &path_and_query(registered_url),
+        &authority(registered_url),
+        get("x-ms-date"),
+        get("x-ms-content-sha256"),
+        get("authorization"),
+        body,
+    )
+}
+
 /// The current time as an HTTP-date (`Thu, 30 Mar 2023 08:38:32 GMT`).
 pub fn http_date(at: std::time::SystemTime) -> String {
     httpdate::fmt_http_date(at)
@@ -157,7 +180,10 @@ mod tests {
         );
         let text = std::fs::read_to_string(path).expect("HMAC vectors beside the brief");
         let file: File = serde_json::from_str(&text).expect("vector file parses");
-        assert!(file.vectors.len() >= 3, "expected the official and derived vectors");
+        assert!(
+            file.vectors.len() >= 3,
+            "expected the official and derived vectors"
+        );
         file.vectors
     }
 
@@ -217,28 +243,89 @@ mod tests {
             let mut body = v.body.clone().into_bytes();
             body[1] ^= 1;
             assert_eq!(
-                ok(&v.secret, &v.path_and_query, &v.host, &body, Some(&v.authorization)),
+                ok(
+                    &v.secret,
+                    &v.path_and_query,
+                    &v.host,
+                    &body,
+                    Some(&v.authorization)
+                ),
                 Err(VerifyError::ContentHashMismatch)
             );
             assert_eq!(
-                ok("wrong", &v.path_and_query, &v.host, v.body.as_bytes(), Some(&v.authorization)),
+                ok(
+                    "wrong",
+                    &v.path_and_query,
+                    &v.host,
+                    v.body.as_bytes(),
+                    Some(&v.authorization)
+                ),
                 Err(VerifyError::SignatureMismatch)
             );
             assert_eq!(
-                ok(&v.secret, "/other", &v.host, v.body.as_bytes(), Some(&v.authorization)),
+                ok(
+                    &v.secret,
+                    "/other",
+                    &v.host,
+                    v.body.as_bytes(),
+                    Some(&v.authorization)
+                ),
                 Err(VerifyError::SignatureMismatch)
             );
             assert_eq!(
-                ok(&v.secret, &v.path_and_query, "evil.example", v.body.as_bytes(), Some(&v.authorization)),
+                ok(
+                    &v.secret,
+                    &v.path_and_query,
+                    "evil.example",
+                    v.body.as_bytes(),
+                    Some(&v.authorization)
+                ),
                 Err(VerifyError::SignatureMismatch)
             );
             assert_eq!(
-                ok(&v.secret, &v.path_and_query, &v.host, v.body.as_bytes(), None),
+                ok(
+                    &v.secret,
+                    &v.path_and_query,
+                    &v.host,
+                    v.body.as_bytes(),
+                    None
+                ),
                 Err(VerifyError::MissingHeader("authorization"))
             );
             assert_eq!(
-                ok(&v.secret, &v.path_and_query, &v.host, v.body.as_bytes(), Some(&v.signature)),
+                ok(
+                    &v.secret,
+                    &v.path_and_query,
+                    &v.host,
+                    v.body.as_bytes(),
+                    Some(&v.signature)
+                ),
                 Err(VerifyError::MalformedAuthorization)
+            );
+        }
+    }
+
+    #[test]
+    fn verify_headers_reads_a_header_map() {
+        for v in vectors() {
+            let url = url::Url::parse(&v.url).unwrap();
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert("X-MS-Date", v.x_ms_date.parse().unwrap());
+            headers.insert(
+                "x-ms-content-sha256",
+                v.x_ms_content_sha256.parse().unwrap(),
+            );
+            headers.insert("Authorization", v.authorization.parse().unwrap());
+            assert_eq!(
+                verify_headers(&v.secret, &url, &headers, v.body.as_bytes()),
+                Ok(()),
+                "{}",
+                v.name
+            );
+            headers.remove("x-ms-date");
+            assert_eq!(
+                verify_headers(&v.secret, &url, &headers, v.body.as_bytes()),
+                Err(VerifyError::MissingHeader("x-ms-date"))
             );
         }
     }

@@ -1,0 +1,235 @@
+# Kasse, kassevinduet: dansk.
+# Argumenter som { $amount } er allerede formateret (beløb i kassens format).
+
+## Fælles
+common-close = Luk
+
+## Miljømærker (statuslinjen). Produktion må aldrig ligne test.
+env-demo = DEMO · simulator, ingen rigtige penge
+env-test = TEST · ingen rigtige penge
+env-production = PRODUKTION · rigtige betalinger
+env-simulator = SIMULATOR · ingen rigtige penge
+
+## Statuslinje
+tab-sale = Salg
+tab-history = Historik
+tab-admin = Admin
+status-relay-connected = Relæ forbundet
+status-relay-connecting = Relæ forbinder…
+status-relay-reconnecting = Relæ forbinder igen (forsøg { $attempt })
+status-relay-not-configured = Intet relæ: kunder kan ikke scanne
+status-vipps-reachable = Vipps svarer
+status-vipps-unreachable = Vipps svarer ikke
+status-vipps-unknown = Vipps…
+status-customer-waiting = Kunde venter
+status-engine-stopped = Betalingsmotoren er stoppet. Genstart kassen.
+status-catalogue-not-saved = Varekataloget blev ikke gemt: { $error }
+status-recovered-unresolved = { $unresolved } ufærdige betalinger er ikke afklaret endnu; kassen prøver videre.
+demo-banner = Demotilstand: en indbygget Vipps-simulator træder i stedet for Vipps, og ingen rigtige penge flyttes. Brug den simulerede telefon til højre. For at sætte en rigtig kasse op: Admin → Forbindelse.
+
+## Salg
+sale-search-placeholder = Søg eller scan stregkode
+sale-scanning = Scanner: { $code }
+sale-unknown-barcode = Ukendt stregkode { $code }
+sale-refused = Ikke muligt: { $reason }
+sale-category-all = Alle
+sale-no-items = Ingen varer passer.
+sale-price-per-kg = { $price } pr. kg
+sale-basket = Kurv
+sale-basket-empty = Tryk på en vare eller scan en stregkode.
+sale-clear = Tøm
+sale-line-discount = rabat { $amount }
+sale-basket-discount = Rabat på hele kurven
+sale-subtotal = Subtotal
+sale-discount = Rabat
+sale-vat-line = Moms { $rate } af { $base }
+sale-total = I alt
+sale-customer-waiting = En kunde har scannet og venter: tryk Betal.
+sale-pay = Betal { $amount }  (Enter)
+sale-pay-empty = Betal
+sale-discount-line-title = Rabat på { $name }
+sale-discount-basket-title = Rabat på hele kurven
+sale-discount-hint = Skriv en procent (10 %) eller et beløb (25,00).
+sale-discount-apply = Anvend
+sale-discount-remove = Fjern rabat
+sale-discount-invalid = Skriv en procent som 10 % eller et beløb som 25,00.
+sale-weight-title = Vægt i kg
+sale-weight-add = Tilføj
+sale-weight-invalid = Skriv vægten i kg, f.eks. 0,350.
+
+## Betaling
+pay-to-pay = At betale
+pay-amount = Beløb { $amount }
+pay-scan-hint = Scan med Vipps- eller MobilePay-appen
+pay-qr-missing = Kassens QR-kode er ikke klar endnu. Se statuslinjen, eller send betalingen til kundens telefonnummer.
+pay-progress = Betaling
+pay-step-waiting = Venter på at kunden scanner
+pay-step-checked-in = Kunden har scannet: sender anmodning
+pay-step-request-sent = Anmodning sendt til kundens telefon
+pay-step-approved = Godkendt af kunden
+pay-step-captured = Betaling modtaget
+pay-reference = Vipps-reference: { $reference }
+pay-retrying = Kassen prøver videre.
+pay-cancelling = Annullerer… kurven åbnes igen, når Vipps bekræfter.
+pay-send-to-phone = Send til telefonnummer
+pay-cancel = Annuller (Esc)
+pay-retry = Prøv igen
+pay-back-to-basket = Tilbage til kurven
+pay-declined-title = Afvist
+pay-declined-next = Kunden afviste i appen. Prøv igen, eller tag imod en anden betalingsform.
+pay-expired-title = Intet svar
+pay-expired-next = Kunden svarede ikke i tide. Prøv igen, og bed kunden kigge i appen.
+pay-token-expired-title = Scan igen
+pay-token-expired-next = Kundens scanning er for gammel. Bed kunden scanne QR-koden igen, og prøv igen.
+pay-push-not-allowed-title = Push-betaling er ikke slået til
+pay-push-not-allowed-next = Vipps MobilePay har ikke slået push-betaling til for denne butik. Bed admin kontakte Vipps MobilePay; tag imod en anden betalingsform så længe.
+pay-cancelled-title = Annulleret
+pay-cancelled-next = Der blev ikke trukket penge. Gå tilbage til kurven eller prøv igen.
+pay-cancelled-released = Det reserverede beløb er frigivet til kunden. Gå tilbage til kurven eller prøv igen.
+pay-failed-title = Betaling ikke mulig
+pay-failed-next = Prøv igen, eller gå tilbage til kurven.
+pay-phone-title = Send til telefonnummer
+pay-phone-hint = Kunden får betalingsanmodningen i sin app.
+pay-phone-send = Send anmodning
+
+## Kvittering
+receipt-title = Kvittering
+receipt-sale = Salg { $sale }
+receipt-reference = Vipps-reference: { $reference }
+receipt-paid = Betalt { $amount } ✓
+receipt-new-sale = Nyt salg (Enter)
+
+## Historik
+history-title = Dagens salg
+history-refresh = Opdater
+history-loading = Henter…
+history-empty = Ingen salg i dag endnu.
+history-pick = Tryk på et salg for at se det.
+history-sale = Salg { $sale }
+history-captured = Modtaget
+history-refunded = Refunderet
+history-refunded-amount = { $amount } refunderet
+history-refund = Refunder…
+history-nothing-to-refund = Intet tilbage at refundere.
+history-refund-max = Op til { $amount } kan refunderes.
+history-refund-amount = Beløb at refundere
+history-refund-all = Alt
+history-refund-confirm = Refunder (admin-PIN)
+history-refund-pending = Refunderer…
+history-refund-done = Refunderet { $amount } ✓
+history-refund-bad-amount = Skriv et beløb over nul og ikke mere end det, der er tilbage.
+sale-state-open = Åben
+sale-state-awaiting-check-in = Venter på scanning
+sale-state-payment-requested = Anmodning sendt
+sale-state-authorized = Godkendt
+sale-state-capturing = Trækker beløbet
+sale-state-completed = Betalt
+sale-state-declined = Afvist
+sale-state-expired = Udløbet
+sale-state-cancelling = Annullerer
+sale-state-cancelled = Annulleret
+sale-state-failed = Fejlet
+sale-state-refunded = Refunderet
+sale-state-partially-refunded = Delvist refunderet
+
+## Admin
+admin-set-pin-title = Vælg en admin-PIN
+admin-set-pin-hint = PIN-koden beskytter indstillinger og refusioner. Brug 4 til 8 cifre.
+admin-pin-placeholder = Admin-PIN
+admin-pin-repeat = Gentag PIN
+admin-set-pin = Gem PIN
+admin-pin-format = PIN-koden skal have 4 til 8 cifre.
+admin-pin-mismatch = De to PIN-koder er ikke ens.
+admin-locked-title = Admin: skriv PIN
+admin-unlock = Lås op
+admin-pin-wrong = Forkert PIN.
+admin-lock = Lås
+admin-section-connection = Forbindelse
+admin-section-catalogue = Varekatalog
+admin-section-language = Sprog og moms
+admin-vipps = Vipps MobilePay
+admin-env-test = Test
+admin-env-production = Produktion
+admin-env-simulator = Simulator
+admin-env-production-warning = Produktion: rigtige penge flyttes.
+admin-simulator-url = Simulator-URL
+admin-client-id = Client id
+admin-client-secret = Client secret
+admin-subscription-key = Subscription key
+admin-msn = Salgsenhedens nummer (MSN)
+admin-till = Denne kasse
+admin-till-id = Kasse-id (a–z, 0–9)
+admin-till-name = Kassenavn (vises i appen)
+admin-merchant-qr-id = Merchant QR-id (tom: automatisk)
+admin-currency = Valuta (NOK, DKK, EUR)
+admin-relay = Relæ
+admin-relay-url = Relæ-URL
+admin-relay-token = Kassens token
+admin-test-connection = Test forbindelsen
+admin-testing = Tester…
+admin-check-token = Adgangstoken
+admin-check-qr = QR-API
+admin-check-relay = Relæet svarer
+admin-save = Gem
+admin-saved = Gemt. Kassen bruger de nye indstillinger.
+admin-save-failed = Ikke gemt: { $error }
+admin-no-config-path = Systemet har intet sted til konfigurationsfilen.
+admin-demo-save-hint = Gem skriver { $path }; genstart Kasse for at forlade demotilstand.
+admin-catalogue-title = Varekatalog ({ $count } varer)
+admin-item-add = Ny vare
+admin-item-edit = Rediger
+admin-item-delete = Slet
+admin-item-edit-title = Rediger vare
+admin-item-new-title = Ny vare
+admin-item-id = Id (varenummer)
+admin-item-name = Navn
+admin-item-price = Pris inkl. moms
+admin-item-vat = Momssats
+admin-item-barcodes = Stregkoder (adskilt med mellemrum)
+admin-item-category = Kategori
+admin-item-by-weight = Sælges efter vægt (pris pr. kg)
+admin-item-invalid = Ikke gemt: { $error }
+admin-csv-title = Importer fra CSV
+admin-csv-hint = Kolonner: id; name; price; vat; barcodes; category; unit. Alt importeres, eller intet.
+admin-csv-import = Importer
+admin-csv-done = Importerede { $count } varer.
+admin-csv-failed = Intet importeret: { $count } fejl.
+admin-vat-rates = Momssatser
+admin-vat-rates-hint = Satser i brug i { $country }:
+
+## Simuleret telefon (demotilstand)
+phone-label = SIMULERET KUNDETELEFON
+phone-app-name = Vipps (demo)
+phone-home-hint = Spiller kunden: scan kassens QR-kode, og godkend.
+phone-scan = Scan kassens QR
+phone-scan-again = Scan igen
+phone-waiting = Venter på butikken…
+phone-request = Betalingsanmodning
+phone-approve = Godkend
+phone-decline = Afvis
+phone-approved = Godkendt ✓
+phone-declined = Afvist
+phone-error = Telefon: { $error }
+
+## Meddelelser fra betalingsmotoren (engine-<id>)
+engine-unknown = Noget gik galt.
+engine-vipps-unreachable = Vipps svarer ikke lige nu.
+engine-vipps-credentials = Vipps afviste kassens nøgler. Bed admin tjekke indstillingerne.
+engine-config-invalid = Kassens indstillinger er ufuldstændige eller forkerte. Spørg admin.
+engine-qr-setup-failed = Kassens QR-kode kunne ikke sættes op hos Vipps.
+engine-storage-failed = Kassens database fejlede. Intet mere blev sendt til Vipps.
+engine-busy = Et salg er i gang: afslut eller annuller det først.
+engine-not-now = Ikke muligt lige nu.
+engine-invalid-amount = Beløbet kan ikke betales med Vipps (tom kurv, eller for lille eller for stort).
+engine-invalid-phone = Vipps kender ikke dette telefonnummer. Tjek det og prøv igen.
+engine-payment-rejected = Vipps afviste betalingsanmodningen.
+engine-capture-mismatch = Betalingen blev ikke trukket fuldt ud. Bed admin se på dette salg.
+engine-capture-pending = Vipps har ikke bekræftet trækket endnu.
+engine-cancel-pending = Vipps har ikke bekræftet annulleringen endnu.
+engine-outcome-unknown = Betalingens status kunne ikke læses.
+engine-too-late-to-cancel = For sent at annullere: kunden har godkendt, og beløbet trækkes.
+engine-sale-not-found = Intet gennemført salg med dette nummer.
+engine-refund-too-large = Det er mere end det, der er tilbage at refundere.
+engine-refund-rejected = Vipps afviste refusionen.
+engine-refund-pending = Refusionen er gemt og bliver prøvet igen.
+engine-amount-mismatch = Et beløb fra Vipps passer ikke med salget. Bed admin se på det.

@@ -1,0 +1,235 @@
+# Kasse till window: English.
+# Arguments: { $amount } etc. are already formatted (money in the till's locale).
+
+## Shared
+common-close = Close
+
+## Environment badges (status bar). Production must never look like test.
+env-demo = DEMO · simulator, no real money
+env-test = TEST · no real money
+env-production = PRODUCTION · real payments
+env-simulator = SIMULATOR · no real money
+
+## Status bar
+tab-sale = Sale
+tab-history = History
+tab-admin = Admin
+status-relay-connected = Relay connected
+status-relay-connecting = Relay connecting…
+status-relay-reconnecting = Relay reconnecting (attempt { $attempt })
+status-relay-not-configured = No relay: customers cannot scan
+status-vipps-reachable = Vipps reachable
+status-vipps-unreachable = Vipps not reachable
+status-vipps-unknown = Vipps…
+status-customer-waiting = Customer waiting
+status-engine-stopped = The payment engine has stopped. Restart the till.
+status-catalogue-not-saved = The catalogue could not be saved: { $error }
+status-recovered-unresolved = { $unresolved } unfinished payment(s) could not be settled yet; the till keeps trying.
+demo-banner = Demo mode: a built-in Vipps simulator stands in for Vipps and no real money moves. Use the simulated phone on the right. To set up a real till: Admin → Connection.
+
+## Sale
+sale-search-placeholder = Search or scan a barcode
+sale-scanning = Scanning: { $code }
+sale-unknown-barcode = Unknown barcode { $code }
+sale-refused = Not possible: { $reason }
+sale-category-all = All
+sale-no-items = No items match.
+sale-price-per-kg = { $price } per kg
+sale-basket = Basket
+sale-basket-empty = Tap an item or scan a barcode.
+sale-clear = Clear
+sale-line-discount = discount { $amount }
+sale-basket-discount = Discount on whole basket
+sale-subtotal = Subtotal
+sale-discount = Discount
+sale-vat-line = VAT { $rate } of { $base }
+sale-total = Total
+sale-customer-waiting = A customer has scanned and is waiting: press Pay.
+sale-pay = Pay { $amount }  (Enter)
+sale-pay-empty = Pay
+sale-discount-line-title = Discount on { $name }
+sale-discount-basket-title = Discount on the whole basket
+sale-discount-hint = Type a percentage (10 %) or an amount (25,00).
+sale-discount-apply = Apply
+sale-discount-remove = Remove discount
+sale-discount-invalid = Type a percentage like 10 % or an amount like 25,00.
+sale-weight-title = Weight in kg
+sale-weight-add = Add
+sale-weight-invalid = Type the weight in kg, e.g. 0,350.
+
+## Pay
+pay-to-pay = To pay
+pay-amount = Amount { $amount }
+pay-scan-hint = Scan with the Vipps or MobilePay app
+pay-qr-missing = The till's QR is not ready yet. Check the status bar, or send the payment to the customer's phone number.
+pay-progress = Payment
+pay-step-waiting = Waiting for the customer to scan
+pay-step-checked-in = Customer scanned: sending the request
+pay-step-request-sent = Request sent to the customer's phone
+pay-step-approved = Approved by the customer
+pay-step-captured = Payment received
+pay-reference = Vipps reference: { $reference }
+pay-retrying = The till keeps trying.
+pay-cancelling = Cancelling… the basket opens again when Vipps confirms.
+pay-send-to-phone = Send to phone number
+pay-cancel = Cancel (Esc)
+pay-retry = Try again
+pay-back-to-basket = Back to basket
+pay-declined-title = Declined
+pay-declined-next = The customer declined in the app. Try again, or take another payment method.
+pay-expired-title = No answer
+pay-expired-next = The customer did not answer in time. Try again and ask them to check the app.
+pay-token-expired-title = Scan again
+pay-token-expired-next = The customer's scan is too old. Ask them to scan the QR again, then try again.
+pay-push-not-allowed-title = Push payments not enabled
+pay-push-not-allowed-next = Vipps MobilePay has not enabled push payments for this shop. Ask the admin to contact Vipps MobilePay; meanwhile take another payment method.
+pay-cancelled-title = Cancelled
+pay-cancelled-next = No money was taken. Go back to the basket or try again.
+pay-cancelled-released = The reserved amount was released to the customer. Go back to the basket or try again.
+pay-failed-title = Payment not possible
+pay-failed-next = Try again, or go back to the basket.
+pay-phone-title = Send to phone number
+pay-phone-hint = The customer gets the payment request in their app.
+pay-phone-send = Send request
+
+## Receipt
+receipt-title = Receipt
+receipt-sale = Sale { $sale }
+receipt-reference = Vipps reference: { $reference }
+receipt-paid = Paid { $amount } ✓
+receipt-new-sale = New sale (Enter)
+
+## History
+history-title = Today's sales
+history-refresh = Refresh
+history-loading = Loading…
+history-empty = No sales today yet.
+history-pick = Tap a sale to see it.
+history-sale = Sale { $sale }
+history-captured = Received
+history-refunded = Refunded
+history-refunded-amount = { $amount } refunded
+history-refund = Refund…
+history-nothing-to-refund = Nothing left to refund.
+history-refund-max = Up to { $amount } can be refunded.
+history-refund-amount = Amount to refund
+history-refund-all = All
+history-refund-confirm = Refund (admin PIN)
+history-refund-pending = Refunding…
+history-refund-done = Refunded { $amount } ✓
+history-refund-bad-amount = Type an amount above zero and not more than what is left.
+sale-state-open = Open
+sale-state-awaiting-check-in = Waiting for scan
+sale-state-payment-requested = Request sent
+sale-state-authorized = Approved
+sale-state-capturing = Capturing
+sale-state-completed = Paid
+sale-state-declined = Declined
+sale-state-expired = Expired
+sale-state-cancelling = Cancelling
+sale-state-cancelled = Cancelled
+sale-state-failed = Failed
+sale-state-refunded = Refunded
+sale-state-partially-refunded = Partly refunded
+
+## Admin
+admin-set-pin-title = Choose an admin PIN
+admin-set-pin-hint = The PIN protects the settings and refunds. Use 4 to 8 digits.
+admin-pin-placeholder = Admin PIN
+admin-pin-repeat = Repeat the PIN
+admin-set-pin = Save PIN
+admin-pin-format = The PIN must be 4 to 8 digits.
+admin-pin-mismatch = The two PINs are not the same.
+admin-locked-title = Admin: enter the PIN
+admin-unlock = Unlock
+admin-pin-wrong = Wrong PIN.
+admin-lock = Lock
+admin-section-connection = Connection
+admin-section-catalogue = Catalogue
+admin-section-language = Language and VAT
+admin-vipps = Vipps MobilePay
+admin-env-test = Test
+admin-env-production = Production
+admin-env-simulator = Simulator
+admin-env-production-warning = Production: real money moves.
+admin-simulator-url = Simulator URL
+admin-client-id = Client id
+admin-client-secret = Client secret
+admin-subscription-key = Subscription key
+admin-msn = Merchant serial number (MSN)
+admin-till = This till
+admin-till-id = Till id (a–z, 0–9)
+admin-till-name = Till name (shown in the app)
+admin-merchant-qr-id = Merchant QR id (empty: automatic)
+admin-currency = Currency (NOK, DKK, EUR)
+admin-relay = Relay
+admin-relay-url = Relay URL
+admin-relay-token = Till token
+admin-test-connection = Test connection
+admin-testing = Testing…
+admin-check-token = Access token
+admin-check-qr = QR API
+admin-check-relay = Relay reachable
+admin-save = Save
+admin-saved = Saved. The till uses the new settings.
+admin-save-failed = Not saved: { $error }
+admin-no-config-path = There is no configuration file path on this system.
+admin-demo-save-hint = Saving writes { $path }; restart Kasse to leave demo mode.
+admin-catalogue-title = Catalogue ({ $count } items)
+admin-item-add = Add item
+admin-item-edit = Edit
+admin-item-delete = Delete
+admin-item-edit-title = Edit item
+admin-item-new-title = New item
+admin-item-id = Id (SKU)
+admin-item-name = Name
+admin-item-price = Price incl. VAT
+admin-item-vat = VAT rate
+admin-item-barcodes = Barcodes (separated by spaces)
+admin-item-category = Category
+admin-item-by-weight = Sold by weight (price per kg)
+admin-item-invalid = Not saved: { $error }
+admin-csv-title = Import from CSV
+admin-csv-hint = Columns: id; name; price; vat; barcodes; category; unit. Everything is imported or nothing.
+admin-csv-import = Import
+admin-csv-done = Imported { $count } items.
+admin-csv-failed = Nothing imported: { $count } problem(s).
+admin-vat-rates = VAT rates
+admin-vat-rates-hint = Rates in use in { $country }:
+
+## Simulated phone (demo mode)
+phone-label = SIMULATED CUSTOMER PHONE
+phone-app-name = Vipps (demo)
+phone-home-hint = Plays the customer: scan the till's QR, then approve.
+phone-scan = Scan the till's QR
+phone-scan-again = Scan again
+phone-waiting = Waiting for the shop…
+phone-request = Payment request
+phone-approve = Approve
+phone-decline = Decline
+phone-approved = Approved ✓
+phone-declined = Declined
+phone-error = Phone: { $error }
+
+## Engine messages (engine-<id>)
+engine-unknown = Something went wrong.
+engine-vipps-unreachable = Vipps does not answer right now.
+engine-vipps-credentials = Vipps refused the till's credentials. Ask the admin to check the settings.
+engine-config-invalid = The till's settings are incomplete or wrong. Ask the admin.
+engine-qr-setup-failed = The till's QR could not be set up at Vipps.
+engine-storage-failed = The till's database failed. Nothing more was sent to Vipps.
+engine-busy = A sale is in progress: finish or cancel it first.
+engine-not-now = Not possible right now.
+engine-invalid-amount = The amount cannot be paid with Vipps (empty basket, or too small or too large).
+engine-invalid-phone = Vipps does not know this phone number. Check it and try again.
+engine-payment-rejected = Vipps rejected the payment request.
+engine-capture-mismatch = The payment was not captured in full. Ask the admin to look at this sale.
+engine-capture-pending = Vipps has not confirmed the capture yet.
+engine-cancel-pending = Vipps has not confirmed the cancel yet.
+engine-outcome-unknown = The payment's state could not be read.
+engine-too-late-to-cancel = Too late to cancel: the customer has approved and the payment is being taken.
+engine-sale-not-found = No such completed sale.
+engine-refund-too-large = That is more than what is left to refund.
+engine-refund-rejected = Vipps rejected the refund.
+engine-refund-pending = The refund is stored and will be retried.
+engine-amount-mismatch = An amount from Vipps does not match the sale. Ask the admin to look at it.

@@ -1,0 +1,235 @@
+# Kasse, kassaikkuna: suomi.
+# Argumentit kuten { $amount } on jo muotoiltu (summat kassan muodossa).
+
+## Yhteiset
+common-close = Sulje
+
+## Ympäristömerkit (tilarivi). Tuotanto ei saa koskaan näyttää testiltä.
+env-demo = DEMO · simulaattori, ei oikeaa rahaa
+env-test = TESTI · ei oikeaa rahaa
+env-production = TUOTANTO · oikeita maksuja
+env-simulator = SIMULAATTORI · ei oikeaa rahaa
+
+## Tilarivi
+tab-sale = Myynti
+tab-history = Historia
+tab-admin = Ylläpito
+status-relay-connected = Välitin yhdistetty
+status-relay-connecting = Välitin yhdistää…
+status-relay-reconnecting = Välitin yhdistää uudelleen (yritys { $attempt })
+status-relay-not-configured = Ei välitintä: asiakkaat eivät voi skannata
+status-vipps-reachable = Vipps vastaa
+status-vipps-unreachable = Vipps ei vastaa
+status-vipps-unknown = Vipps…
+status-customer-waiting = Asiakas odottaa
+status-engine-stopped = Maksumoottori on pysähtynyt. Käynnistä kassa uudelleen.
+status-catalogue-not-saved = Tuoteluetteloa ei tallennettu: { $error }
+status-recovered-unresolved = { $unresolved } keskeneräistä maksua ei ole vielä selvitetty; kassa yrittää edelleen.
+demo-banner = Demotila: sisäänrakennettu Vipps-simulaattori toimii Vippsin sijaan, eikä oikeaa rahaa liiku. Käytä oikealla olevaa simuloitua puhelinta. Oikean kassan käyttöönotto: Ylläpito → Yhteys.
+
+## Myynti
+sale-search-placeholder = Hae tai skannaa viivakoodi
+sale-scanning = Skannataan: { $code }
+sale-unknown-barcode = Tuntematon viivakoodi { $code }
+sale-refused = Ei mahdollista: { $reason }
+sale-category-all = Kaikki
+sale-no-items = Ei sopivia tuotteita.
+sale-price-per-kg = { $price } / kg
+sale-basket = Ostoskori
+sale-basket-empty = Napauta tuotetta tai skannaa viivakoodi.
+sale-clear = Tyhjennä
+sale-line-discount = alennus { $amount }
+sale-basket-discount = Alennus koko korista
+sale-subtotal = Välisumma
+sale-discount = Alennus
+sale-vat-line = ALV { $rate } summasta { $base }
+sale-total = Yhteensä
+sale-customer-waiting = Asiakas on skannannut ja odottaa: paina Maksa.
+sale-pay = Maksa { $amount }  (Enter)
+sale-pay-empty = Maksa
+sale-discount-line-title = Alennus: { $name }
+sale-discount-basket-title = Alennus koko korista
+sale-discount-hint = Kirjoita prosentti (10 %) tai summa (25,00).
+sale-discount-apply = Käytä
+sale-discount-remove = Poista alennus
+sale-discount-invalid = Kirjoita prosentti kuten 10 % tai summa kuten 25,00.
+sale-weight-title = Paino kiloina
+sale-weight-add = Lisää
+sale-weight-invalid = Kirjoita paino kiloina, esim. 0,350.
+
+## Maksu
+pay-to-pay = Maksettava
+pay-amount = Summa { $amount }
+pay-scan-hint = Skannaa Vipps- tai MobilePay-sovelluksella
+pay-qr-missing = Kassan QR-koodi ei ole vielä valmis. Katso tilariviä tai lähetä maksu asiakkaan puhelinnumeroon.
+pay-progress = Maksu
+pay-step-waiting = Odotetaan, että asiakas skannaa
+pay-step-checked-in = Asiakas skannasi: pyyntöä lähetetään
+pay-step-request-sent = Pyyntö lähetetty asiakkaan puhelimeen
+pay-step-approved = Asiakas hyväksyi
+pay-step-captured = Maksu vastaanotettu
+pay-reference = Vipps-viite: { $reference }
+pay-retrying = Kassa yrittää edelleen.
+pay-cancelling = Perutaan… kori avautuu, kun Vipps vahvistaa.
+pay-send-to-phone = Lähetä puhelinnumeroon
+pay-cancel = Peru (Esc)
+pay-retry = Yritä uudelleen
+pay-back-to-basket = Takaisin koriin
+pay-declined-title = Hylätty
+pay-declined-next = Asiakas hylkäsi sovelluksessa. Yritä uudelleen tai ota vastaan muu maksutapa.
+pay-expired-title = Ei vastausta
+pay-expired-next = Asiakas ei vastannut ajoissa. Yritä uudelleen ja pyydä asiakasta katsomaan sovellusta.
+pay-token-expired-title = Skannaa uudelleen
+pay-token-expired-next = Asiakkaan skannaus on liian vanha. Pyydä asiakasta skannaamaan QR-koodi uudelleen ja yritä sitten uudelleen.
+pay-push-not-allowed-title = Push-maksut eivät ole käytössä
+pay-push-not-allowed-next = Vipps MobilePay ei ole ottanut push-maksuja käyttöön tälle kaupalle. Pyydä ylläpitäjää ottamaan yhteyttä Vipps MobilePayhin; ota sillä välin vastaan muu maksutapa.
+pay-cancelled-title = Peruttu
+pay-cancelled-next = Rahaa ei veloitettu. Palaa koriin tai yritä uudelleen.
+pay-cancelled-released = Varattu summa vapautettiin asiakkaalle. Palaa koriin tai yritä uudelleen.
+pay-failed-title = Maksu ei onnistu
+pay-failed-next = Yritä uudelleen tai palaa koriin.
+pay-phone-title = Lähetä puhelinnumeroon
+pay-phone-hint = Asiakas saa maksupyynnön sovellukseensa.
+pay-phone-send = Lähetä pyyntö
+
+## Kuitti
+receipt-title = Kuitti
+receipt-sale = Myynti { $sale }
+receipt-reference = Vipps-viite: { $reference }
+receipt-paid = Maksettu { $amount } ✓
+receipt-new-sale = Uusi myynti (Enter)
+
+## Historia
+history-title = Tämän päivän myynnit
+history-refresh = Päivitä
+history-loading = Haetaan…
+history-empty = Ei vielä myyntejä tänään.
+history-pick = Napauta myyntiä nähdäksesi sen.
+history-sale = Myynti { $sale }
+history-captured = Vastaanotettu
+history-refunded = Palautettu
+history-refunded-amount = { $amount } palautettu
+history-refund = Palauta…
+history-nothing-to-refund = Ei mitään palautettavaa.
+history-refund-max = Enintään { $amount } voidaan palauttaa.
+history-refund-amount = Palautettava summa
+history-refund-all = Kaikki
+history-refund-confirm = Palauta (ylläpidon PIN)
+history-refund-pending = Palautetaan…
+history-refund-done = Palautettu { $amount } ✓
+history-refund-bad-amount = Kirjoita nollaa suurempi summa, joka ei ylitä jäljellä olevaa.
+sale-state-open = Avoin
+sale-state-awaiting-check-in = Odottaa skannausta
+sale-state-payment-requested = Pyyntö lähetetty
+sale-state-authorized = Hyväksytty
+sale-state-capturing = Veloitetaan
+sale-state-completed = Maksettu
+sale-state-declined = Hylätty
+sale-state-expired = Vanhentunut
+sale-state-cancelling = Perutaan
+sale-state-cancelled = Peruttu
+sale-state-failed = Epäonnistui
+sale-state-refunded = Palautettu
+sale-state-partially-refunded = Osittain palautettu
+
+## Ylläpito
+admin-set-pin-title = Valitse ylläpidon PIN
+admin-set-pin-hint = PIN suojaa asetukset ja palautukset. Käytä 4–8 numeroa.
+admin-pin-placeholder = Ylläpidon PIN
+admin-pin-repeat = Toista PIN
+admin-set-pin = Tallenna PIN
+admin-pin-format = PIN-koodissa on oltava 4–8 numeroa.
+admin-pin-mismatch = PIN-koodit eivät ole samat.
+admin-locked-title = Ylläpito: anna PIN
+admin-unlock = Avaa
+admin-pin-wrong = Väärä PIN.
+admin-lock = Lukitse
+admin-section-connection = Yhteys
+admin-section-catalogue = Tuoteluettelo
+admin-section-language = Kieli ja ALV
+admin-vipps = Vipps MobilePay
+admin-env-test = Testi
+admin-env-production = Tuotanto
+admin-env-simulator = Simulaattori
+admin-env-production-warning = Tuotanto: oikeaa rahaa liikkuu.
+admin-simulator-url = Simulaattorin URL
+admin-client-id = Client id
+admin-client-secret = Client secret
+admin-subscription-key = Subscription key
+admin-msn = Myyntiyksikön numero (MSN)
+admin-till = Tämä kassa
+admin-till-id = Kassan tunnus (a–z, 0–9)
+admin-till-name = Kassan nimi (näkyy sovelluksessa)
+admin-merchant-qr-id = Merchant QR -tunnus (tyhjä: automaattinen)
+admin-currency = Valuutta (NOK, DKK, EUR)
+admin-relay = Välitin
+admin-relay-url = Välittimen URL
+admin-relay-token = Kassan tunniste
+admin-test-connection = Testaa yhteys
+admin-testing = Testataan…
+admin-check-token = Käyttöoikeustunniste
+admin-check-qr = QR-rajapinta
+admin-check-relay = Välitin vastaa
+admin-save = Tallenna
+admin-saved = Tallennettu. Kassa käyttää uusia asetuksia.
+admin-save-failed = Ei tallennettu: { $error }
+admin-no-config-path = Järjestelmässä ei ole paikkaa asetustiedostolle.
+admin-demo-save-hint = Tallennus kirjoittaa tiedoston { $path }; käynnistä Kasse uudelleen poistuaksesi demotilasta.
+admin-catalogue-title = Tuoteluettelo ({ $count } tuotetta)
+admin-item-add = Uusi tuote
+admin-item-edit = Muokkaa
+admin-item-delete = Poista
+admin-item-edit-title = Muokkaa tuotetta
+admin-item-new-title = Uusi tuote
+admin-item-id = Tunnus (SKU)
+admin-item-name = Nimi
+admin-item-price = Hinta sis. ALV
+admin-item-vat = ALV-kanta
+admin-item-barcodes = Viivakoodit (välilyönnein erotettuina)
+admin-item-category = Tuoteryhmä
+admin-item-by-weight = Myydään painon mukaan (hinta / kg)
+admin-item-invalid = Ei tallennettu: { $error }
+admin-csv-title = Tuo CSV-tiedostosta
+admin-csv-hint = Sarakkeet: id; name; price; vat; barcodes; category; unit. Kaikki tuodaan tai ei mitään.
+admin-csv-import = Tuo
+admin-csv-done = Tuotiin { $count } tuotetta.
+admin-csv-failed = Mitään ei tuotu: { $count } virhettä.
+admin-vat-rates = ALV-kannat
+admin-vat-rates-hint = Käytössä olevat kannat ({ $country }):
+
+## Simuloitu puhelin (demotila)
+phone-label = SIMULOITU ASIAKKAAN PUHELIN
+phone-app-name = Vipps (demo)
+phone-home-hint = Esittää asiakasta: skannaa kassan QR-koodi ja hyväksy.
+phone-scan = Skannaa kassan QR
+phone-scan-again = Skannaa uudelleen
+phone-waiting = Odotetaan kauppaa…
+phone-request = Maksupyyntö
+phone-approve = Hyväksy
+phone-decline = Hylkää
+phone-approved = Hyväksytty ✓
+phone-declined = Hylätty
+phone-error = Puhelin: { $error }
+
+## Maksumoottorin viestit (engine-<id>)
+engine-unknown = Jokin meni vikaan.
+engine-vipps-unreachable = Vipps ei vastaa juuri nyt.
+engine-vipps-credentials = Vipps hylkäsi kassan tunnukset. Pyydä ylläpitäjää tarkistamaan asetukset.
+engine-config-invalid = Kassan asetukset ovat puutteelliset tai virheelliset. Kysy ylläpitäjältä.
+engine-qr-setup-failed = Kassan QR-koodia ei voitu luoda Vippsissä.
+engine-storage-failed = Kassan tietokanta petti. Vippsiin ei lähetetty mitään enempää.
+engine-busy = Myynti on kesken: vie se loppuun tai peru se ensin.
+engine-not-now = Ei mahdollista juuri nyt.
+engine-invalid-amount = Summaa ei voi maksaa Vippsillä (tyhjä kori tai liian pieni tai suuri summa).
+engine-invalid-phone = Vipps ei tunne tätä puhelinnumeroa. Tarkista se ja yritä uudelleen.
+engine-payment-rejected = Vipps hylkäsi maksupyynnön.
+engine-capture-mismatch = Maksua ei veloitettu kokonaan. Pyydä ylläpitäjää tarkistamaan tämä myynti.
+engine-capture-pending = Vipps ei ole vielä vahvistanut veloitusta.
+engine-cancel-pending = Vipps ei ole vielä vahvistanut perumista.
+engine-outcome-unknown = Maksun tilaa ei voitu lukea.
+engine-too-late-to-cancel = Liian myöhäistä perua: asiakas on hyväksynyt ja summaa veloitetaan.
+engine-sale-not-found = Tällä numerolla ei löydy valmista myyntiä.
+engine-refund-too-large = Summa on suurempi kuin palautettavaa on jäljellä.
+engine-refund-rejected = Vipps hylkäsi palautuksen.
+engine-refund-pending = Palautus on tallennettu ja sitä yritetään uudelleen.
+engine-amount-mismatch = Vippsin ilmoittama summa ei vastaa myyntiä. Pyydä ylläpitäjää tarkistamaan se.

@@ -1,0 +1,235 @@
+# Kasse, kassevinduet: norsk bokmål (referansespråket for meldings-id-ene).
+# Argumenter som { $amount } er ferdig formatert (beløp i kassens format).
+
+## Felles
+common-close = Lukk
+
+## Miljømerker (statuslinjen). Produksjon skal aldri se ut som test.
+env-demo = DEMO · simulator, ingen ekte penger
+env-test = TEST · ingen ekte penger
+env-production = PRODUKSJON · ekte betalinger
+env-simulator = SIMULATOR · ingen ekte penger
+
+## Statuslinje
+tab-sale = Salg
+tab-history = Historikk
+tab-admin = Admin
+status-relay-connected = Relé tilkoblet
+status-relay-connecting = Relé kobler til…
+status-relay-reconnecting = Relé kobler til på nytt (forsøk { $attempt })
+status-relay-not-configured = Ingen relé: kunder kan ikke skanne
+status-vipps-reachable = Vipps svarer
+status-vipps-unreachable = Vipps svarer ikke
+status-vipps-unknown = Vipps…
+status-customer-waiting = Kunde venter
+status-engine-stopped = Betalingsmotoren har stoppet. Start kassen på nytt.
+status-catalogue-not-saved = Varekatalogen ble ikke lagret: { $error }
+status-recovered-unresolved = { $unresolved } uferdige betalinger er ikke avklart ennå; kassen prøver videre.
+demo-banner = Demomodus: en innebygd Vipps-simulator står i stedet for Vipps, og ingen ekte penger flyttes. Bruk den simulerte telefonen til høyre. For å sette opp en ekte kasse: Admin → Tilkobling.
+
+## Salg
+sale-search-placeholder = Søk eller skann strekkode
+sale-scanning = Skanner: { $code }
+sale-unknown-barcode = Ukjent strekkode { $code }
+sale-refused = Ikke mulig: { $reason }
+sale-category-all = Alle
+sale-no-items = Ingen varer passer.
+sale-price-per-kg = { $price } per kg
+sale-basket = Handlekurv
+sale-basket-empty = Trykk på en vare eller skann en strekkode.
+sale-clear = Tøm
+sale-line-discount = rabatt { $amount }
+sale-basket-discount = Rabatt på hele kurven
+sale-subtotal = Sum før rabatt
+sale-discount = Rabatt
+sale-vat-line = MVA { $rate } av { $base }
+sale-total = Totalt
+sale-customer-waiting = En kunde har skannet og venter: trykk Betal.
+sale-pay = Betal { $amount }  (Enter)
+sale-pay-empty = Betal
+sale-discount-line-title = Rabatt på { $name }
+sale-discount-basket-title = Rabatt på hele kurven
+sale-discount-hint = Skriv prosent (10 %) eller beløp (25,00).
+sale-discount-apply = Bruk
+sale-discount-remove = Fjern rabatt
+sale-discount-invalid = Skriv en prosent som 10 % eller et beløp som 25,00.
+sale-weight-title = Vekt i kg
+sale-weight-add = Legg til
+sale-weight-invalid = Skriv vekten i kg, f.eks. 0,350.
+
+## Betaling
+pay-to-pay = Å betale
+pay-amount = Beløp { $amount }
+pay-scan-hint = Skann med Vipps- eller MobilePay-appen
+pay-qr-missing = Kassens QR-kode er ikke klar ennå. Se statuslinjen, eller send betalingen til kundens telefonnummer.
+pay-progress = Betaling
+pay-step-waiting = Venter på at kunden skanner
+pay-step-checked-in = Kunden har skannet: sender forespørsel
+pay-step-request-sent = Forespørsel sendt til kundens telefon
+pay-step-approved = Godkjent av kunden
+pay-step-captured = Betaling mottatt
+pay-reference = Vipps-referanse: { $reference }
+pay-retrying = Kassen prøver videre.
+pay-cancelling = Avbryter… kurven åpnes igjen når Vipps bekrefter.
+pay-send-to-phone = Send til telefonnummer
+pay-cancel = Avbryt (Esc)
+pay-retry = Prøv igjen
+pay-back-to-basket = Tilbake til kurven
+pay-declined-title = Avvist
+pay-declined-next = Kunden avviste i appen. Prøv igjen, eller ta imot en annen betalingsmåte.
+pay-expired-title = Ikke svar
+pay-expired-next = Kunden svarte ikke i tide. Prøv igjen og be kunden sjekke appen.
+pay-token-expired-title = Skann på nytt
+pay-token-expired-next = Kundens skanning er for gammel. Be kunden skanne QR-koden på nytt, og prøv igjen.
+pay-push-not-allowed-title = Push-betaling er ikke slått på
+pay-push-not-allowed-next = Vipps MobilePay har ikke slått på push-betaling for denne butikken. Be admin kontakte Vipps MobilePay; ta imot en annen betalingsmåte så lenge.
+pay-cancelled-title = Avbrutt
+pay-cancelled-next = Ingen penger ble trukket. Gå tilbake til kurven eller prøv igjen.
+pay-cancelled-released = Det reserverte beløpet er frigitt til kunden. Gå tilbake til kurven eller prøv igjen.
+pay-failed-title = Betaling ikke mulig
+pay-failed-next = Prøv igjen, eller gå tilbake til kurven.
+pay-phone-title = Send til telefonnummer
+pay-phone-hint = Kunden får betalingsforespørselen i appen sin.
+pay-phone-send = Send forespørsel
+
+## Kvittering
+receipt-title = Kvittering
+receipt-sale = Salg { $sale }
+receipt-reference = Vipps-referanse: { $reference }
+receipt-paid = Betalt { $amount } ✓
+receipt-new-sale = Nytt salg (Enter)
+
+## Historikk
+history-title = Dagens salg
+history-refresh = Oppdater
+history-loading = Henter…
+history-empty = Ingen salg i dag ennå.
+history-pick = Trykk på et salg for å se det.
+history-sale = Salg { $sale }
+history-captured = Mottatt
+history-refunded = Refundert
+history-refunded-amount = { $amount } refundert
+history-refund = Refunder…
+history-nothing-to-refund = Ingenting igjen å refundere.
+history-refund-max = Inntil { $amount } kan refunderes.
+history-refund-amount = Beløp å refundere
+history-refund-all = Alt
+history-refund-confirm = Refunder (admin-PIN)
+history-refund-pending = Refunderer…
+history-refund-done = Refundert { $amount } ✓
+history-refund-bad-amount = Skriv et beløp over null og ikke mer enn det som er igjen.
+sale-state-open = Åpent
+sale-state-awaiting-check-in = Venter på skanning
+sale-state-payment-requested = Forespørsel sendt
+sale-state-authorized = Godkjent
+sale-state-capturing = Trekker beløpet
+sale-state-completed = Betalt
+sale-state-declined = Avvist
+sale-state-expired = Utløpt
+sale-state-cancelling = Avbryter
+sale-state-cancelled = Avbrutt
+sale-state-failed = Feilet
+sale-state-refunded = Refundert
+sale-state-partially-refunded = Delvis refundert
+
+## Admin
+admin-set-pin-title = Velg en admin-PIN
+admin-set-pin-hint = PIN-koden beskytter innstillinger og refusjoner. Bruk 4 til 8 sifre.
+admin-pin-placeholder = Admin-PIN
+admin-pin-repeat = Gjenta PIN
+admin-set-pin = Lagre PIN
+admin-pin-format = PIN-koden må ha 4 til 8 sifre.
+admin-pin-mismatch = De to PIN-kodene er ikke like.
+admin-locked-title = Admin: skriv PIN
+admin-unlock = Lås opp
+admin-pin-wrong = Feil PIN.
+admin-lock = Lås
+admin-section-connection = Tilkobling
+admin-section-catalogue = Varekatalog
+admin-section-language = Språk og MVA
+admin-vipps = Vipps MobilePay
+admin-env-test = Test
+admin-env-production = Produksjon
+admin-env-simulator = Simulator
+admin-env-production-warning = Produksjon: ekte penger flyttes.
+admin-simulator-url = Simulator-URL
+admin-client-id = Client id
+admin-client-secret = Client secret
+admin-subscription-key = Subscription key
+admin-msn = Salgsenhetens nummer (MSN)
+admin-till = Denne kassen
+admin-till-id = Kasse-id (a–z, 0–9)
+admin-till-name = Kassenavn (vises i appen)
+admin-merchant-qr-id = Merchant QR-id (tom: automatisk)
+admin-currency = Valuta (NOK, DKK, EUR)
+admin-relay = Relé
+admin-relay-url = Relé-URL
+admin-relay-token = Kassens token
+admin-test-connection = Test tilkoblingen
+admin-testing = Tester…
+admin-check-token = Tilgangstoken
+admin-check-qr = QR-API
+admin-check-relay = Reléet svarer
+admin-save = Lagre
+admin-saved = Lagret. Kassen bruker de nye innstillingene.
+admin-save-failed = Ikke lagret: { $error }
+admin-no-config-path = Systemet har ingen plass for konfigurasjonsfilen.
+admin-demo-save-hint = Lagring skriver { $path }; start Kasse på nytt for å gå ut av demomodus.
+admin-catalogue-title = Varekatalog ({ $count } varer)
+admin-item-add = Ny vare
+admin-item-edit = Endre
+admin-item-delete = Slett
+admin-item-edit-title = Endre vare
+admin-item-new-title = Ny vare
+admin-item-id = Id (varenummer)
+admin-item-name = Navn
+admin-item-price = Pris inkl. MVA
+admin-item-vat = MVA-sats
+admin-item-barcodes = Strekkoder (skilt med mellomrom)
+admin-item-category = Kategori
+admin-item-by-weight = Selges etter vekt (pris per kg)
+admin-item-invalid = Ikke lagret: { $error }
+admin-csv-title = Importer fra CSV
+admin-csv-hint = Kolonner: id; name; price; vat; barcodes; category; unit. Alt importeres, eller ingenting.
+admin-csv-import = Importer
+admin-csv-done = Importerte { $count } varer.
+admin-csv-failed = Ingenting importert: { $count } feil.
+admin-vat-rates = MVA-satser
+admin-vat-rates-hint = Satser i bruk i { $country }:
+
+## Simulert telefon (demomodus)
+phone-label = SIMULERT KUNDETELEFON
+phone-app-name = Vipps (demo)
+phone-home-hint = Spiller kunden: skann kassens QR-kode, og godkjenn.
+phone-scan = Skann kassens QR
+phone-scan-again = Skann på nytt
+phone-waiting = Venter på butikken…
+phone-request = Betalingsforespørsel
+phone-approve = Godkjenn
+phone-decline = Avvis
+phone-approved = Godkjent ✓
+phone-declined = Avvist
+phone-error = Telefon: { $error }
+
+## Meldinger fra betalingsmotoren (engine-<id>)
+engine-unknown = Noe gikk galt.
+engine-vipps-unreachable = Vipps svarer ikke akkurat nå.
+engine-vipps-credentials = Vipps avviste kassens nøkler. Be admin sjekke innstillingene.
+engine-config-invalid = Kassens innstillinger er ufullstendige eller feil. Spør admin.
+engine-qr-setup-failed = Kassens QR-kode kunne ikke settes opp hos Vipps.
+engine-storage-failed = Kassens database feilet. Ingenting mer ble sendt til Vipps.
+engine-busy = Et salg pågår: fullfør eller avbryt det først.
+engine-not-now = Ikke mulig akkurat nå.
+engine-invalid-amount = Beløpet kan ikke betales med Vipps (tom kurv, eller for lite eller for stort).
+engine-invalid-phone = Vipps kjenner ikke dette telefonnummeret. Sjekk det og prøv igjen.
+engine-payment-rejected = Vipps avviste betalingsforespørselen.
+engine-capture-mismatch = Betalingen ble ikke trukket i sin helhet. Be admin se på dette salget.
+engine-capture-pending = Vipps har ikke bekreftet trekket ennå.
+engine-cancel-pending = Vipps har ikke bekreftet avbrytelsen ennå.
+engine-outcome-unknown = Betalingens status kunne ikke leses.
+engine-too-late-to-cancel = For sent å avbryte: kunden har godkjent og beløpet trekkes.
+engine-sale-not-found = Fant ikke et fullført salg med dette nummeret.
+engine-refund-too-large = Det er mer enn det som er igjen å refundere.
+engine-refund-rejected = Vipps avviste refusjonen.
+engine-refund-pending = Refusjonen er lagret og blir prøvd igjen.
+engine-amount-mismatch = Et beløp fra Vipps stemmer ikke med salget. Be admin se på det.

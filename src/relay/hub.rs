@@ -1,0 +1,182 @@
+//! Which tills are connected, and waking their connections when new events
+//! for them are committed.
+
+use crate::relay::store::TillKey;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use std::time::Instant;
+use tokio::sync::watch;
+
+struct Slot {
+    /// Bumped after each commit with new events for the till (and on takeover).
+    version: watch::Sender<u64>,
+    /// Open connections (WebSocket streams and pending long-polls).
+    connections: usize,
+    /// The newest WebSocket connection; older ones close when it appears.
+    current_stream: u64,
+    last_disconnect: Option<Instant>,
+}
+
+/// Presence and wake-ups for every till.
+pub struct Hub {
+    slots: Mutex<HashMap<TillKey, Slot>>,
+    started: Instant,
+    next_conn: std::sync::atomic::AtomicU64,
+}
+
+/// Held while a till is connected; dropping it records the disconnect.
+pub struct Presence<'a> {
+    hub: &'a Hub,
+    till: TillKey,
+    conn: u64,
+    /// Changes whenever something new may be waiting for this till.
+    pub wake: watch::Receiver<u64>,
+}
+
+impl Presence<'_> {
+    /// False once a newer WebSocket connection of the same till took over.
+    pub fn is_current_stream(&self) -> bool {
+        self.hub
+            .slots
+            .lock()
+            .ok()
+            .and_then(|s| {
+                s.get(&self.till)
+                    .map(|slot| slot.current_stream == self.conn)
+            })
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for Presence<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut slots) = self.hub.slots.lock()
+            && let Some(slot) = slots.get_mut(&self.till)
+        {
+            slot.connections = slot.connections.saturating_sub(1);
+            slot.last_disconnect = Some(Instant::now());
+        }
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hub {
+    pub fn new() -> Hub {
+        Hub {
+            slots: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+            next_conn: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    /// Register a connection. A WebSocket stream (`stream = true`) becomes the
+    /// till's current stream and wakes older ones so they close.
+    pub fn connect(&self, till: TillKey, stream: bool) -> Presence<'_> {
+        let conn = self
+            .next_conn
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = slots.entry(till).or_insert_with(|| Slot {
+            version: watch::channel(0).0,
+            connections: 0,
+            current_stream: 0,
+            last_disconnect: None,
+        });
+        slot.connections += 1;
+        if stream {
+            slot.current_stream = conn;
+            slot.version.send_modify(|v| *v = v.wrapping_add(1));
+        }
+        Presence {
+            hub: self,
+            till,
+            conn,
+            wake: slot.version.subscribe(),
+        }
+    }
+
+    /// Wake the connections of tills that got new events.
+    pub fn notify(&self, tills: &[TillKey]) {
+        if let Ok(slots) = self.slots.lock() {
+            for till in tills {
+                if let Some(slot) = slots.get(till) {
+                    slot.version.send_modify(|v| *v = v.wrapping_add(1));
+                }
+            }
+        }
+    }
+
+    /// Whether a till can act on a check-in now: it is connected, or it went
+    /// away (or the relay started) no longer than `grace` ago.
+    pub fn reachable(&self, till: TillKey, grace: Duration) -> bool {
+        self.reachable_at(till, grace, Instant::now())
+    }
+
+    /// [`Hub::reachable`] as of `now`.
+    pub fn reachable_at(&self, till: TillKey, grace: Duration, now: Instant) -> bool {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let (connections, last) = slots
+            .get(&till)
+            .map_or((0, None), |s| (s.connections, s.last_disconnect));
+        if connections > 0 {
+            return true;
+        }
+        let since = last.map_or(self.started, |t| t.max(self.started));
+        now.saturating_duration_since(since) <= grace
+    }
+
+    /// Tills with at least one open connection.
+    pub fn connected_tills(&self) -> usize {
+        self.slots
+            .lock()
+            .map(|s| s.values().filter(|slot| slot.connections > 0).count())
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_till_stays_reachable_for_the_grace_after_leaving() {
+        let hub = Hub::new();
+        let grace = Duration::from_secs(10);
+        let at = |secs: u64| Instant::now() + Duration::from_secs(secs);
+        // Right after start every till gets the grace to (re)connect.
+        assert!(hub.reachable(1, grace));
+        assert!(!hub.reachable_at(1, grace, at(11)));
+        {
+            let _p = hub.connect(1, true);
+            assert_eq!(hub.connected_tills(), 1);
+            assert!(hub.reachable_at(1, grace, at(60)));
+        }
+        assert_eq!(hub.connected_tills(), 0);
+        assert!(hub.reachable_at(1, grace, at(9)));
+        assert!(!hub.reachable_at(1, grace, at(11)));
+        // Another till is unaffected by this one's connection.
+        assert!(!hub.reachable_at(2, grace, at(11)));
+    }
+
+    #[tokio::test]
+    async fn a_newer_stream_takes_over_and_notify_wakes() {
+        let hub = Hub::new();
+        let mut old = hub.connect(7, true);
+        assert!(old.is_current_stream());
+        old.wake.borrow_and_update();
+        let new = hub.connect(7, true);
+        assert!(old.wake.has_changed().unwrap());
+        assert!(!old.is_current_stream());
+        assert!(new.is_current_stream());
+        let mut w = new.wake.clone();
+        w.borrow_and_update();
+        hub.notify(&[7]);
+        assert!(w.has_changed().unwrap());
+    }
+}

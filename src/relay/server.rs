@@ -1,0 +1,828 @@
+//! The relay server: Vipps webhook ingest, till delivery (WebSocket and
+//! long-poll), health and metrics.
+//!
+//! Ingest order is fixed: bound the body, find the store, verify the HMAC over
+//! the raw bytes, classify, commit, and only then answer 2xx.
+
+use crate::relay::classify::{StoredKind, classify};
+use crate::relay::hub::Hub;
+use crate::relay::metrics::{Metrics, Refusal};
+use crate::relay::store::{
+    CheckInGate, Disposition, NewEvent, RelayStorage, RelayStoreError, RetentionPolicy,
+    SqliteStorage, Synchronous, TillIdentity, WebhookSecret, token_hash,
+};
+use crate::relay::wire::{self, AckRequest, ClientMessage, PollResponse, ServerMessage};
+use crate::vipps::webhook::{self, VerifyError};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// Milliseconds since the Unix epoch; injectable so tests control time.
+pub trait Clock: Send + Sync + 'static {
+    fn now_ms(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// Relay settings. [`RelayConfig::new`] gives the production defaults.
+#[derive(Clone)]
+pub struct RelayConfig {
+    /// SQLite file; created and migrated on first start.
+    pub db_path: PathBuf,
+    /// The public base URL Vipps calls (behind a reverse proxy). When set, the
+    /// signed host and path prefix come from it instead of the `Host` header.
+    pub public_url: Option<url::Url>,
+    pub synchronous: Synchronous,
+    /// How often each side pings.
+    pub heartbeat_interval: Duration,
+    /// A link with nothing received for this long is dead.
+    pub heartbeat_timeout: Duration,
+    /// Longest a long-poll request is held open.
+    pub long_poll_max_wait: Duration,
+    /// A check-in for a till that has been offline longer than this is answered
+    /// 503 so the customer's app says "Can't connect to store" at once.
+    pub checkin_offline_grace: Duration,
+    /// Customer tokens live this long after the scan (15 min at Vipps).
+    pub checkin_ttl: Duration,
+    /// Delivered (and unrouted/refused/rejected) events are kept this long.
+    pub retention: Duration,
+    /// Events never acknowledged are kept this long.
+    pub undelivered_retention: Duration,
+    pub prune_interval: Duration,
+    /// Larger webhook bodies are answered 413.
+    pub max_body_bytes: usize,
+    /// Events sent to one till and not yet acknowledged, at most.
+    pub send_window: usize,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for RelayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayConfig")
+            .field("db_path", &self.db_path)
+            .field(
+                "public_url",
+                &self.public_url.as_ref().map(url::Url::as_str),
+            )
+            .field("synchronous", &self.synchronous)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("heartbeat_timeout", &self.heartbeat_timeout)
+            .field("checkin_offline_grace", &self.checkin_offline_grace)
+            .finish_non_exhaustive()
+    }
+}
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+impl RelayConfig {
+    pub fn new(db_path: impl Into<PathBuf>) -> RelayConfig {
+        RelayConfig {
+            db_path: db_path.into(),
+            public_url: None,
+            synchronous: Synchronous::Full,
+            heartbeat_interval: Duration::from_secs(5),
+            heartbeat_timeout: Duration::from_secs(15),
+            long_poll_max_wait: Duration::from_secs(10),
+            checkin_offline_grace: Duration::from_secs(30),
+            checkin_ttl: Duration::from_secs(15 * 60),
+            // Longer than Vipps' 7 days of retries, so a late retry is still
+            // recognised as a duplicate.
+            retention: 14 * DAY,
+            undelivered_retention: 30 * DAY,
+            prune_interval: Duration::from_secs(600),
+            max_body_bytes: 64 * 1024,
+            send_window: 256,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// Server start-up failures.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Store(#[from] RelayStoreError),
+    #[error("relay server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running relay (in-process).
+pub struct RelayHandle {
+    pub local_addr: SocketAddr,
+    /// `http://<local_addr>`.
+    pub base_url: url::Url,
+    public_url: Option<url::Url>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RelayHandle {
+    /// The URL to register at Vipps for a store: below the public URL when
+    /// one is configured, else below the local address.
+    pub fn webhook_url(&self, msn: &str) -> url::Url {
+        let base = self.public_url.as_ref().unwrap_or(&self.base_url);
+        wire::webhook_url(base, msn).unwrap_or_else(|_| base.clone())
+    }
+
+    /// Stop accepting, close till connections, wait for the server to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Start a relay on `listener` with SQLite at `config.db_path`.
+pub async fn spawn(
+    config: RelayConfig,
+    listener: tokio::net::TcpListener,
+) -> Result<RelayHandle, RelayError> {
+    let path = config.db_path.clone();
+    let sync = config.synchronous;
+    let storage = tokio::task::spawn_blocking(move || SqliteStorage::open(&path, sync))
+        .await
+        .map_err(|e| RelayStoreError::Task(e.to_string()))??;
+    spawn_with_storage(config, Arc::new(storage), listener)
+}
+
+/// Start a relay on any storage.
+pub fn spawn_with_storage(
+    config: RelayConfig,
+    storage: Arc<dyn RelayStorage>,
+    listener: tokio::net::TcpListener,
+) -> Result<RelayHandle, RelayError> {
+    let local_addr = listener.local_addr()?;
+    let base_url = url::Url::parse(&format!("http://{local_addr}"))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let public_url = config.public_url.clone();
+    let app = App::new(config, storage, shutdown_rx.clone());
+    let router = router(app.clone());
+    tokio::spawn(prune_loop(app.clone()));
+    let mut signal = shutdown_rx;
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = signal.wait_for(|stop| *stop).await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "relay server stopped");
+        }
+    });
+    Ok(RelayHandle {
+        local_addr,
+        base_url,
+        public_url,
+        shutdown,
+        task,
+    })
+}
+
+struct App {
+    config: RelayConfig,
+    storage: Arc<dyn RelayStorage>,
+    hub: Arc<Hub>,
+    metrics: Metrics,
+    secrets: SecretCache,
+    gate: CheckInGate,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl App {
+    fn new(
+        config: RelayConfig,
+        storage: Arc<dyn RelayStorage>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Arc<App> {
+        let hub = Arc::new(Hub::new());
+        let listener_hub = hub.clone();
+        storage.set_commit_listener(Arc::new(move |tills| listener_hub.notify(tills)));
+        let gate_hub = hub.clone();
+        let grace = config.checkin_offline_grace;
+        Arc::new(App {
+            config,
+            storage,
+            hub,
+            metrics: Metrics::default(),
+            secrets: SecretCache::default(),
+            gate: Arc::new(move |till| gate_hub.reachable(till, grace)),
+            shutdown,
+        })
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.config.clock.now_ms()
+    }
+
+    /// The till presenting `Authorization: Bearer <token>`.
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<TillIdentity, Response> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let Some(token) = token else {
+            return Err(problem(
+                StatusCode::UNAUTHORIZED,
+                "missing bearer till token",
+            ));
+        };
+        match self.storage.till_by_token_hash(token_hash(token)).await {
+            Ok(Some(till)) => Ok(till),
+            Ok(None) => Err(problem(
+                StatusCode::UNAUTHORIZED,
+                "unknown or revoked till token",
+            )),
+            Err(e) => {
+                tracing::error!(error = %e, "till authentication failed");
+                Err(problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage unavailable",
+                ))
+            }
+        }
+    }
+
+    /// Record acknowledgements in the background (the writer batches them).
+    fn ack(self: &Arc<Self>, till: i64, seqs: Vec<u64>, through: Option<u64>) {
+        let fut = self.storage.ack(till, seqs, through, self.now_ms());
+        let app = self.clone();
+        tokio::spawn(async move {
+            match fut.await {
+                Ok(n) => app.metrics.delivered(n),
+                Err(e) => tracing::warn!(error = %e, "recording acknowledgements failed"),
+            }
+        });
+    }
+}
+
+fn router(app: Arc<App>) -> axum::Router {
+    let limit = app.config.max_body_bytes;
+    axum::Router::new()
+        .route(
+            &format!("{}{{msn}}", wire::WEBHOOK_PATH_PREFIX),
+            post(ingest).layer(DefaultBodyLimit::max(limit)),
+        )
+        .route(wire::STREAM_PATH, get(stream))
+        .route(wire::POLL_PATH, get(poll))
+        .route(wire::ACK_PATH, post(ack))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(app)
+}
+
+/// Resolves once shutdown was requested (or the handle is gone).
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+fn problem(status: StatusCode, detail: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "status": status.as_u16(), "detail": detail })),
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------- ingest
+
+/// Webhook secrets per store, cached briefly; a failed verification re-reads
+/// them once (so a secret added by the CLI works at once).
+#[derive(Default)]
+struct SecretCache {
+    entries: Mutex<HashMap<String, CachedSecrets>>,
+}
+
+/// When the secrets were read, and what they were.
+type CachedSecrets = (Instant, Arc<Vec<WebhookSecret>>);
+
+const SECRETS_FRESH: Duration = Duration::from_secs(5);
+const SECRETS_RECHECK: Duration = Duration::from_millis(500);
+
+impl SecretCache {
+    fn cached(&self, msn: &str, max_age: Duration) -> Option<Arc<Vec<WebhookSecret>>> {
+        let entries = self.entries.lock().ok()?;
+        let (at, secrets) = entries.get(msn)?;
+        (at.elapsed() <= max_age).then(|| secrets.clone())
+    }
+
+    async fn load(
+        &self,
+        storage: &dyn RelayStorage,
+        msn: &str,
+    ) -> Result<Option<Arc<Vec<WebhookSecret>>>, RelayStoreError> {
+        let loaded = storage.store_secrets(msn.to_string()).await?;
+        let Some(secrets) = loaded else {
+            if let Ok(mut e) = self.entries.lock() {
+                e.remove(msn);
+            }
+            return Ok(None);
+        };
+        let secrets = Arc::new(secrets);
+        if let Ok(mut e) = self.entries.lock() {
+            e.insert(msn.to_string(), (Instant::now(), secrets.clone()));
+        }
+        Ok(Some(secrets))
+    }
+}
+
+/// Verify against every secret of the store; the registration named by the
+/// `Webhook-Id` header (when present) is tried first.
+fn verify_any(
+    secrets: &[WebhookSecret],
+    headers: &HeaderMap,
+    path_and_query: &str,
+    host: &str,
+    body: &[u8],
+) -> Result<String, VerifyError> {
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let hinted = h("webhook-id");
+    let mut ordered: Vec<&WebhookSecret> = secrets.iter().collect();
+    ordered.sort_by_key(|s| Some(s.webhook_id.as_str()) != hinted);
+    let mut last = VerifyError::SignatureMismatch;
+    for s in ordered {
+        match webhook::verify(
+            &s.secret,
+            path_and_query,
+            host,
+            h("x-ms-date"),
+            h("x-ms-content-sha256"),
+            h("authorization"),
+            body,
+        ) {
+            Ok(()) => return Ok(s.webhook_id.clone()),
+            Err(VerifyError::SignatureMismatch) => last = VerifyError::SignatureMismatch,
+            // Header and body problems do not depend on the secret.
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+async fn ingest(
+    State(app): State<Arc<App>>,
+    Path(msn): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let received_at_ms = app.now_ms();
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                app.metrics.refused_before_filing(Refusal::TooLarge);
+                tracing::warn!(msn, "webhook body over the size limit");
+            }
+            return rejection.into_response();
+        }
+    };
+
+    let mut secrets = match app.secrets.cached(&msn, SECRETS_FRESH) {
+        Some(s) => Some(s),
+        None => match app.secrets.load(app.storage.as_ref(), &msn).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "loading webhook secrets failed");
+                app.metrics.refused_before_filing(Refusal::StorageError);
+                return problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable");
+            }
+        },
+    };
+    let Some(mut current) = secrets.take() else {
+        app.metrics.refused_before_filing(Refusal::UnknownStore);
+        return problem(StatusCode::NOT_FOUND, "unknown store");
+    };
+
+    // What Vipps signed: the registered URL's authority and path. Behind a
+    // reverse proxy they come from the public URL, not from the request.
+    let (host, prefix) = match &app.config.public_url {
+        Some(public) => (
+            webhook::authority(public),
+            public.path().trim_end_matches('/').to_string(),
+        ),
+        None => (
+            headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| uri.authority().map(|a| a.to_string()))
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            String::new(),
+        ),
+    };
+    let path_and_query = format!(
+        "{prefix}{}",
+        uri.path_and_query().map_or(uri.path(), |pq| pq.as_str())
+    );
+
+    let mut verified = verify_any(&current, &headers, &path_and_query, &host, &body);
+    if matches!(verified, Err(VerifyError::SignatureMismatch))
+        && app.secrets.cached(&msn, SECRETS_RECHECK).is_none()
+    {
+        // Maybe a secret was just added: re-read once.
+        if let Ok(Some(fresh)) = app.secrets.load(app.storage.as_ref(), &msn).await {
+            current = fresh;
+            verified = verify_any(&current, &headers, &path_and_query, &host, &body);
+        }
+    }
+    let webhook_id = match verified {
+        Ok(id) => id,
+        Err(e) => {
+            let why = match e {
+                VerifyError::MissingHeader(_) => Refusal::MissingHeader,
+                _ => Refusal::BadSignature,
+            };
+            app.metrics.refused_before_filing(why);
+            tracing::warn!(msn, reason = %e, "webhook failed authentication");
+            return problem(StatusCode::UNAUTHORIZED, &e.to_string());
+        }
+    };
+
+    let classified = classify(&body, received_at_ms, app.config.checkin_ttl);
+    let kind = classified.kind;
+    let event = NewEvent {
+        msn: msn.clone(),
+        webhook_id: Some(webhook_id),
+        received_at_ms,
+        body,
+        classified,
+    };
+    let outcome = match app.storage.ingest(event, app.gate.clone()).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, msn, "filing a webhook failed");
+            app.metrics.refused_before_filing(Refusal::StorageError);
+            return problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable");
+        }
+    };
+    app.metrics
+        .filed(outcome.disposition.status(), outcome.duplicate);
+    let body = |status: StatusCode, detail: Option<&str>| {
+        (
+            status,
+            Json(serde_json::json!({
+                "status": outcome.disposition.status(),
+                "eventId": outcome.event_id,
+                "duplicate": outcome.duplicate,
+                "detail": detail,
+            })),
+        )
+            .into_response()
+    };
+    match (&outcome.disposition, kind) {
+        (Disposition::Rejected, _) => {
+            tracing::warn!(
+                msn,
+                event_id = outcome.event_id,
+                "malformed webhook body kept as rejected"
+            );
+            body(StatusCode::BAD_REQUEST, Some("malformed body"))
+        }
+        (Disposition::Refused { till_id }, _) => {
+            tracing::info!(msn, till_id, "check-in refused: till offline");
+            body(StatusCode::SERVICE_UNAVAILABLE, Some("till offline"))
+        }
+        (Disposition::Unrouted, StoredKind::CheckedIn) => {
+            tracing::warn!(
+                msn,
+                event_id = outcome.event_id,
+                "check-in for an unknown merchantQrId"
+            );
+            body(StatusCode::NOT_FOUND, Some("no till has this merchantQrId"))
+        }
+        (Disposition::Unrouted, _) => {
+            tracing::warn!(msn, event_id = outcome.event_id, "event kept unrouted");
+            body(StatusCode::OK, None)
+        }
+        _ => body(StatusCode::OK, None),
+    }
+}
+
+// ---------------------------------------------------------------- tills
+
+#[derive(serde::Deserialize)]
+struct CursorQuery {
+    #[serde(default)]
+    after: u64,
+    wait_ms: Option<u64>,
+}
+
+async fn stream(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<CursorQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let till = match app.authenticate(&headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    ws.on_upgrade(move |socket| run_stream(app, till, q.after, socket))
+}
+
+enum StreamEnd {
+    Closed,
+    Dead,
+    TakenOver,
+    Shutdown,
+}
+
+async fn run_stream(app: Arc<App>, till: TillIdentity, after: u64, mut socket: WebSocket) {
+    tracing::info!(
+        msn = till.msn,
+        till_id = till.till_id,
+        after,
+        "till connected (WebSocket)"
+    );
+    let end = stream_loop(&app, &till, after, &mut socket).await;
+    let reason = match end {
+        StreamEnd::Closed => "closed",
+        StreamEnd::Dead => {
+            app.metrics.dead_link();
+            "no heartbeat"
+        }
+        StreamEnd::TakenOver => "replaced by a newer connection",
+        StreamEnd::Shutdown => "relay shutting down",
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(None))).await;
+    tracing::info!(
+        msn = till.msn,
+        till_id = till.till_id,
+        reason,
+        "till disconnected"
+    );
+}
+
+async fn send_within(socket: &mut WebSocket, msg: Message, limit: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(limit, socket.send(msg)).await,
+        Ok(Ok(()))
+    )
+}
+
+async fn stream_loop(
+    app: &Arc<App>,
+    till: &TillIdentity,
+    after: u64,
+    socket: &mut WebSocket,
+) -> StreamEnd {
+    let presence = app.hub.connect(till.key, true);
+    let mut wake = presence.wake.clone();
+    let mut shutdown = app.shutdown.clone();
+    let timeout = app.config.heartbeat_timeout;
+    let window = app.config.send_window.max(1);
+    if after > 0 {
+        // The cursor is what the till has persisted: it acknowledges all up to it.
+        app.ack(till.key, Vec::new(), Some(after));
+    }
+    let hello = ServerMessage::Hello {
+        till_id: till.till_id.clone(),
+        msn: till.msn.clone(),
+        heartbeat_ms: u64::try_from(app.config.heartbeat_interval.as_millis()).unwrap_or(u64::MAX),
+    };
+    let Ok(hello) = serde_json::to_string(&hello) else {
+        return StreamEnd::Closed;
+    };
+    if !send_within(socket, Message::Text(hello.into()), timeout).await {
+        return StreamEnd::Dead;
+    }
+
+    let mut last_sent = after;
+    let mut in_flight = BTreeSet::new();
+    let mut more = true;
+    let mut last_heard = Instant::now();
+    let mut ticker = tokio::time::interval(app.config.heartbeat_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        if more && in_flight.len() < window {
+            wake.borrow_and_update();
+            let room = window - in_flight.len();
+            let now = app.now_ms();
+            match app
+                .storage
+                .deliveries_after(till.key, last_sent, now, room)
+                .await
+            {
+                Ok(batch) => {
+                    more = batch.len() == room;
+                    for ev in batch {
+                        let seq = ev.seq;
+                        app.metrics
+                            .sent((now - ev.received_at_ms).max(0).unsigned_abs());
+                        let Ok(text) = serde_json::to_string(&ServerMessage::Event(ev)) else {
+                            continue;
+                        };
+                        if !send_within(socket, Message::Text(text.into()), timeout).await {
+                            return StreamEnd::Dead;
+                        }
+                        last_sent = seq;
+                        in_flight.insert(seq);
+                    }
+                }
+                Err(e) => {
+                    // Try again at the next heartbeat.
+                    tracing::warn!(error = %e, "reading deliveries failed");
+                    more = false;
+                }
+            }
+            if more && in_flight.len() < window {
+                continue;
+            }
+        }
+        tokio::select! {
+            _ = stopped(&mut shutdown) => return StreamEnd::Shutdown,
+            changed = wake.changed() => {
+                if changed.is_err() {
+                    return StreamEnd::Shutdown;
+                }
+                if !presence.is_current_stream() {
+                    return StreamEnd::TakenOver;
+                }
+                more = true;
+            }
+            msg = socket.recv() => {
+                let Some(Ok(msg)) = msg else { return StreamEnd::Closed };
+                last_heard = Instant::now();
+                match msg {
+                    Message::Text(text) => match serde_json::from_str::<ClientMessage>(&text) {
+                        Ok(ClientMessage::Ack { seq }) => {
+                            if in_flight.remove(&seq) {
+                                more = true;
+                            }
+                            app.ack(till.key, vec![seq], None);
+                        }
+                        Err(e) => tracing::debug!(error = %e, "ignoring an unknown till message"),
+                    },
+                    Message::Close(_) => return StreamEnd::Closed,
+                    Message::Binary(_) | Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+            _ = ticker.tick() => {
+                if last_heard.elapsed() > timeout {
+                    tracing::warn!(msn = till.msn, till_id = till.till_id, "till link dead: no heartbeat");
+                    return StreamEnd::Dead;
+                }
+                if !send_within(socket, Message::Ping(Bytes::from_static(b"kasse")), timeout).await {
+                    return StreamEnd::Dead;
+                }
+                // Also retries a failed read.
+                more = true;
+            }
+        }
+    }
+}
+
+/// Most events one long-poll answer carries.
+const POLL_LIMIT: usize = 256;
+
+async fn poll(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<CursorQuery>,
+) -> Response {
+    let till = match app.authenticate(&headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    if q.after > 0 {
+        app.ack(till.key, Vec::new(), Some(q.after));
+    }
+    let wait = q
+        .wait_ms
+        .map_or(app.config.long_poll_max_wait, Duration::from_millis)
+        .min(app.config.long_poll_max_wait);
+    let deadline = Instant::now() + wait;
+    let presence = app.hub.connect(till.key, false);
+    let mut wake = presence.wake.clone();
+    let mut shutdown = app.shutdown.clone();
+    loop {
+        wake.borrow_and_update();
+        let now = app.now_ms();
+        let events = match app
+            .storage
+            .deliveries_after(till.key, q.after, now, POLL_LIMIT)
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, "reading deliveries failed");
+                return problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable");
+            }
+        };
+        if !events.is_empty() {
+            for ev in &events {
+                app.metrics
+                    .sent((now - ev.received_at_ms).max(0).unsigned_abs());
+            }
+            return Json(PollResponse { events }).into_response();
+        }
+        tokio::select! {
+            changed = wake.changed() => if changed.is_err() { break },
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = stopped(&mut shutdown) => break,
+        }
+    }
+    Json(PollResponse { events: Vec::new() }).into_response()
+}
+
+async fn ack(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Json<AckRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let till = match app.authenticate(&headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let Ok(Json(req)) = body else {
+        return problem(StatusCode::BAD_REQUEST, "expected {\"seqs\": [..]}");
+    };
+    match app
+        .storage
+        .ack(till.key, req.seqs, None, app.now_ms())
+        .await
+    {
+        Ok(n) => {
+            app.metrics.delivered(n);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "recording acknowledgements failed");
+            problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
+        }
+    }
+}
+
+// ---------------------------------------------------------------- ops
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    match app.storage.counts(app.now_ms()).await {
+        Ok(c) => Json(serde_json::json!({
+            "status": "ok",
+            "connectedTills": app.hub.connected_tills(),
+            "pendingEvents": c.pending,
+            "unroutedEvents": c.unrouted,
+        }))
+        .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: storage unavailable");
+            problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
+        }
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let now = app.now_ms();
+    let counts = app.storage.counts(now).await.ok();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(app.hub.connected_tills(), counts, now),
+    )
+        .into_response()
+}
+
+async fn prune_loop(app: Arc<App>) {
+    let mut shutdown = app.shutdown.clone();
+    let mut ticker = tokio::time::interval(app.config.prune_interval);
+    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let policy = RetentionPolicy {
+        delivered_ms: ms(app.config.retention),
+        undelivered_ms: ms(app.config.undelivered_retention),
+    };
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped(&mut shutdown) => return,
+        }
+        match app.storage.prune(policy, app.now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "pruned old events"),
+            Err(e) => tracing::warn!(error = %e, "pruning failed"),
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The relay's storage: the [`RelayStorage`] interface the server runs on, its
+//! SQLite implementation, and provisioning ([`RelayDb`]: stores, webhook
+//! secrets, tills) used by the CLI and by demo mode.
+//!
+//! The interface is small on purpose so a shared database can back several
+//! relay instances later. Whatever backs it must keep one promise: the
+//! sequence numbers of one till's events become visible in increasing order
+//! (a cursor must never skip a later-committed lower number). SQLite keeps it
+//! with a single writer.
+
+mod provisioning;
+mod sqlite;
+
+pub use provisioning::{
+    EventFilter, EventSummary, NewTill, RelayDb, StoreInfo, TillInfo, generate_till_token,
+    token_hash,
+};
+pub use sqlite::{SqliteStorage, Synchronous};
+
+use crate::relay::classify::Classified;
+use crate::relay::wire::WireEvent;
+use axum::body::Bytes;
+use futures_util::future::BoxFuture;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A till's primary key in storage.
+pub type TillKey = i64;
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayStoreError {
+    #[error("relay database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("relay database {path}: schema migration failed: {source}")]
+    Migration {
+        path: PathBuf,
+        #[source]
+        source: rusqlite_migration::Error,
+    },
+    #[error("relay database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("unknown store (MSN {0})")]
+    UnknownStore(String),
+    #[error("store with MSN {0} already exists")]
+    StoreExists(String),
+    #[error("invalid MSN {0:?}: expected 1 to 32 ASCII letters or digits")]
+    InvalidMsn(String),
+    #[error("invalid till id {0:?}: expected ^[a-z0-9]{{1,16}}$")]
+    InvalidTillId(String),
+    #[error("invalid merchantQrId {0:?}: expected 1 to 128 printable characters")]
+    InvalidMerchantQrId(String),
+    #[error("invalid {0}: must not be empty")]
+    Empty(&'static str),
+    #[error("till {till_id} already exists in store {msn}")]
+    TillExists { msn: String, till_id: String },
+    #[error("merchantQrId {merchant_qr_id} is already used by till {till_id} in store {msn}")]
+    QrInUse {
+        msn: String,
+        merchant_qr_id: String,
+        till_id: String,
+    },
+    #[error("no active till {till_id} in store {msn}")]
+    UnknownTill { msn: String, till_id: String },
+    #[error("relay storage writer has stopped")]
+    WriterGone,
+    #[error("relay storage task failed: {0}")]
+    Task(String),
+}
+
+/// One webhook registration's secret. `Debug` never prints the secret.
+#[derive(Clone)]
+pub struct WebhookSecret {
+    pub webhook_id: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSecret")
+            .field("webhook_id", &self.webhook_id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// An authenticated till.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TillIdentity {
+    pub key: TillKey,
+    pub msn: String,
+    pub till_id: String,
+    pub merchant_qr_id: String,
+}
+
+/// An authenticated webhook to file.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub msn: String,
+    /// The registration whose secret verified the signature.
+    pub webhook_id: Option<String>,
+    pub received_at_ms: i64,
+    pub body: Bytes,
+    pub classified: Classified,
+}
+
+/// Decides, at the moment a check-in is filed, whether its till can act on it
+/// (true) or the customer should rather be told at once (false).
+pub type CheckInGate = Arc<dyn Fn(TillKey) -> bool + Send + Sync>;
+
+/// Told, after each commit, which tills got new deliveries.
+pub type CommitListener = Arc<dyn Fn(&[TillKey]) + Send + Sync>;
+
+/// What became of a filed event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Queued for a till; `seq` is its delivery sequence number.
+    Routed {
+        till: TillKey,
+        till_id: String,
+        seq: u64,
+    },
+    /// Kept for operators: nobody to deliver it to.
+    Unrouted,
+    /// A check-in whose till has been offline too long; not delivered.
+    Refused { till_id: String },
+    /// A check-in whose customer token had already expired; not delivered.
+    Expired,
+    /// A malformed body (valid signature); kept for operators.
+    Rejected,
+}
+
+impl Disposition {
+    pub fn status(&self) -> &'static str {
+        match self {
+            Disposition::Routed { .. } => "routed",
+            Disposition::Unrouted => "unrouted",
+            Disposition::Refused { .. } => "refused",
+            Disposition::Expired => "expired",
+            Disposition::Rejected => "rejected",
+        }
+    }
+}
+
+/// The result of [`RelayStorage::ingest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub event_id: i64,
+    pub disposition: Disposition,
+    /// The same event had been accepted before; nothing new was stored.
+    pub duplicate: bool,
+}
+
+/// Retention of filed events.
+#[derive(Debug, Clone, Copy)]
+pub struct RetentionPolicy {
+    /// Delivered (acked) events, expired check-ins and unrouted/refused/rejected
+    /// events older than this are removed.
+    pub delivered_ms: i64,
+    /// Events never acknowledged by their till are removed after this.
+    pub undelivered_ms: i64,
+}
+
+/// Counts for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StorageCounts {
+    pub unrouted: u64,
+    /// Routed, still actionable, not yet acknowledged.
+    pub pending: u64,
+    /// Receive time of the oldest pending event.
+    pub oldest_pending_ms: Option<i64>,
+}
+
+/// The storage interface the server runs on.
+pub trait RelayStorage: Send + Sync + 'static {
+    /// The secrets of a store's webhook registrations; `None` for an unknown MSN.
+    fn store_secrets(
+        &self,
+        msn: String,
+    ) -> BoxFuture<'static, Result<Option<Vec<WebhookSecret>>, RelayStoreError>>;
+
+    /// The active till holding a token with this SHA-256.
+    fn till_by_token_hash(
+        &self,
+        hash: [u8; 32],
+    ) -> BoxFuture<'static, Result<Option<TillIdentity>, RelayStoreError>>;
+
+    /// File an authenticated webhook durably, routing it. Resolves only once
+    /// the event is committed.
+    fn ingest(
+        &self,
+        event: NewEvent,
+        gate: CheckInGate,
+    ) -> BoxFuture<'static, Result<IngestOutcome, RelayStoreError>>;
+
+    /// A till's deliveries after `after`, in order, skipping check-ins that are
+    /// no longer actionable at `now_ms`.
+    fn deliveries_after(
+        &self,
+        till: TillKey,
+        after: u64,
+        now_ms: i64,
+        limit: usize,
+    ) -> BoxFuture<'static, Result<Vec<WireEvent>, RelayStoreError>>;
+
+    /// Record acknowledgements: the listed sequence numbers, plus everything up
+    /// to `through` when given. Resolves to the number newly acknowledged.
+    fn ack(
+        &self,
+        till: TillKey,
+        seqs: Vec<u64>,
+        through: Option<u64>,
+        now_ms: i64,
+    ) -> BoxFuture<'static, Result<u64, RelayStoreError>>;
+
+    /// Remove old events per the policy; resolves to the number removed.
+    fn prune(
+        &self,
+        policy: RetentionPolicy,
+        now_ms: i64,
+    ) -> BoxFuture<'static, Result<u64, RelayStoreError>>;
+
+    fn counts(&self, now_ms: i64) -> BoxFuture<'static, Result<StorageCounts, RelayStoreError>>;
+
+    /// Called after each commit with the tills that got new deliveries.
+    fn set_commit_listener(&self, listener: CommitListener);
+}

@@ -1,0 +1,412 @@
+//! Catalogue import from CSV: all rows or nothing.
+//!
+//! The first line names the columns (any order, case-insensitive):
+//! `id`, `name`, `price` (VAT included, `29,90` or `29.90`), `vat` (percent:
+//! `25`, `15`, `25,5`), and optionally `barcodes` (separated by `|` or spaces),
+//! `category` and `unit` (`pcs` or `kg`; a `kg` price is per kilogram).
+//! The delimiter is `;` when the header contains one (spreadsheets in Nordic
+//! locales write `;` because `,` is their decimal mark), otherwise `,`.
+//! Fields may be quoted with `"`; a doubled `""` is a quote inside.
+//!
+//! Every row is checked and every problem reported with its line number; the
+//! import succeeds only if all rows are valid and ids and barcodes are unique,
+//! so a shop never ends up with half a catalogue.
+
+use crate::core::catalog::{Catalog, CatalogError, Item, Unit};
+use crate::core::money::parse_minor;
+use crate::core::vat::{Country, VatRate};
+
+/// What is wrong with a CSV file or one of its rows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CsvProblem {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the header has no {0:?} column")]
+    MissingColumn(&'static str),
+    #[error("line {line}: {field} is empty")]
+    EmptyField { line: usize, field: &'static str },
+    #[error("line {line}: {value:?} is not a price")]
+    BadPrice { line: usize, value: String },
+    #[error("line {line}: {value:?} is not a VAT rate used in this country")]
+    BadVat { line: usize, value: String },
+    #[error("line {line}: {value:?} is not a unit (pcs or kg)")]
+    BadUnit { line: usize, value: String },
+    #[error("line {line}: a quoted field is not closed")]
+    UnclosedQuote { line: usize },
+    #[error("line {line}: id {id:?} is used again (first on line {first})")]
+    DuplicateId {
+        line: usize,
+        id: String,
+        first: usize,
+    },
+    #[error("line {line}: barcode {barcode:?} is used again (first on line {first})")]
+    DuplicateBarcode {
+        line: usize,
+        barcode: String,
+        first: usize,
+    },
+    #[error("line {line}: {source}")]
+    Invalid { line: usize, source: CatalogError },
+}
+
+impl CsvProblem {
+    /// The 1-based line the problem is on (0 for whole-file problems).
+    pub fn line(&self) -> usize {
+        match self {
+            CsvProblem::Empty | CsvProblem::MissingColumn(_) => 0,
+            CsvProblem::EmptyField { line, .. }
+            | CsvProblem::BadPrice { line, .. }
+            | CsvProblem::BadVat { line, .. }
+            | CsvProblem::BadUnit { line, .. }
+            | CsvProblem::UnclosedQuote { line }
+            | CsvProblem::DuplicateId { line, .. }
+            | CsvProblem::DuplicateBarcode { line, .. }
+            | CsvProblem::Invalid { line, .. } => *line,
+        }
+    }
+}
+
+/// Parses a whole CSV catalogue. VAT rates are checked against `country`
+/// when given. Returns every problem found, in line order.
+pub fn parse(text: &str, country: Option<Country>) -> Result<Catalog, Vec<CsvProblem>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(index, line)| (index + 1, line))
+        .filter(|(_, line)| !line.trim().is_empty());
+    let Some((header_line, header)) = lines.next() else {
+        return Err(vec![CsvProblem::Empty]);
+    };
+    let delimiter = if header.contains(';') { ';' } else { ',' };
+    let header = split(header, delimiter, header_line).map_err(|p| vec![p])?;
+    let column = |name: &'static str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
+    let required = |name: &'static str| column(name).ok_or(CsvProblem::MissingColumn(name));
+    let columns = (|| {
+        Ok::<_, CsvProblem>(Columns {
+            id: required("id")?,
+            name: required("name")?,
+            price: required("price")?,
+            vat: required("vat")?,
+            barcodes: column("barcodes").or_else(|| column("barcode")),
+            category: column("category"),
+            unit: column("unit"),
+        })
+    })()
+    .map_err(|p| vec![p])?;
+
+    let mut problems = Vec::new();
+    let mut items = Vec::new();
+    for (line, raw) in lines {
+        match split(raw, delimiter, line).and_then(|fields| row(&columns, &fields, line, country)) {
+            Ok(item) => items.push((line, item)),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    problems.extend(duplicates(&items));
+    if !problems.is_empty() {
+        problems.sort_by_key(CsvProblem::line);
+        return Err(problems);
+    }
+    let items: Vec<Item> = items.into_iter().map(|(_, item)| item).collect();
+    // Every rule Catalog::new checks was checked above with line numbers;
+    // anything left is reported against the file as a whole.
+    Catalog::new(items).map_err(|source| vec![CsvProblem::Invalid { line: 0, source }])
+}
+
+/// Writes a catalogue in the format [`parse`] reads (`;`-separated, `,` decimals).
+pub fn write(catalog: &Catalog) -> String {
+    let mut out = String::from("id;name;price;vat;barcodes;category;unit\n");
+    for item in catalog.items() {
+        let fields = [
+            item.id.clone(),
+            item.name.clone(),
+            decimal(item.unit_price),
+            percent(item.vat),
+            item.barcodes.join("|"),
+            item.category.clone().unwrap_or_default(),
+            match item.unit {
+                Unit::Pcs => "pcs".to_owned(),
+                Unit::Kg => "kg".to_owned(),
+            },
+        ];
+        let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();
+        out.push_str(&quoted.join(";"));
+        out.push('\n');
+    }
+    out
+}
+
+struct Columns {
+    id: usize,
+    name: usize,
+    price: usize,
+    vat: usize,
+    barcodes: Option<usize>,
+    category: Option<usize>,
+    unit: Option<usize>,
+}
+
+fn row(
+    columns: &Columns,
+    fields: &[String],
+    line: usize,
+    country: Option<Country>,
+) -> Result<Item, CsvProblem> {
+    let get = |index: usize| fields.get(index).map(|s| s.trim()).unwrap_or("");
+    let required = |index: usize, field: &'static str| {
+        let value = get(index);
+        if value.is_empty() {
+            Err(CsvProblem::EmptyField { line, field })
+        } else {
+            Ok(value)
+        }
+    };
+    let id = required(columns.id, "id")?;
+    let name = required(columns.name, "name")?;
+    let price_text = required(columns.price, "price")?;
+    let price = parse_minor(price_text)
+        .ok()
+        .filter(|p| *p >= 0)
+        .ok_or_else(|| CsvProblem::BadPrice {
+            line,
+            value: price_text.to_owned(),
+        })?;
+    let vat_text = required(columns.vat, "vat")?;
+    let vat = parse_vat(vat_text, country).ok_or_else(|| CsvProblem::BadVat {
+        line,
+        value: vat_text.to_owned(),
+    })?;
+    let unit = match columns.unit.map(get).unwrap_or("") {
+        "" => Unit::Pcs,
+        other => other.parse().map_err(|_| CsvProblem::BadUnit {
+            line,
+            value: other.to_owned(),
+        })?,
+    };
+    let mut item = Item::new(id, name, price, vat).with_unit(unit);
+    if let Some(index) = columns.barcodes {
+        item.barcodes = get(index)
+            .split(['|', ' '])
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
+    if let Some(index) = columns.category {
+        let category = get(index);
+        if !category.is_empty() {
+            item.category = Some(category.to_owned());
+        }
+    }
+    item.validate()
+        .map_err(|source| CsvProblem::Invalid { line, source })?;
+    Ok(item)
+}
+
+fn duplicates(items: &[(usize, Item)]) -> Vec<CsvProblem> {
+    use std::collections::HashMap;
+    let mut problems = Vec::new();
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut barcodes: HashMap<&str, usize> = HashMap::new();
+    for (line, item) in items {
+        if let Some(first) = ids.insert(&item.id, *line) {
+            problems.push(CsvProblem::DuplicateId {
+                line: *line,
+                id: item.id.clone(),
+                first,
+            });
+        }
+        for barcode in &item.barcodes {
+            if let Some(first) = barcodes.insert(barcode, *line) {
+                problems.push(CsvProblem::DuplicateBarcode {
+                    line: *line,
+                    barcode: barcode.clone(),
+                    first,
+                });
+            }
+        }
+    }
+    problems
+}
+
+/// `25` / `25 %` / `25,5` / `25.5%` → basis points, checked against the country.
+pub fn parse_vat(text: &str, country: Option<Country>) -> Option<VatRate> {
+    let cleaned = text.trim().trim_end_matches('%').trim();
+    // A VAT percent has at most two decimals, the same shape as money.
+    let basis_points = u32::try_from(parse_minor(cleaned).ok()?).ok()?;
+    match country {
+        Some(country) => VatRate::for_country(country, basis_points).ok(),
+        None => VatRate::new(basis_points).ok(),
+    }
+}
+
+fn percent(rate: VatRate) -> String {
+    let bp = rate.basis_points();
+    if bp.is_multiple_of(100) {
+        (bp / 100).to_string()
+    } else {
+        decimal(i64::from(bp)).trim_end_matches('0').to_owned()
+    }
+}
+
+/// Minor units as `12,50` (no grouping, comma decimal mark).
+fn decimal(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{},{:02}", abs / 100, abs % 100)
+}
+
+fn quote(field: &str) -> String {
+    if field.contains([';', '"', '\n', ',']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
+
+/// Splits one line into fields, honouring `"` quoting.
+fn split(line: &str, delimiter: char, number: usize) -> Result<Vec<String>, CsvProblem> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted => {
+                if chars.peek() == Some(&'"') {
+                    field.push('"');
+                    chars.next();
+                } else {
+                    quoted = false;
+                }
+            }
+            '"' if field.trim().is_empty() => {
+                field.clear();
+                quoted = true;
+            }
+            c if c == delimiter && !quoted => fields.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    if quoted {
+        return Err(CsvProblem::UnclosedQuote { line: number });
+    }
+    fields.push(field);
+    Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_semicolon_file_with_quotes_and_optional_columns() {
+        let csv = "id;name;price;vat;barcodes;category\n\
+                   kaffe;\"Kaffe; stor\";35,00;15;7040000000011|7040000000012;Drikke\n\
+                   bolle;Bolle;25;15;;\n";
+        let catalog = parse(csv, Some(Country::No)).unwrap();
+        let kaffe = catalog.by_barcode("7040000000012").unwrap();
+        assert_eq!(kaffe.name, "Kaffe; stor");
+        assert_eq!(kaffe.unit_price, 3500);
+        assert_eq!(kaffe.vat.basis_points(), 1500);
+        assert_eq!(catalog.by_id("bolle").unwrap().unit_price, 2500);
+        assert_eq!(catalog.by_id("bolle").unwrap().category, None);
+    }
+
+    #[test]
+    fn reads_comma_file_with_decimal_points() {
+        let csv = "name,id,vat,price,unit\nEpler,epler,15,39.90,kg\n";
+        let catalog = parse(csv, None).unwrap();
+        let item = catalog.by_id("epler").unwrap();
+        assert_eq!(item.unit_price, 3990);
+        assert_eq!(item.unit, Unit::Kg);
+    }
+
+    #[test]
+    fn reports_every_bad_row_and_imports_nothing() {
+        let csv = "id;name;price;vat;barcodes\n\
+                   a;A;10;25;111\n\
+                   b;B;ti kroner;25;\n\
+                   c;C;10;17;\n\
+                   a;A again;10;25;\n\
+                   d;;10;25;111\n\
+                   e;E;10;25;\"222\n";
+        let problems = parse(csv, Some(Country::No)).unwrap_err();
+        let lines: Vec<usize> = problems.iter().map(CsvProblem::line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 6, 7], "{problems:#?}");
+        assert!(matches!(problems[0], CsvProblem::BadPrice { .. }));
+        assert!(matches!(problems[1], CsvProblem::BadVat { .. }));
+        assert!(matches!(
+            problems[2],
+            CsvProblem::DuplicateId { first: 2, .. }
+        ));
+        assert!(matches!(
+            problems[3],
+            CsvProblem::EmptyField { field: "name", .. }
+        ));
+        assert!(matches!(problems[4], CsvProblem::UnclosedQuote { .. }));
+    }
+
+    #[test]
+    fn duplicate_barcode_names_both_lines() {
+        let csv = "id;name;price;vat;barcodes\na;A;10;25;111\nb;B;10;25;111\n";
+        let problems = parse(csv, None).unwrap_err();
+        assert_eq!(
+            problems,
+            vec![CsvProblem::DuplicateBarcode {
+                line: 3,
+                barcode: "111".into(),
+                first: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn missing_required_column_is_reported() {
+        let problems = parse("id;name;vat\na;A;25\n", None).unwrap_err();
+        assert_eq!(problems, vec![CsvProblem::MissingColumn("price")]);
+        assert_eq!(parse("\n\n", None).unwrap_err(), vec![CsvProblem::Empty]);
+    }
+
+    #[test]
+    fn vat_rate_must_exist_in_the_country() {
+        assert_eq!(
+            parse_vat("25,5 %", Some(Country::Fi)).map(|r| r.basis_points()),
+            Some(2550)
+        );
+        assert_eq!(parse_vat("25,5", Some(Country::No)), None);
+        assert_eq!(
+            parse_vat("12", Some(Country::No)).map(|r| r.basis_points()),
+            Some(1200)
+        );
+    }
+
+    #[test]
+    fn demo_catalogue_parses_with_several_categories_and_rates() {
+        let csv = include_str!("../../assets/demo-catalog.csv");
+        let catalog = parse(csv, Some(Country::No)).unwrap();
+        assert!(catalog.len() >= 12);
+        assert!(catalog.categories().len() >= 3);
+        let rates: std::collections::BTreeSet<u32> = catalog
+            .items()
+            .iter()
+            .map(|i| i.vat.basis_points())
+            .collect();
+        assert_eq!(rates.len(), 3, "{rates:?}");
+    }
+
+    #[test]
+    fn write_then_parse_round_trips() {
+        let csv = "id;name;price;vat;barcodes;category;unit\n\
+                   a;\"Brød \"\"grovt\"\"\";42,50;15;1|2;Bakeri;pcs\n\
+                   b;Reker;199,00;15;;Fisk;kg\n";
+        let catalog = parse(csv, Some(Country::No)).unwrap();
+        let again = parse(&write(&catalog), Some(Country::No)).unwrap();
+        assert_eq!(catalog, again);
+    }
+}

@@ -1,0 +1,216 @@
+//! The simulated customer phone of demo mode (clearly labelled): Scan,
+//! Approve, Decline. It drives the in-process simulator through the root,
+//! exactly as a customer's app would drive Vipps.
+
+use iced::widget::{Space, column, container, text};
+use iced::{Center, Element, Fill, Length};
+
+use crate::ui::i18n::Arg;
+use crate::ui::theme::{self, size};
+use crate::ui::widget::{Ctx, big_button, strong};
+
+/// What the phone shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Screen {
+    /// Home screen: the customer can scan the till's QR.
+    Home,
+    /// Scanned: the app waits for the shop's payment request.
+    Waiting,
+    /// A payment request is in the app.
+    Request { reference: String, amount: i64 },
+    /// The customer answered; waiting for the shop to finish.
+    Answered { approved: bool },
+}
+
+/// An operation the phone asks the root to perform on the simulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Scan,
+    Approve(String),
+    Decline(String),
+}
+
+#[derive(Debug)]
+pub struct Phone {
+    screen: Screen,
+    busy: bool,
+    error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Scan,
+    Approve,
+    Decline,
+    /// The root finished an operation.
+    Done(Op, Result<(), String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    None,
+    Perform(Op),
+}
+
+impl Default for Phone {
+    fn default() -> Self {
+        Phone::new()
+    }
+}
+
+impl Phone {
+    pub fn new() -> Phone {
+        Phone {
+            screen: Screen::Home,
+            busy: false,
+            error: None,
+        }
+    }
+
+    /// The shop sent a payment request (engine: `PaymentRequested`).
+    pub fn payment_requested(&mut self, reference: String, amount: i64) {
+        self.screen = Screen::Request { reference, amount };
+        self.error = None;
+    }
+
+    /// The sale ended (completed, cancelled, failed): back to the home screen.
+    pub fn reset(&mut self) {
+        self.screen = Screen::Home;
+        self.busy = false;
+    }
+
+    pub fn update(&mut self, message: Message) -> Action {
+        if self.busy && !matches!(message, Message::Done(..)) {
+            return Action::None;
+        }
+        let op = match (&message, &self.screen) {
+            (Message::Scan, _) => Op::Scan,
+            (Message::Approve, Screen::Request { reference, .. }) => Op::Approve(reference.clone()),
+            (Message::Decline, Screen::Request { reference, .. }) => Op::Decline(reference.clone()),
+            (Message::Done(op, result), _) => {
+                self.busy = false;
+                match result {
+                    Ok(()) => {
+                        self.error = None;
+                        match op {
+                            Op::Scan => {
+                                if !matches!(self.screen, Screen::Request { .. }) {
+                                    self.screen = Screen::Waiting;
+                                }
+                            }
+                            Op::Approve(_) => self.screen = Screen::Answered { approved: true },
+                            Op::Decline(_) => self.screen = Screen::Answered { approved: false },
+                        }
+                    }
+                    Err(error) => self.error = Some(error.clone()),
+                }
+                return Action::None;
+            }
+            _ => return Action::None,
+        };
+        self.busy = true;
+        self.error = None;
+        Action::Perform(op)
+    }
+
+    pub fn view<'a>(&'a self, ctx: Ctx<'a>) -> Element<'a, Message> {
+        let mut screen = column![
+            text(ctx.t("phone-label"))
+                .size(size::SMALL)
+                .font(theme::BOLD)
+                .color(theme::DEMO_PURPLE),
+            strong(ctx.t("phone-app-name")),
+        ]
+        .spacing(10)
+        .align_x(Center);
+
+        match &self.screen {
+            Screen::Home => {
+                screen = screen.push(text(ctx.t("phone-home-hint")).size(size::SMALL));
+                screen = screen.push(Space::new().height(Fill));
+                screen = screen.push(
+                    big_button(ctx.t("phone-scan"), theme::primary_button)
+                        .width(Fill)
+                        .on_press_maybe((!self.busy).then_some(Message::Scan)),
+                );
+            }
+            Screen::Waiting => {
+                screen = screen.push(text(ctx.t("phone-waiting")).size(size::BODY));
+                screen = screen.push(Space::new().height(Fill));
+                screen = screen.push(
+                    big_button(ctx.t("phone-scan-again"), theme::plain_button)
+                        .width(Fill)
+                        .on_press_maybe((!self.busy).then_some(Message::Scan)),
+                );
+            }
+            Screen::Request { amount, .. } => {
+                screen = screen.push(text(ctx.t("phone-request")).size(size::BODY));
+                screen = screen.push(
+                    text(ctx.money(*amount))
+                        .size(size::HEADING + 4.0)
+                        .font(theme::BOLD),
+                );
+                screen = screen.push(Space::new().height(Fill));
+                screen = screen.push(
+                    big_button(ctx.t("phone-approve"), theme::go_button)
+                        .width(Fill)
+                        .on_press_maybe((!self.busy).then_some(Message::Approve)),
+                );
+                screen = screen.push(
+                    big_button(ctx.t("phone-decline"), theme::stop_button)
+                        .width(Fill)
+                        .on_press_maybe((!self.busy).then_some(Message::Decline)),
+                );
+            }
+            Screen::Answered { approved } => {
+                let id = if *approved {
+                    "phone-approved"
+                } else {
+                    "phone-declined"
+                };
+                screen = screen.push(text(ctx.t(id)).size(size::BODY).font(theme::BOLD));
+                screen = screen.push(Space::new().height(Fill));
+            }
+        }
+        if let Some(error) = &self.error {
+            screen = screen.push(
+                text(ctx.t_args("phone-error", &[("error", Arg::Str(error))]))
+                    .size(size::SMALL)
+                    .color(theme::STOP),
+            );
+        }
+        container(screen.height(Fill))
+            .padding([24, 16])
+            .width(Length::Fixed(260.0))
+            .height(Fill)
+            .style(theme::phone)
+            .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approve_needs_a_request_and_one_tap_at_a_time() {
+        let mut phone = Phone::new();
+        assert_eq!(phone.update(Message::Approve), Action::None);
+        assert_eq!(phone.update(Message::Scan), Action::Perform(Op::Scan));
+        assert_eq!(phone.update(Message::Scan), Action::None, "busy");
+        phone.update(Message::Done(Op::Scan, Ok(())));
+        phone.payment_requested("t1-abc".into(), 7000);
+        assert_eq!(
+            phone.update(Message::Approve),
+            Action::Perform(Op::Approve("t1-abc".into()))
+        );
+        phone.update(Message::Done(
+            Op::Approve("t1-abc".into()),
+            Err("boom".into()),
+        ));
+        assert_eq!(
+            phone.update(Message::Decline),
+            Action::Perform(Op::Decline("t1-abc".into()))
+        );
+    }
+}

@@ -1,0 +1,231 @@
+//! Delivery to tills through the real `kasse-relay` binary and the till-side
+//! `RelayClient`: backlog, cursors and acks, both transports, dead links.
+
+mod relay_support;
+
+use kasse::relay::client::{ConnectionStatus, RelayClient, Transport};
+use relay_support::*;
+use reqwest::StatusCode;
+use std::time::Duration;
+
+const MSN: &str = "123456";
+const SECRET: &str = "relay-delivery-test-secret";
+const T: Duration = Duration::from_secs(15);
+
+async fn post_payments(relay: &Relay, refs: impl IntoIterator<Item = String>) {
+    let http = reqwest::Client::new();
+    let url = relay.webhook_url(MSN);
+    for r in refs {
+        let body = payment_body(&r, "AUTHORIZED", &format!("psp-{r}"));
+        let resp = post_signed(&http, &url, SECRET, body.as_bytes()).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{r}");
+    }
+}
+
+async fn backlog_in_order(transport: Transport) {
+    let (_dir, db) = temp_db();
+    let tokens = provision(&db, MSN, SECRET, &[("t1", "qr-1"), ("t2", "qr-2")]);
+    let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
+
+    // The till is offline while 40 events for it (and some for t2) arrive.
+    let refs: Vec<String> = (0..40).map(|i| format!("t1-{i:04}")).collect();
+    post_payments(&relay, refs.clone()).await;
+    post_payments(&relay, (0..5).map(|i| format!("t2-{i:04}"))).await;
+
+    let mut client = RelayClient::connect(client_config(&relay.base_url, &tokens[0], 0, transport));
+    let mut got = Vec::new();
+    let mut cursor = 0;
+    for _ in 0..refs.len() {
+        let d = recv(&mut client, T).await;
+        assert!(d.seq > cursor, "sequence numbers increase");
+        cursor = d.seq;
+        got.push(key_of(&d));
+        client.ack(d.seq);
+    }
+    assert_eq!(got, refs, "the whole backlog, in order, nothing of t2");
+    assert_eq!(*client.status().borrow(), ConnectionStatus::Connected);
+    // Nothing more for t1.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), client.next())
+            .await
+            .is_err()
+    );
+    // Acks reach the relay.
+    wait_for(T, "all acknowledged", || {
+        let db = db.clone();
+        async move {
+            let list = cli(&db, &["till", "list", "--msn", MSN]);
+            list.lines()
+                .any(|l| l.starts_with("123456\tt1\t") && l.contains("\tactive\t0\t"))
+                .then_some(())
+        }
+    })
+    .await;
+    drop(client);
+
+    // Offline again; 10 more; a new client resumes from the engine's cursor.
+    let more: Vec<String> = (40..50).map(|i| format!("t1-{i:04}")).collect();
+    post_payments(&relay, more.clone()).await;
+    let mut client = RelayClient::connect(client_config(
+        &relay.base_url,
+        &tokens[0],
+        cursor,
+        transport,
+    ));
+    let mut got = Vec::new();
+    for _ in 0..more.len() {
+        let d = recv(&mut client, T).await;
+        assert!(d.seq > cursor);
+        got.push(key_of(&d));
+        client.ack(d.seq);
+    }
+    assert_eq!(got, more);
+}
+
+#[tokio::test]
+async fn an_offline_till_gets_its_backlog_in_order_over_websocket() {
+    backlog_in_order(Transport::WebSocket).await;
+}
+
+#[tokio::test]
+async fn an_offline_till_gets_its_backlog_in_order_over_long_poll() {
+    backlog_in_order(Transport::LongPoll).await;
+}
+
+#[tokio::test]
+async fn unacknowledged_events_come_again_after_a_reconnect() {
+    let (_dir, db) = temp_db();
+    let tokens = provision(&db, MSN, SECRET, &[("t1", "qr-1")]);
+    let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
+    post_payments(&relay, (0..3).map(|i| format!("t1-{i:04}"))).await;
+
+    let mut client = RelayClient::connect(client_config(
+        &relay.base_url,
+        &tokens[0],
+        0,
+        Transport::WebSocket,
+    ));
+    let first = recv(&mut client, T).await;
+    let second = recv(&mut client, T).await;
+    let third = recv(&mut client, T).await;
+    // The engine persisted only the first one, then the till restarted.
+    client.ack(first.seq);
+    drop(client);
+    let mut client = RelayClient::connect(client_config(
+        &relay.base_url,
+        &tokens[0],
+        first.seq,
+        Transport::WebSocket,
+    ));
+    let again = [recv(&mut client, T).await, recv(&mut client, T).await];
+    assert_eq!(
+        again.iter().map(|d| d.seq).collect::<Vec<_>>(),
+        vec![second.seq, third.seq]
+    );
+    assert_eq!(key_of(&again[0]), "t1-0001");
+}
+
+#[tokio::test]
+async fn a_silently_dead_link_is_noticed_and_the_till_reconnects() {
+    let (_dir, db) = temp_db();
+    let tokens = provision(&db, MSN, SECRET, &[("t1", "qr-1")]);
+    let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
+    let proxy = FreezingProxy::start(relay.addr.clone()).await;
+    let http = reqwest::Client::new();
+
+    let mut client = RelayClient::connect(client_config(
+        &proxy.url(),
+        &tokens[0],
+        0,
+        Transport::WebSocket,
+    ));
+    wait_status(&client, T, "connected", |s| {
+        *s == ConnectionStatus::Connected
+    })
+    .await;
+    post_payments(&relay, ["t1-0001".to_string()]).await;
+    let d = recv(&mut client, T).await;
+    client.ack(d.seq);
+
+    // The link now swallows everything, in both directions, without closing.
+    proxy.freeze();
+    wait_status(&client, T, "reconnecting", |s| {
+        matches!(s, ConnectionStatus::Reconnecting { .. })
+    })
+    .await;
+    let status = client.status().borrow().clone();
+    let ConnectionStatus::Reconnecting { last_error, .. } = status else {
+        unreachable!()
+    };
+    assert!(last_error.contains("heartbeat"), "{last_error}");
+    // The relay noticed too.
+    wait_for(T, "relay drops the dead link", || {
+        let (http, base) = (http.clone(), relay.base_url.clone());
+        async move {
+            (metric(&http, &base, "kasse_relay_dead_links_total").await >= Some(1.0)).then_some(())
+        }
+    })
+    .await;
+    // A fresh connection works and what arrived meanwhile is delivered.
+    post_payments(&relay, ["t1-0002".to_string()]).await;
+    let d = recv(&mut client, T).await;
+    assert_eq!(key_of(&d), "t1-0002");
+    assert_eq!(*client.status().borrow(), ConnectionStatus::Connected);
+}
+
+#[tokio::test]
+async fn a_till_that_stops_reading_is_dropped_by_the_relay() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let (_dir, db) = temp_db();
+    let tokens = provision(&db, MSN, SECRET, &[("t1", "qr-1")]);
+    let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
+    let http = reqwest::Client::new();
+
+    let mut url = relay.base_url.join("/v1/till/stream?after=0").unwrap();
+    url.set_scheme("ws").unwrap();
+    let mut req = url.as_str().into_client_request().unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", tokens[0]).parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let hello = ws.next().await.unwrap().unwrap();
+    assert!(hello.to_text().unwrap().contains("\"hello\""));
+    assert_eq!(
+        metric(&http, &relay.base_url, "kasse_relay_connected_tills").await,
+        Some(1.0)
+    );
+    // From here on the till reads nothing (so it never answers a ping).
+    wait_for(T, "relay drops the silent till", || {
+        let (http, base) = (http.clone(), relay.base_url.clone());
+        async move {
+            (metric(&http, &base, "kasse_relay_connected_tills").await == Some(0.0)).then_some(())
+        }
+    })
+    .await;
+    assert_eq!(
+        metric(&http, &relay.base_url, "kasse_relay_dead_links_total").await,
+        Some(1.0)
+    );
+    drop(ws);
+}
+
+#[tokio::test]
+async fn a_bad_token_is_reported_and_retried() {
+    let (_dir, db) = temp_db();
+    provision(&db, MSN, SECRET, &[("t1", "qr-1")]);
+    let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
+    for transport in [Transport::WebSocket, Transport::LongPoll] {
+        let client = RelayClient::connect(client_config(
+            &relay.base_url,
+            "kasse_till_wrong",
+            0,
+            transport,
+        ));
+        wait_status(&client, T, "rejected token", |s| {
+            matches!(s, ConnectionStatus::Reconnecting { attempt, last_error } if *attempt >= 2 && last_error.contains("401"))
+        })
+        .await;
+    }
+}

@@ -1,0 +1,405 @@
+//! Webhook ingest against the real `kasse-relay` binary: authentication,
+//! limits, duplicates, routing and the check-in policy.
+
+mod relay_support;
+
+use relay_support::*;
+use reqwest::StatusCode;
+use std::time::Duration;
+
+const MSN_A: &str = "123456";
+const MSN_B: &str = "654321";
+const SECRET_A: &str =
+    "A0+AeKBRG2KRGvnNwJpQlb6IJFk48CKXCIcrLoHncVJKDILsQSxS6NWCccwWm6r6FhGKhiHTBsG2wo/xU6FY/A==";
+const SECRET_B: &str = "secret-of-store-b";
+
+async fn status_of(r: reqwest::Response) -> StatusCode {
+    r.status()
+}
+
+#[tokio::test]
+async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
+    let (_dir, db) = temp_db();
+    let tokens = provision(&db, MSN_A, SECRET_A, &[("t1", "qr-1")]);
+    provision(&db, MSN_B, SECRET_B, &[("t1", "qr-1")]);
+    let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
+    let http = reqwest::Client::new();
+    let url_a = relay.webhook_url(MSN_A);
+    let url_b = relay.webhook_url(MSN_B);
+    let genuine = payment_body("t1-0001", "AUTHORIZED", "psp-1");
+
+    // Tampered body: signed one body, sent another.
+    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
+    let signed = kasse::vipps::webhook::sign(SECRET_A, &url_a, &date, genuine.as_bytes());
+    let tampered = genuine.replace("49900", "99900");
+    let send = |headers: Vec<(&'static str, String)>, body: String, url: url::Url| {
+        let mut req = http.post(url).body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
+    let all = vec![
+        ("x-ms-date", signed.date.clone()),
+        ("x-ms-content-sha256", signed.content_sha256.clone()),
+        ("authorization", signed.authorization.clone()),
+    ];
+    let r = send(all.clone(), tampered.clone(), url_a.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "tampered body");
+    // Tampered body with its hash recomputed (signature then does not match).
+    let mut rehashed = all.clone();
+    rehashed[1].1 = kasse::vipps::webhook::content_hash(tampered.as_bytes());
+    let r = send(rehashed, tampered.clone(), url_a.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "tampered body, rehashed"
+    );
+    // Each header missing.
+    for skip in 0..3 {
+        let headers: Vec<_> = all
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, h)| h.clone())
+            .collect();
+        let r = send(headers, genuine.clone(), url_a.clone()).await.unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "missing header #{skip}"
+        );
+    }
+    // Wrong secret.
+    let r = post_signed(&http, &url_a, "not-the-secret", genuine.as_bytes()).await;
+    assert_eq!(status_of(r).await, StatusCode::UNAUTHORIZED, "wrong secret");
+    // Another store's valid signature (signed for this URL with store B's secret).
+    let r = post_signed(&http, &url_a, SECRET_B, genuine.as_bytes()).await;
+    assert_eq!(
+        status_of(r).await,
+        StatusCode::UNAUTHORIZED,
+        "store B's secret on store A"
+    );
+    // A genuine delivery for store B replayed to store A's URL (wrong path).
+    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
+    let for_b = kasse::vipps::webhook::sign(SECRET_A, &url_b, &date, genuine.as_bytes());
+    let r = send(
+        vec![
+            ("x-ms-date", for_b.date.clone()),
+            ("x-ms-content-sha256", for_b.content_sha256.clone()),
+            ("authorization", for_b.authorization.clone()),
+        ],
+        genuine.clone(),
+        url_a.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "signed for another path"
+    );
+    // Signed for another host.
+    let mut evil = url_a.clone();
+    evil.set_host(Some("evil.example")).unwrap();
+    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
+    let s = kasse::vipps::webhook::sign(SECRET_A, &evil, &date, genuine.as_bytes());
+    let r = send(
+        vec![
+            ("x-ms-date", s.date),
+            ("x-ms-content-sha256", s.content_sha256),
+            ("authorization", s.authorization),
+        ],
+        genuine.clone(),
+        url_a.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "signed for another host"
+    );
+    // Unknown store.
+    let unknown = relay.webhook_url("999999");
+    let r = post_signed(&http, &unknown, SECRET_A, genuine.as_bytes()).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "unknown MSN");
+    // Too large (limit 64 KiB), even when correctly signed.
+    let big = format!(
+        r#"{{"reference":"t1-big","name":"CREATED","pad":"{}"}}"#,
+        "x".repeat(64 * 1024)
+    );
+    let r = post_signed(&http, &url_a, SECRET_A, big.as_bytes()).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "over 64 KiB");
+    // Malformed JSON with a valid signature: kept as rejected, answered 400.
+    let r = post_signed(&http, &url_a, SECRET_A, b"{not json").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "malformed JSON");
+
+    // The genuine one.
+    let r = post_signed(&http, &url_a, SECRET_A, genuine.as_bytes()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "routed");
+
+    let (status, events) = poll(&http, &relay.base_url, &tokens[0], 0, 0)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(events.len(), 1, "only the genuine event: {events:?}");
+    assert_eq!(events[0].1, genuine, "delivered byte for byte");
+
+    let rejected = cli(&db, &["events", "list", "--status", "rejected"]);
+    assert_eq!(
+        rejected.lines().count(),
+        2,
+        "header + one rejected row: {rejected}"
+    );
+    assert!(rejected.contains("invalid JSON"), "{rejected}");
+    assert_eq!(
+        metric(
+            &http,
+            &relay.base_url,
+            "kasse_relay_webhooks_refused_total{reason=\"bad_signature\"}"
+        )
+        .await,
+        Some(6.0)
+    );
+    assert_eq!(
+        metric(
+            &http,
+            &relay.base_url,
+            "kasse_relay_webhooks_refused_total{reason=\"missing_header\"}"
+        )
+        .await,
+        Some(3.0)
+    );
+    assert_eq!(
+        metric(
+            &http,
+            &relay.base_url,
+            "kasse_relay_webhooks_refused_total{reason=\"too_large\"}"
+        )
+        .await,
+        Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_event_is_stored_once() {
+    let (_dir, db) = temp_db();
+    let tokens = provision(&db, MSN_A, SECRET_A, &[("t1", "qr-1")]);
+    let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
+    let http = reqwest::Client::new();
+    let url = relay.webhook_url(MSN_A);
+    let body = payment_body("t1-0002", "CAPTURED", "psp-2");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = post_signed(&http, &url, SECRET_A, body.as_bytes()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["duplicate"], i > 0, "attempt {i}");
+        ids.push(v["eventId"].as_i64().unwrap());
+    }
+    // Same event re-serialised (other key order): same reference+name+pspReference.
+    let reordered = r#"{"name":"CAPTURED","pspReference":"psp-2","reference":"t1-0002","msn":"123456","amount":{"value":49900,"currency":"NOK"},"timestamp":"2026-01-19T16:26:32.099Z","success":true}"#;
+    let r = post_signed(&http, &url, SECRET_A, reordered.as_bytes()).await;
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["duplicate"], true);
+    ids.push(v["eventId"].as_i64().unwrap());
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+    let (_, events) = poll(&http, &relay.base_url, &tokens[0], 0, 0)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        metric(
+            &http,
+            &relay.base_url,
+            "kasse_relay_webhooks_total{outcome=\"duplicate\"}"
+        )
+        .await,
+        Some(3.0)
+    );
+}
+
+#[tokio::test]
+async fn events_reach_only_their_own_till_and_the_unroutable_are_kept() {
+    let (_dir, db) = temp_db();
+    let a = provision(&db, MSN_A, SECRET_A, &[("t1", "qr-1"), ("t2", "qr-2")]);
+    // Store B reuses the same till id and QR id: still separate.
+    let b = provision(&db, MSN_B, SECRET_B, &[("t1", "qr-1")]);
+    let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
+    let http = reqwest::Client::new();
+    let (url_a, url_b) = (relay.webhook_url(MSN_A), relay.webhook_url(MSN_B));
+
+    let checkin_a1 = checkin_body("qr-1", "tok-a1");
+    let pay_a2 = payment_body("t2-0001", "AUTHORIZED", "p-a2");
+    let pay_b1 = payment_body("t1-0001", "AUTHORIZED", "p-b1");
+    for (url, secret, body) in [
+        (&url_a, SECRET_A, &checkin_a1),
+        (&url_a, SECRET_A, &pay_a2),
+        (&url_b, SECRET_B, &pay_b1),
+    ] {
+        let r = post_signed(&http, url, secret, body.as_bytes()).await;
+        assert_eq!(r.status(), StatusCode::OK, "{body}");
+    }
+    // Nobody's: unknown till prefix, no prefix, revoked till.
+    for body in [
+        payment_body("zz-0001", "AUTHORIZED", "p-zz"),
+        payment_body("NOPREFIX0001", "AUTHORIZED", "p-np"),
+        r#"{"some":"other event"}"#.to_string(),
+    ] {
+        let r = post_signed(&http, &url_a, SECRET_A, body.as_bytes()).await;
+        assert_eq!(r.status(), StatusCode::OK, "kept, not dropped: {body}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["status"], "unrouted");
+    }
+    // A check-in for an unknown QR: kept, answered 404 so the app says so at once.
+    let r = post_signed(
+        &http,
+        &url_a,
+        SECRET_A,
+        checkin_body("qr-unknown", "tok-x").as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let got = |token: String| {
+        let http = http.clone();
+        let base = relay.base_url.clone();
+        async move { poll(&http, &base, &token, 0, 0).await.unwrap().1 }
+    };
+    let a1 = got(a[0].clone()).await;
+    let a2 = got(a[1].clone()).await;
+    let b1 = got(b[0].clone()).await;
+    assert_eq!(
+        a1.iter().map(|e| &e.1).collect::<Vec<_>>(),
+        vec![&checkin_a1]
+    );
+    assert_eq!(a2.iter().map(|e| &e.1).collect::<Vec<_>>(), vec![&pay_a2]);
+    assert_eq!(b1.iter().map(|e| &e.1).collect::<Vec<_>>(), vec![&pay_b1]);
+
+    let unrouted = cli(&db, &["events", "unrouted"]);
+    let rows: Vec<_> = unrouted.lines().skip(1).collect();
+    assert_eq!(rows.len(), 4, "{unrouted}");
+    assert!(
+        unrouted.contains("zz-0001")
+            && unrouted.contains("NOPREFIX0001")
+            && unrouted.contains("qr-unknown")
+    );
+    assert_eq!(
+        metric(&http, &relay.base_url, "kasse_relay_unrouted_events").await,
+        Some(4.0)
+    );
+    // A revoked till's token stops working and its events become unrouted.
+    cli(&db, &["till", "revoke", "--msn", MSN_A, "--till", "t2"]);
+    let (status, _) = poll(&http, &relay.base_url, &a[1], 0, 0).await.unwrap();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let r = post_signed(
+        &http,
+        &url_a,
+        SECRET_A,
+        payment_body("t2-0002", "AUTHORIZED", "p").as_bytes(),
+    )
+    .await;
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "unrouted");
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_signed_url_is_the_public_one() {
+    let (_dir, db) = temp_db();
+    let tokens = provision(&db, MSN_A, SECRET_A, &[("t1", "qr-1")]);
+    let relay = Relay::start(
+        &db,
+        "127.0.0.1:0",
+        &["--public-url", "https://relay.example.com/kasse/"],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let public =
+        url::Url::parse("https://relay.example.com/kasse/v1/webhooks/vipps/123456").unwrap();
+    let body = payment_body("t1-0003", "AUTHORIZED", "psp-3");
+    // Signed for the public URL, arriving (through the "proxy") at the local one.
+    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
+    let s = kasse::vipps::webhook::sign(SECRET_A, &public, &date, body.as_bytes());
+    let r = http
+        .post(relay.webhook_url(MSN_A))
+        .header("x-ms-date", s.date)
+        .header("x-ms-content-sha256", s.content_sha256)
+        .header("authorization", s.authorization)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Signed for the local address: not what Vipps would sign, rejected.
+    let r = post_signed(&http, &relay.webhook_url(MSN_A), SECRET_A, body.as_bytes()).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let (_, events) = poll(&http, &relay.base_url, &tokens[0], 0, 0)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+#[tokio::test]
+async fn check_ins_for_an_offline_till_are_refused_and_stale_ones_not_delivered() {
+    let (_dir, db) = temp_db();
+    let tokens = provision(&db, MSN_A, SECRET_A, &[("t1", "qr-1")]);
+    // No grace: a till that is not connected right now is offline.
+    let relay = Relay::start(&db, "127.0.0.1:0", &["--checkin-offline-grace-ms", "0"]).await;
+    let http = reqwest::Client::new();
+    let url = relay.webhook_url(MSN_A);
+
+    let first = checkin_body("qr-1", "tok-offline");
+    let r = post_signed(&http, &url, SECRET_A, first.as_bytes()).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let refused = cli(&db, &["events", "list", "--status", "refused"]);
+    assert_eq!(refused.lines().count(), 2, "{refused}");
+
+    // The till comes online (a pending long-poll), then a customer scans.
+    let waiting = {
+        let (http, base, token) = (http.clone(), relay.base_url.clone(), tokens[0].clone());
+        tokio::spawn(async move { poll(&http, &base, &token, 0, 10_000).await.unwrap().1 })
+    };
+    wait_for(Duration::from_secs(10), "till connected", || {
+        let (http, base) = (http.clone(), relay.base_url.clone());
+        async move {
+            (metric(&http, &base, "kasse_relay_connected_tills").await == Some(1.0)).then_some(())
+        }
+    })
+    .await;
+    // A scan from 20 minutes ago: the token has expired; accepted, not delivered.
+    let stale_time = (time::OffsetDateTime::now_utc() - time::Duration::minutes(20))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let stale = format!(
+        r#"{{"customerToken":"tok-stale","merchantQrId":"qr-1","msn":"123456","initiatedAt":"{stale_time}"}}"#
+    );
+    let r = post_signed(&http, &url, SECRET_A, stale.as_bytes()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "expired");
+
+    let fresh = checkin_body("qr-1", "tok-online");
+    let r = post_signed(&http, &url, SECRET_A, fresh.as_bytes()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let got = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("long-poll answers")
+        .unwrap();
+    assert_eq!(got.iter().map(|e| &e.1).collect::<Vec<_>>(), vec![&fresh]);
+    let health: serde_json::Value = http
+        .get(relay.base_url.join("/healthz").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+}

@@ -1,0 +1,153 @@
+//! Opening the till database: fresh, reopened, corrupt, foreign and newer files.
+
+use kasse::store::{SCHEMA_VERSION, Store, StoreError};
+use rusqlite::Connection;
+
+#[test]
+fn creates_a_wal_database_and_reopening_is_a_no_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("till.sqlite");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let mode: String = store
+        .conn()
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = store
+        .conn()
+        .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk, 1);
+    let install_id = store.install_id().unwrap();
+    let schema = |s: &Store| -> Vec<String> {
+        let mut stmt = s
+            .conn()
+            .prepare("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let before = schema(&store);
+    store
+        .append_journal("test", &serde_json::json!({"kept": true}))
+        .unwrap();
+    drop(store);
+
+    // Opening again (migrating an already migrated file) changes nothing.
+    let again = Store::open(&path).unwrap();
+    assert_eq!(again.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(schema(&again), before);
+    assert_eq!(again.install_id().unwrap(), install_id);
+    assert_eq!(again.verify_journal().unwrap().rows, 1);
+    drop(again);
+    let third = Store::open(&path).unwrap();
+    assert_eq!(schema(&third), before);
+}
+
+#[test]
+fn garbage_file_is_reported_by_name_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("till.sqlite");
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 13) as u8).collect();
+    std::fs::write(&path, &garbage).unwrap();
+    let err = Store::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("backup"), "{message}");
+    assert_eq!(std::fs::read(&path).unwrap(), garbage, "file untouched");
+}
+
+#[test]
+fn damaged_pages_are_reported_as_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("till.sqlite");
+    {
+        let store = Store::open(&path).unwrap();
+        for i in 0..200 {
+            store
+                .append_journal(
+                    "filler",
+                    &serde_json::json!({ "i": i, "pad": "x".repeat(200) }),
+                )
+                .unwrap();
+        }
+        // Fold the WAL into the main file so the damage below hits real pages.
+        store
+            .conn()
+            .pragma_update(None, "wal_checkpoint", "TRUNCATE")
+            .unwrap();
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 16 * 4096);
+    // Keep the 100-byte header valid; smash the middle of the file.
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle - 8192..middle + 8192] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Store::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains(&path.display().to_string()));
+}
+
+#[test]
+fn newer_schema_version_is_refused_without_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("till.sqlite");
+    drop(Store::open(&path).unwrap());
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let err = Store::open(&path).unwrap_err();
+    match &err {
+        StoreError::NewerVersion {
+            found, supported, ..
+        } => {
+            assert_eq!(*found, SCHEMA_VERSION + 5);
+            assert_eq!(*supported, SCHEMA_VERSION);
+        }
+        other => panic!("expected NewerVersion, got {other:?}"),
+    }
+    let message = err.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("Update Kasse"), "{message}");
+    assert_eq!(std::fs::read(&path).unwrap(), before, "file untouched");
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION + 5);
+}
+
+#[test]
+fn another_programs_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.sqlite");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('hi');")
+            .unwrap();
+    }
+    let err = Store::open(&path).unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotKasse { found: 0, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("other.sqlite"));
+}
+
+#[test]
+fn unreadable_location_names_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-dir").join("till.sqlite");
+    let err = Store::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    assert!(err.to_string().contains("missing-dir"));
+}
