@@ -319,7 +319,10 @@ impl Config {
                     .filter(|s| !s.is_empty())
                     .map(PathBuf::from)
             })
-            .or_else(|| path.and_then(|p| p.parent()).map(|d| d.join("secrets.toml")));
+            .or_else(|| {
+                path.and_then(|p| p.parent())
+                    .map(|d| d.join("secrets.toml"))
+            });
         if let Some(secrets_path) = secrets_path
             && secrets_path.exists()
         {
@@ -337,12 +340,13 @@ impl Config {
 
         apply_env(&mut merged, &defaults, env)?;
 
-        let mut config: Config = toml::Value::Table(merged)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Type {
-                key: "configuration".into(),
-                message: e.to_string(),
-            })?;
+        let mut config: Config =
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Type {
+                    key: "configuration".into(),
+                    message: e.to_string(),
+                })?;
         for w in &warnings {
             tracing::warn!("{w}");
         }
@@ -353,10 +357,12 @@ impl Config {
 
     /// Parses a configuration from TOML text (no secrets file, no environment).
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: PathBuf::from("<text>"),
-            message: e.to_string(),
-        })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: PathBuf::from("<text>"),
+                message: e.to_string(),
+            })?;
         let defaults = default_table();
         let mut merged = defaults.clone();
         let mut warnings = Vec::new();
@@ -368,12 +374,13 @@ impl Config {
             Path::new("<text>"),
             &mut warnings,
         );
-        let mut config: Config = toml::Value::Table(merged)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Type {
-                key: "configuration".into(),
-                message: e.to_string(),
-            })?;
+        let mut config: Config =
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Type {
+                    key: "configuration".into(),
+                    message: e.to_string(),
+                })?;
         config.warnings = warnings;
         Ok(config)
     }
@@ -800,11 +807,9 @@ mod tests {
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         c.validate().unwrap();
 
-        let bad = Config::load_with_env(
-            Some(&path),
-            &env(&[("KASSE_ENGINE_POLL_START_MS", "soon")]),
-        )
-        .unwrap_err();
+        let bad =
+            Config::load_with_env(Some(&path), &env(&[("KASSE_ENGINE_POLL_START_MS", "soon")]))
+                .unwrap_err();
         assert!(
             bad.to_string().contains("KASSE_ENGINE_POLL_START_MS"),
             "{bad}"

@@ -23,8 +23,6 @@ enum Command {
     Pay(headless::PayArgs),
     /// Reconcile every unfinished payment with Vipps and finish it by its stored intent.
     Recover(headless::RecoverArgs),
-    /// Run many sales through an in-process simulator and relay and report latencies.
-    Bench(headless::BenchArgs),
     /// Show where the configuration is read from and whether it is complete.
     Config,
 }
@@ -35,10 +33,7 @@ fn main() -> anyhow::Result<()> {
     let code = match cli.command {
         None => run_window(cli.config)?,
         Some(Command::Pay(args)) => runtime()?.block_on(headless::run(cli.config, args))?,
-        Some(Command::Recover(args)) => {
-            runtime()?.block_on(headless::recover(cli.config, args))?
-        }
-        Some(Command::Bench(args)) => runtime()?.block_on(headless::bench(args))?,
+        Some(Command::Recover(args)) => runtime()?.block_on(headless::recover(cli.config, args))?,
         Some(Command::Config) => headless::show_config(cli.config)?,
     };
     std::process::exit(code);

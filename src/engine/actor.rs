@@ -176,19 +176,17 @@ impl Till {
     /// Local state that needs no network: install id, last known QR.
     fn init_local(&mut self) -> Result<(), DbError> {
         let now = self.now_ms();
-        self.install_id = self.db.tx(|c| {
-            journal_start(c, now)?;
-            match es::meta_get(c, es::META_INSTALL_ID)? {
-                Some(id) => Ok(id),
-                None => {
-                    let id = super::keys::new_install_id(&mut rand::rng());
-                    es::meta_set(c, es::META_INSTALL_ID, &id)?;
-                    db::journal(c, "engine.installed", serde_json::json!({ "install_id": id }))?;
-                    Ok(id)
-                }
-            }
+        self.install_id = self.db.install_id()?;
+        self.db.tx(|c| {
+            db::journal(
+                c,
+                db::jk::ENGINE_STARTED,
+                serde_json::json!({ "at_ms": now, "version": env!("CARGO_PKG_VERSION") }),
+            )
         })?;
-        self.qr_content = self.db.read(|c| Ok(es::meta_get(c, es::META_QR_CONTENT)?))?;
+        self.qr_content = self
+            .db
+            .read(|c| Ok(es::meta_get(c, es::META_QR_CONTENT)?))?;
         Ok(())
     }
 
@@ -240,7 +238,7 @@ impl Till {
                     if changed {
                         db::journal(
                             c,
-                            "till.qr_ready",
+                            db::jk::QR_READY,
                             serde_json::json!({ "merchant_qr_id": qr_id, "at_ms": now }),
                         )?;
                     }
@@ -300,7 +298,11 @@ impl Till {
                 return;
             }
         };
-        match RelayLink::connect(&self.config.relay.url, &self.config.relay.till_token, cursor) {
+        match RelayLink::connect(
+            &self.config.relay.url,
+            &self.config.relay.till_token,
+            cursor,
+        ) {
             Ok(link) => self.link = Some(link),
             Err(e) => {
                 self.emit(EngineEvent::RelayStatus {
@@ -388,7 +390,7 @@ impl Till {
                     if ev.merchant_qr_id != our_qr {
                         db::journal(
                             c,
-                            "checkin.ignored",
+                            db::jk::CHECKIN_IGNORED,
                             serde_json::json!({ "merchant_qr_id": ev.merchant_qr_id, "relay_seq": seq }),
                         )?;
                         return Ok(None);
@@ -415,7 +417,7 @@ impl Till {
                     if let Some(row) = &row {
                         db::journal(
                             c,
-                            "checkin.received",
+                            db::jk::CHECKIN_RECEIVED,
                             serde_json::json!({
                                 "checkin_id": row.id,
                                 "merchant_qr_id": ev.merchant_qr_id,
@@ -453,7 +455,7 @@ impl Till {
                     if new {
                         db::journal(
                             c,
-                            "vipps.event",
+                            db::jk::VIPPS_EVENT,
                             serde_json::json!({
                                 "reference": ev.reference,
                                 "name": name,
@@ -522,7 +524,11 @@ impl Till {
 
     async fn reload_config(&mut self) {
         let Some(path) = self.config.source.clone() else {
-            self.problem(MessageId::NotNow, Some("configuration was not loaded from a file".into()), false);
+            self.problem(
+                MessageId::NotNow,
+                Some("configuration was not loaded from a file".into()),
+                false,
+            );
             return;
         };
         match Config::load(Some(&path)) {
@@ -539,14 +545,6 @@ impl Till {
             Err(e) => self.problem(MessageId::ConfigInvalid, Some(e.to_string()), false),
         }
     }
-}
-
-fn journal_start(c: &rusqlite::Connection, now: i64) -> Result<(), DbError> {
-    db::journal(
-        c,
-        "engine.started",
-        serde_json::json!({ "at_ms": now, "version": env!("CARGO_PKG_VERSION") }),
-    )
 }
 
 /// The Vipps client for a configuration.

@@ -139,7 +139,8 @@ impl Till {
         if allowed > now {
             tokio::time::sleep_until(allowed).await;
         }
-        self.limiter.record(reference, CallClass::Read, Instant::now());
+        self.limiter
+            .record(reference, CallClass::Read, Instant::now());
         match client.get_payment(reference).await {
             Ok(p) => {
                 self.set_vipps_status(VippsStatus::Reachable);

@@ -1,15 +1,38 @@
 //! The engine's access to the store: one transaction per step, the journal written in the same
 //! transaction as the state it describes.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::api::SaleSummary;
 use crate::core::basket::Basket;
 use crate::core::receipt::Receipt;
 use crate::core::sale::SaleState;
-use crate::store::Store;
 use crate::store::engine_state::{self as es, Amounts};
+use crate::store::{Store, StoreError, system_clock};
 use crate::vipps::models::{ModificationResponse, Payment, PaymentState};
+
+/// Journal kinds written by the engine (the store's own kinds where one fits).
+pub mod jk {
+    pub use crate::store::kind::{
+        CANCEL_REQUESTED, CAPTURE_REQUESTED, PAYMENT_AUTHORIZED, PAYMENT_CANCELLED,
+        PAYMENT_CAPTURED, PAYMENT_DECLINED, PAYMENT_EXPIRED, PAYMENT_FAILED, PAYMENT_REQUESTED,
+        REFUND_DONE, REFUND_FAILED, REFUND_REQUESTED,
+    };
+    pub const ENGINE_STARTED: &str = "engine_started";
+    pub const QR_READY: &str = "till_qr_ready";
+    pub const CHECKIN_RECEIVED: &str = "checkin_received";
+    pub const CHECKIN_IGNORED: &str = "checkin_ignored";
+    pub const VIPPS_EVENT: &str = "vipps_event";
+    pub const PAYMENT_CREATED: &str = "payment_created";
+    pub const PAYMENT_CREATE_UNKNOWN: &str = "payment_create_unknown";
+    pub const PAYMENT_NOT_CREATED: &str = "payment_not_created";
+    pub const CAPTURE_RESULT: &str = "capture_result";
+    pub const CAPTURE_VERIFIED: &str = "capture_verified";
+    pub const CANCEL_RESULT: &str = "cancel_result";
+    pub const REFUND_RESULT: &str = "refund_result";
+    pub const ADMIN_FLAGGED: &str = "admin_flagged";
+    pub const SALE_ABANDONED: &str = "sale_abandoned";
+}
 
 /// Storage failures. Nothing is sent to Vipps after one.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +41,8 @@ pub enum DbError {
     Sql(#[from] rusqlite::Error),
     #[error("stored data is invalid: {0}")]
     Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The store, as the engine uses it.
@@ -30,13 +55,21 @@ impl Db {
         Self { store }
     }
 
-    /// Runs `f` in a transaction and commits it.
-    pub fn tx<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T, DbError>) -> Result<T, DbError> {
+    /// Runs `f` in a transaction and commits it (rolled back on `Err`).
+    pub fn tx<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         let conn = self.store.conn_mut();
         let tx = conn.transaction()?;
         let v = f(&tx)?;
         tx.commit()?;
         Ok(v)
+    }
+
+    /// The store's install id (part of every payment reference).
+    pub fn install_id(&self) -> Result<String, DbError> {
+        Ok(self.store.install_id()?)
     }
 
     /// Runs a read.
@@ -45,12 +78,15 @@ impl Db {
     }
 }
 
-/// Appends a business event to the journal (inside the caller's transaction).
+/// Appends a business event to the hash-chained journal (inside the caller's transaction).
 pub fn journal(c: &Connection, kind: &str, payload: serde_json::Value) -> Result<(), DbError> {
-    c.execute(
-        "INSERT INTO journal (kind, payload) VALUES (?1, ?2)",
-        params![kind, payload.to_string()],
-    )?;
+    Store::on(c, system_clock()).append_journal(kind, &payload)?;
+    Ok(())
+}
+
+/// Brings the shared `payment_attempt` row of an attempt up to date.
+pub fn mirror(c: &Connection, attempt_id: i64) -> Result<(), DbError> {
+    es::mirror_attempt(c, attempt_id, system_clock()())?;
     Ok(())
 }
 
@@ -63,78 +99,55 @@ pub struct SaleRec {
     pub receipt: Receipt,
 }
 
-/// Stores the frozen basket as a new sale awaiting check-in.
-pub fn insert_sale(c: &Connection, basket: &Basket, receipt: &Receipt, now_ms: i64) -> Result<SaleRec, DbError> {
-    let receipt_json = serde_json::to_string(receipt).map_err(|e| DbError::Invalid(e.to_string()))?;
-    let basket_json = serde_json::to_string(basket).map_err(|e| DbError::Invalid(e.to_string()))?;
-    c.execute(
-        "INSERT INTO sales (state, currency, total, receipt, basket, created_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            SaleState::AwaitingCheckIn.as_str(),
-            receipt.currency.code(),
-            receipt.total,
-            receipt_json,
-            basket_json,
-            now_ms
-        ],
-    )?;
+/// Stores the frozen basket as a new sale awaiting check-in (journalled by the store).
+pub fn insert_sale(c: &Connection, basket: &Basket) -> Result<SaleRec, DbError> {
+    let store = Store::on(c, system_clock());
+    let id = store.freeze_sale(basket)?;
+    let receipt = Receipt::from_basket(basket);
     Ok(SaleRec {
-        id: c.last_insert_rowid(),
+        id,
         total: receipt.total,
         currency: receipt.currency.code().to_string(),
-        receipt: receipt.clone(),
+        receipt,
     })
 }
 
 pub fn sale_state(c: &Connection, sale_id: i64) -> Result<SaleState, DbError> {
-    let s: String = c.query_row("SELECT state FROM sales WHERE id = ?1", params![sale_id], |r| r.get(0))?;
-    parse_state(&s)
-}
-
-fn parse_state(s: &str) -> Result<SaleState, DbError> {
-    SaleState::ALL
-        .into_iter()
-        .find(|st| st.as_str() == s)
-        .ok_or_else(|| DbError::Invalid(format!("unknown sale state {s:?}")))
-}
-
-pub fn set_sale_state(c: &Connection, sale_id: i64, state: SaleState) -> Result<(), DbError> {
-    c.execute(
-        "UPDATE sales SET state = ?2 WHERE id = ?1",
-        params![sale_id, state.as_str()],
+    let s: String = c.query_row(
+        "SELECT state FROM sale WHERE id = ?1",
+        params![sale_id],
+        |r| r.get(0),
     )?;
+    s.parse()
+        .map_err(|e: crate::core::sale::UnknownSaleState| DbError::Invalid(e.to_string()))
+}
+
+/// Records the sale's new state (journalled by the store).
+pub fn set_sale_state(c: &Connection, sale_id: i64, state: SaleState) -> Result<(), DbError> {
+    Store::on(c, system_clock()).set_sale_state(sale_id, state)?;
     Ok(())
 }
 
 /// The stored sale.
 pub fn sale(c: &Connection, sale_id: i64) -> Result<Option<SaleRec>, DbError> {
-    let row: Option<(i64, String, String)> = c
-        .query_row(
-            "SELECT total, currency, receipt FROM sales WHERE id = ?1",
-            params![sale_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    row.map(|(total, currency, receipt)| {
-        Ok(SaleRec {
-            id: sale_id,
-            total,
-            currency,
-            receipt: serde_json::from_str(&receipt).map_err(|e| DbError::Invalid(e.to_string()))?,
-        })
-    })
-    .transpose()
+    Ok(Store::on(c, system_clock())
+        .get_sale(sale_id)?
+        .map(|s| SaleRec {
+            id: s.id,
+            total: s.total,
+            currency: s.currency.code().to_string(),
+            receipt: s.receipt,
+        }))
 }
 
 /// The most recent sales with their payment summary.
 pub fn list_sales(c: &Connection, limit: u32) -> Result<Vec<SaleSummary>, DbError> {
     let mut stmt = c.prepare(
-        "SELECT s.id, s.state, s.total, s.currency, s.created_at_ms,
+        "SELECT s.id, s.state, s.total, s.currency, s.created_ms,
                 (SELECT a.reference FROM engine_attempts a WHERE a.sale_id = s.id ORDER BY a.id DESC LIMIT 1),
                 COALESCE((SELECT SUM(a.captured_amount) FROM engine_attempts a WHERE a.sale_id = s.id), 0),
                 COALESCE((SELECT SUM(a.refunded_amount) FROM engine_attempts a WHERE a.sale_id = s.id), 0)
-         FROM sales s ORDER BY s.id DESC LIMIT ?1",
+         FROM sale s ORDER BY s.id DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map(params![limit], |r| {
         Ok(SaleSummary {
@@ -159,7 +172,12 @@ fn state_text(s: PaymentState) -> String {
 }
 
 /// Stores what a GET payment said.
-pub fn record_view(c: &Connection, attempt_id: i64, p: &Payment, now_ms: i64) -> Result<(), DbError> {
+pub fn record_view(
+    c: &Connection,
+    attempt_id: i64,
+    p: &Payment,
+    now_ms: i64,
+) -> Result<(), DbError> {
     let a = p.aggregate;
     es::record_vipps_view(
         c,
@@ -177,7 +195,12 @@ pub fn record_view(c: &Connection, attempt_id: i64, p: &Payment, now_ms: i64) ->
 }
 
 /// Stores what a capture, cancel or refund answer said.
-pub fn record_view_mod(c: &Connection, attempt_id: i64, r: &ModificationResponse, now_ms: i64) -> Result<(), DbError> {
+pub fn record_view_mod(
+    c: &Connection,
+    attempt_id: i64,
+    r: &ModificationResponse,
+    now_ms: i64,
+) -> Result<(), DbError> {
     let a = r.aggregate;
     es::record_vipps_view(
         c,

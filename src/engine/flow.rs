@@ -7,12 +7,11 @@ use tokio::time::Instant;
 use super::actor::{Input, TOKEN_MARGIN_MS, Till};
 use super::api::{Command, EngineEvent, MessageId};
 use super::calls::{CallOutcome, Interrupt, is_not_found};
+use super::crash;
 use super::db::{self, DbError, SaleRec};
 use super::keys::{self, OpKind};
 use super::receipt::{vipps_currency, vipps_receipt};
-use super::crash;
 use crate::core::basket::Basket;
-use crate::core::receipt::Receipt;
 use crate::core::sale::{SaleEvent, SaleState};
 use crate::store::engine_state::{self as es, AttemptRow, OperationRow, status};
 use crate::vipps::models::{
@@ -62,13 +61,10 @@ impl Till {
     // The sale
 
     pub(super) async fn run_sale(&mut self, basket: Basket) {
-        let total = match basket.check_payable() {
-            Ok(t) => t,
-            Err(e) => {
-                self.problem(MessageId::InvalidAmount, Some(e.to_string()), false);
-                return;
-            }
-        };
+        if let Err(e) = basket.check_payable() {
+            self.problem(MessageId::InvalidAmount, Some(e.to_string()), false);
+            return;
+        }
         if basket.currency().code() != self.config.till.currency {
             self.problem(
                 MessageId::InvalidAmount,
@@ -88,17 +84,9 @@ impl Till {
                 return;
             }
         }
-        let receipt = Receipt::from_basket(&basket);
-        let now = self.now_ms();
         let sale = match self.db.tx(|c| {
-            let sale = db::insert_sale(c, &basket, &receipt, now)?;
-            let held = es::assign_held_checkins(c, sale.id)?;
-            db::journal(
-                c,
-                "sale.frozen",
-                json!({ "sale_id": sale.id, "total": total, "currency": sale.currency,
-                        "lines": receipt.lines.len(), "held_checkins": held }),
-            )?;
+            let sale = db::insert_sale(c, &basket)?;
+            es::assign_held_checkins(c, sale.id)?;
             Ok(sale)
         }) {
             Ok(s) => s,
@@ -235,7 +223,7 @@ impl Till {
                         let state = Self::advance_sale(c, sale.id, event)?;
                         db::journal(
                             c,
-                            "sale.abandoned",
+                            db::jk::SALE_ABANDONED,
                             json!({ "sale_id": sale.id, "state": state.as_str() }),
                         )?;
                         Ok(())
@@ -256,7 +244,7 @@ impl Till {
                     // A new basket while no payment is in flight: this sale is abandoned.
                     let r = self.db.tx(|c| {
                         Self::advance_sale(c, sale.id, SaleEvent::BackToBasket)?;
-                        db::journal(c, "sale.abandoned", json!({ "sale_id": sale.id }))?;
+                        db::journal(c, db::jk::SALE_ABANDONED, json!({ "sale_id": sale.id }))?;
                         Ok(())
                     });
                     if let Err(e) = r {
@@ -310,9 +298,10 @@ impl Till {
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
             let op = es::insert_operation(c, a.id, "create", 1, &key, sale.total, now)?;
             Self::advance_sale(c, sale.id, event)?;
+            db::mirror(c, a.id)?;
             db::journal(
                 c,
-                "payment.create_intent",
+                db::jk::PAYMENT_REQUESTED,
                 json!({ "sale_id": sale.id, "reference": a.reference, "idempotency_key": key,
                         "amount": sale.total, "customer": kind, "phone": phone_masked }),
             )?;
@@ -397,12 +386,21 @@ impl Till {
                     Err(e) if is_not_found(&e) => {
                         let now = self.now_ms();
                         let r = self.db.tx(|c| {
-                            es::finish_operation(c, op.id, "abandoned", Some(404), None, None, now)?;
+                            es::finish_operation(
+                                c,
+                                op.id,
+                                "abandoned",
+                                Some(404),
+                                None,
+                                None,
+                                now,
+                            )?;
                             es::set_attempt_status(c, attempt.id, status::NOT_CREATED, true, now)?;
                             Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
+                            db::mirror(c, attempt.id)?;
                             db::journal(
                                 c,
-                                "payment.not_created",
+                                db::jk::PAYMENT_NOT_CREATED,
                                 json!({ "sale_id": sale.id, "reference": attempt.reference }),
                             )?;
                             Ok(())
@@ -429,9 +427,10 @@ impl Till {
                             es::set_decision(c, attempt.id, "cancel", now)?;
                             es::set_last_error(c, attempt.id, &e.to_string(), now)?;
                             Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
+                            db::mirror(c, attempt.id)?;
                             db::journal(
                                 c,
-                                "payment.create_unknown",
+                                db::jk::PAYMENT_CREATE_UNKNOWN,
                                 json!({ "sale_id": sale.id, "reference": attempt.reference,
                                         "error": e.to_string(), "decision": "cancel" }),
                             )?;
@@ -460,14 +459,20 @@ impl Till {
         self.await_authorization(sale, &attempt).await
     }
 
-    fn record_created(&mut self, attempt: &AttemptRow, op: &OperationRow, how: &str) -> Result<(), DbError> {
+    fn record_created(
+        &mut self,
+        attempt: &AttemptRow,
+        op: &OperationRow,
+        how: &str,
+    ) -> Result<(), DbError> {
         let now = self.now_ms();
         self.db.tx(|c| {
             es::finish_operation(c, op.id, "succeeded", Some(201), None, None, now)?;
             es::set_attempt_status(c, attempt.id, status::REQUESTED, false, now)?;
+            db::mirror(c, attempt.id)?;
             db::journal(
                 c,
-                "payment.requested",
+                db::jk::PAYMENT_CREATED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference, "how": how }),
             )?;
             Ok(())
@@ -485,16 +490,25 @@ impl Till {
         let now = self.now_ms();
         let detail = e.to_string();
         let r = self.db.tx(|c| {
-            es::finish_operation(c, op.id, "rejected", e.status(), e.code(), Some(&detail), now)?;
+            es::finish_operation(
+                c,
+                op.id,
+                "rejected",
+                e.status(),
+                e.code(),
+                Some(&detail),
+                now,
+            )?;
             es::set_attempt_status(c, attempt.id, status::REJECTED, true, now)?;
             es::set_last_error(c, attempt.id, &detail, now)?;
             if let (Some(4050), Customer::Token(row)) = (e.code(), customer) {
                 es::discard_checkin(c, row.id)?;
             }
             Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
+            db::mirror(c, attempt.id)?;
             db::journal(
                 c,
-                "payment.rejected",
+                db::jk::PAYMENT_FAILED,
                 json!({ "sale_id": sale.id, "reference": attempt.reference,
                         "status": e.status(), "code": e.code(), "detail": detail }),
             )?;
@@ -548,7 +562,11 @@ impl Till {
                     return self.cashier_cancel(sale, attempt).await;
                 }
                 Input::Command(Command::SendToPhone { .. }) => {
-                    self.problem(MessageId::Busy, Some("cancel the payment request first".into()), false);
+                    self.problem(
+                        MessageId::Busy,
+                        Some("cancel the payment request first".into()),
+                        false,
+                    );
                     continue;
                 }
                 Input::Command(cmd) => {
@@ -560,7 +578,9 @@ impl Till {
             }
             let now = Instant::now();
             if now >= give_up_at {
-                return self.cancel_and_settle(sale, attempt, CancelReason::Expired).await;
+                return self
+                    .cancel_and_settle(sale, attempt, CancelReason::Expired)
+                    .await;
             }
             if now < poll_at {
                 continue;
@@ -572,7 +592,9 @@ impl Till {
                         PaymentState::Created | PaymentState::Unknown => {
                             poll_at = Instant::now() + interval;
                         }
-                        PaymentState::Authorized => return self.capture_sale(sale, attempt, p).await,
+                        PaymentState::Authorized => {
+                            return self.capture_sale(sale, attempt, p).await;
+                        }
                         PaymentState::Aborted => {
                             self.settle(attempt, &p, Final::Declined);
                             self.emit(EngineEvent::Declined {
@@ -590,7 +612,13 @@ impl Till {
                             return AttemptEnd::Failed;
                         }
                         PaymentState::Terminated => {
-                            self.settle(attempt, &p, Final::Cancelled { money_released: false });
+                            self.settle(
+                                attempt,
+                                &p,
+                                Final::Cancelled {
+                                    money_released: false,
+                                },
+                            );
                             self.emit(EngineEvent::Cancelled {
                                 sale_id: sale.id,
                                 reference: Some(attempt.reference.clone()),
@@ -615,15 +643,21 @@ impl Till {
 
     /// Step 6: the customer approved (a fresh GET says AUTHORIZED). Decide capture, capture the
     /// exact total with the stored key, re-read, complete only when captured == total.
-    async fn capture_sale(&mut self, sale: &SaleRec, attempt: &AttemptRow, p: Payment) -> AttemptEnd {
+    async fn capture_sale(
+        &mut self,
+        sale: &SaleRec,
+        attempt: &AttemptRow,
+        p: Payment,
+    ) -> AttemptEnd {
         let now = self.now_ms();
         let r = self.db.tx(|c| {
             db::record_view(c, attempt.id, &p, now)?;
             es::set_attempt_status(c, attempt.id, status::AUTHORIZED, false, now)?;
             Self::advance_sale(c, sale.id, SaleEvent::Authorized)?;
+            db::mirror(c, attempt.id)?;
             db::journal(
                 c,
-                "payment.authorized",
+                db::jk::PAYMENT_AUTHORIZED,
                 json!({ "sale_id": sale.id, "reference": attempt.reference,
                         "authorized": p.aggregate.authorized_amount.value }),
             )?;
@@ -646,11 +680,19 @@ impl Till {
             );
             self.flag_admin(attempt, &why);
             self.problem(MessageId::AmountMismatch, Some(why), false);
-            return self.cancel_and_settle(sale, attempt, CancelReason::Mismatch).await;
+            return self
+                .cancel_and_settle(sale, attempt, CancelReason::Mismatch)
+                .await;
         }
         if agg.cancelled_amount.value > 0 {
             // Cancelled elsewhere (e.g. the business portal): the reservation is released.
-            self.settle(attempt, &p, Final::Cancelled { money_released: true });
+            self.settle(
+                attempt,
+                &p,
+                Final::Cancelled {
+                    money_released: true,
+                },
+            );
             self.emit(EngineEvent::Cancelled {
                 sale_id: sale.id,
                 reference: Some(attempt.reference.clone()),
@@ -684,7 +726,10 @@ impl Till {
             }
             c if c == attempt.amount => {}
             other => {
-                let why = format!("{other} captured of {} before Kasse captured", attempt.amount);
+                let why = format!(
+                    "{other} captured of {} before Kasse captured",
+                    attempt.amount
+                );
                 self.flag_admin(attempt, &why);
                 self.problem(MessageId::CaptureMismatch, Some(why), false);
                 return AttemptEnd::Ended;
@@ -725,11 +770,13 @@ impl Till {
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
             es::set_decision(c, attempt.id, "capture", now)?;
             es::set_attempt_status(c, attempt.id, status::CAPTURING, false, now)?;
-            let op = es::insert_operation(c, attempt.id, "capture", seq, &key, attempt.amount, now)?;
+            let op =
+                es::insert_operation(c, attempt.id, "capture", seq, &key, attempt.amount, now)?;
             Self::advance_sale(c, attempt.sale_id, SaleEvent::Capture)?;
+            db::mirror(c, attempt.id)?;
             db::journal(
                 c,
-                "capture.intent",
+                db::jk::CAPTURE_REQUESTED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "idempotency_key": key, "amount": attempt.amount }),
             )?;
@@ -740,7 +787,11 @@ impl Till {
     }
 
     /// Sends a stored capture intent (same key on every retry) and records the result.
-    pub(super) async fn send_capture(&mut self, attempt: &AttemptRow, op: &OperationRow) -> ModResult {
+    pub(super) async fn send_capture(
+        &mut self,
+        attempt: &AttemptRow,
+        op: &OperationRow,
+    ) -> ModResult {
         let Ok(currency) = currency_of(&attempt.currency) else {
             return ModResult::Rejected(VippsError::InvalidInput("unknown currency".into()));
         };
@@ -790,9 +841,19 @@ impl Till {
             if let Some(resp) = &resp {
                 db::record_view_mod(c, attempt.id, resp, now)?;
             }
+            db::mirror(c, attempt.id)?;
+            if what == "refund" {
+                es::mirror_refund(c, op.id, now)?;
+            }
+            let kind = match (what, status_text) {
+                ("capture", _) => db::jk::CAPTURE_RESULT,
+                ("cancel", _) => db::jk::CANCEL_RESULT,
+                (_, "succeeded") => db::jk::REFUND_DONE,
+                _ => db::jk::REFUND_FAILED,
+            };
             db::journal(
                 c,
-                &format!("{what}.result"),
+                kind,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "idempotency_key": op.idempotency_key, "amount": op.amount,
                         "result": status_text, "code": err.as_ref().and_then(|e| e.code()),
@@ -831,9 +892,10 @@ impl Till {
         let captured = p.aggregate.captured_amount.value;
         let r = self.db.tx(|c| {
             db::record_view(c, attempt.id, &p, now)?;
+            db::mirror(c, attempt.id)?;
             db::journal(
                 c,
-                "capture.verified",
+                db::jk::CAPTURE_VERIFIED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "captured": captured, "total": attempt.amount }),
             )?;
@@ -859,7 +921,8 @@ impl Till {
     /// Cashier cancel while the payment request is out: cancel, wait for a final state, then
     /// unlock the basket.
     async fn cashier_cancel(&mut self, sale: &SaleRec, attempt: &AttemptRow) -> AttemptEnd {
-        self.cancel_and_settle(sale, attempt, CancelReason::Cashier).await
+        self.cancel_and_settle(sale, attempt, CancelReason::Cashier)
+            .await
     }
 
     async fn cancel_and_settle(
@@ -883,12 +946,16 @@ impl Till {
                         sale_id: sale.id,
                         reference: attempt.reference.clone(),
                     }),
-                    (Final::Expired, _) | (Final::Cancelled { money_released: false }, CancelReason::Expired) => {
-                        self.emit(EngineEvent::Expired {
-                            sale_id: sale.id,
-                            reference: attempt.reference.clone(),
-                        })
-                    }
+                    (Final::Expired, _)
+                    | (
+                        Final::Cancelled {
+                            money_released: false,
+                        },
+                        CancelReason::Expired,
+                    ) => self.emit(EngineEvent::Expired {
+                        sale_id: sale.id,
+                        reference: attempt.reference.clone(),
+                    }),
                     (Final::Cancelled { money_released }, _) => self.emit(EngineEvent::Cancelled {
                         sale_id: sale.id,
                         reference,
@@ -976,9 +1043,10 @@ impl Till {
             es::set_decision(c, attempt.id, "cancel", now)?;
             es::set_attempt_status(c, attempt.id, status::CANCELLING, false, now)?;
             let op = es::insert_operation(c, attempt.id, "cancel", seq, &key, attempt.amount, now)?;
+            db::mirror(c, attempt.id)?;
             db::journal(
                 c,
-                "cancel.intent",
+                db::jk::CANCEL_REQUESTED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "idempotency_key": key }),
             )?;
@@ -991,7 +1059,11 @@ impl Till {
     }
 
     /// Polls until the payment is in a final state after a cancel and settles the attempt.
-    async fn await_final(&mut self, attempt: &AttemptRow, budget: std::time::Duration) -> Option<Final> {
+    async fn await_final(
+        &mut self,
+        attempt: &AttemptRow,
+        budget: std::time::Duration,
+    ) -> Option<Final> {
         let start = Instant::now();
         loop {
             match self
@@ -1001,7 +1073,9 @@ impl Till {
                 Ok(p) => {
                     let agg = p.aggregate;
                     let fin = match p.state {
-                        PaymentState::Terminated => Some(Final::Cancelled { money_released: false }),
+                        PaymentState::Terminated => Some(Final::Cancelled {
+                            money_released: false,
+                        }),
                         PaymentState::Aborted => Some(Final::Declined),
                         PaymentState::Expired => Some(Final::Expired),
                         PaymentState::Authorized => {
@@ -1015,7 +1089,9 @@ impl Till {
                                     attempt.amount
                                 )))
                             } else if cancelled >= agg.authorized_amount.value {
-                                Some(Final::Cancelled { money_released: true })
+                                Some(Final::Cancelled {
+                                    money_released: true,
+                                })
                             } else {
                                 None
                             }
@@ -1052,7 +1128,12 @@ impl Till {
                 Final::Expired => (status::EXPIRED, Some(SaleEvent::Expired)),
                 Final::Cancelled { money_released } => {
                     es::set_money_released(c, attempt.id, *money_released)?;
-                    (status::CANCELLED, Some(SaleEvent::Cancelled { money_released: *money_released }))
+                    (
+                        status::CANCELLED,
+                        Some(SaleEvent::Cancelled {
+                            money_released: *money_released,
+                        }),
+                    )
                 }
                 Final::NeedsAdmin(why) => {
                     es::flag_needs_admin(c, attempt.id, why, now)?;
@@ -1085,9 +1166,17 @@ impl Till {
                     }
                 }
             }
+            db::mirror(c, attempt.id)?;
+            let kind = match &fin {
+                Final::Completed => db::jk::PAYMENT_CAPTURED,
+                Final::Declined => db::jk::PAYMENT_DECLINED,
+                Final::Expired => db::jk::PAYMENT_EXPIRED,
+                Final::Cancelled { .. } => db::jk::PAYMENT_CANCELLED,
+                Final::NeedsAdmin(_) => db::jk::PAYMENT_FAILED,
+            };
             db::journal(
                 c,
-                if matches!(fin, Final::Completed) { "sale.completed" } else { "payment.settled" },
+                kind,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "status": st, "captured": p.aggregate.captured_amount.value,
                         "cancelled": p.aggregate.cancelled_amount.value,
@@ -1111,9 +1200,10 @@ impl Till {
         let now = self.now_ms();
         let r = self.db.tx(|c| {
             es::flag_needs_admin(c, attempt.id, why, now)?;
+            db::mirror(c, attempt.id)?;
             db::journal(
                 c,
-                "admin.flagged",
+                db::jk::ADMIN_FLAGGED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference, "why": why }),
             )?;
             Ok(())

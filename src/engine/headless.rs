@@ -73,14 +73,6 @@ pub struct PayArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct RecoverArgs {}
 
-/// `kasse bench`
-#[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
-    /// Number of sales.
-    #[arg(long, default_value_t = 200)]
-    pub sales: u32,
-}
-
 /// Prints one JSON line (stdout is the machine-readable channel).
 fn print_line(value: &serde_json::Value) {
     use std::io::Write;
@@ -107,15 +99,23 @@ pub fn basket_from_args(args: &PayArgs, currency: Currency) -> anyhow::Result<Ba
             let [name, qty, price, vat] = parts[..] else {
                 anyhow::bail!("--line {line:?}: expected NAME;QTY;UNIT_PRICE;VAT_BP");
             };
-            let qty: i64 = qty.trim().parse().with_context(|| format!("--line {line:?}: QTY"))?;
+            let qty: i64 = qty
+                .trim()
+                .parse()
+                .with_context(|| format!("--line {line:?}: QTY"))?;
             let price: i64 = price
                 .trim()
                 .parse()
                 .with_context(|| format!("--line {line:?}: UNIT_PRICE"))?;
-            let vat: u32 = vat.trim().parse().with_context(|| format!("--line {line:?}: VAT_BP"))?;
+            let vat: u32 = vat
+                .trim()
+                .parse()
+                .with_context(|| format!("--line {line:?}: VAT_BP"))?;
             let vat = VatRate::new(vat).with_context(|| format!("--line {line:?}"))?;
             let item = Item::new(format!("line-{}", i + 1), name.trim(), price, vat);
-            let id = basket.add_item(&item).with_context(|| format!("--line {line:?}"))?;
+            let id = basket
+                .add_item(&item)
+                .with_context(|| format!("--line {line:?}"))?;
             basket
                 .set_quantity(id, qty)
                 .with_context(|| format!("--line {line:?}"))?;
@@ -224,7 +224,9 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                 qr_content,
             } => {
                 sale_total = *amount;
-                print_line(&json!({"type": "qr", "content": qr_content, "sale_id": sale_id, "amount": amount}));
+                print_line(
+                    &json!({"type": "qr", "content": qr_content, "sale_id": sale_id, "amount": amount}),
+                );
                 if let Some(p) = &args.phone {
                     handle.send(Command::SendToPhone {
                         phone_number: p.clone(),
@@ -268,10 +270,16 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                 ));
             }
             EngineEvent::Declined { sale_id, reference } => {
-                outcome = Some((exit::DECLINED, json!({"outcome": "declined", "sale_id": sale_id, "reference": reference})));
+                outcome = Some((
+                    exit::DECLINED,
+                    json!({"outcome": "declined", "sale_id": sale_id, "reference": reference}),
+                ));
             }
             EngineEvent::Expired { sale_id, reference } => {
-                outcome = Some((exit::EXPIRED, json!({"outcome": "expired", "sale_id": sale_id, "reference": reference})));
+                outcome = Some((
+                    exit::EXPIRED,
+                    json!({"outcome": "expired", "sale_id": sale_id, "reference": reference}),
+                ));
             }
             EngineEvent::Cancelled {
                 sale_id,
@@ -285,10 +293,16 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                 ));
             }
             EngineEvent::TokenExpired { sale_id } => {
-                outcome = Some((exit::TOKEN_EXPIRED, json!({"outcome": "token_expired", "sale_id": sale_id})));
+                outcome = Some((
+                    exit::TOKEN_EXPIRED,
+                    json!({"outcome": "token_expired", "sale_id": sale_id}),
+                ));
             }
             EngineEvent::PushNotAllowed { sale_id } => {
-                outcome = Some((exit::PUSH_NOT_ALLOWED, json!({"outcome": "push_not_allowed", "sale_id": sale_id})));
+                outcome = Some((
+                    exit::PUSH_NOT_ALLOWED,
+                    json!({"outcome": "push_not_allowed", "sale_id": sale_id}),
+                ));
             }
             EngineEvent::Problem {
                 message_id,
@@ -296,7 +310,11 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                 detail,
             } if is_fatal(*message_id) => {
                 outcome = Some((
-                    if *message_id == MessageId::ConfigInvalid { exit::USAGE } else { exit::FAILED },
+                    if *message_id == MessageId::ConfigInvalid {
+                        exit::USAGE
+                    } else {
+                        exit::FAILED
+                    },
                     json!({"outcome": "failed", "message_id": message_id, "detail": detail}),
                 ));
             }
@@ -425,10 +443,9 @@ pub fn show_config(config_path: Option<PathBuf>) -> anyhow::Result<i32> {
         "merchant_qr_id": config.merchant_qr_id(),
         "environment": config.vipps.environment,
     }));
-    Ok(if config.is_configured() { 0 } else { exit::FAILED })
-}
-
-/// `kasse bench`: many sales through simulator + relay + engine on loopback.
-pub async fn bench(args: BenchArgs) -> anyhow::Result<i32> {
-    super::bench::run(args.sales).await
+    Ok(if config.is_configured() {
+        0
+    } else {
+        exit::FAILED
+    })
 }

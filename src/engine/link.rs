@@ -36,7 +36,8 @@ impl RelayLink {
     /// Starts connecting to `url` with the till token, resuming after `cursor`.
     pub fn connect(url: &str, till_token: &str, cursor: u64) -> Result<RelayLink, String> {
         let url = url::Url::parse(url).map_err(|e| format!("relay URL: {e}"))?;
-        let client = RelayClient::connect(RelayClientConfig::new(url, till_token.to_string(), cursor));
+        let client =
+            RelayClient::connect(RelayClientConfig::new(url, till_token.to_string(), cursor));
         let status = client.status();
         Ok(RelayLink { client, status })
     }

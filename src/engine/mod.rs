@@ -17,7 +17,6 @@
 //!   attempt with no stored capture decision is cancelled, never captured.
 
 pub mod actor;
-mod bench;
 pub mod api;
 mod calls;
 pub mod crash;

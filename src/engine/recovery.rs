@@ -52,14 +52,21 @@ impl Till {
     /// True when the attempt needs nothing more from Vipps.
     async fn reconcile_one(&mut self, a: AttemptRow) -> bool {
         tracing::info!(reference = %a.reference, status = %a.status, decision = ?a.decision, "reconciling");
-        let settled = if a.resolved { true } else { self.reconcile_payment(&a).await };
+        let settled = if a.resolved {
+            true
+        } else {
+            self.reconcile_payment(&a).await
+        };
         let refunds_done = self.finish_open_refunds(&a).await;
         settled && refunds_done
     }
 
     async fn reconcile_payment(&mut self, a: &AttemptRow) -> bool {
         let budget = self.config.engine.modify_retry_budget();
-        let p = match self.read_payment_retrying(&a.reference, budget, Interrupt::Never).await {
+        let p = match self
+            .read_payment_retrying(&a.reference, budget, Interrupt::Never)
+            .await
+        {
             Ok(p) => p,
             Err(e) if is_not_found(&e) => {
                 // Never reached Vipps. Wait until no request can still be in flight.
@@ -83,9 +90,10 @@ impl Till {
                             db::set_sale_state(c, a.sale_id, crate::core::sale::SaleState::Failed)?;
                         }
                     }
+                    db::mirror(c, a.id)?;
                     db::journal(
                         c,
-                        "payment.not_created",
+                        db::jk::PAYMENT_NOT_CREATED,
                         json!({ "sale_id": a.sale_id, "reference": a.reference, "by": "recovery" }),
                     )?;
                     Ok(())
@@ -105,9 +113,18 @@ impl Till {
         let now = self.now_ms();
         let r = self.db.tx(|c| {
             if let Some(op) = es::open_operation(c, a.id, "create")? {
-                es::finish_operation(c, op.id, "succeeded", Some(201), None, Some("found by recovery"), now)?;
+                es::finish_operation(
+                    c,
+                    op.id,
+                    "succeeded",
+                    Some(201),
+                    None,
+                    Some("found by recovery"),
+                    now,
+                )?;
             }
             db::record_view(c, a.id, &p, now)?;
+            db::mirror(c, a.id)?;
             Ok(())
         });
         if let Err(e) = r {
@@ -125,7 +142,13 @@ impl Till {
                 true
             }
             PaymentState::Terminated => {
-                self.settle(a, &p, Final::Cancelled { money_released: false });
+                self.settle(
+                    a,
+                    &p,
+                    Final::Cancelled {
+                        money_released: false,
+                    },
+                );
                 true
             }
             // No decision can exist for a payment still waiting for the customer: cancel.
@@ -147,11 +170,18 @@ impl Till {
                         return true;
                     }
                     // Capture intent committed, not (confirmed) done: send it with its stored key.
-                    let op = match self.db.read(|c| Ok(es::open_operation(c, a.id, "capture")?)) {
+                    let op = match self
+                        .db
+                        .read(|c| Ok(es::open_operation(c, a.id, "capture")?))
+                    {
                         Ok(Some(op)) => op,
                         Ok(None) => {
                             // The last capture was rejected for good: the admin decides.
-                            self.settle(a, &p, Final::NeedsAdmin("capture was rejected by Vipps".into()));
+                            self.settle(
+                                a,
+                                &p,
+                                Final::NeedsAdmin("capture was rejected by Vipps".into()),
+                            );
                             return true;
                         }
                         Err(e) => {
@@ -168,7 +198,13 @@ impl Till {
                 } else {
                     // Decided "cancel", or never decided: release the reservation.
                     if captured == 0 && cancelled >= agg.authorized_amount.value {
-                        self.settle(a, &p, Final::Cancelled { money_released: true });
+                        self.settle(
+                            a,
+                            &p,
+                            Final::Cancelled {
+                                money_released: true,
+                            },
+                        );
                         return true;
                     }
                     if captured > 0 {

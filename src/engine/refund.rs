@@ -30,7 +30,10 @@ impl Till {
         };
         // An earlier refund still open (the till stopped, or Vipps did not answer): finish it
         // first, with its own key.
-        match self.db.read(|c| Ok(es::open_operation(c, attempt.id, "refund")?)) {
+        match self
+            .db
+            .read(|c| Ok(es::open_operation(c, attempt.id, "refund")?))
+        {
             Ok(Some(op)) => {
                 let same = op.amount == amount;
                 match self.send_refund(&attempt, &op).await {
@@ -46,7 +49,8 @@ impl Till {
                         }
                     }
                     ModResult::Unknown(e) => {
-                        self.reconcile_at = Some(Instant::now() + self.config.engine.reconcile_interval());
+                        self.reconcile_at =
+                            Some(Instant::now() + self.config.engine.reconcile_interval());
                         return self.refund_failed(
                             sale_id,
                             amount,
@@ -74,14 +78,23 @@ impl Till {
             ModResult::Rejected(e) => self.refund_rejected(sale_id, amount, &e),
             ModResult::Unknown(e) => {
                 self.reconcile_at = Some(Instant::now() + self.config.engine.reconcile_interval());
-                self.refund_failed(sale_id, amount, MessageId::RefundPending, Some(e.to_string()))
+                self.refund_failed(
+                    sale_id,
+                    amount,
+                    MessageId::RefundPending,
+                    Some(e.to_string()),
+                )
             }
         }
     }
 
     /// Commits a refund intent if `amount` fits in what is captured and not yet refunded
     /// (counting refunds still in flight). `None` when it does not fit.
-    fn refund_intent(&mut self, a: &AttemptRow, amount: i64) -> Result<Option<OperationRow>, DbError> {
+    fn refund_intent(
+        &mut self,
+        a: &AttemptRow,
+        amount: i64,
+    ) -> Result<Option<OperationRow>, DbError> {
         let now = self.now_ms();
         let op = self.db.tx(|c| {
             let committed = es::refunds_committed(c, a.id)?;
@@ -93,9 +106,10 @@ impl Till {
             let key = keys::idempotency_key(&a.reference, OpKind::Refund, seq)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
             let op = es::insert_operation(c, a.id, "refund", seq, &key, amount, now)?;
+            es::mirror_refund(c, op.id, now)?;
             db::journal(
                 c,
-                "refund.intent",
+                db::jk::REFUND_REQUESTED,
                 json!({ "sale_id": a.sale_id, "reference": a.reference, "idempotency_key": key,
                         "amount": amount }),
             )?;
@@ -168,7 +182,13 @@ impl Till {
         self.refund_failed(sale_id, amount, id, Some(e.to_string()));
     }
 
-    fn refund_failed(&mut self, sale_id: i64, amount: i64, message_id: MessageId, detail: Option<String>) {
+    fn refund_failed(
+        &mut self,
+        sale_id: i64,
+        amount: i64,
+        message_id: MessageId,
+        detail: Option<String>,
+    ) {
         self.emit(EngineEvent::RefundFailed {
             sale_id,
             amount,

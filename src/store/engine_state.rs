@@ -10,8 +10,6 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 /// Errors of the engine's repository.
 pub type Result<T> = std::result::Result<T, rusqlite::Error>;
 
-/// `engine_meta` key of the install id.
-pub const META_INSTALL_ID: &str = "install_id";
 /// `engine_meta` key of the last stored relay sequence number.
 pub const META_RELAY_CURSOR: &str = "relay_cursor";
 /// `engine_meta` key of the last known QR content.
@@ -235,6 +233,8 @@ pub mod status {
 pub struct AttemptRow {
     pub id: i64,
     pub sale_id: i64,
+    /// The mirrored `payment_attempt` row.
+    pub store_attempt_id: Option<i64>,
     pub reference: String,
     pub amount: i64,
     pub currency: String,
@@ -256,7 +256,7 @@ pub struct AttemptRow {
     pub updated_at_ms: i64,
 }
 
-const ATTEMPT_COLS: &str = "id, sale_id, reference, amount, currency, customer_kind, checkin_id, \
+const ATTEMPT_COLS: &str = "id, sale_id, store_attempt_id, reference, amount, currency, customer_kind, checkin_id, \
     phone_masked, status, decision, vipps_state, authorized_amount, captured_amount, \
     cancelled_amount, refunded_amount, money_released, resolved, needs_admin, last_error, \
     created_at_ms, updated_at_ms";
@@ -265,25 +265,26 @@ fn attempt_from_row(r: &Row<'_>) -> Result<AttemptRow> {
     Ok(AttemptRow {
         id: r.get(0)?,
         sale_id: r.get(1)?,
-        reference: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-        amount: r.get(3)?,
-        currency: r.get(4)?,
-        customer_kind: r.get(5)?,
-        checkin_id: r.get(6)?,
-        phone_masked: r.get(7)?,
-        status: r.get(8)?,
-        decision: r.get(9)?,
-        vipps_state: r.get(10)?,
-        authorized_amount: r.get(11)?,
-        captured_amount: r.get(12)?,
-        cancelled_amount: r.get(13)?,
-        refunded_amount: r.get(14)?,
-        money_released: r.get::<_, i64>(15)? != 0,
-        resolved: r.get::<_, i64>(16)? != 0,
-        needs_admin: r.get::<_, i64>(17)? != 0,
-        last_error: r.get(18)?,
-        created_at_ms: r.get(19)?,
-        updated_at_ms: r.get(20)?,
+        store_attempt_id: r.get(2)?,
+        reference: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+        amount: r.get(4)?,
+        currency: r.get(5)?,
+        customer_kind: r.get(6)?,
+        checkin_id: r.get(7)?,
+        phone_masked: r.get(8)?,
+        status: r.get(9)?,
+        decision: r.get(10)?,
+        vipps_state: r.get(11)?,
+        authorized_amount: r.get(12)?,
+        captured_amount: r.get(13)?,
+        cancelled_amount: r.get(14)?,
+        refunded_amount: r.get(15)?,
+        money_released: r.get::<_, i64>(16)? != 0,
+        resolved: r.get::<_, i64>(17)? != 0,
+        needs_admin: r.get::<_, i64>(18)? != 0,
+        last_error: r.get(19)?,
+        created_at_ms: r.get(20)?,
+        updated_at_ms: r.get(21)?,
     })
 }
 
@@ -315,9 +316,8 @@ pub fn insert_attempt(
         ],
     )?;
     let id = conn.last_insert_rowid();
-    let reference = make_reference(id).map_err(|e| {
-        rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e)))
-    })?;
+    let reference = make_reference(id)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e))))?;
     conn.execute(
         "UPDATE engine_attempts SET reference = ?2 WHERE id = ?1",
         params![id, reference],
@@ -620,4 +620,160 @@ pub fn event_relay_received_ns(
         params![reference, name],
         |r| r.get(0),
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mirror into the shared tables (`payment_attempt`, `refund`) read by the history and the window.
+// The engine's own rows above are the source of truth; these follow them in the same
+// transaction. The sale's state is moved separately (core state machine).
+
+/// The shared `payment_attempt.state` text for an engine status.
+fn mirror_state(status_text: &str) -> &'static str {
+    match status_text {
+        status::CREATING | status::REQUESTED => "payment_requested",
+        status::AUTHORIZED => "authorized",
+        status::CAPTURING => "capturing",
+        status::CANCELLING => "cancelling",
+        status::COMPLETED => "completed",
+        status::DECLINED => "declined",
+        status::EXPIRED => "expired",
+        status::CANCELLED => "cancelled",
+        _ => "failed",
+    }
+}
+
+/// Inserts or updates the shared `payment_attempt` row of an attempt.
+pub fn mirror_attempt(conn: &Connection, attempt_id: i64, now_ms: i64) -> Result<()> {
+    let a = attempt(conn, attempt_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let ops = operations_of_attempt(conn, attempt_id)?;
+    let create_key = ops
+        .iter()
+        .find(|o| o.kind == "create")
+        .map(|o| o.idempotency_key.clone())
+        .unwrap_or_else(|| format!("{}-create", a.reference));
+    let capture = ops.iter().rev().find(|o| o.kind == "capture");
+    let cancel = ops.iter().find(|o| o.kind == "cancel");
+    let state = mirror_state(&a.status);
+    let id = match a.store_attempt_id {
+        Some(id) => id,
+        None => {
+            let number: i64 = conn.query_row(
+                "SELECT count(*) + 1 FROM payment_attempt WHERE sale_id = ?1",
+                params![a.sale_id],
+                |r| r.get(0),
+            )?;
+            let flow = if a.customer_kind == "token" {
+                "customer_token"
+            } else {
+                "phone"
+            };
+            conn.execute(
+                "INSERT INTO payment_attempt (sale_id, attempt, reference, state, amount, currency,
+                     flow, create_key, created_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                params![
+                    a.sale_id,
+                    number,
+                    a.reference,
+                    state,
+                    a.amount,
+                    a.currency,
+                    flow,
+                    create_key,
+                    now_ms
+                ],
+            )?;
+            let id = conn.last_insert_rowid();
+            conn.execute(
+                "UPDATE engine_attempts SET store_attempt_id = ?2 WHERE id = ?1",
+                params![attempt_id, id],
+            )?;
+            conn.execute(
+                "UPDATE sale SET attempts = ?2 WHERE id = ?1",
+                params![a.sale_id, number],
+            )?;
+            id
+        }
+    };
+    conn.execute(
+        "UPDATE payment_attempt SET state = ?2, capture_key = ?3, capture_amount = ?4,
+             cancel_key = ?5, authorized_amount = ?6, captured_amount = ?7,
+             cancelled_amount = ?8, refunded_amount = ?9, last_error = ?10, updated_ms = ?11
+         WHERE id = ?1",
+        params![
+            id,
+            state,
+            capture.map(|o| o.idempotency_key.clone()),
+            capture.map(|o| o.amount),
+            cancel.map(|o| o.idempotency_key.clone()),
+            a.authorized_amount,
+            a.captured_amount,
+            a.cancelled_amount,
+            a.refunded_amount,
+            a.last_error,
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Inserts or updates the shared `refund` row of a refund operation.
+pub fn mirror_refund(conn: &Connection, op_id: i64, now_ms: i64) -> Result<()> {
+    let (attempt_id, seq, key, amount, op_status, store_refund_id, detail): (
+        i64,
+        i64,
+        String,
+        i64,
+        String,
+        Option<i64>,
+        Option<String>,
+    ) = conn.query_row(
+        "SELECT attempt_id, seq, idempotency_key, amount, status, store_refund_id, detail
+         FROM engine_operations WHERE id = ?1 AND kind = 'refund'",
+        params![op_id],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        },
+    )?;
+    let state = match op_status.as_str() {
+        "succeeded" => "done",
+        "intended" => "requested",
+        _ => "failed",
+    };
+    match store_refund_id {
+        Some(id) => {
+            conn.execute(
+                "UPDATE refund SET state = ?2, last_error = ?3, updated_ms = ?4 WHERE id = ?1",
+                params![id, state, detail, now_ms],
+            )?;
+        }
+        None => {
+            mirror_attempt(conn, attempt_id, now_ms)?;
+            let store_attempt: i64 = conn.query_row(
+                "SELECT store_attempt_id FROM engine_attempts WHERE id = ?1",
+                params![attempt_id],
+                |r| r.get(0),
+            )?;
+            conn.execute(
+                "INSERT INTO refund (attempt_id, seq, amount, idempotency_key, state, last_error,
+                     created_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                params![store_attempt, seq, amount, key, state, detail, now_ms],
+            )?;
+            let id = conn.last_insert_rowid();
+            conn.execute(
+                "UPDATE engine_operations SET store_refund_id = ?2 WHERE id = ?1",
+                params![op_id, id],
+            )?;
+        }
+    }
+    Ok(())
 }

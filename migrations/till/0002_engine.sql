@@ -2,8 +2,11 @@
 -- (engine_operations, status 'intended') committed before the call and its result
 -- written after it; references and idempotency keys derive from these rows' ids.
 
--- Small settings: install_id (random, part of every reference), relay_cursor
--- (last relay sequence number stored), qr_content (last known QR text).
+-- The shared tables (sale, payment_attempt, refund, journal) are written too: each attempt
+-- and refund is mirrored there for the history and the window.
+
+-- Small settings: relay_cursor (last relay sequence number stored), qr_content (last known
+-- QR text).
 CREATE TABLE engine_meta (
     key   TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL
@@ -30,7 +33,8 @@ CREATE TABLE engine_checkins (
 -- One row per payment request sent (or about to be sent) to Vipps.
 CREATE TABLE engine_attempts (
     id                INTEGER PRIMARY KEY,
-    sale_id           INTEGER NOT NULL,
+    sale_id           INTEGER NOT NULL REFERENCES sale (id),
+    store_attempt_id  INTEGER REFERENCES payment_attempt (id),   -- the mirrored row
     reference         TEXT UNIQUE,          -- <till_id>-<install_id>-<id>, set in the inserting transaction
     amount            INTEGER NOT NULL CHECK (amount > 0),
     currency          TEXT NOT NULL,
@@ -67,6 +71,7 @@ CREATE TABLE engine_operations (
     idempotency_key TEXT NOT NULL UNIQUE,
     amount          INTEGER NOT NULL,
     status          TEXT NOT NULL CHECK (status IN ('intended', 'succeeded', 'rejected', 'abandoned')),
+    store_refund_id INTEGER REFERENCES refund (id),               -- refunds: the mirrored row
     http_status     INTEGER,
     error_code      INTEGER,
     detail          TEXT,
