@@ -1,6 +1,8 @@
 //! `kasse-sim`: a local Vipps MobilePay simulator.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
+
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -232,11 +234,19 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let handle = sim::spawn(config, listener);
-    println!(
+    // A closed stdout (a parent that stopped reading) must not stop the simulator.
+    let mut out = std::io::stdout();
+    let _ = writeln!(
+        out,
         "kasse-sim: Vipps MobilePay simulator at {}",
         handle.base_url
     );
-    println!("  client_id {client_id}, MSN {msn}; control API under /sim/v1/ (see --help)");
+    let _ = writeln!(
+        out,
+        "  client_id {client_id}, MSN {msn}; control API under /sim/v1/ (see --help)"
+    );
+    let _ = out.flush();
+
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

@@ -48,7 +48,7 @@ fn check_subscription_key(app: &App, headers: &HeaderMap) -> Result<(), ApiError
 
 fn check_system_headers(headers: &HeaderMap) -> Result<(), ApiError> {
     for name in SYSTEM_HEADERS {
-        if let Some(value) = headers.get(name) {
+        for value in headers.get_all(name) {
             let len = value
                 .to_str()
                 .map(|v| v.chars().count())
@@ -135,7 +135,7 @@ fn mint_jwt(app: &App, issued: u64, expires: u64) -> String {
         "sim": "kasse-sim access token; only this simulator accepts it",
         "jti": random_slug(16),
     });
-    format!("{}.{}.{}", b64(&head), b64(&claims), random_slug(256))
+    format!("{}.{}.{}", b64(&head), b64(&claims), random_slug(512))
 }
 
 /// `POST /accesstoken/get`.

@@ -313,8 +313,10 @@ struct ReceiverState {
     received: Vec<Received>,
     /// Statuses to answer, in order; 200 when empty.
     script: VecDeque<u16>,
-    /// Answer this for events whose body contains the marker, until cleared.
-    fail_marker: Option<(String, u16)>,
+    /// Answer this for deliveries whose body contains every marker, until cleared.
+    fail_marker: Option<(Vec<String>, u16)>,
+    /// Answer the next N deliveries only after this delay.
+    slow: Option<(u32, Duration)>,
 }
 
 /// A webhook endpoint on loopback that records every delivery.
@@ -344,9 +346,19 @@ impl Receiver {
         self.state.lock().unwrap().script.extend(statuses);
     }
 
-    /// Answer `status` to every delivery whose body contains `marker`.
-    pub fn fail_matching(&self, marker: Option<(&str, u16)>) {
-        self.state.lock().unwrap().fail_marker = marker.map(|(m, s)| (m.to_string(), s));
+    /// Answer `status` to every delivery whose body contains all `markers`.
+    pub fn fail_matching(&self, markers: &[&str], status: u16) {
+        let markers = markers.iter().map(|m| m.to_string()).collect();
+        self.state.lock().unwrap().fail_marker = Some((markers, status));
+    }
+
+    pub fn stop_failing(&self) {
+        self.state.lock().unwrap().fail_marker = None;
+    }
+
+    /// Answer the next `n` deliveries only after `delay`.
+    pub fn slow(&self, n: u32, delay: Duration) {
+        self.state.lock().unwrap().slow = Some((n, delay));
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -382,21 +394,36 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let mut s = state.lock().unwrap();
-    let marked = s
-        .fail_marker
-        .as_ref()
-        .filter(|(m, _)| String::from_utf8_lossy(&body).contains(m.as_str()))
-        .map(|(_, status)| *status);
-    let answered = marked.or_else(|| s.script.pop_front()).unwrap_or(200);
-    s.received.push(Received {
-        path_and_query: uri
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_default(),
-        headers,
-        body,
-        answered,
-    });
+    // Record on arrival: a sender that gives up drops this handler mid-sleep.
+    let (answered, delay) = {
+        let mut s = state.lock().unwrap();
+        let delay = match &mut s.slow {
+            Some((n, d)) if *n > 0 => {
+                *n -= 1;
+                Some(*d)
+            }
+            _ => None,
+        };
+        let text = String::from_utf8_lossy(&body).to_string();
+        let marked = s
+            .fail_marker
+            .as_ref()
+            .filter(|(m, _)| m.iter().all(|m| text.contains(m.as_str())))
+            .map(|(_, status)| *status);
+        let answered = marked.or_else(|| s.script.pop_front()).unwrap_or(200);
+        s.received.push(Received {
+            path_and_query: uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
+            headers,
+            body,
+            answered,
+        });
+        (answered, delay)
+    };
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     StatusCode::from_u16(answered).unwrap()
 }
