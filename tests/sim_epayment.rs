@@ -896,3 +896,26 @@ async fn unknown_references_and_bad_paths() {
     let capture = sim.capture("does-not-exist", "k", 100).await;
     assert_eq!(capture.code().as_deref(), Some("5090"));
 }
+
+#[tokio::test]
+async fn cancel_while_the_customer_is_authorizing_is_6250() {
+    let sim = start(SimConfig::for_tests()).await;
+    sim.create("o-create", push_payment("opened-1234", 1000, phone()))
+        .await;
+    let opened = sim.handle.control().open("opened-1234").await.unwrap();
+    assert_eq!(opened.state, "CREATED");
+    let cancel = sim
+        .modify("opened-1234", "cancel", "o-cancel-1", None)
+        .await;
+    assert_eq!(
+        (cancel.status, cancel.code().as_deref()),
+        (400, Some("6250"))
+    );
+    // The customer finishes; the till's next cancel releases the money.
+    sim.approve("opened-1234").await;
+    let cancel = sim
+        .modify("opened-1234", "cancel", "o-cancel-2", None)
+        .await;
+    assert_eq!(cancel.status, 200);
+    assert_eq!(cancel.body["aggregate"]["cancelledAmount"]["value"], 1000);
+}
