@@ -98,7 +98,6 @@ async fn the_binary_serves_vipps_on_its_port() {
     let line = tokio::task::spawn_blocking(move || rx.recv().unwrap())
         .await
         .unwrap();
-
     let base = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))

@@ -534,7 +534,6 @@ async fn capture_refund_and_cancel_follow_the_aggregate() {
     let mut config = SimConfig::for_tests();
     config.rate_limits = None;
     let sim = start(config).await;
-
     let reference = "aggregate-1000";
     sim.create("agg-create", push_payment(reference, 1000, phone()))
         .await;

@@ -2,7 +2,6 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -26,7 +25,6 @@ Control API (no auth; the simulated customer, inspection, faults):
   POST /sim/v1/scan {\"qrContent\": \"https://qr.vipps.no/...\"}   scan by QR content
   POST /sim/v1/payments/{reference}/approve | /decline  [{\"phoneNumber\": ...}]
   POST /sim/v1/payments/{reference}/open    the customer is authorizing (cancel: 6250)
-
   GET  /sim/v1/payments[?state=CREATED&phoneNumber=...]  the ledger (state, aggregate,
        counts of captures/refunds/cancels, event log); GET /sim/v1/payments/{reference}
   GET  /sim/v1/log[?reference=...&since=<unix ns>]  received API calls (method, path,
@@ -229,7 +227,6 @@ async fn main() -> anyhow::Result<()> {
     if !sim::faults::injectable_status(args.fault_status) {
         anyhow::bail!("--fault-status must be a 5xx status, 423 or 429");
     }
-
     let listen = args.listen;
     let config = config(args);
     let (client_id, msn) = (config.client_id.clone(), config.msn.clone());

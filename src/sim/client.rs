@@ -172,7 +172,6 @@ impl ControlClient {
     }
 
     /// The customer declines the payment in the app.
-
     pub async fn decline(&self, reference: &str) -> Result<LedgerPayment, ControlError> {
         let path = format!("/sim/v1/payments/{reference}/decline");
         self.send(self.http.post(self.url(&path))).await

@@ -121,7 +121,6 @@ async fn do_scan(app: &App, merchant_qr_id: &str, phone: String) -> Response {
         // 45 random bytes → 60 base64 characters, like Vipps' tokens.
         let token = random_base64(45);
         state.customer_tokens.retain(|_, t| t.expires_at > now);
-
         state.customer_tokens.insert(
             token.clone(),
             CustomerToken {
@@ -285,7 +284,6 @@ pub async fn open(State(app): State<App>, Path(reference): Path<String>) -> Resp
 }
 
 /// One payment in the ledger.
-
 pub fn ledger_json(p: &Payment) -> Value {
     let c = p.currency.code();
     json!({
@@ -307,7 +305,6 @@ pub fn ledger_json(p: &Payment) -> Value {
         "approvedBy": p.approved_by,
         "scannedMerchantQrId": p.scanned_qr,
         "customerAuthorizing": p.customer_authorizing,
-
         "paymentDescription": p.description,
         "receipt": p.receipt,
         "createdAt": iso_millis(p.created_at),
@@ -404,7 +401,6 @@ pub async fn set_faults(State(app): State<App>, body: Bytes) -> Response {
             "errorStatus must be a 5xx status, 423 or 429",
         );
     }
-
     lock(&app.faults).set(faults.clone());
     tracing::info!(?faults, "faults changed");
     Json(faults).into_response()

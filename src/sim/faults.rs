@@ -104,7 +104,6 @@ pub fn injectable_status(status: u16) -> bool {
 }
 
 /// What happens to one webhook.
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WebhookFate {
     pub drop: bool,

@@ -18,7 +18,6 @@ use super::problem::ApiError;
 pub const MAX_LOGGED_CALLS: usize = 200_000;
 
 /// Largest request body the simulator reads.
-
 pub const MAX_BODY: usize = 1024 * 1024;
 
 fn reference_in_path(path: &str) -> Option<String> {

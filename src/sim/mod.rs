@@ -81,7 +81,6 @@ impl SimHandle {
     /// so clients see the simulator go away.
     pub fn shutdown(&self) {
         self.stop.send_replace(true);
-
         for task in app::lock(&self.tasks).drain(..) {
             task.abort();
         }

@@ -253,7 +253,6 @@ impl Payment {
         self.state = PaymentState::Authorized;
         self.customer_authorizing = false;
         self.authorized = self.amount;
-
         self.approved_by = approver;
         self.push_event(EventName::Authorized, self.amount, None, now, psp, outbox);
         Ok(())
@@ -271,7 +270,6 @@ impl Payment {
         }
         self.state = PaymentState::Aborted;
         self.customer_authorizing = false;
-
         self.push_event(EventName::Aborted, self.amount, None, now, psp, outbox);
         Ok(())
     }
@@ -435,7 +433,6 @@ impl Payment {
             )),
             PaymentState::Created => {
                 self.state = PaymentState::Terminated;
-
                 self.cancelled = self.amount;
                 self.counts.cancels += 1;
                 Ok(self.push_event(
@@ -648,7 +645,6 @@ mod tests {
             scanned_qr: None,
             customer_authorizing: false,
             approved_by: None,
-
             redirect_url: None,
             landing_token: "t".into(),
             metadata: None,
