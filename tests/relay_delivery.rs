@@ -229,3 +229,28 @@ async fn a_bad_token_is_reported_and_retried() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn an_https_relay_url_is_reached_over_tls() {
+    use tokio::io::AsyncReadExt;
+    // A listener standing in for a TLS reverse proxy: it records the first byte.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let first_byte = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).await.unwrap();
+        b[0]
+    });
+    let url = url::Url::parse(&format!("https://127.0.0.1:{port}")).unwrap();
+    let client = RelayClient::connect(client_config(&url, "kasse_till_x", 0, Transport::WebSocket));
+    let byte = tokio::time::timeout(T, first_byte).await.unwrap().unwrap();
+    assert_eq!(byte, 0x16, "a TLS handshake record, not plain HTTP");
+    wait_status(
+        &client,
+        T,
+        "reconnecting",
+        |s| matches!(s, ConnectionStatus::Reconnecting { attempt, .. } if *attempt >= 1),
+    )
+    .await;
+}

@@ -59,6 +59,9 @@ enum Command {
     /// Tills of a store and their tokens.
     #[command(subcommand)]
     Till(TillCommand),
+    /// Webhook registrations at Vipps.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Filed events, for operators.
     #[command(subcommand)]
     Events(EventsCommand),
@@ -158,6 +161,49 @@ enum TillCommand {
     },
 }
 
+#[derive(Args)]
+struct VippsArgs {
+    /// The store's MSN (Merchant-Serial-Number).
+    #[arg(long)]
+    msn: String,
+    /// https://apitest.vipps.no, https://api.vipps.no, or a kasse-sim URL.
+    #[arg(long, env = "VIPPS_BASE_URL")]
+    vipps_base_url: url::Url,
+    #[arg(long, env = "VIPPS_CLIENT_ID")]
+    client_id: String,
+    #[arg(long, env = "VIPPS_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: String,
+    #[arg(long, env = "VIPPS_SUBSCRIPTION_KEY", hide_env_values = true)]
+    subscription_key: String,
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// Register <public-url>/v1/webhooks/vipps/<msn> at Vipps for the check-in and
+    /// ePayment events, and store the returned id and secret.
+    Register {
+        #[command(flatten)]
+        vipps: VippsArgs,
+        /// The relay's public base URL (what Vipps calls).
+        #[arg(long, env = "KASSE_RELAY_PUBLIC_URL")]
+        public_url: url::Url,
+        /// Events to register (repeatable); default: user.checked-in.v1 and the
+        /// authorized, aborted, expired, terminated, captured, cancelled and refunded
+        /// ePayment events.
+        #[arg(long = "event")]
+        events: Vec<String>,
+        /// Delete registrations for the same URL first (only one user.checked-in.v1
+        /// registration is allowed per store).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// List the store's registrations at Vipps.
+    List {
+        #[command(flatten)]
+        vipps: VippsArgs,
+    },
+}
+
 #[derive(Subcommand)]
 enum EventsCommand {
     /// Events kept without a till to deliver to.
@@ -198,7 +244,59 @@ fn main() -> anyhow::Result<()> {
         Command::Store(cmd) => store(&RelayDb::open(&db_path()?)?, cmd),
         Command::Till(cmd) => till(&RelayDb::open(&db_path()?)?, cmd),
         Command::Events(cmd) => events(&RelayDb::open(&db_path()?)?, cmd),
+        Command::Webhooks(cmd) => webhooks(cmd, cli.db.as_deref()),
     }
+}
+
+fn vipps_client(args: &VippsArgs) -> anyhow::Result<kasse::vipps::Client> {
+    let config = kasse::vipps::VippsConfig::new(
+        kasse::vipps::Environment::Custom(args.vipps_base_url.clone()),
+        args.client_id.clone(),
+        args.client_secret.clone(),
+        args.subscription_key.clone(),
+        args.msn.clone(),
+    );
+    Ok(kasse::vipps::Client::new(config)?)
+}
+
+fn webhooks(cmd: &WebhooksCommand, db: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    match cmd {
+        WebhooksCommand::Register {
+            vipps,
+            public_url,
+            events,
+            replace,
+        } => {
+            let db = db.context("--db PATH (or KASSE_RELAY_DB) is required")?;
+            let client = vipps_client(vipps)?;
+            let events: Vec<&str> = if events.is_empty() {
+                kasse::relay::provision::DEFAULT_EVENTS.to_vec()
+            } else {
+                events.iter().map(String::as_str).collect()
+            };
+            let r = runtime.block_on(kasse::relay::provision::register_webhooks(
+                db, &client, public_url, &vipps.msn, &events, *replace,
+            ))?;
+            for old in &r.replaced {
+                eprintln!("deleted registration {old} for the same URL");
+            }
+            eprintln!(
+                "registered {} for {} ({}); its secret is stored",
+                r.url,
+                vipps.msn,
+                r.events.join(", ")
+            );
+            println!("{}", r.webhook_id);
+        }
+        WebhooksCommand::List { vipps } => {
+            let client = vipps_client(vipps)?;
+            for w in runtime.block_on(client.list_webhooks())? {
+                println!("{}\t{}\t{}", w.id, w.url, w.events.join(","));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn serve(db: PathBuf, args: &ServeArgs) -> anyhow::Result<()> {

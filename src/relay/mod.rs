@@ -10,6 +10,7 @@ pub mod classify;
 pub mod client;
 pub mod hub;
 pub mod metrics;
+pub mod provision;
 pub mod server;
 pub mod store;
 pub mod wire;
