@@ -8,7 +8,14 @@ use anyhow::Context as _;
 use clap::Parser;
 use kasse::sim::{self, AutoCustomer, Backoff, Currency, EndpointClass, Faults, RateLimits};
 
-const CONTROL_API: &str = "\
+const ABOUT: &str = "A faithful local Vipps MobilePay: access token, QR merchant callback, ePayment, \
+Webhooks API with signed retried delivery, a simulated customer and fault injection.";
+
+const LONG_ABOUT: &str = "\
+A faithful local Vipps MobilePay: access token, QR merchant callback, ePayment, Webhooks API
+with signed, retried, per-payment ordered delivery, a simulated customer and fault injection.
+State is in memory.
+
 Serves the Vipps paths at its root, so a client's base URL is http://LISTEN:
   POST /accesstoken/get
   PUT|GET|DELETE /qr/v1/merchant-callback/{merchantQrId}, GET /qr/v1/merchant-callback
@@ -39,11 +46,9 @@ Control API (no auth; the simulated customer, inspection, faults):
 Endpoint classes for faults: all, token, qr, create, get, capture, refund, cancel,
 forceApprove, webhooks. See docs/simulator.md.";
 
-/// A faithful local Vipps MobilePay: access token, QR merchant callback,
-/// ePayment, Webhooks API with signed retried delivery, a simulated customer
-/// and fault injection.
+/// Command line of `kasse-sim` (help texts in `ABOUT` and `LONG_ABOUT`).
 #[derive(Debug, Parser)]
-#[command(name = "kasse-sim", version, about, long_about = None, after_long_help = CONTROL_API)]
+#[command(name = "kasse-sim", version, about = ABOUT, long_about = LONG_ABOUT)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "KASSE_SIM_LISTEN", default_value = "127.0.0.1:8075")]
