@@ -23,6 +23,8 @@ enum Command {
     Pay(headless::PayArgs),
     /// Reconcile every unfinished payment with Vipps and finish it by its stored intent.
     Recover(headless::RecoverArgs),
+    /// Refund part or all of a completed sale.
+    Refund(headless::RefundArgs),
     /// Show where the configuration is read from and whether it is complete.
     Config,
 }
@@ -34,6 +36,7 @@ fn main() -> anyhow::Result<()> {
         None => run_window(cli.config)?,
         Some(Command::Pay(args)) => runtime()?.block_on(headless::run(cli.config, args))?,
         Some(Command::Recover(args)) => runtime()?.block_on(headless::recover(cli.config, args))?,
+        Some(Command::Refund(args)) => runtime()?.block_on(headless::refund(cli.config, args))?,
         Some(Command::Config) => headless::show_config(cli.config)?,
     };
     std::process::exit(code);

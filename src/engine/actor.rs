@@ -59,6 +59,9 @@ pub struct Till {
     pub(super) stopping: bool,
     /// The sale in progress, if any (check-ins received meanwhile belong to it).
     pub(super) current_sale: Option<i64>,
+    /// When this engine started (attempts older than this were made by an earlier run, whose
+    /// requests can no longer be in flight).
+    pub(super) started_at_ms: i64,
 }
 
 impl Till {
@@ -88,6 +91,7 @@ impl Till {
             vipps_status: None,
             stopping: false,
             current_sale: None,
+            started_at_ms: 0,
         }
     }
 
@@ -176,6 +180,7 @@ impl Till {
     /// Local state that needs no network: install id, last known QR.
     fn init_local(&mut self) -> Result<(), DbError> {
         let now = self.now_ms();
+        self.started_at_ms = now;
         self.install_id = self.db.install_id()?;
         self.db.tx(|c| {
             db::journal(

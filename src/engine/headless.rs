@@ -73,6 +73,17 @@ pub struct PayArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct RecoverArgs {}
 
+/// `kasse refund`
+#[derive(Debug, Clone, clap::Args)]
+pub struct RefundArgs {
+    /// The completed sale to refund (its id from `kasse pay` output or the history).
+    #[arg(long)]
+    pub sale_id: i64,
+    /// Amount to refund in minor units.
+    #[arg(long)]
+    pub amount: i64,
+}
+
 /// Prints one JSON line (stdout is the machine-readable channel).
 fn print_line(value: &serde_json::Value) {
     use std::io::Write;
@@ -408,6 +419,54 @@ pub async fn recover(config_path: Option<PathBuf>, _args: RecoverArgs) -> anyhow
                 print_line(&serde_json::to_value(&event).unwrap_or_default());
                 if let EngineEvent::Recovered { unresolved, .. } = event {
                     break if unresolved == 0 { 0 } else { exit::FAILED };
+                }
+            }
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => break exit::FAILED,
+        }
+    };
+    let _ = handle.send(Command::Shutdown);
+    wait_closed(&handle).await;
+    Ok(code)
+}
+
+/// `kasse refund`: refund part or all of a completed sale. Exit 0 when Vipps confirmed it.
+pub async fn refund(config_path: Option<PathBuf>, args: RefundArgs) -> anyhow::Result<i32> {
+    let config = match Config::load(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kasse: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    if let Err(e) = config.validate() {
+        eprintln!("kasse: {e}");
+        return Ok(exit::USAGE);
+    }
+    let store = open_store(&config)?;
+    let options = EngineOptions {
+        without_relay: true,
+        ..EngineOptions::default()
+    };
+    let (handle, mut events) = Engine::start_with(config, store, options);
+    handle.send(Command::Refund {
+        sale_id: args.sale_id,
+        amount: args.amount,
+    })?;
+    let code = loop {
+        match events.recv().await {
+            Ok(event) => {
+                print_line(&serde_json::to_value(&event).unwrap_or_default());
+                match event {
+                    EngineEvent::RefundDone {
+                        sale_id, amount, ..
+                    } if sale_id == args.sale_id && amount == args.amount => {
+                        break 0;
+                    }
+                    EngineEvent::RefundFailed { sale_id, .. } if sale_id == args.sale_id => {
+                        break exit::FAILED;
+                    }
+                    _ => {}
                 }
             }
             Err(RecvError::Lagged(_)) => continue,

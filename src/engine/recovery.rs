@@ -69,10 +69,11 @@ impl Till {
         {
             Ok(p) => p,
             Err(e) if is_not_found(&e) => {
-                // Never reached Vipps. Wait until no request can still be in flight.
+                // Never reached Vipps. A request of this run may still be in flight: wait until
+                // it cannot be (an earlier run's requests died with it).
                 let age = self.now_ms() - a.created_at_ms;
                 let in_flight_ms = 2 * self.config.engine.http_timeout().as_millis() as i64;
-                if age < in_flight_ms {
+                if a.created_at_ms >= self.started_at_ms && age < in_flight_ms {
                     return false;
                 }
                 let now = self.now_ms();

@@ -152,3 +152,152 @@ where
 pub fn is_ready(e: &EngineEvent) -> bool {
     matches!(e, EngineEvent::Ready { .. })
 }
+
+// ---------------------------------------------------------------------------------------------
+// The till as a separate process (`kasse pay` / `kasse recover` / `kasse refund`).
+
+/// What the simulated customer does when the till process asks for payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Customer {
+    Approve,
+    Decline,
+    Ignore,
+}
+
+/// How a till process ended and what it printed.
+#[derive(Debug)]
+pub struct Run {
+    pub status: std::process::ExitStatus,
+    pub lines: Vec<serde_json::Value>,
+}
+
+impl Run {
+    pub fn aborted(&self) -> bool {
+        use std::os::unix::process::ExitStatusExt;
+        self.status.signal() == Some(6)
+    }
+
+    pub fn has(&self, kind: &str) -> bool {
+        self.lines.iter().any(|l| l["type"] == kind)
+    }
+
+    pub fn reference(&self) -> Option<String> {
+        self.lines
+            .iter()
+            .find(|l| l["type"] == "payment_requested")
+            .and_then(|l| l["reference"].as_str().map(str::to_string))
+    }
+
+    pub fn sale_id(&self) -> Option<i64> {
+        self.lines
+            .iter()
+            .find(|l| l["type"] == "awaiting_check_in")
+            .and_then(|l| l["sale_id"].as_i64())
+    }
+}
+
+impl Env {
+    /// Writes this environment's till configuration to a file (secrets beside it, 0600).
+    pub fn write_config(&self) -> std::path::PathBuf {
+        let path = self._dir.path().join("till").join("kasse.toml");
+        self.config.save(&path).unwrap();
+        path
+    }
+
+    /// Runs the `kasse` binary with `args` against this environment, playing the customer.
+    pub async fn run_till(&self, args: &[&str], crash_at: Option<&str>, customer: Customer) -> Run {
+        use tokio::io::AsyncBufReadExt;
+        let config = self.write_config();
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kasse"));
+        cmd.args(args)
+            .arg("--config")
+            .arg(&config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true);
+        // Nothing from the test's own environment leaks into the till.
+        for (k, _) in std::env::vars() {
+            if k.starts_with("KASSE_") {
+                cmd.env_remove(k);
+            }
+        }
+        if let Some(step) = crash_at {
+            cmd.env("KASSE_CRASH_AT", step);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut reader = tokio::io::BufReader::new(stdout).lines();
+        let phone_mode = args.contains(&"--phone");
+        let mut lines = Vec::new();
+        let (mut relay_up, mut awaiting, mut scanned) = (false, false, false);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let line = match tokio::time::timeout_at(deadline, reader.next_line()).await {
+                Ok(Ok(Some(l))) => l,
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => panic!("reading the till's output: {e}"),
+                Err(_) => panic!("the till process did not finish: {lines:#?}"),
+            };
+            let v: serde_json::Value = match serde_json::from_str(&line) {
+                Ok(v) => v,
+                Err(_) => panic!("not a JSON line on stdout: {line}"),
+            };
+            match v["type"].as_str() {
+                Some("relay_status") => relay_up = v["status"]["state"] == "connected",
+                Some("awaiting_check_in") => awaiting = true,
+                Some("payment_requested") => {
+                    let r = v["reference"].as_str().unwrap().to_string();
+                    match customer {
+                        Customer::Approve => self.demo.phone.approve(&r).await.unwrap(),
+                        Customer::Decline => self.demo.phone.decline(&r).await.unwrap(),
+                        Customer::Ignore => {}
+                    }
+                }
+                _ => {}
+            }
+            lines.push(v);
+            if awaiting && relay_up && !scanned && !phone_mode {
+                scanned = true;
+                assert!(self.demo.phone.scan().await.unwrap(), "check-in delivered");
+            }
+        }
+        let status = tokio::time::timeout_at(deadline, child.wait())
+            .await
+            .expect("the till process exits")
+            .unwrap();
+        Run { status, lines }
+    }
+}
+
+/// Every payment at the simulator is settled: nothing waits for the customer, nothing is
+/// reserved without being captured or released, nothing is captured twice or partly.
+pub fn assert_ledger_settled(ledger: &[LedgerPayment]) {
+    for p in ledger {
+        assert_ne!(
+            p.state, "CREATED",
+            "{} is still waiting: {p:#?}",
+            p.reference
+        );
+        assert!(
+            p.counts.captures <= 1,
+            "{} captured twice: {p:#?}",
+            p.reference
+        );
+        let a = p.aggregate;
+        if p.state == "AUTHORIZED" {
+            assert_eq!(
+                a.authorized_amount.value - a.captured_amount.value - a.cancelled_amount.value,
+                0,
+                "{} has reserved money left: {p:#?}",
+                p.reference
+            );
+            assert!(
+                a.captured_amount.value == 0 || a.captured_amount.value == p.amount.value,
+                "{} partly captured: {p:#?}",
+                p.reference
+            );
+        } else {
+            assert_eq!(a.captured_amount.value, 0, "{p:#?}");
+        }
+    }
+}
