@@ -301,3 +301,43 @@ pub fn assert_ledger_settled(ledger: &[LedgerPayment]) {
         }
     }
 }
+
+/// No reference got more than 5 create/capture/cancel/refund calls or 120 GETs in any
+/// 60-second window (Vipps' limits).
+pub fn assert_rate_limits(log: &[LoggedCall]) {
+    use std::collections::HashMap;
+    let mut by: HashMap<(String, bool), Vec<u64>> = HashMap::new();
+    for c in log {
+        let Some(r) = &c.reference else { continue };
+        if !c.path.starts_with("/epayment/") {
+            continue;
+        }
+        by.entry((r.clone(), c.method == "GET"))
+            .or_default()
+            .push(c.received_at_unix_nanos);
+    }
+    for ((reference, read), mut times) in by {
+        times.sort_unstable();
+        let limit = if read { 120 } else { 5 };
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[i..]
+                .iter()
+                .take_while(|u| **u - *t < 60_000_000_000)
+                .count();
+            assert!(
+                in_window <= limit,
+                "{reference}: {in_window} {} calls within a minute",
+                if read { "GET" } else { "modifying" }
+            );
+        }
+    }
+}
+
+/// Idempotency keys of the logged POSTs to `suffix` (`/capture`, ...) for `reference`.
+pub fn keys_of(log: &[LoggedCall], reference: &str, suffix: &str) -> Vec<String> {
+    log.iter()
+        .filter(|c| c.method == "POST" && c.reference.as_deref() == Some(reference))
+        .filter(|c| c.path.ends_with(suffix))
+        .map(|c| c.idempotency_key.clone().unwrap_or_default())
+        .collect()
+}
