@@ -324,3 +324,61 @@ fn send_to_phone_number_pushes_the_request_without_a_scan() {
     assert_eq!(ledger[0].customer_phone.as_deref(), Some("4791234567"));
     assert_eq!(ledger[0].aggregate.captured_amount.value, KAFFE);
 }
+
+#[test]
+fn csv_import_is_all_or_nothing_and_the_sale_grid_uses_the_stored_catalogue() {
+    let mut h = ui_common::demo();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "id;name;price;vat;barcodes\nost;Ost;89,90;15;7000000000001\nvin;Vin;ti kroner;25;\n",
+    )
+    .expect("write csv");
+
+    h.click(&h.t("tab-admin"));
+    h.click_id(admin::PIN_ID);
+    h.typewrite("9876");
+    h.click_id(admin::PIN_REPEAT_ID);
+    h.typewrite("9876");
+    h.click(&h.t("admin-set-pin"));
+    h.click(&h.t("admin-section-catalogue"));
+
+    h.click_id(admin::CSV_PATH_ID);
+    h.typewrite(&bad.to_string_lossy());
+    h.click(&h.t("admin-csv-import"));
+    let failed = h.t_args("admin-csv-failed", &[("count", Arg::Int(1))]);
+    h.wait_for_text(&failed);
+    assert!(h.has_text("line 3: \"ti kroner\" is not a price"));
+    let store = kasse::store::Store::open(&h.database).expect("store");
+    assert!(
+        store
+            .load_catalog()
+            .expect("catalogue")
+            .by_id("ost")
+            .is_none(),
+        "nothing imported"
+    );
+
+    // The admin fixes the file and imports it again.
+    std::fs::write(
+        &bad,
+        "id;name;price;vat;barcodes;category\nost;Ost;89,90;15;7000000000001;Meieri\nmelk;Melk;24,50;15;7000000000002;Meieri\n",
+    )
+    .expect("write csv");
+    h.click(&h.t("admin-csv-import"));
+    let done = h.t_args("admin-csv-done", &[("count", Arg::Int(2))]);
+    h.wait_for_text(&done);
+    let stored = store.load_catalog().expect("catalogue");
+    assert_eq!(stored.len(), 2);
+    assert_eq!(
+        stored.by_barcode("7000000000002").map(|i| i.unit_price),
+        Some(2450)
+    );
+
+    h.click(&h.t("tab-sale"));
+    h.scan("7000000000002");
+    let app = h.into_app();
+    assert_eq!(app.catalog().len(), 2);
+    assert_eq!(app.basket().totals().total, 2450);
+}

@@ -36,6 +36,9 @@ pub const DEMO_CATALOG_CSV: &str = include_str!("../../assets/demo-catalog.csv")
 /// How many sales the history screen asks for.
 const HISTORY_LIMIT: u32 = 200;
 
+/// The catalogue's store, shared with blocking tasks that write it.
+pub type CatalogStore = std::sync::Arc<std::sync::Mutex<Store>>;
+
 /// Everything the window needs to start: built by [`start`] (or by a test).
 pub struct Boot {
     pub engine: EngineHandle,
@@ -44,8 +47,9 @@ pub struct Boot {
     /// Where the admin screen saves the configuration.
     pub config_path: Option<PathBuf>,
     pub catalog: Catalog,
-    /// Where catalogue edits are written (`None`: memory only, as in demo mode).
-    pub catalog_path: Option<PathBuf>,
+    /// The store the catalogue is kept in (its own connection to the till's
+    /// database; `None`: memory only).
+    pub catalog_store: Option<CatalogStore>,
     pub pin: PinStore,
     /// Demo mode: the simulated customer and the servers behind it.
     pub demo: Option<DemoEnvironment>,
@@ -95,35 +99,21 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
     if let Some(dir) = database.parent() {
         std::fs::create_dir_all(dir)?;
     }
+
+    // The root's own connection for the catalogue (SQLite in WAL mode with a
+    // busy timeout: the engine keeps writing on its connection meanwhile).
+    let catalog_store = Store::open(&database)?;
+    let catalog = if demo_mode {
+        let catalog = demo_catalog();
+        catalog_store.replace_catalog(catalog.items())?;
+        catalog
+    } else {
+        catalog_store.load_catalog()?
+    };
+    // The engine's connection is opened after the catalogue is in place, so
+    // its first transaction never starts from a snapshot older than that write.
     let store = Store::open(&database)?;
     let (engine, events) = Engine::start(config.clone(), store);
-
-    let country = country_of(currency_of(&config));
-    let (catalog, catalog_path) = if demo_mode {
-        (demo_catalog(), None)
-    } else {
-        let path = config_path
-            .as_deref()
-            .map(|p| p.with_file_name("catalog.csv"));
-        let catalog = match &path {
-            Some(path) if path.exists() => {
-                let text = std::fs::read_to_string(path)?;
-                catalog_csv::parse(&text, Some(country)).map_err(|problems| {
-                    anyhow::anyhow!(
-                        "{}: {}",
-                        path.display(),
-                        problems
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    )
-                })?
-            }
-            _ => Catalog::default(),
-        };
-        (catalog, path)
-    };
     let pin = match (&demo, &config_path) {
         (None, Some(path)) => PinStore::open(&PinStore::path_beside(path))?,
         _ => PinStore::in_memory(),
@@ -134,7 +124,7 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         config,
         config_path,
         catalog,
-        catalog_path,
+        catalog_store: Some(std::sync::Arc::new(std::sync::Mutex::new(catalog_store))),
         pin,
         demo,
         utc_offset,
@@ -169,6 +159,13 @@ fn calling_code(country: Country) -> &'static str {
         Country::Dk => "45",
         Country::Fi => "358",
     }
+}
+
+/// What changed the catalogue (to report the outcome in the right place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogueChange {
+    Item,
+    Csv,
 }
 
 /// The top-level tabs.
@@ -206,7 +203,7 @@ pub struct App {
     currency: Currency,
     country: Country,
     catalog: Catalog,
-    catalog_path: Option<PathBuf>,
+    catalog_store: Option<CatalogStore>,
     basket: Basket,
     screen: Screen,
     sale: Sale,
@@ -251,7 +248,9 @@ pub enum Message {
     ConfigSaved(Result<(), String>),
     ConnectionTested(Vec<(Check, Result<(), String>)>),
     CsvRead(Result<String, String>),
-    CatalogueWritten(Result<(), String>),
+    /// The catalogue was stored (or not): what changed it, and the new one.
+    CatalogueStored(CatalogueChange, Result<Catalog, String>),
+    LanguageSaved(Result<(), String>),
     DismissNotice,
 }
 
@@ -271,7 +270,7 @@ impl App {
             currency,
             country,
             catalog: boot.catalog,
-            catalog_path: boot.catalog_path,
+            catalog_store: boot.catalog_store,
             basket: Basket::new(currency),
             screen: Screen::Sale,
             sale: Sale::new(),
@@ -426,29 +425,34 @@ impl App {
             }
             Message::ConnectionTested(checks) => self.admin.connection_tested(checks),
             Message::CsvRead(result) => {
-                let result = result.map_err(|error| {
-                    vec![catalog_csv::CsvProblem::Invalid {
-                        line: 0,
-                        source: crate::core::catalog::CatalogError::Empty {
-                            id: error,
-                            field: "file",
-                        },
-                    }]
-                });
+                let result =
+                    result.map_err(|error| vec![catalog_csv::CsvProblem::Unreadable(error)]);
                 match result.and_then(|text| catalog_csv::parse(&text, Some(self.country))) {
-                    Ok(catalog) => {
-                        let count = catalog.len();
-                        self.admin.csv_imported(Ok(count));
-                        return self.replace_catalog(catalog);
-                    }
+                    Ok(catalog) => return self.store_catalog(CatalogueChange::Csv, catalog),
                     Err(problems) => self.admin.csv_imported(Err(problems)),
                 }
             }
-            Message::CatalogueWritten(result) => {
+            Message::CatalogueStored(change, result) => {
+                let outcome = match result {
+                    Ok(catalog) => {
+                        let count = catalog.len();
+                        self.catalog = catalog;
+                        Ok(count)
+                    }
+                    Err(error) => Err(error),
+                };
+                match change {
+                    CatalogueChange::Item => self.admin.catalogue_changed(outcome.map(|_| ())),
+                    CatalogueChange::Csv => self.admin.csv_imported(
+                        outcome.map_err(|error| vec![catalog_csv::CsvProblem::Stored(error)]),
+                    ),
+                }
+            }
+            Message::LanguageSaved(result) => {
                 if let Err(error) = result {
                     self.notice = Some(
                         self.i18n
-                            .t_args("status-catalogue-not-saved", &[("error", Arg::Str(&error))]),
+                            .t_args("status-settings-not-saved", &[("error", Arg::Str(&error))]),
                     );
                 }
             }
@@ -664,7 +668,7 @@ impl App {
                                     .map_err(|e| e.to_string())
                                     .and_then(|r| r.map_err(|e| e.to_string()))
                             },
-                            Message::CatalogueWritten,
+                            Message::LanguageSaved,
                         )
                     }
                     None => Task::none(),
@@ -675,10 +679,7 @@ impl App {
 
     fn catalogue_result(&mut self, result: Result<Catalog, String>) -> Task<Message> {
         match result {
-            Ok(catalog) => {
-                self.admin.catalogue_changed(Ok(()));
-                self.replace_catalog(catalog)
-            }
+            Ok(catalog) => self.store_catalog(CatalogueChange::Item, catalog),
             Err(error) => {
                 self.admin.catalogue_changed(Err(error));
                 Task::none()
@@ -686,23 +687,29 @@ impl App {
         }
     }
 
-    /// Uses a new catalogue and writes it (whole file, atomically) if the
-    /// till keeps one on disk.
-    fn replace_catalog(&mut self, catalog: Catalog) -> Task<Message> {
-        let text = catalog_csv::write(&catalog);
-        self.catalog = catalog;
-        match self.catalog_path.clone() {
-            Some(path) => Task::perform(
-                async move {
-                    tokio::task::spawn_blocking(move || write_atomic(&path, &text))
-                        .await
-                        .map_err(|e| e.to_string())
-                        .and_then(|r| r.map_err(|e| e.to_string()))
-                },
-                Message::CatalogueWritten,
-            ),
-            None => Task::none(),
-        }
+    /// Stores a new catalogue (one transaction: all of it or none) and uses it
+    /// once stored. Without a store it is used at once.
+    fn store_catalog(&mut self, change: CatalogueChange, catalog: Catalog) -> Task<Message> {
+        let Some(store) = self.catalog_store.clone() else {
+            return Task::done(Message::CatalogueStored(change, Ok(catalog)));
+        };
+        Task::perform(
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let store = store
+                        .lock()
+                        .map_err(|_| "the catalogue store is unusable".to_owned())?;
+                    store
+                        .replace_catalog(catalog.items())
+                        .map_err(|e| e.to_string())?;
+                    Ok(catalog)
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r)
+            },
+            move |result| Message::CatalogueStored(change, result),
+        )
     }
 
     fn phone_op(&self, op: Op) -> Task<Message> {
@@ -1152,15 +1159,6 @@ fn edited_catalog(
         (None, None) => {}
     }
     Catalog::new(items).map_err(|e| e.to_string())
-}
-
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("csv.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// "Test connection": an access token, the QR API and the relay, each with a

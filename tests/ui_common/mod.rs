@@ -49,6 +49,10 @@ pub struct Harness<P: iced::Program + 'static> {
     pub i18n: I18n,
     /// Keeps the engine, simulator and relay running.
     pub runtime: tokio::runtime::Runtime,
+    /// The till's database (the window keeps its catalogue there).
+    pub database: std::path::PathBuf,
+    /// How many times the emulator said it was ready (one per interaction).
+    ready: usize,
     _dir: tempfile::TempDir,
 }
 
@@ -78,13 +82,16 @@ pub fn demo() -> Harness<impl TillProgram> {
     let boot = runtime
         .block_on(kasse::ui::app::start(options))
         .expect("the till starts in demo mode");
+    let database = boot.config.database_path().expect("database path");
     let phone = boot
         .demo
         .as_ref()
         .expect("no configuration means demo mode")
         .phone
         .clone();
-    start(boot, phone, runtime, dir)
+    let mut harness = start(boot, phone, runtime, dir);
+    harness.database = database;
+    harness
 }
 
 /// Runs the window for `boot`.
@@ -102,7 +109,9 @@ pub fn start(
         ));
         let program = kasse::ui::program(boot);
         let (sender, events) = mpsc::channel(1024);
-        let emulator = Emulator::new(sender, &program, Mode::Immediate, VIEWPORT);
+        // Patient: after each interaction the emulator reports Ready once the
+        // tasks it started (focus moves, simulator calls) have finished.
+        let emulator = Emulator::new(sender, &program, Mode::Patient, VIEWPORT);
         let mut harness = Harness {
             program,
             emulator,
@@ -110,6 +119,8 @@ pub fn start(
             phone,
             i18n: I18n::new(Locale::Nb),
             runtime,
+            database: std::path::PathBuf::new(),
+            ready: 0,
             _dir: dir,
         };
         harness.pump();
@@ -126,7 +137,7 @@ impl<P: TillProgram> Harness<P> {
                 Ok(emulator::Event::Failed(instruction)) => {
                     panic!("instruction failed: {instruction}")
                 }
-                Ok(emulator::Event::Ready) => {}
+                Ok(emulator::Event::Ready) => self.ready += 1,
                 Err(_) => break,
             }
         }
@@ -145,7 +156,9 @@ impl<P: TillProgram> Harness<P> {
                 self.save_screenshot(&shot.to_string_lossy());
                 panic!(
                     "timed out waiting for {what}; the window is in {}",
-                    shot.display()
+                    std::env::temp_dir()
+                        .join("kasse-ui-timeout-tiny-skia.png")
+                        .display()
                 );
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -177,9 +190,12 @@ impl<P: TillProgram> Harness<P> {
         target.visible_bounds().map(|b| b.center())
     }
 
+    /// Runs an interaction and waits until the tasks it started are done.
     fn run(&mut self, instruction: Instruction) {
+        let before = self.ready;
+        let what = format!("the tasks of `{instruction}`");
         self.emulator.run(&self.program, instruction);
-        self.pump();
+        self.wait_until(&what, |h| h.ready > before);
     }
 
     /// Whether this text is on screen and not scrolled or clipped away.
@@ -255,8 +271,11 @@ impl<P: TillProgram> Harness<P> {
     }
 
     /// Writes what the window shows to a PNG (for looking at a failing test).
+    /// (`iced_test` adds the renderer's name: `shot.png` becomes `shot-tiny-skia.png`.)
     pub fn save_screenshot(&mut self, path: &str) {
-        let _ = std::fs::remove_file(path);
+        // An existing file would be compared with, not replaced.
+        let stem = path.strip_suffix(".png").unwrap_or(path);
+        let _ = std::fs::remove_file(format!("{stem}-tiny-skia.png"));
         let snapshot = self
             .simulator()
             .snapshot(&kasse::ui::theme::theme())

@@ -17,6 +17,8 @@ use crate::ui::widget::{Ctx, big_button, body, heading, strong};
 
 pub const PIN_ID: &str = "admin-pin";
 pub const PIN_REPEAT_ID: &str = "admin-pin-repeat";
+/// Id of the CSV file path field.
+pub const CSV_PATH_ID: &str = "admin-csv-path";
 
 /// Which Vipps the till talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -999,6 +1001,7 @@ fn csv_import<'a>(ctx: Ctx<'a>, form: &'a Unlocked) -> Element<'a, Message> {
         heading(ctx.t("admin-csv-title")),
         text(ctx.t("admin-csv-hint")).size(size::SMALL),
         text_input("/home/…/catalogue.csv", &form.csv_path)
+            .id(CSV_PATH_ID)
             .on_input(Message::CsvPath)
             .on_submit(Message::ImportCsv)
             .size(size::BODY)
