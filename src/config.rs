@@ -1,1 +1,870 @@
 //! Till configuration (TOML, every key overridable by a `KASSE_...` variable).
+//!
+//! Loading order, later wins:
+//! 1. built-in defaults (every field has one, so a partial file is fine);
+//! 2. the configuration file (`kasse.toml` in the platform config directory, or `--config PATH`);
+//! 3. the secrets file (`secrets.toml` beside it unless `secrets_file` says otherwise), which must be
+//!    readable by its owner only (mode 0600; a looser mode is reported as a warning);
+//! 4. environment variables `KASSE_<SECTION>_<KEY>` (e.g. `KASSE_VIPPS_CLIENT_SECRET`,
+//!    `KASSE_ENGINE_POLL_INTERVAL_MS`).
+//!
+//! Unknown keys are reported as warnings (see [`Config::warnings`]) and otherwise ignored.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Environment variable prefix for overrides.
+pub const ENV_PREFIX: &str = "KASSE_";
+
+/// Test Vipps MobilePay environment ("MT").
+pub const VIPPS_TEST_URL: &str = "https://apitest.vipps.no";
+/// Production Vipps MobilePay environment.
+pub const VIPPS_PRODUCTION_URL: &str = "https://api.vipps.no";
+
+/// Keys whose values are secrets: never printed, expected in the secrets file.
+pub const SECRET_KEYS: &[&str] = &[
+    "vipps.client_secret",
+    "vipps.subscription_key",
+    "relay.till_token",
+];
+
+/// Errors from loading or validating a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path} is not valid TOML: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("configuration key {key} has the wrong type: {message}")]
+    Type { key: String, message: String },
+    #[error("environment variable {var} is not a valid value for {key}: {message}")]
+    Env {
+        var: String,
+        key: String,
+        message: String,
+    },
+    #[error("invalid configuration value {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no platform configuration directory could be determined")]
+    NoConfigDir,
+}
+
+/// `[vipps]`: credentials and environment of the Vipps MobilePay sales unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VippsSection {
+    /// `test`, `production`, or a base URL (a simulator, e.g. `http://127.0.0.1:8080`).
+    pub environment: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub subscription_key: String,
+    /// Merchant serial number (sales unit), 4 to 6 digits.
+    pub msn: String,
+}
+
+impl Default for VippsSection {
+    fn default() -> Self {
+        Self {
+            environment: "test".into(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            subscription_key: String::new(),
+            msn: String::new(),
+        }
+    }
+}
+
+/// `[till]`: who this till is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TillSection {
+    /// `^[a-z0-9]{1,16}$`; every payment reference starts with `<id>-` (relay routing).
+    pub id: String,
+    /// Shown in the customer's app after scanning (`locationDescription`, at most 36 characters).
+    pub name: String,
+    /// The merchant callback QR's id; empty means `kasse-<till id>`.
+    pub merchant_qr_id: String,
+    /// `NOK`, `DKK` or `EUR`; must match the sales unit's market.
+    pub currency: String,
+    /// `nb`, `da`, `fi` or `en`.
+    pub language: String,
+}
+
+impl Default for TillSection {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            name: "Kasse 1".into(),
+            merchant_qr_id: String::new(),
+            currency: "NOK".into(),
+            language: "nb".into(),
+        }
+    }
+}
+
+/// `[relay]`: where this till receives its webhooks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RelaySection {
+    /// Base URL of the relay (`https://relay.example.com`).
+    pub url: String,
+    /// This till's token, issued once by `kasse-relay till add`.
+    pub till_token: String,
+}
+
+/// `[store]`: local storage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoreSection {
+    /// SQLite file; empty means `kasse.db` in the platform data directory.
+    pub database: String,
+}
+
+/// `[engine]`: timings of the payment flow. Defaults follow Vipps' guidance; tests shorten them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngineSection {
+    /// First status poll after create payment.
+    pub poll_start_ms: u64,
+    /// Interval between status polls.
+    pub poll_interval_ms: u64,
+    /// Upper bound of the poll interval while backing off after 429.
+    pub poll_max_interval_ms: u64,
+    /// How long a payment request stays open at Vipps (their default: 10 minutes).
+    pub payment_expiry_secs: u64,
+    /// Extra time after expiry before the engine stops waiting and settles the payment itself.
+    pub expiry_grace_secs: u64,
+    /// Validity of a customer token from a check-in (Vipps: 15 minutes).
+    pub checkin_validity_secs: u64,
+    /// First delay before retrying a failed Vipps call (5xx, 429, timeout, unreachable).
+    pub retry_initial_ms: u64,
+    /// Largest delay between retries.
+    pub retry_max_ms: u64,
+    /// How long create payment is retried before the attempt is given up (and reconciled later).
+    pub create_retry_budget_secs: u64,
+    /// How long a capture, cancel or refund is retried in the foreground before it is left to
+    /// the background reconciliation (its intent stays stored and is finished later).
+    pub modify_retry_budget_secs: u64,
+    /// How often unfinished payments are reconciled while the till is idle.
+    pub reconcile_interval_secs: u64,
+    /// Per-request timeout towards Vipps.
+    pub http_timeout_ms: u64,
+}
+
+impl Default for EngineSection {
+    fn default() -> Self {
+        Self {
+            poll_start_ms: 5_000,
+            poll_interval_ms: 2_000,
+            poll_max_interval_ms: 30_000,
+            payment_expiry_secs: 600,
+            expiry_grace_secs: 30,
+            checkin_validity_secs: 900,
+            retry_initial_ms: 500,
+            retry_max_ms: 10_000,
+            create_retry_budget_secs: 60,
+            modify_retry_budget_secs: 120,
+            reconcile_interval_secs: 30,
+            http_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl EngineSection {
+    pub fn poll_start(&self) -> Duration {
+        Duration::from_millis(self.poll_start_ms)
+    }
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms.max(1))
+    }
+    pub fn poll_max_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_max_interval_ms.max(self.poll_interval_ms).max(1))
+    }
+    pub fn payment_expiry(&self) -> Duration {
+        Duration::from_secs(self.payment_expiry_secs)
+    }
+    pub fn expiry_grace(&self) -> Duration {
+        Duration::from_secs(self.expiry_grace_secs)
+    }
+    pub fn checkin_validity(&self) -> Duration {
+        Duration::from_secs(self.checkin_validity_secs)
+    }
+    pub fn retry_initial(&self) -> Duration {
+        Duration::from_millis(self.retry_initial_ms.max(1))
+    }
+    pub fn retry_max(&self) -> Duration {
+        Duration::from_millis(self.retry_max_ms.max(self.retry_initial_ms).max(1))
+    }
+    pub fn create_retry_budget(&self) -> Duration {
+        Duration::from_secs(self.create_retry_budget_secs)
+    }
+    pub fn modify_retry_budget(&self) -> Duration {
+        Duration::from_secs(self.modify_retry_budget_secs)
+    }
+    pub fn reconcile_interval(&self) -> Duration {
+        Duration::from_secs(self.reconcile_interval_secs.max(1))
+    }
+    pub fn http_timeout(&self) -> Duration {
+        Duration::from_millis(self.http_timeout_ms.max(1))
+    }
+}
+
+/// The whole till configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Path of the secrets file; empty means `secrets.toml` beside the configuration file.
+    pub secrets_file: String,
+    pub vipps: VippsSection,
+    pub till: TillSection,
+    pub relay: RelaySection,
+    pub store: StoreSection,
+    pub engine: EngineSection,
+    /// Problems that did not stop loading (unknown keys, loose secrets file mode).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+    /// The file this configuration was loaded from (for reloading).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// Which Vipps environment a configuration talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VippsEnvironment {
+    Test,
+    Production,
+    Custom(Url),
+}
+
+impl VippsEnvironment {
+    pub fn base_url(&self) -> Url {
+        match self {
+            // Both constants are valid URLs; parsing cannot fail.
+            Self::Test => Url::parse(VIPPS_TEST_URL).expect("constant URL"),
+            Self::Production => Url::parse(VIPPS_PRODUCTION_URL).expect("constant URL"),
+            Self::Custom(url) => url.clone(),
+        }
+    }
+
+    /// Short name for display: `test`, `production` or the custom host.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Test => "test".into(),
+            Self::Production => "production".into(),
+            Self::Custom(url) => url.host_str().unwrap_or("custom").to_string(),
+        }
+    }
+}
+
+impl Config {
+    /// The platform's configuration file path (`~/.config/kasse/kasse.toml` on Linux).
+    pub fn default_path() -> Option<PathBuf> {
+        project_dirs().map(|d| d.config_dir().join("kasse.toml"))
+    }
+
+    /// The platform's data directory default for the database (`~/.local/share/kasse/kasse.db`).
+    pub fn default_database_path() -> Option<PathBuf> {
+        project_dirs().map(|d| d.data_dir().join("kasse.db"))
+    }
+
+    /// Loads the configuration from `path` (or the default path), the secrets file and the
+    /// environment. A missing file is not an error: defaults apply (then [`Self::is_configured`]
+    /// is false).
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        let path = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => Self::default_path(),
+        };
+        Self::load_with_env(path.as_deref(), &env)
+    }
+
+    /// [`Self::load`] with explicit environment variables (tests).
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let mut warnings = Vec::new();
+        let defaults = default_table();
+        let mut merged = defaults.clone();
+
+        if let Some(path) = path
+            && path.exists()
+        {
+            let table = read_table(path)?;
+            warn_secrets_mode(path, &table, false, &mut warnings);
+            merge_known(&mut merged, &defaults, &table, "", path, &mut warnings);
+        }
+
+        // The secrets file: from the merged file so far, or the environment, or beside the file.
+        let secrets_path = env_value(env, "secrets_file")
+            .map(PathBuf::from)
+            .or_else(|| {
+                merged
+                    .get("secrets_file")
+                    .and_then(|v| v.as_str())
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from)
+            })
+            .or_else(|| {
+                path.and_then(|p| p.parent())
+                    .map(|d| d.join("secrets.toml"))
+            });
+        if let Some(secrets_path) = secrets_path
+            && secrets_path.exists()
+        {
+            let table = read_table(&secrets_path)?;
+            warn_secrets_mode(&secrets_path, &table, true, &mut warnings);
+            merge_known(
+                &mut merged,
+                &defaults,
+                &table,
+                "",
+                &secrets_path,
+                &mut warnings,
+            );
+        }
+
+        apply_env(&mut merged, &defaults, env)?;
+
+        let mut config: Config =
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Type {
+                    key: "configuration".into(),
+                    message: e.to_string(),
+                })?;
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        config.warnings = warnings;
+        config.source = path.map(Path::to_path_buf);
+        Ok(config)
+    }
+
+    /// Parses a configuration from TOML text (no secrets file, no environment).
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: PathBuf::from("<text>"),
+                message: e.to_string(),
+            })?;
+        let defaults = default_table();
+        let mut merged = defaults.clone();
+        let mut warnings = Vec::new();
+        merge_known(
+            &mut merged,
+            &defaults,
+            &table,
+            "",
+            Path::new("<text>"),
+            &mut warnings,
+        );
+        let mut config: Config =
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Type {
+                    key: "configuration".into(),
+                    message: e.to_string(),
+                })?;
+        config.warnings = warnings;
+        Ok(config)
+    }
+
+    /// The configuration as TOML, secrets left out (for writing the main file).
+    pub fn to_toml_without_secrets(&self) -> String {
+        let mut table = match toml::Value::try_from(self) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => return String::new(),
+        };
+        for key in SECRET_KEYS {
+            if let Some((section, name)) = key.split_once('.')
+                && let Some(toml::Value::Table(t)) = table.get_mut(section)
+            {
+                t.remove(name);
+            }
+        }
+        toml::to_string(&table).unwrap_or_default()
+    }
+
+    /// The secrets as TOML (for writing the secrets file).
+    pub fn secrets_toml(&self) -> String {
+        let mut vipps = toml::Table::new();
+        vipps.insert(
+            "client_secret".into(),
+            self.vipps.client_secret.clone().into(),
+        );
+        vipps.insert(
+            "subscription_key".into(),
+            self.vipps.subscription_key.clone().into(),
+        );
+        let mut relay = toml::Table::new();
+        relay.insert("till_token".into(), self.relay.till_token.clone().into());
+        let mut root = toml::Table::new();
+        root.insert("vipps".into(), toml::Value::Table(vipps));
+        root.insert("relay".into(), toml::Value::Table(relay));
+        toml::to_string(&root).unwrap_or_default()
+    }
+
+    /// Writes the configuration to `path` and its secrets to the secrets file (mode 0600).
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| ConfigError::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::write(path, self.to_toml_without_secrets()).map_err(|source| {
+            ConfigError::Write {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        let secrets = self.secrets_path(Some(path));
+        if let Some(secrets) = secrets {
+            write_private(&secrets, self.secrets_toml().as_bytes()).map_err(|source| {
+                ConfigError::Write {
+                    path: secrets.clone(),
+                    source,
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Where the secrets file is, given the configuration file path.
+    pub fn secrets_path(&self, config_path: Option<&Path>) -> Option<PathBuf> {
+        if !self.secrets_file.is_empty() {
+            return Some(PathBuf::from(&self.secrets_file));
+        }
+        config_path
+            .and_then(|p| p.parent())
+            .map(|d| d.join("secrets.toml"))
+    }
+
+    /// True when everything needed to take real payments is present (otherwise the GUI starts
+    /// in demo mode).
+    pub fn is_configured(&self) -> bool {
+        !self.vipps.client_id.is_empty()
+            && !self.vipps.client_secret.is_empty()
+            && !self.vipps.subscription_key.is_empty()
+            && !self.vipps.msn.is_empty()
+            && !self.till.id.is_empty()
+            && !self.relay.url.is_empty()
+            && !self.relay.till_token.is_empty()
+    }
+
+    /// Checks every value the engine relies on; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.vipps_environment()?;
+        let msn = &self.vipps.msn;
+        if !msn.is_empty()
+            && (!(4..=6).contains(&msn.len()) || !msn.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(invalid("vipps.msn", "4 to 6 digits"));
+        }
+        if !is_valid_till_id(&self.till.id) {
+            return Err(invalid(
+                "till.id",
+                "1 to 16 characters a-z and 0-9 (no dash)",
+            ));
+        }
+        let name_len = self.till.name.chars().count();
+        if name_len == 0 || name_len > 36 {
+            return Err(invalid("till.name", "1 to 36 characters"));
+        }
+        let qr = self.merchant_qr_id();
+        if qr.is_empty()
+            || qr.len() > 64
+            || !qr
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(invalid(
+                "till.merchant_qr_id",
+                "1 to 64 characters A-Z, a-z, 0-9, '-' or '_'",
+            ));
+        }
+        if !matches!(self.till.currency.as_str(), "NOK" | "DKK" | "EUR") {
+            return Err(invalid("till.currency", "NOK, DKK or EUR"));
+        }
+        if !matches!(self.till.language.as_str(), "nb" | "da" | "fi" | "en") {
+            return Err(invalid("till.language", "nb, da, fi or en"));
+        }
+        if !self.relay.url.is_empty() {
+            Url::parse(&self.relay.url).map_err(|e| invalid("relay.url", &e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// The Vipps environment named by `vipps.environment`.
+    pub fn vipps_environment(&self) -> Result<VippsEnvironment, ConfigError> {
+        match self.vipps.environment.trim() {
+            "" | "test" => Ok(VippsEnvironment::Test),
+            "production" | "prod" => Ok(VippsEnvironment::Production),
+            other => Url::parse(other)
+                .map(VippsEnvironment::Custom)
+                .map_err(|e| {
+                    invalid(
+                        "vipps.environment",
+                        &format!("`test`, `production` or a URL ({e})"),
+                    )
+                }),
+        }
+    }
+
+    /// The merchant callback QR id of this till (`till.merchant_qr_id`, default `kasse-<till id>`).
+    pub fn merchant_qr_id(&self) -> String {
+        if self.till.merchant_qr_id.is_empty() {
+            format!("kasse-{}", self.till.id)
+        } else {
+            self.till.merchant_qr_id.clone()
+        }
+    }
+
+    /// The database file (`store.database`, default in the platform data directory).
+    pub fn database_path(&self) -> Option<PathBuf> {
+        if self.store.database.is_empty() {
+            Self::default_database_path()
+        } else {
+            Some(PathBuf::from(&self.store.database))
+        }
+    }
+}
+
+/// Till ids: `^[a-z0-9]{1,16}$`.
+pub fn is_valid_till_id(id: &str) -> bool {
+    (1..=16).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+fn invalid(key: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.to_string(),
+    }
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("no", "Kasse", "kasse")
+}
+
+fn default_table() -> toml::Table {
+    match toml::Value::try_from(Config::default()) {
+        Ok(toml::Value::Table(t)) => t,
+        // The defaults are plain strings and integers: serialisation cannot fail.
+        _ => toml::Table::new(),
+    }
+}
+
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.parse::<toml::Table>()
+        .map_err(|e: toml::de::Error| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
+/// Copies the keys of `from` that exist in `defaults` into `into`; warns about the others.
+fn merge_known(
+    into: &mut toml::Table,
+    defaults: &toml::Table,
+    from: &toml::Table,
+    prefix: &str,
+    path: &Path,
+    warnings: &mut Vec<String>,
+) {
+    for (key, value) in from {
+        let full = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (defaults.get(key), value) {
+            (Some(toml::Value::Table(def)), toml::Value::Table(sub)) => {
+                if let Some(toml::Value::Table(target)) = into.get_mut(key) {
+                    merge_known(target, def, sub, &full, path, warnings);
+                }
+            }
+            (Some(toml::Value::Table(_)), _) => warnings.push(format!(
+                "{}: `{full}` should be a section; ignored",
+                path.display()
+            )),
+            (Some(_), _) => {
+                into.insert(key.clone(), value.clone());
+            }
+            (None, _) => warnings.push(format!(
+                "{}: unknown configuration key `{full}` ignored",
+                path.display()
+            )),
+        }
+    }
+}
+
+/// `KASSE_<SECTION>_<KEY>` for `section.key` (and `KASSE_<KEY>` for top-level keys).
+pub fn env_var_name(key_path: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}",
+        key_path.replace('.', "_").to_ascii_uppercase()
+    )
+}
+
+fn env_value(env: &[(String, String)], key_path: &str) -> Option<String> {
+    let name = env_var_name(key_path);
+    env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+}
+
+fn apply_env(
+    merged: &mut toml::Table,
+    defaults: &toml::Table,
+    env: &[(String, String)],
+) -> Result<(), ConfigError> {
+    for (section, def) in defaults {
+        match def {
+            toml::Value::Table(def_table) => {
+                for (key, def_value) in def_table {
+                    let path = format!("{section}.{key}");
+                    if let Some(raw) = env_value(env, &path) {
+                        let value = env_to_value(&raw, def_value, &path)?;
+                        if let Some(toml::Value::Table(t)) = merged.get_mut(section) {
+                            t.insert(key.clone(), value);
+                        }
+                    }
+                }
+            }
+            other => {
+                if let Some(raw) = env_value(env, section) {
+                    let value = env_to_value(&raw, other, section)?;
+                    merged.insert(section.clone(), value);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn env_to_value(raw: &str, like: &toml::Value, path: &str) -> Result<toml::Value, ConfigError> {
+    let err = |message: &str| ConfigError::Env {
+        var: env_var_name(path),
+        key: path.to_string(),
+        message: message.to_string(),
+    };
+    Ok(match like {
+        toml::Value::Integer(_) => toml::Value::Integer(
+            raw.trim()
+                .parse::<i64>()
+                .map_err(|_| err("expected an integer"))?,
+        ),
+        toml::Value::Boolean(_) => toml::Value::Boolean(match raw.trim() {
+            "1" | "true" | "yes" => true,
+            "0" | "false" | "no" => false,
+            _ => return Err(err("expected true or false")),
+        }),
+        _ => toml::Value::String(raw.to_string()),
+    })
+}
+
+fn table_has_secret(table: &toml::Table) -> bool {
+    SECRET_KEYS.iter().any(|key| {
+        key.split_once('.').is_some_and(|(section, name)| {
+            table
+                .get(section)
+                .and_then(|s| s.as_table())
+                .and_then(|t| t.get(name))
+                .and_then(|v| v.as_str())
+                .is_some_and(|s| !s.is_empty())
+        })
+    })
+}
+
+#[cfg(unix)]
+fn warn_secrets_mode(path: &Path, table: &toml::Table, is_secrets_file: bool, w: &mut Vec<String>) {
+    use std::os::unix::fs::PermissionsExt;
+    if !is_secrets_file && !table_has_secret(table) {
+        return;
+    }
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            w.push(format!(
+                "{} holds secrets but is readable by others (mode {mode:o}); run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_secrets_mode(_: &Path, _: &toml::Table, _: bool, _: &mut Vec<String>) {}
+
+/// Writes `bytes` to `path`, readable and writable by the owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn missing_fields_take_defaults_and_unknown_keys_warn() {
+        let c = Config::from_toml(
+            "[till]\nid = \"till1\"\ncolour = \"red\"\n[nonsense]\nx = 1\n[engine]\npoll_interval_ms = 50\n",
+        )
+        .unwrap();
+        assert_eq!(c.till.id, "till1");
+        assert_eq!(c.till.name, "Kasse 1");
+        assert_eq!(c.till.currency, "NOK");
+        assert_eq!(c.engine.poll_interval_ms, 50);
+        assert_eq!(c.engine.poll_start_ms, 5_000);
+        assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+        assert!(c.warnings.iter().any(|w| w.contains("till.colour")));
+        assert!(c.warnings.iter().any(|w| w.contains("`nonsense`")));
+    }
+
+    #[test]
+    fn wrong_type_is_a_clear_error() {
+        let err = Config::from_toml("[engine]\npoll_interval_ms = \"fast\"\n").unwrap_err();
+        assert!(err.to_string().contains("poll_interval_ms"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_every_key_and_secrets_file_merges() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kasse.toml");
+        std::fs::write(
+            &path,
+            "[vipps]\nclient_id = \"id-from-file\"\nmsn = \"123456\"\n[till]\nid = \"till1\"\n",
+        )
+        .unwrap();
+        write_private(
+            &dir.path().join("secrets.toml"),
+            b"[vipps]\nclient_secret = \"s3cret\"\nsubscription_key = \"sub\"\n",
+        )
+        .unwrap();
+        let c = Config::load_with_env(
+            Some(&path),
+            &env(&[
+                ("KASSE_VIPPS_CLIENT_ID", "id-from-env"),
+                ("KASSE_ENGINE_POLL_START_MS", "7"),
+                ("KASSE_RELAY_URL", "http://127.0.0.1:9"),
+                ("KASSE_RELAY_TILL_TOKEN", "tok"),
+                ("KASSE_STORE_DATABASE", "/tmp/x.db"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.vipps.client_id, "id-from-env");
+        assert_eq!(c.vipps.client_secret, "s3cret");
+        assert_eq!(c.engine.poll_start_ms, 7);
+        assert_eq!(c.database_path().unwrap(), PathBuf::from("/tmp/x.db"));
+        assert!(c.is_configured());
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        c.validate().unwrap();
+
+        let bad =
+            Config::load_with_env(Some(&path), &env(&[("KASSE_ENGINE_POLL_START_MS", "soon")]))
+                .unwrap_err();
+        assert!(
+            bad.to_string().contains("KASSE_ENGINE_POLL_START_MS"),
+            "{bad}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn loose_secrets_file_warns_and_save_writes_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kasse.toml");
+        std::fs::write(&path, "").unwrap();
+        let secrets = dir.path().join("secrets.toml");
+        std::fs::write(&secrets, "[relay]\ntill_token = \"t\"\n").unwrap();
+        std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let c = Config::load_with_env(Some(&path), &[]).unwrap();
+        assert_eq!(c.relay.till_token, "t");
+        assert!(c.warnings.iter().any(|w| w.contains("chmod 600")));
+
+        let mut c = Config::default();
+        c.till.id = "abc".into();
+        c.vipps.client_secret = "very-secret".into();
+        let out = dir.path().join("sub").join("kasse.toml");
+        c.save(&out).unwrap();
+        let main = std::fs::read_to_string(&out).unwrap();
+        assert!(!main.contains("very-secret"));
+        let sec = dir.path().join("sub").join("secrets.toml");
+        let mode = std::fs::metadata(&sec).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let back = Config::load_with_env(Some(&out), &[]).unwrap();
+        assert_eq!(back.vipps.client_secret, "very-secret");
+        assert_eq!(back.till.id, "abc");
+        assert!(back.warnings.is_empty(), "{:?}", back.warnings);
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let mut c = Config::default();
+        c.till.id = "Till-1".into();
+        assert!(c.validate().unwrap_err().to_string().contains("till.id"));
+        c.till.id = "till1".into();
+        c.till.name = "x".repeat(37);
+        assert!(c.validate().unwrap_err().to_string().contains("till.name"));
+        c.till.name = "Kasse 1".into();
+        c.validate().unwrap();
+        assert_eq!(c.merchant_qr_id(), "kasse-till1");
+        c.vipps.environment = "production".into();
+        assert_eq!(
+            c.vipps_environment().unwrap().base_url().as_str(),
+            "https://api.vipps.no/"
+        );
+        c.vipps.environment = "not a url".into();
+        assert!(c.validate().is_err());
+        c.vipps.environment = "http://127.0.0.1:1234".into();
+        assert_eq!(c.vipps_environment().unwrap().label(), "127.0.0.1");
+    }
+}

@@ -1,1 +1,257 @@
 //! Demo mode: an in-process simulator and relay on loopback.
+//!
+//! [`start`] brings up a simulated Vipps MobilePay and a relay on 127.0.0.1, provisions the
+//! relay (store, till, webhook secret), registers the webhook at the simulator, and returns a
+//! ready [`Config`] plus a [`DemoPhone`] that plays the customer. The window's demo mode and
+//! `kasse pay --demo` use it; nothing leaves the machine.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::relay::store::RelayDb;
+use crate::relay::{RelayConfig, RelayHandle};
+use crate::sim::{self, ControlClient, SimConfig, SimHandle};
+
+/// Till id of the demo till.
+pub const DEMO_TILL_ID: &str = "demo1";
+/// Name shown in the (simulated) app after scanning.
+pub const DEMO_TILL_NAME: &str = "Kasse demo";
+
+/// Demo start-up failures.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("demo: cannot bind a loopback port: {0}")]
+    Bind(std::io::Error),
+    #[error("demo: temporary directory: {0}")]
+    Dir(std::io::Error),
+    #[error("demo: relay: {0}")]
+    Relay(String),
+    #[error("demo: simulator: {0}")]
+    Sim(String),
+}
+
+/// Knobs for [`start_with`].
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// How long a payment request waits for the simulated customer.
+    pub payment_expiry: Duration,
+    /// Where to keep the till and relay databases; a fresh temporary directory when `None`
+    /// (removed on [`DemoEnvironment::shutdown`]).
+    pub dir: Option<PathBuf>,
+    /// Simulator settings to start from (credentials are always the test ones).
+    pub sim: Option<SimConfig>,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            payment_expiry: Duration::from_secs(120),
+            dir: None,
+            sim: None,
+        }
+    }
+}
+
+/// A running demo: simulator, relay and the till configuration that uses them.
+pub struct DemoEnvironment {
+    /// A complete till configuration pointing at the simulator and the relay.
+    pub config: Config,
+    /// The simulated customer.
+    pub phone: DemoPhone,
+    pub sim: SimHandle,
+    pub relay: Option<RelayHandle>,
+    /// Directory of the till and relay databases.
+    pub dir: PathBuf,
+    remove_dir: bool,
+}
+
+impl DemoEnvironment {
+    /// Stops the relay and the simulator and removes a temporary directory.
+    pub async fn shutdown(mut self) {
+        if let Some(relay) = self.relay.take() {
+            relay.shutdown().await;
+        }
+        self.sim.shutdown();
+        if self.remove_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// The simulated customer's phone.
+#[derive(Debug, Clone)]
+pub struct DemoPhone {
+    control: ControlClient,
+    merchant_qr_id: String,
+}
+
+impl DemoPhone {
+    pub fn new(control: ControlClient, merchant_qr_id: impl Into<String>) -> Self {
+        Self {
+            control,
+            merchant_qr_id: merchant_qr_id.into(),
+        }
+    }
+
+    /// Scans the till's QR. `Ok(false)` when the app says it cannot reach the store.
+    pub async fn scan(&self) -> Result<bool, DemoError> {
+        self.control
+            .scan(&self.merchant_qr_id, None)
+            .await
+            .map(|o| o.delivered)
+            .map_err(|e| DemoError::Sim(e.to_string()))
+    }
+
+    /// Approves the payment request `reference` in the app.
+    pub async fn approve(&self, reference: &str) -> Result<(), DemoError> {
+        self.control
+            .approve(reference)
+            .await
+            .map(|_| ())
+            .map_err(|e| DemoError::Sim(e.to_string()))
+    }
+
+    /// Declines the payment request `reference` in the app.
+    pub async fn decline(&self, reference: &str) -> Result<(), DemoError> {
+        self.control
+            .decline(reference)
+            .await
+            .map(|_| ())
+            .map_err(|e| DemoError::Sim(e.to_string()))
+    }
+
+    /// The simulator's control API (ledger, log, faults).
+    pub fn control(&self) -> &ControlClient {
+        &self.control
+    }
+}
+
+/// Starts the demo with default options.
+pub async fn start() -> Result<DemoEnvironment, DemoError> {
+    start_with(DemoOptions::default()).await
+}
+
+/// Starts simulator and relay on loopback, provisions them and returns the till config.
+pub async fn start_with(options: DemoOptions) -> Result<DemoEnvironment, DemoError> {
+    let (dir, remove_dir) = match options.dir.clone() {
+        Some(d) => (d, false),
+        None => (
+            std::env::temp_dir().join(format!(
+                "kasse-demo-{}",
+                ulid::Ulid::generate().to_string().to_lowercase()
+            )),
+            true,
+        ),
+    };
+    std::fs::create_dir_all(&dir).map_err(DemoError::Dir)?;
+
+    let mut sim_config = options.sim.clone().unwrap_or_else(SimConfig::for_tests);
+    sim_config.client_id = sim::TEST_CLIENT_ID.into();
+    sim_config.client_secret = sim::TEST_CLIENT_SECRET.into();
+    sim_config.subscription_key = sim::TEST_SUBSCRIPTION_KEY.into();
+    sim_config.msn = sim::TEST_MSN.into();
+    sim_config.payment_expiry = options.payment_expiry;
+    let sim_listener = bind().await?;
+    let sim = sim::spawn(sim_config, sim_listener);
+
+    let mut config = Config::default();
+    config.vipps.environment = sim.base_url.to_string();
+    config.vipps.client_id = sim::TEST_CLIENT_ID.into();
+    config.vipps.client_secret = sim::TEST_CLIENT_SECRET.into();
+    config.vipps.subscription_key = sim::TEST_SUBSCRIPTION_KEY.into();
+    config.vipps.msn = sim::TEST_MSN.into();
+    config.till.id = DEMO_TILL_ID.into();
+    config.till.name = DEMO_TILL_NAME.into();
+    config.till.currency = "NOK".into();
+    config.store.database = dir.join("kasse.db").to_string_lossy().into_owned();
+    config.engine.payment_expiry_secs = options.payment_expiry.as_secs().max(1);
+    config.engine.expiry_grace_secs = 5;
+    // Loopback answers in microseconds: poll sooner than Vipps' 5 s guidance suggests.
+    config.engine.poll_start_ms = 1_000;
+    config.engine.poll_interval_ms = 1_000;
+    let merchant_qr_id = config.merchant_qr_id();
+
+    let relay_db = dir.join("relay.db");
+    let (relay, token) = start_relay(&relay_db, &merchant_qr_id, &config).await?;
+    config.relay.url = relay.base_url.to_string();
+    config.relay.till_token = token;
+
+    let phone = DemoPhone::new(sim.control(), merchant_qr_id);
+    Ok(DemoEnvironment {
+        config,
+        phone,
+        sim,
+        relay: Some(relay),
+        dir,
+        remove_dir,
+    })
+}
+
+/// Provisions and starts a relay for the configured till; registers the webhook at the
+/// configured Vipps (the simulator) and stores its secret at the relay.
+pub async fn start_relay(
+    db_path: &std::path::Path,
+    merchant_qr_id: &str,
+    config: &Config,
+) -> Result<(RelayHandle, String), DemoError> {
+    let msn = config.vipps.msn.clone();
+    let till_id = config.till.id.clone();
+    let path = db_path.to_path_buf();
+    let qr = merchant_qr_id.to_string();
+    let token = tokio::task::spawn_blocking(move || -> Result<String, String> {
+        let db = RelayDb::open(&path).map_err(|e| e.to_string())?;
+        match db.add_store(&msn, "Kasse demo shop") {
+            Ok(()) => {}
+            Err(crate::relay::store::RelayStoreError::StoreExists(_)) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        db.add_till(&msn, &till_id, &qr)
+            .map(|t| t.token)
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| DemoError::Relay(e.to_string()))?
+    .map_err(DemoError::Relay)?;
+
+    let listener = bind().await?;
+    let relay = crate::relay::spawn(RelayConfig::new(db_path), listener)
+        .await
+        .map_err(|e| DemoError::Relay(e.to_string()))?;
+
+    let client = crate::engine::actor::build_client(config).map_err(DemoError::Sim)?;
+    let url = relay.webhook_url(&config.vipps.msn);
+    let hook = client
+        .register_webhook(
+            url.as_str(),
+            &[
+                "user.checked-in.v1",
+                "epayments.payment.authorized.v1",
+                "epayments.payment.aborted.v1",
+                "epayments.payment.expired.v1",
+                "epayments.payment.terminated.v1",
+                "epayments.payment.cancelled.v1",
+                "epayments.payment.captured.v1",
+                "epayments.payment.refunded.v1",
+            ],
+        )
+        .await
+        .map_err(|e| DemoError::Sim(e.to_string()))?;
+    let path = db_path.to_path_buf();
+    let msn = config.vipps.msn.clone();
+    tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let db = RelayDb::open(&path).map_err(|e| e.to_string())?;
+        db.add_secret(&msn, &hook.id, hook.secret.expose())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| DemoError::Relay(e.to_string()))?
+    .map_err(DemoError::Relay)?;
+    Ok((relay, token))
+}
+
+async fn bind() -> Result<tokio::net::TcpListener, DemoError> {
+    tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(DemoError::Bind)
+}

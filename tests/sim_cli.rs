@@ -98,7 +98,6 @@ async fn the_binary_serves_vipps_on_its_port() {
     let line = tokio::task::spawn_blocking(move || rx.recv().unwrap())
         .await
         .unwrap();
-
     let base = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -134,4 +133,25 @@ async fn the_binary_serves_vipps_on_its_port() {
         .await
         .unwrap();
     assert_eq!(ledger.status(), 200);
+}
+
+#[tokio::test]
+async fn shutdown_closes_even_kept_alive_connections() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = kasse::sim::spawn(kasse::sim::SimConfig::for_tests(), listener);
+    let http = reqwest::Client::new();
+    let url = format!("{}sim/v1/payments", sim.base_url);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    sim.shutdown();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if http.get(&url).send().await.is_err() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still answering after shutdown"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }

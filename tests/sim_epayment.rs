@@ -534,7 +534,6 @@ async fn capture_refund_and_cancel_follow_the_aggregate() {
     let mut config = SimConfig::for_tests();
     config.rate_limits = None;
     let sim = start(config).await;
-
     let reference = "aggregate-1000";
     sim.create("agg-create", push_payment(reference, 1000, phone()))
         .await;
@@ -895,4 +894,27 @@ async fn unknown_references_and_bad_paths() {
     assert_eq!(bad.status, 400);
     let capture = sim.capture("does-not-exist", "k", 100).await;
     assert_eq!(capture.code().as_deref(), Some("5090"));
+}
+
+#[tokio::test]
+async fn cancel_while_the_customer_is_authorizing_is_6250() {
+    let sim = start(SimConfig::for_tests()).await;
+    sim.create("o-create", push_payment("opened-1234", 1000, phone()))
+        .await;
+    let opened = sim.handle.control().open("opened-1234").await.unwrap();
+    assert_eq!(opened.state, "CREATED");
+    let cancel = sim
+        .modify("opened-1234", "cancel", "o-cancel-1", None)
+        .await;
+    assert_eq!(
+        (cancel.status, cancel.code().as_deref()),
+        (400, Some("6250"))
+    );
+    // The customer finishes; the till's next cancel releases the money.
+    sim.approve("opened-1234").await;
+    let cancel = sim
+        .modify("opened-1234", "cancel", "o-cancel-2", None)
+        .await;
+    assert_eq!(cancel.status, 200);
+    assert_eq!(cancel.body["aggregate"]["cancelledAmount"]["value"], 1000);
 }

@@ -282,3 +282,26 @@ async fn the_log_filters_by_reference_and_time() {
             .all(|c| c["receivedAtUnixNanos"].as_u64().unwrap() > first)
     );
 }
+
+#[tokio::test]
+async fn locked_and_throttled_answers_can_be_injected() {
+    let sim = start(SimConfig::for_tests()).await;
+    sim.authorized("locked-1234", 1000).await;
+    sim.control(
+        Method::POST,
+        "/sim/v1/faults",
+        Some(json!({"failNext": {"capture": 1}, "errorStatus": 423})),
+    )
+    .await;
+    assert_eq!(sim.capture("locked-1234", "l-cap", 1000).await.status, 423);
+    sim.control(
+        Method::POST,
+        "/sim/v1/faults",
+        Some(json!({"failNext": {"get": 1}, "errorStatus": 429})),
+    )
+    .await;
+    let throttled = sim.payment("locked-1234").await;
+    assert_eq!(throttled.status, 429);
+    assert_eq!(throttled.headers["retry-after"], "1");
+    assert_eq!(sim.capture("locked-1234", "l-cap", 1000).await.status, 200);
+}

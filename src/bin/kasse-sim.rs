@@ -2,14 +2,20 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
 use kasse::sim::{self, AutoCustomer, Backoff, Currency, EndpointClass, Faults, RateLimits};
 
-const CONTROL_API: &str = "\
+const ABOUT: &str = "A faithful local Vipps MobilePay: access token, QR merchant callback, ePayment, \
+Webhooks API with signed retried delivery, a simulated customer and fault injection.";
+
+const LONG_ABOUT: &str = "\
+A faithful local Vipps MobilePay: access token, QR merchant callback, ePayment, Webhooks API
+with signed, retried, per-payment ordered delivery, a simulated customer and fault injection.
+State is in memory.
+
 Serves the Vipps paths at its root, so a client's base URL is http://LISTEN:
   POST /accesstoken/get
   PUT|GET|DELETE /qr/v1/merchant-callback/{merchantQrId}, GET /qr/v1/merchant-callback
@@ -25,6 +31,7 @@ Control API (no auth; the simulated customer, inspection, faults):
        webhook now; answers {customerToken, delivered, status, appMessage?}
   POST /sim/v1/scan {\"qrContent\": \"https://qr.vipps.no/...\"}   scan by QR content
   POST /sim/v1/payments/{reference}/approve | /decline  [{\"phoneNumber\": ...}]
+  POST /sim/v1/payments/{reference}/open    the customer is authorizing (cancel: 6250)
   GET  /sim/v1/payments[?state=CREATED&phoneNumber=...]  the ledger (state, aggregate,
        counts of captures/refunds/cancels, event log); GET /sim/v1/payments/{reference}
   GET  /sim/v1/log[?reference=...&since=<unix ns>]  received API calls (method, path,
@@ -39,11 +46,9 @@ Control API (no auth; the simulated customer, inspection, faults):
 Endpoint classes for faults: all, token, qr, create, get, capture, refund, cancel,
 forceApprove, webhooks. See docs/simulator.md.";
 
-/// A faithful local Vipps MobilePay: access token, QR merchant callback,
-/// ePayment, Webhooks API with signed retried delivery, a simulated customer
-/// and fault injection.
+/// Command line of `kasse-sim` (help texts in `ABOUT` and `LONG_ABOUT`).
 #[derive(Debug, Parser)]
-#[command(name = "kasse-sim", version, about, long_about = None, after_long_help = CONTROL_API)]
+#[command(name = "kasse-sim", version, about = ABOUT, long_about = LONG_ABOUT)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "KASSE_SIM_LISTEN", default_value = "127.0.0.1:8075")]
@@ -126,7 +131,7 @@ struct Args {
     /// 5xx rate per endpoint class, CLASS=RATE (e.g. capture=0.2). Repeatable.
     #[arg(long = "fault-5xx-rate", value_parser = parse_rate)]
     fault_rates: Vec<(EndpointClass, f64)>,
-    /// Status of injected errors (500, 502, 503, 504).
+    /// Status of injected errors: 500 (default), another 5xx, 423 (locked) or 429.
     #[arg(long, default_value_t = 500)]
     fault_status: u16,
     /// Injected errors happen after the call took effect (the answer is lost).
@@ -224,8 +229,8 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
-    if !(500..=599).contains(&args.fault_status) {
-        anyhow::bail!("--fault-status must be a 5xx status");
+    if !sim::faults::injectable_status(args.fault_status) {
+        anyhow::bail!("--fault-status must be a 5xx status, 423 or 429");
     }
     let listen = args.listen;
     let config = config(args);

@@ -175,12 +175,15 @@ pub async fn token(State(app): State<App>, headers: HeaderMap) -> Reply {
     let issued = unix_seconds(now);
     let expires = unix_seconds(now + ttl);
     let token = mint_jwt(&app, issued, expires);
-    app.state().access_tokens.insert(
+    let mut state = app.state();
+    state.access_tokens.retain(|_, t| t.expires_at > now);
+    state.access_tokens.insert(
         token.clone(),
         AccessToken {
             expires_at: now + ttl,
         },
     );
+    drop(state);
     let mut reply = Reply::json(
         StatusCode::OK,
         &json!({

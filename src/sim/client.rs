@@ -165,6 +165,12 @@ impl ControlClient {
         self.send(self.http.post(self.url(&path))).await
     }
 
+    /// The customer opens the request and is authorizing it (a cancel now gets 6250).
+    pub async fn open(&self, reference: &str) -> Result<LedgerPayment, ControlError> {
+        let path = format!("/sim/v1/payments/{reference}/open");
+        self.send(self.http.post(self.url(&path))).await
+    }
+
     /// The customer declines the payment in the app.
     pub async fn decline(&self, reference: &str) -> Result<LedgerPayment, ControlError> {
         let path = format!("/sim/v1/payments/{reference}/decline");

@@ -120,6 +120,7 @@ async fn do_scan(app: &App, merchant_qr_id: &str, phone: String) -> Response {
         }
         // 45 random bytes → 60 base64 characters, like Vipps' tokens.
         let token = random_base64(45);
+        state.customer_tokens.retain(|_, t| t.expires_at > now);
         state.customer_tokens.insert(
             token.clone(),
             CustomerToken {
@@ -264,6 +265,24 @@ pub async fn decline(
     choose(app, reference, body, Choice::Decline).await
 }
 
+/// `POST /sim/v1/payments/{reference}/open`: the customer opens the request and
+/// starts authorizing; until they approve or decline, cancel answers 6250.
+pub async fn open(State(app): State<App>, Path(reference): Path<String>) -> Response {
+    let mut state = app.state();
+    app.settle(&mut state);
+    match state.payments.get_mut(&reference) {
+        None => error(StatusCode::NOT_FOUND, format!("no payment {reference}")),
+        Some(p) if p.state != PaymentState::Created => error(
+            StatusCode::CONFLICT,
+            format!("the payment is {}, not CREATED", p.state.as_str()),
+        ),
+        Some(p) => {
+            p.customer_authorizing = true;
+            Json(ledger_json(p)).into_response()
+        }
+    }
+}
+
 /// One payment in the ledger.
 pub fn ledger_json(p: &Payment) -> Value {
     let c = p.currency.code();
@@ -285,6 +304,7 @@ pub fn ledger_json(p: &Payment) -> Value {
         "customerPhone": p.customer_phone,
         "approvedBy": p.approved_by,
         "scannedMerchantQrId": p.scanned_qr,
+        "customerAuthorizing": p.customer_authorizing,
         "paymentDescription": p.description,
         "receipt": p.receipt,
         "createdAt": iso_millis(p.created_at),
@@ -374,9 +394,12 @@ pub async fn set_faults(State(app): State<App>, body: Bytes) -> Response {
         Err(r) => return r.into_response(),
     };
     if let Some(s) = faults.error_status
-        && !(500..=599).contains(&s)
+        && !super::faults::injectable_status(s)
     {
-        return error(StatusCode::BAD_REQUEST, "errorStatus must be a 5xx status");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "errorStatus must be a 5xx status, 423 or 429",
+        );
     }
     lock(&app.faults).set(faults.clone());
     tracing::info!(?faults, "faults changed");

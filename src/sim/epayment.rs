@@ -231,6 +231,7 @@ fn create_payment(
         customer: req.customer,
         customer_phone: req.customer_phone,
         scanned_qr: req.scanned_qr,
+        customer_authorizing: false,
         approved_by: None,
         redirect_url: redirect_url.clone(),
         landing_token,

@@ -79,7 +79,7 @@ pub struct Faults {
     pub error_rate: BTreeMap<EndpointClass, f64>,
     /// The next N calls of the class get a 5xx (checked before the rate).
     pub fail_next: BTreeMap<EndpointClass, u32>,
-    /// Status of injected errors (default 500).
+    /// Status of injected errors: 500 (default), another 5xx, 423 (locked) or 429.
     pub error_status: Option<u16>,
     /// When true the call takes effect first and only the answer is lost
     /// (a retry with the same idempotency key then gets the original result).
@@ -96,6 +96,11 @@ pub struct Faults {
     pub webhook_duplicate_next: u32,
     /// Hold every webhook back this long before its first attempt.
     pub webhook_delay_ms: u64,
+}
+
+/// Whether `status` can be injected (5xx, 423 Locked, 429 Too Many Requests).
+pub fn injectable_status(status: u16) -> bool {
+    (500..=599).contains(&status) || status == 423 || status == 429
 }
 
 /// What happens to one webhook.

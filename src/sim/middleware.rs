@@ -14,6 +14,9 @@ use super::clock::unix_nanos;
 use super::faults::EndpointClass;
 use super::problem::ApiError;
 
+/// The call log keeps at most this many calls (the oldest half goes first).
+pub const MAX_LOGGED_CALLS: usize = 200_000;
+
 /// Largest request body the simulator reads.
 pub const MAX_BODY: usize = 1024 * 1024;
 
@@ -34,6 +37,10 @@ fn injected(status: u16, path: &str) -> Response {
             "Internal error",
             "Internal error. This may be caused by an incorrect API request. (Injected by kasse-sim.)",
         )
+    } else if status == StatusCode::TOO_MANY_REQUESTS {
+        let mut e = ApiError::gateway(status, "Rate limit is exceeded. Try again in 1 seconds.");
+        e.retry_after_secs = Some(1);
+        e
     } else {
         ApiError::status(
             status,
@@ -89,7 +96,11 @@ pub async fn vipps_api(State(app): State<App>, request: Request, next: Next) -> 
         Some(status) => injected(status, &path),
         None => next.run(request).await,
     };
-    lock(&app.calls).push(CallRecord {
+    let mut calls = lock(&app.calls);
+    if calls.len() >= MAX_LOGGED_CALLS {
+        calls.drain(..MAX_LOGGED_CALLS / 2);
+    }
+    calls.push(CallRecord {
         method: method.to_string(),
         path,
         reference,

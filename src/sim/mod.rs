@@ -62,6 +62,7 @@ pub struct SimHandle {
     clock: SimClock,
     deliverer: Deliverer,
     tasks: Mutex<Vec<AbortHandle>>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl SimHandle {
@@ -76,7 +77,10 @@ impl SimHandle {
     }
 
     /// Stop serving and stop every background task (webhook retries included).
+    /// Open keep-alive connections are closed once their request is answered,
+    /// so clients see the simulator go away.
     pub fn shutdown(&self) {
+        self.stop.send_replace(true);
         for task in app::lock(&self.tasks).drain(..) {
             task.abort();
         }
@@ -137,6 +141,7 @@ fn router(app: App) -> Router {
         .route("/sim/v1/scan", post(control::scan_content))
         .route("/sim/v1/payments", get(control::payments))
         .route("/sim/v1/payments/{reference}", get(control::payment))
+        .route("/sim/v1/payments/{reference}/open", post(control::open))
         .route(
             "/sim/v1/payments/{reference}/approve",
             post(control::approve),
@@ -193,10 +198,14 @@ pub fn spawn(config: SimConfig, listener: tokio::net::TcpListener) -> SimHandle 
         config,
     }));
 
-    let server = tokio::spawn({
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn({
         let router = router(app.clone());
         async move {
-            if let Err(e) = axum::serve(listener, router).await {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            });
+            if let Err(e) = serve.await {
                 tracing::error!(error = %e, "simulator server stopped");
             }
         }
@@ -218,6 +227,7 @@ pub fn spawn(config: SimConfig, listener: tokio::net::TcpListener) -> SimHandle 
         addr,
         clock,
         deliverer,
-        tasks: Mutex::new(vec![server.abort_handle(), sweeper.abort_handle()]),
+        tasks: Mutex::new(vec![sweeper.abort_handle()]),
+        stop,
     }
 }

@@ -160,6 +160,8 @@ pub struct Payment {
     pub customer_phone: Option<String>,
     /// The QR the customer scanned, for payments pushed to a customer token.
     pub scanned_qr: Option<String>,
+    /// The customer has opened the request and is authorizing it (cancel: 6250).
+    pub customer_authorizing: bool,
     /// Who approved it (phone), once authorized.
     pub approved_by: Option<String>,
     pub redirect_url: Option<String>,
@@ -249,6 +251,7 @@ impl Payment {
             return Err(self.state);
         }
         self.state = PaymentState::Authorized;
+        self.customer_authorizing = false;
         self.authorized = self.amount;
         self.approved_by = approver;
         self.push_event(EventName::Authorized, self.amount, None, now, psp, outbox);
@@ -266,6 +269,7 @@ impl Payment {
             return Err(self.state);
         }
         self.state = PaymentState::Aborted;
+        self.customer_authorizing = false;
         self.push_event(EventName::Aborted, self.amount, None, now, psp, outbox);
         Ok(())
     }
@@ -421,6 +425,12 @@ impl Payment {
         outbox: &mut Vec<PaymentNotice>,
     ) -> Result<PaymentEvent, ApiError> {
         match self.state {
+            PaymentState::Created if self.customer_authorizing => Err(ApiError::coded(
+                400,
+                6250,
+                "Cannot cancel processing payment",
+                "The customer is authorizing the payment right now. Retry the cancel later.",
+            )),
             PaymentState::Created => {
                 self.state = PaymentState::Terminated;
                 self.cancelled = self.amount;
@@ -633,6 +643,7 @@ mod tests {
             customer: None,
             customer_phone: None,
             scanned_qr: None,
+            customer_authorizing: false,
             approved_by: None,
             redirect_url: None,
             landing_token: "t".into(),
@@ -723,6 +734,19 @@ mod tests {
             code(p.cancel(false, "k", now, "x".into(), &mut out).unwrap_err()),
             6190
         );
+    }
+
+    #[test]
+    fn cancel_while_the_customer_authorizes_is_6250() {
+        let now = SystemTime::now();
+        let mut out = Vec::new();
+        let mut p = payment(500);
+        p.customer_authorizing = true;
+        let e = p.cancel(false, "k", now, "x".into(), &mut out).unwrap_err();
+        assert_eq!(code(e), 6250);
+        assert_eq!(p.state, PaymentState::Created);
+        p.authorize(None, now, "a".into(), &mut out).unwrap();
+        assert!(!p.customer_authorizing);
     }
 
     #[test]

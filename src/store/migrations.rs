@@ -7,10 +7,16 @@
 use rusqlite_migration::{M, Migrations};
 
 /// Every migration, in order. Index + 1 is the schema version it produces.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial.sql",
-    include_str!("../../migrations/till/0001_initial.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial.sql",
+        include_str!("../../migrations/till/0001_initial.sql"),
+    ),
+    (
+        "0002_engine.sql",
+        include_str!("../../migrations/till/0002_engine.sql"),
+    ),
+];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -12,6 +12,7 @@
 //! `Store::on(&tx, clock).append_journal(..)` joins that transaction.
 
 mod catalog;
+pub mod engine_state;
 mod journal;
 mod migrations;
 mod payments;

@@ -1,0 +1,238 @@
+//! What drivers (the window, the headless `kasse pay`) send to the engine and receive from it.
+//!
+//! Both directions are serde types: the headless driver prints every [`EngineEvent`] as one JSON
+//! line with a `"type"` tag (snake_case variant name). Messages carry ids ([`MessageId`]) that a
+//! UI translates, never English prose.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::basket::Basket;
+use crate::core::receipt::Receipt;
+
+/// What a driver asks the engine to do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    /// Freeze the basket as a sale and take payment for its total.
+    Pay { basket: Basket },
+    /// Fallback when the customer cannot scan: push the payment request to this phone number
+    /// (digits, country code first, e.g. `4791234567`).
+    SendToPhone { phone_number: String },
+    /// Cashier cancels the payment in progress. The basket unlocks only once Vipps reports a
+    /// final state.
+    Cancel,
+    /// Try the same sale again with a new payment attempt (after declined, expired, ...).
+    Retry,
+    /// Give up this sale's payment and return to editing the basket.
+    BackToBasket,
+    /// Done with the current sale (after completion or failure): ready for the next one.
+    NewSale,
+    /// Refund `amount` minor units of a completed sale.
+    Refund { sale_id: i64, amount: i64 },
+    /// Re-read the configuration file and redo the set-up (QR, relay) when idle.
+    ReloadConfig,
+    /// Ask for the most recent sales (answered by [`EngineEvent::History`]).
+    ListSales { limit: u32 },
+    /// Stop the engine task (after finishing nothing: unfinished payments are recovered on start).
+    Shutdown,
+}
+
+/// Progress reported by the engine. Every driver sees the same events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EngineEvent {
+    /// Set-up done: the till's QR exists at Vipps and this is its content.
+    Ready {
+        qr_content: String,
+        till_name: String,
+        environment: String,
+    },
+    /// The relay connection changed.
+    RelayStatus { status: RelayStatus },
+    /// Whether Vipps answers.
+    VippsStatus { status: VippsStatus },
+    /// A customer scanned the QR before the cashier pressed Pay: the token is held.
+    CustomerWaiting { expires_at_ms: i64 },
+    /// The sale is frozen and waits for the customer to scan the QR.
+    AwaitingCheckIn {
+        sale_id: i64,
+        amount: i64,
+        qr_content: Option<String>,
+    },
+    /// A check-in arrived for this sale: the payment request is being sent.
+    CheckedIn { sale_id: i64 },
+    /// The payment request is at Vipps; the customer's app shows it.
+    PaymentRequested {
+        sale_id: i64,
+        reference: String,
+        amount: i64,
+    },
+    /// The customer approved (confirmed by reading the payment).
+    Authorized { sale_id: i64, reference: String },
+    /// The money is captured.
+    Captured {
+        sale_id: i64,
+        reference: String,
+        amount: i64,
+    },
+    /// Sale complete: captured equals the total.
+    Completed {
+        sale_id: i64,
+        reference: String,
+        receipt: Receipt,
+    },
+    /// The customer declined in the app.
+    Declined { sale_id: i64, reference: String },
+    /// The customer did not answer before the payment request expired.
+    Expired { sale_id: i64, reference: String },
+    /// The payment was cancelled. `money_released` is true when the customer had approved
+    /// and the cancel released the reserved amount.
+    Cancelled {
+        sale_id: i64,
+        reference: Option<String>,
+        money_released: bool,
+    },
+    /// The customer's check-in is no longer valid: ask them to scan again.
+    TokenExpired { sale_id: i64 },
+    /// Vipps refuses push payments for this sales unit (error 5080): the admin must ask Vipps
+    /// MobilePay to enable it. Meanwhile another way to pay is needed.
+    PushNotAllowed { sale_id: i64 },
+    /// Something needs attention. `retrying` says whether the engine keeps trying by itself.
+    Problem {
+        message_id: MessageId,
+        detail: Option<String>,
+        retrying: bool,
+    },
+    /// The sale is over (completed, abandoned or failed): the till takes a new sale.
+    Idle,
+    /// A refund went through.
+    RefundDone {
+        sale_id: i64,
+        reference: String,
+        amount: i64,
+        refunded_total: i64,
+    },
+    /// A refund did not go through (nothing was refunded, or the result is unknown and will be
+    /// reconciled: see `message_id`).
+    RefundFailed {
+        sale_id: i64,
+        amount: i64,
+        message_id: MessageId,
+        detail: Option<String>,
+    },
+    /// Answer to [`Command::ListSales`].
+    History { sales: Vec<SaleSummary> },
+    /// Start-up reconciliation finished; `unresolved` attempts could not be settled yet.
+    Recovered { settled: u32, unresolved: u32 },
+}
+
+impl EngineEvent {
+    /// The snake_case tag the headless driver prints as `"type"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Ready { .. } => "ready",
+            Self::RelayStatus { .. } => "relay_status",
+            Self::VippsStatus { .. } => "vipps_status",
+            Self::CustomerWaiting { .. } => "customer_waiting",
+            Self::AwaitingCheckIn { .. } => "awaiting_check_in",
+            Self::CheckedIn { .. } => "checked_in",
+            Self::PaymentRequested { .. } => "payment_requested",
+            Self::Authorized { .. } => "authorized",
+            Self::Captured { .. } => "captured",
+            Self::Completed { .. } => "completed",
+            Self::Declined { .. } => "declined",
+            Self::Expired { .. } => "expired",
+            Self::Cancelled { .. } => "cancelled",
+            Self::TokenExpired { .. } => "token_expired",
+            Self::PushNotAllowed { .. } => "push_not_allowed",
+            Self::Problem { .. } => "problem",
+            Self::Idle => "idle",
+            Self::RefundDone { .. } => "refund_done",
+            Self::RefundFailed { .. } => "refund_failed",
+            Self::History { .. } => "history",
+            Self::Recovered { .. } => "recovered",
+        }
+    }
+}
+
+/// Relay connection state as shown to the cashier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RelayStatus {
+    Connected,
+    Reconnecting {
+        attempt: u32,
+        last_error: Option<String>,
+    },
+    /// No relay configured: check-ins cannot arrive, phone-number payments still work.
+    NotConfigured,
+}
+
+/// Vipps reachability as shown to the cashier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum VippsStatus {
+    Reachable,
+    Unreachable { detail: String },
+}
+
+/// Translatable message ids (the UI's translation key is `engine-<id>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MessageId {
+    /// Vipps does not answer (network, 5xx, 429); the engine retries within limits.
+    VippsUnreachable,
+    /// Vipps refused our credentials (401/403): the admin must check the configuration.
+    VippsCredentials,
+    /// The configuration is incomplete or invalid.
+    ConfigInvalid,
+    /// The till's QR could not be set up at Vipps.
+    QrSetupFailed,
+    /// The local database failed; nothing was sent to Vipps after the failure.
+    StorageFailed,
+    /// A sale is in progress; finish or cancel it first.
+    Busy,
+    /// Nothing to do for this command right now.
+    NotNow,
+    /// The basket is empty or its total is outside what Vipps accepts.
+    InvalidAmount,
+    /// The phone number is not 10 to 15 digits, or Vipps does not know it.
+    InvalidPhone,
+    /// Vipps rejected the payment request (see detail for the code).
+    PaymentRejected,
+    /// The capture was refused or did not capture the whole total: the admin must look at it.
+    CaptureMismatch,
+    /// The capture is stored as intended but Vipps has not confirmed it yet; it is retried
+    /// in the background with the same idempotency key.
+    CapturePending,
+    /// The cancel is stored as intended but not yet confirmed; retried in the background.
+    CancelPending,
+    /// The payment's state could not be read; it is reconciled in the background.
+    OutcomeUnknown,
+    /// The capture cannot be cancelled any more (the customer has approved and the till is
+    /// capturing).
+    TooLateToCancel,
+    /// No such sale, or it is not completed.
+    SaleNotFound,
+    /// The refund amount is more than what is left to refund.
+    RefundTooLarge,
+    /// Vipps refused the refund (see detail).
+    RefundRejected,
+    /// The refund is stored as intended and will be retried with the same key.
+    RefundPending,
+    /// An amount in Vipps' answer does not match the sale: the admin must look at it.
+    AmountMismatch,
+}
+
+/// One line of the sales history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaleSummary {
+    pub sale_id: i64,
+    pub state: String,
+    pub total: i64,
+    pub currency: String,
+    pub reference: Option<String>,
+    pub captured: i64,
+    pub refunded: i64,
+    pub created_at_ms: i64,
+}

@@ -1,0 +1,218 @@
+//! The engine's access to the store: one transaction per step, the journal written in the same
+//! transaction as the state it describes.
+
+use rusqlite::{Connection, params};
+
+use super::api::SaleSummary;
+use crate::core::basket::Basket;
+use crate::core::receipt::Receipt;
+use crate::core::sale::SaleState;
+use crate::store::engine_state::{self as es, Amounts};
+use crate::store::{Store, StoreError, system_clock};
+use crate::vipps::models::{ModificationResponse, Payment, PaymentState};
+
+/// Journal kinds written by the engine (the store's own kinds where one fits).
+pub mod jk {
+    pub use crate::store::kind::{
+        CANCEL_REQUESTED, CAPTURE_REQUESTED, PAYMENT_AUTHORIZED, PAYMENT_CANCELLED,
+        PAYMENT_CAPTURED, PAYMENT_DECLINED, PAYMENT_EXPIRED, PAYMENT_FAILED, PAYMENT_REQUESTED,
+        REFUND_DONE, REFUND_FAILED, REFUND_REQUESTED,
+    };
+    pub const ENGINE_STARTED: &str = "engine_started";
+    pub const QR_READY: &str = "till_qr_ready";
+    pub const CHECKIN_RECEIVED: &str = "checkin_received";
+    pub const CHECKIN_IGNORED: &str = "checkin_ignored";
+    pub const VIPPS_EVENT: &str = "vipps_event";
+    pub const PAYMENT_CREATED: &str = "payment_created";
+    pub const PAYMENT_CREATE_UNKNOWN: &str = "payment_create_unknown";
+    pub const PAYMENT_NOT_CREATED: &str = "payment_not_created";
+    pub const CAPTURE_RESULT: &str = "capture_result";
+    pub const CAPTURE_VERIFIED: &str = "capture_verified";
+    pub const CANCEL_RESULT: &str = "cancel_result";
+    pub const REFUND_RESULT: &str = "refund_result";
+    pub const ADMIN_FLAGGED: &str = "admin_flagged";
+    pub const SALE_ABANDONED: &str = "sale_abandoned";
+}
+
+/// Storage failures. Nothing is sent to Vipps after one.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("stored data is invalid: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The store, as the engine uses it.
+pub struct Db {
+    store: Store,
+}
+
+impl Db {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Runs `f` in a transaction and commits it (rolled back on `Err`).
+    pub fn tx<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let conn = self.store.conn_mut();
+        let tx = conn.transaction()?;
+        let v = f(&tx)?;
+        tx.commit()?;
+        Ok(v)
+    }
+
+    /// The store's install id (part of every payment reference).
+    pub fn install_id(&self) -> Result<String, DbError> {
+        Ok(self.store.install_id()?)
+    }
+
+    /// Runs a read.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, DbError>) -> Result<T, DbError> {
+        f(self.store.conn())
+    }
+}
+
+/// Appends a business event to the hash-chained journal (inside the caller's transaction).
+pub fn journal(c: &Connection, kind: &str, payload: serde_json::Value) -> Result<(), DbError> {
+    Store::on(c, system_clock()).append_journal(kind, &payload)?;
+    Ok(())
+}
+
+/// Brings the shared `payment_attempt` row of an attempt up to date.
+pub fn mirror(c: &Connection, attempt_id: i64) -> Result<(), DbError> {
+    es::mirror_attempt(c, attempt_id, system_clock()())?;
+    Ok(())
+}
+
+/// A frozen sale as the engine needs it.
+#[derive(Debug, Clone)]
+pub struct SaleRec {
+    pub id: i64,
+    pub total: i64,
+    pub currency: String,
+    pub receipt: Receipt,
+}
+
+/// Stores the frozen basket as a new sale awaiting check-in (journalled by the store).
+pub fn insert_sale(c: &Connection, basket: &Basket) -> Result<SaleRec, DbError> {
+    let store = Store::on(c, system_clock());
+    let id = store.freeze_sale(basket)?;
+    let receipt = Receipt::from_basket(basket);
+    Ok(SaleRec {
+        id,
+        total: receipt.total,
+        currency: receipt.currency.code().to_string(),
+        receipt,
+    })
+}
+
+pub fn sale_state(c: &Connection, sale_id: i64) -> Result<SaleState, DbError> {
+    let s: String = c.query_row(
+        "SELECT state FROM sale WHERE id = ?1",
+        params![sale_id],
+        |r| r.get(0),
+    )?;
+    s.parse()
+        .map_err(|e: crate::core::sale::UnknownSaleState| DbError::Invalid(e.to_string()))
+}
+
+/// Records the sale's new state (journalled by the store).
+pub fn set_sale_state(c: &Connection, sale_id: i64, state: SaleState) -> Result<(), DbError> {
+    Store::on(c, system_clock()).set_sale_state(sale_id, state)?;
+    Ok(())
+}
+
+/// The stored sale.
+pub fn sale(c: &Connection, sale_id: i64) -> Result<Option<SaleRec>, DbError> {
+    Ok(Store::on(c, system_clock())
+        .get_sale(sale_id)?
+        .map(|s| SaleRec {
+            id: s.id,
+            total: s.total,
+            currency: s.currency.code().to_string(),
+            receipt: s.receipt,
+        }))
+}
+
+/// The most recent sales with their payment summary.
+pub fn list_sales(c: &Connection, limit: u32) -> Result<Vec<SaleSummary>, DbError> {
+    let mut stmt = c.prepare(
+        "SELECT s.id, s.state, s.total, s.currency, s.created_ms,
+                (SELECT a.reference FROM engine_attempts a WHERE a.sale_id = s.id ORDER BY a.id DESC LIMIT 1),
+                COALESCE((SELECT SUM(a.captured_amount) FROM engine_attempts a WHERE a.sale_id = s.id), 0),
+                COALESCE((SELECT SUM(a.refunded_amount) FROM engine_attempts a WHERE a.sale_id = s.id), 0)
+         FROM sale s ORDER BY s.id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map(params![limit], |r| {
+        Ok(SaleSummary {
+            sale_id: r.get(0)?,
+            state: r.get(1)?,
+            total: r.get(2)?,
+            currency: r.get(3)?,
+            created_at_ms: r.get(4)?,
+            reference: r.get(5)?,
+            captured: r.get(6)?,
+            refunded: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn state_text(s: PaymentState) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "UNKNOWN".into())
+}
+
+/// Stores what a GET payment said.
+pub fn record_view(
+    c: &Connection,
+    attempt_id: i64,
+    p: &Payment,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    let a = p.aggregate;
+    es::record_vipps_view(
+        c,
+        attempt_id,
+        &state_text(p.state),
+        Amounts {
+            authorized: a.authorized_amount.value,
+            captured: a.captured_amount.value,
+            cancelled: a.cancelled_amount.value,
+            refunded: a.refunded_amount.value,
+        },
+        now_ms,
+    )?;
+    Ok(())
+}
+
+/// Stores what a capture, cancel or refund answer said.
+pub fn record_view_mod(
+    c: &Connection,
+    attempt_id: i64,
+    r: &ModificationResponse,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    let a = r.aggregate;
+    es::record_vipps_view(
+        c,
+        attempt_id,
+        &state_text(r.state),
+        Amounts {
+            authorized: a.authorized_amount.value,
+            captured: a.captured_amount.value,
+            cancelled: a.cancelled_amount.value,
+            refunded: a.refunded_amount.value,
+        },
+        now_ms,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,1236 @@
+//! The sale, step by step (DESIGN.md): freeze, wait for a customer, request, wait for
+//! authorization, capture, verify. Each step commits its intent before calling Vipps.
+
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::actor::{Input, TOKEN_MARGIN_MS, Till};
+use super::api::{Command, EngineEvent, MessageId};
+use super::calls::{CallOutcome, Interrupt, is_not_found};
+use super::crash;
+use super::db::{self, DbError, SaleRec};
+use super::keys::{self, OpKind};
+use super::receipt::{vipps_currency, vipps_receipt};
+use crate::core::basket::Basket;
+use crate::core::sale::{SaleEvent, SaleState};
+use crate::store::engine_state::{self as es, AttemptRow, OperationRow, status};
+use crate::vipps::models::{
+    Amount, CreatePaymentRequest, Customer as VippsCustomer, CustomerToken, Payment,
+    PaymentEventName, PaymentState,
+};
+use crate::vipps::{PhoneNumber, VippsError};
+
+/// Who the payment request goes to.
+pub(super) enum Customer {
+    Token(es::CheckinRow),
+    Phone(PhoneNumber),
+}
+
+/// How one attempt ended, from the sale's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AttemptEnd {
+    Completed,
+    /// Nothing moved; the sale may be retried (new attempt) or abandoned.
+    Failed,
+    /// The sale is over for now (cancelled by the cashier, or left to reconciliation).
+    Ended,
+}
+
+/// A final, settled state of an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Final {
+    Completed,
+    Declined,
+    Expired,
+    Cancelled { money_released: bool },
+    NeedsAdmin(String),
+}
+
+/// Why the engine cancels a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CancelReason {
+    Cashier,
+    /// The request outlived its expiry without a final state.
+    Expired,
+    /// Vipps' amounts do not match the sale.
+    Mismatch,
+}
+
+impl Till {
+    // -----------------------------------------------------------------------------------------
+    // The sale
+
+    pub(super) async fn run_sale(&mut self, basket: Basket) {
+        if let Err(e) = basket.check_payable() {
+            self.problem(MessageId::InvalidAmount, Some(e.to_string()), false);
+            return;
+        }
+        if basket.currency().code() != self.config.till.currency {
+            self.problem(
+                MessageId::InvalidAmount,
+                Some(format!(
+                    "the basket is in {} but this till takes {}",
+                    basket.currency().code(),
+                    self.config.till.currency
+                )),
+                false,
+            );
+            return;
+        }
+        if self.vipps.is_none() {
+            self.setup().await;
+            if self.vipps.is_none() {
+                self.problem(MessageId::ConfigInvalid, None, false);
+                return;
+            }
+        }
+        let sale = match self.db.tx(|c| {
+            let sale = db::insert_sale(c, &basket)?;
+            es::assign_held_checkins(c, sale.id)?;
+            Ok(sale)
+        }) {
+            Ok(s) => s,
+            Err(e) => {
+                self.storage_failed(&e);
+                return;
+            }
+        };
+        crash::point("sale_frozen");
+        self.current_sale = Some(sale.id);
+        self.emit(EngineEvent::AwaitingCheckIn {
+            sale_id: sale.id,
+            amount: sale.total,
+            qr_content: self.qr_content.clone(),
+        });
+        let mut next = self.usable_checkin(sale.id);
+        let mut next_pay: Option<Basket> = None;
+        loop {
+            let customer = match next.take() {
+                Some(c) => c,
+                None => match self.wait_customer(&sale).await {
+                    Waited::Customer(c) => c,
+                    Waited::Abandoned => break,
+                    Waited::NewBasket(b) => {
+                        next_pay = Some(b);
+                        break;
+                    }
+                },
+            };
+            match self.run_attempt(&sale, customer).await {
+                AttemptEnd::Completed | AttemptEnd::Ended => break,
+                AttemptEnd::Failed => {}
+            }
+            if self.stopping {
+                break;
+            }
+        }
+        self.end_sale(sale.id);
+        if let Some(b) = next_pay
+            && !self.stopping
+        {
+            Box::pin(self.run_sale(b)).await;
+        }
+    }
+
+    fn end_sale(&mut self, sale_id: i64) {
+        if let Err(e) = self.db.tx(|c| {
+            es::discard_checkins_of_sale(c, sale_id)?;
+            Ok(())
+        }) {
+            self.storage_failed(&e);
+        }
+        self.current_sale = None;
+        self.emit(EngineEvent::Idle);
+    }
+
+    /// A stored check-in usable for this sale (unused, valid long enough).
+    fn usable_checkin(&mut self, sale_id: i64) -> Option<Customer> {
+        let now = self.now_ms();
+        match self
+            .db
+            .read(|c| Ok(es::usable_checkin(c, sale_id, now + TOKEN_MARGIN_MS)?))
+        {
+            Ok(row) => row.map(Customer::Token),
+            Err(e) => {
+                self.storage_failed(&e);
+                None
+            }
+        }
+    }
+
+    /// Moves the stored sale state along the core state machine.
+    pub(super) fn advance_sale(
+        c: &rusqlite::Connection,
+        sale_id: i64,
+        event: SaleEvent,
+    ) -> Result<SaleState, DbError> {
+        let current = db::sale_state(c, sale_id)?;
+        match crate::core::sale::transition(current, event) {
+            Ok(next) => {
+                if next != current {
+                    db::set_sale_state(c, sale_id, next)?;
+                }
+                Ok(next)
+            }
+            Err(e) => {
+                // The money rules live in the attempt rows; a sale state that cannot move is
+                // logged, not fatal.
+                tracing::debug!(sale_id, error = %e, "sale state unchanged");
+                Ok(current)
+            }
+        }
+    }
+
+    async fn wait_customer(&mut self, sale: &SaleRec) -> Waited {
+        loop {
+            match self.next_input(None).await {
+                Input::CheckIn(row) => {
+                    if row.expires_at_ms > self.now_ms() + TOKEN_MARGIN_MS {
+                        return Waited::Customer(Customer::Token(row));
+                    }
+                }
+                Input::Command(Command::SendToPhone { phone_number }) => {
+                    match PhoneNumber::parse(&phone_number) {
+                        Ok(p) => return Waited::Customer(Customer::Phone(p)),
+                        Err(e) => self.problem(MessageId::InvalidPhone, Some(e.to_string()), false),
+                    }
+                }
+                Input::Command(Command::Retry) => {
+                    if let Some(c) = self.usable_checkin(sale.id) {
+                        return Waited::Customer(c);
+                    }
+                    let r = self.db.tx(|c| {
+                        Self::advance_sale(c, sale.id, SaleEvent::Retry)?;
+                        Ok(())
+                    });
+                    if let Err(e) = r {
+                        self.storage_failed(&e);
+                    }
+                    self.emit(EngineEvent::AwaitingCheckIn {
+                        sale_id: sale.id,
+                        amount: sale.total,
+                        qr_content: self.qr_content.clone(),
+                    });
+                }
+                Input::Command(
+                    cmd @ (Command::Cancel | Command::BackToBasket | Command::NewSale),
+                ) => {
+                    let event = match cmd {
+                        Command::Cancel => SaleEvent::Cancel,
+                        _ => SaleEvent::BackToBasket,
+                    };
+                    let r = self.db.tx(|c| {
+                        let state = Self::advance_sale(c, sale.id, event)?;
+                        db::journal(
+                            c,
+                            db::jk::SALE_ABANDONED,
+                            json!({ "sale_id": sale.id, "state": state.as_str() }),
+                        )?;
+                        Ok(())
+                    });
+                    if let Err(e) = r {
+                        self.storage_failed(&e);
+                    }
+                    if matches!(cmd, Command::Cancel) {
+                        self.emit(EngineEvent::Cancelled {
+                            sale_id: sale.id,
+                            reference: None,
+                            money_released: false,
+                        });
+                    }
+                    return Waited::Abandoned;
+                }
+                Input::Command(Command::Pay { basket }) => {
+                    // A new basket while no payment is in flight: this sale is abandoned.
+                    let r = self.db.tx(|c| {
+                        Self::advance_sale(c, sale.id, SaleEvent::BackToBasket)?;
+                        db::journal(c, db::jk::SALE_ABANDONED, json!({ "sale_id": sale.id }))?;
+                        Ok(())
+                    });
+                    if let Err(e) = r {
+                        self.storage_failed(&e);
+                    }
+                    return Waited::NewBasket(basket);
+                }
+                Input::Command(cmd) => self.busy_command(cmd),
+                Input::Payment { .. } => self.reconcile_at = Some(Instant::now()),
+                Input::Deadline => {}
+                Input::Closed => return Waited::Abandoned,
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // One attempt
+
+    async fn run_attempt(&mut self, sale: &SaleRec, customer: Customer) -> AttemptEnd {
+        let now = self.now_ms();
+        let till_id = self.config.till.id.clone();
+        let install = self.install_id.clone();
+        let (kind, checkin_id, phone_masked) = match &customer {
+            Customer::Token(row) => ("token", Some(row.id), None),
+            Customer::Phone(p) => ("phone", None, Some(p.masked())),
+        };
+        let event = match &customer {
+            Customer::Token(_) => SaleEvent::CheckedIn,
+            Customer::Phone(_) => SaleEvent::SendToPhone,
+        };
+        let begun = self.db.tx(|c| {
+            // After a failed attempt the sale goes back to waiting first.
+            if db::sale_state(c, sale.id)?.can_retry() {
+                Self::advance_sale(c, sale.id, SaleEvent::Retry)?;
+            }
+            let a = es::insert_attempt(
+                c,
+                sale.id,
+                sale.total,
+                &sale.currency,
+                kind,
+                checkin_id,
+                phone_masked.as_deref(),
+                now,
+                |id| keys::reference(&till_id, &install, id).map_err(|e| e.to_string()),
+            )?;
+            if let Some(ci) = checkin_id {
+                es::mark_checkin_used(c, ci, a.id)?;
+            }
+            let key = keys::idempotency_key(&a.reference, OpKind::Create, 1)
+                .map_err(|e| DbError::Invalid(e.to_string()))?;
+            let op = es::insert_operation(c, a.id, "create", 1, &key, sale.total, now)?;
+            Self::advance_sale(c, sale.id, event)?;
+            db::mirror(c, a.id)?;
+            db::journal(
+                c,
+                db::jk::PAYMENT_REQUESTED,
+                json!({ "sale_id": sale.id, "reference": a.reference, "idempotency_key": key,
+                        "amount": sale.total, "customer": kind, "phone": phone_masked }),
+            )?;
+            Ok((a, op))
+        });
+        let (attempt, op) = match begun {
+            Ok(x) => x,
+            Err(e) => {
+                self.storage_failed(&e);
+                return AttemptEnd::Ended;
+            }
+        };
+        crash::point("create_intent");
+        if matches!(customer, Customer::Token(_)) {
+            self.emit(EngineEvent::CheckedIn { sale_id: sale.id });
+        }
+        let vipps_customer = match &customer {
+            Customer::Token(row) => {
+                VippsCustomer::CustomerToken(CustomerToken::new(row.customer_token.clone()))
+            }
+            Customer::Phone(p) => VippsCustomer::PhoneNumber(p.clone()),
+        };
+        let currency = match sale.currency.parse::<crate::core::money::Currency>() {
+            Ok(c) => vipps_currency(c),
+            Err(e) => {
+                self.problem(MessageId::InvalidAmount, Some(e.to_string()), false);
+                return AttemptEnd::Ended;
+            }
+        };
+        let description: String = format!("{} #{}", self.config.till.name, sale.id)
+            .chars()
+            .take(100)
+            .collect();
+        let request = CreatePaymentRequest::push_to_customer(
+            attempt.reference.clone(),
+            Amount::new(currency, sale.total),
+            vipps_customer,
+        )
+        .with_description(description)
+        .with_receipt(vipps_receipt(
+            &sale.receipt,
+            &self.config.till.id,
+            &sale.id.to_string(),
+        ));
+        let key = op.idempotency_key.clone();
+        let budget = self.config.engine.create_retry_budget();
+        let outcome = self
+            .call_modify(&attempt.reference, budget, Interrupt::ByCancel, |client| {
+                let request = request.clone();
+                let key = key.clone();
+                async move { client.create_payment(&request, &key).await }
+            })
+            .await;
+        match outcome {
+            CallOutcome::Done(_) => {
+                if let Err(e) = self.record_created(&attempt, &op, "created") {
+                    self.storage_failed(&e);
+                    return AttemptEnd::Ended;
+                }
+                crash::point("create_result");
+            }
+            CallOutcome::Rejected(e) => {
+                return self.create_rejected(sale, &attempt, &op, &customer, e);
+            }
+            CallOutcome::Unknown(_) | CallOutcome::Interrupted => {
+                let cancel = matches!(outcome, CallOutcome::Interrupted);
+                let check_budget = self.config.engine.modify_retry_budget();
+                match self
+                    .read_payment_retrying(&attempt.reference, check_budget, Interrupt::Never)
+                    .await
+                {
+                    Ok(_) => {
+                        if let Err(e) = self.record_created(&attempt, &op, "found") {
+                            self.storage_failed(&e);
+                            return AttemptEnd::Ended;
+                        }
+                        crash::point("create_result");
+                        if cancel {
+                            return self.cashier_cancel(sale, &attempt).await;
+                        }
+                    }
+                    Err(e) if is_not_found(&e) => {
+                        let now = self.now_ms();
+                        let r = self.db.tx(|c| {
+                            es::finish_operation(
+                                c,
+                                op.id,
+                                "abandoned",
+                                Some(404),
+                                None,
+                                None,
+                                now,
+                            )?;
+                            es::set_attempt_status(c, attempt.id, status::NOT_CREATED, true, now)?;
+                            Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
+                            db::mirror(c, attempt.id)?;
+                            db::journal(
+                                c,
+                                db::jk::PAYMENT_NOT_CREATED,
+                                json!({ "sale_id": sale.id, "reference": attempt.reference }),
+                            )?;
+                            Ok(())
+                        });
+                        if let Err(e) = r {
+                            self.storage_failed(&e);
+                        }
+                        if cancel {
+                            self.emit(EngineEvent::Cancelled {
+                                sale_id: sale.id,
+                                reference: Some(attempt.reference.clone()),
+                                money_released: false,
+                            });
+                            return AttemptEnd::Ended;
+                        }
+                        self.problem(MessageId::VippsUnreachable, Some(e.to_string()), false);
+                        return AttemptEnd::Failed;
+                    }
+                    Err(e) => {
+                        // Unknown whether Vipps has it: decide "cancel" so reconciliation
+                        // releases anything the customer might still approve.
+                        let now = self.now_ms();
+                        let r = self.db.tx(|c| {
+                            es::set_decision(c, attempt.id, "cancel", now)?;
+                            es::set_last_error(c, attempt.id, &e.to_string(), now)?;
+                            Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
+                            db::mirror(c, attempt.id)?;
+                            db::journal(
+                                c,
+                                db::jk::PAYMENT_CREATE_UNKNOWN,
+                                json!({ "sale_id": sale.id, "reference": attempt.reference,
+                                        "error": e.to_string(), "decision": "cancel" }),
+                            )?;
+                            Ok(())
+                        });
+                        if let Err(e) = r {
+                            self.storage_failed(&e);
+                        }
+                        self.reconcile_at =
+                            Some(Instant::now() + self.config.engine.reconcile_interval());
+                        self.problem(MessageId::OutcomeUnknown, Some(e.to_string()), false);
+                        return if cancel {
+                            AttemptEnd::Ended
+                        } else {
+                            AttemptEnd::Failed
+                        };
+                    }
+                }
+            }
+        }
+        self.emit(EngineEvent::PaymentRequested {
+            sale_id: sale.id,
+            reference: attempt.reference.clone(),
+            amount: sale.total,
+        });
+        self.await_authorization(sale, &attempt).await
+    }
+
+    fn record_created(
+        &mut self,
+        attempt: &AttemptRow,
+        op: &OperationRow,
+        how: &str,
+    ) -> Result<(), DbError> {
+        let now = self.now_ms();
+        self.db.tx(|c| {
+            es::finish_operation(c, op.id, "succeeded", Some(201), None, None, now)?;
+            es::set_attempt_status(c, attempt.id, status::REQUESTED, false, now)?;
+            db::mirror(c, attempt.id)?;
+            db::journal(
+                c,
+                db::jk::PAYMENT_CREATED,
+                json!({ "sale_id": attempt.sale_id, "reference": attempt.reference, "how": how }),
+            )?;
+            Ok(())
+        })
+    }
+
+    fn create_rejected(
+        &mut self,
+        sale: &SaleRec,
+        attempt: &AttemptRow,
+        op: &OperationRow,
+        customer: &Customer,
+        e: VippsError,
+    ) -> AttemptEnd {
+        let now = self.now_ms();
+        let detail = e.to_string();
+        let r = self.db.tx(|c| {
+            es::finish_operation(
+                c,
+                op.id,
+                "rejected",
+                e.status(),
+                e.code(),
+                Some(&detail),
+                now,
+            )?;
+            es::set_attempt_status(c, attempt.id, status::REJECTED, true, now)?;
+            es::set_last_error(c, attempt.id, &detail, now)?;
+            if let (Some(4050), Customer::Token(row)) = (e.code(), customer) {
+                es::discard_checkin(c, row.id)?;
+            }
+            Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
+            db::mirror(c, attempt.id)?;
+            db::journal(
+                c,
+                db::jk::PAYMENT_FAILED,
+                json!({ "sale_id": sale.id, "reference": attempt.reference,
+                        "status": e.status(), "code": e.code(), "detail": detail }),
+            )?;
+            Ok(())
+        });
+        if let Err(e) = r {
+            self.storage_failed(&e);
+            return AttemptEnd::Ended;
+        }
+        crash::point("create_result");
+        match (e.status(), e.code()) {
+            (_, Some(4050)) => self.emit(EngineEvent::TokenExpired { sale_id: sale.id }),
+            (_, Some(5080)) => self.emit(EngineEvent::PushNotAllowed { sale_id: sale.id }),
+            (_, Some(4070 | 7010)) => self.problem(MessageId::InvalidPhone, Some(detail), false),
+            (Some(401 | 403), _) => self.problem(MessageId::VippsCredentials, Some(detail), false),
+            _ => self.problem(MessageId::PaymentRejected, Some(detail), false),
+        }
+        AttemptEnd::Failed
+    }
+
+    /// Step 5: wait for the customer, by relay event and by polling; act only on what a fresh
+    /// GET says.
+    async fn await_authorization(&mut self, sale: &SaleRec, attempt: &AttemptRow) -> AttemptEnd {
+        let engine = self.config.engine.clone();
+        let started = Instant::now();
+        let give_up_at = started + engine.payment_expiry() + engine.expiry_grace();
+        let mut interval = engine.poll_interval();
+        let mut poll_at = started + engine.poll_start();
+        loop {
+            let deadline = poll_at.min(give_up_at);
+            match self.next_input(Some(deadline)).await {
+                Input::Payment { reference, name } => {
+                    if reference == attempt.reference
+                        && matches!(
+                            name,
+                            PaymentEventName::Authorized
+                                | PaymentEventName::Aborted
+                                | PaymentEventName::Expired
+                                | PaymentEventName::Terminated
+                                | PaymentEventName::Cancelled
+                        )
+                    {
+                        poll_at = Instant::now();
+                    } else if reference != attempt.reference {
+                        self.reconcile_at = Some(Instant::now());
+                    }
+                    continue;
+                }
+                Input::CheckIn(_) => continue,
+                Input::Command(Command::Cancel | Command::BackToBasket | Command::NewSale) => {
+                    return self.cashier_cancel(sale, attempt).await;
+                }
+                Input::Command(Command::SendToPhone { .. }) => {
+                    self.problem(
+                        MessageId::Busy,
+                        Some("cancel the payment request first".into()),
+                        false,
+                    );
+                    continue;
+                }
+                Input::Command(cmd) => {
+                    self.busy_command(cmd);
+                    continue;
+                }
+                Input::Closed => return AttemptEnd::Ended,
+                Input::Deadline => {}
+            }
+            let now = Instant::now();
+            if now >= give_up_at {
+                return self
+                    .cancel_and_settle(sale, attempt, CancelReason::Expired)
+                    .await;
+            }
+            if now < poll_at {
+                continue;
+            }
+            match self.read_payment(&attempt.reference).await {
+                Ok(p) => {
+                    interval = engine.poll_interval();
+                    match p.state {
+                        PaymentState::Created | PaymentState::Unknown => {
+                            poll_at = Instant::now() + interval;
+                        }
+                        PaymentState::Authorized => {
+                            return self.capture_sale(sale, attempt, p).await;
+                        }
+                        PaymentState::Aborted => {
+                            self.settle(attempt, &p, Final::Declined);
+                            self.emit(EngineEvent::Declined {
+                                sale_id: sale.id,
+                                reference: attempt.reference.clone(),
+                            });
+                            return AttemptEnd::Failed;
+                        }
+                        PaymentState::Expired => {
+                            self.settle(attempt, &p, Final::Expired);
+                            self.emit(EngineEvent::Expired {
+                                sale_id: sale.id,
+                                reference: attempt.reference.clone(),
+                            });
+                            return AttemptEnd::Failed;
+                        }
+                        PaymentState::Terminated => {
+                            self.settle(
+                                attempt,
+                                &p,
+                                Final::Cancelled {
+                                    money_released: false,
+                                },
+                            );
+                            self.emit(EngineEvent::Cancelled {
+                                sale_id: sale.id,
+                                reference: Some(attempt.reference.clone()),
+                                money_released: false,
+                            });
+                            return AttemptEnd::Ended;
+                        }
+                    }
+                }
+                Err(e) if e.status() == Some(429) => {
+                    interval = (interval * 2).min(engine.poll_max_interval());
+                    let wait = e.retry_after().unwrap_or(interval).max(interval);
+                    poll_at = Instant::now() + wait;
+                }
+                Err(e) => {
+                    tracing::warn!(reference = %attempt.reference, error = %e, "poll failed");
+                    poll_at = Instant::now() + interval;
+                }
+            }
+        }
+    }
+
+    /// Step 6: the customer approved (a fresh GET says AUTHORIZED). Decide capture, capture the
+    /// exact total with the stored key, re-read, complete only when captured == total.
+    async fn capture_sale(
+        &mut self,
+        sale: &SaleRec,
+        attempt: &AttemptRow,
+        p: Payment,
+    ) -> AttemptEnd {
+        let now = self.now_ms();
+        let r = self.db.tx(|c| {
+            db::record_view(c, attempt.id, &p, now)?;
+            es::set_attempt_status(c, attempt.id, status::AUTHORIZED, false, now)?;
+            Self::advance_sale(c, sale.id, SaleEvent::Authorized)?;
+            db::mirror(c, attempt.id)?;
+            db::journal(
+                c,
+                db::jk::PAYMENT_AUTHORIZED,
+                json!({ "sale_id": sale.id, "reference": attempt.reference,
+                        "authorized": p.aggregate.authorized_amount.value }),
+            )?;
+            Ok(())
+        });
+        if let Err(e) = r {
+            self.storage_failed(&e);
+            return AttemptEnd::Ended;
+        }
+        crash::point("authorized_stored");
+        self.emit(EngineEvent::Authorized {
+            sale_id: sale.id,
+            reference: attempt.reference.clone(),
+        });
+        let agg = p.aggregate;
+        if p.amount.value != attempt.amount || agg.authorized_amount.value != attempt.amount {
+            let why = format!(
+                "Vipps says amount {} / authorized {} but the sale total is {}",
+                p.amount.value, agg.authorized_amount.value, attempt.amount
+            );
+            self.flag_admin(attempt, &why);
+            self.problem(MessageId::AmountMismatch, Some(why), false);
+            return self
+                .cancel_and_settle(sale, attempt, CancelReason::Mismatch)
+                .await;
+        }
+        if agg.cancelled_amount.value > 0 {
+            // Cancelled elsewhere (e.g. the business portal): the reservation is released.
+            self.settle(
+                attempt,
+                &p,
+                Final::Cancelled {
+                    money_released: true,
+                },
+            );
+            self.emit(EngineEvent::Cancelled {
+                sale_id: sale.id,
+                reference: Some(attempt.reference.clone()),
+                money_released: true,
+            });
+            return AttemptEnd::Ended;
+        }
+        match agg.captured_amount.value {
+            0 => {
+                let op = match self.begin_capture(attempt) {
+                    Ok(op) => op,
+                    Err(e) => {
+                        self.storage_failed(&e);
+                        return AttemptEnd::Ended;
+                    }
+                };
+                match self.send_capture(attempt, &op).await {
+                    ModResult::Done => {}
+                    ModResult::Rejected(e) => {
+                        // Re-read below decides; a rejected capture that left nothing captured
+                        // needs the admin.
+                        tracing::warn!(reference = %attempt.reference, error = %e, "capture rejected");
+                    }
+                    ModResult::Unknown(e) => {
+                        self.problem(MessageId::CapturePending, Some(e.to_string()), true);
+                        self.reconcile_at =
+                            Some(Instant::now() + self.config.engine.reconcile_interval());
+                        return AttemptEnd::Ended;
+                    }
+                }
+            }
+            c if c == attempt.amount => {}
+            other => {
+                let why = format!(
+                    "{other} captured of {} before Kasse captured",
+                    attempt.amount
+                );
+                self.flag_admin(attempt, &why);
+                self.problem(MessageId::CaptureMismatch, Some(why), false);
+                return AttemptEnd::Ended;
+            }
+        }
+        match self.verify_capture(attempt).await {
+            Some(Final::Completed) => {
+                self.emit(EngineEvent::Captured {
+                    sale_id: sale.id,
+                    reference: attempt.reference.clone(),
+                    amount: attempt.amount,
+                });
+                self.emit(EngineEvent::Completed {
+                    sale_id: sale.id,
+                    reference: attempt.reference.clone(),
+                    receipt: sale.receipt.clone(),
+                });
+                AttemptEnd::Completed
+            }
+            Some(Final::NeedsAdmin(why)) => {
+                self.problem(MessageId::CaptureMismatch, Some(why), false);
+                AttemptEnd::Ended
+            }
+            Some(_) | None => {
+                self.problem(MessageId::CapturePending, None, true);
+                self.reconcile_at = Some(Instant::now() + self.config.engine.reconcile_interval());
+                AttemptEnd::Ended
+            }
+        }
+    }
+
+    /// Commits the capture decision and the capture intent (key `<reference>-capture-<n>`).
+    pub(super) fn begin_capture(&mut self, attempt: &AttemptRow) -> Result<OperationRow, DbError> {
+        let now = self.now_ms();
+        let op = self.db.tx(|c| {
+            let seq = es::next_op_seq(c, attempt.id, "capture")?;
+            let key = keys::idempotency_key(&attempt.reference, OpKind::Capture, seq)
+                .map_err(|e| DbError::Invalid(e.to_string()))?;
+            es::set_decision(c, attempt.id, "capture", now)?;
+            es::set_attempt_status(c, attempt.id, status::CAPTURING, false, now)?;
+            let op =
+                es::insert_operation(c, attempt.id, "capture", seq, &key, attempt.amount, now)?;
+            Self::advance_sale(c, attempt.sale_id, SaleEvent::Capture)?;
+            db::mirror(c, attempt.id)?;
+            db::journal(
+                c,
+                db::jk::CAPTURE_REQUESTED,
+                json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
+                        "idempotency_key": key, "amount": attempt.amount }),
+            )?;
+            Ok(op)
+        })?;
+        crash::point("capture_intent");
+        Ok(op)
+    }
+
+    /// Sends a stored capture intent (same key on every retry) and records the result.
+    pub(super) async fn send_capture(
+        &mut self,
+        attempt: &AttemptRow,
+        op: &OperationRow,
+    ) -> ModResult {
+        let Ok(currency) = currency_of(&attempt.currency) else {
+            return ModResult::Rejected(VippsError::InvalidInput("unknown currency".into()));
+        };
+        let amount = Amount::new(currency, op.amount);
+        let reference = attempt.reference.clone();
+        let key = op.idempotency_key.clone();
+        let budget = self.config.engine.modify_retry_budget();
+        let outcome = self
+            .call_modify(&attempt.reference, budget, Interrupt::Never, |client| {
+                let reference = reference.clone();
+                let key = key.clone();
+                async move { client.capture(&reference, amount, &key).await }
+            })
+            .await;
+        self.record_modification(attempt, op, outcome, "capture", "capture_result")
+    }
+
+    /// Writes the result of a capture, cancel or refund call.
+    pub(super) fn record_modification(
+        &mut self,
+        attempt: &AttemptRow,
+        op: &OperationRow,
+        outcome: CallOutcome<crate::vipps::models::ModificationResponse>,
+        what: &str,
+        crash_step: &str,
+    ) -> ModResult {
+        let now = self.now_ms();
+        let (result, status_text, resp, err) = match outcome {
+            CallOutcome::Done(r) => (ModResult::Done, "succeeded", Some(r), None),
+            CallOutcome::Rejected(e) => (ModResult::Rejected(e.clone()), "rejected", None, Some(e)),
+            CallOutcome::Unknown(e) => return ModResult::Unknown(e),
+            CallOutcome::Interrupted => {
+                return ModResult::Unknown(VippsError::Timeout);
+            }
+        };
+        let r = self.db.tx(|c| {
+            let detail = err.as_ref().map(|e| e.to_string());
+            es::finish_operation(
+                c,
+                op.id,
+                status_text,
+                err.as_ref().and_then(|e| e.status()).or(Some(200)),
+                err.as_ref().and_then(|e| e.code()),
+                detail.as_deref(),
+                now,
+            )?;
+            if let Some(resp) = &resp {
+                db::record_view_mod(c, attempt.id, resp, now)?;
+            }
+            db::mirror(c, attempt.id)?;
+            if what == "refund" {
+                es::mirror_refund(c, op.id, now)?;
+            }
+            let kind = match (what, status_text) {
+                ("capture", _) => db::jk::CAPTURE_RESULT,
+                ("cancel", _) => db::jk::CANCEL_RESULT,
+                (_, "succeeded") => db::jk::REFUND_DONE,
+                _ => db::jk::REFUND_FAILED,
+            };
+            db::journal(
+                c,
+                kind,
+                json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
+                        "idempotency_key": op.idempotency_key, "amount": op.amount,
+                        "result": status_text, "code": err.as_ref().and_then(|e| e.code()),
+                        "detail": detail,
+                        "aggregate": resp.as_ref().map(|r| json!({
+                            "authorized": r.aggregate.authorized_amount.value,
+                            "captured": r.aggregate.captured_amount.value,
+                            "cancelled": r.aggregate.cancelled_amount.value,
+                            "refunded": r.aggregate.refunded_amount.value })) }),
+            )?;
+            Ok(())
+        });
+        if let Err(e) = r {
+            self.storage_failed(&e);
+            return ModResult::Unknown(VippsError::Timeout);
+        }
+        crash::point(crash_step);
+        result
+    }
+
+    /// Re-reads the payment after a capture and settles the attempt: completed when
+    /// captured == total, flagged for the admin otherwise. `None` when Vipps cannot be read.
+    pub(super) async fn verify_capture(&mut self, attempt: &AttemptRow) -> Option<Final> {
+        let budget = self.config.engine.modify_retry_budget();
+        let p = match self
+            .read_payment_retrying(&attempt.reference, budget, Interrupt::Never)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(reference = %attempt.reference, error = %e, "cannot verify capture");
+                return None;
+            }
+        };
+        let now = self.now_ms();
+        let captured = p.aggregate.captured_amount.value;
+        let r = self.db.tx(|c| {
+            db::record_view(c, attempt.id, &p, now)?;
+            db::mirror(c, attempt.id)?;
+            db::journal(
+                c,
+                db::jk::CAPTURE_VERIFIED,
+                json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
+                        "captured": captured, "total": attempt.amount }),
+            )?;
+            Ok(())
+        });
+        if let Err(e) = r {
+            self.storage_failed(&e);
+            return None;
+        }
+        crash::point("capture_verified");
+        let fin = if captured == attempt.amount {
+            Final::Completed
+        } else {
+            Final::NeedsAdmin(format!(
+                "captured {captured} but the sale total is {}",
+                attempt.amount
+            ))
+        };
+        self.settle(attempt, &p, fin.clone());
+        Some(fin)
+    }
+
+    /// Cashier cancel while the payment request is out: cancel, wait for a final state, then
+    /// unlock the basket.
+    async fn cashier_cancel(&mut self, sale: &SaleRec, attempt: &AttemptRow) -> AttemptEnd {
+        self.cancel_and_settle(sale, attempt, CancelReason::Cashier)
+            .await
+    }
+
+    async fn cancel_and_settle(
+        &mut self,
+        sale: &SaleRec,
+        attempt: &AttemptRow,
+        reason: CancelReason,
+    ) -> AttemptEnd {
+        let r = self.db.tx(|c| {
+            Self::advance_sale(c, sale.id, SaleEvent::Cancel)?;
+            Ok(())
+        });
+        if let Err(e) = r {
+            self.storage_failed(&e);
+        }
+        match self.cancel_payment(attempt).await {
+            Some(fin) => {
+                let reference = Some(attempt.reference.clone());
+                match (&fin, reason) {
+                    (Final::Declined, _) => self.emit(EngineEvent::Declined {
+                        sale_id: sale.id,
+                        reference: attempt.reference.clone(),
+                    }),
+                    (Final::Expired, _)
+                    | (
+                        Final::Cancelled {
+                            money_released: false,
+                        },
+                        CancelReason::Expired,
+                    ) => self.emit(EngineEvent::Expired {
+                        sale_id: sale.id,
+                        reference: attempt.reference.clone(),
+                    }),
+                    (Final::Cancelled { money_released }, _) => self.emit(EngineEvent::Cancelled {
+                        sale_id: sale.id,
+                        reference,
+                        money_released: *money_released,
+                    }),
+                    (Final::Completed, _) => {
+                        // Captured before the cancel reached Vipps (not by this flow): report it.
+                        self.emit(EngineEvent::Completed {
+                            sale_id: sale.id,
+                            reference: attempt.reference.clone(),
+                            receipt: sale.receipt.clone(),
+                        });
+                        return AttemptEnd::Completed;
+                    }
+                    (Final::NeedsAdmin(why), _) => {
+                        self.problem(MessageId::CaptureMismatch, Some(why.clone()), false)
+                    }
+                }
+                match reason {
+                    CancelReason::Cashier | CancelReason::Mismatch => AttemptEnd::Ended,
+                    CancelReason::Expired => AttemptEnd::Failed,
+                }
+            }
+            None => {
+                self.problem(MessageId::CancelPending, None, true);
+                self.reconcile_at = Some(Instant::now() + self.config.engine.reconcile_interval());
+                AttemptEnd::Ended
+            }
+        }
+    }
+
+    /// Commits the cancel decision and intent, sends it (same key on retries; a new key only
+    /// after a rejection such as "customer is mid-approval"), then waits for a final state.
+    /// `None` when Vipps could not confirm within the budget (reconciliation continues).
+    pub(super) async fn cancel_payment(&mut self, attempt: &AttemptRow) -> Option<Final> {
+        let budget = self.config.engine.modify_retry_budget();
+        let start = Instant::now();
+        loop {
+            let op = match self.cancel_intent(attempt) {
+                Ok(op) => op,
+                Err(e) => {
+                    self.storage_failed(&e);
+                    return None;
+                }
+            };
+            let reference = attempt.reference.clone();
+            let key = op.idempotency_key.clone();
+            let outcome = self
+                .call_modify(&attempt.reference, budget, Interrupt::Never, |client| {
+                    let reference = reference.clone();
+                    let key = key.clone();
+                    async move { client.cancel(&reference, false, &key).await }
+                })
+                .await;
+            match self.record_modification(attempt, &op, outcome, "cancel", "cancel_result") {
+                ModResult::Done => break,
+                ModResult::Unknown(_) => return None,
+                ModResult::Rejected(e) => {
+                    // 6250 / 423: the customer is in the middle of approving; try again shortly
+                    // with a new key (a rejection sticks to its key).
+                    let pending = e.code() == Some(6250) || e.status() == Some(409);
+                    if pending && start.elapsed() < budget {
+                        let wait = Instant::now() + self.config.engine.poll_interval();
+                        self.pause(wait, Interrupt::Never).await;
+                        continue;
+                    }
+                    // Otherwise the payment is probably final already: read it.
+                    break;
+                }
+            }
+        }
+        self.await_final(attempt, budget).await
+    }
+
+    /// The open cancel intent of an attempt, or a new one.
+    fn cancel_intent(&mut self, attempt: &AttemptRow) -> Result<OperationRow, DbError> {
+        let now = self.now_ms();
+        let (op, new) = self.db.tx(|c| {
+            if let Some(op) = es::open_operation(c, attempt.id, "cancel")? {
+                return Ok((op, false));
+            }
+            let seq = es::next_op_seq(c, attempt.id, "cancel")?;
+            let key = keys::idempotency_key(&attempt.reference, OpKind::Cancel, seq)
+                .map_err(|e| DbError::Invalid(e.to_string()))?;
+            es::set_decision(c, attempt.id, "cancel", now)?;
+            es::set_attempt_status(c, attempt.id, status::CANCELLING, false, now)?;
+            let op = es::insert_operation(c, attempt.id, "cancel", seq, &key, attempt.amount, now)?;
+            db::mirror(c, attempt.id)?;
+            db::journal(
+                c,
+                db::jk::CANCEL_REQUESTED,
+                json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
+                        "idempotency_key": key }),
+            )?;
+            Ok((op, true))
+        })?;
+        if new {
+            crash::point("cancel_intent");
+        }
+        Ok(op)
+    }
+
+    /// Polls until the payment is in a final state after a cancel and settles the attempt.
+    async fn await_final(
+        &mut self,
+        attempt: &AttemptRow,
+        budget: std::time::Duration,
+    ) -> Option<Final> {
+        let start = Instant::now();
+        loop {
+            match self
+                .read_payment_retrying(&attempt.reference, budget, Interrupt::Never)
+                .await
+            {
+                Ok(p) => {
+                    let agg = p.aggregate;
+                    let fin = match p.state {
+                        PaymentState::Terminated => Some(Final::Cancelled {
+                            money_released: false,
+                        }),
+                        PaymentState::Aborted => Some(Final::Declined),
+                        PaymentState::Expired => Some(Final::Expired),
+                        PaymentState::Authorized => {
+                            let captured = agg.captured_amount.value;
+                            let cancelled = agg.cancelled_amount.value;
+                            if captured == attempt.amount && cancelled == 0 {
+                                Some(Final::Completed)
+                            } else if captured > 0 {
+                                Some(Final::NeedsAdmin(format!(
+                                    "captured {captured} and cancelled {cancelled} of {}",
+                                    attempt.amount
+                                )))
+                            } else if cancelled >= agg.authorized_amount.value {
+                                Some(Final::Cancelled {
+                                    money_released: true,
+                                })
+                            } else {
+                                None
+                            }
+                        }
+                        PaymentState::Created | PaymentState::Unknown => None,
+                    };
+                    if let Some(fin) = fin {
+                        self.settle(attempt, &p, fin.clone());
+                        return Some(fin);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(reference = %attempt.reference, error = %e, "cannot read payment after cancel");
+                    return None;
+                }
+            }
+            if start.elapsed() >= budget {
+                return None;
+            }
+            let wait = Instant::now() + self.config.engine.poll_interval();
+            self.pause(wait, Interrupt::Never).await;
+        }
+    }
+
+    /// Records a final state for an attempt and moves its sale (when this is the sale's latest
+    /// attempt).
+    pub(super) fn settle(&mut self, attempt: &AttemptRow, p: &Payment, fin: Final) {
+        let now = self.now_ms();
+        let r = self.db.tx(|c| {
+            db::record_view(c, attempt.id, p, now)?;
+            let (st, event) = match &fin {
+                Final::Completed => (status::COMPLETED, Some(SaleEvent::Captured)),
+                Final::Declined => (status::DECLINED, Some(SaleEvent::Declined)),
+                Final::Expired => (status::EXPIRED, Some(SaleEvent::Expired)),
+                Final::Cancelled { money_released } => {
+                    es::set_money_released(c, attempt.id, *money_released)?;
+                    (
+                        status::CANCELLED,
+                        Some(SaleEvent::Cancelled {
+                            money_released: *money_released,
+                        }),
+                    )
+                }
+                Final::NeedsAdmin(why) => {
+                    es::flag_needs_admin(c, attempt.id, why, now)?;
+                    (status::NEEDS_ADMIN, Some(SaleEvent::Failed))
+                }
+            };
+            es::set_attempt_status(c, attempt.id, st, true, now)?;
+            let latest = es::attempts_of_sale(c, attempt.sale_id)?
+                .last()
+                .map(|a| a.id == attempt.id)
+                .unwrap_or(false);
+            if latest && let Some(event) = event {
+                // A completed sale is forced to Completed whatever path led here.
+                if matches!(fin, Final::Completed) {
+                    db::set_sale_state(c, attempt.sale_id, SaleState::Completed)?;
+                } else {
+                    let state = db::sale_state(c, attempt.sale_id)?;
+                    if state != SaleState::Completed {
+                        let moved = Self::advance_sale(c, attempt.sale_id, event)?;
+                        if moved == state && !state.is_final() {
+                            // Paths the state machine does not model (recovery): record the end.
+                            let forced = match &fin {
+                                Final::Declined => SaleState::Declined,
+                                Final::Expired => SaleState::Expired,
+                                Final::Cancelled { .. } => SaleState::Cancelled,
+                                _ => SaleState::Failed,
+                            };
+                            db::set_sale_state(c, attempt.sale_id, forced)?;
+                        }
+                    }
+                }
+            }
+            db::mirror(c, attempt.id)?;
+            let kind = match &fin {
+                Final::Completed => db::jk::PAYMENT_CAPTURED,
+                Final::Declined => db::jk::PAYMENT_DECLINED,
+                Final::Expired => db::jk::PAYMENT_EXPIRED,
+                Final::Cancelled { .. } => db::jk::PAYMENT_CANCELLED,
+                Final::NeedsAdmin(_) => db::jk::PAYMENT_FAILED,
+            };
+            db::journal(
+                c,
+                kind,
+                json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
+                        "status": st, "captured": p.aggregate.captured_amount.value,
+                        "cancelled": p.aggregate.cancelled_amount.value,
+                        "total": attempt.amount,
+                        "money_released": matches!(fin, Final::Cancelled { money_released: true }),
+                        "needs_admin": matches!(fin, Final::NeedsAdmin(_)) }),
+            )?;
+            Ok(())
+        });
+        if let Err(e) = r {
+            self.storage_failed(&e);
+            return;
+        }
+        self.limiter.forget(&attempt.reference);
+        if matches!(fin, Final::Completed) {
+            crash::point("completed");
+        }
+    }
+
+    pub(super) fn flag_admin(&mut self, attempt: &AttemptRow, why: &str) {
+        let now = self.now_ms();
+        let r = self.db.tx(|c| {
+            es::flag_needs_admin(c, attempt.id, why, now)?;
+            db::mirror(c, attempt.id)?;
+            db::journal(
+                c,
+                db::jk::ADMIN_FLAGGED,
+                json!({ "sale_id": attempt.sale_id, "reference": attempt.reference, "why": why }),
+            )?;
+            Ok(())
+        });
+        if let Err(e) = r {
+            self.storage_failed(&e);
+        }
+    }
+}
+
+/// What waiting for a customer produced.
+enum Waited {
+    Customer(Customer),
+    Abandoned,
+    NewBasket(Basket),
+}
+
+/// Result of a capture, cancel or refund call once recorded.
+#[derive(Debug)]
+pub(super) enum ModResult {
+    Done,
+    Rejected(VippsError),
+    Unknown(VippsError),
+}
+
+pub(super) fn currency_of(code: &str) -> Result<crate::vipps::models::Currency, String> {
+    code.parse::<crate::core::money::Currency>()
+        .map(vipps_currency)
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,510 @@
+//! `kasse pay`, `kasse recover`, `kasse bench`, `kasse config`: the engine without a window.
+//!
+//! `kasse pay` prints one JSON object per line to stdout: every [`EngineEvent`] (with its
+//! `"type"`), a `{"type":"qr","content":...}` line when the till waits for a scan, and a final
+//! `{"type":"outcome",...}` line. Exit codes: 0 completed (captured == total), 1 failed or
+//! unsettled, 2 bad configuration or arguments, 3 declined, 4 expired, 5 cancelled,
+//! 6 customer token expired, 7 push payments not allowed for this sales unit.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::api::{Command, EngineEvent, MessageId};
+use super::{Engine, EngineOptions};
+use crate::config::Config;
+use crate::core::basket::Basket;
+use crate::core::catalog::Item;
+use crate::core::money::Currency;
+use crate::core::vat::VatRate;
+use crate::store::Store;
+
+/// Exit codes of `kasse pay`.
+pub mod exit {
+    pub const COMPLETED: i32 = 0;
+    pub const FAILED: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const DECLINED: i32 = 3;
+    pub const EXPIRED: i32 = 4;
+    pub const CANCELLED: i32 = 5;
+    pub const TOKEN_EXPIRED: i32 = 6;
+    pub const PUSH_NOT_ALLOWED: i32 = 7;
+}
+
+/// What the simulated customer does in `--demo` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoCustomer {
+    Approve,
+    Decline,
+    Ignore,
+}
+
+/// `kasse pay`
+#[derive(Debug, Clone, clap::Args)]
+pub struct PayArgs {
+    /// Total in minor units (øre, cents): 12900 is 129.00.
+    #[arg(long)]
+    pub amount: i64,
+    /// Name of the single line when no --line is given.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// A basket line "NAME;QTY;UNIT_PRICE;VAT_BP" (unit price incl. VAT in minor units, VAT in
+    /// basis points: 2500 = 25 %). Repeatable; the lines must add up to --amount.
+    #[arg(long = "line", value_name = "NAME;QTY;UNIT_PRICE;VAT_BP")]
+    pub lines: Vec<String>,
+    /// Push the payment request to this phone number instead of waiting for a scan.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Run against an in-process simulator and relay; the simulated customer acts by itself.
+    #[arg(long)]
+    pub demo: bool,
+    /// What the simulated customer does (with --demo).
+    #[arg(long, value_enum, default_value = "approve")]
+    pub customer: DemoCustomer,
+    /// Give up (cancel the payment) after this many seconds.
+    #[arg(long, default_value_t = 900)]
+    pub timeout_secs: u64,
+}
+
+/// `kasse recover`
+#[derive(Debug, Clone, clap::Args)]
+pub struct RecoverArgs {}
+
+/// `kasse refund`
+#[derive(Debug, Clone, clap::Args)]
+pub struct RefundArgs {
+    /// The completed sale to refund (its id from `kasse pay` output or the history).
+    #[arg(long)]
+    pub sale_id: i64,
+    /// Amount to refund in minor units.
+    #[arg(long)]
+    pub amount: i64,
+}
+
+/// Prints one JSON line (stdout is the machine-readable channel).
+fn print_line(value: &serde_json::Value) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{value}");
+    let _ = out.flush();
+}
+
+/// The basket described by `kasse pay` arguments.
+pub fn basket_from_args(args: &PayArgs, currency: Currency) -> anyhow::Result<Basket> {
+    let mut basket = Basket::new(currency);
+    if args.lines.is_empty() {
+        let name = args.description.clone().unwrap_or_else(|| "Sale".into());
+        let vat = match currency {
+            Currency::Nok => VatRate::NO_STANDARD,
+            Currency::Dkk => VatRate::DK_STANDARD,
+            Currency::Eur => VatRate::FI_STANDARD,
+        };
+        let item = Item::new("sale", name, args.amount, vat);
+        basket.add_item(&item).context("the amount")?;
+    } else {
+        for (i, line) in args.lines.iter().enumerate() {
+            let parts: Vec<&str> = line.split(';').collect();
+            let [name, qty, price, vat] = parts[..] else {
+                anyhow::bail!("--line {line:?}: expected NAME;QTY;UNIT_PRICE;VAT_BP");
+            };
+            let qty: i64 = qty
+                .trim()
+                .parse()
+                .with_context(|| format!("--line {line:?}: QTY"))?;
+            let price: i64 = price
+                .trim()
+                .parse()
+                .with_context(|| format!("--line {line:?}: UNIT_PRICE"))?;
+            let vat: u32 = vat
+                .trim()
+                .parse()
+                .with_context(|| format!("--line {line:?}: VAT_BP"))?;
+            let vat = VatRate::new(vat).with_context(|| format!("--line {line:?}"))?;
+            let item = Item::new(format!("line-{}", i + 1), name.trim(), price, vat);
+            let id = basket
+                .add_item(&item)
+                .with_context(|| format!("--line {line:?}"))?;
+            basket
+                .set_quantity(id, qty)
+                .with_context(|| format!("--line {line:?}"))?;
+        }
+    }
+    let total = basket.check_payable().context("the basket")?;
+    anyhow::ensure!(
+        total == args.amount,
+        "the lines add up to {total} but --amount is {}",
+        args.amount
+    );
+    Ok(basket)
+}
+
+fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let path = config
+        .database_path()
+        .context("no database path: set store.database")?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Store::open(&path).with_context(|| format!("opening {}", path.display()))
+}
+
+/// `kasse pay`: one sale, progress as JSON lines. Returns the exit code.
+pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<i32> {
+    let demo = if args.demo {
+        Some(crate::demo::start().await.context("starting the demo")?)
+    } else {
+        None
+    };
+    let config = match &demo {
+        Some(d) => d.config.clone(),
+        None => match Config::load(config_path.as_deref()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("kasse: {e}");
+                return Ok(exit::USAGE);
+            }
+        },
+    };
+    if let Err(e) = config.validate() {
+        eprintln!("kasse: {e}");
+        return Ok(exit::USAGE);
+    }
+    let currency: Currency = match config.till.currency.parse() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kasse: till.currency: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let basket = match basket_from_args(&args, currency) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("kasse: {e:#}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let store = open_store(&config)?;
+    let (handle, mut events) = Engine::start_with(config, store, EngineOptions::default());
+    handle.send(Command::Pay { basket })?;
+
+    let phone = demo.as_ref().map(|d| d.phone.clone());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout_secs);
+    let mut cancel_sent = false;
+    // The demo customer scans once the till waits for a scan and the relay link is up (the
+    // relay refuses check-ins for a till that is not connected).
+    let mut awaiting_scan = false;
+    let mut relay_up = false;
+    let mut scanned = false;
+    let mut captured: i64 = 0;
+    let mut outcome: Option<(i32, serde_json::Value)> = None;
+    let mut sale_total: i64 = args.amount;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    while outcome.is_none() {
+        let event = tokio::select! {
+            e = events.recv() => match e {
+                Ok(e) => e,
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "fell behind the engine's events");
+                    continue;
+                }
+                Err(RecvError::Closed) => {
+                    outcome = Some((exit::FAILED, json!({"outcome": "engine_stopped"})));
+                    break;
+                }
+            },
+            _ = &mut ctrl_c, if !cancel_sent => {
+                cancel_sent = true;
+                let _ = handle.send(Command::Cancel);
+                continue;
+            }
+            _ = tokio::time::sleep_until(deadline), if !cancel_sent => {
+                cancel_sent = true;
+                let _ = handle.send(Command::Cancel);
+                continue;
+            }
+        };
+        print_line(&serde_json::to_value(&event).unwrap_or_default());
+        match &event {
+            EngineEvent::AwaitingCheckIn {
+                sale_id,
+                amount,
+                qr_content,
+            } => {
+                sale_total = *amount;
+                print_line(
+                    &json!({"type": "qr", "content": qr_content, "sale_id": sale_id, "amount": amount}),
+                );
+                if let Some(p) = &args.phone {
+                    handle.send(Command::SendToPhone {
+                        phone_number: p.clone(),
+                    })?;
+                } else {
+                    awaiting_scan = true;
+                }
+            }
+            EngineEvent::RelayStatus { status } => {
+                relay_up = matches!(status, super::api::RelayStatus::Connected);
+            }
+            EngineEvent::PaymentRequested { reference, .. } => {
+                if let Some(phone) = phone.clone() {
+                    let reference = reference.clone();
+                    let choice = args.customer;
+                    tokio::spawn(async move {
+                        let r = match choice {
+                            DemoCustomer::Approve => phone.approve(&reference).await,
+                            DemoCustomer::Decline => phone.decline(&reference).await,
+                            DemoCustomer::Ignore => Ok(()),
+                        };
+                        if let Err(e) = r {
+                            tracing::warn!(error = %e, "demo customer could not answer");
+                        }
+                    });
+                }
+            }
+            EngineEvent::Captured { amount, .. } => captured += amount,
+            EngineEvent::Completed {
+                sale_id, reference, ..
+            } => {
+                let code = if captured == sale_total {
+                    exit::COMPLETED
+                } else {
+                    exit::FAILED
+                };
+                outcome = Some((
+                    code,
+                    json!({"outcome": "completed", "sale_id": sale_id, "reference": reference,
+                           "total": sale_total, "captured": captured}),
+                ));
+            }
+            EngineEvent::Declined { sale_id, reference } => {
+                outcome = Some((
+                    exit::DECLINED,
+                    json!({"outcome": "declined", "sale_id": sale_id, "reference": reference}),
+                ));
+            }
+            EngineEvent::Expired { sale_id, reference } => {
+                outcome = Some((
+                    exit::EXPIRED,
+                    json!({"outcome": "expired", "sale_id": sale_id, "reference": reference}),
+                ));
+            }
+            EngineEvent::Cancelled {
+                sale_id,
+                reference,
+                money_released,
+            } => {
+                outcome = Some((
+                    exit::CANCELLED,
+                    json!({"outcome": "cancelled", "sale_id": sale_id, "reference": reference,
+                           "money_released": money_released}),
+                ));
+            }
+            EngineEvent::TokenExpired { sale_id } => {
+                outcome = Some((
+                    exit::TOKEN_EXPIRED,
+                    json!({"outcome": "token_expired", "sale_id": sale_id}),
+                ));
+            }
+            EngineEvent::PushNotAllowed { sale_id } => {
+                outcome = Some((
+                    exit::PUSH_NOT_ALLOWED,
+                    json!({"outcome": "push_not_allowed", "sale_id": sale_id}),
+                ));
+            }
+            EngineEvent::Problem {
+                message_id,
+                retrying: false,
+                detail,
+            } if is_fatal(*message_id) => {
+                outcome = Some((
+                    if *message_id == MessageId::ConfigInvalid {
+                        exit::USAGE
+                    } else {
+                        exit::FAILED
+                    },
+                    json!({"outcome": "failed", "message_id": message_id, "detail": detail}),
+                ));
+            }
+            EngineEvent::Problem {
+                message_id: MessageId::CapturePending | MessageId::CancelPending,
+                detail,
+                ..
+            } => {
+                outcome = Some((
+                    exit::FAILED,
+                    json!({"outcome": "unsettled", "detail": detail}),
+                ));
+            }
+            EngineEvent::Idle => {
+                outcome = Some((exit::FAILED, json!({"outcome": "abandoned"})));
+            }
+            _ => {}
+        }
+        if awaiting_scan
+            && relay_up
+            && !scanned
+            && let Some(phone) = phone.clone()
+        {
+            scanned = true;
+            tokio::spawn(async move {
+                match phone.scan().await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!("the demo customer's app could not reach the till"),
+                    Err(e) => tracing::warn!(error = %e, "demo customer could not scan"),
+                }
+            });
+        }
+    }
+    let (code, mut line) = outcome.unwrap_or((exit::FAILED, json!({})));
+    line["type"] = json!("outcome");
+    line["exit_code"] = json!(code);
+    print_line(&line);
+    // Leave the sale (nothing is in flight once an outcome is known) and stop.
+    let _ = handle.send(Command::BackToBasket);
+    let _ = handle.send(Command::Shutdown);
+    wait_closed(&handle).await;
+    if let Some(d) = demo {
+        d.shutdown().await;
+    }
+    Ok(code)
+}
+
+fn is_fatal(id: MessageId) -> bool {
+    matches!(
+        id,
+        MessageId::ConfigInvalid
+            | MessageId::StorageFailed
+            | MessageId::InvalidAmount
+            | MessageId::CaptureMismatch
+            | MessageId::AmountMismatch
+            | MessageId::OutcomeUnknown
+            | MessageId::VippsCredentials
+            | MessageId::InvalidPhone
+            | MessageId::PaymentRejected
+    )
+}
+
+/// Waits (bounded) for the engine task to end after `Shutdown`.
+async fn wait_closed(handle: &super::EngineHandle) {
+    let _ = tokio::time::timeout(Duration::from_secs(5), handle.closed()).await;
+}
+
+/// `kasse recover`: reconcile every unfinished payment, print the result. Exit 0 when nothing
+/// is left unresolved.
+pub async fn recover(config_path: Option<PathBuf>, _args: RecoverArgs) -> anyhow::Result<i32> {
+    let config = match Config::load(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kasse: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    if let Err(e) = config.validate() {
+        eprintln!("kasse: {e}");
+        return Ok(exit::USAGE);
+    }
+    let store = open_store(&config)?;
+    let options = EngineOptions {
+        without_relay: true,
+        ..EngineOptions::default()
+    };
+    let (handle, mut events) = Engine::start_with(config, store, options);
+    let code = loop {
+        match events.recv().await {
+            Ok(event) => {
+                print_line(&serde_json::to_value(&event).unwrap_or_default());
+                if let EngineEvent::Recovered { unresolved, .. } = event {
+                    break if unresolved == 0 { 0 } else { exit::FAILED };
+                }
+            }
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => break exit::FAILED,
+        }
+    };
+    let _ = handle.send(Command::Shutdown);
+    wait_closed(&handle).await;
+    Ok(code)
+}
+
+/// `kasse refund`: refund part or all of a completed sale. Exit 0 when Vipps confirmed it.
+pub async fn refund(config_path: Option<PathBuf>, args: RefundArgs) -> anyhow::Result<i32> {
+    let config = match Config::load(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kasse: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    if let Err(e) = config.validate() {
+        eprintln!("kasse: {e}");
+        return Ok(exit::USAGE);
+    }
+    let store = open_store(&config)?;
+    let options = EngineOptions {
+        without_relay: true,
+        ..EngineOptions::default()
+    };
+    let (handle, mut events) = Engine::start_with(config, store, options);
+    handle.send(Command::Refund {
+        sale_id: args.sale_id,
+        amount: args.amount,
+    })?;
+    let code = loop {
+        match events.recv().await {
+            Ok(event) => {
+                print_line(&serde_json::to_value(&event).unwrap_or_default());
+                match event {
+                    EngineEvent::RefundDone {
+                        sale_id, amount, ..
+                    } if sale_id == args.sale_id && amount == args.amount => {
+                        break 0;
+                    }
+                    EngineEvent::RefundFailed { sale_id, .. } if sale_id == args.sale_id => {
+                        break exit::FAILED;
+                    }
+                    _ => {}
+                }
+            }
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => break exit::FAILED,
+        }
+    };
+    let _ = handle.send(Command::Shutdown);
+    wait_closed(&handle).await;
+    Ok(code)
+}
+
+/// `kasse config`: where the configuration comes from and what is missing.
+pub fn show_config(config_path: Option<PathBuf>) -> anyhow::Result<i32> {
+    let path = config_path.clone().or_else(Config::default_path);
+    let config = match Config::load(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kasse: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let valid = config.validate();
+    print_line(&json!({
+        "type": "config",
+        "path": path.map(|p| p.display().to_string()),
+        "exists": config.source.as_ref().is_some_and(|p| p.exists()),
+        "configured": config.is_configured(),
+        "valid": valid.is_ok(),
+        "problem": valid.err().map(|e| e.to_string()),
+        "warnings": config.warnings,
+        "database": config.database_path().map(|p| p.display().to_string()),
+        "till_id": config.till.id,
+        "merchant_qr_id": config.merchant_qr_id(),
+        "environment": config.vipps.environment,
+    }));
+    Ok(if config.is_configured() {
+        0
+    } else {
+        exit::FAILED
+    })
+}

@@ -1,0 +1,331 @@
+//! Crash anywhere: the till runs as a separate process (`kasse pay`) and aborts right after a
+//! persisted step (`KASSE_CRASH_AT`); `kasse recover` (or the next `kasse pay`) must finish
+//! every payment by its stored intent: captured exactly once, or cancelled/expired with nothing
+//! held, and the journal still verifies.
+
+mod engine_support;
+
+use engine_support::*;
+use kasse::core::sale::SaleState;
+
+const PAY: &[&str] = &["pay", "--amount", "12900"];
+const PAY_PHONE: &[&str] = &["pay", "--amount", "12900", "--phone", "4791234567"];
+
+async fn recover(env: &Env) {
+    let run = env.run_till(&["recover"], None, Customer::Ignore).await;
+    assert!(
+        run.status.success(),
+        "recover left work undone: {:#?}",
+        run.lines
+    );
+    let rec = run
+        .lines
+        .iter()
+        .find(|l| l["type"] == "recovered")
+        .expect("recovered line");
+    assert_eq!(rec["unresolved"], 0);
+}
+
+fn journal_verifies(env: &Env) {
+    env.store().verify_journal().expect("journal verifies");
+}
+
+/// Runs `kasse pay` with a crash at `step`, checks it aborted there, recovers.
+async fn crash_then_recover(env: &Env, args: &[&str], step: &str, customer: Customer) -> Run {
+    let run = env.run_till(args, Some(step), customer).await;
+    assert!(
+        run.aborted(),
+        "expected an abort at {step}: {:?} {:#?}",
+        run.status,
+        run.lines
+    );
+    recover(env).await;
+    // A second recovery finds nothing left to do.
+    recover(env).await;
+    journal_verifies(env);
+    assert_ledger_settled(&env.ledger_all().await);
+    run
+}
+
+async fn captured_once(env: &Env, reference: &str) {
+    let p = env.ledger(reference).await;
+    assert_eq!(p.counts.captures, 1, "{p:#?}");
+    assert_eq!(p.aggregate.captured_amount.value, 12_900);
+    let keys: Vec<_> = env
+        .log()
+        .await
+        .into_iter()
+        .filter(|c| c.path.ends_with("/capture") && c.reference.as_deref() == Some(reference))
+        .map(|c| c.idempotency_key.unwrap_or_default())
+        .collect();
+    assert!(!keys.is_empty());
+    assert!(
+        keys.iter().all(|k| *k == format!("{reference}-capture-1")),
+        "{keys:?}"
+    );
+}
+
+async fn released(env: &Env, reference: &str) {
+    let p = env.ledger(reference).await;
+    assert_eq!(p.aggregate.captured_amount.value, 0, "{p:#?}");
+    assert_eq!(p.counts.captures, 0);
+    match p.state.as_str() {
+        "TERMINATED" | "EXPIRED" | "ABORTED" => {}
+        "AUTHORIZED" => assert_eq!(p.aggregate.cancelled_amount.value, 12_900, "{p:#?}"),
+        other => panic!("{reference} is {other}"),
+    }
+}
+
+fn sale_state(env: &Env, sale_id: i64) -> SaleState {
+    env.store().get_sale(sale_id).unwrap().unwrap().state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_sale_frozen() {
+    let env = Env::start().await;
+    let run = crash_then_recover(&env, PAY, "sale_frozen", Customer::Approve).await;
+    assert!(run.reference().is_none());
+    assert!(env.ledger_all().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_checkin_stored() {
+    let env = Env::start().await;
+    let run = crash_then_recover(&env, PAY, "checkin_stored", Customer::Approve).await;
+    assert!(run.reference().is_none());
+    assert!(env.ledger_all().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_create_intent() {
+    let env = Env::start().await;
+    let run = crash_then_recover(&env, PAY, "create_intent", Customer::Approve).await;
+    assert!(run.reference().is_none(), "crashed before the create call");
+    assert!(env.ledger_all().await.is_empty());
+    let store = env.store();
+    let attempts = store.attempts_for_sale(run.sale_id().unwrap()).unwrap();
+    assert_eq!(attempts[0].state, SaleState::Failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_create_result_customer_still_deciding() {
+    let env = Env::start().await;
+    let run = crash_then_recover(&env, PAY_PHONE, "create_result", Customer::Ignore).await;
+    let ledger = env.ledger_all().await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(
+        ledger[0].state, "TERMINATED",
+        "recovery cancels an undecided request"
+    );
+    assert!(run.reference().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_create_result_customer_approves_before_restart() {
+    let env = Env::start().await;
+    let run = env
+        .run_till(PAY_PHONE, Some("create_result"), Customer::Ignore)
+        .await;
+    assert!(run.aborted());
+    let ledger = env.ledger_all().await;
+    let reference = ledger[0].reference.clone();
+    env.demo.phone.approve(&reference).await.unwrap();
+    recover(&env).await;
+    journal_verifies(&env);
+    assert_ledger_settled(&env.ledger_all().await);
+    // No capture decision was stored: the reservation is released, never captured.
+    released(&env, &reference).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_payment_event_stored() {
+    let env = Env::start().await;
+    let run = crash_then_recover(&env, PAY, "payment_event_stored", Customer::Approve).await;
+    released(&env, &run.reference().unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_authorized_stored() {
+    let env = Env::start().await;
+    let run = crash_then_recover(&env, PAY_PHONE, "authorized_stored", Customer::Approve).await;
+    let reference = run.reference().unwrap();
+    released(&env, &reference).await;
+    assert_eq!(
+        sale_state(&env, run.sale_id().unwrap()),
+        SaleState::Cancelled
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_capture_intent() {
+    let env = Env::start().await;
+    let run = crash_then_recover(&env, PAY, "capture_intent", Customer::Approve).await;
+    captured_once(&env, &run.reference().unwrap()).await;
+    assert_eq!(
+        sale_state(&env, run.sale_id().unwrap()),
+        SaleState::Completed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_capture_result() {
+    let env = Env::start().await;
+    let run = crash_then_recover(&env, PAY_PHONE, "capture_result", Customer::Approve).await;
+    captured_once(&env, &run.reference().unwrap()).await;
+    assert_eq!(
+        sale_state(&env, run.sale_id().unwrap()),
+        SaleState::Completed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_capture_verified() {
+    let env = Env::start().await;
+    let run = crash_then_recover(&env, PAY_PHONE, "capture_verified", Customer::Approve).await;
+    captured_once(&env, &run.reference().unwrap()).await;
+    assert_eq!(
+        sale_state(&env, run.sale_id().unwrap()),
+        SaleState::Completed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_completed() {
+    let env = Env::start().await;
+    let run = crash_then_recover(&env, PAY, "completed", Customer::Approve).await;
+    captured_once(&env, &run.reference().unwrap()).await;
+    assert_eq!(
+        sale_state(&env, run.sale_id().unwrap()),
+        SaleState::Completed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_cancel_intent() {
+    let env = Env::start().await;
+    let args = [PAY_PHONE, &["--timeout-secs", "1"]].concat();
+    let run = crash_then_recover(&env, &args, "cancel_intent", Customer::Ignore).await;
+    let p = env.ledger(&run.reference().unwrap()).await;
+    assert_eq!(p.state, "TERMINATED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_cancel_result() {
+    let env = Env::start().await;
+    let args = [PAY_PHONE, &["--timeout-secs", "1"]].concat();
+    let run = crash_then_recover(&env, &args, "cancel_result", Customer::Ignore).await;
+    let reference = run.reference().unwrap();
+    assert_eq!(env.ledger(&reference).await.state, "TERMINATED");
+    let cancels: Vec<_> = env
+        .log()
+        .await
+        .into_iter()
+        .filter(|c| c.path.ends_with("/cancel"))
+        .map(|c| c.idempotency_key.unwrap_or_default())
+        .collect();
+    assert!(
+        cancels
+            .iter()
+            .all(|k| *k == format!("{reference}-cancel-1")),
+        "{cancels:?}"
+    );
+}
+
+async fn completed_sale(env: &Env) -> (i64, String) {
+    let run = env.run_till(PAY_PHONE, None, Customer::Approve).await;
+    assert!(run.status.success(), "{:#?}", run.lines);
+    (run.sale_id().unwrap(), run.reference().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_refund_intent_refunds_once() {
+    let env = Env::start().await;
+    let (sale_id, reference) = completed_sale(&env).await;
+    let sale = sale_id.to_string();
+    let args = ["refund", "--sale-id", &sale, "--amount", "4000"];
+    let run = env
+        .run_till(&args, Some("refund_intent"), Customer::Ignore)
+        .await;
+    assert!(run.aborted());
+    recover(&env).await;
+    journal_verifies(&env);
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.aggregate.refunded_amount.value, 4_000);
+    assert_eq!(p.counts.refunds, 1);
+    let keys: Vec<_> = env
+        .log()
+        .await
+        .into_iter()
+        .filter(|c| c.path.ends_with("/refund"))
+        .map(|c| c.idempotency_key.unwrap_or_default())
+        .collect();
+    assert_eq!(keys, vec![format!("{reference}-refund-1")]);
+    // A further refund is a new one with the next counter.
+    let again = env.run_till(&args, None, Customer::Ignore).await;
+    assert!(again.status.success(), "{:#?}", again.lines);
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.aggregate.refunded_amount.value, 8_000);
+    assert_eq!(p.counts.refunds, 2);
+    let last = env
+        .log()
+        .await
+        .into_iter()
+        .rfind(|c| c.path.ends_with("/refund"))
+        .unwrap();
+    assert_eq!(last.idempotency_key, Some(format!("{reference}-refund-2")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_refund_result() {
+    let env = Env::start().await;
+    let (sale_id, reference) = completed_sale(&env).await;
+    let sale = sale_id.to_string();
+    let args = ["refund", "--sale-id", &sale, "--amount", "12900"];
+    let run = env
+        .run_till(&args, Some("refund_result"), Customer::Ignore)
+        .await;
+    assert!(run.aborted());
+    recover(&env).await;
+    journal_verifies(&env);
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.aggregate.refunded_amount.value, 12_900);
+    assert_eq!(p.counts.refunds, 1);
+    let keys: Vec<_> = env
+        .log()
+        .await
+        .into_iter()
+        .filter(|c| c.path.ends_with("/refund"))
+        .map(|c| c.idempotency_key.unwrap_or_default())
+        .collect();
+    assert_eq!(keys, vec![format!("{reference}-refund-1")]);
+    // Nothing is left to refund.
+    let more = env
+        .run_till(
+            &["refund", "--sale-id", &sale, "--amount", "1"],
+            None,
+            Customer::Ignore,
+        )
+        .await;
+    assert!(!more.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_pay_run_recovers_first_then_sells() {
+    let env = Env::start().await;
+    let first = env
+        .run_till(PAY_PHONE, Some("capture_intent"), Customer::Approve)
+        .await;
+    assert!(first.aborted());
+    let second = env.run_till(PAY_PHONE, None, Customer::Approve).await;
+    assert!(second.status.success(), "{:#?}", second.lines);
+    let rec = second
+        .lines
+        .iter()
+        .find(|l| l["type"] == "recovered")
+        .unwrap();
+    assert_eq!(rec["settled"], 1);
+    captured_once(&env, &first.reference().unwrap()).await;
+    captured_once(&env, &second.reference().unwrap()).await;
+    assert_ledger_settled(&env.ledger_all().await);
+    journal_verifies(&env);
+}

@@ -1,0 +1,444 @@
+//! The sale, step by step, against the simulator and the relay on loopback.
+
+mod engine_support;
+
+use engine_support::*;
+use kasse::engine::{Command, EngineEvent};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_scan_approve_capture() {
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine();
+    let ready = wait_for(&mut rx, "ready", is_ready).await;
+    let EngineEvent::Ready { qr_content, .. } = ready else {
+        unreachable!()
+    };
+    assert!(
+        qr_content.starts_with("https://qr.vipps.no/"),
+        "{qr_content}"
+    );
+
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting check-in", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { amount: 12_900, .. })
+    })
+    .await;
+    assert!(env.demo.phone.scan().await.unwrap(), "check-in delivered");
+    wait_for(&mut rx, "checked in", |e| {
+        matches!(e, EngineEvent::CheckedIn { .. })
+    })
+    .await;
+    let reference = requested(&mut rx).await;
+    assert!(reference.starts_with("demo1-"), "{reference}");
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "captured", |e| {
+        matches!(e, EngineEvent::Captured { amount: 12_900, .. })
+    })
+    .await;
+    let done = wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    let EngineEvent::Completed {
+        receipt,
+        reference: r2,
+        sale_id,
+    } = done
+    else {
+        unreachable!()
+    };
+    assert_eq!(r2, reference);
+    assert_eq!(receipt.total, 12_900);
+
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.state, "AUTHORIZED");
+    assert_eq!(p.aggregate.captured_amount.value, 12_900);
+    assert_eq!(p.counts.captures, 1);
+    assert_eq!(p.user_flow, "PUSH_MESSAGE");
+    let receipt = p.receipt.expect("receipt sent");
+    assert_eq!(receipt["orderLines"].as_array().unwrap().len(), 2);
+    assert_eq!(receipt["bottomLine"]["posId"], "demo1");
+
+    let log = env.log().await;
+    let keys: Vec<_> = log
+        .iter()
+        .filter(|c| c.reference.as_deref() == Some(&reference) && c.method == "POST")
+        .map(|c| c.idempotency_key.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            format!("{reference}-create"),
+            format!("{reference}-capture-1")
+        ]
+    );
+
+    // The shared tables and the journal agree.
+    let store = env.store();
+    let sale = store.get_sale(sale_id).unwrap().unwrap();
+    assert_eq!(sale.state, kasse::core::sale::SaleState::Completed);
+    let attempts = store.attempts_for_sale(sale_id).unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].reference, reference);
+    assert_eq!(attempts[0].amounts.captured, 12_900);
+    assert_eq!(
+        attempts[0].capture_key.as_deref(),
+        Some(format!("{reference}-capture-1").as_str())
+    );
+    let report = store.verify_journal().unwrap();
+    assert!(report.rows > 5, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_then_retry_completes_with_a_new_reference() {
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    env.demo.phone.scan().await.unwrap();
+    let first = requested(&mut rx).await;
+    env.demo.phone.decline(&first).await.unwrap();
+    wait_for(&mut rx, "declined", |e| {
+        matches!(e, EngineEvent::Declined { .. })
+    })
+    .await;
+    assert_eq!(env.ledger(&first).await.state, "ABORTED");
+
+    // Same sale, new attempt: the customer scans again.
+    engine.send(Command::Retry).unwrap();
+    wait_for(&mut rx, "awaiting again", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    env.demo.phone.scan().await.unwrap();
+    let second = requested(&mut rx).await;
+    assert_ne!(first, second);
+    env.demo.phone.approve(&second).await.unwrap();
+    let done = wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    let EngineEvent::Completed { sale_id, .. } = done else {
+        unreachable!()
+    };
+    assert_eq!(
+        env.ledger(&second).await.aggregate.captured_amount.value,
+        12_900
+    );
+    assert_eq!(env.ledger(&first).await.aggregate.captured_amount.value, 0);
+
+    engine.send(Command::ListSales { limit: 5 }).unwrap();
+    let h = wait_for(&mut rx, "history", |e| {
+        matches!(e, EngineEvent::History { .. })
+    })
+    .await;
+    let EngineEvent::History { sales } = h else {
+        unreachable!()
+    };
+    assert_eq!(sales[0].sale_id, sale_id);
+    assert_eq!(sales[0].state, "completed");
+    assert_eq!(sales[0].captured, 12_900);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_when_the_customer_ignores_the_request() {
+    let mut env = Env::start_with(
+        kasse::sim::SimConfig::for_tests(),
+        std::time::Duration::from_secs(2),
+    )
+    .await;
+    env.config.engine.payment_expiry_secs = 2;
+    env.config.engine.expiry_grace_secs = 10;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    env.demo.phone.scan().await.unwrap();
+    let reference = requested(&mut rx).await;
+    wait_for(&mut rx, "expired", |e| {
+        matches!(e, EngineEvent::Expired { .. })
+    })
+    .await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.state, "EXPIRED");
+    assert_eq!(p.aggregate.captured_amount.value, 0);
+    assert_eq!(p.counts.captures, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cashier_cancel_before_approval_terminates() {
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    env.demo.phone.scan().await.unwrap();
+    let reference = requested(&mut rx).await;
+    engine.send(Command::Cancel).unwrap();
+    wait_for(&mut rx, "cancelled", |e| {
+        matches!(
+            e,
+            EngineEvent::Cancelled {
+                money_released: false,
+                reference: Some(_),
+                ..
+            }
+        )
+    })
+    .await;
+    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.state, "TERMINATED");
+    assert_eq!(p.counts.cancels, 1);
+    // The customer approving now changes nothing.
+    assert!(env.demo.phone.approve(&reference).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cashier_cancel_after_the_customer_approved_releases_the_money() {
+    let mut env = Env::start().await;
+    // No relay and a late first poll: the engine has not seen the approval when the cashier
+    // cancels.
+    env.config.engine.poll_start_ms = 60_000;
+    let (engine, mut rx) = env.engine_with(kasse::engine::EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine
+        .send(Command::SendToPhone {
+            phone_number: "+47 912 34 567".into(),
+        })
+        .unwrap();
+    let reference = requested(&mut rx).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    engine.send(Command::Cancel).unwrap();
+    wait_for(&mut rx, "cancelled with money released", |e| {
+        matches!(
+            e,
+            EngineEvent::Cancelled {
+                money_released: true,
+                ..
+            }
+        )
+    })
+    .await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.state, "AUTHORIZED");
+    assert_eq!(p.aggregate.cancelled_amount.value, 12_900);
+    assert_eq!(p.aggregate.captured_amount.value, 0);
+    assert_eq!(p.counts.captures, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_in_before_pay_is_held_and_used() {
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    wait_for(&mut rx, "relay connected", |e| {
+        matches!(
+            e,
+            EngineEvent::RelayStatus {
+                status: kasse::engine::RelayStatus::Connected
+            }
+        )
+    })
+    .await;
+    assert!(env.demo.phone.scan().await.unwrap());
+    wait_for(&mut rx, "customer waiting", |e| {
+        matches!(e, EngineEvent::CustomerWaiting { .. })
+    })
+    .await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    // No second scan: the held token is used at once.
+    let reference = requested(&mut rx).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        12_900
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_number_fallback() {
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine
+        .send(Command::SendToPhone {
+            phone_number: "12".into(),
+        })
+        .unwrap();
+    wait_for(&mut rx, "invalid phone", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: kasse::engine::MessageId::InvalidPhone,
+                ..
+            }
+        )
+    })
+    .await;
+    engine
+        .send(Command::SendToPhone {
+            phone_number: "4791234567".into(),
+        })
+        .unwrap();
+    let reference = requested(&mut rx).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.customer_phone.as_deref(), Some("4791234567"));
+    assert_eq!(p.aggregate.captured_amount.value, 12_900);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_partial_then_full_with_stored_counters() {
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine
+        .send(Command::SendToPhone {
+            phone_number: "4791234567".into(),
+        })
+        .unwrap();
+    let reference = requested(&mut rx).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    let done = wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    let EngineEvent::Completed { sale_id, .. } = done else {
+        unreachable!()
+    };
+    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+
+    engine
+        .send(Command::Refund {
+            sale_id,
+            amount: 5_000,
+        })
+        .unwrap();
+    wait_for(&mut rx, "partial refund", |e| {
+        matches!(
+            e,
+            EngineEvent::RefundDone {
+                amount: 5_000,
+                refunded_total: 5_000,
+                ..
+            }
+        )
+    })
+    .await;
+    engine
+        .send(Command::Refund {
+            sale_id,
+            amount: 8_000,
+        })
+        .unwrap();
+    wait_for(&mut rx, "too large", |e| {
+        matches!(
+            e,
+            EngineEvent::RefundFailed {
+                message_id: kasse::engine::MessageId::RefundTooLarge,
+                ..
+            }
+        )
+    })
+    .await;
+    engine
+        .send(Command::Refund {
+            sale_id,
+            amount: 7_900,
+        })
+        .unwrap();
+    wait_for(&mut rx, "rest refunded", |e| {
+        matches!(
+            e,
+            EngineEvent::RefundDone {
+                amount: 7_900,
+                refunded_total: 12_900,
+                ..
+            }
+        )
+    })
+    .await;
+    engine
+        .send(Command::Refund {
+            sale_id: 999,
+            amount: 1,
+        })
+        .unwrap();
+    wait_for(&mut rx, "unknown sale", |e| {
+        matches!(
+            e,
+            EngineEvent::RefundFailed {
+                message_id: kasse::engine::MessageId::SaleNotFound,
+                ..
+            }
+        )
+    })
+    .await;
+
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.aggregate.refunded_amount.value, 12_900);
+    assert_eq!(p.counts.refunds, 2);
+    let keys: Vec<_> = env
+        .log()
+        .await
+        .into_iter()
+        .filter(|c| c.path.ends_with("/refund"))
+        .map(|c| c.idempotency_key.unwrap_or_default())
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            format!("{reference}-refund-1"),
+            format!("{reference}-refund-2")
+        ]
+    );
+    let store = env.store();
+    let refunds = store.refunds_for_sale(sale_id).unwrap();
+    assert_eq!(
+        refunds.iter().map(|r| r.amount).collect::<Vec<_>>(),
+        vec![5_000, 7_900]
+    );
+    assert!(
+        refunds
+            .iter()
+            .all(|r| r.state == kasse::store::RefundState::Done)
+    );
+    store.verify_journal().unwrap();
+}
