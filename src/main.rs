@@ -25,6 +25,8 @@ enum Command {
     Recover(headless::RecoverArgs),
     /// Refund part or all of a completed sale.
     Refund(headless::RefundArgs),
+    /// Run sales through an in-process simulator and relay and report latencies.
+    Bench(headless::BenchArgs),
     /// Show where the configuration is read from and whether it is complete.
     Config,
 }
@@ -37,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Pay(args)) => runtime()?.block_on(headless::run(cli.config, args))?,
         Some(Command::Recover(args)) => runtime()?.block_on(headless::recover(cli.config, args))?,
         Some(Command::Refund(args)) => runtime()?.block_on(headless::refund(cli.config, args))?,
+        Some(Command::Bench(args)) => runtime()?.block_on(headless::bench(args))?,
         Some(Command::Config) => headless::show_config(cli.config)?,
     };
     std::process::exit(code);
