@@ -61,7 +61,7 @@ mkdir -p "$work/home" "$work/config" "$work/data" "$(dirname "$out")"
 
 # A fresh home: no configuration anywhere, so the till opens in demo mode.
 HOME="$work/home" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" \
-    RUST_LOG="warn,kasse=info" \
+    RUST_LOG="warn,kasse=info" NO_COLOR=1 \
     "$binary" 2>"$log" &
 pid=$!
 cleanup() {
@@ -74,7 +74,7 @@ trap cleanup EXIT
 # Waits until the till's log contains $1 (deadline $2 seconds).
 wait_for_log() {
     local pattern="$1" deadline=$((SECONDS + $2))
-    until grep -q "$pattern" "$log"; do
+    until grep -qs "$pattern" "$log"; do
         if ! kill -0 "$pid" 2>/dev/null; then
             echo "screenshot.sh: the till exited; its log:" >&2
             cat "$log" >&2

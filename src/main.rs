@@ -63,12 +63,11 @@ fn init_tracing() {
 
 #[cfg(feature = "gui")]
 fn run_window(config: Option<PathBuf>) -> anyhow::Result<i32> {
-    let _ = config;
-    eprintln!(
-        "The Kasse window is not part of this build yet. Run a sale headless instead:\n  \
-         kasse pay --demo --amount 12900"
-    );
-    Ok(2)
+    kasse::ui::run(kasse::ui::RunOptions {
+        config_path: config,
+        demo: false,
+    })?;
+    Ok(0)
 }
 
 #[cfg(not(feature = "gui"))]

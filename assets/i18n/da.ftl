@@ -23,7 +23,7 @@ status-vipps-unreachable = Vipps svarer ikke
 status-vipps-unknown = Vipps…
 status-customer-waiting = Kunde venter
 status-engine-stopped = Betalingsmotoren er stoppet. Genstart kassen.
-status-catalogue-not-saved = Varekataloget blev ikke gemt: { $error }
+status-settings-not-saved = Indstillingerne blev ikke gemt: { $error }
 status-recovered-unresolved = { $unresolved } ufærdige betalinger er ikke afklaret endnu; kassen prøver videre.
 demo-banner = Demotilstand: en indbygget Vipps-simulator træder i stedet for Vipps, og ingen rigtige penge flyttes. Brug den simulerede telefon til højre. For at sætte en rigtig kasse op: Admin → Forbindelse.
 

@@ -23,7 +23,7 @@ status-vipps-unreachable = Vipps not reachable
 status-vipps-unknown = Vipps…
 status-customer-waiting = Customer waiting
 status-engine-stopped = The payment engine has stopped. Restart the till.
-status-catalogue-not-saved = The catalogue could not be saved: { $error }
+status-settings-not-saved = The settings could not be saved: { $error }
 status-recovered-unresolved = { $unresolved } unfinished payment(s) could not be settled yet; the till keeps trying.
 demo-banner = Demo mode: a built-in Vipps simulator stands in for Vipps and no real money moves. Use the simulated phone on the right. To set up a real till: Admin → Connection.
 

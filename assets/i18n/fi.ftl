@@ -23,7 +23,7 @@ status-vipps-unreachable = Vipps ei vastaa
 status-vipps-unknown = Vipps…
 status-customer-waiting = Asiakas odottaa
 status-engine-stopped = Maksumoottori on pysähtynyt. Käynnistä kassa uudelleen.
-status-catalogue-not-saved = Tuoteluetteloa ei tallennettu: { $error }
+status-settings-not-saved = Asetuksia ei tallennettu: { $error }
 status-recovered-unresolved = { $unresolved } keskeneräistä maksua ei ole vielä selvitetty; kassa yrittää edelleen.
 demo-banner = Demotila: sisäänrakennettu Vipps-simulaattori toimii Vippsin sijaan, eikä oikeaa rahaa liiku. Käytä oikealla olevaa simuloitua puhelinta. Oikean kassan käyttöönotto: Ylläpito → Yhteys.
 

@@ -23,7 +23,7 @@ status-vipps-unreachable = Vipps svarer ikke
 status-vipps-unknown = Vipps…
 status-customer-waiting = Kunde venter
 status-engine-stopped = Betalingsmotoren har stoppet. Start kassen på nytt.
-status-catalogue-not-saved = Varekatalogen ble ikke lagret: { $error }
+status-settings-not-saved = Innstillingene ble ikke lagret: { $error }
 status-recovered-unresolved = { $unresolved } uferdige betalinger er ikke avklart ennå; kassen prøver videre.
 demo-banner = Demomodus: en innebygd Vipps-simulator står i stedet for Vipps, og ingen ekte penger flyttes. Bruk den simulerte telefonen til høyre. For å sette opp en ekte kasse: Admin → Tilkobling.
 

@@ -47,13 +47,20 @@ pub enum CsvProblem {
     },
     #[error("line {line}: {source}")]
     Invalid { line: usize, source: CatalogError },
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("the catalogue could not be stored: {0}")]
+    Stored(String),
 }
 
 impl CsvProblem {
     /// The 1-based line the problem is on (0 for whole-file problems).
     pub fn line(&self) -> usize {
         match self {
-            CsvProblem::Empty | CsvProblem::MissingColumn(_) => 0,
+            CsvProblem::Empty
+            | CsvProblem::MissingColumn(_)
+            | CsvProblem::Unreadable(_)
+            | CsvProblem::Stored(_) => 0,
             CsvProblem::EmptyField { line, .. }
             | CsvProblem::BadPrice { line, .. }
             | CsvProblem::BadVat { line, .. }

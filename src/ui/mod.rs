@@ -1,17 +1,74 @@
 //! The till window (iced 0.14, CPU renderer tiny-skia).
 //!
-//! Structure (after halloy/icebreaker): the root alone holds shared state
-//! (catalogue, basket, engine handle, status) and starts I/O. Each screen in
-//! [`screen`] owns its local state and `Message` enum and returns an `Action`
-//! that the root carries out; screens never talk to the engine, Vipps or the
-//! database themselves.
-//!
-//! The root, the Pay, History and Admin screens and `run` land with the
-//! engine API they drive.
+//! Structure (after halloy/icebreaker): [`app::App`] is the root. It alone
+//! holds shared state (catalogue, basket, engine handle, status) and starts
+//! I/O. Each screen in [`screen`] owns its local state and `Message` enum and
+//! returns an `Action` that the root carries out; screens never talk to the
+//! engine, Vipps or the database themselves.
 
+pub mod app;
 pub mod catalog_csv;
 pub mod i18n;
 pub mod pin;
 pub mod screen;
 pub mod theme;
 pub mod widget;
+
+use std::path::PathBuf;
+
+pub use app::{App, Boot, Message};
+
+/// How `kasse` (no subcommand) opens the window.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Configuration file; `None` means the platform default path.
+    pub config_path: Option<PathBuf>,
+    /// Open in demo mode even if a configuration exists.
+    pub demo: bool,
+}
+
+/// The iced program of the till: used by [`run`] and by the UI tests, which
+/// drive the very same program headless.
+pub fn program(
+    boot: Boot,
+) -> iced::Application<impl iced::Program<State = App, Message = Message, Theme = iced::Theme>> {
+    let boot = std::sync::Mutex::new(Some(boot));
+    iced::application(
+        move || {
+            // iced calls this once per window; the till has one window.
+            let boot = boot
+                .lock()
+                .ok()
+                .and_then(|mut slot| slot.take())
+                .expect("the till window boots once");
+            App::new(boot)
+        },
+        App::update,
+        App::view,
+    )
+    .title(App::title)
+    .theme(App::theme)
+    .subscription(App::subscription)
+    .font(theme::FONT_REGULAR_BYTES)
+    .font(theme::FONT_BOLD_BYTES)
+    .default_font(theme::FONT)
+    .window_size((1280.0, 800.0))
+    .antialiasing(true)
+}
+
+/// Opens the till window and blocks until it is closed.
+///
+/// With no configuration (or `demo`), the till starts in demo mode: an
+/// in-process simulator and relay, the demo catalogue and a simulated
+/// customer phone.
+pub fn run(options: RunOptions) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("kasse-engine")
+        .build()?;
+    let boot = runtime.block_on(app::start(options))?;
+    let result = program(boot).run();
+    // Stop the engine (and the demo servers) with the window.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result.map_err(anyhow::Error::from)
+}

@@ -1,6 +1,9 @@
 //! The till's screens. Each owns its local state and `Message`, and its
 //! `update` returns an `Action` the root carries out.
 
+pub mod admin;
+pub mod history;
+pub mod pay;
 pub mod phone;
 pub mod receipt;
 pub mod sale;

@@ -473,9 +473,15 @@ impl Sale {
             .id(tile_id(&item.id))
             .into()
         });
-        scrollable(row(tiles).spacing(10).wrap().vertical_spacing(10))
-            .height(Fill)
-            .into()
+        // Keep the tiles off the scrollable's clip edge: tiny-skia's damage
+        // tracking can leave a tile's border line behind when the screen
+        // changes if it touches the clip bounds.
+        scrollable(
+            container(row(tiles).spacing(10).wrap().vertical_spacing(10))
+                .padding(iced::Padding::new(4.0).right(16.0)),
+        )
+        .height(Fill)
+        .into()
     }
 
     fn basket_panel<'a>(
@@ -551,7 +557,7 @@ impl Sale {
                     container(line_row).id(line_id(line.id)).into()
                 }))
                 .spacing(10)
-                .padding(iced::Padding::ZERO.right(16)),
+                .padding(iced::Padding::new(4.0).right(16.0)),
             )
             .height(Fill)
             .into()

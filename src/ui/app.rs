@@ -1,0 +1,1235 @@
+//! The root of the till window: shared state, engine link, routing.
+
+use std::path::{Path, PathBuf};
+
+use iced::keyboard;
+use iced::widget::{Space, button, column, container, operation, qr_code, row, text};
+use iced::{Center, Color, Element, Fill, Length, Subscription, Task, Theme};
+use time::UtcOffset;
+use tokio::sync::broadcast;
+
+use super::RunOptions;
+use super::catalog_csv;
+use super::i18n::{Arg, I18n};
+use super::pin::PinStore;
+use super::screen::KeyPress;
+use super::screen::admin::{self, Admin, Check};
+use super::screen::history::{self, History};
+use super::screen::pay::{self, Outcome, Pay, Step};
+use super::screen::phone::{self, Op, Phone};
+use super::screen::receipt::{self, Receipt};
+use super::screen::sale::{self, Sale};
+use super::theme::{self, size};
+use super::widget::Ctx;
+use crate::config::Config;
+use crate::core::basket::Basket;
+use crate::core::catalog::{Catalog, Item};
+use crate::core::money::{Currency, Locale};
+use crate::core::vat::Country;
+use crate::demo::{DemoEnvironment, DemoPhone};
+use crate::engine::{Command, Engine, EngineEvent, EngineHandle, RelayStatus, VippsStatus};
+use crate::store::Store;
+
+/// The demo catalogue shown when the till runs in demo mode.
+pub const DEMO_CATALOG_CSV: &str = include_str!("../../assets/demo-catalog.csv");
+
+/// How many sales the history screen asks for.
+const HISTORY_LIMIT: u32 = 200;
+
+/// The catalogue's store, shared with blocking tasks that write it.
+pub type CatalogStore = std::sync::Arc<std::sync::Mutex<Store>>;
+
+/// Everything the window needs to start: built by [`start`] (or by a test).
+pub struct Boot {
+    pub engine: EngineHandle,
+    pub events: broadcast::Receiver<EngineEvent>,
+    pub config: Config,
+    /// Where the admin screen saves the configuration.
+    pub config_path: Option<PathBuf>,
+    pub catalog: Catalog,
+    /// The store the catalogue is kept in (its own connection to the till's
+    /// database; `None`: memory only).
+    pub catalog_store: Option<CatalogStore>,
+    pub pin: PinStore,
+    /// Demo mode: the simulated customer and the servers behind it.
+    pub demo: Option<DemoEnvironment>,
+    /// Local time offset for the history screen (read once at start-up).
+    pub utc_offset: UtcOffset,
+}
+
+impl std::fmt::Debug for Boot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Boot")
+            .field("config_path", &self.config_path)
+            .field("demo", &self.demo.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Loads the configuration, starts demo mode when there is none, opens the
+/// store and starts the engine. Runs on the caller's tokio runtime, which must
+/// outlive the window (the engine and the demo servers run on it).
+pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
+    // Read before any other thread exists: the local offset is only
+    // available to a single-threaded process on some platforms.
+    let utc_offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
+    let config_path = options.config_path.clone().or_else(Config::default_path);
+    let loaded = Config::load(options.config_path.as_deref())?;
+    let demo_mode = options.demo || !loaded.is_configured();
+    let (mut config, demo) = if demo_mode {
+        let environment = crate::demo::start().await?;
+        tracing::info!(
+            simulator = %environment.config.vipps.environment,
+            relay = %environment.config.relay.url,
+            merchant_qr_id = %environment.config.merchant_qr_id(),
+            "demo mode: in-process simulator and relay"
+        );
+        (environment.config.clone(), Some(environment))
+    } else {
+        (loaded.clone(), None)
+    };
+    if demo_mode {
+        // The cashier's language choice applies in demo mode too.
+        config.till.language = loaded.till.language.clone();
+    }
+    config.validate()?;
+    let database = config
+        .database_path()
+        .ok_or_else(|| anyhow::anyhow!("no data directory for the till database"))?;
+    if let Some(dir) = database.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+
+    // The root's own connection for the catalogue (SQLite in WAL mode with a
+    // busy timeout: the engine keeps writing on its connection meanwhile).
+    let catalog_store = Store::open(&database)?;
+    let catalog = if demo_mode {
+        let catalog = demo_catalog();
+        catalog_store.replace_catalog(catalog.items())?;
+        catalog
+    } else {
+        catalog_store.load_catalog()?
+    };
+    // The engine's connection is opened after the catalogue is in place, so
+    // its first transaction never starts from a snapshot older than that write.
+    let store = Store::open(&database)?;
+    let (engine, events) = Engine::start(config.clone(), store);
+    let pin = match (&demo, &config_path) {
+        (None, Some(path)) => PinStore::open(&PinStore::path_beside(path))?,
+        _ => PinStore::in_memory(),
+    };
+    Ok(Boot {
+        engine,
+        events,
+        config,
+        config_path,
+        catalog,
+        catalog_store: Some(std::sync::Arc::new(std::sync::Mutex::new(catalog_store))),
+        pin,
+        demo,
+        utc_offset,
+    })
+}
+
+/// The demo catalogue from `assets/demo-catalog.csv`.
+pub fn demo_catalog() -> Catalog {
+    // The file is part of the build and covered by a test; a broken one
+    // still opens the till, with an empty grid.
+    catalog_csv::parse(DEMO_CATALOG_CSV, Some(Country::No)).unwrap_or_else(|problems| {
+        tracing::error!(?problems, "the demo catalogue does not parse");
+        Catalog::default()
+    })
+}
+
+fn currency_of(config: &Config) -> Currency {
+    config.till.currency.parse().unwrap_or(Currency::Nok)
+}
+
+fn country_of(currency: Currency) -> Country {
+    match currency {
+        Currency::Nok => Country::No,
+        Currency::Dkk => Country::Dk,
+        Currency::Eur => Country::Fi,
+    }
+}
+
+fn calling_code(country: Country) -> &'static str {
+    match country {
+        Country::No => "47",
+        Country::Dk => "45",
+        Country::Fi => "358",
+    }
+}
+
+/// What changed the catalogue (to report the outcome in the right place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogueChange {
+    Item,
+    Csv,
+}
+
+/// The top-level tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Sale,
+    History,
+    Admin,
+}
+
+#[derive(Debug)]
+enum Screen {
+    Sale,
+    Pay(Pay),
+    Receipt(Receipt),
+    History,
+    Admin,
+}
+
+/// What the status bar shows.
+#[derive(Debug, Clone, Default)]
+struct Status {
+    till_name: String,
+    environment: String,
+    relay: Option<RelayStatus>,
+    vipps: Option<VippsStatus>,
+    ready: bool,
+}
+
+/// The till window's state.
+pub struct App {
+    i18n: I18n,
+    config: Config,
+    config_path: Option<PathBuf>,
+    currency: Currency,
+    country: Country,
+    catalog: Catalog,
+    catalog_store: Option<CatalogStore>,
+    basket: Basket,
+    screen: Screen,
+    sale: Sale,
+    history: History,
+    admin: Admin,
+    engine: EngineHandle,
+    status: Status,
+    qr: Option<qr_code::Data>,
+    qr_content: Option<String>,
+    customer_waiting_until: Option<i64>,
+    now_ms: i64,
+    pin: PinStore,
+    demo: Option<DemoEnvironment>,
+    phone: Option<Phone>,
+    utc_offset: UtcOffset,
+    /// A problem to show in the status area (engine stopped, a save failed).
+    notice: Option<String>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("screen", &self.screen)
+            .field("basket_lines", &self.basket.lines().len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Sale(sale::Message),
+    Pay(pay::Message),
+    Receipt(receipt::Message),
+    History(history::Message),
+    Admin(admin::Message),
+    Phone(phone::Message),
+    Tab(Tab),
+    Engine(EngineEvent),
+    EngineStopped,
+    Key(KeyPress),
+    Tick,
+    ConfigSaved(Result<(), String>),
+    ConnectionTested(Vec<(Check, Result<(), String>)>),
+    CsvRead(Result<String, String>),
+    /// The catalogue was stored (or not): what changed it, and the new one.
+    CatalogueStored(CatalogueChange, Result<Catalog, String>),
+    LanguageSaved(Result<(), String>),
+    DismissNotice,
+}
+
+fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
+}
+
+impl App {
+    /// Builds the root and the task that listens to the engine.
+    pub fn new(boot: Boot) -> (App, Task<Message>) {
+        let locale: Locale = boot.config.till.language.parse().unwrap_or_default();
+        let currency = currency_of(&boot.config);
+        let country = country_of(currency);
+        let demo = boot.demo;
+        let app = App {
+            i18n: I18n::new(locale),
+            currency,
+            country,
+            catalog: boot.catalog,
+            catalog_store: boot.catalog_store,
+            basket: Basket::new(currency),
+            screen: Screen::Sale,
+            sale: Sale::new(),
+            history: History::new(),
+            admin: Admin::new(boot.pin.is_set()),
+            engine: boot.engine,
+            status: Status {
+                till_name: boot.config.till.name.clone(),
+                ..Status::default()
+            },
+            qr: None,
+            qr_content: None,
+            customer_waiting_until: None,
+            now_ms: now_ms(),
+            pin: boot.pin,
+            phone: demo.as_ref().map(|_| Phone::new()),
+            demo,
+            utc_offset: boot.utc_offset,
+            config: boot.config,
+            config_path: boot.config_path,
+            notice: None,
+        };
+        let events = listen(boot.events);
+        (
+            app,
+            Task::batch([events, operation::focus(sale::SEARCH_ID)]),
+        )
+    }
+
+    /// Whether the till runs in demo mode.
+    pub fn is_demo(&self) -> bool {
+        self.demo.is_some()
+    }
+
+    /// The QR content the Pay screen renders (the engine's `qrContent`).
+    pub fn qr_content(&self) -> Option<&str> {
+        self.qr_content.as_deref()
+    }
+
+    pub fn basket(&self) -> &Basket {
+        &self.basket
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The simulated customer (demo mode).
+    pub fn demo_phone(&self) -> Option<&DemoPhone> {
+        self.demo.as_ref().map(|d| &d.phone)
+    }
+
+    pub fn title(&self) -> String {
+        let environment = self.environment_label();
+        format!("Kasse — {} — {}", self.status.till_name, environment)
+    }
+
+    pub fn theme(&self) -> Theme {
+        theme::theme()
+    }
+
+    pub fn subscription(&self) -> Subscription<Message> {
+        let keys = keyboard::listen().filter_map(|event| match event {
+            keyboard::Event::KeyPressed {
+                key,
+                modifiers,
+                text,
+                ..
+            } => Some(Message::Key(KeyPress {
+                key,
+                text: text.map(|t| t.to_string()),
+                modifiers,
+            })),
+            _ => None,
+        });
+        let tick = if self.customer_waiting_until.is_some() {
+            iced::time::every(std::time::Duration::from_secs(1)).map(|_| Message::Tick)
+        } else {
+            Subscription::none()
+        };
+        Subscription::batch([keys, tick])
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            i18n: &self.i18n,
+            currency: self.currency,
+        }
+    }
+
+    fn send(&mut self, command: Command) {
+        if self.engine.send(command).is_err() {
+            self.notice = Some(self.i18n.t("status-engine-stopped"));
+        }
+    }
+
+    fn customer_waiting(&self) -> bool {
+        self.customer_waiting_until
+            .is_some_and(|until| until > self.now_ms)
+    }
+
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::Sale(message) => {
+                let action = self.sale.update(message, &self.catalog, &mut self.basket);
+                return self.sale_action(action);
+            }
+            Message::Pay(message) => {
+                if let Screen::Pay(pay) = &mut self.screen {
+                    let action = pay.update(message);
+                    self.pay_action(action);
+                }
+            }
+            Message::Receipt(message) => {
+                if let Screen::Receipt(receipt) = &mut self.screen {
+                    let action = receipt.update(message);
+                    return self.receipt_action(action);
+                }
+            }
+            Message::History(message) => {
+                let action = self.history.update(message);
+                return self.history_action(action);
+            }
+            Message::Admin(message) => {
+                let action = self.admin.update(message, &self.catalog, self.country);
+                return self.admin_action(action);
+            }
+            Message::Phone(message) => {
+                if let Some(phone) = &mut self.phone
+                    && let phone::Action::Perform(op) = phone.update(message)
+                {
+                    return self.phone_op(op);
+                }
+            }
+            Message::Tab(tab) => return self.open_tab(tab),
+            Message::Engine(event) => return self.engine_event(event),
+            Message::EngineStopped => {
+                self.notice = Some(self.i18n.t("status-engine-stopped"));
+            }
+            Message::Key(press) => return self.key(press),
+            Message::Tick => {
+                self.now_ms = now_ms();
+                if !self.customer_waiting() {
+                    self.customer_waiting_until = None;
+                }
+            }
+            Message::ConfigSaved(result) => {
+                if result.is_ok() {
+                    self.send(Command::ReloadConfig);
+                }
+                self.admin.saved(result);
+            }
+            Message::ConnectionTested(checks) => self.admin.connection_tested(checks),
+            Message::CsvRead(result) => {
+                let result =
+                    result.map_err(|error| vec![catalog_csv::CsvProblem::Unreadable(error)]);
+                match result.and_then(|text| catalog_csv::parse(&text, Some(self.country))) {
+                    Ok(catalog) => return self.store_catalog(CatalogueChange::Csv, catalog),
+                    Err(problems) => self.admin.csv_imported(Err(problems)),
+                }
+            }
+            Message::CatalogueStored(change, result) => {
+                let outcome = match result {
+                    Ok(catalog) => {
+                        let count = catalog.len();
+                        self.catalog = catalog;
+                        Ok(count)
+                    }
+                    Err(error) => Err(error),
+                };
+                match change {
+                    CatalogueChange::Item => self.admin.catalogue_changed(outcome.map(|_| ())),
+                    CatalogueChange::Csv => self.admin.csv_imported(
+                        outcome.map_err(|error| vec![catalog_csv::CsvProblem::Stored(error)]),
+                    ),
+                }
+            }
+            Message::LanguageSaved(result) => {
+                if let Err(error) = result {
+                    self.notice = Some(
+                        self.i18n
+                            .t_args("status-settings-not-saved", &[("error", Arg::Str(&error))]),
+                    );
+                }
+            }
+            Message::DismissNotice => self.notice = None,
+        }
+        Task::none()
+    }
+
+    fn key(&mut self, press: KeyPress) -> Task<Message> {
+        match &mut self.screen {
+            Screen::Sale => {
+                let action = self.sale.key(&press, &self.catalog, &mut self.basket);
+                self.sale_action(action)
+            }
+            Screen::Pay(pay) => {
+                let action = pay.key(&press);
+                self.pay_action(action);
+                Task::none()
+            }
+            Screen::Receipt(receipt) => {
+                let action = receipt.key(&press);
+                self.receipt_action(action)
+            }
+            Screen::History | Screen::Admin => {
+                if press.named() == Some(keyboard::key::Named::Escape) {
+                    self.open_tab(Tab::Sale)
+                } else {
+                    Task::none()
+                }
+            }
+        }
+    }
+
+    fn open_tab(&mut self, tab: Tab) -> Task<Message> {
+        if matches!(self.screen, Screen::Pay(_) | Screen::Receipt(_)) {
+            // A sale in progress stays on screen until it is finished.
+            return Task::none();
+        }
+        if !matches!(tab, Tab::Admin) {
+            self.admin.lock();
+        }
+        match tab {
+            Tab::Sale => {
+                self.screen = Screen::Sale;
+                operation::focus(sale::SEARCH_ID)
+            }
+            Tab::History => {
+                self.screen = Screen::History;
+                self.send(Command::ListSales {
+                    limit: HISTORY_LIMIT,
+                });
+                Task::none()
+            }
+            Tab::Admin => {
+                self.screen = Screen::Admin;
+                operation::focus(admin::PIN_ID)
+            }
+        }
+    }
+
+    fn sale_action(&mut self, action: sale::Action) -> Task<Message> {
+        match action {
+            sale::Action::None => Task::none(),
+            sale::Action::Focus(id) => operation::focus(id),
+            sale::Action::Pay => {
+                let amount = self.basket.totals().total;
+                self.screen = Screen::Pay(Pay::new(0, amount, calling_code(self.country)));
+                self.send(Command::Pay {
+                    basket: self.basket.clone(),
+                });
+                Task::none()
+            }
+        }
+    }
+
+    fn pay_action(&mut self, action: pay::Action) {
+        if let pay::Action::Send(command) = action {
+            let back = matches!(command, Command::BackToBasket);
+            self.send(command);
+            if back {
+                self.screen = Screen::Sale;
+                if let Some(phone) = &mut self.phone {
+                    phone.reset();
+                }
+            }
+        }
+    }
+
+    fn receipt_action(&mut self, action: receipt::Action) -> Task<Message> {
+        match action {
+            receipt::Action::None => Task::none(),
+            receipt::Action::NewSale => {
+                self.send(Command::NewSale);
+                self.basket = Basket::new(self.currency);
+                self.sale = Sale::new();
+                self.screen = Screen::Sale;
+                if let Some(phone) = &mut self.phone {
+                    phone.reset();
+                }
+                operation::focus(sale::SEARCH_ID)
+            }
+        }
+    }
+
+    fn history_action(&mut self, action: history::Action) -> Task<Message> {
+        match action {
+            history::Action::None => Task::none(),
+            history::Action::Focus(id) => operation::focus(id),
+            history::Action::Refresh => {
+                self.send(Command::ListSales {
+                    limit: HISTORY_LIMIT,
+                });
+                Task::none()
+            }
+            history::Action::Refund {
+                sale_id,
+                amount,
+                pin,
+            } => {
+                if self.pin.verify(&pin) {
+                    self.send(Command::Refund { sale_id, amount });
+                    self.history.refund_sent();
+                } else {
+                    tracing::warn!(sale_id, "refund refused: wrong admin PIN");
+                    self.history.wrong_pin();
+                }
+                Task::none()
+            }
+        }
+    }
+
+    fn admin_action(&mut self, action: admin::Action) -> Task<Message> {
+        match action {
+            admin::Action::None => Task::none(),
+            admin::Action::Focus(id) => operation::focus(id),
+            admin::Action::Unlock(pin) => {
+                if self.pin.verify(&pin) {
+                    self.admin.unlock(&self.config);
+                } else {
+                    tracing::warn!("admin unlock refused: wrong PIN");
+                    self.admin.wrong_pin();
+                }
+                Task::none()
+            }
+            admin::Action::SetPin(pin, repeat) => {
+                match self.pin.set(&pin, &repeat) {
+                    Ok(()) => self.admin.unlock(&self.config),
+                    Err(error) => {
+                        let message = match error {
+                            super::pin::PinError::Format => self.i18n.t("admin-pin-format"),
+                            super::pin::PinError::Mismatch => self.i18n.t("admin-pin-mismatch"),
+                            other => other.to_string(),
+                        };
+                        self.admin.pin_not_set(message);
+                    }
+                }
+                Task::none()
+            }
+            admin::Action::Save(settings) => {
+                let config = settings.apply(&self.config);
+                if let Err(error) = config.validate() {
+                    self.admin.saved(Err(error.to_string()));
+                    return Task::none();
+                }
+                let Some(path) = self.config_path.clone() else {
+                    self.admin.saved(Err(self.i18n.t("admin-no-config-path")));
+                    return Task::none();
+                };
+                self.config = config.clone();
+                Task::perform(
+                    async move {
+                        tokio::task::spawn_blocking(move || config.save(&path))
+                            .await
+                            .map_err(|e| e.to_string())
+                            .and_then(|r| r.map_err(|e| e.to_string()))
+                    },
+                    Message::ConfigSaved,
+                )
+            }
+            admin::Action::TestConnection(settings) => {
+                let config = settings.apply(&self.config);
+                Task::perform(test_connection(config), Message::ConnectionTested)
+            }
+            admin::Action::SaveItem { original_id, item } => {
+                let result = edited_catalog(&self.catalog, original_id.as_deref(), Some(item));
+                self.catalogue_result(result)
+            }
+            admin::Action::DeleteItem(id) => {
+                let result = edited_catalog(&self.catalog, Some(&id), None);
+                self.catalogue_result(result)
+            }
+            admin::Action::ImportCsv(path) => Task::perform(
+                async move {
+                    tokio::fs::read_to_string(&path)
+                        .await
+                        .map_err(|e| format!("{path}: {e}"))
+                },
+                Message::CsvRead,
+            ),
+            admin::Action::Language(locale) => {
+                self.i18n = I18n::new(locale);
+                self.config.till.language = locale.tag().to_owned();
+                if self.demo.is_some() {
+                    return Task::none();
+                }
+                match self.config_path.clone() {
+                    Some(path) => {
+                        let config = self.config.clone();
+                        Task::perform(
+                            async move {
+                                tokio::task::spawn_blocking(move || config.save(&path))
+                                    .await
+                                    .map_err(|e| e.to_string())
+                                    .and_then(|r| r.map_err(|e| e.to_string()))
+                            },
+                            Message::LanguageSaved,
+                        )
+                    }
+                    None => Task::none(),
+                }
+            }
+        }
+    }
+
+    fn catalogue_result(&mut self, result: Result<Catalog, String>) -> Task<Message> {
+        match result {
+            Ok(catalog) => self.store_catalog(CatalogueChange::Item, catalog),
+            Err(error) => {
+                self.admin.catalogue_changed(Err(error));
+                Task::none()
+            }
+        }
+    }
+
+    /// Stores a new catalogue (one transaction: all of it or none) and uses it
+    /// once stored. Without a store it is used at once.
+    fn store_catalog(&mut self, change: CatalogueChange, catalog: Catalog) -> Task<Message> {
+        let Some(store) = self.catalog_store.clone() else {
+            return Task::done(Message::CatalogueStored(change, Ok(catalog)));
+        };
+        Task::perform(
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let store = store
+                        .lock()
+                        .map_err(|_| "the catalogue store is unusable".to_owned())?;
+                    store
+                        .replace_catalog(catalog.items())
+                        .map_err(|e| e.to_string())?;
+                    Ok(catalog)
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r)
+            },
+            move |result| Message::CatalogueStored(change, result),
+        )
+    }
+
+    fn phone_op(&self, op: Op) -> Task<Message> {
+        let Some(phone) = self.demo_phone().cloned() else {
+            return Task::none();
+        };
+        let done = op.clone();
+        Task::perform(
+            async move {
+                match &op {
+                    Op::Scan => match phone.scan().await {
+                        Ok(true) => Ok(()),
+                        Ok(false) => Err("the app could not reach the shop".to_owned()),
+                        Err(e) => Err(e.to_string()),
+                    },
+                    Op::Approve(reference) => {
+                        phone.approve(reference).await.map_err(|e| e.to_string())
+                    }
+                    Op::Decline(reference) => {
+                        phone.decline(reference).await.map_err(|e| e.to_string())
+                    }
+                }
+            },
+            move |result| Message::Phone(phone::Message::Done(done.clone(), result)),
+        )
+    }
+
+    fn engine_event(&mut self, event: EngineEvent) -> Task<Message> {
+        tracing::debug!(kind = event.kind(), "engine event");
+        match event {
+            EngineEvent::Ready {
+                qr_content,
+                till_name,
+                environment,
+            } => {
+                // The QR's content is printed on the counter anyway: not a secret.
+                tracing::info!(%qr_content, %environment, "till ready: QR received");
+                self.set_qr(qr_content);
+                self.status.till_name = till_name;
+                self.status.environment = environment;
+                self.status.ready = true;
+            }
+            EngineEvent::RelayStatus { status } => self.status.relay = Some(status),
+            EngineEvent::VippsStatus { status } => self.status.vipps = Some(status),
+            EngineEvent::CustomerWaiting { expires_at_ms } => {
+                self.now_ms = now_ms();
+                self.customer_waiting_until = Some(expires_at_ms);
+            }
+            EngineEvent::AwaitingCheckIn {
+                sale_id,
+                amount,
+                qr_content,
+            } => {
+                tracing::info!(
+                    sale_id,
+                    amount,
+                    "pay screen: waiting for the customer to scan"
+                );
+                if let Some(content) = qr_content {
+                    self.set_qr(content);
+                }
+                match &mut self.screen {
+                    Screen::Pay(pay) if pay.sale_id() == sale_id || pay.sale_id() == 0 => {
+                        // The same sale (the engine confirming Pay, or a retry):
+                        // keep what the cashier opened meanwhile (the keypad).
+                        if pay.outcome().is_some() {
+                            pay.restart(amount);
+                        }
+                        pay.set_sale(sale_id, amount);
+                    }
+                    _ => {
+                        self.screen =
+                            Screen::Pay(Pay::new(sale_id, amount, calling_code(self.country)));
+                    }
+                }
+            }
+            EngineEvent::CheckedIn { .. } => {
+                self.customer_waiting_until = None;
+                if let Screen::Pay(pay) = &mut self.screen {
+                    pay.advance(Step::CheckedIn, None);
+                }
+            }
+            EngineEvent::PaymentRequested {
+                reference, amount, ..
+            } => {
+                self.customer_waiting_until = None;
+                if let Screen::Pay(pay) = &mut self.screen {
+                    if pay.outcome().is_some() {
+                        pay.restart(amount);
+                    }
+                    pay.advance(Step::RequestSent, Some(reference.clone()));
+                }
+                if let Some(phone) = &mut self.phone {
+                    phone.payment_requested(reference, amount);
+                }
+            }
+            EngineEvent::Authorized { reference, .. } => {
+                if let Screen::Pay(pay) = &mut self.screen {
+                    pay.advance(Step::Approved, Some(reference));
+                }
+            }
+            EngineEvent::Captured { reference, .. } => {
+                if let Screen::Pay(pay) = &mut self.screen {
+                    pay.advance(Step::Captured, Some(reference));
+                }
+            }
+            EngineEvent::Completed {
+                sale_id,
+                reference,
+                receipt,
+            } => {
+                self.screen = Screen::Receipt(Receipt::new(sale_id, reference, receipt));
+                if let Some(phone) = &mut self.phone {
+                    phone.reset();
+                }
+            }
+            EngineEvent::Declined { .. } => self.finish_payment(Outcome::Declined),
+            EngineEvent::Expired { .. } => self.finish_payment(Outcome::Expired),
+            EngineEvent::TokenExpired { .. } => self.finish_payment(Outcome::TokenExpired),
+            EngineEvent::PushNotAllowed { .. } => self.finish_payment(Outcome::PushNotAllowed),
+            EngineEvent::Cancelled { money_released, .. } => {
+                self.finish_payment(Outcome::Cancelled { money_released })
+            }
+            EngineEvent::Problem {
+                message_id,
+                detail,
+                retrying,
+            } => match &mut self.screen {
+                Screen::Pay(pay) => {
+                    let stops = !retrying && pay.step() < Step::Captured && is_final(message_id);
+                    if stops {
+                        pay.finish(Outcome::Failed { message_id, detail });
+                    } else {
+                        pay.problem(pay::Problem {
+                            message_id,
+                            detail,
+                            retrying,
+                        });
+                    }
+                }
+                _ => {
+                    let mut message = self.i18n.t(&pay::engine_message_key(message_id));
+                    if let Some(detail) = detail {
+                        message.push_str(&format!(" ({detail})"));
+                    }
+                    self.notice = Some(message);
+                }
+            },
+            EngineEvent::Idle => {}
+            EngineEvent::RefundDone {
+                sale_id, amount, ..
+            } => {
+                self.history.refund_result(sale_id, Ok(amount));
+                self.send(Command::ListSales {
+                    limit: HISTORY_LIMIT,
+                });
+            }
+            EngineEvent::RefundFailed {
+                sale_id,
+                message_id,
+                detail,
+                ..
+            } => {
+                self.history
+                    .refund_result(sale_id, Err((message_id, detail)));
+                self.send(Command::ListSales {
+                    limit: HISTORY_LIMIT,
+                });
+            }
+            EngineEvent::History { sales } => self.history.set_sales(sales),
+            EngineEvent::Recovered {
+                settled,
+                unresolved,
+            } => {
+                if unresolved > 0 {
+                    self.notice = Some(self.i18n.t_args(
+                        "status-recovered-unresolved",
+                        &[
+                            ("settled", Arg::Int(i64::from(settled))),
+                            ("unresolved", Arg::Int(i64::from(unresolved))),
+                        ],
+                    ));
+                }
+            }
+        }
+        Task::none()
+    }
+
+    fn set_qr(&mut self, content: String) {
+        match qr_code::Data::new(content.as_bytes()) {
+            Ok(data) => {
+                self.qr = Some(data);
+                self.qr_content = Some(content);
+            }
+            Err(error) => {
+                tracing::error!(%error, "the till's QR content cannot be drawn");
+                self.qr = None;
+                self.qr_content = None;
+            }
+        }
+    }
+
+    fn finish_payment(&mut self, outcome: Outcome) {
+        if let Screen::Pay(pay) = &mut self.screen {
+            pay.finish(outcome);
+        }
+        if let Some(phone) = &mut self.phone {
+            phone.reset();
+        }
+    }
+
+    fn environment_label(&self) -> String {
+        if self.demo.is_some() {
+            return self.i18n.t("env-demo");
+        }
+        match self.config.vipps_environment() {
+            Ok(crate::config::VippsEnvironment::Production) => self.i18n.t("env-production"),
+            Ok(crate::config::VippsEnvironment::Test) => self.i18n.t("env-test"),
+            _ => self.i18n.t("env-simulator"),
+        }
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
+        let ctx = self.ctx();
+        let main: Element<'_, Message> = match &self.screen {
+            Screen::Sale => self
+                .sale
+                .view(ctx, &self.catalog, &self.basket, self.customer_waiting())
+                .map(Message::Sale),
+            Screen::Pay(pay) => pay.view(ctx, self.qr.as_ref()).map(Message::Pay),
+            Screen::Receipt(receipt) => receipt.view(ctx).map(Message::Receipt),
+            Screen::History => self
+                .history
+                .view(ctx, self.now_ms, self.utc_offset)
+                .map(Message::History),
+            Screen::Admin => self
+                .admin
+                .view(
+                    ctx,
+                    &self.catalog,
+                    self.country,
+                    self.demo.is_some(),
+                    self.config_path.as_deref().and_then(Path::to_str),
+                )
+                .map(Message::Admin),
+        };
+        let body: Element<'_, Message> = match &self.phone {
+            Some(phone) => row![
+                container(main).width(Fill).height(Fill),
+                container(phone.view(ctx).map(Message::Phone)).padding(12),
+            ]
+            .height(Fill)
+            .into(),
+            None => main,
+        };
+        let mut page = column![self.status_bar()];
+        if self.demo.is_some() {
+            page = page.push(
+                container(
+                    text(self.i18n.t("demo-banner"))
+                        .size(size::SMALL)
+                        .font(theme::BOLD),
+                )
+                .padding([6, 16])
+                .width(Fill)
+                .style(theme::banner(theme::DEMO_PURPLE, Color::WHITE)),
+            );
+        }
+        if let Some(notice) = &self.notice {
+            page = page.push(
+                container(
+                    row![
+                        text(notice.clone())
+                            .size(size::BODY)
+                            .font(theme::BOLD)
+                            .width(Fill),
+                        button(text("✕").size(size::BODY))
+                            .style(theme::plain_button)
+                            .on_press(Message::DismissNotice),
+                    ]
+                    .align_y(Center),
+                )
+                .padding([6, 16])
+                .width(Fill)
+                .style(theme::banner(theme::AMBER, theme::INK)),
+            );
+        }
+        page.push(body).height(Fill).into()
+    }
+
+    fn status_bar(&self) -> Element<'_, Message> {
+        let i18n = &self.i18n;
+        let (env_label, env_bg, env_fg) = if self.demo.is_some() {
+            (i18n.t("env-demo"), theme::DEMO_PURPLE, Color::WHITE)
+        } else {
+            match self.config.vipps_environment() {
+                Ok(crate::config::VippsEnvironment::Production) => {
+                    (i18n.t("env-production"), theme::STOP, Color::WHITE)
+                }
+                Ok(crate::config::VippsEnvironment::Test) => {
+                    (i18n.t("env-test"), theme::TEST_YELLOW, theme::INK)
+                }
+                _ => (i18n.t("env-simulator"), theme::DEMO_PURPLE, Color::WHITE),
+            }
+        };
+        let env = container(text(env_label).size(size::BODY).font(theme::BOLD))
+            .padding([8, 14])
+            .style(theme::banner(env_bg, env_fg));
+
+        let (relay_text, relay_ok) = match &self.status.relay {
+            None => (i18n.t("status-relay-connecting"), None),
+            Some(RelayStatus::Connected) => (i18n.t("status-relay-connected"), Some(true)),
+            Some(RelayStatus::Reconnecting { attempt, .. }) => (
+                i18n.t_args(
+                    "status-relay-reconnecting",
+                    &[("attempt", Arg::Int(i64::from(*attempt)))],
+                ),
+                Some(false),
+            ),
+            Some(RelayStatus::NotConfigured) => {
+                (i18n.t("status-relay-not-configured"), Some(false))
+            }
+        };
+        let (vipps_text, vipps_ok) = match &self.status.vipps {
+            None => (i18n.t("status-vipps-unknown"), None),
+            Some(VippsStatus::Reachable) => (i18n.t("status-vipps-reachable"), Some(true)),
+            Some(VippsStatus::Unreachable { .. }) => {
+                (i18n.t("status-vipps-unreachable"), Some(false))
+            }
+        };
+        let indicator = |label: String, ok: Option<bool>| {
+            let (mark, color) = match ok {
+                Some(true) => ("✓", theme::GO),
+                Some(false) => ("✗", theme::STOP),
+                None => ("…", theme::INK),
+            };
+            row![
+                text(mark).size(size::BODY).font(theme::BOLD).color(color),
+                text(label).size(size::SMALL),
+            ]
+            .spacing(4)
+            .align_y(Center)
+        };
+
+        let in_sale = matches!(self.screen, Screen::Pay(_) | Screen::Receipt(_));
+        let current = match self.screen {
+            Screen::Sale | Screen::Pay(_) | Screen::Receipt(_) => Tab::Sale,
+            Screen::History => Tab::History,
+            Screen::Admin => Tab::Admin,
+        };
+        let tab = |label: String, tab: Tab| {
+            button(text(label).size(size::BODY).font(theme::BOLD))
+                .padding([10, 18])
+                .style(if current == tab {
+                    theme::selected_button
+                } else {
+                    theme::plain_button
+                })
+                .on_press_maybe((!in_sale).then_some(Message::Tab(tab)))
+        };
+
+        let mut bar = row![
+            env,
+            text(self.status.till_name.clone())
+                .size(size::BODY)
+                .font(theme::BOLD),
+            indicator(relay_text, relay_ok),
+            indicator(vipps_text, vipps_ok),
+        ]
+        .spacing(16)
+        .align_y(Center);
+        if self.customer_waiting() {
+            bar = bar.push(
+                container(
+                    text(i18n.t("status-customer-waiting"))
+                        .size(size::SMALL)
+                        .font(theme::BOLD),
+                )
+                .padding([6, 10])
+                .style(theme::banner(theme::AMBER, theme::INK)),
+            );
+        }
+        bar = bar
+            .push(Space::new().width(Fill))
+            .push(tab(i18n.t("tab-sale"), Tab::Sale))
+            .push(tab(i18n.t("tab-history"), Tab::History))
+            .push(tab(i18n.t("tab-admin"), Tab::Admin));
+        container(bar)
+            .padding([8, 16])
+            .width(Fill)
+            .height(Length::Shrink)
+            .style(theme::panel)
+            .into()
+    }
+}
+
+/// Whether a problem ends the payment attempt (otherwise it is shown while
+/// the engine carries on).
+fn is_final(id: crate::engine::MessageId) -> bool {
+    use crate::engine::MessageId as M;
+    matches!(
+        id,
+        M::PaymentRejected
+            | M::InvalidAmount
+            | M::InvalidPhone
+            | M::ConfigInvalid
+            | M::StorageFailed
+            | M::Busy
+    )
+}
+
+/// The engine's events as a task that feeds the window for as long as the
+/// engine runs.
+fn listen(receiver: broadcast::Receiver<EngineEvent>) -> Task<Message> {
+    let stream = futures_util::stream::unfold(Some(receiver), |receiver| async move {
+        let mut receiver = receiver?;
+        loop {
+            match receiver.recv().await {
+                Ok(event) => return Some((Message::Engine(event), Some(receiver))),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::error!(missed, "the window fell behind the engine's events");
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    return Some((Message::EngineStopped, None));
+                }
+            }
+        }
+    });
+    Task::run(stream, |message| message)
+}
+
+/// The catalogue with one item replaced, added or (with `None`) removed,
+/// checked as a whole.
+fn edited_catalog(
+    catalog: &Catalog,
+    original_id: Option<&str>,
+    item: Option<Item>,
+) -> Result<Catalog, String> {
+    let mut items: Vec<Item> = catalog.items().to_vec();
+    match (original_id, item) {
+        (Some(id), Some(item)) => match items.iter_mut().find(|i| i.id == id) {
+            Some(slot) => *slot = item,
+            None => items.push(item),
+        },
+        (None, Some(item)) => items.push(item),
+        (Some(id), None) => items.retain(|i| i.id != id),
+        (None, None) => {}
+    }
+    Catalog::new(items).map_err(|e| e.to_string())
+}
+
+/// "Test connection": an access token, the QR API and the relay, each with a
+/// tick or the error. Nothing is changed at Vipps.
+async fn test_connection(config: Config) -> Vec<(Check, Result<(), String>)> {
+    let mut results = Vec::new();
+    let client = crate::engine::actor::build_client(&config);
+    let token = match &client {
+        Ok(client) => client
+            .access_token()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.clone()),
+    };
+    let qr = match (&client, &token) {
+        (Ok(client), Ok(())) => client
+            .qr_list()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+    };
+    results.push((Check::Token, token));
+    results.push((Check::Qr, qr));
+    results.push((Check::Relay, relay_reachable(&config.relay.url).await));
+    results
+}
+
+async fn relay_reachable(base: &str) -> Result<(), String> {
+    let url = url::Url::parse(base)
+        .and_then(|u| u.join("healthz"))
+        .map_err(|e| e.to_string())?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client.get(url).send().await.map_err(|e| e.to_string())?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}", response.status()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_catalogue_parses_with_several_categories_and_rates() {
+        let catalog = catalog_csv::parse(DEMO_CATALOG_CSV, Some(Country::No)).unwrap();
+        assert!(catalog.len() >= 12);
+        assert!(catalog.categories().len() >= 3);
+        let rates: std::collections::BTreeSet<u32> = catalog
+            .items()
+            .iter()
+            .map(|i| i.vat.basis_points())
+            .collect();
+        assert!(rates.len() >= 3, "{rates:?}");
+    }
+
+    #[test]
+    fn catalogue_edits_are_checked_as_a_whole() {
+        let catalog = demo_catalog();
+        let mut copy = catalog.items()[1].clone();
+        copy.id = "new".into();
+        let err = edited_catalog(&catalog, None, Some(copy)).unwrap_err();
+        assert!(err.contains("barcode"), "{err}");
+        let smaller = edited_catalog(&catalog, Some("kaffe"), None).unwrap();
+        assert_eq!(smaller.len(), catalog.len() - 1);
+        assert!(smaller.by_id("kaffe").is_none());
+    }
+}

@@ -1,0 +1,1087 @@
+//! Admin (behind the PIN): Vipps environment and credentials, till and relay,
+//! "Test connection", catalogue editing and CSV import, VAT rates, language.
+
+use iced::widget::{
+    Space, button, column, container, pick_list, row, scrollable, text, text_input,
+};
+use iced::{Center, Element, Fill, FillPortion, Length};
+
+use crate::config::Config;
+use crate::core::catalog::{Catalog, Item, Unit};
+use crate::core::money::{Locale, parse_minor};
+use crate::core::vat::{Country, VatRate};
+use crate::ui::catalog_csv::CsvProblem;
+use crate::ui::i18n::{self, Arg};
+use crate::ui::theme::{self, size};
+use crate::ui::widget::{Ctx, big_button, body, heading, strong};
+
+pub const PIN_ID: &str = "admin-pin";
+pub const PIN_REPEAT_ID: &str = "admin-pin-repeat";
+/// Id of the CSV file path field.
+pub const CSV_PATH_ID: &str = "admin-csv-path";
+
+/// Which Vipps the till talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Test,
+    Production,
+    /// A simulator (or any base URL).
+    Simulator,
+}
+
+impl Environment {
+    const ALL: [Environment; 3] = [
+        Environment::Test,
+        Environment::Production,
+        Environment::Simulator,
+    ];
+}
+
+/// The settings form, as text the admin edits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub environment: Environment,
+    pub simulator_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub subscription_key: String,
+    pub msn: String,
+    pub till_id: String,
+    pub till_name: String,
+    pub merchant_qr_id: String,
+    pub currency: String,
+    pub relay_url: String,
+    pub relay_token: String,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Settings {
+        let (environment, simulator_url) = match config.vipps.environment.as_str() {
+            "test" => (Environment::Test, String::new()),
+            "production" => (Environment::Production, String::new()),
+            other => (Environment::Simulator, other.to_owned()),
+        };
+        Settings {
+            environment,
+            simulator_url,
+            client_id: config.vipps.client_id.clone(),
+            client_secret: config.vipps.client_secret.clone(),
+            subscription_key: config.vipps.subscription_key.clone(),
+            msn: config.vipps.msn.clone(),
+            till_id: config.till.id.clone(),
+            till_name: config.till.name.clone(),
+            merchant_qr_id: config.till.merchant_qr_id.clone(),
+            currency: config.till.currency.clone(),
+            relay_url: config.relay.url.clone(),
+            relay_token: config.relay.till_token.clone(),
+        }
+    }
+
+    /// The configuration with these settings applied (other keys kept).
+    pub fn apply(&self, config: &Config) -> Config {
+        let mut config = config.clone();
+        config.vipps.environment = match self.environment {
+            Environment::Test => "test".to_owned(),
+            Environment::Production => "production".to_owned(),
+            Environment::Simulator => self.simulator_url.trim().to_owned(),
+        };
+        config.vipps.client_id = self.client_id.trim().to_owned();
+        config.vipps.client_secret = self.client_secret.trim().to_owned();
+        config.vipps.subscription_key = self.subscription_key.trim().to_owned();
+        config.vipps.msn = self.msn.trim().to_owned();
+        config.till.id = self.till_id.trim().to_owned();
+        config.till.name = self.till_name.trim().to_owned();
+        config.till.merchant_qr_id = self.merchant_qr_id.trim().to_owned();
+        config.till.currency = self.currency.trim().to_uppercase();
+        config.relay.url = self.relay_url.trim().to_owned();
+        config.relay.till_token = self.relay_token.trim().to_owned();
+        config
+    }
+}
+
+/// One line of the "Test connection" report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Token,
+    Qr,
+    Relay,
+}
+
+impl Check {
+    pub const ALL: [Check; 3] = [Check::Token, Check::Qr, Check::Relay];
+
+    fn label(self) -> &'static str {
+        match self {
+            Check::Token => "admin-check-token",
+            Check::Qr => "admin-check-qr",
+            Check::Relay => "admin-check-relay",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Connection,
+    Catalogue,
+    Language,
+}
+
+/// The item editor's fields.
+#[derive(Debug, Clone, Default)]
+struct ItemForm {
+    original_id: Option<String>,
+    id: String,
+    name: String,
+    price: String,
+    vat: Option<VatRate>,
+    barcodes: String,
+    category: String,
+    by_weight: bool,
+    error: Option<String>,
+}
+
+#[derive(Debug)]
+struct Unlocked {
+    section: Section,
+    settings: Settings,
+    save_result: Option<Result<(), String>>,
+    checks: Option<Vec<(Check, Result<(), String>)>>,
+    testing: bool,
+    item: Option<ItemForm>,
+    csv_path: String,
+    csv_result: Option<Result<usize, Vec<CsvProblem>>>,
+    catalogue_error: Option<String>,
+}
+
+#[derive(Debug)]
+enum State {
+    /// No PIN yet: set one first.
+    SetPin {
+        pin: String,
+        repeat: String,
+        error: Option<String>,
+    },
+    Locked {
+        pin: String,
+        wrong: bool,
+    },
+    Unlocked(Box<Unlocked>),
+}
+
+#[derive(Debug)]
+pub struct Admin {
+    state: State,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Pin(String),
+    PinRepeat(String),
+    SubmitPin,
+    Lock,
+    Section(SectionChoice),
+    Environment(Environment),
+    Field(Field, String),
+    Save,
+    TestConnection,
+    EditItem(Option<String>),
+    ItemField(ItemField, String),
+    ItemVat(VatRate),
+    ItemByWeight(bool),
+    SaveItem,
+    DeleteItem(String),
+    CloseItem,
+    CsvPath(String),
+    ImportCsv,
+    Language(Locale),
+}
+
+/// Public alias for the section tabs (keeps `Section` private to the form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionChoice {
+    Connection,
+    Catalogue,
+    Language,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    SimulatorUrl,
+    ClientId,
+    ClientSecret,
+    SubscriptionKey,
+    Msn,
+    TillId,
+    TillName,
+    MerchantQrId,
+    Currency,
+    RelayUrl,
+    RelayToken,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemField {
+    Id,
+    Name,
+    Price,
+    Barcodes,
+    Category,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    None,
+    /// Check this PIN; unlock on success.
+    Unlock(String),
+    /// Store a new PIN (with its repetition).
+    SetPin(String, String),
+    /// Write the configuration and reload the engine.
+    Save(Settings),
+    TestConnection(Settings),
+    /// Replace or add an item (`original_id`: the item being edited).
+    SaveItem {
+        original_id: Option<String>,
+        item: Item,
+    },
+    DeleteItem(String),
+    ImportCsv(String),
+    Language(Locale),
+    Focus(&'static str),
+}
+
+impl Admin {
+    /// A locked admin screen; `pin_set` says whether a PIN exists yet.
+    pub fn new(pin_set: bool) -> Admin {
+        Admin {
+            state: if pin_set {
+                State::Locked {
+                    pin: String::new(),
+                    wrong: false,
+                }
+            } else {
+                State::SetPin {
+                    pin: String::new(),
+                    repeat: String::new(),
+                    error: None,
+                }
+            },
+        }
+    }
+
+    pub fn is_unlocked(&self) -> bool {
+        matches!(self.state, State::Unlocked(_))
+    }
+
+    /// The root accepted the PIN.
+    pub fn unlock(&mut self, config: &Config) {
+        self.state = State::Unlocked(Box::new(Unlocked {
+            section: Section::Connection,
+            settings: Settings::from_config(config),
+            save_result: None,
+            checks: None,
+            testing: false,
+            item: None,
+            csv_path: String::new(),
+            csv_result: None,
+            catalogue_error: None,
+        }));
+    }
+
+    /// The root refused the PIN.
+    pub fn wrong_pin(&mut self) {
+        if let State::Locked { pin, wrong } = &mut self.state {
+            pin.clear();
+            *wrong = true;
+        }
+    }
+
+    /// The root could not set the PIN.
+    pub fn pin_not_set(&mut self, error: String) {
+        if let State::SetPin {
+            error: slot,
+            pin,
+            repeat,
+        } = &mut self.state
+        {
+            pin.clear();
+            repeat.clear();
+            *slot = Some(error);
+        }
+    }
+
+    pub fn saved(&mut self, result: Result<(), String>) {
+        if let State::Unlocked(form) = &mut self.state {
+            form.save_result = Some(result);
+        }
+    }
+
+    pub fn connection_tested(&mut self, checks: Vec<(Check, Result<(), String>)>) {
+        if let State::Unlocked(form) = &mut self.state {
+            form.testing = false;
+            form.checks = Some(checks);
+        }
+    }
+
+    pub fn csv_imported(&mut self, result: Result<usize, Vec<CsvProblem>>) {
+        if let State::Unlocked(form) = &mut self.state {
+            form.csv_result = Some(result);
+        }
+    }
+
+    /// The root applied (or refused) an item change.
+    pub fn catalogue_changed(&mut self, result: Result<(), String>) {
+        if let State::Unlocked(form) = &mut self.state {
+            match result {
+                Ok(()) => {
+                    form.item = None;
+                    form.catalogue_error = None;
+                }
+                Err(error) => match &mut form.item {
+                    Some(item) => item.error = Some(error),
+                    None => form.catalogue_error = Some(error),
+                },
+            }
+        }
+    }
+
+    pub fn update(&mut self, message: Message, catalog: &Catalog, country: Country) -> Action {
+        match &mut self.state {
+            State::SetPin { pin, repeat, error } => match message {
+                Message::Pin(value) => {
+                    *pin = digits(&value);
+                    *error = None;
+                }
+                Message::PinRepeat(value) => {
+                    *repeat = digits(&value);
+                    *error = None;
+                }
+                Message::SubmitPin => return Action::SetPin(pin.clone(), repeat.clone()),
+                _ => {}
+            },
+            State::Locked { pin, wrong } => match message {
+                Message::Pin(value) => {
+                    *pin = digits(&value);
+                    *wrong = false;
+                }
+                Message::SubmitPin => return Action::Unlock(std::mem::take(pin)),
+                _ => {}
+            },
+            State::Unlocked(form) => {
+                if matches!(message, Message::Lock) {
+                    self.lock();
+                    return Action::None;
+                }
+                return update_unlocked(form, message, catalog, country);
+            }
+        }
+        Action::None
+    }
+
+    /// Locks the screen again (leaving admin).
+    pub fn lock(&mut self) {
+        if self.is_unlocked() {
+            self.state = State::Locked {
+                pin: String::new(),
+                wrong: false,
+            };
+        }
+    }
+
+    pub fn view<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        catalog: &'a Catalog,
+        country: Country,
+        demo: bool,
+        config_path: Option<&'a str>,
+    ) -> Element<'a, Message> {
+        match &self.state {
+            State::SetPin { pin, repeat, error } => {
+                let mut col = column![
+                    heading(ctx.t("admin-set-pin-title")),
+                    body(ctx.t("admin-set-pin-hint")),
+                    pin_input(ctx.t("admin-pin-placeholder"), pin, PIN_ID, Message::Pin),
+                    pin_input(
+                        ctx.t("admin-pin-repeat"),
+                        repeat,
+                        PIN_REPEAT_ID,
+                        Message::PinRepeat
+                    ),
+                    big_button(ctx.t("admin-set-pin"), theme::primary_button)
+                        .width(Fill)
+                        .on_press(Message::SubmitPin),
+                ]
+                .spacing(12)
+                .max_width(480);
+                if let Some(error) = error {
+                    col = col.push(
+                        text(error.clone())
+                            .size(size::BODY)
+                            .font(theme::BOLD)
+                            .color(theme::STOP),
+                    );
+                }
+                container(col).center(Fill).into()
+            }
+            State::Locked { pin, wrong } => {
+                let mut col = column![
+                    heading(ctx.t("admin-locked-title")),
+                    pin_input(ctx.t("admin-pin-placeholder"), pin, PIN_ID, Message::Pin),
+                    big_button(ctx.t("admin-unlock"), theme::primary_button)
+                        .width(Fill)
+                        .on_press(Message::SubmitPin),
+                ]
+                .spacing(12)
+                .max_width(480);
+                if *wrong {
+                    col = col.push(
+                        text(ctx.t("admin-pin-wrong"))
+                            .size(size::BODY)
+                            .font(theme::BOLD)
+                            .color(theme::STOP),
+                    );
+                }
+                container(col).center(Fill).into()
+            }
+            State::Unlocked(form) => view_unlocked(ctx, form, catalog, country, demo, config_path),
+        }
+    }
+}
+
+fn digits(value: &str) -> String {
+    value
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(crate::ui::pin::MAX_LEN)
+        .collect()
+}
+
+fn pin_input<'a>(
+    placeholder: String,
+    value: &'a str,
+    id: &'static str,
+    on_input: fn(String) -> Message,
+) -> Element<'a, Message> {
+    text_input(&placeholder, value)
+        .id(id)
+        .secure(true)
+        .on_input(on_input)
+        .on_submit(Message::SubmitPin)
+        .size(size::HEADING)
+        .padding(14)
+        .style(theme::input)
+        .into()
+}
+
+fn update_unlocked(
+    form: &mut Unlocked,
+    message: Message,
+    catalog: &Catalog,
+    country: Country,
+) -> Action {
+    match message {
+        Message::Lock => return Action::None,
+        Message::Section(choice) => {
+            form.section = match choice {
+                SectionChoice::Connection => Section::Connection,
+                SectionChoice::Catalogue => Section::Catalogue,
+                SectionChoice::Language => Section::Language,
+            }
+        }
+        Message::Environment(environment) => {
+            form.settings.environment = environment;
+            form.save_result = None;
+        }
+        Message::Field(field, value) => {
+            let s = &mut form.settings;
+            let slot = match field {
+                Field::SimulatorUrl => &mut s.simulator_url,
+                Field::ClientId => &mut s.client_id,
+                Field::ClientSecret => &mut s.client_secret,
+                Field::SubscriptionKey => &mut s.subscription_key,
+                Field::Msn => &mut s.msn,
+                Field::TillId => &mut s.till_id,
+                Field::TillName => &mut s.till_name,
+                Field::MerchantQrId => &mut s.merchant_qr_id,
+                Field::Currency => &mut s.currency,
+                Field::RelayUrl => &mut s.relay_url,
+                Field::RelayToken => &mut s.relay_token,
+            };
+            *slot = value;
+            form.save_result = None;
+        }
+        Message::Save => return Action::Save(form.settings.clone()),
+        Message::TestConnection => {
+            if form.testing {
+                return Action::None;
+            }
+            form.testing = true;
+            form.checks = None;
+            return Action::TestConnection(form.settings.clone());
+        }
+        Message::EditItem(id) => {
+            let item = id.as_deref().and_then(|id| catalog.by_id(id));
+            form.item = Some(match item {
+                Some(item) => ItemForm {
+                    original_id: Some(item.id.clone()),
+                    id: item.id.clone(),
+                    name: item.name.clone(),
+                    price: format!("{},{:02}", item.unit_price / 100, item.unit_price % 100),
+                    vat: Some(item.vat),
+                    barcodes: item.barcodes.join(" "),
+                    category: item.category.clone().unwrap_or_default(),
+                    by_weight: item.unit == Unit::Kg,
+                    error: None,
+                },
+                None => ItemForm {
+                    vat: country.vat_rates().first().copied(),
+                    ..ItemForm::default()
+                },
+            });
+        }
+        Message::ItemField(field, value) => {
+            if let Some(item) = &mut form.item {
+                let slot = match field {
+                    ItemField::Id => &mut item.id,
+                    ItemField::Name => &mut item.name,
+                    ItemField::Price => &mut item.price,
+                    ItemField::Barcodes => &mut item.barcodes,
+                    ItemField::Category => &mut item.category,
+                };
+                *slot = value;
+                item.error = None;
+            }
+        }
+        Message::ItemVat(rate) => {
+            if let Some(item) = &mut form.item {
+                item.vat = Some(rate);
+            }
+        }
+        Message::ItemByWeight(by_weight) => {
+            if let Some(item) = &mut form.item {
+                item.by_weight = by_weight;
+            }
+        }
+        Message::SaveItem => {
+            if let Some(editor) = &mut form.item {
+                match build_item(editor) {
+                    Ok(item) => {
+                        return Action::SaveItem {
+                            original_id: editor.original_id.clone(),
+                            item,
+                        };
+                    }
+                    Err(error) => editor.error = Some(error),
+                }
+            }
+        }
+        Message::DeleteItem(id) => return Action::DeleteItem(id),
+        Message::CloseItem => form.item = None,
+        Message::CsvPath(path) => {
+            form.csv_path = path;
+            form.csv_result = None;
+        }
+        Message::ImportCsv => {
+            let path = form.csv_path.trim().to_owned();
+            if !path.is_empty() {
+                return Action::ImportCsv(path);
+            }
+        }
+        Message::Language(locale) => return Action::Language(locale),
+        Message::Pin(_) | Message::PinRepeat(_) | Message::SubmitPin => {}
+    }
+    Action::None
+}
+
+fn build_item(form: &ItemForm) -> Result<Item, String> {
+    let price = parse_minor(&form.price)
+        .ok()
+        .filter(|p| *p >= 0)
+        .ok_or_else(|| "price".to_owned())?;
+    let vat = form.vat.ok_or_else(|| "vat".to_owned())?;
+    let mut item = Item::new(form.id.trim(), form.name.trim(), price, vat);
+    item.barcodes = form
+        .barcodes
+        .split([' ', '|', ','])
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let category = form.category.trim();
+    if !category.is_empty() {
+        item.category = Some(category.to_owned());
+    }
+    if form.by_weight {
+        item.unit = Unit::Kg;
+    }
+    item.validate().map_err(|e| e.to_string())?;
+    Ok(item)
+}
+
+fn view_unlocked<'a>(
+    ctx: Ctx<'a>,
+    form: &'a Unlocked,
+    catalog: &'a Catalog,
+    country: Country,
+    demo: bool,
+    config_path: Option<&'a str>,
+) -> Element<'a, Message> {
+    let tab = |label: String, choice: SectionChoice, section: Section| {
+        button(text(label).size(size::BODY).font(theme::BOLD))
+            .padding([10, 18])
+            .style(if form.section == section {
+                theme::selected_button
+            } else {
+                theme::plain_button
+            })
+            .on_press(Message::Section(choice))
+    };
+    let tabs = row![
+        tab(
+            ctx.t("admin-section-connection"),
+            SectionChoice::Connection,
+            Section::Connection
+        ),
+        tab(
+            ctx.t("admin-section-catalogue"),
+            SectionChoice::Catalogue,
+            Section::Catalogue
+        ),
+        tab(
+            ctx.t("admin-section-language"),
+            SectionChoice::Language,
+            Section::Language
+        ),
+        Space::new().width(Fill),
+        button(text(ctx.t("admin-lock")).size(size::BODY))
+            .padding([10, 18])
+            .style(theme::plain_button)
+            .on_press(Message::Lock),
+    ]
+    .spacing(8);
+    let body: Element<'a, Message> = match form.section {
+        Section::Connection => connection(ctx, form, demo, config_path),
+        Section::Catalogue => catalogue(ctx, form, catalog, country),
+        Section::Language => language(ctx, country),
+    };
+    column![tabs, body]
+        .spacing(16)
+        .padding(16)
+        .height(Fill)
+        .into()
+}
+
+fn labelled<'a>(label: String, field: impl Into<Element<'a, Message>>) -> Element<'a, Message> {
+    column![
+        text(label).size(size::SMALL).font(theme::BOLD),
+        field.into()
+    ]
+    .spacing(4)
+    .into()
+}
+
+fn field_input<'a>(value: &'a str, field: Field, secure: bool) -> Element<'a, Message> {
+    text_input("", value)
+        .secure(secure)
+        .on_input(move |v| Message::Field(field, v))
+        .size(size::BODY)
+        .padding(10)
+        .style(theme::input)
+        .into()
+}
+
+fn connection<'a>(
+    ctx: Ctx<'a>,
+    form: &'a Unlocked,
+    demo: bool,
+    config_path: Option<&'a str>,
+) -> Element<'a, Message> {
+    let s = &form.settings;
+    let env_choice = |label: String, environment: Environment| {
+        button(text(label).size(size::BODY).font(theme::BOLD))
+            .padding([10, 18])
+            .style(if s.environment == environment {
+                theme::selected_button
+            } else {
+                theme::plain_button
+            })
+            .on_press(Message::Environment(environment))
+    };
+    let environments = row(Environment::ALL.iter().map(|env| {
+        let label = match env {
+            Environment::Test => ctx.t("admin-env-test"),
+            Environment::Production => ctx.t("admin-env-production"),
+            Environment::Simulator => ctx.t("admin-env-simulator"),
+        };
+        env_choice(label, *env).into()
+    }))
+    .spacing(8);
+
+    let mut vipps = column![heading(ctx.t("admin-vipps")), environments,].spacing(10);
+    if s.environment == Environment::Production {
+        vipps = vipps.push(
+            container(
+                text(ctx.t("admin-env-production-warning"))
+                    .size(size::BODY)
+                    .font(theme::BOLD),
+            )
+            .padding(10)
+            .width(Fill)
+            .style(theme::banner(theme::STOP, iced::Color::WHITE)),
+        );
+    }
+    if s.environment == Environment::Simulator {
+        vipps = vipps.push(labelled(
+            ctx.t("admin-simulator-url"),
+            field_input(&s.simulator_url, Field::SimulatorUrl, false),
+        ));
+    }
+    vipps = vipps
+        .push(labelled(
+            ctx.t("admin-client-id"),
+            field_input(&s.client_id, Field::ClientId, false),
+        ))
+        .push(labelled(
+            ctx.t("admin-client-secret"),
+            field_input(&s.client_secret, Field::ClientSecret, true),
+        ))
+        .push(labelled(
+            ctx.t("admin-subscription-key"),
+            field_input(&s.subscription_key, Field::SubscriptionKey, true),
+        ))
+        .push(labelled(
+            ctx.t("admin-msn"),
+            field_input(&s.msn, Field::Msn, false),
+        ));
+
+    let till = column![
+        heading(ctx.t("admin-till")),
+        labelled(
+            ctx.t("admin-till-id"),
+            field_input(&s.till_id, Field::TillId, false)
+        ),
+        labelled(
+            ctx.t("admin-till-name"),
+            field_input(&s.till_name, Field::TillName, false)
+        ),
+        labelled(
+            ctx.t("admin-merchant-qr-id"),
+            field_input(&s.merchant_qr_id, Field::MerchantQrId, false)
+        ),
+        labelled(
+            ctx.t("admin-currency"),
+            field_input(&s.currency, Field::Currency, false)
+        ),
+        heading(ctx.t("admin-relay")),
+        labelled(
+            ctx.t("admin-relay-url"),
+            field_input(&s.relay_url, Field::RelayUrl, false)
+        ),
+        labelled(
+            ctx.t("admin-relay-token"),
+            field_input(&s.relay_token, Field::RelayToken, true)
+        ),
+    ]
+    .spacing(10);
+
+    let mut actions = column![
+        big_button(ctx.t("admin-test-connection"), theme::primary_button)
+            .width(Fill)
+            .on_press_maybe((!form.testing).then_some(Message::TestConnection)),
+    ]
+    .spacing(10);
+    if form.testing {
+        actions = actions.push(body(ctx.t("admin-testing")));
+    }
+    if let Some(checks) = &form.checks {
+        for (check, result) in checks {
+            let (mark, color, detail) = match result {
+                Ok(()) => ("✓", theme::GO, String::new()),
+                Err(error) => ("✗", theme::STOP, error.clone()),
+            };
+            actions = actions.push(
+                row![
+                    text(mark)
+                        .size(size::HEADING)
+                        .font(theme::BOLD)
+                        .color(color)
+                        .width(Length::Fixed(32.0)),
+                    column![
+                        strong(ctx.t(check.label())),
+                        text(detail).size(size::SMALL).color(color)
+                    ],
+                ]
+                .spacing(8)
+                .align_y(Center),
+            );
+        }
+    }
+    actions = actions.push(Space::new().height(Length::Fixed(12.0)));
+    actions = actions.push(
+        big_button(ctx.t("admin-save"), theme::go_button)
+            .width(Fill)
+            .on_press(Message::Save),
+    );
+    if demo {
+        actions = actions.push(
+            text(ctx.t_args(
+                "admin-demo-save-hint",
+                &[("path", Arg::Str(config_path.unwrap_or("kasse.toml")))],
+            ))
+            .size(size::SMALL),
+        );
+    }
+    match &form.save_result {
+        Some(Ok(())) => {
+            actions = actions.push(
+                text(ctx.t("admin-saved"))
+                    .size(size::BODY)
+                    .font(theme::BOLD)
+                    .color(theme::GO),
+            );
+        }
+        Some(Err(error)) => {
+            actions = actions.push(
+                text(ctx.t_args("admin-save-failed", &[("error", Arg::Str(error))]))
+                    .size(size::BODY)
+                    .font(theme::BOLD)
+                    .color(theme::STOP),
+            );
+        }
+        None => {}
+    }
+
+    scrollable(
+        row![
+            vipps.width(FillPortion(1)),
+            till.width(FillPortion(1)),
+            actions.width(FillPortion(1)),
+        ]
+        .spacing(24),
+    )
+    .height(Fill)
+    .into()
+}
+
+fn catalogue<'a>(
+    ctx: Ctx<'a>,
+    form: &'a Unlocked,
+    catalog: &'a Catalog,
+    country: Country,
+) -> Element<'a, Message> {
+    let list = scrollable(
+        column(catalog.items().iter().map(|item| {
+            row![
+                column![
+                    strong(&item.name),
+                    text(format!(
+                        "{} · {} · {}",
+                        item.id,
+                        ctx.money(item.unit_price),
+                        item.vat
+                    ))
+                    .size(size::SMALL),
+                ]
+                .width(Fill),
+                button(text(ctx.t("admin-item-edit")).size(size::BODY))
+                    .padding([10, 14])
+                    .style(theme::plain_button)
+                    .on_press(Message::EditItem(Some(item.id.clone()))),
+                button(text(ctx.t("admin-item-delete")).size(size::BODY))
+                    .padding([10, 14])
+                    .style(theme::stop_button)
+                    .on_press(Message::DeleteItem(item.id.clone())),
+            ]
+            .spacing(8)
+            .align_y(Center)
+            .into()
+        }))
+        .spacing(6)
+        .padding(iced::Padding::ZERO.right(16)),
+    )
+    .height(Fill);
+
+    let mut left = column![
+        row![
+            heading(ctx.t_args(
+                "admin-catalogue-title",
+                &[("count", Arg::Int(catalog.len() as i64))]
+            ))
+            .width(Fill),
+            button(text(ctx.t("admin-item-add")).size(size::BODY))
+                .padding([10, 14])
+                .style(theme::primary_button)
+                .on_press(Message::EditItem(None)),
+        ]
+        .align_y(Center),
+    ]
+    .spacing(10);
+    if let Some(error) = &form.catalogue_error {
+        left = left.push(text(error.clone()).size(size::BODY).color(theme::STOP));
+    }
+    left = left.push(list);
+
+    let right: Element<'a, Message> = match &form.item {
+        Some(item) => item_editor(ctx, item, country),
+        None => csv_import(ctx, form),
+    };
+
+    row![
+        left.width(FillPortion(3)),
+        container(right)
+            .padding(16)
+            .width(FillPortion(2))
+            .style(theme::panel)
+    ]
+    .spacing(16)
+    .height(Fill)
+    .into()
+}
+
+fn item_editor<'a>(ctx: Ctx<'a>, item: &'a ItemForm, country: Country) -> Element<'a, Message> {
+    let input = |value: &'a str, field: ItemField| {
+        text_input("", value)
+            .on_input(move |v| Message::ItemField(field, v))
+            .size(size::BODY)
+            .padding(10)
+            .style(theme::input)
+    };
+    let rates: Vec<VatRate> = country.vat_rates().to_vec();
+    let mut col = column![
+        heading(if item.original_id.is_some() {
+            ctx.t("admin-item-edit-title")
+        } else {
+            ctx.t("admin-item-new-title")
+        }),
+        labelled(ctx.t("admin-item-id"), input(&item.id, ItemField::Id)),
+        labelled(ctx.t("admin-item-name"), input(&item.name, ItemField::Name)),
+        labelled(
+            ctx.t("admin-item-price"),
+            input(&item.price, ItemField::Price)
+        ),
+        labelled(
+            ctx.t("admin-item-vat"),
+            pick_list(rates, item.vat, Message::ItemVat)
+                .text_size(size::BODY)
+                .padding(10),
+        ),
+        labelled(
+            ctx.t("admin-item-barcodes"),
+            input(&item.barcodes, ItemField::Barcodes)
+        ),
+        labelled(
+            ctx.t("admin-item-category"),
+            input(&item.category, ItemField::Category)
+        ),
+        iced::widget::checkbox(item.by_weight)
+            .label(ctx.t("admin-item-by-weight"))
+            .on_toggle(Message::ItemByWeight)
+            .size(28)
+            .text_size(size::BODY),
+        row![
+            big_button(ctx.t("admin-save"), theme::go_button).on_press(Message::SaveItem),
+            big_button(ctx.t("common-close"), theme::plain_button).on_press(Message::CloseItem),
+        ]
+        .spacing(8),
+    ]
+    .spacing(10);
+    if let Some(error) = &item.error {
+        col = col.push(
+            text(ctx.t_args("admin-item-invalid", &[("error", Arg::Str(error))]))
+                .size(size::BODY)
+                .font(theme::BOLD)
+                .color(theme::STOP),
+        );
+    }
+    scrollable(col).into()
+}
+
+fn csv_import<'a>(ctx: Ctx<'a>, form: &'a Unlocked) -> Element<'a, Message> {
+    let mut col = column![
+        heading(ctx.t("admin-csv-title")),
+        text(ctx.t("admin-csv-hint")).size(size::SMALL),
+        text_input("/home/…/catalogue.csv", &form.csv_path)
+            .id(CSV_PATH_ID)
+            .on_input(Message::CsvPath)
+            .on_submit(Message::ImportCsv)
+            .size(size::BODY)
+            .padding(10)
+            .style(theme::input),
+        big_button(ctx.t("admin-csv-import"), theme::primary_button)
+            .width(Fill)
+            .on_press(Message::ImportCsv),
+    ]
+    .spacing(10);
+    match &form.csv_result {
+        Some(Ok(count)) => {
+            col = col.push(
+                text(ctx.t_args("admin-csv-done", &[("count", Arg::Int(*count as i64))]))
+                    .size(size::BODY)
+                    .font(theme::BOLD)
+                    .color(theme::GO),
+            );
+        }
+        Some(Err(problems)) => {
+            col = col.push(
+                text(ctx.t_args(
+                    "admin-csv-failed",
+                    &[("count", Arg::Int(problems.len() as i64))],
+                ))
+                .size(size::BODY)
+                .font(theme::BOLD)
+                .color(theme::STOP),
+            );
+            col = col.push(scrollable(
+                column(
+                    problems
+                        .iter()
+                        .map(|p| text(p.to_string()).size(size::SMALL).into()),
+                )
+                .spacing(4),
+            ));
+        }
+        None => {}
+    }
+    col.into()
+}
+
+fn language<'a>(ctx: Ctx<'a>, country: Country) -> Element<'a, Message> {
+    let current = ctx.i18n.locale();
+    let languages = row(i18n::LANGUAGES.iter().map(|locale| {
+        button(
+            text(i18n::native_name(*locale))
+                .size(size::BODY)
+                .font(theme::BOLD),
+        )
+        .padding([12, 18])
+        .style(if *locale == current {
+            theme::selected_button
+        } else {
+            theme::plain_button
+        })
+        .on_press(Message::Language(*locale))
+        .into()
+    }))
+    .spacing(8);
+    let rates = column(
+        country
+            .vat_rates()
+            .iter()
+            .map(|rate| body(rate.to_string()).into()),
+    )
+    .spacing(4);
+    column![
+        heading(ctx.t("admin-section-language")),
+        languages,
+        Space::new().height(Length::Fixed(16.0)),
+        heading(ctx.t("admin-vat-rates")),
+        text(ctx.t_args(
+            "admin-vat-rates-hint",
+            &[("country", Arg::Str(country.code()))]
+        ))
+        .size(size::SMALL),
+        rates,
+    ]
+    .spacing(12)
+    .into()
+}

@@ -1,0 +1,384 @@
+//! The till window end to end, headless: the real iced program with the real
+//! engine, the in-process simulator and relay of demo mode, driven by clicks,
+//! typing and the keys a barcode scanner sends. Outcomes are checked on the
+//! screen and in the simulator's ledger.
+
+mod ui_common;
+
+use iced::keyboard::key::Named;
+use kasse::ui::i18n::Arg;
+use kasse::ui::screen::sale::{self, tile_id};
+use kasse::ui::screen::{admin, history};
+use ui_common::{Harness, TillProgram};
+
+/// Demo catalogue: Kaffe 35,00 (15 %), Kanelbolle 39,00 (15 %), Termokopp
+/// 199,00 (25 %); barcodes from `assets/demo-catalog.csv`.
+const KAFFE: i64 = 3500;
+const KANELBOLLE: i64 = 3900;
+const TERMOKOPP: i64 = 19900;
+const KAFFE_BARCODE: &str = "2000000000015";
+const TERMOKOPP_BARCODE: &str = "2000000000145";
+
+fn pay_label<P: TillProgram>(h: &Harness<P>, total: i64) -> String {
+    h.t_args("sale-pay", &[("amount", Arg::Str(&h.money(total)))])
+}
+
+#[test]
+fn items_added_by_click_show_in_basket_with_total_and_vat() {
+    let mut h = ui_common::demo();
+    h.click_id(&tile_id("kaffe"));
+    h.click_id(&tile_id("kaffe"));
+    h.click_id(&tile_id("kopp"));
+    let total = 2 * KAFFE + TERMOKOPP;
+    assert!(h.has_text(&h.money(total)), "total {}", h.money(total));
+    assert!(h.has_text(&pay_label(&h, total)));
+    // VAT per rate: 25 % of the cup and 15 % of the coffee, each on its own line.
+    let vat_25 = h.t_args(
+        "sale-vat-line",
+        &[
+            ("rate", Arg::Str("25 %")),
+            ("base", Arg::Str(&h.money(15920))),
+        ],
+    );
+    assert!(h.has_text(&vat_25), "{vat_25}");
+    assert!(h.has_text(&h.money(3980)), "25 % VAT of 199,00");
+    let app = h.into_app();
+    assert_eq!(app.basket().totals().total, total);
+    assert_eq!(app.basket().lines().len(), 2);
+}
+
+#[test]
+fn scanner_adds_items_through_the_global_listener_and_the_search_field() {
+    let mut h = ui_common::demo();
+    // A scanner typing while no field has focus: digits then Enter.
+    h.scan(KAFFE_BARCODE);
+    // A scanner typing into the focused search field.
+    h.click_id(sale::SEARCH_ID);
+    h.typewrite(TERMOKOPP_BARCODE);
+    h.enter_in_field();
+    // An unknown code is reported and adds nothing.
+    h.scan("123456");
+    let unknown = h.t_args("sale-unknown-barcode", &[("code", Arg::Str("123456"))]);
+    assert!(h.has_text(&unknown), "{unknown}");
+    let app = h.into_app();
+    let names: Vec<&str> = app
+        .basket()
+        .lines()
+        .iter()
+        .map(|l| l.item.name.as_str())
+        .collect();
+    assert_eq!(names, ["Kaffe", "Termokopp"]);
+    assert_eq!(app.basket().totals().total, KAFFE + TERMOKOPP);
+}
+
+#[test]
+fn two_items_paid_through_the_demo_phone_end_on_the_receipt() {
+    let mut h = ui_common::demo();
+    h.wait_until("the till's QR", h_ready);
+    h.click_id(&tile_id("kaffe"));
+    h.click_id(&tile_id("kanelbolle"));
+    let total = KAFFE + KANELBOLLE;
+    h.click(&pay_label(&h, total));
+
+    // Pay screen: the QR, the amount, the first step.
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    assert!(h.has_text(&h.money(total)));
+    assert!(h.has_text(&h.t("pay-step-waiting")));
+
+    // The simulated customer scans, gets the request, approves.
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("phone-approve"));
+    assert!(h.has_text(&h.t("pay-step-request-sent")));
+    h.click(&h.t("phone-approve"));
+
+    // Receipt with the Vipps reference.
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    let paid = h.t_args("receipt-paid", &[("amount", Arg::Str(&h.money(total)))]);
+    assert!(h.has_text(&paid), "{paid}");
+
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger.len(), 1, "one payment at Vipps");
+    let payment = &ledger[0];
+    assert_eq!(payment.amount.value, total);
+    assert_eq!(payment.aggregate.captured_amount.value, total);
+    assert_eq!(payment.counts.captures, 1);
+    let reference = h.t_args(
+        "receipt-reference",
+        &[("reference", Arg::Str(&payment.reference))],
+    );
+    assert!(h.has_text(&reference), "{reference}");
+
+    // Enter starts the next sale with an empty basket.
+    h.named_key(Named::Enter);
+    h.wait_for_text(&h.t("sale-basket-empty"));
+    let app = h.into_app();
+    assert!(app.basket().is_empty());
+}
+
+fn h_ready<P: TillProgram>(h: &mut Harness<P>) -> bool {
+    h.has_text(&h.t("status-relay-connected"))
+}
+
+#[test]
+fn cancel_with_escape_returns_to_the_same_basket_and_takes_no_money() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    h.click_id(&tile_id("kopp"));
+    h.named_key(Named::F12);
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("phone-approve"));
+
+    h.named_key(Named::Escape);
+    h.wait_for_text(&h.t("pay-cancelled-title"));
+    h.click(&h.t("pay-back-to-basket"));
+    h.wait_for_text(&pay_label(&h, TERMOKOPP));
+
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert!(
+        ledger
+            .iter()
+            .all(|p| p.aggregate.captured_amount.value == 0),
+        "nothing captured: {ledger:#?}"
+    );
+    let app = h.into_app();
+    assert_eq!(app.basket().totals().total, TERMOKOPP);
+}
+
+#[test]
+fn admin_refuses_a_wrong_pin_and_opens_with_the_right_one() {
+    let mut h = ui_common::demo();
+    h.click(&h.t("tab-admin"));
+    // First use: choose the PIN.
+    h.wait_for_text(&h.t("admin-set-pin-title"));
+    h.click_id(admin::PIN_ID);
+    h.typewrite("4321");
+    h.click_id(admin::PIN_REPEAT_ID);
+    h.typewrite("4321");
+    h.click(&h.t("admin-set-pin"));
+    h.wait_for_text(&h.t("admin-test-connection"));
+
+    // Leave and come back: locked.
+    h.click(&h.t("tab-sale"));
+    h.click(&h.t("tab-admin"));
+    h.wait_for_text(&h.t("admin-locked-title"));
+    h.click_id(admin::PIN_ID);
+    h.typewrite("1111");
+    h.click(&h.t("admin-unlock"));
+    assert!(h.has_text(&h.t("admin-pin-wrong")));
+    assert!(
+        !h.has_text(&h.t("admin-test-connection")),
+        "settings stay hidden"
+    );
+
+    h.click_id(admin::PIN_ID);
+    h.typewrite("4321");
+    h.click(&h.t("admin-unlock"));
+    h.wait_for_text(&h.t("admin-test-connection"));
+}
+
+#[test]
+fn refund_needs_the_admin_pin_and_moves_the_money_back() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    // Choose the PIN first.
+    h.click(&h.t("tab-admin"));
+    h.wait_for_text(&h.t("admin-set-pin-title"));
+    h.click_id(admin::PIN_ID);
+    h.typewrite("2468");
+    h.click_id(admin::PIN_REPEAT_ID);
+    h.typewrite("2468");
+    h.click(&h.t("admin-set-pin"));
+    h.wait_for_text(&h.t("admin-test-connection"));
+    h.click(&h.t("tab-sale"));
+
+    // A completed sale.
+    h.click_id(&tile_id("kopp"));
+    h.click(&pay_label(&h, TERMOKOPP));
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    h.click(&h.t("receipt-new-sale"));
+
+    // History: open the sale, refund part of it.
+    h.click(&h.t("tab-history"));
+    h.wait_for_text(&h.t("sale-state-completed"));
+    h.click(&h.t("sale-state-completed"));
+    h.click(&h.t("history-refund"));
+    h.click_id(history::AMOUNT_ID);
+    h.typewrite("50,00");
+    h.click_id(history::PIN_ID);
+    h.typewrite("1357");
+    h.click(&h.t("history-refund-confirm"));
+    assert!(h.has_text(&h.t("admin-pin-wrong")), "wrong PIN refused");
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(
+        ledger[0].aggregate.refunded_amount.value, 0,
+        "nothing refunded"
+    );
+
+    h.click_id(history::PIN_ID);
+    h.typewrite("2468");
+    h.click(&h.t("history-refund-confirm"));
+    let done = h.t_args(
+        "history-refund-done",
+        &[("amount", Arg::Str(&h.money(5000)))],
+    );
+    h.wait_for_text(&done);
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger[0].aggregate.captured_amount.value, TERMOKOPP);
+    assert_eq!(ledger[0].aggregate.refunded_amount.value, 5000);
+    assert_eq!(ledger[0].counts.refunds, 1);
+}
+
+#[test]
+fn a_customer_who_scans_before_pay_is_shown_waiting_and_gets_the_request_at_pay() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    h.click_id(&tile_id("kaffe"));
+    // The customer scans while the cashier is still ringing up.
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("sale-customer-waiting"));
+    assert!(h.has_text(&h.t("status-customer-waiting")));
+    h.click(&pay_label(&h, KAFFE));
+    // No second scan: the held check-in is used at once.
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].aggregate.captured_amount.value, KAFFE);
+}
+
+#[test]
+fn a_declined_payment_says_so_and_try_again_completes_the_same_sale() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    h.click_id(&tile_id("kanelbolle"));
+    h.click(&pay_label(&h, KANELBOLLE));
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("phone-decline"));
+    h.click(&h.t("phone-decline"));
+    // "Declined" is also what the phone says: wait for the till's own words.
+    h.wait_for_text(&h.t("pay-declined-next"));
+    assert!(h.has_text(&h.t("pay-declined-title")));
+
+    h.click(&h.t("pay-retry"));
+    h.wait_for_text(&h.t("pay-step-waiting"));
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-new-sale"));
+
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger.len(), 2, "a new attempt gets a new reference");
+    let captured: i64 = ledger
+        .iter()
+        .map(|p| p.aggregate.captured_amount.value)
+        .sum();
+    assert_eq!(captured, KANELBOLLE, "only the second attempt is captured");
+}
+
+#[test]
+fn send_to_phone_number_pushes_the_request_without_a_scan() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    h.click_id(&tile_id("kaffe"));
+    h.click(&pay_label(&h, KAFFE));
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    h.click(&h.t("pay-send-to-phone"));
+    for digit in ["9", "1", "2", "3", "4", "5", "6", "7"] {
+        h.click(digit);
+    }
+    assert!(h.has_text("+47 91234567"));
+    h.click(&h.t("pay-phone-send"));
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].customer_phone.as_deref(), Some("4791234567"));
+    assert_eq!(ledger[0].aggregate.captured_amount.value, KAFFE);
+}
+
+#[test]
+fn csv_import_is_all_or_nothing_and_the_sale_grid_uses_the_stored_catalogue() {
+    let mut h = ui_common::demo();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "id;name;price;vat;barcodes\nost;Ost;89,90;15;7000000000001\nvin;Vin;ti kroner;25;\n",
+    )
+    .expect("write csv");
+
+    h.click(&h.t("tab-admin"));
+    h.click_id(admin::PIN_ID);
+    h.typewrite("9876");
+    h.click_id(admin::PIN_REPEAT_ID);
+    h.typewrite("9876");
+    h.click(&h.t("admin-set-pin"));
+    h.click(&h.t("admin-section-catalogue"));
+
+    h.click_id(admin::CSV_PATH_ID);
+    h.typewrite(&bad.to_string_lossy());
+    h.click(&h.t("admin-csv-import"));
+    let failed = h.t_args("admin-csv-failed", &[("count", Arg::Int(1))]);
+    h.wait_for_text(&failed);
+    assert!(h.has_text("line 3: \"ti kroner\" is not a price"));
+    let store = kasse::store::Store::open(&h.database).expect("store");
+    assert!(
+        store
+            .load_catalog()
+            .expect("catalogue")
+            .by_id("ost")
+            .is_none(),
+        "nothing imported"
+    );
+
+    // The admin fixes the file and imports it again.
+    std::fs::write(
+        &bad,
+        "id;name;price;vat;barcodes;category\nost;Ost;89,90;15;7000000000001;Meieri\nmelk;Melk;24,50;15;7000000000002;Meieri\n",
+    )
+    .expect("write csv");
+    h.click(&h.t("admin-csv-import"));
+    let done = h.t_args("admin-csv-done", &[("count", Arg::Int(2))]);
+    h.wait_for_text(&done);
+    let stored = store.load_catalog().expect("catalogue");
+    assert_eq!(stored.len(), 2);
+    assert_eq!(
+        stored.by_barcode("7000000000002").map(|i| i.unit_price),
+        Some(2450)
+    );
+
+    h.click(&h.t("tab-sale"));
+    h.scan("7000000000002");
+    let app = h.into_app();
+    assert_eq!(app.catalog().len(), 2);
+    assert_eq!(app.basket().totals().total, 2450);
+}
