@@ -349,7 +349,11 @@ fn csv_import_is_all_or_nothing_and_the_sale_grid_uses_the_stored_catalogue() {
     h.click(&h.t("admin-csv-import"));
     let failed = h.t_args("admin-csv-failed", &[("count", Arg::Int(1))]);
     h.wait_for_text(&failed);
-    assert!(h.has_text("line 3: \"ti kroner\" is not a price"));
+    let bad_price = h.t_args(
+        "csv-bad-price",
+        &[("line", Arg::Int(3)), ("value", Arg::Str("ti kroner"))],
+    );
+    assert!(h.has_text(&bad_price), "{bad_price}");
     let store = kasse::store::Store::open(&h.database).expect("store");
     assert!(
         store

@@ -233,3 +233,17 @@ engine-refund-too-large = Det er mere end det, der er tilbage at refundere.
 engine-refund-rejected = Vipps afviste refusionen.
 engine-refund-pending = Refusionen er gemt og bliver prøvet igen.
 engine-amount-mismatch = Et beløb fra Vipps passer ikke med salget. Bed admin se på det.
+
+## Fejl ved import af varekatalog (csv-*)
+csv-empty = Filen er tom.
+csv-missing-column = Første linje har ingen kolonne »{ $column }«.
+csv-empty-field = Linje { $line }: { $field } er tom.
+csv-bad-price = Linje { $line }: »{ $value }« er ikke en pris.
+csv-bad-vat = Linje { $line }: »{ $value }« er ikke en momssats, der bruges i dette land.
+csv-bad-unit = Linje { $line }: »{ $value }« er ikke en enhed (pcs eller kg).
+csv-unclosed-quote = Linje { $line }: et felt i anførselstegn er ikke afsluttet.
+csv-duplicate-id = Linje { $line }: id »{ $id }« er brugt før (første gang på linje { $first }).
+csv-duplicate-barcode = Linje { $line }: stregkode »{ $barcode }« er brugt før (første gang på linje { $first }).
+csv-invalid = Linje { $line }: { $detail }
+csv-unreadable = Filen kan ikke læses: { $detail }
+csv-not-stored = Varekataloget kunne ikke gemmes: { $detail }

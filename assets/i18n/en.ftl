@@ -233,3 +233,17 @@ engine-refund-too-large = That is more than what is left to refund.
 engine-refund-rejected = Vipps rejected the refund.
 engine-refund-pending = The refund is stored and will be retried.
 engine-amount-mismatch = An amount from Vipps does not match the sale. Ask the admin to look at it.
+
+## Catalogue import problems (csv-*)
+csv-empty = The file is empty.
+csv-missing-column = The first line has no “{ $column }” column.
+csv-empty-field = Line { $line }: { $field } is empty.
+csv-bad-price = Line { $line }: “{ $value }” is not a price.
+csv-bad-vat = Line { $line }: “{ $value }” is not a VAT rate used in this country.
+csv-bad-unit = Line { $line }: “{ $value }” is not a unit (pcs or kg).
+csv-unclosed-quote = Line { $line }: a quoted field is not closed.
+csv-duplicate-id = Line { $line }: id “{ $id }” is used again (first on line { $first }).
+csv-duplicate-barcode = Line { $line }: barcode “{ $barcode }” is used again (first on line { $first }).
+csv-invalid = Line { $line }: { $detail }
+csv-unreadable = The file cannot be read: { $detail }
+csv-not-stored = The catalogue could not be stored: { $detail }

@@ -233,3 +233,17 @@ engine-refund-too-large = Summa on suurempi kuin palautettavaa on jäljellä.
 engine-refund-rejected = Vipps hylkäsi palautuksen.
 engine-refund-pending = Palautus on tallennettu ja sitä yritetään uudelleen.
 engine-amount-mismatch = Vippsin ilmoittama summa ei vastaa myyntiä. Pyydä ylläpitäjää tarkistamaan se.
+
+## Tuoteluettelon tuonnin virheet (csv-*)
+csv-empty = Tiedosto on tyhjä.
+csv-missing-column = Ensimmäisellä rivillä ei ole saraketta ”{ $column }”.
+csv-empty-field = Rivi { $line }: { $field } on tyhjä.
+csv-bad-price = Rivi { $line }: ”{ $value }” ei ole hinta.
+csv-bad-vat = Rivi { $line }: ”{ $value }” ei ole tässä maassa käytetty ALV-kanta.
+csv-bad-unit = Rivi { $line }: ”{ $value }” ei ole yksikkö (pcs tai kg).
+csv-unclosed-quote = Rivi { $line }: lainausmerkeissä olevaa kenttää ei ole suljettu.
+csv-duplicate-id = Rivi { $line }: tunnus ”{ $id }” on jo käytössä (ensin rivillä { $first }).
+csv-duplicate-barcode = Rivi { $line }: viivakoodi ”{ $barcode }” on jo käytössä (ensin rivillä { $first }).
+csv-invalid = Rivi { $line }: { $detail }
+csv-unreadable = Tiedostoa ei voi lukea: { $detail }
+csv-not-stored = Tuoteluetteloa ei voitu tallentaa: { $detail }

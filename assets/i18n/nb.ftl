@@ -233,3 +233,17 @@ engine-refund-too-large = Det er mer enn det som er igjen å refundere.
 engine-refund-rejected = Vipps avviste refusjonen.
 engine-refund-pending = Refusjonen er lagret og blir prøvd igjen.
 engine-amount-mismatch = Et beløp fra Vipps stemmer ikke med salget. Be admin se på det.
+
+## Feil ved import av varekatalog (csv-*)
+csv-empty = Filen er tom.
+csv-missing-column = Første linje har ingen kolonne «{ $column }».
+csv-empty-field = Linje { $line }: { $field } er tom.
+csv-bad-price = Linje { $line }: «{ $value }» er ikke en pris.
+csv-bad-vat = Linje { $line }: «{ $value }» er ikke en MVA-sats som brukes i dette landet.
+csv-bad-unit = Linje { $line }: «{ $value }» er ikke en enhet (pcs eller kg).
+csv-unclosed-quote = Linje { $line }: et felt i anførselstegn er ikke avsluttet.
+csv-duplicate-id = Linje { $line }: id «{ $id }» er brukt før (første gang på linje { $first }).
+csv-duplicate-barcode = Linje { $line }: strekkode «{ $barcode }» er brukt før (første gang på linje { $first }).
+csv-invalid = Linje { $line }: { $detail }
+csv-unreadable = Filen kan ikke leses: { $detail }
+csv-not-stored = Varekatalogen kunne ikke lagres: { $detail }

@@ -1035,7 +1035,7 @@ fn csv_import<'a>(ctx: Ctx<'a>, form: &'a Unlocked) -> Element<'a, Message> {
                 column(
                     problems
                         .iter()
-                        .map(|p| text(p.to_string()).size(size::SMALL).into()),
+                        .map(|p| text(csv_problem_text(ctx, p)).size(size::SMALL).into()),
                 )
                 .spacing(4),
             ));
@@ -1043,6 +1043,64 @@ fn csv_import<'a>(ctx: Ctx<'a>, form: &'a Unlocked) -> Element<'a, Message> {
         None => {}
     }
     col.into()
+}
+
+/// A CSV problem in the admin's language.
+pub fn csv_problem_text(ctx: Ctx<'_>, problem: &CsvProblem) -> String {
+    let line = |line: &usize| Arg::Int(*line as i64);
+    match problem {
+        CsvProblem::Empty => ctx.t("csv-empty"),
+        CsvProblem::MissingColumn(column) => {
+            ctx.t_args("csv-missing-column", &[("column", Arg::Str(column))])
+        }
+        CsvProblem::EmptyField { line: l, field } => ctx.t_args(
+            "csv-empty-field",
+            &[("line", line(l)), ("field", Arg::Str(field))],
+        ),
+        CsvProblem::BadPrice { line: l, value } => ctx.t_args(
+            "csv-bad-price",
+            &[("line", line(l)), ("value", Arg::Str(value))],
+        ),
+        CsvProblem::BadVat { line: l, value } => ctx.t_args(
+            "csv-bad-vat",
+            &[("line", line(l)), ("value", Arg::Str(value))],
+        ),
+        CsvProblem::BadUnit { line: l, value } => ctx.t_args(
+            "csv-bad-unit",
+            &[("line", line(l)), ("value", Arg::Str(value))],
+        ),
+        CsvProblem::UnclosedQuote { line: l } => {
+            ctx.t_args("csv-unclosed-quote", &[("line", line(l))])
+        }
+        CsvProblem::DuplicateId { line: l, id, first } => ctx.t_args(
+            "csv-duplicate-id",
+            &[
+                ("line", line(l)),
+                ("id", Arg::Str(id)),
+                ("first", line(first)),
+            ],
+        ),
+        CsvProblem::DuplicateBarcode {
+            line: l,
+            barcode,
+            first,
+        } => ctx.t_args(
+            "csv-duplicate-barcode",
+            &[
+                ("line", line(l)),
+                ("barcode", Arg::Str(barcode)),
+                ("first", line(first)),
+            ],
+        ),
+        CsvProblem::Invalid { line: l, source } => ctx.t_args(
+            "csv-invalid",
+            &[("line", line(l)), ("detail", Arg::Str(&source.to_string()))],
+        ),
+        CsvProblem::Unreadable(detail) => {
+            ctx.t_args("csv-unreadable", &[("detail", Arg::Str(detail))])
+        }
+        CsvProblem::Stored(detail) => ctx.t_args("csv-not-stored", &[("detail", Arg::Str(detail))]),
+    }
 }
 
 fn language<'a>(ctx: Ctx<'a>, country: Country) -> Element<'a, Message> {
