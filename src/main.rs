@@ -13,6 +13,9 @@ struct Cli {
     /// Configuration file (default: kasse.toml in the platform config directory).
     #[arg(long, global = true, env = "KASSE_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
+    /// Open the window in demo mode (simulated Vipps and customer) even when configured.
+    #[arg(long)]
+    demo: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -35,7 +38,7 @@ fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
     let code = match cli.command {
-        None => run_window(cli.config)?,
+        None => run_window(cli.config, cli.demo)?,
         Some(Command::Pay(args)) => runtime()?.block_on(headless::run(cli.config, args))?,
         Some(Command::Recover(args)) => runtime()?.block_on(headless::recover(cli.config, args))?,
         Some(Command::Refund(args)) => runtime()?.block_on(headless::refund(cli.config, args))?,
@@ -62,17 +65,14 @@ fn init_tracing() {
 }
 
 #[cfg(feature = "gui")]
-fn run_window(config: Option<PathBuf>) -> anyhow::Result<i32> {
-    kasse::ui::run(kasse::ui::RunOptions {
-        config_path: config,
-        demo: false,
-    })?;
+fn run_window(config_path: Option<PathBuf>, demo: bool) -> anyhow::Result<i32> {
+    kasse::ui::run(kasse::ui::RunOptions { config_path, demo })?;
     Ok(0)
 }
 
 #[cfg(not(feature = "gui"))]
-fn run_window(config: Option<PathBuf>) -> anyhow::Result<i32> {
-    let _ = config;
+fn run_window(config: Option<PathBuf>, demo: bool) -> anyhow::Result<i32> {
+    let _ = (config, demo);
     eprintln!(
         "This kasse was built without the window (feature `gui`). Run a sale headless instead:\n  \
          kasse pay --demo --amount 12900"
