@@ -9,7 +9,7 @@
 # Usage: packaging/screenshot.sh [--binary PATH] [--out PNG] [--xwd FILE]
 #                                [--log FILE] [--hold FILE]
 #   --binary  the kasse binary (default: target/release/kasse, built if missing)
-#   --out     PNG to write (default: docs/screenshot-pay.png)
+#   --out     PNG to write (default: docs/screenshot-pay.png; `-`: none)
 #   --xwd     also keep the raw X window dump here
 #   --log     the till's log (stderr) goes here
 #   --hold    once the screenshot is saved, create this file and keep the till
@@ -57,7 +57,8 @@ fi
 work="$(mktemp -d)"
 [ -n "$log" ] || log="$work/kasse.log"
 [ -n "$xwd_file" ] || xwd_file="$work/screen.xwd"
-mkdir -p "$work/home" "$work/config" "$work/data" "$(dirname "$out")"
+mkdir -p "$work/home" "$work/config" "$work/data"
+[ "$out" = "-" ] || mkdir -p "$(dirname "$out")"
 
 # A fresh home: no configuration anywhere, so the till opens in demo mode.
 HOME="$work/home" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" \
@@ -151,8 +152,10 @@ PY
         return 1
     fi
 }
-to_png "$xwd_file" "$out"
-echo "screenshot.sh: saved $out"
+if [ "$out" != "-" ]; then
+    to_png "$xwd_file" "$out"
+    echo "screenshot.sh: saved $out"
+fi
 
 if [ -n "$hold" ]; then
     : >"$hold"

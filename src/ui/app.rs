@@ -70,8 +70,8 @@ impl std::fmt::Debug for Boot {
 /// store and starts the engine. Runs on the caller's tokio runtime, which must
 /// outlive the window (the engine and the demo servers run on it).
 pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
-    // Read before any other thread exists: the local offset is only
-    // available to a single-threaded process on some platforms.
+    // Only readable while the process has one thread; `ui::run` reads it
+    // before starting the runtime and overrides this.
     let utc_offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
     let config_path = options.config_path.clone().or_else(Config::default_path);
     let loaded = Config::load(options.config_path.as_deref())?;

@@ -62,11 +62,17 @@ pub fn program(
 /// in-process simulator and relay, the demo catalogue and a simulated
 /// customer phone.
 pub fn run(options: RunOptions) -> anyhow::Result<()> {
+    // The local UTC offset can only be read safely while the process has one
+    // thread (see `time`'s docs), so before the runtime starts its workers.
+    let utc_offset = time::UtcOffset::current_local_offset().ok();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("kasse-engine")
         .build()?;
-    let boot = runtime.block_on(app::start(options))?;
+    let mut boot = runtime.block_on(app::start(options))?;
+    if let Some(offset) = utc_offset {
+        boot.utc_offset = offset;
+    }
     let result = program(boot).run();
     // Stop the engine (and the demo servers) with the window.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
