@@ -254,3 +254,141 @@ async fn an_https_relay_url_is_reached_over_tls() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn revoking_a_connected_till_ends_its_link() {
+    let (_dir, db) = temp_db();
+    let tokens = provision(&db, MSN, SECRET, &[("t1", "qr-1")]);
+    let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
+    let client = RelayClient::connect(client_config(
+        &relay.base_url,
+        &tokens[0],
+        0,
+        Transport::WebSocket,
+    ));
+    wait_status(&client, T, "connected", |s| {
+        *s == ConnectionStatus::Connected
+    })
+    .await;
+    cli(&db, &["till", "revoke", "--msn", MSN, "--till", "t1"]);
+    wait_status(&client, T, "token rejected", |s| {
+        matches!(s, ConnectionStatus::Reconnecting { last_error, .. } if last_error.contains("401"))
+    })
+    .await;
+}
+
+/// An HTTP proxy that refuses WebSocket upgrades (403, like many corporate
+/// proxies) and forwards everything else to the relay.
+async fn upgrade_refusing_proxy(relay: url::Url) -> url::Url {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Method, StatusCode as S, Uri};
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let (http, relay) = (http.clone(), relay.clone());
+            async move {
+                if headers.contains_key("upgrade") {
+                    return (S::FORBIDDEN, Vec::new());
+                }
+                let url = relay
+                    .join(uri.path_and_query().map_or("/", |p| p.as_str()))
+                    .unwrap();
+                let mut req = http.request(method, url).body(body.to_vec());
+                for name in ["authorization", "content-type"] {
+                    if let Some(v) = headers.get(name) {
+                        req = req.header(name, v.to_str().unwrap());
+                    }
+                }
+                match req.send().await {
+                    Ok(r) => (
+                        S::from_u16(r.status().as_u16()).unwrap(),
+                        r.bytes().await.unwrap().to_vec(),
+                    ),
+                    Err(_) => (S::BAD_GATEWAY, Vec::new()),
+                }
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url::Url::parse(&format!("http://{addr}")).unwrap()
+}
+
+#[tokio::test]
+async fn auto_falls_back_to_long_poll_when_websockets_are_blocked() {
+    let (_dir, db) = temp_db();
+    let tokens = provision(&db, MSN, SECRET, &[("t1", "qr-1")]);
+    let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
+    let proxy = upgrade_refusing_proxy(relay.base_url.clone()).await;
+    let mut client = RelayClient::connect(client_config(&proxy, &tokens[0], 0, Transport::Auto));
+    wait_status(&client, T, "connected", |s| {
+        *s == ConnectionStatus::Connected
+    })
+    .await;
+    post_payments(&relay, (0..3).map(|i| format!("t1-{i:04}"))).await;
+    for i in 0..3 {
+        let d = recv(&mut client, T).await;
+        assert_eq!(key_of(&d), format!("t1-{i:04}"));
+        client.ack(d.seq);
+    }
+    wait_for(T, "acks recorded through the proxy", || {
+        let db = db.clone();
+        async move {
+            let list = cli(&db, &["till", "list", "--msn", MSN]);
+            list.lines()
+                .any(|l| l.starts_with("123456\tt1\t") && l.contains("\tactive\t0\t"))
+                .then_some(())
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connected_tills_get_interleaved_live_events_in_order_without_loss() {
+    let (_dir, db) = temp_db();
+    let tokens = provision(&db, MSN, SECRET, &[("t1", "qr-1"), ("t2", "qr-2"), ("t3", "qr-3")]);
+    let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
+    let mut clients = Vec::new();
+    for token in &tokens[..2] {
+        let c = RelayClient::connect(client_config(&relay.base_url, token, 0, Transport::WebSocket));
+        wait_status(&c, T, "connected", |s| *s == ConnectionStatus::Connected).await;
+        clients.push(c);
+    }
+    // t3 stays offline; concurrent senders interleave the three tills.
+    let http = reqwest::Client::new();
+    let url = relay.webhook_url(MSN);
+    let mut sends = Vec::new();
+    for sender in 0..4 {
+        let (http, url) = (http.clone(), url.clone());
+        sends.push(tokio::spawn(async move {
+            for i in (sender..300).step_by(4) {
+                let reference = format!("t{}-{i:04}", i % 3 + 1);
+                let body = payment_body(&reference, "AUTHORIZED", &format!("p{i}"));
+                let r = post_signed(&http, &url, SECRET, body.as_bytes()).await;
+                assert_eq!(r.status(), StatusCode::OK);
+            }
+        }));
+    }
+    for s in sends {
+        s.await.unwrap();
+    }
+    for (n, client) in clients.iter_mut().enumerate() {
+        let mut got = Vec::new();
+        let mut last = 0;
+        for _ in 0..100 {
+            let d = recv(client, T).await;
+            assert!(d.seq > last, "in order");
+            last = d.seq;
+            got.push(key_of(&d));
+            client.ack(d.seq);
+        }
+        got.sort();
+        let want: Vec<String> = (0..300)
+            .filter(|i| i % 3 == n)
+            .map(|i| format!("t{}-{i:04}", n + 1))
+            .collect();
+        assert_eq!(got, want, "till t{}", n + 1);
+        assert!(tokio::time::timeout(Duration::from_millis(200), client.next()).await.is_err());
+    }
+}

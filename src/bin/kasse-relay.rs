@@ -65,6 +65,31 @@ enum Command {
     /// Filed events, for operators.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Measure on loopback: webhooks accepted per second (durable), and delivery
+    /// latency (webhook POST to till receipt) with many tills connected. Starts its
+    /// own relay process on a temporary database. Build with --release.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[arg(long, default_value = "full")]
+    synchronous: Synchronous,
+    /// Ingest phase: webhooks in total.
+    #[arg(long, default_value_t = 20_000)]
+    webhooks: usize,
+    /// Ingest phase: concurrent keep-alive connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Delivery phase: connected tills (WebSocket).
+    #[arg(long, default_value_t = 1_000)]
+    tills: usize,
+    /// Delivery phase: webhooks per second.
+    #[arg(long, default_value_t = 500)]
+    rate: u32,
+    /// Delivery phase: seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u32,
 }
 
 #[derive(Args)]
@@ -245,7 +270,45 @@ fn main() -> anyhow::Result<()> {
         Command::Till(cmd) => till(&RelayDb::open(&db_path()?)?, cmd),
         Command::Events(cmd) => events(&RelayDb::open(&db_path()?)?, cmd),
         Command::Webhooks(cmd) => webhooks(cmd, cli.db.as_deref()),
+        Command::Bench(args) => bench(args),
     }
+}
+
+fn bench(args: &BenchArgs) -> anyhow::Result<()> {
+    let mut opts = kasse::relay::bench::BenchOptions::new(std::env::current_exe()?);
+    opts.synchronous = args.synchronous;
+    opts.webhooks = args.webhooks;
+    opts.connections = args.connections;
+    opts.tills = args.tills;
+    opts.rate = args.rate;
+    opts.seconds = args.seconds;
+    if cfg!(debug_assertions) {
+        eprintln!("note: a debug build; use --release for meaningful figures");
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    let r = runtime.block_on(kasse::relay::bench::run(&opts))?;
+    println!(
+        "kasse-relay bench (loopback, synchronous={:?})",
+        r.synchronous
+    );
+    println!(
+        "ingest:   {} signed webhooks over {} connections in {:.2} s: {:.0} accepted/s ({} failed); POST {}",
+        r.ingest.webhooks,
+        r.ingest.connections,
+        r.ingest.elapsed.as_secs_f64(),
+        r.ingest.per_second,
+        r.ingest.failures,
+        r.ingest.post_latency
+    );
+    println!(
+        "delivery: {} tills connected, {} webhooks/s: {} sent, {} received; POST -> till {}",
+        r.delivery.tills,
+        r.delivery.rate,
+        r.delivery.sent,
+        r.delivery.delivered,
+        r.delivery.latency
+    );
+    Ok(())
 }
 
 fn vipps_client(args: &VippsArgs) -> anyhow::Result<kasse::vipps::Client> {

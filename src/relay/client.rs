@@ -371,8 +371,10 @@ impl Worker {
             Err(_) => return failed("connect timed out".into(), false),
             Ok(Err(tungstenite::Error::Http(response))) => {
                 let status = response.status();
+                // The relay answers 401 to a bad token; anything else comes from
+                // something on the way that does not pass WebSockets.
                 return match status.as_u16() {
-                    401 | 403 => failed(format!("till token rejected ({status})"), false),
+                    401 => failed(format!("till token rejected ({status})"), false),
                     _ => {
                         SessionEnd::UpgradeRefused(format!("WebSocket upgrade refused ({status})"))
                     }

@@ -1,8 +1,9 @@
 //! Which tills are connected, and waking their connections when new events
 //! for them are committed.
 
-use crate::relay::store::TillKey;
+use crate::relay::store::{FreshDelivery, TillKey};
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 use std::time::Instant;
@@ -16,7 +17,13 @@ struct Slot {
     /// The newest WebSocket connection; older ones close when it appears.
     current_stream: u64,
     last_disconnect: Option<Instant>,
+    /// Recently committed deliveries, for the stream to send without a read.
+    fresh: VecDeque<FreshDelivery>,
 }
+
+/// Fresh deliveries kept per till; older ones are dropped (the stream then
+/// reads from storage, which is always correct).
+const FRESH_CAP: usize = 128;
 
 /// Presence and wake-ups for every till.
 pub struct Hub {
@@ -87,6 +94,7 @@ impl Hub {
             connections: 0,
             current_stream: 0,
             last_disconnect: None,
+            fresh: VecDeque::new(),
         });
         slot.connections += 1;
         if stream {
@@ -101,15 +109,38 @@ impl Hub {
         }
     }
 
-    /// Wake the connections of tills that got new events.
-    pub fn notify(&self, tills: &[TillKey]) {
-        if let Ok(slots) = self.slots.lock() {
-            for till in tills {
-                if let Some(slot) = slots.get(till) {
+    /// Hand newly committed deliveries to their tills' connections and wake
+    /// them. Tills without a connection since start are skipped (they read
+    /// from storage when they come).
+    pub fn deliver(&self, fresh: Vec<FreshDelivery>) {
+        if let Ok(mut slots) = self.slots.lock() {
+            let mut woken = Vec::new();
+            for f in fresh {
+                let till = f.till;
+                if let Some(slot) = slots.get_mut(&till) {
+                    if slot.fresh.len() >= FRESH_CAP {
+                        slot.fresh.pop_front();
+                    }
+                    slot.fresh.push_back(f);
+                    woken.push(till);
+                }
+            }
+            woken.dedup();
+            for till in woken {
+                if let Some(slot) = slots.get(&till) {
                     slot.version.send_modify(|v| *v = v.wrapping_add(1));
                 }
             }
         }
+    }
+
+    /// Take the fresh deliveries waiting for a till.
+    pub fn take_fresh(&self, till: TillKey) -> Vec<FreshDelivery> {
+        self.slots
+            .lock()
+            .ok()
+            .and_then(|mut s| s.get_mut(&till).map(|slot| slot.fresh.drain(..).collect()))
+            .unwrap_or_default()
     }
 
     /// Whether a till can act on a check-in now: it is connected, or it went
@@ -144,6 +175,20 @@ impl Hub {
 mod tests {
     use super::*;
 
+    fn hub_fresh_example() -> FreshDelivery {
+        FreshDelivery {
+            till: 0,
+            prev_seq: 0,
+            actionable_until_ms: None,
+            event: crate::relay::wire::WireEvent {
+                seq: 1,
+                kind: crate::relay::wire::EventKind::Payment,
+                received_at_ms: 1,
+                payload: "{}".into(),
+            },
+        }
+    }
+
     #[test]
     fn a_till_stays_reachable_for_the_grace_after_leaving() {
         let hub = Hub::new();
@@ -176,7 +221,26 @@ mod tests {
         assert!(new.is_current_stream());
         let mut w = new.wake.clone();
         w.borrow_and_update();
-        hub.notify(&[7]);
+        let fresh = FreshDelivery {
+            till: 7,
+            prev_seq: 3,
+            actionable_until_ms: None,
+            event: crate::relay::wire::WireEvent {
+                seq: 9,
+                kind: crate::relay::wire::EventKind::Payment,
+                received_at_ms: 1,
+                payload: "{}".into(),
+            },
+        };
+        hub.deliver(vec![fresh.clone()]);
         assert!(w.has_changed().unwrap());
+        assert_eq!(hub.take_fresh(7), vec![fresh]);
+        assert!(hub.take_fresh(7).is_empty());
+        // A till nobody connected keeps nothing in memory.
+        hub.deliver(vec![FreshDelivery {
+            till: 8,
+            ..hub_fresh_example()
+        }]);
+        assert!(hub.take_fresh(8).is_empty());
     }
 }

@@ -6,6 +6,7 @@
 //! every till of a store. Tills sit behind NAT and connect out to the relay.
 //! See `docs/relay.md` for the protocol, the durability choices and operation.
 
+pub mod bench;
 pub mod classify;
 pub mod client;
 pub mod hub;

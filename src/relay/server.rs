@@ -11,7 +11,7 @@ use crate::relay::store::{
     CheckInGate, Disposition, NewEvent, RelayStorage, RelayStoreError, RetentionPolicy,
     SqliteStorage, Synchronous, TillIdentity, WebhookSecret, token_hash,
 };
-use crate::relay::wire::{self, AckRequest, ClientMessage, PollResponse, ServerMessage};
+use crate::relay::wire::{self, AckRequest, ClientMessage, PollResponse, ServerMessage, WireEvent};
 use crate::vipps::webhook::{self, VerifyError};
 use axum::Json;
 use axum::body::Bytes;
@@ -217,7 +217,7 @@ impl App {
     ) -> Arc<App> {
         let hub = Arc::new(Hub::new());
         let listener_hub = hub.clone();
-        storage.set_commit_listener(Arc::new(move |tills| listener_hub.notify(tills)));
+        storage.set_commit_listener(Arc::new(move |fresh| listener_hub.deliver(fresh)));
         let gate_hub = hub.clone();
         let grace = config.checkin_offline_grace;
         Arc::new(App {
@@ -237,13 +237,7 @@ impl App {
 
     /// The till presenting `Authorization: Bearer <token>`.
     async fn authenticate(&self, headers: &HeaderMap) -> Result<TillIdentity, Response> {
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty());
-        let Some(token) = token else {
+        let Some(token) = bearer(headers) else {
             return Err(problem(
                 StatusCode::UNAUTHORIZED,
                 "missing bearer till token",
@@ -276,6 +270,16 @@ impl App {
             }
         });
     }
+}
+
+/// The token of `Authorization: Bearer <token>`.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 fn router(app: Arc<App>) -> axum::Router {
@@ -541,24 +545,32 @@ async fn stream(
         Ok(t) => t,
         Err(r) => return r,
     };
-    ws.on_upgrade(move |socket| run_stream(app, till, q.after, socket))
+    let hash = bearer(&headers).map(token_hash).unwrap_or_default();
+    ws.on_upgrade(move |socket| run_stream(app, till, hash, q.after, socket))
 }
 
 enum StreamEnd {
     Closed,
     Dead,
     TakenOver,
+    Revoked,
     Shutdown,
 }
 
-async fn run_stream(app: Arc<App>, till: TillIdentity, after: u64, mut socket: WebSocket) {
+async fn run_stream(
+    app: Arc<App>,
+    till: TillIdentity,
+    token_hash: [u8; 32],
+    after: u64,
+    mut socket: WebSocket,
+) {
     tracing::info!(
         msn = till.msn,
         till_id = till.till_id,
         after,
         "till connected (WebSocket)"
     );
-    let end = stream_loop(&app, &till, after, &mut socket).await;
+    let end = stream_loop(&app, &till, token_hash, after, &mut socket).await;
     let reason = match end {
         StreamEnd::Closed => "closed",
         StreamEnd::Dead => {
@@ -566,6 +578,7 @@ async fn run_stream(app: Arc<App>, till: TillIdentity, after: u64, mut socket: W
             "no heartbeat"
         }
         StreamEnd::TakenOver => "replaced by a newer connection",
+        StreamEnd::Revoked => "token revoked",
         StreamEnd::Shutdown => "relay shutting down",
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(None))).await;
@@ -575,6 +588,22 @@ async fn run_stream(app: Arc<App>, till: TillIdentity, after: u64, mut socket: W
         reason,
         "till disconnected"
     );
+}
+
+/// Send one event frame; false when the link is dead.
+async fn send_event(
+    app: &App,
+    socket: &mut WebSocket,
+    event: WireEvent,
+    now_ms: i64,
+    timeout: Duration,
+) -> bool {
+    app.metrics
+        .sent((now_ms - event.received_at_ms).max(0).unsigned_abs());
+    match serde_json::to_string(&ServerMessage::Event(event)) {
+        Ok(text) => send_within(socket, Message::Text(text.into()), timeout).await,
+        Err(_) => true,
+    }
 }
 
 async fn send_within(socket: &mut WebSocket, msg: Message, limit: Duration) -> bool {
@@ -587,6 +616,7 @@ async fn send_within(socket: &mut WebSocket, msg: Message, limit: Duration) -> b
 async fn stream_loop(
     app: &Arc<App>,
     till: &TillIdentity,
+    token_hash: [u8; 32],
     after: u64,
     socket: &mut WebSocket,
 ) -> StreamEnd {
@@ -613,14 +643,47 @@ async fn stream_loop(
 
     let mut last_sent = after;
     let mut in_flight = BTreeSet::new();
+    // `more`: storage may hold events after `last_sent` (read it).
+    // `fresh_ready`: woken; the hub may hold fresh deliveries.
     let mut more = true;
+    let mut fresh_ready = false;
     let mut last_heard = Instant::now();
+    // A token revoked while the till is connected ends the link this soon.
+    let reauth_every = timeout * 4;
+    let mut last_auth = Instant::now();
     let mut ticker = tokio::time::interval(app.config.heartbeat_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
     loop {
+        if fresh_ready && !more && in_flight.len() < window {
+            // Fast path: the writer handed over what it just committed.
+            fresh_ready = false;
+            let fresh = app.hub.take_fresh(till.key);
+            if fresh.is_empty() {
+                more = true;
+            }
+            let now = app.now_ms();
+            for f in fresh {
+                if f.event.seq <= last_sent {
+                    continue;
+                }
+                let actionable = f.actionable_until_ms.is_none_or(|until| until > now);
+                if more || f.prev_seq != last_sent || in_flight.len() >= window || !actionable {
+                    // A gap, a full window or a stale check-in: storage decides.
+                    more = true;
+                    continue;
+                }
+                let seq = f.event.seq;
+                if !send_event(app, socket, f.event, now, timeout).await {
+                    return StreamEnd::Dead;
+                }
+                last_sent = seq;
+                in_flight.insert(seq);
+            }
+        }
         if more && in_flight.len() < window {
             wake.borrow_and_update();
+            fresh_ready = false;
             let room = window - in_flight.len();
             let now = app.now_ms();
             match app
@@ -632,12 +695,7 @@ async fn stream_loop(
                     more = batch.len() == room;
                     for ev in batch {
                         let seq = ev.seq;
-                        app.metrics
-                            .sent((now - ev.received_at_ms).max(0).unsigned_abs());
-                        let Ok(text) = serde_json::to_string(&ServerMessage::Event(ev)) else {
-                            continue;
-                        };
-                        if !send_within(socket, Message::Text(text.into()), timeout).await {
+                        if !send_event(app, socket, ev, now, timeout).await {
                             return StreamEnd::Dead;
                         }
                         last_sent = seq;
@@ -663,7 +721,7 @@ async fn stream_loop(
                 if !presence.is_current_stream() {
                     return StreamEnd::TakenOver;
                 }
-                more = true;
+                fresh_ready = true;
             }
             msg = socket.recv() => {
                 let Some(Ok(msg)) = msg else { return StreamEnd::Closed };
@@ -671,9 +729,7 @@ async fn stream_loop(
                 match msg {
                     Message::Text(text) => match serde_json::from_str::<ClientMessage>(&text) {
                         Ok(ClientMessage::Ack { seq }) => {
-                            if in_flight.remove(&seq) {
-                                more = true;
-                            }
+                            in_flight.remove(&seq);
                             app.ack(till.key, vec![seq], None);
                         }
                         Err(e) => tracing::debug!(error = %e, "ignoring an unknown till message"),
@@ -692,6 +748,12 @@ async fn stream_loop(
                 }
                 // Also retries a failed read.
                 more = true;
+                if last_auth.elapsed() >= reauth_every {
+                    last_auth = Instant::now();
+                    if let Ok(None) = app.storage.till_by_token_hash(token_hash).await {
+                        return StreamEnd::Revoked;
+                    }
+                }
             }
         }
     }

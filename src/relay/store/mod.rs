@@ -112,8 +112,21 @@ pub struct NewEvent {
 /// (true) or the customer should rather be told at once (false).
 pub type CheckInGate = Arc<dyn Fn(TillKey) -> bool + Send + Sync>;
 
-/// Told, after each commit, which tills got new deliveries.
-pub type CommitListener = Arc<dyn Fn(&[TillKey]) + Send + Sync>;
+/// A delivery just committed, handed to the server so a connected till can
+/// get it without a read back from storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreshDelivery {
+    pub till: TillKey,
+    /// The till's previous sequence number at commit time (0: none). A stream
+    /// whose last sent number is exactly this can send `event` next without
+    /// missing anything; otherwise it reads from storage.
+    pub prev_seq: u64,
+    pub actionable_until_ms: Option<i64>,
+    pub event: WireEvent,
+}
+
+/// Told, after each commit, about the new deliveries.
+pub type CommitListener = Arc<dyn Fn(Vec<FreshDelivery>) + Send + Sync>;
 
 /// What became of a filed event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,6 +239,6 @@ pub trait RelayStorage: Send + Sync + 'static {
 
     fn counts(&self, now_ms: i64) -> BoxFuture<'static, Result<StorageCounts, RelayStoreError>>;
 
-    /// Called after each commit with the tills that got new deliveries.
+    /// Called after each commit with the new deliveries, in sequence order.
     fn set_commit_listener(&self, listener: CommitListener);
 }

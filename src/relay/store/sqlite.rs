@@ -10,7 +10,7 @@
 //! lets them run while the writer commits).
 
 use super::{
-    CheckInGate, CommitListener, Disposition, IngestOutcome, NewEvent, RelayStorage,
+    CheckInGate, CommitListener, Disposition, FreshDelivery, IngestOutcome, NewEvent, RelayStorage,
     RelayStoreError, RetentionPolicy, StorageCounts, TillIdentity, TillKey, WebhookSecret,
 };
 use crate::relay::classify::{RouteKey, StoredKind};
@@ -140,6 +140,8 @@ pub struct SqliteStorage {
     jobs: mpsc::Sender<Job>,
     readers: Arc<Mutex<Vec<Connection>>>,
     listener: Arc<RwLock<Option<CommitListener>>>,
+    /// Dropping it stops the checkpoint thread.
+    _checkpoints: mpsc::Sender<()>,
 }
 
 /// Most jobs one transaction takes.
@@ -151,6 +153,19 @@ impl SqliteStorage {
     /// Open (create, migrate) the database and start the writer thread.
     pub fn open(path: &Path, synchronous: Synchronous) -> Result<SqliteStorage, RelayStoreError> {
         let conn = open_connection(path, synchronous)?;
+        // Checkpoints run on their own thread (PASSIVE: they never block the
+        // writer), so a commit never waits for one: steadier latency.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        let checkpoint_conn = Connection::open(path).map_err(open_err(path))?;
+        checkpoint_conn
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err(path))?;
+        let (stop_checkpoints, checkpoint_rx) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("relay-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpoint_conn, checkpoint_rx))
+            .map_err(|e| RelayStoreError::Task(format!("cannot start checkpoint thread: {e}")))?;
         let (tx, rx) = mpsc::channel::<Job>();
         let listener: Arc<RwLock<Option<CommitListener>>> = Arc::new(RwLock::new(None));
         let writer_listener = listener.clone();
@@ -163,6 +178,7 @@ impl SqliteStorage {
             jobs: tx,
             readers: Arc::new(Mutex::new(Vec::new())),
             listener,
+            _checkpoints: stop_checkpoints,
         })
     }
 
@@ -379,6 +395,21 @@ impl RelayStorage for SqliteStorage {
     }
 }
 
+/// How often the WAL is checkpointed into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        let result: Result<(i64, i64, i64), _> =
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            });
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
+}
+
 /// A job's result, held until the batch commits.
 enum Done {
     Ingest(Reply<IngestOutcome>, Result<IngestOutcome, RelayStoreError>),
@@ -391,7 +422,7 @@ fn writer_loop(
     listener: Arc<RwLock<Option<CommitListener>>>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut routed = Vec::new();
+    let mut routed: Vec<FreshDelivery> = Vec::new();
     while let Ok(first) = rx.recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -414,12 +445,11 @@ fn writer_loop(
             }
         }
         if !routed.is_empty() {
-            routed.sort_unstable();
-            routed.dedup();
+            let fresh = std::mem::take(&mut routed);
             if let Ok(l) = listener.read()
                 && let Some(l) = l.as_ref()
             {
-                l(&routed);
+                l(fresh);
             }
         }
     }
@@ -430,7 +460,7 @@ fn writer_loop(
 fn run_batch(
     conn: &mut Connection,
     jobs: impl Iterator<Item = Job>,
-    routed: &mut Vec<TillKey>,
+    routed: &mut Vec<FreshDelivery>,
 ) -> Vec<Done> {
     let jobs: Vec<Job> = jobs.collect();
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
@@ -444,14 +474,10 @@ fn run_batch(
         match job {
             Job::Ingest { event, gate, reply } => {
                 let r = in_savepoint(&mut tx, |c| ingest_one(c, &event, &gate));
-                if let Ok(IngestOutcome {
-                    disposition: Disposition::Routed { till, .. },
-                    duplicate: false,
-                    ..
-                }) = &r
-                {
-                    new_routed.push(*till);
-                }
+                let r = r.map(|(outcome, fresh)| {
+                    new_routed.extend(fresh);
+                    outcome
+                });
                 done.push(Done::Ingest(reply, r));
             }
             Job::Ack {
@@ -523,12 +549,12 @@ fn ingest_one(
     conn: &Connection,
     event: &NewEvent,
     gate: &CheckInGate,
-) -> Result<IngestOutcome, rusqlite::Error> {
+) -> Result<(IngestOutcome, Option<FreshDelivery>), rusqlite::Error> {
     let c = &event.classified;
     if c.kind != StoredKind::Malformed
         && let Some(outcome) = find_accepted(conn, &event.msn, &c.dedupe_key)?
     {
-        return Ok(outcome);
+        return Ok((outcome, None));
     }
 
     // Decide where it goes and whether the sender gets a 2xx (`accepted`).
@@ -592,6 +618,15 @@ fn ingest_one(
         }),
         Disposition::Routed { .. } => None,
     };
+    // The till's latest sequence number before this one (one writer, so
+    // nothing can slip in between).
+    let prev_seq: Option<i64> = match &till {
+        Some((key, _)) => Some(
+            conn.prepare_cached("SELECT coalesce(max(id), 0) FROM events WHERE till_pk = ?1")?
+                .query_row([key], |r| r.get(0))?,
+        ),
+        None => None,
+    };
     conn.prepare_cached(
         "INSERT INTO events (msn, webhook_id, received_at_ms, kind, status, accepted,
                              dedupe_key, route_key, reason, body, till_pk, actionable_until_ms)
@@ -612,6 +647,24 @@ fn ingest_one(
         c.actionable_until_ms,
     ])?;
     let id = conn.last_insert_rowid();
+    let fresh = match (&till, prev_seq) {
+        (Some((key, _)), Some(prev)) => Some(FreshDelivery {
+            till: *key,
+            prev_seq: prev.unsigned_abs(),
+            actionable_until_ms: c.actionable_until_ms,
+            event: WireEvent {
+                seq: id.unsigned_abs(),
+                kind: if c.kind == StoredKind::CheckedIn {
+                    EventKind::CheckedIn
+                } else {
+                    EventKind::Payment
+                },
+                received_at_ms: event.received_at_ms,
+                payload: String::from_utf8_lossy(&event.body).into_owned(),
+            },
+        }),
+        _ => None,
+    };
     let disposition = match disposition_base {
         Disposition::Routed { till, till_id, .. } => Disposition::Routed {
             till,
@@ -620,11 +673,14 @@ fn ingest_one(
         },
         other => other,
     };
-    Ok(IngestOutcome {
-        event_id: id,
-        disposition,
-        duplicate: false,
-    })
+    Ok((
+        IngestOutcome {
+            event_id: id,
+            disposition,
+            duplicate: false,
+        },
+        fresh,
+    ))
 }
 
 fn active_till(
