@@ -13,6 +13,9 @@ struct Cli {
     /// Configuration file (default: kasse.toml in the platform config directory).
     #[arg(long, global = true, env = "KASSE_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
+    /// Open the window in demo mode (simulated Vipps and customer) even when configured.
+    #[arg(long)]
+    demo: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -25,6 +28,8 @@ enum Command {
     Recover(headless::RecoverArgs),
     /// Refund part or all of a completed sale.
     Refund(headless::RefundArgs),
+    /// Run sales through an in-process simulator and relay and report latencies.
+    Bench(headless::BenchArgs),
     /// Show where the configuration is read from and whether it is complete.
     Config,
 }
@@ -33,10 +38,11 @@ fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
     let code = match cli.command {
-        None => run_window(cli.config)?,
+        None => run_window(cli.config, cli.demo)?,
         Some(Command::Pay(args)) => runtime()?.block_on(headless::run(cli.config, args))?,
         Some(Command::Recover(args)) => runtime()?.block_on(headless::recover(cli.config, args))?,
         Some(Command::Refund(args)) => runtime()?.block_on(headless::refund(cli.config, args))?,
+        Some(Command::Bench(args)) => runtime()?.block_on(headless::bench(args))?,
         Some(Command::Config) => headless::show_config(cli.config)?,
     };
     std::process::exit(code);
@@ -59,17 +65,14 @@ fn init_tracing() {
 }
 
 #[cfg(feature = "gui")]
-fn run_window(config: Option<PathBuf>) -> anyhow::Result<i32> {
-    kasse::ui::run(kasse::ui::RunOptions {
-        config_path: config,
-        demo: false,
-    })?;
+fn run_window(config_path: Option<PathBuf>, demo: bool) -> anyhow::Result<i32> {
+    kasse::ui::run(kasse::ui::RunOptions { config_path, demo })?;
     Ok(0)
 }
 
 #[cfg(not(feature = "gui"))]
-fn run_window(config: Option<PathBuf>) -> anyhow::Result<i32> {
-    let _ = config;
+fn run_window(config: Option<PathBuf>, demo: bool) -> anyhow::Result<i32> {
+    let _ = (config, demo);
     eprintln!(
         "This kasse was built without the window (feature `gui`). Run a sale headless instead:\n  \
          kasse pay --demo --amount 12900"

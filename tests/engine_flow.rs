@@ -442,3 +442,90 @@ async fn refunds_partial_then_full_with_stored_counters() {
     );
     store.verify_journal().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_customer_token_asks_for_a_new_scan() {
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    wait_for(&mut rx, "relay connected", |e| {
+        matches!(
+            e,
+            EngineEvent::RelayStatus {
+                status: kasse::engine::RelayStatus::Connected
+            }
+        )
+    })
+    .await;
+    assert!(env.demo.phone.scan().await.unwrap());
+    wait_for(&mut rx, "customer waiting", |e| {
+        matches!(e, EngineEvent::CustomerWaiting { .. })
+    })
+    .await;
+    // The token outlives its 15 minutes at Vipps before the cashier presses Pay.
+    env.demo
+        .phone
+        .control()
+        .advance_clock(std::time::Duration::from_secs(16 * 60))
+        .await
+        .unwrap();
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    let EngineEvent::TokenExpired { sale_id } = wait_for(&mut rx, "token expired", |e| {
+        matches!(e, EngineEvent::TokenExpired { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    // The customer scans again; the same sale goes on with a new attempt.
+    assert!(env.demo.phone.scan().await.unwrap());
+    let reference = requested(&mut rx).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    let EngineEvent::Completed { sale_id: done, .. } = wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(done, sale_id);
+    assert_eq!(
+        env.ledger_all().await.len(),
+        1,
+        "the rejected request created nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_not_allowed_tells_the_admin() {
+    let mut sim = kasse::sim::SimConfig::for_tests();
+    sim.push_message_allowed = false;
+    let env = Env::start_with(sim, std::time::Duration::from_secs(120)).await;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine
+        .send(Command::SendToPhone {
+            phone_number: "4791234567".into(),
+        })
+        .unwrap();
+    wait_for(&mut rx, "push not allowed", |e| {
+        matches!(e, EngineEvent::PushNotAllowed { .. })
+    })
+    .await;
+    engine.send(Command::BackToBasket).unwrap();
+    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    assert!(env.ledger_all().await.is_empty());
+    let store = env.store();
+    let sale = store.get_sale(1).unwrap().unwrap();
+    assert_eq!(
+        sale.state,
+        kasse::core::sale::SaleState::Open,
+        "basket unlocked"
+    );
+    store.verify_journal().unwrap();
+}

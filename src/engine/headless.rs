@@ -73,6 +73,19 @@ pub struct PayArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct RecoverArgs {}
 
+/// `kasse bench`
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Number of sales.
+    #[arg(long, default_value_t = 200)]
+    pub sales: u32,
+}
+
+/// `kasse bench`: sales through simulator + relay + engine on loopback; prints latencies.
+pub async fn bench(args: BenchArgs) -> anyhow::Result<i32> {
+    super::bench::run(args.sales).await
+}
+
 /// `kasse refund`
 #[derive(Debug, Clone, clap::Args)]
 pub struct RefundArgs {

@@ -18,6 +18,7 @@
 
 pub mod actor;
 pub mod api;
+mod bench;
 mod calls;
 pub mod crash;
 pub mod db;
