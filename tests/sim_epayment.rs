@@ -10,10 +10,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sim_support::*;
 
-fn phone() -> Value {
-    json!({"phoneNumber": "4712345678"})
-}
-
 /// Create with `edit` applied to a valid body; return (status, code, fields).
 async fn attempt(sim: &Sim, key: &str, edit: impl FnOnce(&mut Value)) -> Answer {
     let mut body = push_payment(&format!("ref-{key}"), 10_000, phone());
