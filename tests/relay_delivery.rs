@@ -347,11 +347,21 @@ async fn auto_falls_back_to_long_poll_when_websockets_are_blocked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connected_tills_get_interleaved_live_events_in_order_without_loss() {
     let (_dir, db) = temp_db();
-    let tokens = provision(&db, MSN, SECRET, &[("t1", "qr-1"), ("t2", "qr-2"), ("t3", "qr-3")]);
+    let tokens = provision(
+        &db,
+        MSN,
+        SECRET,
+        &[("t1", "qr-1"), ("t2", "qr-2"), ("t3", "qr-3")],
+    );
     let relay = Relay::start(&db, "127.0.0.1:0", &[]).await;
     let mut clients = Vec::new();
     for token in &tokens[..2] {
-        let c = RelayClient::connect(client_config(&relay.base_url, token, 0, Transport::WebSocket));
+        let c = RelayClient::connect(client_config(
+            &relay.base_url,
+            token,
+            0,
+            Transport::WebSocket,
+        ));
         wait_status(&c, T, "connected", |s| *s == ConnectionStatus::Connected).await;
         clients.push(c);
     }
@@ -389,6 +399,10 @@ async fn connected_tills_get_interleaved_live_events_in_order_without_loss() {
             .map(|i| format!("t{}-{i:04}", n + 1))
             .collect();
         assert_eq!(got, want, "till t{}", n + 1);
-        assert!(tokio::time::timeout(Duration::from_millis(200), client.next()).await.is_err());
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), client.next())
+                .await
+                .is_err()
+        );
     }
 }

@@ -462,6 +462,16 @@ impl App {
     }
 
     fn key(&mut self, press: KeyPress) -> Task<Message> {
+        use keyboard::key::Named;
+        // Keys that work on every screen: the tabs and moving between fields.
+        match press.named() {
+            Some(Named::F2) => return self.open_tab(Tab::Sale),
+            Some(Named::F3) => return self.open_tab(Tab::History),
+            Some(Named::F4) => return self.open_tab(Tab::Admin),
+            Some(Named::Tab) if press.modifiers.shift() => return operation::focus_previous(),
+            Some(Named::Tab) => return operation::focus_next(),
+            _ => {}
+        }
         match &mut self.screen {
             Screen::Sale => {
                 let action = self.sale.key(&press, &self.catalog, &mut self.basket);

@@ -787,3 +787,173 @@ fn prune_in(
         .execute(params![done_before, undelivered_before, PRUNE_CHUNK])?;
     Ok(n as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::relay::classify::classify;
+    use crate::relay::store::RelayDb;
+    use std::time::Duration;
+
+    const TTL: Duration = Duration::from_secs(900);
+
+    fn event(body: &str, at: i64) -> NewEvent {
+        NewEvent {
+            msn: "123456".into(),
+            webhook_id: Some("wh".into()),
+            received_at_ms: at,
+            body: body.as_bytes().to_vec().into(),
+            classified: classify(body.as_bytes(), at, TTL),
+        }
+    }
+
+    fn payment(reference: &str) -> String {
+        format!(
+            r#"{{"reference":"{reference}","name":"AUTHORIZED","pspReference":"p-{reference}"}}"#
+        )
+    }
+
+    async fn open() -> (tempfile::TempDir, SqliteStorage, TillKey) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        let db = RelayDb::open(&path).unwrap();
+        db.add_store("123456", "Shop").unwrap();
+        let t = db.add_till("123456", "t1", "qr-1").unwrap();
+        let storage = SqliteStorage::open(&path, Synchronous::Normal).unwrap();
+        let key = storage
+            .till_by_token_hash(crate::relay::store::token_hash(&t.token))
+            .await
+            .unwrap()
+            .unwrap()
+            .key;
+        (dir, storage, key)
+    }
+
+    fn open_gate() -> CheckInGate {
+        Arc::new(|_| true)
+    }
+
+    #[tokio::test]
+    async fn pruning_keeps_what_is_still_owed_to_a_till() {
+        let (_dir, storage, till) = open().await;
+        let ingest = |body: String, at: i64| storage.ingest(event(&body, at), open_gate());
+        let old_acked = ingest(payment("t1-a"), 1_000).await.unwrap();
+        let old_pending = ingest(payment("t1-b"), 1_000).await.unwrap();
+        let old_unrouted = ingest(payment("zz-c"), 1_000).await.unwrap();
+        let recent_acked = ingest(payment("t1-d"), 45_000).await.unwrap();
+        assert_eq!(old_unrouted.disposition, Disposition::Unrouted);
+        let seq = |o: &IngestOutcome| o.event_id.unsigned_abs();
+        let acked = storage
+            .ack(till, vec![seq(&old_acked), seq(&recent_acked)], None, 2_000)
+            .await
+            .unwrap();
+        assert_eq!(acked, 2);
+        let counts = storage.counts(50_000).await.unwrap();
+        assert_eq!((counts.pending, counts.unrouted), (1, 1));
+        assert_eq!(counts.oldest_pending_ms, Some(1_000));
+
+        let policy = RetentionPolicy {
+            delivered_ms: 10_000,
+            undelivered_ms: 100_000,
+        };
+        assert_eq!(storage.prune(policy, 50_000).await.unwrap(), 2);
+        let left = storage.deliveries_after(till, 0, 50_000, 10).await.unwrap();
+        assert_eq!(
+            left.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![seq(&old_pending), seq(&recent_acked)]
+        );
+        // Past the undelivered retention even the unacknowledged one goes.
+        assert_eq!(storage.prune(policy, 200_000).await.unwrap(), 2);
+        assert!(
+            storage
+                .deliveries_after(till, 0, 200_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn cursor_acks_everything_up_to_it_and_duplicates_are_filed_once() {
+        let (_dir, storage, till) = open().await;
+        let mut seqs = Vec::new();
+        for r in ["t1-1", "t1-2", "t1-3"] {
+            let o = storage
+                .ingest(event(&payment(r), 5), open_gate())
+                .await
+                .unwrap();
+            assert!(!o.duplicate);
+            seqs.push(o.event_id.unsigned_abs());
+        }
+        let again = storage
+            .ingest(event(&payment("t1-2"), 6), open_gate())
+            .await
+            .unwrap();
+        assert!(again.duplicate);
+        assert_eq!(again.event_id.unsigned_abs(), seqs[1]);
+        assert_eq!(
+            storage.ack(till, vec![], Some(seqs[1]), 7).await.unwrap(),
+            2
+        );
+        assert_eq!(
+            storage
+                .ack(till, vec![seqs[1], seqs[2]], None, 7)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(storage.counts(10).await.unwrap().pending, 0);
+        // Acks are per till: another till's key changes nothing.
+        assert_eq!(
+            storage
+                .ack(till + 1, vec![], Some(u64::MAX / 2), 7)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn a_check_in_past_its_token_life_is_not_delivered() {
+        let (_dir, storage, till) = open().await;
+        let body =
+            r#"{"customerToken":"tok","merchantQrId":"qr-1","initiatedAt":"1970-01-01T00:00:01Z"}"#;
+        // Received 10 s after the scan: actionable until 901 s.
+        let o = storage
+            .ingest(event(body, 11_000), open_gate())
+            .await
+            .unwrap();
+        assert!(matches!(o.disposition, Disposition::Routed { .. }));
+        assert_eq!(
+            storage
+                .deliveries_after(till, 0, 900_000, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            storage
+                .deliveries_after(till, 0, 901_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Refused by the gate: stored, not routed, and a retry is filed again.
+        let closed: CheckInGate = Arc::new(|_| false);
+        let body2 = r#"{"customerToken":"tok2","merchantQrId":"qr-1","initiatedAt":"1970-01-01T00:00:01Z"}"#;
+        let r1 = storage
+            .ingest(event(body2, 12_000), closed.clone())
+            .await
+            .unwrap();
+        let r2 = storage.ingest(event(body2, 13_000), closed).await.unwrap();
+        assert!(matches!(r1.disposition, Disposition::Refused { .. }));
+        assert!(!r2.duplicate);
+        assert_ne!(r1.event_id, r2.event_id);
+        let r3 = storage
+            .ingest(event(body2, 14_000), open_gate())
+            .await
+            .unwrap();
+        assert!(matches!(r3.disposition, Disposition::Routed { .. }));
+    }
+}

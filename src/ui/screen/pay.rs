@@ -255,6 +255,16 @@ impl Pay {
         }
         match press.named() {
             Some(Named::Escape) => self.update(Message::Cancel),
+            Some(Named::F8) if self.step < Step::Approved || self.outcome.is_some() => {
+                self.update(Message::OpenPhone)
+            }
+            Some(Named::F5) if self.outcome.is_some() => {
+                if matches!(self.outcome, Some(Outcome::PushNotAllowed)) {
+                    Action::None
+                } else {
+                    self.update(Message::Retry)
+                }
+            }
             _ => Action::None,
         }
     }
@@ -560,6 +570,27 @@ mod tests {
         let mut captured = Pay::new(2, 10000, "47");
         captured.advance(Step::Captured, Some("t1-x".into()));
         assert!(matches!(captured.key(&esc), Action::None));
+    }
+
+    #[test]
+    fn f8_opens_the_keypad_and_f5_retries_only_after_a_stop() {
+        let key = |named| KeyPress {
+            key: iced::keyboard::Key::Named(named),
+            text: None,
+            modifiers: Default::default(),
+        };
+        let mut pay = Pay::new(1, 10000, "47");
+        assert!(matches!(pay.key(&key(Named::F5)), Action::None));
+        assert!(matches!(pay.key(&key(Named::F8)), Action::None));
+        assert!(pay.phone.is_some());
+        pay.update(Message::ClosePhone);
+        pay.finish(Outcome::Declined);
+        assert!(matches!(
+            pay.key(&key(Named::F5)),
+            Action::Send(Command::Retry)
+        ));
+        pay.finish(Outcome::PushNotAllowed);
+        assert!(matches!(pay.key(&key(Named::F5)), Action::None));
     }
 
     #[test]

@@ -444,6 +444,9 @@ impl Sale {
                 None => true,
             })
             .collect();
+        if catalog.is_empty() {
+            return body(ctx.t("sale-catalog-empty")).into();
+        }
         if items.is_empty() {
             return body(ctx.t("sale-no-items")).into();
         }
