@@ -239,13 +239,20 @@ mod tests {
             );
             let (b, a) = (v.body.as_bytes(), Some(v.authorization.as_str()));
             // (secret, path and query, host, body, authorization, expected)
-            let cases: [(&str, &str, &str, &[u8], Option<&str>, E); 6] = [
-                (s, p, h, &tampered, a, E::ContentHashMismatch),
+            let cases = [
+                (s, p, h, &tampered[..], a, E::ContentHashMismatch),
                 ("wrong", p, h, b, a, E::SignatureMismatch),
                 (s, "/other", h, b, a, E::SignatureMismatch),
                 (s, p, "evil.example", b, a, E::SignatureMismatch),
                 (s, p, h, b, None, E::MissingHeader("authorization")),
-                (s, p, h, b, Some(&v.signature), E::MalformedAuthorization),
+                (
+                    s,
+                    p,
+                    h,
+                    b,
+                    Some(v.signature.as_str()),
+                    E::MalformedAuthorization,
+                ),
             ];
             for (secret, path, host, body, auth, expected) in cases {
                 let date = Some(v.x_ms_date.as_str());
