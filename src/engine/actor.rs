@@ -17,6 +17,9 @@ use crate::store::Store;
 use crate::store::engine_state as es;
 use crate::vipps;
 
+/// Longest a relaxed-committed delivery waits for a durable commit before one is forced.
+const DEFERRED_ACK_MAX: Duration = Duration::from_millis(50);
+
 /// How long a check-in token must still be valid to be used for a payment request.
 pub(super) const TOKEN_MARGIN_MS: i64 = 30_000;
 
@@ -59,6 +62,13 @@ pub struct Till {
     pub(super) stopping: bool,
     /// The sale in progress, if any (check-ins received meanwhile belong to it).
     pub(super) current_sale: Option<i64>,
+    /// Relay deliveries stored with a relaxed commit, acknowledged once a durable commit
+    /// follows (with when they were stored).
+    deferred_acks: Vec<(u64, Instant)>,
+    /// The flow waits for a customer: a check-in is acted on at once.
+    pub(super) awaiting_customer: bool,
+    /// The payment the flow waits on: its AUTHORIZED event is acted on at once.
+    pub(super) active_reference: Option<String>,
     /// When this engine started (attempts older than this were made by an earlier run, whose
     /// requests can no longer be in flight).
     pub(super) started_at_ms: i64,
@@ -91,6 +101,9 @@ impl Till {
             vipps_status: None,
             stopping: false,
             current_sale: None,
+            deferred_acks: Vec::new(),
+            awaiting_customer: false,
+            active_reference: None,
             started_at_ms: 0,
         }
     }
@@ -339,8 +352,17 @@ impl Till {
             if self.stopping {
                 return Input::Closed;
             }
+            self.flush_acks();
+            let sync_at = self
+                .deferred_acks
+                .first()
+                .map(|(_, at)| *at + DEFERRED_ACK_MAX);
             let msg = tokio::select! {
                 biased;
+                _ = sleep_until_opt(sync_at) => {
+                    self.force_durable();
+                    continue;
+                }
                 cmd = self.commands.recv() => match cmd {
                     Some(Command::Shutdown) | None => {
                         self.stopping = true;
@@ -376,6 +398,43 @@ impl Till {
         }
     }
 
+    /// Acknowledges deferred deliveries once everything stored is on disk.
+    pub(super) fn flush_acks(&mut self) {
+        if self.deferred_acks.is_empty() || !self.db.is_durable() {
+            return;
+        }
+        for (seq, _) in self.deferred_acks.drain(..) {
+            if let Some(link) = &self.link {
+                link.ack(seq);
+            }
+        }
+    }
+
+    /// No durable commit followed a relaxed one in time: make one (rewrite the cursor).
+    fn force_durable(&mut self) {
+        let r = self.db.tx(|c| {
+            let cursor = es::relay_cursor(c)?.unwrap_or(0);
+            es::meta_set(c, es::META_RELAY_CURSOR, &cursor.to_string())?;
+            Ok(())
+        });
+        match r {
+            Ok(()) => self.flush_acks(),
+            Err(e) => self.storage_failed(&e),
+        }
+    }
+
+    /// Whether the flow acts on this delivery at once (then it is stored with a relaxed commit
+    /// and the flow's next, durable commit covers it).
+    fn acted_on_at_once(&self, event: &LinkEvent) -> bool {
+        match event {
+            LinkEvent::CheckedIn(_) => self.awaiting_customer,
+            LinkEvent::Payment(ev) => {
+                self.active_reference.as_deref() == Some(ev.reference.as_str())
+                    && ev.name == vipps::models::PaymentEventName::Authorized
+            }
+        }
+    }
+
     /// Stores one relay delivery, then acknowledges it. Returns what the flow should see.
     fn store_delivery(
         &mut self,
@@ -387,10 +446,18 @@ impl Till {
         let our_qr = self.config.merchant_qr_id();
         let validity = self.config.engine.checkin_validity().as_millis() as i64;
         let sale_id = self.current_sale;
+        let relaxed = self.acted_on_at_once(&event);
+        let db = &mut self.db;
+        let mut commit =
+            |f: &mut dyn FnMut(&rusqlite::Connection) -> Result<Option<Input>, DbError>| {
+                if relaxed {
+                    db.tx_relaxed(|c| f(c))
+                } else {
+                    db.tx(|c| f(c))
+                }
+            };
         let result = match &event {
-            LinkEvent::CheckedIn(ev) => self
-                .db
-                .tx(|c| {
+            LinkEvent::CheckedIn(ev) => commit(&mut |c| {
                     es::set_relay_cursor(c, seq)?;
                     if ev.merchant_qr_id != our_qr {
                         db::journal(
@@ -435,9 +502,7 @@ impl Till {
                     Ok(row.map(Input::CheckIn))
                 })
                 .inspect(|_| crash::point("checkin_stored")),
-            LinkEvent::Payment(ev) => self
-                .db
-                .tx(|c| {
+            LinkEvent::Payment(ev) => commit(&mut |c| {
                     es::set_relay_cursor(c, seq)?;
                     let name = serde_json::to_value(ev.name)
                         .ok()
@@ -479,7 +544,9 @@ impl Till {
         };
         match result {
             Ok(input) => {
-                if let Some(link) = &self.link {
+                if relaxed {
+                    self.deferred_acks.push((seq, Instant::now()));
+                } else if let Some(link) = &self.link {
                     link.ack(seq);
                 }
                 input

@@ -46,25 +46,74 @@ pub enum DbError {
 }
 
 /// The store, as the engine uses it.
+///
+/// Money decisions commit with `synchronous=FULL` (fsync before the commit returns). Relay
+/// deliveries the flow acts on at once are committed with `NORMAL` ([`Db::tx_relaxed`]):
+/// durable against a process crash at once, and against power loss with the next FULL commit,
+/// which follows within milliseconds (the engine acknowledges such a delivery to the relay
+/// only after that, see [`Db::is_durable`]).
 pub struct Db {
     store: Store,
+    /// Every commit so far has been fsynced.
+    durable: bool,
+    /// The connection's current `synchronous` setting is FULL.
+    full: bool,
 }
 
 impl Db {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            durable: true,
+            full: true,
+        }
     }
 
-    /// Runs `f` in a transaction and commits it (rolled back on `Err`).
+    fn set_full(&mut self, full: bool) -> Result<(), DbError> {
+        if self.full != full {
+            let mode = if full { "FULL" } else { "NORMAL" };
+            self.store.conn().pragma_update(None, "synchronous", mode)?;
+            self.full = full;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in a transaction and commits it durably (rolled back on `Err`).
     pub fn tx<T>(
         &mut self,
         f: impl FnOnce(&Connection) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let conn = self.store.conn_mut();
-        let tx = conn.transaction()?;
+        self.set_full(true)?;
+        let v = Self::run(&mut self.store, f)?;
+        // In WAL mode a synced commit also makes every earlier commit durable.
+        self.durable = true;
+        Ok(v)
+    }
+
+    /// Runs `f` in a transaction committed without waiting for the disk (see the type's doc).
+    pub fn tx_relaxed<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        self.set_full(false)?;
+        let v = Self::run(&mut self.store, f)?;
+        self.durable = false;
+        Ok(v)
+    }
+
+    fn run<T>(
+        store: &mut Store,
+        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let tx = store.conn_mut().transaction()?;
         let v = f(&tx)?;
         tx.commit()?;
         Ok(v)
+    }
+
+    /// True when every commit so far is on disk.
+    pub fn is_durable(&self) -> bool {
+        self.durable
     }
 
     /// The store's install id (part of every payment reference).

@@ -182,6 +182,13 @@ impl Till {
     }
 
     async fn wait_customer(&mut self, sale: &SaleRec) -> Waited {
+        self.awaiting_customer = true;
+        let waited = self.wait_customer_inner(sale).await;
+        self.awaiting_customer = false;
+        waited
+    }
+
+    async fn wait_customer_inner(&mut self, sale: &SaleRec) -> Waited {
         loop {
             match self.next_input(None).await {
                 Input::CheckIn(row) => {
@@ -532,6 +539,17 @@ impl Till {
     /// Step 5: wait for the customer, by relay event and by polling; act only on what a fresh
     /// GET says.
     async fn await_authorization(&mut self, sale: &SaleRec, attempt: &AttemptRow) -> AttemptEnd {
+        self.active_reference = Some(attempt.reference.clone());
+        let end = self.await_authorization_inner(sale, attempt).await;
+        self.active_reference = None;
+        end
+    }
+
+    async fn await_authorization_inner(
+        &mut self,
+        sale: &SaleRec,
+        attempt: &AttemptRow,
+    ) -> AttemptEnd {
         let engine = self.config.engine.clone();
         let started = Instant::now();
         let give_up_at = started + engine.payment_expiry() + engine.expiry_grace();
@@ -650,7 +668,8 @@ impl Till {
         p: Payment,
     ) -> AttemptEnd {
         let now = self.now_ms();
-        let r = self.db.tx(|c| {
+        // Every path below commits durably right after (capture intent, cancel or settle).
+        let r = self.db.tx_relaxed(|c| {
             db::record_view(c, attempt.id, &p, now)?;
             es::set_attempt_status(c, attempt.id, status::AUTHORIZED, false, now)?;
             Self::advance_sale(c, sale.id, SaleEvent::Authorized)?;

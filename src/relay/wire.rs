@@ -11,8 +11,10 @@
 //! [`PollResponse`] as soon as at least one event after the cursor exists, or
 //! empty when `wait_ms` ran out. Acks: `POST /v1/till/ack` with [`AckRequest`].
 //!
-//! In both transports `after` is the till's cursor: the highest sequence number
-//! it has persisted. It also acknowledges every event up to and including it.
+//! On the WebSocket `after` is the till's cursor: the highest sequence number
+//! below which it has persisted everything; it also acknowledges all events up
+//! to and including it. On long-poll `after` is only the read position (events
+//! are acknowledged explicitly), so a till can poll on while it persists.
 
 use serde::{Deserialize, Serialize};
 

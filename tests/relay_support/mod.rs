@@ -107,7 +107,7 @@ impl Relay {
                 "--heartbeat-interval-ms",
                 "200",
                 "--heartbeat-timeout-ms",
-                "1000",
+                "2000",
             ])
             .args(extra)
             .env("RUST_LOG", "warn")
@@ -272,7 +272,7 @@ pub fn client_config(
     let mut c = RelayClientConfig::new(base.clone(), token.to_string(), cursor);
     c.transport = transport;
     c.heartbeat_interval = Duration::from_millis(200);
-    c.heartbeat_timeout = Duration::from_millis(1000);
+    c.heartbeat_timeout = Duration::from_millis(2000);
     c.reconnect_min = Duration::from_millis(50);
     c.reconnect_max = Duration::from_millis(400);
     c.long_poll_wait = Duration::from_millis(800);
