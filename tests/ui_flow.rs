@@ -386,3 +386,27 @@ fn csv_import_is_all_or_nothing_and_the_sale_grid_uses_the_stored_catalogue() {
     assert_eq!(app.catalog().len(), 2);
     assert_eq!(app.basket().totals().total, 2450);
 }
+
+#[test]
+fn admin_saves_the_settings_with_secrets_apart_and_the_demo_keeps_running() {
+    let mut h = ui_common::demo();
+    h.click(&h.t("tab-admin"));
+    h.click_id(admin::PIN_ID);
+    h.typewrite("5555");
+    h.click_id(admin::PIN_REPEAT_ID);
+    h.typewrite("5555");
+    h.click(&h.t("admin-set-pin"));
+    h.click(&h.t("admin-save"));
+    h.wait_for_text(&h.t("admin-saved-demo"));
+
+    let main = std::fs::read_to_string(&h.config_path).expect("kasse.toml written");
+    let saved = kasse::config::Config::load(Some(&h.config_path)).expect("reads back");
+    assert_eq!(saved.till.id, "demo1");
+    assert!(saved.is_configured(), "everything a till needs was saved");
+    assert!(
+        !main.contains(&saved.vipps.client_secret),
+        "the client secret is kept out of kasse.toml"
+    );
+    // The demo's own engine was not switched to the saved file.
+    assert!(h.has_text(&h.t("env-demo")));
+}

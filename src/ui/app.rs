@@ -418,7 +418,9 @@ impl App {
                 }
             }
             Message::ConfigSaved(result) => {
-                if result.is_ok() {
+                // A configured till picks the file up at once. The demo keeps
+                // its simulator until Kasse restarts (the admin screen says so).
+                if result.is_ok() && self.demo.is_none() {
                     self.send(Command::ReloadConfig);
                 }
                 self.admin.saved(result);

@@ -834,10 +834,14 @@ fn connection<'a>(
     match &form.save_result {
         Some(Ok(())) => {
             actions = actions.push(
-                text(ctx.t("admin-saved"))
-                    .size(size::BODY)
-                    .font(theme::BOLD)
-                    .color(theme::GO),
+                text(ctx.t(if demo {
+                    "admin-saved-demo"
+                } else {
+                    "admin-saved"
+                }))
+                .size(size::BODY)
+                .font(theme::BOLD)
+                .color(theme::GO),
             );
         }
         Some(Err(error)) => {
