@@ -410,3 +410,28 @@ fn admin_saves_the_settings_with_secrets_apart_and_the_demo_keeps_running() {
     // The demo's own engine was not switched to the saved file.
     assert!(h.has_text(&h.t("env-demo")));
 }
+
+#[test]
+fn test_connection_ticks_token_qr_and_relay_of_the_demo() {
+    let mut h = ui_common::demo();
+    h.click(&h.t("tab-admin"));
+    h.click_id(admin::PIN_ID);
+    h.typewrite("1234");
+    h.click_id(admin::PIN_REPEAT_ID);
+    h.typewrite("1234");
+    h.click(&h.t("admin-set-pin"));
+    // The click waits for the checks (they are the task it started).
+    h.click(&h.t("admin-test-connection"));
+    for check in ["admin-check-token", "admin-check-qr", "admin-check-relay"] {
+        assert!(h.has_text(&h.t(check)), "{check}");
+    }
+    assert!(!h.has_text("✗"), "every check passed");
+
+    // A relay that does not answer gets a cross and the reason.
+    h.send(kasse::ui::Message::Admin(admin::Message::Field(
+        admin::Field::RelayUrl,
+        "http://127.0.0.1:9/".into(),
+    )));
+    h.click(&h.t("admin-test-connection"));
+    assert!(h.has_text("✗"), "the relay check failed");
+}
