@@ -17,7 +17,7 @@ use super::problem::{ApiError, Reply};
 use super::state::{PaymentNotice, RateBucket, State};
 
 /// One received Vipps API call (`GET /sim/v1/log`).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallRecord {
     pub method: String,
