@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sim_support::*;
 
-/// Create with `edit` applied to a valid body; return (status, code, fields).
+/// Create with `edit` applied to a valid body; return the answer.
 async fn attempt(sim: &Sim, key: &str, edit: impl FnOnce(&mut Value)) -> Answer {
     let mut body = push_payment(&format!("ref-{key}"), 10_000, phone());
     edit(&mut body);
