@@ -246,6 +246,19 @@ pub async fn send(request: reqwest::RequestBuilder) -> Answer {
     }
 }
 
+/// `request` with those of `headers` that have a value.
+pub fn some_headers(
+    request: reqwest::RequestBuilder,
+    headers: &[(&str, Option<&str>)],
+) -> reqwest::RequestBuilder {
+    headers
+        .iter()
+        .fold(request, |r, (name, value)| match value {
+            Some(v) => r.header(*name, *v),
+            None => r,
+        })
+}
+
 pub fn amount_body(value: i64) -> Value {
     json!({"modificationAmount": {"currency": "NOK", "value": value}})
 }
