@@ -67,25 +67,26 @@ pub fn provision(db: &Path, msn: &str, secret: &str, tills: &[(&str, &str)]) -> 
     );
     tills
         .iter()
-        .map(|(till, qr)| {
-            let out = cli(
-                db,
-                &[
-                    "till",
-                    "add",
-                    "--msn",
-                    msn,
-                    "--till",
-                    till,
-                    "--merchant-qr-id",
-                    qr,
-                ],
-            );
-            let token = out.trim().to_string();
-            assert!(token.starts_with("kasse_till_"), "token line: {out:?}");
-            token
-        })
+        .map(|(till, qr)| add_till(db, msn, till, qr))
         .collect()
+}
+
+/// `till add` through the CLI; returns the till's new token.
+pub fn add_till(db: &Path, msn: &str, till: &str, merchant_qr_id: &str) -> String {
+    let args = [
+        "till",
+        "add",
+        "--msn",
+        msn,
+        "--till",
+        till,
+        "--merchant-qr-id",
+        merchant_qr_id,
+    ];
+    let out = cli(db, &args);
+    let token = out.trim().to_string();
+    assert!(token.starts_with("kasse_till_"), "token line: {out:?}");
+    token
 }
 
 /// A running `kasse-relay serve`.
