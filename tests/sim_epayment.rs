@@ -201,28 +201,20 @@ async fn customer_tokens_live_15_minutes_and_phone_numbers_work_too() {
     let clock = config.clock.clone();
     let sim = start(config).await;
     let token = sim.customer_token().await;
-    let fresh = sim
-        .create(
-            "tok-1",
-            push_payment("token-payment-1", 1000, json!({"customerToken": token})),
-        )
-        .await;
-    assert_eq!(fresh.status, 201);
+    let with_token = |n: u32| {
+        let body = push_payment(
+            &format!("token-payment-{n}"),
+            1000,
+            json!({"customerToken": token}),
+        );
+        let (sim, key) = (&sim, format!("tok-{n}"));
+        async move { sim.create(&key, body).await }
+    };
+    assert_eq!(with_token(1).await.status, 201);
     // Used again within its life (a retry after a decline), still fine.
-    let again = sim
-        .create(
-            "tok-2",
-            push_payment("token-payment-2", 1000, json!({"customerToken": token})),
-        )
-        .await;
-    assert_eq!(again.status, 201);
+    assert_eq!(with_token(2).await.status, 201);
     clock.advance(Duration::from_secs(15 * 60 + 1));
-    let expired = sim
-        .create(
-            "tok-3",
-            push_payment("token-payment-3", 1000, json!({"customerToken": token})),
-        )
-        .await;
+    let expired = with_token(3).await;
     assert_eq!(expired.status, 400);
     assert_eq!(expired.code().as_deref(), Some("4050"));
     // The cashier's fallback: the customer's phone number.
@@ -245,21 +237,13 @@ async fn customer_tokens_live_15_minutes_and_phone_numbers_work_too() {
         .unwrap();
     assert_eq!(ledger.customer_phone.as_deref(), Some("4798765432"));
     // The customer a payment was pushed to is the one who approves it.
-    let wrong = sim
-        .control(
-            Method::POST,
-            "/sim/v1/payments/phone-payment-1/approve",
-            Some(json!({"phoneNumber": "4711111111"})),
-        )
-        .await;
-    assert_eq!(wrong.status, 403);
-    let right = sim
-        .control(
-            Method::POST,
-            "/sim/v1/payments/phone-payment-1/approve",
-            Some(json!({"phoneNumber": "4798765432"})),
-        )
-        .await;
+    let approve_as = |phone: &str| {
+        let body = json!({"phoneNumber": phone});
+        let path = "/sim/v1/payments/phone-payment-1/approve";
+        sim.control(Method::POST, path, Some(body))
+    };
+    assert_eq!(approve_as("4711111111").await.status, 403);
+    let right = approve_as("4798765432").await;
     assert_eq!(right.status, 200);
     assert_eq!(right.body["approvedBy"], "4798765432");
 }
