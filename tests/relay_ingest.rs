@@ -29,21 +29,11 @@ async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
     let genuine = payment_body("t1-0001", "AUTHORIZED", "psp-1");
 
     // Tampered body: signed one body, sent another.
-    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
-    let signed = kasse::vipps::webhook::sign(SECRET_A, &url_a, &date, genuine.as_bytes());
     let tampered = genuine.replace("49900", "99900");
     let send = |headers: Vec<(&'static str, String)>, body: String, url: url::Url| {
-        let mut req = http.post(url).body(body);
-        for (k, v) in headers {
-            req = req.header(k, v);
-        }
-        req.send()
+        post_with(&http, url, headers, body).send()
     };
-    let all = vec![
-        ("x-ms-date", signed.date.clone()),
-        ("x-ms-content-sha256", signed.content_sha256.clone()),
-        ("authorization", signed.authorization.clone()),
-    ];
+    let all = signature_headers(&url_a, SECRET_A, genuine.as_bytes());
     let r = send(all.clone(), tampered.clone(), url_a.clone())
         .await
         .unwrap();
@@ -85,19 +75,8 @@ async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
         "store B's secret on store A"
     );
     // A genuine delivery for store B replayed to store A's URL (wrong path).
-    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
-    let for_b = kasse::vipps::webhook::sign(SECRET_A, &url_b, &date, genuine.as_bytes());
-    let r = send(
-        vec![
-            ("x-ms-date", for_b.date.clone()),
-            ("x-ms-content-sha256", for_b.content_sha256.clone()),
-            ("authorization", for_b.authorization.clone()),
-        ],
-        genuine.clone(),
-        url_a.clone(),
-    )
-    .await
-    .unwrap();
+    let for_b = signature_headers(&url_b, SECRET_A, genuine.as_bytes());
+    let r = send(for_b, genuine.clone(), url_a.clone()).await.unwrap();
     assert_eq!(
         r.status(),
         StatusCode::UNAUTHORIZED,
@@ -106,19 +85,10 @@ async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
     // Signed for another host.
     let mut evil = url_a.clone();
     evil.set_host(Some("evil.example")).unwrap();
-    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
-    let s = kasse::vipps::webhook::sign(SECRET_A, &evil, &date, genuine.as_bytes());
-    let r = send(
-        vec![
-            ("x-ms-date", s.date),
-            ("x-ms-content-sha256", s.content_sha256),
-            ("authorization", s.authorization),
-        ],
-        genuine.clone(),
-        url_a.clone(),
-    )
-    .await
-    .unwrap();
+    let for_evil = signature_headers(&evil, SECRET_A, genuine.as_bytes());
+    let r = send(for_evil, genuine.clone(), url_a.clone())
+        .await
+        .unwrap();
     assert_eq!(
         r.status(),
         StatusCode::UNAUTHORIZED,
@@ -325,14 +295,8 @@ async fn behind_a_proxy_the_signed_url_is_the_public_one() {
         url::Url::parse("https://relay.example.com/kasse/v1/webhooks/vipps/123456").unwrap();
     let body = payment_body("t1-0003", "AUTHORIZED", "psp-3");
     // Signed for the public URL, arriving (through the "proxy") at the local one.
-    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
-    let s = kasse::vipps::webhook::sign(SECRET_A, &public, &date, body.as_bytes());
-    let r = http
-        .post(relay.webhook_url(MSN_A))
-        .header("x-ms-date", s.date)
-        .header("x-ms-content-sha256", s.content_sha256)
-        .header("authorization", s.authorization)
-        .body(body.clone())
+    let headers = signature_headers(&public, SECRET_A, body.as_bytes());
+    let r = post_with(&http, relay.webhook_url(MSN_A), headers, body.clone())
         .send()
         .await
         .unwrap();

@@ -63,7 +63,13 @@ pub fn uuid() -> String {
     rand::rng().fill_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
+    uuid_text(&b)
+}
+
+/// The first sixteen of `b` (it has at least that many) in the 8-4-4-4-12
+/// hex layout of a UUID.
+pub(super) fn uuid_text(b: &[u8]) -> String {
+    let h = hex::encode(&b[..16]);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],

@@ -627,14 +627,14 @@ pub fn create_request(
             ),
         ));
     }
-    if value < currency.minimum_amount() {
+    if value < currency.minimum_payment() {
         return Err(ApiError::coded(
             400,
             6010,
             "Amount too small",
             format!(
                 "The minimum amount is {} in minor units of {}.",
-                currency.minimum_amount(),
+                currency.minimum_payment(),
                 currency.code()
             ),
         ));

@@ -152,6 +152,33 @@ impl Relay {
     }
 }
 
+/// The three headers Vipps signs `body` with for `signed_for`, dated now.
+pub fn signature_headers(
+    signed_for: &url::Url,
+    secret: &str,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    let date = webhook::http_date(std::time::SystemTime::now());
+    let signed = webhook::sign(secret, signed_for, &date, body);
+    vec![
+        ("x-ms-date", signed.date),
+        ("x-ms-content-sha256", signed.content_sha256),
+        ("authorization", signed.authorization),
+    ]
+}
+
+/// A POST of `body` to `url` with exactly `headers`.
+pub fn post_with(
+    http: &reqwest::Client,
+    url: url::Url,
+    headers: Vec<(&'static str, String)>,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::RequestBuilder {
+    headers
+        .into_iter()
+        .fold(http.post(url).body(body), |req, (k, v)| req.header(k, v))
+}
+
 /// POST `body` to `url` signed with `secret` the way Vipps signs it.
 pub async fn post_signed(
     http: &reqwest::Client,
@@ -159,17 +186,16 @@ pub async fn post_signed(
     secret: &str,
     body: &[u8],
 ) -> reqwest::Response {
-    let date = webhook::http_date(std::time::SystemTime::now());
-    let signed = webhook::sign(secret, url, &date, body);
-    http.post(url.clone())
-        .header("x-ms-date", signed.date)
-        .header("x-ms-content-sha256", signed.content_sha256)
-        .header("authorization", signed.authorization)
-        .header("content-type", "application/json")
-        .body(body.to_vec())
-        .send()
-        .await
-        .expect("POST webhook")
+    post_with(
+        http,
+        url.clone(),
+        signature_headers(url, secret, body),
+        body.to_vec(),
+    )
+    .header("content-type", "application/json")
+    .send()
+    .await
+    .expect("POST webhook")
 }
 
 pub fn checkin_body(qr: &str, token: &str) -> String {
