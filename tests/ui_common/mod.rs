@@ -80,6 +80,8 @@ pub fn demo() -> Harness<impl TillProgram> {
     let options = RunOptions {
         config_path: Some(dir.path().join("kasse.toml")),
         demo: false,
+        // The texts the tests look for are Norwegian, whatever the machine speaks.
+        language: Some(Locale::Nb),
     };
     let boot = runtime
         .block_on(kasse::ui::app::start(options))
