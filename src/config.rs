@@ -61,7 +61,8 @@ pub enum ConfigError {
 }
 
 /// `[vipps]`: credentials and environment of the Vipps MobilePay sales unit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` leaves the secrets out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VippsSection {
     /// `test`, `production`, or a base URL (a simulator, e.g. `http://127.0.0.1:8080`).
@@ -113,14 +114,67 @@ impl Default for TillSection {
     }
 }
 
-/// `[relay]`: where this till receives its webhooks.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `[relay]`: where this till receives its webhooks. `Debug` leaves the token out.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RelaySection {
     /// Base URL of the relay (`https://relay.example.com`).
     pub url: String,
     /// This till's token, issued once by `kasse-relay till add`.
     pub till_token: String,
+}
+
+/// How a secret shows in `Debug` output: whether it is set, never its value.
+fn redacted(secret: &str) -> &'static str {
+    if secret.is_empty() {
+        "<unset>"
+    } else {
+        "<redacted>"
+    }
+}
+
+impl std::fmt::Debug for VippsSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VippsSection")
+            .field("environment", &self.environment)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(&self.client_secret))
+            .field("subscription_key", &redacted(&self.subscription_key))
+            .field("msn", &self.msn)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RelaySection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelaySection")
+            .field("url", &self.url)
+            .field("till_token", &redacted(&self.till_token))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let vipps = VippsSection {
+            client_secret: "s3cret-value".into(),
+            subscription_key: "sub-key-value".into(),
+            ..VippsSection::default()
+        };
+        let relay = RelaySection {
+            url: "https://relay.example.com".into(),
+            till_token: "kasse_till_tokenvalue".into(),
+        };
+        let shown = format!("{vipps:?} {relay:?}");
+        for secret in ["s3cret-value", "sub-key-value", "kasse_till_tokenvalue"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("<redacted>") && shown.contains("relay.example.com"));
+    }
 }
 
 /// `[store]`: local storage.

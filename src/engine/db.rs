@@ -105,7 +105,11 @@ impl Db {
         store: &mut Store,
         f: impl FnOnce(&Connection) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let tx = store.conn_mut().transaction()?;
+        // IMMEDIATE: take the write lock up front so another connection to the same file
+        // (the window's catalogue edits) makes this wait, never fail on a stale read.
+        let tx = store
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let v = f(&tx)?;
         tx.commit()?;
         Ok(v)

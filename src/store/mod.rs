@@ -325,21 +325,40 @@ impl<C: Borrow<Connection>> Store<C> {
 }
 
 /// A savepoint that rolls back unless committed.
+/// The outermost level is `BEGIN IMMEDIATE`: it takes the write lock up front,
+/// so a second connection (the window's catalogue edits beside the engine)
+/// waits for it through the busy timeout instead of failing with
+/// `SQLITE_BUSY` when a deferred transaction tries to upgrade a stale read.
+/// Nested levels are savepoints.
 struct Savepoint<'a> {
     conn: &'a Connection,
+    outermost: bool,
     done: bool,
 }
 
 impl<'a> Savepoint<'a> {
     fn begin(conn: &'a Connection) -> Result<Self, StoreError> {
-        conn.execute_batch("SAVEPOINT kasse")?;
-        Ok(Savepoint { conn, done: false })
+        let outermost = conn.is_autocommit();
+        conn.execute_batch(if outermost {
+            "BEGIN IMMEDIATE"
+        } else {
+            "SAVEPOINT kasse"
+        })?;
+        Ok(Savepoint {
+            conn,
+            outermost,
+            done: false,
+        })
     }
 
     fn commit(mut self) -> Result<(), StoreError> {
-        // If RELEASE fails (say the commit hits SQLITE_BUSY), `done` stays
-        // false and the drop below rolls the savepoint back.
-        self.conn.execute_batch("RELEASE kasse")?;
+        // If the commit fails (say it hits SQLITE_BUSY), `done` stays
+        // false and the drop below rolls back.
+        self.conn.execute_batch(if self.outermost {
+            "COMMIT"
+        } else {
+            "RELEASE kasse"
+        })?;
         self.done = true;
         Ok(())
     }
@@ -347,8 +366,13 @@ impl<'a> Savepoint<'a> {
 
 impl Drop for Savepoint<'_> {
     fn drop(&mut self) {
+        let rollback = if self.outermost {
+            "ROLLBACK"
+        } else {
+            "ROLLBACK TO kasse; RELEASE kasse"
+        };
         if !self.done
-            && let Err(e) = self.conn.execute_batch("ROLLBACK TO kasse; RELEASE kasse")
+            && let Err(e) = self.conn.execute_batch(rollback)
         {
             tracing::error!(error = %e, "rolling back a savepoint failed");
         }
