@@ -62,7 +62,7 @@ mkdir -p "$work/home" "$work/config" "$work/data"
 
 # A fresh home: no configuration anywhere, so the till opens in demo mode.
 HOME="$work/home" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" \
-    RUST_LOG="warn,kasse=info" NO_COLOR=1 \
+    RUST_LOG="warn,kasse=info" NO_COLOR=1 KASSE_TILL_LANGUAGE=nb \
     "$binary" 2>"$log" &
 pid=$!
 cleanup() {

@@ -66,7 +66,11 @@ fn init_tracing() {
 
 #[cfg(feature = "gui")]
 fn run_window(config_path: Option<PathBuf>, demo: bool) -> anyhow::Result<i32> {
-    kasse::ui::run(kasse::ui::RunOptions { config_path, demo })?;
+    kasse::ui::run(kasse::ui::RunOptions {
+        config_path,
+        demo,
+        ..Default::default()
+    })?;
     Ok(0)
 }
 

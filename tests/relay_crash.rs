@@ -172,13 +172,8 @@ async fn post_signed_fallible(
     secret: &str,
     body: &[u8],
 ) -> Option<reqwest::StatusCode> {
-    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
-    let signed = kasse::vipps::webhook::sign(secret, url, &date, body);
-    http.post(url.clone())
-        .header("x-ms-date", signed.date)
-        .header("x-ms-content-sha256", signed.content_sha256)
-        .header("authorization", signed.authorization)
-        .body(body.to_vec())
+    let headers = signature_headers(url, secret, body);
+    post_with(http, url.clone(), headers, body.to_vec())
         .send()
         .await
         .ok()

@@ -22,6 +22,20 @@ async fn post_payments(relay: &Relay, refs: impl IntoIterator<Item = String>) {
     }
 }
 
+/// Wait until the relay lists till t1 as active with nothing unacknowledged.
+async fn wait_t1_acknowledged(db: &std::path::Path, what: &str) {
+    wait_for(T, what, || {
+        let db = db.to_path_buf();
+        async move {
+            let list = cli(&db, &["till", "list", "--msn", MSN]);
+            list.lines()
+                .any(|l| l.starts_with("123456\tt1\t") && l.contains("\tactive\t0\t"))
+                .then_some(())
+        }
+    })
+    .await;
+}
+
 async fn backlog_in_order(transport: Transport) {
     let (_dir, db) = temp_db();
     let tokens = provision(&db, MSN, SECRET, &[("t1", "qr-1"), ("t2", "qr-2")]);
@@ -51,16 +65,7 @@ async fn backlog_in_order(transport: Transport) {
             .is_err()
     );
     // Acks reach the relay.
-    wait_for(T, "all acknowledged", || {
-        let db = db.clone();
-        async move {
-            let list = cli(&db, &["till", "list", "--msn", MSN]);
-            list.lines()
-                .any(|l| l.starts_with("123456\tt1\t") && l.contains("\tactive\t0\t"))
-                .then_some(())
-        }
-    })
-    .await;
+    wait_t1_acknowledged(&db, "all acknowledged").await;
     drop(client);
 
     // Offline again; 10 more; a new client resumes from the engine's cursor.
@@ -332,16 +337,7 @@ async fn auto_falls_back_to_long_poll_when_websockets_are_blocked() {
         assert_eq!(key_of(&d), format!("t1-{i:04}"));
         client.ack(d.seq);
     }
-    wait_for(T, "acks recorded through the proxy", || {
-        let db = db.clone();
-        async move {
-            let list = cli(&db, &["till", "list", "--msn", MSN]);
-            list.lines()
-                .any(|l| l.starts_with("123456\tt1\t") && l.contains("\tactive\t0\t"))
-                .then_some(())
-        }
-    })
-    .await;
+    wait_t1_acknowledged(&db, "acks recorded through the proxy").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,10 +13,6 @@ const SECRET_A: &str =
     "A0+AeKBRG2KRGvnNwJpQlb6IJFk48CKXCIcrLoHncVJKDILsQSxS6NWCccwWm6r6FhGKhiHTBsG2wo/xU6FY/A==";
 const SECRET_B: &str = "secret-of-store-b";
 
-async fn status_of(r: reqwest::Response) -> StatusCode {
-    r.status()
-}
-
 #[tokio::test]
 async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
     let (_dir, db) = temp_db();
@@ -29,21 +25,11 @@ async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
     let genuine = payment_body("t1-0001", "AUTHORIZED", "psp-1");
 
     // Tampered body: signed one body, sent another.
-    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
-    let signed = kasse::vipps::webhook::sign(SECRET_A, &url_a, &date, genuine.as_bytes());
     let tampered = genuine.replace("49900", "99900");
     let send = |headers: Vec<(&'static str, String)>, body: String, url: url::Url| {
-        let mut req = http.post(url).body(body);
-        for (k, v) in headers {
-            req = req.header(k, v);
-        }
-        req.send()
+        post_with(&http, url, headers, body).send()
     };
-    let all = vec![
-        ("x-ms-date", signed.date.clone()),
-        ("x-ms-content-sha256", signed.content_sha256.clone()),
-        ("authorization", signed.authorization.clone()),
-    ];
+    let all = signature_headers(&url_a, SECRET_A, genuine.as_bytes());
     let r = send(all.clone(), tampered.clone(), url_a.clone())
         .await
         .unwrap();
@@ -76,28 +62,17 @@ async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
     }
     // Wrong secret.
     let r = post_signed(&http, &url_a, "not-the-secret", genuine.as_bytes()).await;
-    assert_eq!(status_of(r).await, StatusCode::UNAUTHORIZED, "wrong secret");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "wrong secret");
     // Another store's valid signature (signed for this URL with store B's secret).
     let r = post_signed(&http, &url_a, SECRET_B, genuine.as_bytes()).await;
     assert_eq!(
-        status_of(r).await,
+        r.status(),
         StatusCode::UNAUTHORIZED,
         "store B's secret on store A"
     );
     // A genuine delivery for store B replayed to store A's URL (wrong path).
-    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
-    let for_b = kasse::vipps::webhook::sign(SECRET_A, &url_b, &date, genuine.as_bytes());
-    let r = send(
-        vec![
-            ("x-ms-date", for_b.date.clone()),
-            ("x-ms-content-sha256", for_b.content_sha256.clone()),
-            ("authorization", for_b.authorization.clone()),
-        ],
-        genuine.clone(),
-        url_a.clone(),
-    )
-    .await
-    .unwrap();
+    let for_b = signature_headers(&url_b, SECRET_A, genuine.as_bytes());
+    let r = send(for_b, genuine.clone(), url_a.clone()).await.unwrap();
     assert_eq!(
         r.status(),
         StatusCode::UNAUTHORIZED,
@@ -106,19 +81,10 @@ async fn every_forgery_is_rejected_and_only_the_genuine_event_is_delivered() {
     // Signed for another host.
     let mut evil = url_a.clone();
     evil.set_host(Some("evil.example")).unwrap();
-    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
-    let s = kasse::vipps::webhook::sign(SECRET_A, &evil, &date, genuine.as_bytes());
-    let r = send(
-        vec![
-            ("x-ms-date", s.date),
-            ("x-ms-content-sha256", s.content_sha256),
-            ("authorization", s.authorization),
-        ],
-        genuine.clone(),
-        url_a.clone(),
-    )
-    .await
-    .unwrap();
+    let for_evil = signature_headers(&evil, SECRET_A, genuine.as_bytes());
+    let r = send(for_evil, genuine.clone(), url_a.clone())
+        .await
+        .unwrap();
     assert_eq!(
         r.status(),
         StatusCode::UNAUTHORIZED,
@@ -325,14 +291,8 @@ async fn behind_a_proxy_the_signed_url_is_the_public_one() {
         url::Url::parse("https://relay.example.com/kasse/v1/webhooks/vipps/123456").unwrap();
     let body = payment_body("t1-0003", "AUTHORIZED", "psp-3");
     // Signed for the public URL, arriving (through the "proxy") at the local one.
-    let date = kasse::vipps::webhook::http_date(std::time::SystemTime::now());
-    let s = kasse::vipps::webhook::sign(SECRET_A, &public, &date, body.as_bytes());
-    let r = http
-        .post(relay.webhook_url(MSN_A))
-        .header("x-ms-date", s.date)
-        .header("x-ms-content-sha256", s.content_sha256)
-        .header("authorization", s.authorization)
-        .body(body.clone())
+    let headers = signature_headers(&public, SECRET_A, body.as_bytes());
+    let r = post_with(&http, relay.webhook_url(MSN_A), headers, body.clone())
         .send()
         .await
         .unwrap();

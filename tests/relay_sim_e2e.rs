@@ -65,39 +65,11 @@ async fn simulator_to_relay_to_till() {
 
     vipps.qr_put("qr-till-1", "Kasse 1").await.unwrap();
     vipps.qr_put("qr-till-2", "Kasse 2").await.unwrap();
-    let token1 = cli(
-        &db,
-        &[
-            "till",
-            "add",
-            "--msn",
-            msn,
-            "--till",
-            "t1",
-            "--merchant-qr-id",
-            "qr-till-1",
-        ],
-    );
-    cli(
-        &db,
-        &[
-            "till",
-            "add",
-            "--msn",
-            msn,
-            "--till",
-            "t2",
-            "--merchant-qr-id",
-            "qr-till-2",
-        ],
-    );
+    let token1 = add_till(&db, msn, "t1", "qr-till-1");
+    add_till(&db, msn, "t2", "qr-till-2");
 
-    let mut till = RelayClient::connect(client_config(
-        &relay.base_url,
-        token1.trim(),
-        0,
-        Transport::Auto,
-    ));
+    let mut till =
+        RelayClient::connect(client_config(&relay.base_url, &token1, 0, Transport::Auto));
     wait_status(&till, T, "till connected", |s| {
         *s == ConnectionStatus::Connected
     })

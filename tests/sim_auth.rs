@@ -48,17 +48,15 @@ async fn token_endpoint_answers_all_strings_like_vipps() {
 async fn token_endpoint_checks_the_three_credentials() {
     let sim = start(SimConfig::for_tests()).await;
     let ask = |id: Option<&str>, secret: Option<&str>, key: Option<&str>| {
-        let mut r = sim.http.post(sim.url("/accesstoken/get"));
-        if let Some(v) = id {
-            r = r.header("client_id", v);
-        }
-        if let Some(v) = secret {
-            r = r.header("client_secret", v);
-        }
-        if let Some(v) = key {
-            r = r.header("Ocp-Apim-Subscription-Key", v);
-        }
-        send(r)
+        let headers = [
+            ("client_id", id),
+            ("client_secret", secret),
+            ("Ocp-Apim-Subscription-Key", key),
+        ];
+        send(some_headers(
+            sim.http.post(sim.url("/accesstoken/get")),
+            &headers,
+        ))
     };
     let id = Some(sim::TEST_CLIENT_ID);
     let secret = Some(sim::TEST_CLIENT_SECRET);
@@ -86,17 +84,12 @@ async fn calls_need_subscription_key_bearer_token_and_msn() {
     let sim = start(SimConfig::for_tests()).await;
     let path = "/qr/v1/merchant-callback";
     let bare = |auth: Option<String>, key: Option<&str>, msn: Option<&str>| {
-        let mut r = sim.http.get(sim.url(path));
-        if let Some(v) = auth {
-            r = r.header("Authorization", v);
-        }
-        if let Some(v) = key {
-            r = r.header("Ocp-Apim-Subscription-Key", v);
-        }
-        if let Some(v) = msn {
-            r = r.header("Merchant-Serial-Number", v);
-        }
-        send(r)
+        let headers = [
+            ("Authorization", auth.as_deref()),
+            ("Ocp-Apim-Subscription-Key", key),
+            ("Merchant-Serial-Number", msn),
+        ];
+        send(some_headers(sim.http.get(sim.url(path)), &headers))
     };
     let bearer = Some(format!("Bearer {}", sim.token));
 

@@ -10,15 +10,47 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sim_support::*;
 
-fn phone() -> Value {
-    json!({"phoneNumber": "4712345678"})
-}
-
-/// Create with `edit` applied to a valid body; return (status, code, fields).
+/// Create with `edit` applied to a valid body; return the answer.
 async fn attempt(sim: &Sim, key: &str, edit: impl FnOnce(&mut Value)) -> Answer {
     let mut body = push_payment(&format!("ref-{key}"), 10_000, phone());
     edit(&mut body);
     sim.create(key, body).await
+}
+
+/// One edit of a create body, for a table of cases.
+type Edit = Box<dyn FnOnce(&mut Value)>;
+
+/// The value at `path`: keys (or array indices) separated by `/`, made on demand.
+fn at<'a>(body: &'a mut Value, path: &str) -> &'a mut Value {
+    path.split('/')
+        .fold(body, |v, step| match step.parse::<usize>() {
+            Ok(i) => &mut v[i],
+            Err(_) => &mut v[step],
+        })
+}
+
+/// Set `path` to `value`.
+fn set(path: &'static str, value: Value) -> Edit {
+    Box::new(move |b| *at(b, path) = value)
+}
+
+/// Apply `first`, then `second`.
+fn both(first: Edit, second: Edit) -> Edit {
+    Box::new(move |b| {
+        first(b);
+        second(b);
+    })
+}
+
+/// Remove the last key of `path` from its object.
+fn remove(path: &'static str) -> Edit {
+    Box::new(move |b| {
+        let (parent, key) = match path.rsplit_once('/') {
+            Some((parent, key)) => (at(b, parent), key),
+            None => (b, path),
+        };
+        parent.as_object_mut().unwrap().remove(key);
+    })
 }
 
 fn field_names(a: &Answer) -> Vec<String> {
@@ -37,7 +69,6 @@ fn field_names(a: &Answer) -> Vec<String> {
 async fn create_validates_like_the_spec_with_documented_codes() {
     let sim = start(SimConfig::for_tests()).await;
     // (name, edit, status, code, field)
-    type Edit = Box<dyn FnOnce(&mut Value)>;
     type Case = (
         &'static str,
         Edit,
@@ -45,315 +76,47 @@ async fn create_validates_like_the_spec_with_documented_codes() {
         Option<&'static str>,
         Option<&'static str>,
     );
+    #[rustfmt::skip]
     let cases: Vec<Case> = vec![
-        (
-            "min",
-            Box::new(|b| b["amount"]["value"] = json!(99)),
-            400,
-            Some("6010"),
-            None,
-        ),
-        (
-            "dec",
-            Box::new(|b| b["amount"]["value"] = json!(100.5)),
-            400,
-            Some("4040"),
-            Some("amount.value"),
-        ),
-        (
-            "neg",
-            Box::new(|b| b["amount"]["value"] = json!(-1)),
-            400,
-            Some("4040"),
-            Some("amount.value"),
-        ),
-        (
-            "max",
-            Box::new(|b| b["amount"]["value"] = json!(65_000_001)),
-            400,
-            Some("4040"),
-            Some("amount.value"),
-        ),
-        (
-            "eur",
-            Box::new(|b| {
-                b["amount"]["currency"] = json!("EUR");
-                b["receipt"]["bottomLine"]["currency"] = json!("EUR");
-            }),
-            400,
-            Some("5040"),
-            None,
-        ),
-        (
-            "usd",
-            Box::new(|b| b["amount"]["currency"] = json!("USD")),
-            400,
-            None,
-            Some("amount.currency"),
-        ),
-        (
-            "noamount",
-            Box::new(|b| {
-                b.as_object_mut().unwrap().remove("amount");
-            }),
-            400,
-            None,
-            Some("amount"),
-        ),
-        (
-            "nopm",
-            Box::new(|b| {
-                b.as_object_mut().unwrap().remove("paymentMethod");
-            }),
-            400,
-            None,
-            Some("paymentMethod"),
-        ),
-        (
-            "pm",
-            Box::new(|b| b["paymentMethod"]["type"] = json!("CASH")),
-            400,
-            None,
-            Some("paymentMethod.type"),
-        ),
-        (
-            "noref",
-            Box::new(|b| {
-                b.as_object_mut().unwrap().remove("reference");
-            }),
-            400,
-            None,
-            Some("reference"),
-        ),
-        (
-            "shortref",
-            Box::new(|b| b["reference"] = json!("abc1234")),
-            400,
-            None,
-            Some("reference"),
-        ),
-        (
-            "longref",
-            Box::new(|b| b["reference"] = json!("a".repeat(65))),
-            400,
-            None,
-            Some("reference"),
-        ),
-        (
-            "badref",
-            Box::new(|b| b["reference"] = json!("till1_0042_x")),
-            400,
-            None,
-            Some("reference"),
-        ),
-        (
-            "noflow",
-            Box::new(|b| {
-                b.as_object_mut().unwrap().remove("userFlow");
-            }),
-            400,
-            None,
-            Some("userFlow"),
-        ),
-        (
-            "push",
-            Box::new(|b| {
-                b.as_object_mut().unwrap().remove("customer");
-            }),
-            400,
-            Some("4140"),
-            Some("customer"),
-        ),
-        (
-            "web",
-            Box::new(|b| {
-                b["userFlow"] = json!("WEB_REDIRECT");
-            }),
-            400,
-            Some("4140"),
-            Some("returnUrl"),
-        ),
-        (
-            "http",
-            Box::new(|b| {
-                b["userFlow"] = json!("WEB_REDIRECT");
-                b["returnUrl"] = json!("http://shop.example/back");
-            }),
-            400,
-            Some("4090"),
-            Some("returnUrl"),
-        ),
-        (
-            "two",
-            Box::new(|b| {
-                b["customer"] = json!({"phoneNumber": "4712345678", "customerToken": "x"})
-            }),
-            400,
-            None,
-            Some("customer"),
-        ),
-        (
-            "none",
-            Box::new(|b| b["customer"] = json!({})),
-            400,
-            None,
-            Some("customer"),
-        ),
-        (
-            "phone",
-            Box::new(|b| b["customer"] = json!({"phoneNumber": "+4712345678"})),
-            400,
-            Some("4070"),
-            Some("customer.phoneNumber"),
-        ),
-        (
-            "pqr",
-            Box::new(|b| b["customer"] = json!({"personalQr": "nope"})),
-            400,
-            Some("4060"),
-            Some("customer.personalQr"),
-        ),
-        (
-            "token",
-            Box::new(|b| b["customer"] = json!({"customerToken": "made-up"})),
-            400,
-            Some("4050"),
-            Some("customer.customerToken"),
-        ),
-        (
-            "desc",
-            Box::new(|b| b["paymentDescription"] = json!("ab")),
-            400,
-            None,
-            Some("paymentDescription"),
-        ),
-        (
-            "ci",
-            Box::new(|b| b["customerInteraction"] = json!("PRESENT")),
-            400,
-            None,
-            Some("customerInteraction"),
-        ),
-        (
-            "meta",
-            Box::new(|b| b["metadata"] = json!({"a":"1","b":"2","c":"3","d":"4","e":"5","f":"6"})),
-            400,
-            Some("4100"),
-            None,
-        ),
-        (
-            "metakey",
-            Box::new(|b| b["metadata"] = json!({"k".repeat(101): "v"})),
-            400,
-            Some("4120"),
-            None,
-        ),
-        (
-            "metaval",
-            Box::new(|b| b["metadata"] = json!({"k": "v".repeat(501)})),
-            400,
-            Some("4130"),
-            None,
-        ),
-        (
-            "scope",
-            Box::new(|b| b["profile"] = json!({"scope": "name shoeSize"})),
-            400,
-            Some("4080"),
-            Some("profile.scope"),
-        ),
-        (
-            "card",
-            Box::new(|b| b["paymentMethod"]["type"] = json!("CARD")),
-            400,
-            None,
-            Some("paymentMethod.type"),
-        ),
-        (
-            "nolines",
-            Box::new(|b| b["receipt"]["orderLines"] = json!([])),
-            400,
-            None,
-            Some("receipt.orderLines"),
-        ),
-        (
-            "nobottom",
-            Box::new(|b| {
-                b["receipt"].as_object_mut().unwrap().remove("bottomLine");
-            }),
-            400,
-            None,
-            Some("receipt.bottomLine"),
-        ),
-        (
-            "lineid",
-            Box::new(|b| {
-                b["receipt"]["orderLines"][0]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("id");
-            }),
-            400,
-            None,
-            Some("receipt.orderLines[0].id"),
-        ),
-        (
-            "tax",
-            Box::new(|b| b["receipt"]["orderLines"][0]["taxPercentage"] = json!(101)),
-            400,
-            None,
-            Some("receipt.orderLines[0].taxPercentage"),
-        ),
-        (
-            "notax",
-            Box::new(|b| {
-                b["receipt"]["orderLines"][0]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("taxPercentage");
-            }),
-            400,
-            None,
-            Some("receipt.orderLines[0].taxPercentage"),
-        ),
-        (
-            "qty",
-            Box::new(|b| b["receipt"]["orderLines"][0]["unitInfo"]["quantity"] = json!("1,5")),
-            400,
-            None,
-            Some("receipt.orderLines[0].unitInfo.quantity"),
-        ),
-        (
-            "unit",
-            Box::new(|b| b["receipt"]["orderLines"][0]["unitInfo"]["quantityUnit"] = json!("BOX")),
-            400,
-            None,
-            Some("receipt.orderLines[0].unitInfo.quantityUnit"),
-        ),
-        (
-            "rcur",
-            Box::new(|b| b["receipt"]["bottomLine"]["currency"] = json!("DKK")),
-            400,
-            None,
-            Some("receipt.bottomLine.currency"),
-        ),
-        (
-            "exp",
-            Box::new(|b| b["expiresAt"] = json!("2099-01-01T00:00:00Z")),
-            403,
-            Some("5050"),
-            None,
-        ),
-        (
-            "expnor",
-            Box::new(|b| {
-                b["expiresAt"] = json!("2099-01-01T00:00:00Z");
-                b.as_object_mut().unwrap().remove("receipt");
-            }),
-            400,
-            Some("6130"),
-            None,
-        ),
+        ("min", set("amount/value", json!(99)), 400, Some("6010"), None),
+        ("dec", set("amount/value", json!(100.5)), 400, Some("4040"), Some("amount.value")),
+        ("neg", set("amount/value", json!(-1)), 400, Some("4040"), Some("amount.value")),
+        ("max", set("amount/value", json!(65_000_001)), 400, Some("4040"), Some("amount.value")),
+        ("eur", both(set("amount/currency", json!("EUR")), set("receipt/bottomLine/currency", json!("EUR"))), 400, Some("5040"), None),
+        ("usd", set("amount/currency", json!("USD")), 400, None, Some("amount.currency")),
+        ("noamount", remove("amount"), 400, None, Some("amount")),
+        ("nopm", remove("paymentMethod"), 400, None, Some("paymentMethod")),
+        ("pm", set("paymentMethod/type", json!("CASH")), 400, None, Some("paymentMethod.type")),
+        ("noref", remove("reference"), 400, None, Some("reference")),
+        ("shortref", set("reference", json!("abc1234")), 400, None, Some("reference")),
+        ("longref", set("reference", json!("a".repeat(65))), 400, None, Some("reference")),
+        ("badref", set("reference", json!("till1_0042_x")), 400, None, Some("reference")),
+        ("noflow", remove("userFlow"), 400, None, Some("userFlow")),
+        ("push", remove("customer"), 400, Some("4140"), Some("customer")),
+        ("web", set("userFlow", json!("WEB_REDIRECT")), 400, Some("4140"), Some("returnUrl")),
+        ("http", both(set("userFlow", json!("WEB_REDIRECT")), set("returnUrl", json!("http://shop.example/back"))), 400, Some("4090"), Some("returnUrl")),
+        ("two", set("customer", json!({"phoneNumber": "4712345678", "customerToken": "x"})), 400, None, Some("customer")),
+        ("none", set("customer", json!({})), 400, None, Some("customer")),
+        ("phone", set("customer", json!({"phoneNumber": "+4712345678"})), 400, Some("4070"), Some("customer.phoneNumber")),
+        ("pqr", set("customer", json!({"personalQr": "nope"})), 400, Some("4060"), Some("customer.personalQr")),
+        ("token", set("customer", json!({"customerToken": "made-up"})), 400, Some("4050"), Some("customer.customerToken")),
+        ("desc", set("paymentDescription", json!("ab")), 400, None, Some("paymentDescription")),
+        ("ci", set("customerInteraction", json!("PRESENT")), 400, None, Some("customerInteraction")),
+        ("meta", set("metadata", json!({"a":"1","b":"2","c":"3","d":"4","e":"5","f":"6"})), 400, Some("4100"), None),
+        ("metakey", set("metadata", json!({"k".repeat(101): "v"})), 400, Some("4120"), None),
+        ("metaval", set("metadata", json!({"k": "v".repeat(501)})), 400, Some("4130"), None),
+        ("scope", set("profile", json!({"scope": "name shoeSize"})), 400, Some("4080"), Some("profile.scope")),
+        ("card", set("paymentMethod/type", json!("CARD")), 400, None, Some("paymentMethod.type")),
+        ("nolines", set("receipt/orderLines", json!([])), 400, None, Some("receipt.orderLines")),
+        ("nobottom", remove("receipt/bottomLine"), 400, None, Some("receipt.bottomLine")),
+        ("lineid", remove("receipt/orderLines/0/id"), 400, None, Some("receipt.orderLines[0].id")),
+        ("tax", set("receipt/orderLines/0/taxPercentage", json!(101)), 400, None, Some("receipt.orderLines[0].taxPercentage")),
+        ("notax", remove("receipt/orderLines/0/taxPercentage"), 400, None, Some("receipt.orderLines[0].taxPercentage")),
+        ("qty", set("receipt/orderLines/0/unitInfo/quantity", json!("1,5")), 400, None, Some("receipt.orderLines[0].unitInfo.quantity")),
+        ("unit", set("receipt/orderLines/0/unitInfo/quantityUnit", json!("BOX")), 400, None, Some("receipt.orderLines[0].unitInfo.quantityUnit")),
+        ("rcur", set("receipt/bottomLine/currency", json!("DKK")), 400, None, Some("receipt.bottomLine.currency")),
+        ("exp", set("expiresAt", json!("2099-01-01T00:00:00Z")), 403, Some("5050"), None),
+        ("expnor", both(set("expiresAt", json!("2099-01-01T00:00:00Z")), remove("receipt")), 400, Some("6130"), None),
     ];
     for (name, edit, status, code, field) in cases {
         let a = attempt(&sim, &format!("case-{name}"), edit).await;
@@ -438,28 +201,20 @@ async fn customer_tokens_live_15_minutes_and_phone_numbers_work_too() {
     let clock = config.clock.clone();
     let sim = start(config).await;
     let token = sim.customer_token().await;
-    let fresh = sim
-        .create(
-            "tok-1",
-            push_payment("token-payment-1", 1000, json!({"customerToken": token})),
-        )
-        .await;
-    assert_eq!(fresh.status, 201);
+    let with_token = |n: u32| {
+        let body = push_payment(
+            &format!("token-payment-{n}"),
+            1000,
+            json!({"customerToken": token}),
+        );
+        let (sim, key) = (&sim, format!("tok-{n}"));
+        async move { sim.create(&key, body).await }
+    };
+    assert_eq!(with_token(1).await.status, 201);
     // Used again within its life (a retry after a decline), still fine.
-    let again = sim
-        .create(
-            "tok-2",
-            push_payment("token-payment-2", 1000, json!({"customerToken": token})),
-        )
-        .await;
-    assert_eq!(again.status, 201);
+    assert_eq!(with_token(2).await.status, 201);
     clock.advance(Duration::from_secs(15 * 60 + 1));
-    let expired = sim
-        .create(
-            "tok-3",
-            push_payment("token-payment-3", 1000, json!({"customerToken": token})),
-        )
-        .await;
+    let expired = with_token(3).await;
     assert_eq!(expired.status, 400);
     assert_eq!(expired.code().as_deref(), Some("4050"));
     // The cashier's fallback: the customer's phone number.
@@ -482,21 +237,13 @@ async fn customer_tokens_live_15_minutes_and_phone_numbers_work_too() {
         .unwrap();
     assert_eq!(ledger.customer_phone.as_deref(), Some("4798765432"));
     // The customer a payment was pushed to is the one who approves it.
-    let wrong = sim
-        .control(
-            Method::POST,
-            "/sim/v1/payments/phone-payment-1/approve",
-            Some(json!({"phoneNumber": "4711111111"})),
-        )
-        .await;
-    assert_eq!(wrong.status, 403);
-    let right = sim
-        .control(
-            Method::POST,
-            "/sim/v1/payments/phone-payment-1/approve",
-            Some(json!({"phoneNumber": "4798765432"})),
-        )
-        .await;
+    let approve_as = |phone: &str| {
+        let body = json!({"phoneNumber": phone});
+        let path = "/sim/v1/payments/phone-payment-1/approve";
+        sim.control(Method::POST, path, Some(body))
+    };
+    assert_eq!(approve_as("4711111111").await.status, 403);
+    let right = approve_as("4798765432").await;
     assert_eq!(right.status, 200);
     assert_eq!(right.body["approvedBy"], "4798765432");
 }

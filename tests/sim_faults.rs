@@ -4,23 +4,13 @@ mod sim_support;
 
 use kasse::sim::{AutoCustomer, EndpointClass, Faults, SimConfig};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use sim_support::*;
-
-fn phone() -> Value {
-    json!({"phoneNumber": "4712345678"})
-}
 
 #[tokio::test]
 async fn the_next_n_calls_of_a_class_fail_before_taking_effect() {
     let sim = start(SimConfig::for_tests()).await;
-    let set = sim
-        .control(
-            Method::POST,
-            "/sim/v1/faults",
-            Some(json!({"failNext": {"create": 1}})),
-        )
-        .await;
+    let set = sim.set_faults(json!({"failNext": {"create": 1}})).await;
     assert_eq!(set.status, 200);
     let failed = sim
         .create("f-create", push_payment("faulty-1", 1000, phone()))
@@ -75,8 +65,7 @@ async fn error_rates_are_deterministic_for_a_seed() {
     let faults = json!({"seed": 42, "errorRate": {"get": 0.5}, "errorStatus": 503});
     let mut runs = Vec::new();
     for _ in 0..2 {
-        sim.control(Method::POST, "/sim/v1/faults", Some(faults.clone()))
-            .await;
+        sim.set_faults(faults.clone()).await;
         let mut statuses = Vec::new();
         for _ in 0..24 {
             statuses.push(sim.payment("rated-1234").await.status);
@@ -94,18 +83,11 @@ async fn error_rates_are_deterministic_for_a_seed() {
         Some("6080")
     );
     // {} clears every fault.
-    sim.control(Method::POST, "/sim/v1/faults", Some(json!({})))
-        .await;
+    sim.set_faults(json!({})).await;
     for _ in 0..10 {
         assert_eq!(sim.payment("rated-1234").await.status, 200);
     }
-    let bad = sim
-        .control(
-            Method::POST,
-            "/sim/v1/faults",
-            Some(json!({"errorStatus": 404})),
-        )
-        .await;
+    let bad = sim.set_faults(json!({"errorStatus": 404})).await;
     assert_eq!(bad.status, 400);
 }
 
@@ -145,12 +127,7 @@ async fn webhooks_can_be_dropped_duplicated_and_delayed() {
     sim.register(&receiver.url, &["epayments.payment.created.v1"])
         .await;
 
-    sim.control(
-        Method::POST,
-        "/sim/v1/faults",
-        Some(json!({"webhookDropNext": 1})),
-    )
-    .await;
+    sim.set_faults(json!({"webhookDropNext": 1})).await;
     sim.create("w1", push_payment("dropped-1", 1000, phone()))
         .await;
     sim.create("w2", push_payment("kept-1234", 1000, phone()))
@@ -171,12 +148,7 @@ async fn webhooks_can_be_dropped_duplicated_and_delayed() {
             .all(|v| v["reference"] != "dropped-1")
     );
 
-    sim.control(
-        Method::POST,
-        "/sim/v1/faults",
-        Some(json!({"webhookDuplicateNext": 1})),
-    )
-    .await;
+    sim.set_faults(json!({"webhookDuplicateNext": 1})).await;
     sim.create("w3", push_payment("twice-1234", 1000, phone()))
         .await;
     let twice = receiver
@@ -184,12 +156,7 @@ async fn webhooks_can_be_dropped_duplicated_and_delayed() {
         .await;
     assert_eq!(twice[0], twice[1], "a duplicate is the same event");
 
-    sim.control(
-        Method::POST,
-        "/sim/v1/faults",
-        Some(json!({"webhookDelayMs": 30})),
-    )
-    .await;
+    sim.set_faults(json!({"webhookDelayMs": 30})).await;
     sim.create("w4", push_payment("late-12345", 1000, phone()))
         .await;
     receiver
@@ -199,12 +166,7 @@ async fn webhooks_can_be_dropped_duplicated_and_delayed() {
     // A dropped check-in leaves the customer with "Can't connect to store".
     sim.register(&receiver.url, &["user.checked-in.v1"]).await;
     sim.put_qr("till-1", "Kasse 1").await;
-    sim.control(
-        Method::POST,
-        "/sim/v1/faults",
-        Some(json!({"webhookDropNext": 1})),
-    )
-    .await;
+    sim.set_faults(json!({"webhookDropNext": 1})).await;
     let scan = sim.scan("till-1").await;
     assert_eq!(scan.body["delivered"], false);
     assert_eq!(sim.scan("till-1").await.body["delivered"], true);
@@ -287,19 +249,11 @@ async fn the_log_filters_by_reference_and_time() {
 async fn locked_and_throttled_answers_can_be_injected() {
     let sim = start(SimConfig::for_tests()).await;
     sim.authorized("locked-1234", 1000).await;
-    sim.control(
-        Method::POST,
-        "/sim/v1/faults",
-        Some(json!({"failNext": {"capture": 1}, "errorStatus": 423})),
-    )
-    .await;
+    sim.set_faults(json!({"failNext": {"capture": 1}, "errorStatus": 423}))
+        .await;
     assert_eq!(sim.capture("locked-1234", "l-cap", 1000).await.status, 423);
-    sim.control(
-        Method::POST,
-        "/sim/v1/faults",
-        Some(json!({"failNext": {"get": 1}, "errorStatus": 429})),
-    )
-    .await;
+    sim.set_faults(json!({"failNext": {"get": 1}, "errorStatus": 429}))
+        .await;
     let throttled = sim.payment("locked-1234").await;
     assert_eq!(throttled.status, 429);
     assert_eq!(throttled.headers["retry-after"], "1");

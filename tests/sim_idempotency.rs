@@ -9,10 +9,6 @@ use reqwest::Method;
 use serde_json::json;
 use sim_support::*;
 
-fn phone() -> serde_json::Value {
-    json!({"phoneNumber": "4712345678"})
-}
-
 #[tokio::test]
 async fn same_key_and_body_replays_the_original_answer() {
     let sim = start(SimConfig::for_tests()).await;

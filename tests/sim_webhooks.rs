@@ -96,23 +96,10 @@ async fn registration_validates_events_and_returns_an_88_character_secret() {
     assert!(hooks.iter().all(|h| h.get("secret").is_none()));
     assert_eq!(hooks[0]["url"], receiver.url.as_str());
 
-    let del = sim
-        .call(
-            Method::DELETE,
-            &format!("/webhooks/v1/webhooks/{id}"),
-            None,
-            None,
-        )
-        .await;
+    let registration = format!("/webhooks/v1/webhooks/{id}");
+    let del = sim.call(Method::DELETE, &registration, None, None).await;
     assert_eq!(del.status, 204);
-    let again = sim
-        .call(
-            Method::DELETE,
-            &format!("/webhooks/v1/webhooks/{id}"),
-            None,
-            None,
-        )
-        .await;
+    let again = sim.call(Method::DELETE, &registration, None, None).await;
     assert_eq!(again.status, 404);
     // With the check-in registration gone, the app cannot reach the store.
     sim.put_qr("till-1", "Kasse 1").await;

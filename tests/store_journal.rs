@@ -1,7 +1,7 @@
 //! The journal detects rows edited, deleted from the middle or cut off the end
 //! with raw SQL, even with the protective triggers dropped.
 
-use kasse::store::{JournalError, Store};
+use kasse::store::{JournalError, JournalReport, Store};
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -41,6 +41,13 @@ fn tamper(path: &std::path::Path, sql: &str) {
     conn.execute_batch(sql).unwrap();
 }
 
+/// Verify the five-row journal after `sql` ran with the triggers dropped.
+fn verify_tampered(sql: &str) -> Result<JournalReport, JournalError> {
+    let (_dir, path, _) = journal_with_rows();
+    tamper(&path, sql);
+    Store::open(&path).unwrap().verify_journal()
+}
+
 #[test]
 fn untouched_journal_verifies() {
     let (_dir, path, head) = journal_with_rows();
@@ -68,36 +75,26 @@ fn triggers_refuse_raw_edits() {
 
 #[test]
 fn edited_payload_is_detected() {
-    let (_dir, path, _) = journal_with_rows();
-    tamper(
-        &path,
-        r#"UPDATE journal SET payload = replace(payload, '4990', '499') WHERE seq = 3"#,
-    );
-    let store = Store::open(&path).unwrap();
     assert!(matches!(
-        store.verify_journal(),
+        verify_tampered(
+            r#"UPDATE journal SET payload = replace(payload, '4990', '499') WHERE seq = 3"#
+        ),
         Err(JournalError::Edited { seq: 3 })
     ));
 }
 
 #[test]
 fn edited_kind_or_time_is_detected() {
-    let (_dir, path, _) = journal_with_rows();
-    tamper(&path, "UPDATE journal SET at_ms = at_ms + 1 WHERE seq = 1");
-    let store = Store::open(&path).unwrap();
     assert!(matches!(
-        store.verify_journal(),
+        verify_tampered("UPDATE journal SET at_ms = at_ms + 1 WHERE seq = 1"),
         Err(JournalError::Edited { seq: 1 })
     ));
 }
 
 #[test]
 fn deleted_middle_row_is_detected() {
-    let (_dir, path, _) = journal_with_rows();
-    tamper(&path, "DELETE FROM journal WHERE seq = 3");
-    let store = Store::open(&path).unwrap();
     assert!(matches!(
-        store.verify_journal(),
+        verify_tampered("DELETE FROM journal WHERE seq = 3"),
         Err(JournalError::Gap {
             expected: 3,
             found: 4
@@ -107,16 +104,12 @@ fn deleted_middle_row_is_detected() {
 
 #[test]
 fn deleted_and_renumbered_middle_row_is_detected() {
-    let (_dir, path, _) = journal_with_rows();
-    tamper(
-        &path,
-        "DELETE FROM journal WHERE seq = 3;
-         UPDATE journal SET seq = seq - 1 WHERE seq > 3;
-         UPDATE journal_head SET seq = 4;",
-    );
-    let store = Store::open(&path).unwrap();
     assert!(matches!(
-        store.verify_journal(),
+        verify_tampered(
+            "DELETE FROM journal WHERE seq = 3;
+             UPDATE journal SET seq = seq - 1 WHERE seq > 3;
+             UPDATE journal_head SET seq = 4;"
+        ),
         Err(JournalError::BrokenLink {
             seq: 3,
             previous: 2
@@ -126,22 +119,16 @@ fn deleted_and_renumbered_middle_row_is_detected() {
 
 #[test]
 fn deleted_last_row_is_detected_by_the_head() {
-    let (_dir, path, _) = journal_with_rows();
-    tamper(&path, "DELETE FROM journal WHERE seq = 5");
-    let store = Store::open(&path).unwrap();
     assert!(matches!(
-        store.verify_journal(),
+        verify_tampered("DELETE FROM journal WHERE seq = 5"),
         Err(JournalError::Truncated { last: 4, head: 5 })
     ));
 }
 
 #[test]
 fn deleted_head_row_is_detected() {
-    let (_dir, path, _) = journal_with_rows();
-    tamper(&path, "DELETE FROM journal_head");
-    let store = Store::open(&path).unwrap();
     assert!(matches!(
-        store.verify_journal(),
+        verify_tampered("DELETE FROM journal_head"),
         Err(JournalError::HeadMissing)
     ));
 }
@@ -166,15 +153,11 @@ fn truncation_with_a_rewound_head_needs_an_anchor() {
 
 #[test]
 fn row_added_behind_the_heads_back_is_detected() {
-    let (_dir, path, _) = journal_with_rows();
-    tamper(
-        &path,
-        "INSERT INTO journal (seq, at_ms, kind, payload, prev_hash, hash)
-         SELECT 6, at_ms, kind, payload, hash, hash FROM journal WHERE seq = 5",
-    );
-    let store = Store::open(&path).unwrap();
     assert!(matches!(
-        store.verify_journal(),
+        verify_tampered(
+            "INSERT INTO journal (seq, at_ms, kind, payload, prev_hash, hash)
+             SELECT 6, at_ms, kind, payload, hash, hash FROM journal WHERE seq = 5"
+        ),
         Err(JournalError::Edited { seq: 6 })
     ));
 }

@@ -386,3 +386,52 @@ fn csv_import_is_all_or_nothing_and_the_sale_grid_uses_the_stored_catalogue() {
     assert_eq!(app.catalog().len(), 2);
     assert_eq!(app.basket().totals().total, 2450);
 }
+
+#[test]
+fn admin_saves_the_settings_with_secrets_apart_and_the_demo_keeps_running() {
+    let mut h = ui_common::demo();
+    h.click(&h.t("tab-admin"));
+    h.click_id(admin::PIN_ID);
+    h.typewrite("5555");
+    h.click_id(admin::PIN_REPEAT_ID);
+    h.typewrite("5555");
+    h.click(&h.t("admin-set-pin"));
+    h.click(&h.t("admin-save"));
+    h.wait_for_text(&h.t("admin-saved-demo"));
+
+    let main = std::fs::read_to_string(&h.config_path).expect("kasse.toml written");
+    let saved = kasse::config::Config::load(Some(&h.config_path)).expect("reads back");
+    assert_eq!(saved.till.id, "demo1");
+    assert!(saved.is_configured(), "everything a till needs was saved");
+    assert!(
+        !main.contains(&saved.vipps.client_secret),
+        "the client secret is kept out of kasse.toml"
+    );
+    // The demo's own engine was not switched to the saved file.
+    assert!(h.has_text(&h.t("env-demo")));
+}
+
+#[test]
+fn test_connection_ticks_token_qr_and_relay_of_the_demo() {
+    let mut h = ui_common::demo();
+    h.click(&h.t("tab-admin"));
+    h.click_id(admin::PIN_ID);
+    h.typewrite("1234");
+    h.click_id(admin::PIN_REPEAT_ID);
+    h.typewrite("1234");
+    h.click(&h.t("admin-set-pin"));
+    // The click waits for the checks (they are the task it started).
+    h.click(&h.t("admin-test-connection"));
+    for check in ["admin-check-token", "admin-check-qr", "admin-check-relay"] {
+        assert!(h.has_text(&h.t(check)), "{check}");
+    }
+    assert!(!h.has_text("✗"), "every check passed");
+
+    // A relay that does not answer gets a cross and the reason.
+    h.send(kasse::ui::Message::Admin(admin::Message::Field(
+        admin::Field::RelayUrl,
+        "http://127.0.0.1:9/".into(),
+    )));
+    h.click(&h.t("admin-test-connection"));
+    assert!(h.has_text("✗"), "the relay check failed");
+}

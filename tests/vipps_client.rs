@@ -87,16 +87,17 @@ fn receipt(total: i64) -> Receipt {
     }
 }
 
-fn phone_payment(reference: &str, value: i64) -> CreatePaymentRequest {
-    CreatePaymentRequest::push_to_customer(
-        reference,
-        Amount::nok(value),
-        Customer::PhoneNumber(PhoneNumber::parse(sim::DEFAULT_CUSTOMER_PHONE).unwrap()),
-    )
+/// The simulator's default customer, by phone number.
+fn default_customer() -> Customer {
+    Customer::PhoneNumber(PhoneNumber::parse(sim::DEFAULT_CUSTOMER_PHONE).unwrap())
 }
 
-/// Create a payment and approve it as the simulated customer.
-async fn authorized_payment(sim: &SimHandle, vipps: &Client, reference: &str, value: i64) {
+fn phone_payment(reference: &str, value: i64) -> CreatePaymentRequest {
+    CreatePaymentRequest::push_to_customer(reference, Amount::nok(value), default_customer())
+}
+
+/// Create a push payment to the default customer, keyed `{reference}-create`.
+async fn created_payment(vipps: &Client, reference: &str, value: i64) {
     vipps
         .create_payment(
             &phone_payment(reference, value),
@@ -104,6 +105,11 @@ async fn authorized_payment(sim: &SimHandle, vipps: &Client, reference: &str, va
         )
         .await
         .unwrap();
+}
+
+/// Create a payment and approve it as the simulated customer.
+async fn authorized_payment(sim: &SimHandle, vipps: &Client, reference: &str, value: i64) {
+    created_payment(vipps, reference, value).await;
     sim.control().approve(reference).await.unwrap();
     let payment = vipps.get_payment(reference).await.unwrap();
     assert_eq!(payment.state, PaymentState::Authorized);
@@ -371,18 +377,9 @@ async fn force_approve_and_cancel_variants() {
 
     // Test-only force approve.
     let reference = "till1-force-approve";
+    created_payment(&vipps, reference, 5000).await;
     vipps
-        .create_payment(
-            &phone_payment(reference, 5000),
-            "till1-force-approve-create",
-        )
-        .await
-        .unwrap();
-    vipps
-        .force_approve(
-            reference,
-            Customer::PhoneNumber(PhoneNumber::parse(sim::DEFAULT_CUSTOMER_PHONE).unwrap()),
-        )
+        .force_approve(reference, default_customer())
         .await
         .unwrap();
     assert_eq!(
@@ -392,10 +389,7 @@ async fn force_approve_and_cancel_variants() {
 
     // cancelTransactionOnly before authorization: TERMINATED, all cancelled.
     let reference = "till1-cancel-early";
-    vipps
-        .create_payment(&phone_payment(reference, 5000), "till1-cancel-early-create")
-        .await
-        .unwrap();
+    created_payment(&vipps, reference, 5000).await;
     let cancelled = vipps
         .cancel(reference, true, "till1-cancel-early-cancel")
         .await
@@ -591,13 +585,7 @@ async fn capture_refund_and_cancel_errors() {
 
     // Capture before authorization.
     let reference = "till1-early-capture";
-    vipps
-        .create_payment(
-            &phone_payment(reference, 10_000),
-            "till1-early-capture-create",
-        )
-        .await
-        .unwrap();
+    created_payment(&vipps, reference, 10_000).await;
     let err = vipps
         .capture(
             reference,
@@ -687,10 +675,7 @@ async fn server_faults_and_timeouts_are_retryable() {
     let sim = start_sim(SimConfig::for_tests()).await;
     let vipps = client(&sim);
     let reference = "till1-faulty";
-    vipps
-        .create_payment(&phone_payment(reference, 10_000), "till1-faulty-create")
-        .await
-        .unwrap();
+    created_payment(&vipps, reference, 10_000).await;
 
     // One injected 500 on reads: classified retryable; retry_read gets through.
     let mut faults = Faults::default();
@@ -862,13 +847,7 @@ async fn every_call_carries_the_vipps_headers() {
         .unwrap();
     vipps.get_payment(r).await.unwrap();
     vipps.payment_events(r).await.unwrap();
-    vipps
-        .force_approve(
-            r,
-            Customer::PhoneNumber(PhoneNumber::parse(sim::DEFAULT_CUSTOMER_PHONE).unwrap()),
-        )
-        .await
-        .unwrap();
+    vipps.force_approve(r, default_customer()).await.unwrap();
     vipps
         .capture(r, Amount::nok(2000), "k-capture")
         .await

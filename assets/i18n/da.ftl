@@ -173,6 +173,7 @@ admin-check-qr = QR-API
 admin-check-relay = Relæet svarer
 admin-save = Gem
 admin-saved = Gemt. Kassen bruger de nye indstillinger.
+admin-saved-demo = Gemt. Genstart Kasse for at bruge indstillingerne; demoen kører indtil da.
 admin-save-failed = Ikke gemt: { $error }
 admin-no-config-path = Systemet har intet sted til konfigurationsfilen.
 admin-demo-save-hint = Gem skriver { $path }; genstart Kasse for at forlade demotilstand.

@@ -173,6 +173,7 @@ admin-check-qr = QR API
 admin-check-relay = Relay reachable
 admin-save = Save
 admin-saved = Saved. The till uses the new settings.
+admin-saved-demo = Saved. Restart Kasse to use these settings; the demo runs until then.
 admin-save-failed = Not saved: { $error }
 admin-no-config-path = There is no configuration file path on this system.
 admin-demo-save-hint = Saving writes { $path }; restart Kasse to leave demo mode.

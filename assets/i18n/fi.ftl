@@ -173,6 +173,7 @@ admin-check-qr = QR-rajapinta
 admin-check-relay = Välitin vastaa
 admin-save = Tallenna
 admin-saved = Tallennettu. Kassa käyttää uusia asetuksia.
+admin-saved-demo = Tallennettu. Käynnistä Kasse uudelleen ottaaksesi asetukset käyttöön; demo jatkuu siihen asti.
 admin-save-failed = Ei tallennettu: { $error }
 admin-no-config-path = Järjestelmässä ei ole paikkaa asetustiedostolle.
 admin-demo-save-hint = Tallennus kirjoittaa tiedoston { $path }; käynnistä Kasse uudelleen poistuaksesi demotilasta.

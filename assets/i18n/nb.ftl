@@ -173,6 +173,7 @@ admin-check-qr = QR-API
 admin-check-relay = Reléet svarer
 admin-save = Lagre
 admin-saved = Lagret. Kassen bruker de nye innstillingene.
+admin-saved-demo = Lagret. Start Kasse på nytt for å bruke innstillingene; demoen kjører til da.
 admin-save-failed = Ikke lagret: { $error }
 admin-no-config-path = Systemet har ingen plass for konfigurasjonsfilen.
 admin-demo-save-hint = Lagring skriver { $path }; start Kasse på nytt for å gå ut av demomodus.

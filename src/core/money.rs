@@ -39,6 +39,11 @@ impl Currency {
         }
     }
 
+    /// Parse an ISO code exactly as Vipps accepts it (upper case, no spaces).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Currency::ALL.into_iter().find(|c| c.code() == code)
+    }
+
     /// Local symbol: `kr` for NOK and DKK, `€` for EUR.
     pub fn symbol(self) -> &'static str {
         match self {
@@ -77,12 +82,8 @@ impl FromStr for Currency {
     type Err = MoneyError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "NOK" => Ok(Currency::Nok),
-            "DKK" => Ok(Currency::Dkk),
-            "EUR" => Ok(Currency::Eur),
-            _ => Err(MoneyError::UnknownCurrency(s.to_string())),
-        }
+        Currency::from_code(&s.trim().to_ascii_uppercase())
+            .ok_or_else(|| MoneyError::UnknownCurrency(s.to_string()))
     }
 }
 
@@ -418,6 +419,9 @@ mod tests {
         );
         assert_eq!("dkk".parse::<Currency>(), Ok(Currency::Dkk));
         assert!("SEK".parse::<Currency>().is_err());
+        assert_eq!(Currency::from_code("EUR"), Some(Currency::Eur));
+        assert_eq!(Currency::from_code("eur"), None);
+        assert_eq!(Currency::from_code(" EUR"), None);
         assert_eq!("nb_NO.UTF-8".parse::<Locale>(), Ok(Locale::Nb));
         assert_eq!("en-GB".parse::<Locale>(), Ok(Locale::En));
         assert_eq!("fi".parse::<Locale>(), Ok(Locale::Fi));

@@ -17,7 +17,7 @@ use super::problem::{ApiError, Reply};
 use super::state::{PaymentNotice, RateBucket, State};
 
 /// One received Vipps API call (`GET /sim/v1/log`).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallRecord {
     pub method: String,
@@ -63,7 +63,13 @@ pub fn uuid() -> String {
     rand::rng().fill_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
+    uuid_text(&b)
+}
+
+/// The first sixteen of `b` (it has at least that many) in the 8-4-4-4-12
+/// hex layout of a UUID.
+pub(super) fn uuid_text(b: &[u8]) -> String {
+    let h = hex::encode(&b[..16]);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],

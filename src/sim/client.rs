@@ -80,17 +80,7 @@ pub struct LedgerPayment {
 }
 
 /// One received Vipps API call of `GET /sim/v1/log`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LoggedCall {
-    pub method: String,
-    pub path: String,
-    pub reference: Option<String>,
-    pub idempotency_key: Option<String>,
-    pub status: u16,
-    pub received_at_unix_nanos: u64,
-    pub injected_fault: bool,
-}
+pub use super::app::CallRecord as LoggedCall;
 
 /// Client for `/sim/v1/...`.
 #[derive(Debug, Clone)]

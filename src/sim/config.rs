@@ -19,52 +19,7 @@ pub const TEST_MSN: &str = "123456";
 pub const DEFAULT_CUSTOMER_PHONE: &str = "4712345678";
 
 /// The sales unit's market currency. A payment in another currency gets 5040.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Currency {
-    #[serde(rename = "NOK")]
-    Nok,
-    #[serde(rename = "DKK")]
-    Dkk,
-    #[serde(rename = "EUR")]
-    Eur,
-}
-
-impl Currency {
-    /// The ISO code Vipps uses.
-    pub fn code(self) -> &'static str {
-        match self {
-            Currency::Nok => "NOK",
-            Currency::Dkk => "DKK",
-            Currency::Eur => "EUR",
-        }
-    }
-
-    /// Parse an ISO code as Vipps accepts it (upper case only).
-    pub fn from_code(code: &str) -> Option<Self> {
-        match code {
-            "NOK" => Some(Currency::Nok),
-            "DKK" => Some(Currency::Dkk),
-            "EUR" => Some(Currency::Eur),
-            _ => None,
-        }
-    }
-
-    /// The smallest payment amount in minor units (below it: error 6010).
-    pub fn minimum_amount(self) -> i64 {
-        match self {
-            Currency::Nok => 100,
-            Currency::Dkk | Currency::Eur => 1,
-        }
-    }
-}
-
-impl std::str::FromStr for Currency {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Currency::from_code(&s.to_ascii_uppercase())
-            .ok_or_else(|| format!("unknown currency {s:?} (NOK, DKK or EUR)"))
-    }
-}
+pub use crate::core::money::Currency;
 
 /// Per-minute call limits per payment reference (Vipps: 5 modifying, 120 reads).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::app::{
-    App, Idem, amount_json, header, idempotency_lookup, idempotency_store, random_slug,
+    App, Idem, amount_json, header, idempotency_lookup, idempotency_store, random_slug, uuid_text,
 };
 use super::auth::{Msn, authorize};
 use super::clock::iso_millis;
@@ -53,15 +53,7 @@ fn check_path_reference(reference: &str) -> Result<(), ApiError> {
 
 /// A stable `profile.sub` for a customer.
 fn profile_sub(phone: &str) -> String {
-    let h = hex::encode(Sha256::digest(phone.as_bytes()));
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    uuid_text(&Sha256::digest(phone.as_bytes()))
 }
 
 /// `GetPaymentResponse`.

@@ -143,15 +143,15 @@ pub fn customer(
         .into_iter()
         .filter(|k| obj.get(*k).is_some_and(|v| !v.is_null()))
         .collect();
-    if variants.len() != 1 {
+    let [variant] = variants[..] else {
         return Err(ApiError::invalid(
             path,
             "Specify exactly one of phoneNumber, personalQr or customerToken.",
         ));
-    }
-    let field = format!("{path}.{}", variants[0]);
-    let text = opt_str(obj, variants[0], &field)?.unwrap_or_default();
-    let (customer, phone) = match variants[0] {
+    };
+    let field = format!("{path}.{variant}");
+    let text = opt_str(obj, variant, &field)?.unwrap_or_default();
+    let (customer, phone) = match variant {
         "phoneNumber" => {
             if !valid_msisdn(text) {
                 return Err(coded_field(
@@ -627,14 +627,14 @@ pub fn create_request(
             ),
         ));
     }
-    if value < currency.minimum_amount() {
+    if value < currency.minimum_payment() {
         return Err(ApiError::coded(
             400,
             6010,
             "Amount too small",
             format!(
                 "The minimum amount is {} in minor units of {}.",
-                currency.minimum_amount(),
+                currency.minimum_payment(),
                 currency.code()
             ),
         ));

@@ -244,6 +244,7 @@ impl<C: Borrow<Connection>> Store<C> {
             return Ok(None);
         };
         let [total, excluding_tax, tax, discount] = amounts;
+        let [created_ms, updated_ms] = times;
         Ok(Some(SaleRecord {
             id,
             state: parse_state(&state)?,
@@ -255,8 +256,8 @@ impl<C: Borrow<Connection>> Store<C> {
             basket: serde_json::from_str(&basket)?,
             receipt: serde_json::from_str(&receipt)?,
             attempts,
-            created_ms: times[0],
-            updated_ms: times[1],
+            created_ms,
+            updated_ms,
             completed_ms,
         }))
     }

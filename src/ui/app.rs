@@ -89,8 +89,18 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         (loaded.clone(), None)
     };
     if demo_mode {
-        // The cashier's language choice applies in demo mode too.
+        // The cashier's language choice applies in demo mode too; with none
+        // anywhere (a fresh clone), the system's language if the till has it.
         config.till.language = loaded.till.language.clone();
+        let config_file = options.config_path.clone().or_else(Config::default_path);
+        let chosen = config_file.is_some_and(|path| path.exists())
+            || std::env::var_os(crate::config::env_var_name("till.language")).is_some();
+        if !chosen && let Some(locale) = system_locale() {
+            config.till.language = locale.tag().to_owned();
+        }
+    }
+    if let Some(locale) = options.language {
+        config.till.language = locale.tag().to_owned();
     }
     config.validate()?;
     let database = config
@@ -129,6 +139,15 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         demo,
         utc_offset,
     })
+}
+
+/// The system's language (`LC_ALL`, `LC_MESSAGES`, `LANG`), if the till speaks it.
+fn system_locale() -> Option<Locale> {
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .into_iter()
+        .filter_map(std::env::var_os)
+        .find(|value| !value.is_empty())
+        .and_then(|value| value.to_str()?.parse().ok())
 }
 
 /// The demo catalogue from `assets/demo-catalog.csv`.
@@ -418,7 +437,9 @@ impl App {
                 }
             }
             Message::ConfigSaved(result) => {
-                if result.is_ok() {
+                // A configured till picks the file up at once. The demo keeps
+                // its simulator until Kasse restarts (the admin screen says so).
+                if result.is_ok() && self.demo.is_none() {
                     self.send(Command::ReloadConfig);
                 }
                 self.admin.saved(result);

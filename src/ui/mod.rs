@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub config_path: Option<PathBuf>,
     /// Open in demo mode even if a configuration exists.
     pub demo: bool,
+    /// Language of the window, over the configuration and the system's.
+    pub language: Option<crate::core::money::Locale>,
 }
 
 /// The iced program of the till: used by [`run`] and by the UI tests, which

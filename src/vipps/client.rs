@@ -236,8 +236,7 @@ impl Client {
             vec!["qr", "v1", "merchant-callback", merchant_qr_id],
         );
         call.query = image_query(format)?;
-        let (status, bytes) = self.execute(call).await?;
-        decode(status, &bytes)
+        self.execute_json(call).await
     }
 
     /// Every merchant-callback QR of this MSN.
@@ -247,8 +246,7 @@ impl Client {
             Method::GET,
             vec!["qr", "v1", "merchant-callback"],
         );
-        let (status, bytes) = self.execute(call).await?;
-        decode(status, &bytes)
+        self.execute_json(call).await
     }
 
     /// Delete a QR for good (a printed code then shows "not found").
@@ -281,8 +279,7 @@ impl Client {
         )
         .json(request)?
         .idempotent(idempotency_key);
-        let (status, bytes) = self.execute(call).await?;
-        decode(status, &bytes)
+        self.execute_json(call).await
     }
 
     /// The payment as Vipps sees it now: the truth to act on.
@@ -293,8 +290,7 @@ impl Client {
             Method::GET,
             vec!["epayment", "v1", "payments", reference],
         );
-        let (status, bytes) = self.execute(call).await?;
-        decode(status, &bytes)
+        self.execute_json(call).await
     }
 
     /// The payment's event log (authoritative history).
@@ -305,8 +301,7 @@ impl Client {
             Method::GET,
             vec!["epayment", "v1", "payments", reference, "events"],
         );
-        let (status, bytes) = self.execute(call).await?;
-        decode(status, &bytes)
+        self.execute_json(call).await
     }
 
     /// Capture `amount` of an authorized payment.
@@ -363,8 +358,7 @@ impl Client {
             modification_amount: amount,
         })?
         .idempotent(idempotency_key);
-        let (status, bytes) = self.execute(call).await?;
-        decode(status, &bytes)
+        self.execute_json(call).await
     }
 
     /// Cancel: before authorization the payment becomes TERMINATED; after it,
@@ -390,8 +384,7 @@ impl Client {
                 cancel_transaction_only: true,
             })?;
         }
-        let (status, bytes) = self.execute(call).await?;
-        decode(status, &bytes)
+        self.execute_json(call).await
     }
 
     /// Test environment only: approve a payment as `customer` would.
@@ -446,8 +439,7 @@ impl Client {
             vec!["webhooks", "v1", "webhooks"],
         )
         .json(&request)?;
-        let (status, bytes) = self.execute(call).await?;
-        decode(status, &bytes)
+        self.execute_json(call).await
     }
 
     /// Registrations of this MSN (no secrets).
@@ -457,8 +449,9 @@ impl Client {
             Method::GET,
             vec!["webhooks", "v1", "webhooks"],
         );
-        let (status, bytes) = self.execute(call).await?;
-        decode::<WebhookList>(status, &bytes).map(|l| l.webhooks)
+        self.execute_json::<WebhookList>(call)
+            .await
+            .map(|l| l.webhooks)
     }
 
     /// Delete a registration (204).
@@ -551,6 +544,12 @@ impl Client {
                 other => return other,
             }
         }
+    }
+
+    /// [`Client::execute`], then decode the success body.
+    async fn execute_json<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, VippsError> {
+        let (status, bytes) = self.execute(call).await?;
+        decode(status, &bytes)
     }
 
     /// Read the whole body; non-2xx becomes an `Api` error.

@@ -67,25 +67,26 @@ pub fn provision(db: &Path, msn: &str, secret: &str, tills: &[(&str, &str)]) -> 
     );
     tills
         .iter()
-        .map(|(till, qr)| {
-            let out = cli(
-                db,
-                &[
-                    "till",
-                    "add",
-                    "--msn",
-                    msn,
-                    "--till",
-                    till,
-                    "--merchant-qr-id",
-                    qr,
-                ],
-            );
-            let token = out.trim().to_string();
-            assert!(token.starts_with("kasse_till_"), "token line: {out:?}");
-            token
-        })
+        .map(|(till, qr)| add_till(db, msn, till, qr))
         .collect()
+}
+
+/// `till add` through the CLI; returns the till's new token.
+pub fn add_till(db: &Path, msn: &str, till: &str, merchant_qr_id: &str) -> String {
+    let args = [
+        "till",
+        "add",
+        "--msn",
+        msn,
+        "--till",
+        till,
+        "--merchant-qr-id",
+        merchant_qr_id,
+    ];
+    let out = cli(db, &args);
+    let token = out.trim().to_string();
+    assert!(token.starts_with("kasse_till_"), "token line: {out:?}");
+    token
 }
 
 /// A running `kasse-relay serve`.
@@ -152,6 +153,33 @@ impl Relay {
     }
 }
 
+/// The three headers Vipps signs `body` with for `signed_for`, dated now.
+pub fn signature_headers(
+    signed_for: &url::Url,
+    secret: &str,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    let date = webhook::http_date(std::time::SystemTime::now());
+    let signed = webhook::sign(secret, signed_for, &date, body);
+    vec![
+        ("x-ms-date", signed.date),
+        ("x-ms-content-sha256", signed.content_sha256),
+        ("authorization", signed.authorization),
+    ]
+}
+
+/// A POST of `body` to `url` with exactly `headers`.
+pub fn post_with(
+    http: &reqwest::Client,
+    url: url::Url,
+    headers: Vec<(&'static str, String)>,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::RequestBuilder {
+    headers
+        .into_iter()
+        .fold(http.post(url).body(body), |req, (k, v)| req.header(k, v))
+}
+
 /// POST `body` to `url` signed with `secret` the way Vipps signs it.
 pub async fn post_signed(
     http: &reqwest::Client,
@@ -159,17 +187,16 @@ pub async fn post_signed(
     secret: &str,
     body: &[u8],
 ) -> reqwest::Response {
-    let date = webhook::http_date(std::time::SystemTime::now());
-    let signed = webhook::sign(secret, url, &date, body);
-    http.post(url.clone())
-        .header("x-ms-date", signed.date)
-        .header("x-ms-content-sha256", signed.content_sha256)
-        .header("authorization", signed.authorization)
-        .header("content-type", "application/json")
-        .body(body.to_vec())
-        .send()
-        .await
-        .expect("POST webhook")
+    post_with(
+        http,
+        url.clone(),
+        signature_headers(url, secret, body),
+        body.to_vec(),
+    )
+    .header("content-type", "application/json")
+    .send()
+    .await
+    .expect("POST webhook")
 }
 
 pub fn checkin_body(qr: &str, token: &str) -> String {

@@ -185,6 +185,12 @@ impl Sim {
         send(request).await
     }
 
+    /// Replace the injected faults (`POST /sim/v1/faults`).
+    pub async fn set_faults(&self, faults: Value) -> Answer {
+        self.control(Method::POST, "/sim/v1/faults", Some(faults))
+            .await
+    }
+
     pub async fn approve(&self, reference: &str) -> Answer {
         self.control(
             Method::POST,
@@ -216,7 +222,7 @@ impl Sim {
         let created = self
             .create(
                 &format!("{reference}-create"),
-                push_payment(reference, value, json!({"phoneNumber": "4712345678"})),
+                push_payment(reference, value, phone()),
             )
             .await;
         assert_eq!(created.status, 201, "{:?}", created.body);
@@ -240,8 +246,26 @@ pub async fn send(request: reqwest::RequestBuilder) -> Answer {
     }
 }
 
+/// `request` with those of `headers` that have a value.
+pub fn some_headers(
+    request: reqwest::RequestBuilder,
+    headers: &[(&str, Option<&str>)],
+) -> reqwest::RequestBuilder {
+    headers
+        .iter()
+        .fold(request, |r, (name, value)| match value {
+            Some(v) => r.header(*name, *v),
+            None => r,
+        })
+}
+
 pub fn amount_body(value: i64) -> Value {
     json!({"modificationAmount": {"currency": "NOK", "value": value}})
+}
+
+/// The default customer (`DEFAULT_CUSTOMER_PHONE`) as a `customer` object.
+pub fn phone() -> Value {
+    json!({"phoneNumber": "4712345678"})
 }
 
 /// A till's create-payment body for the merchant callback flow.

@@ -54,6 +54,8 @@ pub struct Harness<P: iced::Program + 'static> {
     /// How many times the emulator said it was ready (one per interaction).
     ready: usize,
     _dir: tempfile::TempDir,
+    /// Where the admin screen saves the configuration (nothing there at start).
+    pub config_path: std::path::PathBuf,
 }
 
 fn settings() -> Settings {
@@ -78,6 +80,8 @@ pub fn demo() -> Harness<impl TillProgram> {
     let options = RunOptions {
         config_path: Some(dir.path().join("kasse.toml")),
         demo: false,
+        // The texts the tests look for are Norwegian, whatever the machine speaks.
+        language: Some(Locale::Nb),
     };
     let boot = runtime
         .block_on(kasse::ui::app::start(options))
@@ -89,8 +93,10 @@ pub fn demo() -> Harness<impl TillProgram> {
         .expect("no configuration means demo mode")
         .phone
         .clone();
+    let config_path = dir.path().join("kasse.toml");
     let mut harness = start(boot, phone, runtime, dir);
     harness.database = database;
+    harness.config_path = config_path;
     harness
 }
 
@@ -121,6 +127,7 @@ pub fn start(
             runtime,
             database: std::path::PathBuf::new(),
             ready: 0,
+            config_path: std::path::PathBuf::new(),
             _dir: dir,
         };
         harness.pump();

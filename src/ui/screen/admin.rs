@@ -219,6 +219,24 @@ pub enum Field {
     RelayToken,
 }
 
+/// Widget id of a settings field (`admin-field-relay-url`, ...).
+pub fn field_id(field: Field) -> String {
+    let name = match field {
+        Field::SimulatorUrl => "simulator-url",
+        Field::ClientId => "client-id",
+        Field::ClientSecret => "client-secret",
+        Field::SubscriptionKey => "subscription-key",
+        Field::Msn => "msn",
+        Field::TillId => "till-id",
+        Field::TillName => "till-name",
+        Field::MerchantQrId => "merchant-qr-id",
+        Field::Currency => "currency",
+        Field::RelayUrl => "relay-url",
+        Field::RelayToken => "relay-token",
+    };
+    format!("admin-field-{name}")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemField {
     Id,
@@ -682,6 +700,7 @@ fn labelled<'a>(label: String, field: impl Into<Element<'a, Message>>) -> Elemen
 
 fn field_input<'a>(value: &'a str, field: Field, secure: bool) -> Element<'a, Message> {
     text_input("", value)
+        .id(field_id(field))
         .secure(secure)
         .on_input(move |v| Message::Field(field, v))
         .size(size::BODY)
@@ -834,10 +853,14 @@ fn connection<'a>(
     match &form.save_result {
         Some(Ok(())) => {
             actions = actions.push(
-                text(ctx.t("admin-saved"))
-                    .size(size::BODY)
-                    .font(theme::BOLD)
-                    .color(theme::GO),
+                text(ctx.t(if demo {
+                    "admin-saved-demo"
+                } else {
+                    "admin-saved"
+                }))
+                .size(size::BODY)
+                .font(theme::BOLD)
+                .color(theme::GO),
             );
         }
         Some(Err(error)) => {
