@@ -20,6 +20,9 @@ use crate::vipps;
 /// Longest a relaxed-committed delivery waits for a durable commit before one is forced.
 const DEFERRED_ACK_MAX: Duration = Duration::from_millis(50);
 
+/// How long a new engine waits for another one on the same database to stop.
+const ENGINE_LOCK_WAIT: Duration = Duration::from_secs(2);
+
 /// How long a check-in token must still be valid to be used for a payment request.
 pub(super) const TOKEN_MARGIN_MS: i64 = 30_000;
 
@@ -141,6 +144,10 @@ impl Till {
 
     /// Runs until shut down.
     pub(super) async fn run(mut self) {
+        if let Err(e) = self.lock_engine().await {
+            self.storage_failed(&e);
+            return;
+        }
         if let Err(e) = self.init_local() {
             self.storage_failed(&e);
             return;
@@ -188,6 +195,19 @@ impl Till {
             }
         }
         tracing::info!("engine stopped");
+    }
+
+    /// One engine per database. Waits a little for an engine that is shutting down (a restart).
+    async fn lock_engine(&mut self) -> Result<(), DbError> {
+        let give_up = Instant::now() + ENGINE_LOCK_WAIT;
+        loop {
+            match self.db.lock_engine() {
+                Err(DbError::InUse(_)) if Instant::now() < give_up => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Local state that needs no network: install id, last known QR.
@@ -522,6 +542,14 @@ impl Till {
                             received_at_ms: now,
                         },
                     )?;
+                    if es::reopen_if_not_created(c, &ev.reference, now)? {
+                        db::journal(
+                            c,
+                            db::jk::PAYMENT_REOPENED,
+                            serde_json::json!({ "reference": ev.reference, "name": name,
+                                                "decision": "cancel" }),
+                        )?;
+                    }
                     if new {
                         db::journal(
                             c,

@@ -26,6 +26,8 @@ pub mod jk {
     pub const PAYMENT_CREATED: &str = "payment_created";
     pub const PAYMENT_CREATE_UNKNOWN: &str = "payment_create_unknown";
     pub const PAYMENT_NOT_CREATED: &str = "payment_not_created";
+    /// A payment closed as never created turned out to exist at Vipps.
+    pub const PAYMENT_REOPENED: &str = "payment_reopened";
     pub const CAPTURE_RESULT: &str = "capture_result";
     pub const CAPTURE_VERIFIED: &str = "capture_verified";
     pub const CANCEL_RESULT: &str = "cancel_result";
@@ -43,6 +45,11 @@ pub enum DbError {
     Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another engine (the window, `kasse pay`, `recover` or `refund`) has this database open.
+    #[error(
+        "another Kasse engine is using {0} (the window, or kasse pay/recover/refund); close it first"
+    )]
+    InUse(String),
 }
 
 /// The store, as the engine uses it.
@@ -58,6 +65,8 @@ pub struct Db {
     durable: bool,
     /// The connection's current `synchronous` setting is FULL.
     full: bool,
+    /// The engine lock on the database ([`Db::lock_engine`]), held while this `Db` lives.
+    engine_lock: Option<Connection>,
 }
 
 impl Db {
@@ -66,6 +75,39 @@ impl Db {
             store,
             durable: true,
             full: true,
+            engine_lock: None,
+        }
+    }
+
+    /// Takes the exclusive engine lock of this database file: an open `BEGIN EXCLUSIVE` on a
+    /// small SQLite file beside it (`<database>.engine-lock`), which SQLite's own file locking
+    /// guards between connections and processes and the OS releases if the process dies. One
+    /// engine per database: a second one would "recover" (cancel) the payment the first is
+    /// waiting on. An in-memory database needs no lock.
+    pub fn lock_engine(&mut self) -> Result<(), DbError> {
+        if self.engine_lock.is_some() {
+            return Ok(());
+        }
+        let Some(db_path) = self.store.conn().path().filter(|p| !p.is_empty()) else {
+            return Ok(());
+        };
+        let lock_path = format!("{db_path}.engine-lock");
+        let lock = Connection::open(&lock_path)?;
+        lock.busy_timeout(std::time::Duration::ZERO)?;
+        match lock.execute_batch("BEGIN EXCLUSIVE") {
+            Ok(()) => {
+                self.engine_lock = Some(lock);
+                Ok(())
+            }
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                Err(DbError::InUse(db_path.to_string()))
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -391,18 +391,14 @@ impl Till {
                         }
                     }
                     Err(e) if is_not_found(&e) => {
+                        // Not at Vipps *yet*: a request that timed out may still be on its way.
+                        // Keep the attempt open with a cancel decision (the create intent stays
+                        // open too); reconciliation closes it once nothing can be in flight, or
+                        // releases the payment if it turns up.
                         let now = self.now_ms();
                         let r = self.db.tx(|c| {
-                            es::finish_operation(
-                                c,
-                                op.id,
-                                "abandoned",
-                                Some(404),
-                                None,
-                                None,
-                                now,
-                            )?;
-                            es::set_attempt_status(c, attempt.id, status::NOT_CREATED, true, now)?;
+                            es::set_decision(c, attempt.id, "cancel", now)?;
+                            es::set_attempt_status(c, attempt.id, status::NOT_CREATED, false, now)?;
                             Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
                             db::mirror(c, attempt.id)?;
                             db::journal(
@@ -415,6 +411,8 @@ impl Till {
                         if let Err(e) = r {
                             self.storage_failed(&e);
                         }
+                        self.reconcile_at =
+                            Some(Instant::now() + self.config.engine.reconcile_interval());
                         if cancel {
                             self.emit(EngineEvent::Cancelled {
                                 sale_id: sale.id,

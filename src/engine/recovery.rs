@@ -70,9 +70,12 @@ impl Till {
             Ok(p) => p,
             Err(e) if is_not_found(&e) => {
                 // Never reached Vipps. A request of this run may still be in flight: wait until
-                // it cannot be (an earlier run's requests died with it).
+                // it cannot be (an earlier run's requests died with it). The create is retried
+                // for up to its budget after the intent, so the last one left that much later.
                 let age = self.now_ms() - a.created_at_ms;
-                let in_flight_ms = 2 * self.config.engine.http_timeout().as_millis() as i64;
+                let in_flight_ms = (self.config.engine.create_retry_budget()
+                    + 2 * self.config.engine.http_timeout())
+                .as_millis() as i64;
                 if a.created_at_ms >= self.started_at_ms && age < in_flight_ms {
                     return false;
                 }

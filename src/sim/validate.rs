@@ -85,6 +85,17 @@ fn integer(v: &Value) -> Option<i64> {
     v.as_i64()
 }
 
+/// 4140: `userFlow` `flow` needs `field`.
+fn required_for_flow(flow: &str, field: &str) -> ApiError {
+    ApiError::coded(
+        400,
+        4140,
+        "Missing required parameter",
+        format!("userFlow {flow} requires {field}."),
+    )
+    .with_field(field, format!("The {field} field is required for {flow}."))
+}
+
 /// Validate an `Amount` object. Currency must be a known code; value an
 /// integer in 0..=65 000 000 (else 4040).
 pub fn amount(v: Option<&Value>, path: &str) -> Result<(Currency, i64), ApiError> {
@@ -646,28 +657,10 @@ pub fn create_request(
         ));
     }
     if user_flow == "PUSH_MESSAGE" && customer.is_none() {
-        return Err(ApiError::coded(
-            400,
-            4140,
-            "Missing required parameter",
-            "userFlow PUSH_MESSAGE requires customer.",
-        )
-        .with_field(
-            "customer",
-            "The customer field is required for PUSH_MESSAGE.",
-        ));
+        return Err(required_for_flow("PUSH_MESSAGE", "customer"));
     }
     if user_flow == "WEB_REDIRECT" && return_url.is_none() {
-        return Err(ApiError::coded(
-            400,
-            4140,
-            "Missing required parameter",
-            "userFlow WEB_REDIRECT requires returnUrl.",
-        )
-        .with_field(
-            "returnUrl",
-            "The returnUrl field is required for WEB_REDIRECT.",
-        ));
+        return Err(required_for_flow("WEB_REDIRECT", "returnUrl"));
     }
     if user_flow == "PUSH_MESSAGE" && !config.push_message_allowed {
         return Err(ApiError::coded(

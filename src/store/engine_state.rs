@@ -365,6 +365,19 @@ pub fn attempts_needing_reconcile(conn: &Connection) -> Result<Vec<AttemptRow>> 
     rows.collect()
 }
 
+/// Vipps sent an event for `reference`, so the payment exists there. If the till had closed it
+/// as never created (a 404 read while the create was still on its way, or a create answered
+/// 4xx while an earlier try of it was still being processed), reopen it with a cancel decision
+/// so reconciliation releases whatever the customer reserves. True when an attempt was reopened.
+pub fn reopen_if_not_created(conn: &Connection, reference: &str, now_ms: i64) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE engine_attempts SET resolved = 0, decision = 'cancel', updated_at_ms = ?2
+         WHERE reference = ?1 AND resolved = 1 AND status IN ('not_created', 'rejected')",
+        params![reference, now_ms],
+    )?;
+    Ok(n > 0)
+}
+
 /// What Vipps last said about an attempt's money.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Amounts {

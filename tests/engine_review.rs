@@ -1,0 +1,211 @@
+//! Money-safety regressions found in review: a second engine on the same database, a create
+//! that reaches Vipps after the till read 404, and reloading the configuration.
+
+mod engine_support;
+
+use std::collections::BTreeMap;
+
+use engine_support::*;
+use kasse::engine::{Command, EngineEvent, EngineOptions, MessageId};
+use kasse::sim::{EndpointClass, Faults};
+
+async fn set_faults(env: &Env, faults: Faults) {
+    env.demo.phone.control().set_faults(&faults).await.unwrap();
+}
+
+async fn pay_by_phone(
+    engine: &kasse::engine::EngineHandle,
+    rx: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+) {
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine
+        .send(Command::SendToPhone {
+            phone_number: "4791234567".into(),
+        })
+        .unwrap();
+}
+
+/// `kasse refund` or `kasse recover` started while the window takes a payment must not
+/// "recover" (cancel) the payment the window is waiting on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_engine_on_the_same_database_leaves_the_running_sale_alone() {
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine_with(EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    wait_for(&mut rx, "ready", is_ready).await;
+    pay_by_phone(&engine, &mut rx).await;
+    let reference = requested(&mut rx).await;
+
+    // A second engine on the same database file.
+    let (second, mut rx2) = env.engine_with(EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    let refused = wait_for(&mut rx2, "second engine refuses or recovers", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::StorageFailed,
+                ..
+            } | EngineEvent::Recovered { .. }
+        )
+    })
+    .await;
+    assert!(
+        matches!(refused, EngineEvent::Problem { .. }),
+        "the second engine ran recovery over the first one's payment: {refused:?}"
+    );
+    eventually("the second engine stops", || async { second.is_closed() }).await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.state, "CREATED", "{p:#?}");
+
+    // The first engine finishes its sale as if nothing happened.
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.aggregate.captured_amount.value, 12_900);
+    assert_ledger_settled(&env.ledger_all().await);
+
+    // Once the first engine has stopped, another may open the database.
+    engine.send(Command::Shutdown).unwrap();
+    engine.closed().await;
+    let (_third, mut rx3) = env.engine_with(EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    wait_for(&mut rx3, "recovered", |e| {
+        matches!(e, EngineEvent::Recovered { .. })
+    })
+    .await;
+}
+
+/// The create call timed out and a GET said 404, but the request was still on its way: Vipps
+/// creates the payment afterwards and the customer approves it. The reservation must still be
+/// released (no sale was recorded for it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_that_lands_after_a_not_found_read_is_released() {
+    let mut env = Env::start().await;
+    env.config.engine.http_timeout_ms = 400;
+    env.config.engine.create_retry_budget_secs = 0;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    set_faults(
+        &env,
+        Faults {
+            latency_ms: BTreeMap::from([(EndpointClass::Create, 1_500)]),
+            ..Faults::default()
+        },
+    )
+    .await;
+    pay_by_phone(&engine, &mut rx).await;
+    wait_for(&mut rx, "create not found", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::VippsUnreachable,
+                retrying: false,
+                ..
+            }
+        )
+    })
+    .await;
+    // The create is still on its way (the simulator dropped the slow one when the till hung
+    // up; real Vipps may not). Play the network: deliver the same request, same key, now.
+    set_faults(&env, Faults::default()).await;
+    let reference: String = env
+        .store()
+        .conn()
+        .query_row(
+            "SELECT reference FROM engine_attempts ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(env.ledger_all().await.is_empty(), "nothing at Vipps yet");
+    let client = kasse::engine::actor::build_client(&env.config).unwrap();
+    let request = kasse::vipps::models::CreatePaymentRequest::push_to_customer(
+        reference.clone(),
+        kasse::vipps::models::Amount::new(kasse::vipps::models::Currency::Nok, 12_900),
+        kasse::vipps::models::Customer::PhoneNumber(
+            kasse::vipps::PhoneNumber::parse("4791234567").unwrap(),
+        ),
+    );
+    client
+        .create_payment(&request, &format!("{reference}-create"))
+        .await
+        .unwrap();
+    env.demo.phone.approve(&reference).await.unwrap();
+    engine.send(Command::BackToBasket).unwrap();
+    eventually("the late payment is released", || {
+        let env = &env;
+        let reference = reference.clone();
+        async move {
+            let p = env.ledger(&reference).await;
+            p.state == "AUTHORIZED"
+                && p.aggregate.cancelled_amount.value == p.aggregate.authorized_amount.value
+        }
+    })
+    .await;
+    let all = env.ledger_all().await;
+    assert_ledger_settled(&all);
+    assert_eq!(all[0].aggregate.captured_amount.value, 0);
+    let store = env.store();
+    let a = store.attempt_by_reference(&reference).unwrap().unwrap();
+    assert_eq!(a.amounts.cancelled, 12_900, "{a:#?}");
+}
+
+/// `ReloadConfig` re-reads the file and redoes the set-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_config_rereads_the_file_and_redoes_setup() {
+    let env = Env::start().await;
+    let path = env.write_config();
+    let config = kasse::config::Config::load(Some(&path)).unwrap();
+    let store = env.store();
+    let (engine, mut rx) = kasse::engine::Engine::start_with(
+        config.clone(),
+        store,
+        EngineOptions {
+            without_relay: true,
+            ..Default::default()
+        },
+    );
+    wait_for(&mut rx, "ready", is_ready).await;
+    let mut changed = config.clone();
+    changed.till.name = "Kasse to".into();
+    changed.save(&path).unwrap();
+    engine.send(Command::ReloadConfig).unwrap();
+    let ready = wait_for(&mut rx, "ready again", is_ready).await;
+    match ready {
+        EngineEvent::Ready { till_name, .. } => assert_eq!(till_name, "Kasse to"),
+        _ => unreachable!(),
+    }
+    // A broken file is reported and the running configuration is kept.
+    std::fs::write(&path, "[till\nid = ").unwrap();
+    engine.send(Command::ReloadConfig).unwrap();
+    wait_for(&mut rx, "config invalid", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::ConfigInvalid,
+                ..
+            }
+        )
+    })
+    .await;
+    pay_by_phone(&engine, &mut rx).await;
+    let reference = requested(&mut rx).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+}
