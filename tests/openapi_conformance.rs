@@ -311,6 +311,10 @@ mod simulator {
     }
 
     impl Raw {
+        async fn get(&self, path: &str) -> (u16, Vec<u8>) {
+            self.call(Method::GET, path, None, None).await
+        }
+
         async fn call(
             &self,
             method: Method,
@@ -408,19 +412,12 @@ mod simulator {
         expect(s, 200, &b, "QR put");
         assert!(b.is_empty(), "QR put answers with an empty body");
         let (s, b) = raw
-            .call(
-                Method::GET,
-                "qr/v1/merchant-callback/till1?qrImageFormat=PNG&qrImageSize=300",
-                None,
-                None,
-            )
+            .get("qr/v1/merchant-callback/till1?qrImageFormat=PNG&qrImageSize=300")
             .await;
         expect(s, 200, &b, "QR get");
         let qr = assert_valid_bytes(&specs.schema("qr", "MerchantCallbackQr"), &b, "QR get");
         assert_eq!(qr["merchantQrId"], "till1");
-        let (s, b) = raw
-            .call(Method::GET, "qr/v1/merchant-callback", None, None)
-            .await;
+        let (s, b) = raw.get("qr/v1/merchant-callback").await;
         expect(s, 200, &b, "QR list");
         assert_valid_bytes(&specs.array_of("qr", "MerchantCallbackQr"), &b, "QR list");
         let (s, b) = raw
@@ -437,9 +434,7 @@ mod simulator {
             e["invalidParams"].is_array(),
             "QR errors use invalidParams: {e}"
         );
-        let (s, b) = raw
-            .call(Method::GET, "qr/v1/merchant-callback/nope", None, None)
-            .await;
+        let (s, b) = raw.get("qr/v1/merchant-callback/nope").await;
         expect(s, 404, &b, "QR get unknown");
         assert_valid_bytes(&qr_error, &b, "QR 404");
 
@@ -461,9 +456,7 @@ mod simulator {
             &b,
             "webhook register",
         );
-        let (s, b) = raw
-            .call(Method::GET, "webhooks/v1/webhooks", None, None)
-            .await;
+        let (s, b) = raw.get("webhooks/v1/webhooks").await;
         expect(s, 200, &b, "webhook list");
         assert_valid_bytes(
             &specs.schema("webhooks", "QueryResponse"),
@@ -513,7 +506,7 @@ mod simulator {
             "create",
         );
         let get_path = format!("epayment/v1/payments/{reference}");
-        let (s, b) = raw.call(Method::GET, &get_path, None, None).await;
+        let (s, b) = raw.get(&get_path).await;
         expect(s, 200, &b, "get");
         assert_valid_bytes(
             &specs.schema("epayment", "GetPaymentResponse"),
@@ -573,7 +566,7 @@ mod simulator {
             .await;
         expect(s, 200, &b, "cancel (rest)");
         assert_valid_bytes(&modification, &b, "cancel");
-        let (s, b) = raw.call(Method::GET, &get_path, None, None).await;
+        let (s, b) = raw.get(&get_path).await;
         expect(s, 200, &b, "get");
         let payment = assert_valid_bytes(
             &specs.schema("epayment", "GetPaymentResponse"),
@@ -581,9 +574,7 @@ mod simulator {
             "get (AUTHORIZED)",
         );
         assert_eq!(payment["aggregate"]["capturedAmount"]["value"], 6000);
-        let (s, b) = raw
-            .call(Method::GET, &format!("{get_path}/events"), None, None)
-            .await;
+        let (s, b) = raw.get(&format!("{get_path}/events")).await;
         expect(s, 200, &b, "events");
         let log = assert_valid_bytes(&specs.array_of("epayment", "PaymentEvent"), &b, "events");
         assert_eq!(
