@@ -108,3 +108,98 @@ async fn a_partial_capture_and_cancel_outside_kasse_is_flagged_not_released() {
     let p = env.ledger(&reference).await;
     assert_eq!(p.aggregate.captured_amount.value, 5_000);
 }
+
+/// The till gives up on a payment it never saw approved, but the business portal captured
+/// part of it meanwhile: the sale is flagged for the admin and Retry must not start a second
+/// payment for it (a double charge).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_with_captured_money_cannot_be_retried_into_a_second_payment() {
+    let mut env = Env::start().await;
+    env.config.engine.payment_expiry_secs = 1;
+    env.config.engine.expiry_grace_secs = 1;
+    let (engine, mut rx) = env.engine_with(EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    wait_for(&mut rx, "ready", is_ready).await;
+    let reference = pay_by_phone(&engine, &mut rx).await;
+    set_faults(&env, reads_fail()).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    let client = kasse::engine::actor::build_client(&env.config).unwrap();
+    client
+        .capture(
+            &reference,
+            Amount::new(Currency::Nok, 5_000),
+            "portal-capture-1",
+        )
+        .await
+        .unwrap();
+    // The till gives up and cancels; let it read the result afterwards.
+    eventually("the till cancels", || {
+        let env = &env;
+        let reference = reference.clone();
+        async move { !keys_of(&env.log().await, &reference, "/cancel").is_empty() }
+    })
+    .await;
+    set_faults(&env, Faults::default()).await;
+    wait_for(&mut rx, "flagged for the admin", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::CaptureMismatch,
+                ..
+            }
+        )
+    })
+    .await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(
+        (
+            p.aggregate.captured_amount.value,
+            p.aggregate.cancelled_amount.value
+        ),
+        (5_000, 7_900)
+    );
+
+    engine.send(Command::Retry).unwrap();
+    let refused = wait_for(&mut rx, "retry refused or a new payment", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem { .. }
+                | EngineEvent::AwaitingCheckIn { .. }
+                | EngineEvent::PaymentRequested { .. }
+        )
+    })
+    .await;
+    assert!(
+        matches!(
+            refused,
+            EngineEvent::Problem {
+                message_id: MessageId::CaptureMismatch,
+                ..
+            }
+        ),
+        "Retry after captured money gave {refused:?}"
+    );
+    // Even a phone number sent now starts nothing.
+    engine
+        .send(Command::SendToPhone {
+            phone_number: "4791234567".into(),
+        })
+        .unwrap();
+    wait_for(&mut rx, "phone refused", |e| {
+        matches!(e, EngineEvent::Problem { .. })
+    })
+    .await;
+    assert_eq!(
+        env.ledger_all().await.len(),
+        1,
+        "a second payment was created"
+    );
+    let store = env.store();
+    let a = kasse::store::engine_state::attempt_by_reference(store.conn(), &reference)
+        .unwrap()
+        .unwrap();
+    assert!(a.needs_admin, "{a:#?}");
+    assert!(!a.money_released, "{a:#?}");
+}

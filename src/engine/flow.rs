@@ -158,6 +158,31 @@ impl Till {
         }
     }
 
+    /// A sale with captured money, or one flagged for the admin, never gets another payment
+    /// (that could charge the customer twice): says so and returns true.
+    fn refuse_new_attempt(&mut self, sale_id: i64) -> bool {
+        let attempts = match self.db.read(|c| Ok(es::attempts_of_sale(c, sale_id)?)) {
+            Ok(a) => a,
+            Err(e) => {
+                self.storage_failed(&e);
+                return true;
+            }
+        };
+        let Some(a) = attempts
+            .iter()
+            .find(|a| a.captured_amount > 0 || a.needs_admin)
+        else {
+            return false;
+        };
+        let why = format!(
+            "{} captured of {} on {}; the admin must settle this sale, no new payment is started",
+            a.captured_amount, a.amount, a.reference
+        );
+        tracing::warn!(sale_id, reference = %a.reference, "new payment refused: money captured or admin needed");
+        self.problem(MessageId::CaptureMismatch, Some(why), false);
+        true
+    }
+
     /// Moves the stored sale state along the core state machine.
     pub(super) fn advance_sale(
         c: &rusqlite::Connection,
@@ -203,6 +228,9 @@ impl Till {
                     }
                 }
                 Input::Command(Command::Retry) => {
+                    if self.refuse_new_attempt(sale.id) {
+                        continue;
+                    }
                     if let Some(c) = self.usable_checkin(sale.id) {
                         return Waited::Customer(c);
                     }
@@ -271,6 +299,9 @@ impl Till {
     // One attempt
 
     async fn run_attempt(&mut self, sale: &SaleRec, customer: Customer) -> AttemptEnd {
+        if self.refuse_new_attempt(sale.id) {
+            return AttemptEnd::Failed;
+        }
         let now = self.now_ms();
         let till_id = self.config.till.id.clone();
         let install = self.install_id.clone();
