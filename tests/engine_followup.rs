@@ -203,3 +203,108 @@ async fn a_sale_with_captured_money_cannot_be_retried_into_a_second_payment() {
     assert!(a.needs_admin, "{a:#?}");
     assert!(!a.money_released, "{a:#?}");
 }
+
+/// Reloading a configuration that points the till at another sales unit / Vipps environment
+/// while a payment is unfinished would read that payment at the wrong place (404) and close
+/// it as never created while the customer's money stays reserved: it is refused until
+/// nothing is open, and the running configuration keeps finishing the payment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_to_another_sales_unit_waits_until_no_payment_is_open() {
+    let mut env = Env::start().await;
+    env.config.engine.modify_retry_budget_secs = 1;
+    env.config.engine.create_retry_budget_secs = 1;
+    env.config.engine.http_timeout_ms = 500;
+    // Few cancel tries (Vipps allows 5 modifying calls per payment and minute).
+    env.config.engine.retry_initial_ms = 600;
+    env.config.engine.retry_max_ms = 1_200;
+    let other = Env::start().await;
+    let path = env.write_config();
+    let config = kasse::config::Config::load(Some(&path)).unwrap();
+    let (engine, mut rx) = kasse::engine::Engine::start_with(
+        config.clone(),
+        env.store(),
+        EngineOptions {
+            without_relay: true,
+            ..Default::default()
+        },
+    );
+    wait_for(&mut rx, "ready", is_ready).await;
+    let reference = pay_by_phone(&engine, &mut rx).await;
+    // The cashier cancels but Vipps does not take the cancel (nor answer reads): the payment
+    // stays open.
+    set_faults(
+        &env,
+        Faults {
+            error_rate: BTreeMap::from([(EndpointClass::Cancel, 1.0), (EndpointClass::Get, 1.0)]),
+            ..Default::default()
+        },
+    )
+    .await;
+    engine.send(Command::Cancel).unwrap();
+    wait_for(&mut rx, "cancel pending", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::CancelPending,
+                ..
+            }
+        )
+    })
+    .await;
+    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+
+    // Point the till at another Vipps (another simulator, another sales unit).
+    let mut moved = config.clone();
+    moved.vipps = other.config.vipps.clone();
+    moved.save(&path).unwrap();
+    engine.send(Command::ReloadConfig).unwrap();
+    let answer = wait_for(&mut rx, "reload refused or done", |e| {
+        is_ready(e) || matches!(e, EngineEvent::Problem { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            answer,
+            EngineEvent::Problem {
+                message_id: MessageId::Busy,
+                ..
+            }
+        ),
+        "reload with an open payment gave {answer:?}"
+    );
+    // The open payment is still finished at the sales unit that has it.
+    set_faults(&env, Faults::default()).await;
+    eventually("the open payment is cancelled where it lives", || {
+        let env = &env;
+        let reference = reference.clone();
+        async move {
+            let p = env.ledger(&reference).await;
+            p.state == "TERMINATED"
+        }
+    })
+    .await;
+    eventually("the attempt is resolved", || {
+        let env = &env;
+        let reference = reference.clone();
+        async move {
+            let store = env.store();
+            let a = kasse::store::engine_state::attempt_by_reference(store.conn(), &reference)
+                .unwrap()
+                .unwrap();
+            a.resolved
+        }
+    })
+    .await;
+    let store = env.store();
+    let a = kasse::store::engine_state::attempt_by_reference(store.conn(), &reference)
+        .unwrap()
+        .unwrap();
+    assert_ne!(a.status, "not_created", "{a:#?}");
+    assert!(other.ledger_all().await.is_empty());
+
+    // Nothing open any more: the reload goes through.
+    engine.send(Command::ReloadConfig).unwrap();
+    wait_for(&mut rx, "ready under the new sales unit", is_ready).await;
+    pay_by_phone(&engine, &mut rx).await;
+    assert_eq!(other.ledger_all().await.len(), 1);
+}

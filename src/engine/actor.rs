@@ -622,6 +622,37 @@ impl Till {
         }
     }
 
+    /// Open payments and refunds are read and finished where they were made: a reload that
+    /// changes the sales unit, credentials or Vipps environment waits until none is open (read
+    /// elsewhere they would 404 and be closed as never created while money stays reserved).
+    /// Says so and returns false while any is open.
+    fn reload_may_change_vipps(&mut self) -> bool {
+        let open = match self.db.read(|c| Ok(es::attempts_needing_reconcile(c)?)) {
+            Ok(open) => open,
+            Err(e) => {
+                self.storage_failed(&e);
+                return false;
+            }
+        };
+        if open.is_empty() {
+            return true;
+        }
+        tracing::warn!(
+            open = open.len(),
+            "configuration reload refused: payments still open at the current sales unit"
+        );
+        self.problem(
+            MessageId::Busy,
+            Some(format!(
+                "{} payment(s) are still open at the current Vipps sales unit; the new Vipps \
+                 settings can be loaded once they are finished (the running configuration is kept)",
+                open.len()
+            )),
+            false,
+        );
+        false
+    }
+
     async fn reload_config(&mut self) {
         let Some(path) = self.config.source.clone() else {
             self.problem(
@@ -633,6 +664,9 @@ impl Till {
         };
         match Config::load(Some(&path)) {
             Ok(config) => {
+                if config.vipps != self.config.vipps && !self.reload_may_change_vipps() {
+                    return;
+                }
                 let relay_changed = config.relay != self.config.relay;
                 self.config = config;
                 self.vipps = None;
