@@ -11,6 +11,7 @@ use super::api::{Command, EngineEvent, MessageId, RelayStatus, VippsStatus};
 use super::db::{self, Db, DbError};
 use super::link::{LinkEvent, LinkMsg, RelayLink};
 use super::pacing::RateLimiter;
+use super::sales_unit::SalesUnit;
 use super::{Clock, EngineOptions, crash};
 use crate::config::Config;
 use crate::store::Store;
@@ -634,6 +635,16 @@ impl Till {
                 return false;
             }
         };
+        // Those made at another sales unit wait for it anyway (a reload back to it finishes them).
+        let current = SalesUnit::of_config(&self.config);
+        let open: Vec<_> = open
+            .into_iter()
+            .filter(|a| {
+                current
+                    .as_ref()
+                    .is_none_or(|c| SalesUnit::other_than(a, c).is_none())
+            })
+            .collect();
         if open.is_empty() {
             return true;
         }
@@ -668,9 +679,14 @@ impl Till {
                     return;
                 }
                 let relay_changed = config.relay != self.config.relay;
+                let vipps_changed = config.vipps != self.config.vipps;
                 self.config = config;
                 self.vipps = None;
                 self.setup().await;
+                if vipps_changed {
+                    // Payments left open at the sales unit now configured can be finished.
+                    self.reconcile_at = Some(Instant::now());
+                }
                 if relay_changed {
                     self.link = None;
                     self.connect_relay();

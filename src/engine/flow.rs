@@ -11,6 +11,7 @@ use super::crash;
 use super::db::{self, DbError, SaleRec};
 use super::keys::{self, OpKind};
 use super::receipt::{vipps_currency, vipps_receipt};
+use super::sales_unit::SalesUnit;
 use crate::core::basket::Basket;
 use crate::core::sale::{SaleEvent, SaleState};
 use crate::store::engine_state::{self as es, AttemptRow, OperationRow, status};
@@ -313,6 +314,7 @@ impl Till {
             Customer::Token(_) => SaleEvent::CheckedIn,
             Customer::Phone(_) => SaleEvent::SendToPhone,
         };
+        let sales_unit = SalesUnit::of_config(&self.config);
         let begun = self.db.tx(|c| {
             // After a failed attempt the sale goes back to waiting first.
             if db::sale_state(c, sale.id)?.can_retry() {
@@ -329,6 +331,10 @@ impl Till {
                 now,
                 |id| keys::reference(&till_id, &install, id).map_err(|e| e.to_string()),
             )?;
+            // The payment is only found where it was made: recovery needs to know where.
+            if let Some(unit) = &sales_unit {
+                es::set_attempt_sales_unit(c, a.id, &unit.msn, &unit.base_url)?;
+            }
             if let Some(ci) = checkin_id {
                 es::mark_checkin_used(c, ci, a.id)?;
             }

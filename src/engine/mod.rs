@@ -30,6 +30,7 @@ pub mod pacing;
 mod receipt;
 mod recovery;
 mod refund;
+pub mod sales_unit;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

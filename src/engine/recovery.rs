@@ -10,10 +10,11 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::actor::Till;
-use super::api::EngineEvent;
+use super::api::{EngineEvent, MessageId};
 use super::calls::{Interrupt, is_not_found};
 use super::db;
 use super::flow::{Final, ModResult};
+use super::sales_unit::SalesUnit;
 use crate::store::engine_state::{self as es, AttemptRow, status};
 use crate::vipps::models::PaymentState;
 
@@ -27,10 +28,23 @@ impl Till {
                 return;
             }
         };
+        let current = SalesUnit::of_config(&self.config);
         let mut settled = 0;
         let mut unresolved = 0;
+        // Unresolved here; not counting those waiting for another sales unit (retrying cannot
+        // help them until the configuration points there again).
+        let mut retry_here = 0;
         for a in attempts {
             if self.stopping {
+                unresolved += 1;
+                retry_here += 1;
+                continue;
+            }
+            if let Some(other) = current
+                .as_ref()
+                .and_then(|c| SalesUnit::other_than(&a, c))
+            {
+                self.left_at_other_sales_unit(&a, &other);
                 unresolved += 1;
                 continue;
             }
@@ -38,15 +52,37 @@ impl Till {
                 settled += 1;
             } else {
                 unresolved += 1;
+                retry_here += 1;
             }
         }
-        if unresolved > 0 {
+        if retry_here > 0 {
             self.reconcile_at = Some(Instant::now() + self.config.engine.reconcile_interval());
         }
         self.emit(EngineEvent::Recovered {
             settled,
             unresolved,
         });
+    }
+
+    /// An attempt made at another sales unit than the configured one: read here it would be
+    /// "not found" and closed while the customer's money may be reserved there. It stays open,
+    /// untouched, until the till runs with that sales unit again.
+    fn left_at_other_sales_unit(&self, a: &AttemptRow, other: &SalesUnit) {
+        tracing::warn!(
+            reference = %a.reference,
+            msn = %other.msn,
+            base_url = %other.base_url,
+            "payment left open: it was made at another Vipps sales unit than the configured one"
+        );
+        self.problem(
+            MessageId::OutcomeUnknown,
+            Some(format!(
+                "payment {} was made at the Vipps sales unit {other} and cannot be finished with \
+                 the current settings; restore the previous Vipps settings to finish it",
+                a.reference
+            )),
+            false,
+        );
     }
 
     /// True when the attempt needs nothing more from Vipps.

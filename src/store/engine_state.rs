@@ -254,12 +254,17 @@ pub struct AttemptRow {
     pub last_error: Option<String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// Merchant serial number the payment was created at; `None` for attempts stored before
+    /// it was recorded (assume the current one).
+    pub vipps_msn: Option<String>,
+    /// Vipps base URL (environment) the payment was created at; `None` as for `vipps_msn`.
+    pub vipps_base_url: Option<String>,
 }
 
 const ATTEMPT_COLS: &str = "id, sale_id, store_attempt_id, reference, amount, currency, customer_kind, checkin_id, \
     phone_masked, status, decision, vipps_state, authorized_amount, captured_amount, \
     cancelled_amount, refunded_amount, money_released, resolved, needs_admin, last_error, \
-    created_at_ms, updated_at_ms";
+    created_at_ms, updated_at_ms, vipps_msn, vipps_base_url";
 
 fn attempt_from_row(r: &Row<'_>) -> Result<AttemptRow> {
     Ok(AttemptRow {
@@ -285,6 +290,8 @@ fn attempt_from_row(r: &Row<'_>) -> Result<AttemptRow> {
         last_error: r.get(19)?,
         created_at_ms: r.get(20)?,
         updated_at_ms: r.get(21)?,
+        vipps_msn: r.get(22)?,
+        vipps_base_url: r.get(23)?,
     })
 }
 
@@ -323,6 +330,21 @@ pub fn insert_attempt(
         params![id, reference],
     )?;
     attempt(conn, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+/// Records the Vipps sales unit (merchant serial number and base URL) an attempt is created at,
+/// in the transaction that inserts it: the payment is only found there.
+pub fn set_attempt_sales_unit(
+    conn: &Connection,
+    attempt_id: i64,
+    msn: &str,
+    base_url: &str,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE engine_attempts SET vipps_msn = ?2, vipps_base_url = ?3 WHERE id = ?1",
+        params![attempt_id, msn, base_url],
+    )?;
+    Ok(())
 }
 
 pub fn attempt(conn: &Connection, id: i64) -> Result<Option<AttemptRow>> {

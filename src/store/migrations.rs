@@ -16,6 +16,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_engine.sql",
         include_str!("../../migrations/till/0002_engine.sql"),
     ),
+    (
+        "0003_attempt_sales_unit.sql",
+        include_str!("../../migrations/till/0003_attempt_sales_unit.sql"),
+    ),
 ];
 
 /// The schema version this build writes and understands.
