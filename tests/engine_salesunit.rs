@@ -49,9 +49,11 @@ async fn restart_at_another_sales_unit_leaves_the_payment_open_until_the_previou
     config.vipps.environment = other.base_url.to_string();
     config.vipps.msn = OTHER_MSN.into();
     let (handle, mut rx) = Engine::start(config, env.store());
-    let problem = wait_for(&mut rx, "problem naming the payment", |e| {
-        matches!(e, EngineEvent::Problem { detail: Some(d), .. } if d.contains(&reference))
-    })
+    let problem = wait_for(
+        &mut rx,
+        "problem naming the payment",
+        |e| matches!(e, EngineEvent::Problem { detail: Some(d), .. } if d.contains(&reference)),
+    )
     .await;
     let EngineEvent::Problem {
         message_id,
@@ -65,7 +67,10 @@ async fn restart_at_another_sales_unit_leaves_the_payment_open_until_the_previou
     assert!(!retrying);
     assert!(detail.contains(TEST_MSN), "{detail}");
     assert!(detail.contains(&original_url), "{detail}");
-    assert!(detail.contains("restore the previous Vipps settings"), "{detail}");
+    assert!(
+        detail.contains("restore the previous Vipps settings"),
+        "{detail}"
+    );
     let recovered = wait_for(&mut rx, "recovered", |e| {
         matches!(e, EngineEvent::Recovered { .. })
     })

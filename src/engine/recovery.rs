@@ -40,10 +40,7 @@ impl Till {
                 retry_here += 1;
                 continue;
             }
-            if let Some(other) = current
-                .as_ref()
-                .and_then(|c| SalesUnit::other_than(&a, c))
-            {
+            if let Some(other) = current.as_ref().and_then(|c| SalesUnit::other_than(&a, c)) {
                 self.left_at_other_sales_unit(&a, &other);
                 unresolved += 1;
                 continue;
