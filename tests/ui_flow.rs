@@ -3,6 +3,8 @@
 //! typing and the keys a barcode scanner sends. Outcomes are checked on the
 //! screen and in the simulator's ledger.
 
+#![cfg(feature = "gui")]
+
 mod ui_common;
 
 use iced::keyboard::key::Named;

@@ -5,6 +5,8 @@
 //! Needs xvfb-run, xdotool, xwd and zbarimg (CI installs them). Without them
 //! the test says so and passes, unless `KASSE_REQUIRE_XVFB=1` asks for it.
 
+#![cfg(feature = "gui")]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
