@@ -217,7 +217,27 @@ impl<C: Borrow<Connection>> Store<C> {
         self.verify_chain(Some((seq, hash)))
     }
 
+    /// Reads the rows and the head in ONE snapshot: with the engine writing
+    /// on another connection, two separate reads could see a head newer than
+    /// the rows and report a truncation that never happened.
     fn verify_chain(&self, anchor: Option<(i64, &str)>) -> Result<JournalReport, JournalError> {
+        let conn = self.conn();
+        let own_snapshot = conn.is_autocommit();
+        if own_snapshot {
+            conn.execute_batch("BEGIN DEFERRED")?;
+        }
+        let result = self.verify_chain_in_snapshot(anchor);
+        if own_snapshot {
+            // Read-only: ending the transaction only releases the snapshot.
+            conn.execute_batch("COMMIT")?;
+        }
+        result
+    }
+
+    fn verify_chain_in_snapshot(
+        &self,
+        anchor: Option<(i64, &str)>,
+    ) -> Result<JournalReport, JournalError> {
         let mut stmt = self.conn().prepare(
             "SELECT seq, at_ms, kind, payload, prev_hash, hash FROM journal ORDER BY seq",
         )?;
