@@ -21,24 +21,6 @@ fn fail_next(class: EndpointClass, n: u32) -> Faults {
     }
 }
 
-/// Pay, wait for the scan-less phone flow to request, return the reference.
-async fn pay_by_phone(
-    engine: &kasse::engine::EngineHandle,
-    rx: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
-) -> String {
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
-    engine
-        .send(Command::SendToPhone {
-            phone_number: "4791234567".into(),
-        })
-        .unwrap();
-    requested(rx).await
-}
-
 async fn completed(rx: &mut tokio::sync::broadcast::Receiver<EngineEvent>) -> String {
     match wait_for(rx, "completed", |e| {
         matches!(e, EngineEvent::Completed { .. })

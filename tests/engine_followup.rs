@@ -23,23 +23,6 @@ fn reads_fail() -> Faults {
     }
 }
 
-async fn pay_by_phone(
-    engine: &kasse::engine::EngineHandle,
-    rx: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
-) -> String {
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
-    engine
-        .send(Command::SendToPhone {
-            phone_number: "4791234567".into(),
-        })
-        .unwrap();
-    requested(rx).await
-}
-
 /// The business portal captures part of the payment and cancels the rest before Kasse reads
 /// the approval: Kasse must flag it for the admin, never say "cancelled, money released".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,22 +13,6 @@ async fn set_faults(env: &Env, faults: Faults) {
     env.demo.phone.control().set_faults(&faults).await.unwrap();
 }
 
-async fn pay_by_phone(
-    engine: &kasse::engine::EngineHandle,
-    rx: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
-) {
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
-    engine
-        .send(Command::SendToPhone {
-            phone_number: "4791234567".into(),
-        })
-        .unwrap();
-}
-
 /// `kasse refund` or `kasse recover` started while the window takes a payment must not
 /// "recover" (cancel) the payment the window is waiting on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,7 +23,7 @@ async fn a_second_engine_on_the_same_database_leaves_the_running_sale_alone() {
         ..Default::default()
     });
     wait_for(&mut rx, "ready", is_ready).await;
-    pay_by_phone(&engine, &mut rx).await;
+    send_to_phone(&engine, &mut rx).await;
     let reference = requested(&mut rx).await;
 
     // A second engine on the same database file.
@@ -106,7 +90,7 @@ async fn a_create_that_lands_after_a_not_found_read_is_released() {
         },
     )
     .await;
-    pay_by_phone(&engine, &mut rx).await;
+    send_to_phone(&engine, &mut rx).await;
     wait_for(&mut rx, "create not found", |e| {
         matches!(
             e,
@@ -201,7 +185,7 @@ async fn reload_config_rereads_the_file_and_redoes_setup() {
         )
     })
     .await;
-    pay_by_phone(&engine, &mut rx).await;
+    send_to_phone(&engine, &mut rx).await;
     let reference = requested(&mut rx).await;
     env.demo.phone.approve(&reference).await.unwrap();
     wait_for(&mut rx, "completed", |e| {

@@ -341,3 +341,28 @@ pub fn keys_of(log: &[LoggedCall], reference: &str, suffix: &str) -> Vec<String>
         .map(|c| c.idempotency_key.clone().unwrap_or_default())
         .collect()
 }
+
+/// Pay, wait until the till waits for a scan, then push the request to the test phone number.
+pub async fn send_to_phone(engine: &EngineHandle, rx: &mut broadcast::Receiver<EngineEvent>) {
+    engine
+        .send(kasse::engine::Command::Pay { basket: basket() })
+        .unwrap();
+    wait_for(rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine
+        .send(kasse::engine::Command::SendToPhone {
+            phone_number: "4791234567".into(),
+        })
+        .unwrap();
+}
+
+/// [`send_to_phone`], then wait for the payment request and return its reference.
+pub async fn pay_by_phone(
+    engine: &EngineHandle,
+    rx: &mut broadcast::Receiver<EngineEvent>,
+) -> String {
+    send_to_phone(engine, rx).await;
+    requested(rx).await
+}
