@@ -3,9 +3,8 @@
 //! sales unit (a 404 there says nothing) and close it: it stays open, the cashier is told, and
 //! it is finished by its stored intent once the previous settings are back.
 
-mod engine_support;
 
-use engine_support::*;
+use crate::engine_support::*;
 use kasse::core::sale::SaleState;
 use kasse::engine::{Command, Engine, EngineEvent, MessageId};
 use kasse::sim::{SimConfig, TEST_MSN};

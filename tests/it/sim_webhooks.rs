@@ -2,7 +2,6 @@
 //! retries with backoff, timeouts, per-payment ordering, payload shape, and
 //! what the app shows when a check-in is not taken.
 
-mod sim_support;
 
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use kasse::sim::{self, SimConfig};
 use kasse::vipps::webhook;
 use reqwest::Method;
 use serde_json::{Value, json};
-use sim_support::*;
+use crate::sim_support::*;
 
 fn verify(secret: &str, receiver: &Receiver, r: &Received) {
     let url = url::Url::parse(&receiver.url).unwrap();

@@ -1,8 +1,7 @@
 //! The sale, step by step, against the simulator and the relay on loopback.
 
-mod engine_support;
 
-use engine_support::*;
+use crate::engine_support::*;
 use kasse::engine::{Command, EngineEvent};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,11 +2,10 @@
 //! sale; Vipps answering 5xx, 429 or nothing. The same idempotency key is reused on every
 //! retry of a call and no reference exceeds Vipps' rate limits.
 
-mod engine_support;
 
 use std::collections::BTreeMap;
 
-use engine_support::*;
+use crate::engine_support::*;
 use kasse::engine::{Command, EngineEvent, EngineOptions, MessageId, RelayStatus};
 use kasse::sim::{EndpointClass, Faults};
 

@@ -1,13 +1,12 @@
 //! Idempotency keys and rate limits, as Vipps applies them.
 
-mod sim_support;
 
 use std::time::Duration;
 
 use kasse::sim::{RateLimits, SimConfig};
 use reqwest::Method;
 use serde_json::json;
-use sim_support::*;
+use crate::sim_support::*;
 
 #[tokio::test]
 async fn same_key_and_body_replays_the_original_answer() {

@@ -1,13 +1,12 @@
 //! Access tokens and the checks every Vipps call passes, over loopback.
 
-mod sim_support;
 
 use std::time::Duration;
 
 use kasse::sim::{self, SimConfig};
 use reqwest::Method;
 use serde_json::Value;
-use sim_support::*;
+use crate::sim_support::*;
 
 #[tokio::test]
 async fn token_endpoint_answers_all_strings_like_vipps() {

@@ -2,11 +2,10 @@
 //! with captured money cannot be retried into a second payment, and a reload that changes the
 //! sales unit is refused while an attempt is open.
 
-mod engine_support;
 
 use std::collections::BTreeMap;
 
-use engine_support::*;
+use crate::engine_support::*;
 use kasse::engine::{Command, EngineEvent, EngineOptions, MessageId};
 use kasse::sim::{EndpointClass, Faults};
 use kasse::vipps::models::{Amount, Currency};

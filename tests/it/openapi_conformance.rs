@@ -4,8 +4,6 @@
 //! (b) the simulator's actual JSON answers for every endpoint the client uses,
 //!     read as raw bytes over loopback HTTP.
 
-#[path = "common/openapi.rs"]
-mod openapi;
 
 use std::collections::BTreeMap;
 
@@ -15,7 +13,7 @@ use kasse::vipps::models::{
     OrderLine, PaymentSources, PhoneNumber, QrCategory, QuantityUnit, Receipt,
     RegisterWebhookRequest, UnitInfo, UserFlow, events,
 };
-use openapi::{Specs, assert_valid};
+use crate::openapi::{Specs, assert_valid};
 use serde_json::{Value, json};
 
 fn to_json(value: &impl serde::Serialize) -> Value {
@@ -292,7 +290,7 @@ fn every_payment_event_name_we_register_is_a_spec_event() {
 // (b) The simulator's answers, as raw bytes over loopback HTTP.
 
 mod simulator {
-    use super::openapi::{Specs, assert_valid_bytes};
+    use crate::openapi::{Specs, assert_valid_bytes};
     use axum::body::Bytes;
     use kasse::sim::{self, SimConfig};
     use kasse::vipps::models::events;

@@ -2,13 +2,12 @@
 //! loopback: token, QR, webhook registration, scan → signed check-in, push
 //! payment with the customer token, approval, capture, ledger and call log.
 
-mod sim_support;
 
 use kasse::sim::{self, SimConfig};
 use kasse::vipps::webhook;
 use reqwest::Method;
 use serde_json::{Value, json};
-use sim_support::*;
+use crate::sim_support::*;
 
 #[tokio::test]
 async fn a_whole_sale_through_the_merchant_callback_qr() {

@@ -1,10 +1,9 @@
 //! `kill -9` of the relay while webhooks arrive: every webhook answered 2xx
 //! reaches its till after the restart, and none reaches the engine twice.
 
-mod relay_support;
 
 use kasse::relay::client::{RelayClient, Transport};
-use relay_support::*;
+use crate::relay_support::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

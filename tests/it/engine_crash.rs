@@ -3,9 +3,8 @@
 //! every payment by its stored intent: captured exactly once, or cancelled/expired with nothing
 //! held, and the journal still verifies.
 
-mod engine_support;
 
-use engine_support::*;
+use crate::engine_support::*;
 use kasse::core::sale::SaleState;
 
 const PAY: &[&str] = &["pay", "--amount", "12900"];

@@ -1,9 +1,8 @@
 //! Webhook ingest against the real `kasse-relay` binary: authentication,
 //! limits, duplicates, routing and the check-in policy.
 
-mod relay_support;
 
-use relay_support::*;
+use crate::relay_support::*;
 use reqwest::StatusCode;
 use std::time::Duration;
 

@@ -1,14 +1,13 @@
 //! ePayment rules: request validation with the documented codes, states and
 //! aggregates, the event log, expiry, customer tokens, force approve.
 
-mod sim_support;
 
 use std::time::Duration;
 
 use kasse::sim::{Currency, SimConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
-use sim_support::*;
+use crate::sim_support::*;
 
 /// Create with `edit` applied to a valid body; return the answer.
 async fn attempt(sim: &Sim, key: &str, edit: impl FnOnce(&mut Value)) -> Answer {

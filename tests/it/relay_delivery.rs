@@ -1,10 +1,9 @@
 //! Delivery to tills through the real `kasse-relay` binary and the till-side
 //! `RelayClient`: backlog, cursors and acks, both transports, dead links.
 
-mod relay_support;
 
 use kasse::relay::client::{ConnectionStatus, RelayClient, Transport};
-use relay_support::*;
+use crate::relay_support::*;
 use reqwest::StatusCode;
 use std::time::Duration;
 

@@ -1,11 +1,10 @@
 //! Money-safety regressions found in review: a second engine on the same database, a create
 //! that reaches Vipps after the till read 404, and reloading the configuration.
 
-mod engine_support;
 
 use std::collections::BTreeMap;
 
-use engine_support::*;
+use crate::engine_support::*;
 use kasse::engine::{Command, EngineEvent, EngineOptions, MessageId};
 use kasse::sim::{EndpointClass, Faults};
 

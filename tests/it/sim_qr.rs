@@ -1,11 +1,10 @@
 //! QR API, merchant callback QRs, and the images behind `qrImageUrl`.
 
-mod sim_support;
 
 use kasse::sim::SimConfig;
 use reqwest::Method;
 use serde_json::json;
-use sim_support::*;
+use crate::sim_support::*;
 
 #[tokio::test]
 async fn put_is_an_upsert_that_keeps_the_code() {

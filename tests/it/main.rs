@@ -1,0 +1,36 @@
+//! One integration-test crate: every test module links the library once.
+//! Support modules (`*_support`, `ui_common`, `openapi`) hold the shared harnesses.
+
+mod engine_support;
+mod relay_support;
+mod sim_support;
+mod openapi;
+#[cfg(feature = "gui")]
+mod ui_common;
+
+mod engine_crash;
+mod engine_faults;
+mod engine_flow;
+mod engine_followup;
+mod engine_review;
+mod engine_salesunit;
+mod openapi_conformance;
+mod relay_crash;
+mod relay_delivery;
+mod relay_ingest;
+mod relay_sim_e2e;
+mod sim_auth;
+mod sim_cli;
+mod sim_epayment;
+mod sim_faults;
+mod sim_flow;
+mod sim_idempotency;
+mod sim_qr;
+mod sim_webhooks;
+mod store_concurrency;
+mod store_journal;
+mod store_open;
+mod store_repos;
+mod ui_flow;
+mod ui_screenshot;
+mod vipps_client;
