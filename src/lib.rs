@@ -9,6 +9,7 @@ pub mod config;
 pub mod core;
 pub mod demo;
 pub mod engine;
+pub mod reference;
 pub mod relay;
 pub mod sim;
 pub mod store;

@@ -1,9 +1,11 @@
-//! Pure sale domain: money, VAT, catalogue, basket, sale state machine, receipt.
+//! Pure sale domain: money, VAT, catalogue, basket, sale state machine, receipt, and the
+//! payment model with its one decision function.
 //! No I/O, no async, no iced. The rules are written up in `docs/domain.md`.
 
 pub mod basket;
 pub mod catalog;
 pub mod money;
+pub mod payment;
 pub mod receipt;
 pub mod sale;
 pub mod vat;

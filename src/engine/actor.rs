@@ -15,7 +15,7 @@ use super::sales_unit::SalesUnit;
 use super::{Clock, EngineOptions, crash};
 use crate::config::Config;
 use crate::store::Store;
-use crate::store::engine_state as es;
+use crate::store::attempts as es;
 use crate::vipps;
 
 /// Longest a relaxed-committed delivery waits for a durable commit before one is forced.

@@ -122,8 +122,13 @@ pub enum EngineEvent {
     },
     /// Answer to [`Command::ListSales`].
     History { sales: Vec<SaleSummary> },
-    /// Start-up reconciliation finished; `unresolved` attempts could not be settled yet.
-    Recovered { settled: u32, unresolved: u32 },
+    /// Start-up reconciliation finished; `unresolved` attempts could not be settled yet
+    /// (their references in `unresolved_references`).
+    Recovered {
+        settled: u32,
+        unresolved: u32,
+        unresolved_references: Vec<String>,
+    },
 }
 
 impl EngineEvent {

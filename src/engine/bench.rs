@@ -152,16 +152,13 @@ pub async fn run(sales: u32) -> anyhow::Result<i32> {
     let mut capture_ms = Vec::new();
     for reference in &references {
         let relay_checkin: Option<i64> = store.conn().query_row(
-            "SELECT c.relay_received_at_ns FROM engine_attempts a
-             JOIN engine_checkins c ON c.id = a.checkin_id WHERE a.reference = ?1",
+            "SELECT c.relay_received_at_ns FROM payment_attempt a
+             JOIN checkin c ON c.id = a.checkin_id WHERE a.reference = ?1",
             [reference],
             |r| r.get(0),
         )?;
-        let relay_authorized = crate::store::engine_state::event_relay_received_ns(
-            store.conn(),
-            reference,
-            "AUTHORIZED",
-        )?;
+        let relay_authorized =
+            crate::store::attempts::event_relay_received_ns(store.conn(), reference, "AUTHORIZED")?;
         if let (Some(relay), Some(sim)) = (relay_checkin, create_at.get(reference)) {
             checkin_ms.push((*sim as f64 - relay as f64) / 1e6);
         }

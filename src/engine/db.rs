@@ -7,7 +7,7 @@ use super::api::SaleSummary;
 use crate::core::basket::Basket;
 use crate::core::receipt::Receipt;
 use crate::core::sale::SaleState;
-use crate::store::engine_state::{self as es, Amounts};
+use crate::store::attempts::{self as es, Amounts};
 use crate::store::{Store, StoreError, system_clock};
 use crate::vipps::models::{ModificationResponse, Payment, PaymentState};
 
@@ -179,12 +179,6 @@ pub fn journal(c: &Connection, kind: &str, payload: serde_json::Value) -> Result
     Ok(())
 }
 
-/// Brings the shared `payment_attempt` row of an attempt up to date.
-pub fn mirror(c: &Connection, attempt_id: i64) -> Result<(), DbError> {
-    es::mirror_attempt(c, attempt_id, system_clock()())?;
-    Ok(())
-}
-
 /// A frozen sale as the engine needs it.
 #[derive(Debug, Clone)]
 pub struct SaleRec {
@@ -239,9 +233,9 @@ pub fn sale(c: &Connection, sale_id: i64) -> Result<Option<SaleRec>, DbError> {
 pub fn list_sales(c: &Connection, limit: u32) -> Result<Vec<SaleSummary>, DbError> {
     let mut stmt = c.prepare(
         "SELECT s.id, s.state, s.total, s.currency, s.created_ms,
-                (SELECT a.reference FROM engine_attempts a WHERE a.sale_id = s.id ORDER BY a.id DESC LIMIT 1),
-                COALESCE((SELECT SUM(a.captured_amount) FROM engine_attempts a WHERE a.sale_id = s.id), 0),
-                COALESCE((SELECT SUM(a.refunded_amount) FROM engine_attempts a WHERE a.sale_id = s.id), 0)
+                (SELECT a.reference FROM payment_attempt a WHERE a.sale_id = s.id ORDER BY a.id DESC LIMIT 1),
+                COALESCE((SELECT SUM(a.captured_amount) FROM payment_attempt a WHERE a.sale_id = s.id), 0),
+                COALESCE((SELECT SUM(a.refunded_amount) FROM payment_attempt a WHERE a.sale_id = s.id), 0)
          FROM sale s ORDER BY s.id DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map(params![limit], |r| {

@@ -9,12 +9,16 @@ use super::api::{Command, EngineEvent, MessageId};
 use super::calls::{CallOutcome, Interrupt, is_not_found};
 use super::crash;
 use super::db::{self, DbError, SaleRec};
-use super::keys::{self, OpKind};
+use super::keys;
 use super::receipt::{vipps_currency, vipps_receipt};
+use super::recovery::seen;
 use super::sales_unit::SalesUnit;
 use crate::core::basket::Basket;
+use crate::core::payment::{
+    Asker, AttemptStatus, CustomerKind, Decision, OpKind, OpStatus, Outcome, Read, Step, decide,
+};
 use crate::core::sale::{SaleEvent, SaleState};
-use crate::store::engine_state::{self as es, AttemptRow, OperationRow, status};
+use crate::store::attempts::{self as es, AttemptRow, OperationRow};
 use crate::vipps::models::{
     Amount, CreatePaymentRequest, Customer as VippsCustomer, CustomerToken, Payment,
     PaymentEventName, PaymentState,
@@ -37,15 +41,8 @@ pub(super) enum AttemptEnd {
     Ended,
 }
 
-/// A final, settled state of an attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Final {
-    Completed,
-    Declined,
-    Expired,
-    Cancelled { money_released: bool },
-    NeedsAdmin(String),
-}
+/// The live flow asks with the customer at the till and the request not yet expired.
+const LIVE: Asker = Asker::Live { past_expiry: false };
 
 /// Why the engine cancels a payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,8 +304,8 @@ impl Till {
         let till_id = self.config.till.id.clone();
         let install = self.install_id.clone();
         let (kind, checkin_id, phone_masked) = match &customer {
-            Customer::Token(row) => ("token", Some(row.id), None),
-            Customer::Phone(p) => ("phone", None, Some(p.masked())),
+            Customer::Token(row) => (CustomerKind::Token, Some(row.id), None),
+            Customer::Phone(p) => (CustomerKind::Phone, None, Some(p.masked())),
         };
         let event = match &customer {
             Customer::Token(_) => SaleEvent::CheckedIn,
@@ -340,14 +337,13 @@ impl Till {
             }
             let key = keys::idempotency_key(&a.reference, OpKind::Create, 1)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
-            let op = es::insert_operation(c, a.id, "create", 1, &key, sale.total, now)?;
+            let op = es::insert_operation(c, a.id, OpKind::Create, 1, &key, sale.total, now)?;
             Self::advance_sale(c, sale.id, event)?;
-            db::mirror(c, a.id)?;
             db::journal(
                 c,
                 db::jk::PAYMENT_REQUESTED,
                 json!({ "sale_id": sale.id, "reference": a.reference, "idempotency_key": key,
-                        "amount": sale.total, "customer": kind, "phone": phone_masked }),
+                        "amount": sale.total, "customer": kind.as_str(), "phone": phone_masked }),
             )?;
             Ok((a, op))
         });
@@ -390,6 +386,25 @@ impl Till {
             &self.config.till.id,
             &sale.id.to_string(),
         ));
+        // From here on the request may reach Vipps even if this process dies: keep its exact
+        // body so recovery can re-send it with the same key and make the outcome certain.
+        // (Relaxed commit: it survives a killed process; the request follows at once.)
+        let body = match serde_json::to_string(&request) {
+            Ok(b) => b,
+            Err(e) => {
+                self.problem(MessageId::InvalidAmount, Some(e.to_string()), false);
+                return AttemptEnd::Ended;
+            }
+        };
+        let now = self.now_ms();
+        if let Err(e) = self.db.tx_relaxed(|c| {
+            es::set_request_body(c, op.id, &body)?;
+            es::mark_sent(c, op.id, now)?;
+            Ok(())
+        }) {
+            self.storage_failed(&e);
+            return AttemptEnd::Ended;
+        }
         let key = op.idempotency_key.clone();
         let budget = self.config.engine.create_retry_budget();
         let outcome = self
@@ -430,14 +445,13 @@ impl Till {
                     Err(e) if is_not_found(&e) => {
                         // Not at Vipps *yet*: a request that timed out may still be on its way.
                         // Keep the attempt open with a cancel decision (the create intent stays
-                        // open too); reconciliation closes it once nothing can be in flight, or
-                        // releases the payment if it turns up.
+                        // open too); reconciliation re-sends the create with its key and body,
+                        // which makes the outcome certain, and releases the payment.
                         let now = self.now_ms();
                         let r = self.db.tx(|c| {
-                            es::set_decision(c, attempt.id, "cancel", now)?;
-                            es::set_attempt_status(c, attempt.id, status::NOT_CREATED, false, now)?;
+                            // The status stays "creating": whether Vipps has it is not known.
+                            es::set_decision(c, attempt.id, Decision::Cancel, now)?;
                             Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
-                            db::mirror(c, attempt.id)?;
                             db::journal(
                                 c,
                                 db::jk::PAYMENT_NOT_CREATED,
@@ -466,10 +480,9 @@ impl Till {
                         // releases anything the customer might still approve.
                         let now = self.now_ms();
                         let r = self.db.tx(|c| {
-                            es::set_decision(c, attempt.id, "cancel", now)?;
+                            es::set_decision(c, attempt.id, Decision::Cancel, now)?;
                             es::set_last_error(c, attempt.id, &e.to_string(), now)?;
                             Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
-                            db::mirror(c, attempt.id)?;
                             db::journal(
                                 c,
                                 db::jk::PAYMENT_CREATE_UNKNOWN,
@@ -509,9 +522,8 @@ impl Till {
     ) -> Result<(), DbError> {
         let now = self.now_ms();
         self.db.tx(|c| {
-            es::finish_operation(c, op.id, "succeeded", Some(201), None, None, now)?;
-            es::set_attempt_status(c, attempt.id, status::REQUESTED, false, now)?;
-            db::mirror(c, attempt.id)?;
+            es::finish_operation(c, op.id, OpStatus::Succeeded, Some(201), None, None, now)?;
+            es::set_attempt_status(c, attempt.id, AttemptStatus::Requested, now)?;
             db::journal(
                 c,
                 db::jk::PAYMENT_CREATED,
@@ -535,19 +547,18 @@ impl Till {
             es::finish_operation(
                 c,
                 op.id,
-                "rejected",
+                OpStatus::Rejected,
                 e.status(),
                 e.code(),
                 Some(&detail),
                 now,
             )?;
-            es::set_attempt_status(c, attempt.id, status::REJECTED, true, now)?;
+            es::set_attempt_status(c, attempt.id, AttemptStatus::Rejected, now)?;
             es::set_last_error(c, attempt.id, &detail, now)?;
             if let (Some(4050), Customer::Token(row)) = (e.code(), customer) {
                 es::discard_checkin(c, row.id)?;
             }
             Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
-            db::mirror(c, attempt.id)?;
             db::journal(
                 c,
                 db::jk::PAYMENT_FAILED,
@@ -641,44 +652,15 @@ impl Till {
             match self.read_payment(&attempt.reference).await {
                 Ok(p) => {
                     interval = engine.poll_interval();
-                    match p.state {
-                        PaymentState::Created | PaymentState::Unknown => {
-                            poll_at = Instant::now() + interval;
+                    if p.state == PaymentState::Authorized {
+                        return self.capture_sale(sale, attempt, p).await;
+                    }
+                    match self.decide_now(attempt, Some(&p), LIVE) {
+                        Some(Step::Settle(outcome)) => {
+                            return self.settle_live(sale, attempt, &p, outcome);
                         }
-                        PaymentState::Authorized => {
-                            return self.capture_sale(sale, attempt, p).await;
-                        }
-                        PaymentState::Aborted => {
-                            self.settle(attempt, &p, Final::Declined);
-                            self.emit(EngineEvent::Declined {
-                                sale_id: sale.id,
-                                reference: attempt.reference.clone(),
-                            });
-                            return AttemptEnd::Failed;
-                        }
-                        PaymentState::Expired => {
-                            self.settle(attempt, &p, Final::Expired);
-                            self.emit(EngineEvent::Expired {
-                                sale_id: sale.id,
-                                reference: attempt.reference.clone(),
-                            });
-                            return AttemptEnd::Failed;
-                        }
-                        PaymentState::Terminated => {
-                            self.settle(
-                                attempt,
-                                &p,
-                                Final::Cancelled {
-                                    money_released: false,
-                                },
-                            );
-                            self.emit(EngineEvent::Cancelled {
-                                sale_id: sale.id,
-                                reference: Some(attempt.reference.clone()),
-                                money_released: false,
-                            });
-                            return AttemptEnd::Ended;
-                        }
+                        // Still with the customer.
+                        _ => poll_at = Instant::now() + interval,
                     }
                 }
                 Err(e) if e.status() == Some(429) => {
@@ -706,9 +688,8 @@ impl Till {
         // Every path below commits durably right after (capture intent, cancel or settle).
         let r = self.db.tx_relaxed(|c| {
             db::record_view(c, attempt.id, &p, now)?;
-            es::set_attempt_status(c, attempt.id, status::AUTHORIZED, false, now)?;
+            es::set_attempt_status(c, attempt.id, AttemptStatus::Authorized, now)?;
             Self::advance_sale(c, sale.id, SaleEvent::Authorized)?;
-            db::mirror(c, attempt.id)?;
             db::journal(
                 c,
                 db::jk::PAYMENT_AUTHORIZED,
@@ -726,72 +707,55 @@ impl Till {
             sale_id: sale.id,
             reference: attempt.reference.clone(),
         });
-        let agg = p.aggregate;
-        if p.amount.value != attempt.amount || agg.authorized_amount.value != attempt.amount {
-            let why = format!(
-                "Vipps says amount {} / authorized {} but the sale total is {}",
-                p.amount.value, agg.authorized_amount.value, attempt.amount
-            );
-            self.flag_admin(attempt, &why);
-            self.problem(MessageId::AmountMismatch, Some(why), false);
-            return self
-                .cancel_and_settle(sale, attempt, CancelReason::Mismatch)
-                .await;
-        }
-        let captured = agg.captured_amount.value;
-        if captured > 0 && captured != attempt.amount {
-            // Captured elsewhere (e.g. the business portal), not the total, perhaps with the
-            // rest cancelled: money moved, so never "released"; the admin decides.
-            let why = format!(
-                "{captured} captured and {} cancelled of {} before Kasse captured",
-                agg.cancelled_amount.value, attempt.amount
-            );
-            self.settle(attempt, &p, Final::NeedsAdmin(why.clone()));
-            self.problem(MessageId::CaptureMismatch, Some(why), false);
-            return AttemptEnd::Ended;
-        }
-        if agg.cancelled_amount.value > 0 && captured == 0 {
-            // Cancelled elsewhere (e.g. the business portal): the reservation is released.
-            self.settle(
-                attempt,
-                &p,
-                Final::Cancelled {
-                    money_released: true,
-                },
-            );
-            self.emit(EngineEvent::Cancelled {
-                sale_id: sale.id,
-                reference: Some(attempt.reference.clone()),
-                money_released: true,
-            });
-            return AttemptEnd::Ended;
-        }
-        // Nothing captured yet: capture the total. Captured in full already: only verify below.
-        if captured == 0 {
-            let op = match self.begin_capture(attempt) {
-                Ok(op) => op,
-                Err(e) => {
-                    self.storage_failed(&e);
-                    return AttemptEnd::Ended;
+        let step = match self.decide_now(attempt, Some(&p), LIVE) {
+            Some(step) => step,
+            None => return AttemptEnd::Ended,
+        };
+        match step {
+            Step::DecideCapture { .. } | Step::Capture { .. } => {
+                let op = match self.capture_intent(attempt) {
+                    Ok(op) => op,
+                    Err(e) => {
+                        self.storage_failed(&e);
+                        return AttemptEnd::Ended;
+                    }
+                };
+                match self.send_capture(attempt, &op).await {
+                    ModResult::Done => {}
+                    ModResult::Rejected(e) => {
+                        // The re-read below decides; a rejected capture that left nothing
+                        // captured needs the admin.
+                        tracing::warn!(reference = %attempt.reference, error = %e, "capture rejected");
+                    }
+                    ModResult::Unknown(e) => {
+                        self.problem(MessageId::CapturePending, Some(e.to_string()), true);
+                        self.reconcile_at =
+                            Some(Instant::now() + self.config.engine.reconcile_interval());
+                        return AttemptEnd::Ended;
+                    }
                 }
-            };
-            match self.send_capture(attempt, &op).await {
-                ModResult::Done => {}
-                ModResult::Rejected(e) => {
-                    // Re-read below decides; a rejected capture that left nothing captured
-                    // needs the admin.
-                    tracing::warn!(reference = %attempt.reference, error = %e, "capture rejected");
+            }
+            // Captured in full outside Kasse (e.g. the business portal): verify below.
+            Step::Settle(Outcome::Completed) => {}
+            Step::Settle(outcome) => return self.settle_live(sale, attempt, &p, outcome),
+            Step::Cancel { admin } => {
+                if let Some(why) = admin {
+                    let why = why.to_string();
+                    self.flag_admin(attempt, &why);
+                    self.problem(MessageId::AmountMismatch, Some(why), false);
                 }
-                ModResult::Unknown(e) => {
-                    self.problem(MessageId::CapturePending, Some(e.to_string()), true);
-                    self.reconcile_at =
-                        Some(Instant::now() + self.config.engine.reconcile_interval());
-                    return AttemptEnd::Ended;
-                }
+                return self
+                    .cancel_and_settle(sale, attempt, CancelReason::Mismatch)
+                    .await;
+            }
+            Step::Wait | Step::ResendCreate => {
+                tracing::error!(reference = %attempt.reference, ?step, "unexpected step for an authorized payment");
+                self.reconcile_at = Some(Instant::now());
+                return AttemptEnd::Ended;
             }
         }
         match self.verify_capture(attempt).await {
-            Some(Final::Completed) => {
+            Some(Outcome::Completed) => {
                 self.emit(EngineEvent::Captured {
                     sale_id: sale.id,
                     reference: attempt.reference.clone(),
@@ -804,8 +768,8 @@ impl Till {
                 });
                 AttemptEnd::Completed
             }
-            Some(Final::NeedsAdmin(why)) => {
-                self.problem(MessageId::CaptureMismatch, Some(why), false);
+            Some(Outcome::NeedsAdmin(why)) => {
+                self.problem(MessageId::CaptureMismatch, Some(why.to_string()), false);
                 AttemptEnd::Ended
             }
             Some(_) | None => {
@@ -816,19 +780,32 @@ impl Till {
         }
     }
 
-    /// Commits the capture decision and the capture intent (key `<reference>-capture-<n>`).
-    pub(super) fn begin_capture(&mut self, attempt: &AttemptRow) -> Result<OperationRow, DbError> {
+    /// The open capture intent of an attempt, or a new one with the capture decision (key
+    /// `<reference>-capture-<n>`), committed before the call.
+    pub(super) fn capture_intent(&mut self, attempt: &AttemptRow) -> Result<OperationRow, DbError> {
         let now = self.now_ms();
+        if let Some(op) = self
+            .db
+            .read(|c| Ok(es::open_operation(c, attempt.id, OpKind::Capture)?))?
+        {
+            return Ok(op);
+        }
         let op = self.db.tx(|c| {
-            let seq = es::next_op_seq(c, attempt.id, "capture")?;
+            let seq = es::next_op_seq(c, attempt.id, OpKind::Capture)?;
             let key = keys::idempotency_key(&attempt.reference, OpKind::Capture, seq)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
-            es::set_decision(c, attempt.id, "capture", now)?;
-            es::set_attempt_status(c, attempt.id, status::CAPTURING, false, now)?;
-            let op =
-                es::insert_operation(c, attempt.id, "capture", seq, &key, attempt.amount, now)?;
+            es::set_decision(c, attempt.id, Decision::Capture, now)?;
+            es::set_attempt_status(c, attempt.id, AttemptStatus::Capturing, now)?;
+            let op = es::insert_operation(
+                c,
+                attempt.id,
+                OpKind::Capture,
+                seq,
+                &key,
+                attempt.amount,
+                now,
+            )?;
             Self::advance_sale(c, attempt.sale_id, SaleEvent::Capture)?;
-            db::mirror(c, attempt.id)?;
             db::journal(
                 c,
                 db::jk::CAPTURE_REQUESTED,
@@ -861,7 +838,7 @@ impl Till {
                 async move { client.capture(&reference, amount, &key).await }
             })
             .await;
-        self.record_modification(attempt, op, outcome, "capture", "capture_result")
+        self.record_modification(attempt, op, outcome, "capture_result")
     }
 
     /// Writes the result of a capture, cancel or refund call.
@@ -870,13 +847,17 @@ impl Till {
         attempt: &AttemptRow,
         op: &OperationRow,
         outcome: CallOutcome<crate::vipps::models::ModificationResponse>,
-        what: &str,
         crash_step: &str,
     ) -> ModResult {
         let now = self.now_ms();
-        let (result, status_text, resp, err) = match outcome {
-            CallOutcome::Done(r) => (ModResult::Done, "succeeded", Some(r), None),
-            CallOutcome::Rejected(e) => (ModResult::Rejected(e.clone()), "rejected", None, Some(e)),
+        let (result, op_status, resp, err) = match outcome {
+            CallOutcome::Done(r) => (ModResult::Done, OpStatus::Succeeded, Some(r), None),
+            CallOutcome::Rejected(e) => (
+                ModResult::Rejected(e.clone()),
+                OpStatus::Rejected,
+                None,
+                Some(e),
+            ),
             CallOutcome::Unknown(e) => return ModResult::Unknown(e),
             CallOutcome::Interrupted => {
                 return ModResult::Unknown(VippsError::Timeout);
@@ -887,7 +868,7 @@ impl Till {
             es::finish_operation(
                 c,
                 op.id,
-                status_text,
+                op_status,
                 err.as_ref().and_then(|e| e.status()).or(Some(200)),
                 err.as_ref().and_then(|e| e.code()),
                 detail.as_deref(),
@@ -896,14 +877,10 @@ impl Till {
             if let Some(resp) = &resp {
                 db::record_view_mod(c, attempt.id, resp, now)?;
             }
-            db::mirror(c, attempt.id)?;
-            if what == "refund" {
-                es::mirror_refund(c, op.id, now)?;
-            }
-            let kind = match (what, status_text) {
-                ("capture", _) => db::jk::CAPTURE_RESULT,
-                ("cancel", _) => db::jk::CANCEL_RESULT,
-                (_, "succeeded") => db::jk::REFUND_DONE,
+            let kind = match (op.kind, op_status) {
+                (OpKind::Capture, _) => db::jk::CAPTURE_RESULT,
+                (OpKind::Cancel, _) => db::jk::CANCEL_RESULT,
+                (_, OpStatus::Succeeded) => db::jk::REFUND_DONE,
                 _ => db::jk::REFUND_FAILED,
             };
             db::journal(
@@ -911,7 +888,7 @@ impl Till {
                 kind,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "idempotency_key": op.idempotency_key, "amount": op.amount,
-                        "result": status_text, "code": err.as_ref().and_then(|e| e.code()),
+                        "result": op_status.as_str(), "code": err.as_ref().and_then(|e| e.code()),
                         "detail": detail,
                         "aggregate": resp.as_ref().map(|r| json!({
                             "authorized": r.aggregate.authorized_amount.value,
@@ -929,9 +906,9 @@ impl Till {
         result
     }
 
-    /// Re-reads the payment after a capture and settles the attempt: completed when
-    /// captured == total, flagged for the admin otherwise. `None` when Vipps cannot be read.
-    pub(super) async fn verify_capture(&mut self, attempt: &AttemptRow) -> Option<Final> {
+    /// Re-reads the payment after a capture and settles it by the decision function: completed
+    /// when captured == total, flagged for the admin otherwise. `None` when not settled yet.
+    pub(super) async fn verify_capture(&mut self, attempt: &AttemptRow) -> Option<Outcome> {
         let budget = self.config.engine.modify_retry_budget();
         let p = match self
             .read_payment_retrying(&attempt.reference, budget, Interrupt::Never)
@@ -947,7 +924,6 @@ impl Till {
         let captured = p.aggregate.captured_amount.value;
         let r = self.db.tx(|c| {
             db::record_view(c, attempt.id, &p, now)?;
-            db::mirror(c, attempt.id)?;
             db::journal(
                 c,
                 db::jk::CAPTURE_VERIFIED,
@@ -961,16 +937,17 @@ impl Till {
             return None;
         }
         crash::point("capture_verified");
-        let fin = if captured == attempt.amount {
-            Final::Completed
-        } else {
-            Final::NeedsAdmin(format!(
-                "captured {captured} but the sale total is {}",
-                attempt.amount
-            ))
-        };
-        self.settle(attempt, &p, fin.clone());
-        Some(fin)
+        match self.decide_now(attempt, Some(&p), LIVE)? {
+            Step::Settle(outcome) => {
+                self.settle(attempt, Some(&p), outcome.clone());
+                Some(outcome)
+            }
+            // The capture is still open (no final answer): reconciliation sends it again.
+            step => {
+                tracing::warn!(reference = %attempt.reference, ?step, "capture not settled yet");
+                None
+            }
+        }
     }
 
     /// Cashier cancel while the payment request is out: cancel, wait for a final state, then
@@ -997,13 +974,13 @@ impl Till {
             Some(fin) => {
                 let reference = Some(attempt.reference.clone());
                 match (&fin, reason) {
-                    (Final::Declined, _) => self.emit(EngineEvent::Declined {
+                    (Outcome::Declined, _) => self.emit(EngineEvent::Declined {
                         sale_id: sale.id,
                         reference: attempt.reference.clone(),
                     }),
-                    (Final::Expired, _)
+                    (Outcome::Expired, _)
                     | (
-                        Final::Cancelled {
+                        Outcome::Cancelled {
                             money_released: false,
                         },
                         CancelReason::Expired,
@@ -1011,13 +988,15 @@ impl Till {
                         sale_id: sale.id,
                         reference: attempt.reference.clone(),
                     }),
-                    (Final::Cancelled { money_released }, _) => self.emit(EngineEvent::Cancelled {
-                        sale_id: sale.id,
-                        reference,
-                        money_released: *money_released,
-                    }),
-                    (Final::Completed, _) => {
-                        // Captured before the cancel reached Vipps (not by this flow): report it.
+                    (Outcome::Cancelled { money_released }, _) => {
+                        self.emit(EngineEvent::Cancelled {
+                            sale_id: sale.id,
+                            reference,
+                            money_released: *money_released,
+                        })
+                    }
+                    (Outcome::Completed, _) => {
+                        // Captured by this sale's own decision before the cancel: report it.
                         self.emit(EngineEvent::Completed {
                             sale_id: sale.id,
                             reference: attempt.reference.clone(),
@@ -1025,9 +1004,10 @@ impl Till {
                         });
                         return AttemptEnd::Completed;
                     }
-                    (Final::NeedsAdmin(why), _) => {
-                        self.problem(MessageId::CaptureMismatch, Some(why.clone()), false)
+                    (Outcome::NeedsAdmin(why), _) => {
+                        self.problem(MessageId::CaptureMismatch, Some(why.to_string()), false)
                     }
+                    (Outcome::NotCreated, _) => {}
                 }
                 match reason {
                     CancelReason::Cashier | CancelReason::Mismatch => AttemptEnd::Ended,
@@ -1045,7 +1025,7 @@ impl Till {
     /// Commits the cancel decision and intent, sends it (same key on retries; a new key only
     /// after a rejection such as "customer is mid-approval"), then waits for a final state.
     /// `None` when Vipps could not confirm within the budget (reconciliation continues).
-    pub(super) async fn cancel_payment(&mut self, attempt: &AttemptRow) -> Option<Final> {
+    pub(super) async fn cancel_payment(&mut self, attempt: &AttemptRow) -> Option<Outcome> {
         let budget = self.config.engine.modify_retry_budget();
         let start = Instant::now();
         loop {
@@ -1065,7 +1045,7 @@ impl Till {
                     async move { client.cancel(&reference, false, &key).await }
                 })
                 .await;
-            match self.record_modification(attempt, &op, outcome, "cancel", "cancel_result") {
+            match self.record_modification(attempt, &op, outcome, "cancel_result") {
                 ModResult::Done => break,
                 ModResult::Unknown(_) => return None,
                 ModResult::Rejected(e) => {
@@ -1089,16 +1069,23 @@ impl Till {
     fn cancel_intent(&mut self, attempt: &AttemptRow) -> Result<OperationRow, DbError> {
         let now = self.now_ms();
         let (op, new) = self.db.tx(|c| {
-            if let Some(op) = es::open_operation(c, attempt.id, "cancel")? {
+            if let Some(op) = es::open_operation(c, attempt.id, OpKind::Cancel)? {
                 return Ok((op, false));
             }
-            let seq = es::next_op_seq(c, attempt.id, "cancel")?;
+            let seq = es::next_op_seq(c, attempt.id, OpKind::Cancel)?;
             let key = keys::idempotency_key(&attempt.reference, OpKind::Cancel, seq)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
-            es::set_decision(c, attempt.id, "cancel", now)?;
-            es::set_attempt_status(c, attempt.id, status::CANCELLING, false, now)?;
-            let op = es::insert_operation(c, attempt.id, "cancel", seq, &key, attempt.amount, now)?;
-            db::mirror(c, attempt.id)?;
+            es::set_decision(c, attempt.id, Decision::Cancel, now)?;
+            es::set_attempt_status(c, attempt.id, AttemptStatus::Cancelling, now)?;
+            let op = es::insert_operation(
+                c,
+                attempt.id,
+                OpKind::Cancel,
+                seq,
+                &key,
+                attempt.amount,
+                now,
+            )?;
             db::journal(
                 c,
                 db::jk::CANCEL_REQUESTED,
@@ -1113,12 +1100,12 @@ impl Till {
         Ok(op)
     }
 
-    /// Polls until the payment is in a final state after a cancel and settles the attempt.
+    /// Polls until the decision function settles the payment after a cancel.
     async fn await_final(
         &mut self,
         attempt: &AttemptRow,
         budget: std::time::Duration,
-    ) -> Option<Final> {
+    ) -> Option<Outcome> {
         let start = Instant::now();
         loop {
             match self
@@ -1126,36 +1113,12 @@ impl Till {
                 .await
             {
                 Ok(p) => {
-                    let agg = p.aggregate;
-                    let fin = match p.state {
-                        PaymentState::Terminated => Some(Final::Cancelled {
-                            money_released: false,
-                        }),
-                        PaymentState::Aborted => Some(Final::Declined),
-                        PaymentState::Expired => Some(Final::Expired),
-                        PaymentState::Authorized => {
-                            let captured = agg.captured_amount.value;
-                            let cancelled = agg.cancelled_amount.value;
-                            if captured == attempt.amount && cancelled == 0 {
-                                Some(Final::Completed)
-                            } else if captured > 0 {
-                                Some(Final::NeedsAdmin(format!(
-                                    "captured {captured} and cancelled {cancelled} of {}",
-                                    attempt.amount
-                                )))
-                            } else if cancelled >= agg.authorized_amount.value {
-                                Some(Final::Cancelled {
-                                    money_released: true,
-                                })
-                            } else {
-                                None
-                            }
-                        }
-                        PaymentState::Created | PaymentState::Unknown => None,
-                    };
-                    if let Some(fin) = fin {
-                        self.settle(attempt, &p, fin.clone());
-                        return Some(fin);
+                    // Still open or still reserved: the cancel has not shown yet; read again.
+                    if let Step::Settle(outcome) =
+                        self.decide_now(attempt, Some(&p), Asker::Recovery)?
+                    {
+                        self.settle(attempt, Some(&p), outcome.clone());
+                        return Some(outcome);
                     }
                 }
                 Err(e) => {
@@ -1171,38 +1134,122 @@ impl Till {
         }
     }
 
-    /// Records a final state for an attempt and moves its sale (when this is the sale's latest
-    /// attempt).
-    pub(super) fn settle(&mut self, attempt: &AttemptRow, p: &Payment, fin: Final) {
+    /// Asks the decision function about `attempt` as stored now and the payment as just read
+    /// (`None`: Vipps answered 404). `None` when the store cannot be read.
+    pub(super) fn decide_now(
+        &mut self,
+        attempt: &AttemptRow,
+        payment: Option<&Payment>,
+        asker: Asker,
+    ) -> Option<Step> {
+        let stored = self.db.read(|c| {
+            let fresh = es::attempt(c, attempt.id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+            Ok(es::stored_facts(c, &fresh)?)
+        });
+        match stored {
+            Ok(stored) => {
+                let read = payment.map_or(Read::NotFound, |p| Read::Payment(seen(p)));
+                Some(decide(&stored, &read, asker))
+            }
+            Err(e) => {
+                self.storage_failed(&e);
+                None
+            }
+        }
+    }
+
+    /// Settles the sale's attempt in progress and tells the driver how it ended.
+    fn settle_live(
+        &mut self,
+        sale: &SaleRec,
+        attempt: &AttemptRow,
+        p: &Payment,
+        outcome: Outcome,
+    ) -> AttemptEnd {
+        self.settle(attempt, Some(p), outcome.clone());
+        let reference = attempt.reference.clone();
+        match outcome {
+            Outcome::Completed => {
+                self.emit(EngineEvent::Captured {
+                    sale_id: sale.id,
+                    reference: reference.clone(),
+                    amount: attempt.amount,
+                });
+                self.emit(EngineEvent::Completed {
+                    sale_id: sale.id,
+                    reference,
+                    receipt: sale.receipt.clone(),
+                });
+                AttemptEnd::Completed
+            }
+            Outcome::Declined => {
+                self.emit(EngineEvent::Declined {
+                    sale_id: sale.id,
+                    reference,
+                });
+                AttemptEnd::Failed
+            }
+            Outcome::Expired => {
+                self.emit(EngineEvent::Expired {
+                    sale_id: sale.id,
+                    reference,
+                });
+                AttemptEnd::Failed
+            }
+            Outcome::Cancelled { money_released } => {
+                self.emit(EngineEvent::Cancelled {
+                    sale_id: sale.id,
+                    reference: Some(reference),
+                    money_released,
+                });
+                AttemptEnd::Ended
+            }
+            Outcome::NeedsAdmin(why) => {
+                self.problem(MessageId::CaptureMismatch, Some(why.to_string()), false);
+                AttemptEnd::Ended
+            }
+            Outcome::NotCreated => AttemptEnd::Failed,
+        }
+    }
+
+    /// Records how an attempt ended, in one transaction: what Vipps last said, the status,
+    /// open intents closed (nothing stays `intended` after its payment ends), the stored
+    /// create body forgotten, the sale moved (when this is its latest attempt), the journal.
+    pub(super) fn settle(&mut self, attempt: &AttemptRow, p: Option<&Payment>, outcome: Outcome) {
         let now = self.now_ms();
         let r = self.db.tx(|c| {
-            db::record_view(c, attempt.id, p, now)?;
-            let (st, event) = match &fin {
-                Final::Completed => (status::COMPLETED, Some(SaleEvent::Captured)),
-                Final::Declined => (status::DECLINED, Some(SaleEvent::Declined)),
-                Final::Expired => (status::EXPIRED, Some(SaleEvent::Expired)),
-                Final::Cancelled { money_released } => {
+            if let Some(p) = p {
+                db::record_view(c, attempt.id, p, now)?;
+            }
+            let event = match &outcome {
+                Outcome::Completed => SaleEvent::Captured,
+                Outcome::Declined => SaleEvent::Declined,
+                Outcome::Expired => SaleEvent::Expired,
+                Outcome::Cancelled { money_released } => {
                     es::set_money_released(c, attempt.id, *money_released)?;
-                    (
-                        status::CANCELLED,
-                        Some(SaleEvent::Cancelled {
-                            money_released: *money_released,
-                        }),
-                    )
+                    SaleEvent::Cancelled {
+                        money_released: *money_released,
+                    }
                 }
-                Final::NeedsAdmin(why) => {
-                    es::flag_needs_admin(c, attempt.id, why, now)?;
-                    (status::NEEDS_ADMIN, Some(SaleEvent::Failed))
+                Outcome::NeedsAdmin(why) => {
+                    es::flag_needs_admin(c, attempt.id, &why.to_string(), now)?;
+                    SaleEvent::Failed
                 }
+                Outcome::NotCreated => SaleEvent::Failed,
             };
-            es::set_attempt_status(c, attempt.id, st, true, now)?;
+            let status = outcome.status();
+            es::set_attempt_status(c, attempt.id, status, now)?;
+            let abandoned = es::abandon_open_operations(c, attempt.id, now)?;
+            if abandoned > 0 {
+                tracing::info!(reference = %attempt.reference, abandoned, "open intents closed with the payment");
+            }
+            es::clear_request_bodies(c, attempt.id)?;
             let latest = es::attempts_of_sale(c, attempt.sale_id)?
                 .last()
-                .map(|a| a.id == attempt.id)
-                .unwrap_or(false);
-            if latest && let Some(event) = event {
+                .is_some_and(|a| a.id == attempt.id);
+            if latest {
                 // A completed sale is forced to Completed whatever path led here.
-                if matches!(fin, Final::Completed) {
+                if outcome == Outcome::Completed {
                     db::set_sale_state(c, attempt.sale_id, SaleState::Completed)?;
                 } else {
                     let state = db::sale_state(c, attempt.sale_id)?;
@@ -1210,10 +1257,10 @@ impl Till {
                         let moved = Self::advance_sale(c, attempt.sale_id, event)?;
                         if moved == state && !state.is_final() {
                             // Paths the state machine does not model (recovery): record the end.
-                            let forced = match &fin {
-                                Final::Declined => SaleState::Declined,
-                                Final::Expired => SaleState::Expired,
-                                Final::Cancelled { .. } => SaleState::Cancelled,
+                            let forced = match &outcome {
+                                Outcome::Declined => SaleState::Declined,
+                                Outcome::Expired => SaleState::Expired,
+                                Outcome::Cancelled { .. } => SaleState::Cancelled,
                                 _ => SaleState::Failed,
                             };
                             db::set_sale_state(c, attempt.sale_id, forced)?;
@@ -1221,23 +1268,25 @@ impl Till {
                     }
                 }
             }
-            db::mirror(c, attempt.id)?;
-            let kind = match &fin {
-                Final::Completed => db::jk::PAYMENT_CAPTURED,
-                Final::Declined => db::jk::PAYMENT_DECLINED,
-                Final::Expired => db::jk::PAYMENT_EXPIRED,
-                Final::Cancelled { .. } => db::jk::PAYMENT_CANCELLED,
-                Final::NeedsAdmin(_) => db::jk::PAYMENT_FAILED,
+            let kind = match &outcome {
+                Outcome::Completed => db::jk::PAYMENT_CAPTURED,
+                Outcome::Declined => db::jk::PAYMENT_DECLINED,
+                Outcome::Expired => db::jk::PAYMENT_EXPIRED,
+                Outcome::Cancelled { .. } => db::jk::PAYMENT_CANCELLED,
+                Outcome::NeedsAdmin(_) => db::jk::PAYMENT_FAILED,
+                Outcome::NotCreated => db::jk::PAYMENT_NOT_CREATED,
             };
+            let agg = p.map(|p| p.aggregate);
             db::journal(
                 c,
                 kind,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
-                        "status": st, "captured": p.aggregate.captured_amount.value,
-                        "cancelled": p.aggregate.cancelled_amount.value,
+                        "status": status.as_str(),
+                        "captured": agg.map_or(0, |a| a.captured_amount.value),
+                        "cancelled": agg.map_or(0, |a| a.cancelled_amount.value),
                         "total": attempt.amount,
-                        "money_released": matches!(fin, Final::Cancelled { money_released: true }),
-                        "needs_admin": matches!(fin, Final::NeedsAdmin(_)) }),
+                        "money_released": matches!(outcome, Outcome::Cancelled { money_released: true }),
+                        "needs_admin": matches!(outcome, Outcome::NeedsAdmin(_)) }),
             )?;
             Ok(())
         });
@@ -1246,7 +1295,7 @@ impl Till {
             return;
         }
         self.limiter.forget(&attempt.reference);
-        if matches!(fin, Final::Completed) {
+        if outcome == Outcome::Completed {
             crash::point("completed");
         }
     }
@@ -1255,7 +1304,6 @@ impl Till {
         let now = self.now_ms();
         let r = self.db.tx(|c| {
             es::flag_needs_admin(c, attempt.id, why, now)?;
-            db::mirror(c, attempt.id)?;
             db::journal(
                 c,
                 db::jk::ADMIN_FLAGGED,

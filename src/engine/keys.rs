@@ -7,8 +7,6 @@
 //! `<reference>-create`, `<reference>-capture-1`, `<reference>-cancel-2`, `<reference>-refund-3`.
 //! A retry of one call reuses its key; a call rejected with a 4xx gets the next counter.
 
-use std::fmt;
-
 /// Longest reference we send (Vipps' saved spec: 8..=50).
 pub const MAX_REFERENCE_LEN: usize = 50;
 /// Longest idempotency key Vipps accepts.
@@ -16,42 +14,7 @@ pub const MAX_KEY_LEN: usize = 50;
 /// Longest install id (the store mints 12 hex characters).
 pub const INSTALL_ID_MAX: usize = 12;
 
-/// Operations that carry an idempotency key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OpKind {
-    Create,
-    Capture,
-    Cancel,
-    Refund,
-}
-
-impl OpKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Create => "create",
-            Self::Capture => "capture",
-            Self::Cancel => "cancel",
-            Self::Refund => "refund",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "create" => Self::Create,
-            "capture" => Self::Capture,
-            "cancel" => Self::Cancel,
-            "refund" => Self::Refund,
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for OpKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::core::payment::OpKind;
 
 /// A reference or key that would break Vipps' rules.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

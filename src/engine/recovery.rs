@@ -1,22 +1,29 @@
-//! Reconciliation: every unfinished attempt is read back from Vipps and finished by its stored
-//! decision. Runs at start (before the first sale) and in the background while idle.
+//! Reconciliation: every unfinished attempt is read back from Vipps and finished by the one
+//! decision function ([`crate::core::payment::decide`], asked as [`Asker::Recovery`]). Runs at
+//! start (before the first sale) and in the background while idle.
 //!
 //! The rule for a payment with no stored capture decision (the till stopped while the customer
 //! was still deciding, or right after they approved): **cancel it**. Nobody is at that screen
 //! any more to hand over the goods, and cancelling also releases an authorization that arrives
-//! later. Money is captured only where a capture intent was committed.
+//! later. Money is captured only where a capture intent was committed. A 404 settles nothing
+//! once the create may have left the till: the create is re-sent with its stored key and body.
 
 use serde_json::json;
 use tokio::time::Instant;
 
 use super::actor::Till;
 use super::api::{EngineEvent, MessageId};
-use super::calls::{Interrupt, is_not_found};
+use super::calls::{CallOutcome, Interrupt, is_not_found};
 use super::db;
-use super::flow::{Final, ModResult};
+use super::flow::ModResult;
 use super::sales_unit::SalesUnit;
-use crate::store::engine_state::{self as es, AttemptRow, status};
-use crate::vipps::models::PaymentState;
+use crate::core::payment::{AdminReason, Asker, OpKind, OpStatus, Outcome, Read, Step, decide};
+use crate::store::attempts::{self as es, AttemptRow};
+use crate::vipps::models::{CreatePaymentRequest, Payment};
+
+/// How many decide-and-act rounds one reconciliation of an attempt may take (re-send the
+/// create, read again, cancel: three at most in practice).
+const MAX_ROUNDS: usize = 4;
 
 impl Till {
     /// Reconciles every attempt that still needs Vipps. Reports [`EngineEvent::Recovered`].
@@ -31,6 +38,7 @@ impl Till {
         let current = SalesUnit::of_config(&self.config);
         let mut settled = 0;
         let mut unresolved = 0;
+        let mut unresolved_references = Vec::new();
         // Unresolved here; not counting those waiting for another sales unit (retrying cannot
         // help them until the configuration points there again).
         let mut retry_here = 0;
@@ -38,18 +46,22 @@ impl Till {
             if self.stopping {
                 unresolved += 1;
                 retry_here += 1;
+                unresolved_references.push(a.reference.clone());
                 continue;
             }
             if let Some(other) = current.as_ref().and_then(|c| SalesUnit::other_than(&a, c)) {
                 self.left_at_other_sales_unit(&a, &other);
                 unresolved += 1;
+                unresolved_references.push(a.reference.clone());
                 continue;
             }
+            let reference = a.reference.clone();
             if self.reconcile_one(a).await {
                 settled += 1;
             } else {
                 unresolved += 1;
                 retry_here += 1;
+                unresolved_references.push(reference);
             }
         }
         if retry_here > 0 {
@@ -58,6 +70,7 @@ impl Till {
         self.emit(EngineEvent::Recovered {
             settled,
             unresolved,
+            unresolved_references,
         });
     }
 
@@ -94,131 +107,68 @@ impl Till {
         settled && refunds_done
     }
 
+    /// Reads the payment, asks the decision function, carries the step out; again after a
+    /// step that changes what Vipps has (a re-sent create), up to [`MAX_ROUNDS`].
     async fn reconcile_payment(&mut self, a: &AttemptRow) -> bool {
         let budget = self.config.engine.modify_retry_budget();
-        let p = match self
-            .read_payment_retrying(&a.reference, budget, Interrupt::Never)
-            .await
-        {
-            Ok(p) => p,
-            Err(e) if is_not_found(&e) => {
-                // Never reached Vipps. A request of this run may still be in flight: wait until
-                // it cannot be (an earlier run's requests died with it). The create is retried
-                // for up to its budget after the intent, so the last one left that much later.
-                let age = self.now_ms() - a.created_at_ms;
-                let in_flight_ms = (self.config.engine.create_retry_budget()
-                    + 2 * self.config.engine.http_timeout())
-                .as_millis() as i64;
-                if a.created_at_ms >= self.started_at_ms && age < in_flight_ms {
+        for _ in 0..MAX_ROUNDS {
+            let payment = match self
+                .read_payment_retrying(&a.reference, budget, Interrupt::Never)
+                .await
+            {
+                Ok(p) => Some(p),
+                Err(e) if is_not_found(&e) => None,
+                Err(e) => {
+                    tracing::warn!(reference = %a.reference, error = %e, "cannot reconcile yet");
                     return false;
                 }
-                let now = self.now_ms();
-                let r = self.db.tx(|c| {
-                    if let Some(op) = es::open_operation(c, a.id, "create")? {
-                        es::finish_operation(c, op.id, "abandoned", Some(404), None, None, now)?;
-                    }
-                    es::set_attempt_status(c, a.id, status::NOT_CREATED, true, now)?;
-                    let latest = es::attempts_of_sale(c, a.sale_id)?
-                        .last()
-                        .is_some_and(|l| l.id == a.id);
-                    if latest {
-                        let state = db::sale_state(c, a.sale_id)?;
-                        if !state.is_final() {
-                            db::set_sale_state(c, a.sale_id, crate::core::sale::SaleState::Failed)?;
-                        }
-                    }
-                    db::mirror(c, a.id)?;
-                    db::journal(
-                        c,
-                        db::jk::PAYMENT_NOT_CREATED,
-                        json!({ "sale_id": a.sale_id, "reference": a.reference, "by": "recovery" }),
-                    )?;
-                    Ok(())
-                });
-                if let Err(e) = r {
+            };
+            if let Some(p) = &payment
+                && let Err(e) = self.record_found(a, p)
+            {
+                self.storage_failed(&e);
+                return false;
+            }
+            let stored = match self.db.read(|c| {
+                let fresh = es::attempt(c, a.id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                Ok(es::stored_facts(c, &fresh)?)
+            }) {
+                Ok(s) => s,
+                Err(e) => {
                     self.storage_failed(&e);
                     return false;
                 }
-                return true;
-            }
-            Err(e) => {
-                tracing::warn!(reference = %a.reference, error = %e, "cannot reconcile yet");
-                return false;
-            }
-        };
-        // The create reached Vipps: close its intent.
-        let now = self.now_ms();
-        let r = self.db.tx(|c| {
-            if let Some(op) = es::open_operation(c, a.id, "create")? {
-                es::finish_operation(
-                    c,
-                    op.id,
-                    "succeeded",
-                    Some(201),
-                    None,
-                    Some("found by recovery"),
-                    now,
-                )?;
-            }
-            db::record_view(c, a.id, &p, now)?;
-            db::mirror(c, a.id)?;
-            Ok(())
-        });
-        if let Err(e) = r {
-            self.storage_failed(&e);
-            return false;
-        }
-        let agg = p.aggregate;
-        match p.state {
-            PaymentState::Aborted => {
-                self.settle(a, &p, Final::Declined);
-                true
-            }
-            PaymentState::Expired => {
-                self.settle(a, &p, Final::Expired);
-                true
-            }
-            PaymentState::Terminated => {
-                self.settle(
-                    a,
-                    &p,
-                    Final::Cancelled {
-                        money_released: false,
-                    },
-                );
-                true
-            }
-            // No decision can exist for a payment still waiting for the customer: cancel.
-            PaymentState::Created | PaymentState::Unknown => self.cancel_payment(a).await.is_some(),
-            PaymentState::Authorized => {
-                let captured = agg.captured_amount.value;
-                let cancelled = agg.cancelled_amount.value;
-                if a.decision.as_deref() == Some("capture") {
-                    if captured == a.amount && cancelled == 0 {
-                        self.settle(a, &p, Final::Completed);
-                        return true;
+            };
+            let read = payment
+                .as_ref()
+                .map_or(Read::NotFound, |p| Read::Payment(seen(p)));
+            let step = decide(&stored, &read, Asker::Recovery);
+            tracing::info!(reference = %a.reference, ?step, "recovery decided");
+            match step {
+                Step::ResendCreate => match self.resend_create(a).await {
+                    Resent::Answered => continue,
+                    Resent::Unknown => return false,
+                },
+                Step::Settle(outcome) => {
+                    self.settle(a, payment.as_ref(), outcome);
+                    return true;
+                }
+                Step::Cancel { admin } => {
+                    if let Some(why) = admin {
+                        self.flag_admin(a, &why.to_string());
                     }
-                    if captured != 0 || cancelled != 0 || agg.authorized_amount.value != a.amount {
-                        let why = format!(
-                            "capture decided, but Vipps has authorized {} captured {captured} cancelled {cancelled} of {}",
-                            agg.authorized_amount.value, a.amount
-                        );
-                        self.settle(a, &p, Final::NeedsAdmin(why));
-                        return true;
-                    }
-                    // Capture intent committed, not (confirmed) done: send it with its stored key.
+                    return self.cancel_payment(a).await.is_some();
+                }
+                Step::Capture { .. } => {
                     let op = match self
                         .db
-                        .read(|c| Ok(es::open_operation(c, a.id, "capture")?))
+                        .read(|c| Ok(es::open_operation(c, a.id, OpKind::Capture)?))
                     {
                         Ok(Some(op)) => op,
                         Ok(None) => {
-                            // The last capture was rejected for good: the admin decides.
-                            self.settle(
-                                a,
-                                &p,
-                                Final::NeedsAdmin("capture was rejected by Vipps".into()),
-                            );
+                            let p = payment.as_ref();
+                            let why = AdminReason::CaptureRejected { total: a.amount };
+                            self.settle(a, p, Outcome::NeedsAdmin(why));
                             return true;
                         }
                         Err(e) => {
@@ -226,32 +176,183 @@ impl Till {
                             return false;
                         }
                     };
-                    match self.send_capture(a, &op).await {
+                    return match self.send_capture(a, &op).await {
                         ModResult::Done | ModResult::Rejected(_) => {
                             self.verify_capture(a).await.is_some()
                         }
                         ModResult::Unknown(_) => false,
-                    }
-                } else {
-                    // Decided "cancel", or never decided: release the reservation.
-                    if captured == 0 && cancelled >= agg.authorized_amount.value {
-                        self.settle(
-                            a,
-                            &p,
-                            Final::Cancelled {
-                                money_released: true,
-                            },
-                        );
-                        return true;
-                    }
-                    if captured > 0 {
-                        let why = format!("{captured} captured without a capture decision");
-                        self.settle(a, &p, Final::NeedsAdmin(why));
-                        return true;
-                    }
-                    self.cancel_payment(a).await.is_some()
+                    };
+                }
+                // Recovery never decides a capture and never waits on a customer.
+                Step::DecideCapture { .. } | Step::Wait => {
+                    tracing::error!(reference = %a.reference, ?step, "unexpected recovery step");
+                    return false;
                 }
             }
         }
+        false
+    }
+
+    /// The payment exists at Vipps: close the create intent (if still open) and store the view.
+    fn record_found(&mut self, a: &AttemptRow, p: &Payment) -> Result<(), db::DbError> {
+        let now = self.now_ms();
+        self.db.tx(|c| {
+            if let Some(op) = es::open_operation(c, a.id, OpKind::Create)? {
+                es::finish_operation(
+                    c,
+                    op.id,
+                    OpStatus::Succeeded,
+                    Some(201),
+                    None,
+                    Some("found by recovery"),
+                    now,
+                )?;
+            }
+            db::record_view(c, a.id, p, now)?;
+            Ok(())
+        })
+    }
+
+    /// Re-sends a create with its stored key and body. Vipps answers with the original result,
+    /// or creates the payment now; a 4xx means it refused that request for good.
+    async fn resend_create(&mut self, a: &AttemptRow) -> Resent {
+        let found = self.db.read(|c| {
+            let Some(op) = es::open_operation(c, a.id, OpKind::Create)? else {
+                return Ok(None);
+            };
+            let body = es::request_body(c, op.id)?;
+            Ok(Some((op, body)))
+        });
+        let (op, body) = match found {
+            Ok(Some(x)) => x,
+            Ok(None) => return Resent::Answered,
+            Err(e) => {
+                self.storage_failed(&e);
+                return Resent::Unknown;
+            }
+        };
+        let request = match body
+            .as_deref()
+            .map(serde_json::from_str::<CreatePaymentRequest>)
+        {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
+                tracing::error!(reference = %a.reference, error = %e, "stored create body unreadable");
+                self.problem(MessageId::OutcomeUnknown, Some(format!(
+                    "payment {}: the stored create request cannot be read; check it in the Vipps portal",
+                    a.reference
+                )), false);
+                return Resent::Unknown;
+            }
+            None => {
+                // Written by a build that did not keep the body: wait out the longest time an
+                // earlier run could still have had the request in flight.
+                let in_flight_ms = (self.config.engine.create_retry_budget()
+                    + 2 * self.config.engine.http_timeout())
+                .as_millis() as i64;
+                if self.now_ms() - op.created_at_ms < in_flight_ms {
+                    return Resent::Unknown;
+                }
+                let now = self.now_ms();
+                let r = self.db.tx(|c| {
+                    es::finish_operation(
+                        c,
+                        op.id,
+                        OpStatus::Abandoned,
+                        Some(404),
+                        None,
+                        Some("not found after the in-flight bound (no stored body)"),
+                        now,
+                    )?;
+                    Ok(())
+                });
+                if let Err(e) = r {
+                    self.storage_failed(&e);
+                    return Resent::Unknown;
+                }
+                return Resent::Answered;
+            }
+        };
+        tracing::info!(reference = %a.reference, "re-sending the create with its stored key to make its outcome certain");
+        let key = op.idempotency_key.clone();
+        let budget = self.config.engine.create_retry_budget();
+        let outcome = self
+            .call_modify(&a.reference, budget, Interrupt::Never, |client| {
+                let request = request.clone();
+                let key = key.clone();
+                async move { client.create_payment(&request, &key).await }
+            })
+            .await;
+        let now = self.now_ms();
+        let r = match &outcome {
+            CallOutcome::Done(_) => self.db.tx(|c| {
+                es::finish_operation(
+                    c,
+                    op.id,
+                    OpStatus::Succeeded,
+                    Some(201),
+                    None,
+                    Some("re-sent by recovery"),
+                    now,
+                )?;
+                db::journal(
+                    c,
+                    db::jk::PAYMENT_CREATED,
+                    json!({ "sale_id": a.sale_id, "reference": a.reference, "how": "resent" }),
+                )?;
+                Ok(())
+            }),
+            CallOutcome::Rejected(e) => {
+                let detail = e.to_string();
+                self.db.tx(|c| {
+                    es::finish_operation(
+                        c,
+                        op.id,
+                        OpStatus::Rejected,
+                        e.status(),
+                        e.code(),
+                        Some(&detail),
+                        now,
+                    )?;
+                    Ok(())
+                })
+            }
+            CallOutcome::Unknown(_) | CallOutcome::Interrupted => return Resent::Unknown,
+        };
+        match r {
+            Ok(()) => Resent::Answered,
+            Err(e) => {
+                self.storage_failed(&e);
+                Resent::Unknown
+            }
+        }
+    }
+}
+
+/// How re-sending a create ended.
+enum Resent {
+    /// Vipps answered for good (created, or refused): read and decide again.
+    Answered,
+    /// No definite answer: the attempt stays unresolved.
+    Unknown,
+}
+
+/// The payment as the decision function sees it.
+pub(super) fn seen(p: &Payment) -> crate::core::payment::Seen {
+    use crate::core::payment::{Seen, VippsState};
+    use crate::vipps::models::PaymentState;
+    let a = p.aggregate;
+    Seen {
+        state: match p.state {
+            PaymentState::Created | PaymentState::Unknown => VippsState::Created,
+            PaymentState::Authorized => VippsState::Authorized,
+            PaymentState::Aborted => VippsState::Aborted,
+            PaymentState::Expired => VippsState::Expired,
+            PaymentState::Terminated => VippsState::Terminated,
+        },
+        amount: p.amount.value,
+        authorized: a.authorized_amount.value,
+        captured: a.captured_amount.value,
+        cancelled: a.cancelled_amount.value,
     }
 }

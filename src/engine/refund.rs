@@ -10,8 +10,9 @@ use super::calls::Interrupt;
 use super::crash;
 use super::db::{self, DbError};
 use super::flow::{ModResult, currency_of};
-use super::keys::{self, OpKind};
-use crate::store::engine_state::{self as es, AttemptRow, OperationRow, status};
+use super::keys;
+use crate::core::payment::{AttemptStatus, OpKind};
+use crate::store::attempts::{self as es, AttemptRow, OperationRow};
 use crate::vipps::VippsError;
 use crate::vipps::models::Amount;
 
@@ -20,7 +21,7 @@ impl Till {
         let attempt = match self.db.read(|c| {
             Ok(es::attempts_of_sale(c, sale_id)?
                 .into_iter()
-                .find(|a| a.status == status::COMPLETED))
+                .find(|a| a.status == AttemptStatus::Completed))
         }) {
             Ok(Some(a)) => a,
             Ok(None) => {
@@ -32,7 +33,7 @@ impl Till {
         // first, with its own key.
         match self
             .db
-            .read(|c| Ok(es::open_operation(c, attempt.id, "refund")?))
+            .read(|c| Ok(es::open_operation(c, attempt.id, OpKind::Refund)?))
         {
             Ok(Some(op)) => {
                 let same = op.amount == amount;
@@ -102,11 +103,10 @@ impl Till {
             if amount > fresh.captured_amount - committed {
                 return Ok(None);
             }
-            let seq = es::next_op_seq(c, a.id, "refund")?;
+            let seq = es::next_op_seq(c, a.id, OpKind::Refund)?;
             let key = keys::idempotency_key(&a.reference, OpKind::Refund, seq)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
-            let op = es::insert_operation(c, a.id, "refund", seq, &key, amount, now)?;
-            es::mirror_refund(c, op.id, now)?;
+            let op = es::insert_operation(c, a.id, OpKind::Refund, seq, &key, amount, now)?;
             db::journal(
                 c,
                 db::jk::REFUND_REQUESTED,
@@ -136,13 +136,16 @@ impl Till {
                 async move { client.refund(&reference, amount, &key).await }
             })
             .await;
-        self.record_modification(a, op, outcome, "refund", "refund_result")
+        self.record_modification(a, op, outcome, "refund_result")
     }
 
     /// Finishes refunds left open (recovery). True when none is left open.
     pub(super) async fn finish_open_refunds(&mut self, a: &AttemptRow) -> bool {
         loop {
-            let op = match self.db.read(|c| Ok(es::open_operation(c, a.id, "refund")?)) {
+            let op = match self
+                .db
+                .read(|c| Ok(es::open_operation(c, a.id, OpKind::Refund)?))
+            {
                 Ok(Some(op)) => op,
                 Ok(None) => return true,
                 Err(e) => {

@@ -5,7 +5,7 @@
 //! another one than the configured.
 
 use crate::config::Config;
-use crate::store::engine_state::AttemptRow;
+use crate::store::attempts::AttemptRow;
 
 /// A Vipps sales unit as stored on an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,14 +78,13 @@ mod tests {
         AttemptRow {
             id: 1,
             sale_id: 1,
-            store_attempt_id: None,
             reference: "t-1".into(),
             amount: 100,
             currency: "NOK".into(),
-            customer_kind: "phone".into(),
+            customer_kind: crate::core::payment::CustomerKind::Phone,
             checkin_id: None,
             phone_masked: None,
-            status: "requested".into(),
+            status: crate::core::payment::AttemptStatus::Requested,
             decision: None,
             vipps_state: None,
             authorized_amount: 0,

@@ -20,6 +20,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_attempt_sales_unit.sql",
         include_str!("../../migrations/till/0003_attempt_sales_unit.sql"),
     ),
+    (
+        "0004_one_payment_model.sql",
+        include_str!("../../migrations/till/0004_one_payment_model.sql"),
+    ),
 ];
 
 /// The schema version this build writes and understands.

@@ -11,11 +11,10 @@
 //! `Connection`) uses the same methods through [`Store::on`]:
 //! `Store::on(&tx, clock).append_journal(..)` joins that transaction.
 
+pub mod attempts;
 mod catalog;
-pub mod engine_state;
 mod journal;
 mod migrations;
-mod payments;
 mod sales;
 
 use std::path::{Path, PathBuf};
@@ -27,9 +26,6 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use journal::{JournalEntry, JournalError, JournalReport, kind};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
-pub use payments::{
-    AttemptRecord, NewAttempt, PaymentAmounts, RefundRecord, RefundState, journal_kind_for,
-};
 pub use sales::{SaleRecord, SaleSummary};
 
 /// `PRAGMA application_id` of a Kasse till database ("KAST").

@@ -268,10 +268,10 @@ impl<C: Borrow<Connection>> Store<C> {
             "SELECT s.id, s.state, s.currency, s.total, s.tax, s.attempts, s.created_ms,
                     s.completed_ms,
                     (SELECT reference FROM payment_attempt a WHERE a.sale_id = s.id
-                     ORDER BY a.attempt DESC LIMIT 1),
-                    (SELECT coalesce(sum(f.amount), 0) FROM refund f
-                     JOIN payment_attempt a ON a.id = f.attempt_id
-                     WHERE a.sale_id = s.id AND f.state = 'done')
+                     ORDER BY a.id DESC LIMIT 1),
+                    (SELECT coalesce(sum(o.amount), 0) FROM payment_operation o
+                     JOIN payment_attempt a ON a.id = o.attempt_id
+                     WHERE a.sale_id = s.id AND o.kind = 'refund' AND o.status = 'succeeded')
              FROM sale s
              WHERE s.created_ms >= ?1 AND s.created_ms < ?2
              ORDER BY s.created_ms DESC, s.id DESC",

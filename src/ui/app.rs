@@ -914,6 +914,7 @@ impl App {
             EngineEvent::Recovered {
                 settled,
                 unresolved,
+                ..
             } => {
                 if unresolved > 0 {
                     self.notice = Some(self.i18n.t_args(

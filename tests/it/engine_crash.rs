@@ -3,7 +3,6 @@
 //! every payment by its stored intent: captured exactly once, or cancelled/expired with nothing
 //! held, and the journal still verifies.
 
-
 use crate::engine_support::*;
 use kasse::core::sale::SaleState;
 
@@ -102,8 +101,20 @@ async fn crash_after_create_intent() {
     assert!(run.reference().is_none(), "crashed before the create call");
     assert!(env.ledger_all().await.is_empty());
     let store = env.store();
-    let attempts = store.attempts_for_sale(run.sale_id().unwrap()).unwrap();
-    assert_eq!(attempts[0].state, SaleState::Failed);
+    let attempts =
+        kasse::store::attempts::attempts_of_sale(store.conn(), run.sale_id().unwrap()).unwrap();
+    assert_eq!(
+        attempts[0].status,
+        kasse::core::payment::AttemptStatus::NotCreated
+    );
+    assert_eq!(
+        store
+            .get_sale(run.sale_id().unwrap())
+            .unwrap()
+            .unwrap()
+            .state,
+        SaleState::Failed
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

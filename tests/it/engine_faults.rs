@@ -2,7 +2,6 @@
 //! sale; Vipps answering 5xx, 429 or nothing. The same idempotency key is reused on every
 //! retry of a call and no reference exceeds Vipps' rate limits.
 
-
 use std::collections::BTreeMap;
 
 use crate::engine_support::*;
@@ -35,9 +34,7 @@ async fn events_stored(env: &Env, reference: &str) -> Vec<(String, i64)> {
     let store = env.store();
     let mut stmt = store
         .conn()
-        .prepare(
-            "SELECT name, count(*) FROM engine_payment_events WHERE reference = ?1 GROUP BY name",
-        )
+        .prepare("SELECT name, count(*) FROM payment_event WHERE reference = ?1 GROUP BY name")
         .unwrap();
     stmt.query_map([reference], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -487,7 +484,16 @@ async fn capture_never_exceeds_the_rate_limit_and_stays_pending() {
     let p = env.ledger(&reference).await;
     assert_eq!(p.counts.captures, 0);
     let store = env.store();
-    let a = store.attempt_by_reference(&reference).unwrap().unwrap();
-    assert_eq!(a.state, kasse::core::sale::SaleState::Capturing);
-    assert_eq!(a.capture_key, Some(format!("{reference}-capture-1")));
+    let a = kasse::store::attempts::attempt_by_reference(store.conn(), &reference)
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.status, kasse::core::payment::AttemptStatus::Capturing);
+    let capture = kasse::store::attempts::open_operation(
+        store.conn(),
+        a.id,
+        kasse::core::payment::OpKind::Capture,
+    )
+    .unwrap()
+    .expect("the capture intent stays open");
+    assert_eq!(capture.idempotency_key, format!("{reference}-capture-1"));
 }

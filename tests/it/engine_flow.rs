@@ -1,7 +1,7 @@
 //! The sale, step by step, against the simulator and the relay on loopback.
 
-
 use crate::engine_support::*;
+use kasse::core::payment::{OpKind, OpStatus};
 use kasse::engine::{Command, EngineEvent};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,14 +76,19 @@ async fn happy_path_scan_approve_capture() {
     let store = env.store();
     let sale = store.get_sale(sale_id).unwrap().unwrap();
     assert_eq!(sale.state, kasse::core::sale::SaleState::Completed);
-    let attempts = store.attempts_for_sale(sale_id).unwrap();
+    let attempts = kasse::store::attempts::attempts_of_sale(store.conn(), sale_id).unwrap();
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0].reference, reference);
-    assert_eq!(attempts[0].amounts.captured, 12_900);
-    assert_eq!(
-        attempts[0].capture_key.as_deref(),
-        Some(format!("{reference}-capture-1").as_str())
+    assert_eq!(attempts[0].captured_amount, 12_900);
+    let ops = kasse::store::attempts::operations_of_attempt(store.conn(), attempts[0].id).unwrap();
+    let capture = ops.iter().find(|o| o.kind == OpKind::Capture).unwrap();
+    assert_eq!(capture.idempotency_key, format!("{reference}-capture-1"));
+    assert_eq!(capture.status, OpStatus::Succeeded);
+    assert!(
+        ops.iter().all(|o| o.status != OpStatus::Intended),
+        "no intent left open: {ops:#?}"
     );
+    assert_eq!(store.get_sale(sale_id).unwrap().unwrap().attempts, 1);
     let report = store.verify_journal().unwrap();
     assert!(report.rows > 5, "{report:?}");
 }
@@ -429,16 +434,17 @@ async fn refunds_partial_then_full_with_stored_counters() {
         ]
     );
     let store = env.store();
-    let refunds = store.refunds_for_sale(sale_id).unwrap();
+    let refunds: Vec<_> = kasse::store::attempts::attempts_of_sale(store.conn(), sale_id)
+        .unwrap()
+        .iter()
+        .flat_map(|a| kasse::store::attempts::operations_of_attempt(store.conn(), a.id).unwrap())
+        .filter(|o| o.kind == OpKind::Refund)
+        .collect();
     assert_eq!(
         refunds.iter().map(|r| r.amount).collect::<Vec<_>>(),
         vec![5_000, 7_900]
     );
-    assert!(
-        refunds
-            .iter()
-            .all(|r| r.state == kasse::store::RefundState::Done)
-    );
+    assert!(refunds.iter().all(|r| r.status == OpStatus::Succeeded));
     store.verify_journal().unwrap();
 }
 

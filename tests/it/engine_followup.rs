@@ -2,7 +2,6 @@
 //! with captured money cannot be retried into a second payment, and a reload that changes the
 //! sales unit is refused while an attempt is open.
 
-
 use std::collections::BTreeMap;
 
 use crate::engine_support::*;
@@ -81,7 +80,7 @@ async fn a_partial_capture_and_cancel_outside_kasse_is_flagged_not_released() {
         "captured money reported as {ended:?}"
     );
     let store = env.store();
-    let a = kasse::store::engine_state::attempt_by_reference(store.conn(), &reference)
+    let a = kasse::store::attempts::attempt_by_reference(store.conn(), &reference)
         .unwrap()
         .unwrap();
     assert!(a.needs_admin, "{a:#?}");
@@ -179,7 +178,7 @@ async fn a_sale_with_captured_money_cannot_be_retried_into_a_second_payment() {
         "a second payment was created"
     );
     let store = env.store();
-    let a = kasse::store::engine_state::attempt_by_reference(store.conn(), &reference)
+    let a = kasse::store::attempts::attempt_by_reference(store.conn(), &reference)
         .unwrap()
         .unwrap();
     assert!(a.needs_admin, "{a:#?}");
@@ -270,7 +269,7 @@ async fn reload_to_another_sales_unit_waits_until_no_payment_is_open() {
         let reference = reference.clone();
         async move {
             let store = env.store();
-            let a = kasse::store::engine_state::attempt_by_reference(store.conn(), &reference)
+            let a = kasse::store::attempts::attempt_by_reference(store.conn(), &reference)
                 .unwrap()
                 .unwrap();
             a.resolved
@@ -278,10 +277,14 @@ async fn reload_to_another_sales_unit_waits_until_no_payment_is_open() {
     })
     .await;
     let store = env.store();
-    let a = kasse::store::engine_state::attempt_by_reference(store.conn(), &reference)
+    let a = kasse::store::attempts::attempt_by_reference(store.conn(), &reference)
         .unwrap()
         .unwrap();
-    assert_ne!(a.status, "not_created", "{a:#?}");
+    assert_ne!(
+        a.status,
+        kasse::core::payment::AttemptStatus::NotCreated,
+        "{a:#?}"
+    );
     assert!(other.ledger_all().await.is_empty());
 
     // Nothing open any more: the reload goes through.

@@ -1,7 +1,6 @@
 //! Money-safety regressions found in review: a second engine on the same database, a create
 //! that reaches Vipps after the till read 404, and reloading the configuration.
 
-
 use std::collections::BTreeMap;
 
 use crate::engine_support::*;
@@ -108,7 +107,7 @@ async fn a_create_that_lands_after_a_not_found_read_is_released() {
         .store()
         .conn()
         .query_row(
-            "SELECT reference FROM engine_attempts ORDER BY id DESC LIMIT 1",
+            "SELECT reference FROM payment_attempt ORDER BY id DESC LIMIT 1",
             [],
             |r| r.get(0),
         )
@@ -142,8 +141,10 @@ async fn a_create_that_lands_after_a_not_found_read_is_released() {
     assert_ledger_settled(&all);
     assert_eq!(all[0].aggregate.captured_amount.value, 0);
     let store = env.store();
-    let a = store.attempt_by_reference(&reference).unwrap().unwrap();
-    assert_eq!(a.amounts.cancelled, 12_900, "{a:#?}");
+    let a = kasse::store::attempts::attempt_by_reference(store.conn(), &reference)
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.cancelled_amount, 12_900, "{a:#?}");
 }
 
 /// `ReloadConfig` re-reads the file and redoes the set-up.

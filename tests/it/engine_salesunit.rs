@@ -3,12 +3,11 @@
 //! sales unit (a 404 there says nothing) and close it: it stays open, the cashier is told, and
 //! it is finished by its stored intent once the previous settings are back.
 
-
 use crate::engine_support::*;
 use kasse::core::sale::SaleState;
 use kasse::engine::{Command, Engine, EngineEvent, MessageId};
 use kasse::sim::{SimConfig, TEST_MSN};
-use kasse::store::engine_state as es;
+use kasse::store::attempts as es;
 
 const PAY_PHONE: &[&str] = &["pay", "--amount", "12900", "--phone", "4791234567"];
 const OTHER_MSN: &str = "654321";
@@ -28,7 +27,10 @@ async fn restart_at_another_sales_unit_leaves_the_payment_open_until_the_previou
         .unwrap()
         .expect("attempt stored");
     assert!(!before.resolved);
-    assert_eq!(before.decision.as_deref(), Some("capture"));
+    assert_eq!(
+        before.decision,
+        Some(kasse::core::payment::Decision::Capture)
+    );
     assert_eq!(before.vipps_msn.as_deref(), Some(TEST_MSN));
     let original_url = env.demo.sim.base_url.to_string();
     assert_eq!(
@@ -78,7 +80,8 @@ async fn restart_at_another_sales_unit_leaves_the_payment_open_until_the_previou
         recovered,
         EngineEvent::Recovered {
             settled: 0,
-            unresolved: 1
+            unresolved: 1,
+            unresolved_references: vec![reference.clone()],
         }
     );
     handle.send(Command::Shutdown).unwrap();
@@ -135,7 +138,7 @@ async fn restart_at_another_sales_unit_leaves_the_payment_open_until_the_previou
         .unwrap()
         .unwrap();
     assert!(done.resolved);
-    assert_eq!(done.status, es::status::COMPLETED);
+    assert_eq!(done.status, kasse::core::payment::AttemptStatus::Completed);
     assert_ledger_settled(&env.ledger_all().await);
     env.store().verify_journal().expect("journal verifies");
     other.shutdown();

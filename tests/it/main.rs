@@ -2,9 +2,9 @@
 //! Support modules (`*_support`, `ui_common`, `openapi`) hold the shared harnesses.
 
 mod engine_support;
+mod openapi;
 mod relay_support;
 mod sim_support;
-mod openapi;
 #[cfg(feature = "gui")]
 mod ui_common;
 

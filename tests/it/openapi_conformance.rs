@@ -1,19 +1,19 @@
 //! Checks Kasse's Vipps traffic against the official OpenAPI files in
-//! `../shared/vipps-openapi/`:
+//! the reference folder (`KASSE_REFERENCE_DIR`, else `../shared/vipps-openapi/`;
+//! skipped with a printed line when absent, a failure under CI):
 //! (a) every request body the client sends, serialised from our models;
 //! (b) the simulator's actual JSON answers for every endpoint the client uses,
 //!     read as raw bytes over loopback HTTP.
 
-
 use std::collections::BTreeMap;
 
+use crate::openapi::{Specs, assert_valid};
 use kasse::vipps::models::{
     Amount, Barcode, BarcodeFormat, BottomLine, CancelRequest, CreatePaymentRequest, Currency,
     Customer, CustomerToken, ForceApproveRequest, MerchantCallbackPutRequest, ModificationRequest,
     OrderLine, PaymentSources, PhoneNumber, QrCategory, QuantityUnit, Receipt,
     RegisterWebhookRequest, UnitInfo, UserFlow, events,
 };
-use crate::openapi::{Specs, assert_valid};
 use serde_json::{Value, json};
 
 fn to_json(value: &impl serde::Serialize) -> Value {
@@ -76,7 +76,9 @@ fn till_request() -> CreatePaymentRequest {
 
 #[test]
 fn create_payment_bodies_match_the_epayment_spec() {
-    let specs = Specs::load();
+    let Some(specs) = Specs::load("create_payment_bodies_match_the_epayment_spec") else {
+        return;
+    };
     let v = specs.schema("epayment", "CreatePaymentRequest");
 
     let till = till_request();
@@ -157,7 +159,9 @@ fn create_payment_bodies_match_the_epayment_spec() {
 
 #[test]
 fn receipt_lines_match_both_order_management_specs() {
-    let specs = Specs::load();
+    let Some(specs) = Specs::load("receipt_lines_match_both_order_management_specs") else {
+        return;
+    };
     let om2324 = specs.schema("om2324", "Receipt");
     let latest = specs.schema("omlatest", "Receipt");
 
@@ -180,7 +184,9 @@ fn receipt_lines_match_both_order_management_specs() {
 
 #[test]
 fn modification_bodies_match_the_epayment_spec() {
-    let specs = Specs::load();
+    let Some(specs) = Specs::load("modification_bodies_match_the_epayment_spec") else {
+        return;
+    };
     let body = to_json(&ModificationRequest {
         modification_amount: Amount::new(Currency::Dkk, 2500),
     });
@@ -231,7 +237,9 @@ fn modification_bodies_match_the_epayment_spec() {
 
 #[test]
 fn qr_and_webhook_bodies_match_their_specs() {
-    let specs = Specs::load();
+    let Some(specs) = Specs::load("qr_and_webhook_bodies_match_their_specs") else {
+        return;
+    };
     let put = specs.schema("qr", "MerchantCallbackPutRequest");
     assert_valid(
         &put,
@@ -269,7 +277,9 @@ fn qr_and_webhook_bodies_match_their_specs() {
 
 #[test]
 fn every_payment_event_name_we_register_is_a_spec_event() {
-    let specs = Specs::load();
+    let Some(specs) = Specs::load("every_payment_event_name_we_register_is_a_spec_event") else {
+        return;
+    };
     let names = specs
         .raw_at("epayment", "/components/schemas/PaymentEventName/enum")
         .and_then(Value::as_array)
@@ -367,7 +377,9 @@ mod simulator {
 
     #[tokio::test]
     async fn simulator_answers_match_the_official_schemas() {
-        let specs = Specs::load();
+        let Some(specs) = Specs::load("simulator_answers_match_the_official_schemas") else {
+            return;
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sim = sim::spawn(SimConfig::for_tests(), listener);
         let http = reqwest::Client::new();

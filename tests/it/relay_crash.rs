@@ -1,9 +1,8 @@
 //! `kill -9` of the relay while webhooks arrive: every webhook answered 2xx
 //! reaches its till after the restart, and none reaches the engine twice.
 
-
-use kasse::relay::client::{RelayClient, Transport};
 use crate::relay_support::*;
+use kasse::relay::client::{RelayClient, Transport};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

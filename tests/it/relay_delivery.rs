@@ -1,9 +1,8 @@
 //! Delivery to tills through the real `kasse-relay` binary and the till-side
 //! `RelayClient`: backlog, cursors and acks, both transports, dead links.
 
-
-use kasse::relay::client::{ConnectionStatus, RelayClient, Transport};
 use crate::relay_support::*;
+use kasse::relay::client::{ConnectionStatus, RelayClient, Transport};
 use reqwest::StatusCode;
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! Webhook ingest against the real `kasse-relay` binary: authentication,
 //! limits, duplicates, routing and the check-in policy.
 
-
 use crate::relay_support::*;
 use reqwest::StatusCode;
 use std::time::Duration;

@@ -3,12 +3,11 @@
 //! `RelayClient`. Provisioning goes through the relay's CLI, including the
 //! webhook registration against the simulator's Webhooks API.
 
-
+use crate::relay_support::*;
 use kasse::relay::client::{ConnectionStatus, RelayClient, RelayEvent, Transport};
 use kasse::sim::{self, ControlClient, SimConfig};
 use kasse::vipps::models::{Amount, CreatePaymentRequest, Customer, PaymentEventName};
 use kasse::vipps::{Client, Environment, VippsConfig};
-use crate::relay_support::*;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(15);

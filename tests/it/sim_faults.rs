@@ -1,10 +1,9 @@
 //! Faults on demand and the automatic customer, over loopback.
 
-
+use crate::sim_support::*;
 use kasse::sim::{AutoCustomer, EndpointClass, Faults, SimConfig};
 use reqwest::Method;
 use serde_json::json;
-use crate::sim_support::*;
 
 #[tokio::test]
 async fn the_next_n_calls_of_a_class_fail_before_taking_effect() {

@@ -1,12 +1,11 @@
 //! Idempotency keys and rate limits, as Vipps applies them.
 
-
 use std::time::Duration;
 
+use crate::sim_support::*;
 use kasse::sim::{RateLimits, SimConfig};
 use reqwest::Method;
 use serde_json::json;
-use crate::sim_support::*;
 
 #[tokio::test]
 async fn same_key_and_body_replays_the_original_answer() {

@@ -151,3 +151,137 @@ fn unreadable_location_names_the_path() {
     assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
     assert!(err.to_string().contains("missing-dir"));
 }
+
+/// A database written by the build before the one payment model (schema 3: three completed,
+/// declined, refunded and cancelled sales through the real engine) opens after migration 4
+/// with every sale, attempt, operation, check-in, event and journal row intact.
+#[test]
+fn a_schema_3_database_is_carried_forward_intact() {
+    use kasse::core::payment::{AttemptStatus, Decision, OpKind, OpStatus};
+    use kasse::store::attempts as pay;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("till.sqlite");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/fixtures/till-schema3.sqlite"
+    );
+    std::fs::copy(fixture, &path).unwrap();
+    let (before_head, install_id) = {
+        let c = Connection::open(&path).unwrap();
+        let version: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 3, "the fixture is a schema 3 database");
+        let head: (i64, String) = c
+            .query_row("SELECT seq, hash FROM journal_head", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        let install: String = c
+            .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        (head, install)
+    };
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let c = store.conn();
+    let count = |table: &str| -> i64 {
+        c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count("sale"), 3);
+    assert_eq!(count("payment_attempt"), 4);
+    assert_eq!(count("payment_operation"), 8);
+    assert_eq!(count("checkin"), 4);
+    assert_eq!(count("payment_event"), 6);
+    assert_eq!(count("journal"), before_head.0);
+    for gone in [
+        "engine_attempts",
+        "engine_operations",
+        "engine_checkins",
+        "engine_payment_events",
+        "engine_meta",
+        "refund",
+    ] {
+        let n: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = ?1",
+                [gone],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 0, "{gone} is gone");
+    }
+    // engine_meta folded into meta; the install id (part of every reference) kept.
+    assert_eq!(store.install_id().unwrap(), install_id);
+    assert!(pay::relay_cursor(c).unwrap().is_some());
+    assert!(pay::meta_get(c, pay::META_QR_CONTENT).unwrap().is_some());
+
+    let attempts: Vec<_> = (1..=3)
+        .flat_map(|sale| pay::attempts_of_sale(c, sale).unwrap())
+        .collect();
+    let summary: Vec<_> = attempts
+        .iter()
+        .map(|a| (a.status, a.decision, a.captured_amount, a.refunded_amount))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                AttemptStatus::Completed,
+                Some(Decision::Capture),
+                12_900,
+                2_000
+            ),
+            (AttemptStatus::Declined, None, 0, 0),
+            (AttemptStatus::Completed, Some(Decision::Capture), 12_900, 0),
+            (AttemptStatus::Cancelled, Some(Decision::Cancel), 0, 0),
+        ]
+    );
+    for a in &attempts {
+        assert!(a.reference.contains(&install_id), "{}", a.reference);
+        assert!(a.resolved);
+    }
+    let ops = pay::operations_of_attempt(c, attempts[0].id).unwrap();
+    let kinds: Vec<_> = ops.iter().map(|o| (o.kind, o.status)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (OpKind::Create, OpStatus::Succeeded),
+            (OpKind::Capture, OpStatus::Succeeded),
+            (OpKind::Refund, OpStatus::Succeeded),
+        ]
+    );
+    assert_eq!(
+        ops[1].idempotency_key,
+        format!("{}-capture-1", attempts[0].reference)
+    );
+    assert!(pay::attempts_needing_reconcile(c).unwrap().is_empty());
+    // The history reads the one model: references and refunds.
+    let all = store.sales_between(0, i64::MAX).unwrap();
+    assert_eq!(all.len(), 3);
+    let first = all.iter().find(|s| s.id == 1).unwrap();
+    assert_eq!(
+        first.reference.as_deref(),
+        Some(attempts[0].reference.as_str())
+    );
+    assert_eq!((first.refunded, first.attempts), (2_000, 1));
+    // The hash chain is untouched and still verifies.
+    let report = store.verify_journal().unwrap();
+    assert_eq!(
+        (report.head_seq, report.head_hash.as_str()),
+        (before_head.0, before_head.1.as_str())
+    );
+    // The tables are STRICT now: a wrong type is refused.
+    assert!(
+        c.execute(
+            "UPDATE payment_attempt SET amount = 'lots' WHERE id = 1",
+            []
+        )
+        .is_err()
+    );
+}

@@ -7,9 +7,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use kasse::core::basket::{Basket, BasketError, Discount};
 use kasse::core::catalog::{Item, Unit};
 use kasse::core::money::Currency;
+use kasse::core::payment::{AttemptStatus, CustomerKind, Decision, Intent, OpKind, OpStatus};
 use kasse::core::sale::SaleState;
 use kasse::core::vat::VatRate;
-use kasse::store::{NewAttempt, PaymentAmounts, RefundState, Store, StoreError, kind};
+use kasse::store::attempts::{self as pay, AttemptRow};
+use kasse::store::{Store, StoreError, kind};
 
 /// 2026-03-02 10:00:00 UTC.
 const T0: i64 = 1_772_445_600_000;
@@ -182,200 +184,202 @@ fn freezing_a_basket_stores_sale_lines_and_receipt() {
     store.verify_journal().unwrap();
 }
 
+/// A new attempt on `sale_id` with the reference `<prefix>-<id>` and its create intent.
+fn attempt_with_create(
+    conn: &rusqlite::Connection,
+    sale_id: i64,
+    total: i64,
+    kind: CustomerKind,
+) -> (AttemptRow, i64) {
+    let a = pay::insert_attempt(conn, sale_id, total, "NOK", kind, None, None, T0, |id| {
+        Ok(format!("till1-abc-{sale_id}-{id}"))
+    })
+    .unwrap();
+    let key = format!("{}-create", a.reference);
+    let op = pay::insert_operation(conn, a.id, OpKind::Create, 1, &key, total, T0).unwrap();
+    (a, op.id)
+}
+
 #[test]
 fn payment_attempt_lifecycle_with_intents_and_refunds() {
     let clock = Arc::new(AtomicI64::new(T0));
     let store = store_at(&clock);
     let (sale_id, basket) = frozen_sale(&store);
     let total = basket.totals().total;
+    let c = store.conn();
 
-    let a = store
-        .create_attempt(&NewAttempt {
-            sale_id,
-            reference: "till1-abc-1-1",
-            flow: "customer_token",
-            create_key: "till1-abc-1-1-create",
-        })
-        .unwrap();
+    let (a, create) = attempt_with_create(c, sale_id, total, CustomerKind::Token);
     assert_eq!(
-        (a.attempt, a.amount, a.state),
-        (1, total, SaleState::PaymentRequested)
+        (a.amount, a.status, a.decision),
+        (total, AttemptStatus::Creating, None)
     );
-    assert_eq!(a.currency, Currency::Nok);
-    assert_eq!(
-        store.get_sale(sale_id).unwrap().unwrap().state,
-        SaleState::PaymentRequested
-    );
-    // A second attempt while one is in flight is refused.
-    assert!(matches!(
-        store.create_attempt(&NewAttempt {
+    assert_eq!(a.currency, "NOK");
+    assert_eq!(store.get_sale(sale_id).unwrap().unwrap().attempts, 1);
+    // A reference and an idempotency key are never used twice.
+    // (In a transaction, as the engine does: the refused insert leaves nothing behind.)
+    let tx = c.unchecked_transaction().unwrap();
+    assert!(
+        pay::insert_attempt(
+            &tx,
             sale_id,
-            reference: "till1-abc-1-2",
-            flow: "customer_token",
-            create_key: "k2",
-        }),
-        Err(StoreError::Conflict(_))
-    ));
-    assert_eq!(store.unfinished_attempts().unwrap().len(), 1);
+            total,
+            "NOK",
+            CustomerKind::Token,
+            None,
+            None,
+            T0,
+            |_| { Ok(a.reference.clone()) }
+        )
+        .is_err()
+    );
+    drop(tx);
+    let key = format!("{}-create", a.reference);
+    assert!(pay::insert_operation(c, a.id, OpKind::Create, 2, &key, total, T0).is_err());
+    assert_eq!(pay::attempts_needing_reconcile(c).unwrap().len(), 1);
+    // Statuses are checked by the database too.
+    assert!(
+        c.execute(
+            "UPDATE payment_attempt SET status = 'capture' WHERE id = ?1",
+            [a.id]
+        )
+        .is_err()
+    );
 
     clock.store(T0 + 10_000, Ordering::SeqCst);
-    store
-        .set_attempt_state(a.id, SaleState::Authorized, None)
+    pay::finish_operation(c, create, OpStatus::Succeeded, Some(201), None, None, T0).unwrap();
+    pay::set_attempt_status(c, a.id, AttemptStatus::Authorized, T0).unwrap();
+    pay::set_decision(c, a.id, Decision::Capture, T0).unwrap();
+    let seq = pay::next_op_seq(c, a.id, OpKind::Capture).unwrap();
+    assert_eq!(seq, 1);
+    let capture_key = format!("{}-capture-1", a.reference);
+    let capture =
+        pay::insert_operation(c, a.id, OpKind::Capture, seq, &capture_key, total, T0).unwrap();
+    let open = pay::open_operation(c, a.id, OpKind::Capture)
+        .unwrap()
         .unwrap();
-    store
-        .set_attempt_amounts(
-            a.id,
-            PaymentAmounts {
-                authorized: total,
-                ..Default::default()
-            },
-            Some("psp-1"),
-        )
-        .unwrap();
-    let a = store
-        .record_capture_intent(a.id, "till1-abc-1-1-capture-1", total)
-        .unwrap();
-    assert_eq!(a.state, SaleState::Capturing);
-    assert_eq!(a.capture_key.as_deref(), Some("till1-abc-1-1-capture-1"));
-    // Same intent again: no-op; a different one: conflict.
-    store
-        .record_capture_intent(a.id, "till1-abc-1-1-capture-1", total)
-        .unwrap();
-    assert!(matches!(
-        store.record_capture_intent(a.id, "other", total),
-        Err(StoreError::Conflict(_))
-    ));
-    store
-        .set_attempt_amounts(
-            a.id,
-            PaymentAmounts {
-                authorized: total,
-                captured: total,
-                ..Default::default()
-            },
-            None,
-        )
-        .unwrap();
-    let a = store
-        .set_attempt_state(a.id, SaleState::Completed, None)
-        .unwrap();
-    assert_eq!(a.psp_reference.as_deref(), Some("psp-1"));
-    let sale = store.get_sale(sale_id).unwrap().unwrap();
-    assert_eq!(sale.state, SaleState::Completed);
-    assert_eq!(sale.completed_ms, Some(T0 + 10_000));
-    assert!(store.unfinished_attempts().unwrap().is_empty());
+    assert_eq!(open.idempotency_key, capture_key);
+    let facts = pay::stored_facts(c, &pay::attempt(c, a.id).unwrap().unwrap()).unwrap();
     assert_eq!(
-        store
-            .attempt_by_reference("till1-abc-1-1")
-            .unwrap()
-            .unwrap()
-            .id,
-        a.id
+        (facts.decision, facts.create, facts.capture),
+        (Some(Decision::Capture), Intent::Succeeded, Intent::Unsent)
+    );
+    pay::mark_sent(c, capture.id, T0).unwrap();
+    let facts = pay::stored_facts(c, &pay::attempt(c, a.id).unwrap().unwrap()).unwrap();
+    assert_eq!(facts.capture, Intent::Open);
+    pay::finish_operation(
+        c,
+        capture.id,
+        OpStatus::Succeeded,
+        Some(200),
+        None,
+        None,
+        T0,
+    )
+    .unwrap();
+    pay::record_vipps_view(
+        c,
+        a.id,
+        "AUTHORIZED",
+        pay::Amounts {
+            authorized: total,
+            captured: total,
+            ..Default::default()
+        },
+        T0,
+    )
+    .unwrap();
+    pay::set_attempt_status(c, a.id, AttemptStatus::Completed, T0).unwrap();
+    assert!(pay::attempts_needing_reconcile(c).unwrap().is_empty());
+    let done = pay::attempt_by_reference(c, &a.reference).unwrap().unwrap();
+    assert_eq!(
+        (done.id, done.resolved, done.captured_amount),
+        (a.id, true, total)
     );
 
-    // Refunds: never more than captured minus refunds not failed.
-    let r1 = store
-        .create_refund(a.id, 1000, "till1-abc-1-1-refund-1")
-        .unwrap();
-    assert_eq!((r1.seq, r1.state), (1, RefundState::Requested));
-    assert!(matches!(
-        store.create_refund(a.id, total - 999, "till1-abc-1-1-refund-2"),
-        Err(StoreError::RefundTooLarge { available, .. }) if available == total - 1000
-    ));
-    store
-        .set_refund_state(r1.id, RefundState::Failed, Some("6150"))
-        .unwrap();
-    let r2 = store
-        .create_refund(a.id, total, "till1-abc-1-1-refund-2")
-        .unwrap();
-    assert_eq!(r2.seq, 2);
-    store
-        .set_refund_state(r2.id, RefundState::Done, None)
-        .unwrap();
-    assert!(matches!(
-        store.set_refund_state(r2.id, RefundState::Failed, None),
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(matches!(
-        store.create_refund(a.id, 1, "till1-abc-1-1-refund-3"),
-        Err(StoreError::RefundTooLarge { available: 0, .. })
-    ));
-    let refunds = store.refunds_for_sale(sale_id).unwrap();
+    // Refunds: money promised back counts refunds still open; a rejected one does not.
+    let r1 = pay::insert_operation(c, a.id, OpKind::Refund, 1, "r-1", 1000, T0).unwrap();
+    assert_eq!(pay::refunds_committed(c, a.id).unwrap(), 1000);
+    // An open refund makes the attempt need reconciliation again.
+    assert_eq!(pay::attempts_needing_reconcile(c).unwrap().len(), 1);
+    pay::finish_operation(
+        c,
+        r1.id,
+        OpStatus::Rejected,
+        Some(400),
+        Some(6150),
+        Some("6150"),
+        T0,
+    )
+    .unwrap();
+    assert_eq!(pay::refunds_committed(c, a.id).unwrap(), 0);
+    assert_eq!(pay::next_op_seq(c, a.id, OpKind::Refund).unwrap(), 2);
+    let r2 = pay::insert_operation(c, a.id, OpKind::Refund, 2, "r-2", total, T0).unwrap();
+    pay::finish_operation(c, r2.id, OpStatus::Succeeded, Some(200), None, None, T0).unwrap();
+    assert_eq!(pay::refunds_committed(c, a.id).unwrap(), total);
+    let ops = pay::operations_of_attempt(c, a.id).unwrap();
+    let refunds: Vec<_> = ops.iter().filter(|o| o.kind == OpKind::Refund).collect();
     assert_eq!(refunds.len(), 2);
-    assert_eq!(refunds[0].last_error.as_deref(), Some("6150"));
-
-    let kinds = journal_kinds(&store);
-    for expected in [
-        kind::SALE_FROZEN,
-        kind::PAYMENT_REQUESTED,
-        kind::PAYMENT_AUTHORIZED,
-        kind::CAPTURE_REQUESTED,
-        kind::PAYMENT_CAPTURED,
-        kind::REFUND_REQUESTED,
-        kind::REFUND_FAILED,
-        kind::REFUND_DONE,
-    ] {
-        assert!(
-            kinds.iter().any(|k| k == expected),
-            "{expected} in {kinds:?}"
-        );
-    }
+    assert_eq!(refunds[0].detail.as_deref(), Some("6150"));
+    assert_eq!(refunds[0].error_code, Some(6150));
+    // The history shows the refunded amount.
+    let today = store.sales_today(time::UtcOffset::UTC).unwrap();
+    assert_eq!(today[0].reference.as_deref(), Some(a.reference.as_str()));
     store.verify_journal().unwrap();
 }
 
 #[test]
-fn retry_after_decline_is_a_new_attempt_and_cancel_keeps_its_key() {
+fn retry_after_decline_is_a_new_attempt_and_settling_closes_open_intents() {
     let clock = Arc::new(AtomicI64::new(T0));
     let store = store_at(&clock);
-    let (sale_id, _) = frozen_sale(&store);
-    let first = store
-        .create_attempt(&NewAttempt {
-            sale_id,
-            reference: "till1-abc-2-1",
-            flow: "customer_token",
-            create_key: "till1-abc-2-1-create",
-        })
-        .unwrap();
-    store
-        .set_attempt_state(first.id, SaleState::Declined, Some("customer declined"))
-        .unwrap();
-    // Retry: the engine moves the sale back to AwaitingCheckIn.
-    store
-        .set_sale_state(sale_id, SaleState::AwaitingCheckIn)
-        .unwrap();
-    // Reusing the old reference is refused.
-    assert!(matches!(
-        store.create_attempt(&NewAttempt {
-            sale_id,
-            reference: "till1-abc-2-1",
-            flow: "phone",
-            create_key: "x",
-        }),
-        Err(StoreError::Conflict(_))
-    ));
-    let second = store
-        .create_attempt(&NewAttempt {
-            sale_id,
-            reference: "till1-abc-2-2",
-            flow: "phone",
-            create_key: "till1-abc-2-2-create",
-        })
-        .unwrap();
-    assert_eq!(second.attempt, 2);
-    let cancelling = store
-        .record_cancel_intent(second.id, "till1-abc-2-2-cancel-1")
-        .unwrap();
-    assert_eq!(cancelling.state, SaleState::Cancelling);
-    store
-        .record_cancel_intent(second.id, "till1-abc-2-2-cancel-1")
-        .unwrap();
-    store
-        .set_attempt_state(second.id, SaleState::Cancelled, None)
-        .unwrap();
-    let attempts = store.attempts_for_sale(sale_id).unwrap();
+    let (sale_id, total) = {
+        let (id, basket) = frozen_sale(&store);
+        (id, basket.totals().total)
+    };
+    let c = store.conn();
+    let (first, first_create) = attempt_with_create(c, sale_id, total, CustomerKind::Token);
+    pay::finish_operation(
+        c,
+        first_create,
+        OpStatus::Succeeded,
+        Some(201),
+        None,
+        None,
+        T0,
+    )
+    .unwrap();
+    pay::set_attempt_status(c, first.id, AttemptStatus::Declined, T0).unwrap();
+    pay::set_last_error(c, first.id, "customer declined", T0).unwrap();
+    let (second, create) = attempt_with_create(c, sale_id, total, CustomerKind::Phone);
+    assert_ne!(first.reference, second.reference);
+    // The create body is kept for a re-send while the outcome is open, then forgotten.
+    pay::set_request_body(c, create, r#"{"reference":"x"}"#).unwrap();
+    assert_eq!(
+        pay::request_body(c, create).unwrap().as_deref(),
+        Some(r#"{"reference":"x"}"#)
+    );
+    pay::set_decision(c, second.id, Decision::Cancel, T0).unwrap();
+    let cancel = pay::insert_operation(c, second.id, OpKind::Cancel, 1, "c-1", total, T0).unwrap();
+    assert_eq!(
+        pay::open_operation(c, second.id, OpKind::Cancel)
+            .unwrap()
+            .map(|o| o.id),
+        Some(cancel.id)
+    );
+    pay::set_attempt_status(c, second.id, AttemptStatus::Cancelled, T0).unwrap();
+    assert_eq!(pay::abandon_open_operations(c, second.id, T0).unwrap(), 2);
+    pay::clear_request_bodies(c, second.id).unwrap();
+    assert_eq!(pay::request_body(c, create).unwrap(), None);
+    assert!(
+        pay::operations_of_attempt(c, second.id)
+            .unwrap()
+            .iter()
+            .all(|o| o.status == OpStatus::Abandoned)
+    );
+    let attempts = pay::attempts_of_sale(c, sale_id).unwrap();
     assert_eq!(attempts.len(), 2);
     assert_eq!(attempts[0].last_error.as_deref(), Some("customer declined"));
     assert_eq!(store.get_sale(sale_id).unwrap().unwrap().attempts, 2);
+    assert!(pay::attempts_needing_reconcile(c).unwrap().is_empty());
     store.verify_journal().unwrap();
 }
 
@@ -388,13 +392,20 @@ fn history_lists_todays_sales_with_status() {
     let (first, _) = frozen_sale(&store);
     clock.store(T0 + 60_000, Ordering::SeqCst);
     let (second, basket) = frozen_sale(&store);
+    pay::insert_attempt(
+        store.conn(),
+        second,
+        basket.totals().total,
+        "NOK",
+        CustomerKind::Token,
+        None,
+        None,
+        T0,
+        |_| Ok("till1-abc-9-1".into()),
+    )
+    .unwrap();
     store
-        .create_attempt(&NewAttempt {
-            sale_id: second,
-            reference: "till1-abc-9-1",
-            flow: "customer_token",
-            create_key: "k-9-1",
-        })
+        .set_sale_state(second, SaleState::PaymentRequested)
         .unwrap();
     let today = store.sales_today(time::UtcOffset::UTC).unwrap();
     let ids: Vec<i64> = today.iter().map(|s| s.id).collect();

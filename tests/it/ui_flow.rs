@@ -5,12 +5,12 @@
 
 #![cfg(feature = "gui")]
 
-
+use crate::ui_common;
+use crate::ui_common::{Harness, TillProgram};
 use iced::keyboard::key::Named;
 use kasse::ui::i18n::Arg;
 use kasse::ui::screen::sale::{self, tile_id};
 use kasse::ui::screen::{admin, history};
-use crate::ui_common::{Harness, TillProgram};
 
 /// Demo catalogue: Kaffe 35,00 (15 %), Kanelbolle 39,00 (15 %), Termokopp
 /// 199,00 (25 %); barcodes from `assets/demo-catalog.csv`.

@@ -1,32 +1,57 @@
-//! The payment engine's tables (`migrations/till/*_engine.sql`): attempts, operation intents,
-//! check-ins, received payment events and small settings.
+//! The one record of payments (`migrations/till/0004_one_payment_model.sql`): payment
+//! attempts, operation intents and results (refunds are operations), check-ins, received
+//! payment events and the engine's small settings in `meta`.
 //!
 //! Functions take a `&Connection` so they run inside the caller's transaction (a
 //! `rusqlite::Transaction` derefs to one): an intent, its journal entry and any cursor move
-//! commit together.
+//! commit together. Statuses are the enums of [`crate::core::payment`]; they convert to and
+//! from SQL here and nowhere else.
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::core::payment::{
+    AttemptStatus, CustomerKind, Decision, Intent, OpKind, OpStatus, Stored,
+};
+
+/// SQL text conversion for the payment model's enums.
+macro_rules! sql_text {
+    ($($t:ty),+) => {$(
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+        impl FromSql for $t {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let text = value.as_str()?;
+                <$t>::parse(text).ok_or_else(|| {
+                    FromSqlError::Other(format!("unknown {} {text:?}", stringify!($t)).into())
+                })
+            }
+        }
+    )+};
+}
+sql_text!(AttemptStatus, Decision, OpKind, OpStatus, CustomerKind);
 
 /// Errors of the engine's repository.
 pub type Result<T> = std::result::Result<T, rusqlite::Error>;
 
-/// `engine_meta` key of the last stored relay sequence number.
+/// `meta` key of the last stored relay sequence number.
 pub const META_RELAY_CURSOR: &str = "relay_cursor";
-/// `engine_meta` key of the last known QR content.
+/// `meta` key of the last known QR content.
 pub const META_QR_CONTENT: &str = "qr_content";
 
 pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    conn.query_row(
-        "SELECT value FROM engine_meta WHERE key = ?1",
-        params![key],
-        |r| r.get(0),
-    )
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+        r.get(0)
+    })
     .optional()
 }
 
 pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.execute(
-        "INSERT INTO engine_meta (key, value) VALUES (?1, ?2)
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         params![key, value],
     )?;
@@ -109,7 +134,7 @@ pub struct NewCheckin<'a> {
 /// Stores a check-in; `None` when the same one was stored before (a redelivery).
 pub fn insert_checkin(conn: &Connection, c: &NewCheckin<'_>) -> Result<Option<CheckinRow>> {
     let n = conn.execute(
-        "INSERT OR IGNORE INTO engine_checkins (relay_seq, customer_token, merchant_qr_id,
+        "INSERT OR IGNORE INTO checkin (relay_seq, customer_token, merchant_qr_id,
              initiated_at, received_at_ms, relay_received_at_ns, expires_at_ms, sale_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
@@ -132,7 +157,7 @@ pub fn insert_checkin(conn: &Connection, c: &NewCheckin<'_>) -> Result<Option<Ch
 
 pub fn checkin(conn: &Connection, id: i64) -> Result<Option<CheckinRow>> {
     conn.query_row(
-        &format!("SELECT {CHECKIN_COLS} FROM engine_checkins WHERE id = ?1"),
+        &format!("SELECT {CHECKIN_COLS} FROM checkin WHERE id = ?1"),
         params![id],
         checkin_from_row,
     )
@@ -148,7 +173,7 @@ pub fn usable_checkin(
 ) -> Result<Option<CheckinRow>> {
     conn.query_row(
         &format!(
-            "SELECT {CHECKIN_COLS} FROM engine_checkins
+            "SELECT {CHECKIN_COLS} FROM checkin
              WHERE used_by_attempt IS NULL AND discarded = 0 AND expires_at_ms > ?1
                AND (sale_id IS NULL OR sale_id = ?2)
              ORDER BY id DESC LIMIT 1"
@@ -163,7 +188,7 @@ pub fn usable_checkin(
 pub fn held_checkin(conn: &Connection, valid_at_ms: i64) -> Result<Option<CheckinRow>> {
     conn.query_row(
         &format!(
-            "SELECT {CHECKIN_COLS} FROM engine_checkins
+            "SELECT {CHECKIN_COLS} FROM checkin
              WHERE used_by_attempt IS NULL AND discarded = 0 AND expires_at_ms > ?1
                AND sale_id IS NULL
              ORDER BY id DESC LIMIT 1"
@@ -176,7 +201,7 @@ pub fn held_checkin(conn: &Connection, valid_at_ms: i64) -> Result<Option<Checki
 
 pub fn mark_checkin_used(conn: &Connection, id: i64, attempt_id: i64) -> Result<()> {
     conn.execute(
-        "UPDATE engine_checkins SET used_by_attempt = ?2 WHERE id = ?1",
+        "UPDATE checkin SET used_by_attempt = ?2 WHERE id = ?1",
         params![id, attempt_id],
     )?;
     Ok(())
@@ -184,7 +209,7 @@ pub fn mark_checkin_used(conn: &Connection, id: i64, attempt_id: i64) -> Result<
 
 pub fn discard_checkin(conn: &Connection, id: i64) -> Result<()> {
     conn.execute(
-        "UPDATE engine_checkins SET discarded = 1 WHERE id = ?1",
+        "UPDATE checkin SET discarded = 1 WHERE id = ?1",
         params![id],
     )?;
     Ok(())
@@ -194,7 +219,7 @@ pub fn discard_checkin(conn: &Connection, id: i64) -> Result<()> {
 /// (they were this sale's customer, not the next one's).
 pub fn discard_checkins_of_sale(conn: &Connection, sale_id: i64) -> Result<usize> {
     conn.execute(
-        "UPDATE engine_checkins SET discarded = 1
+        "UPDATE checkin SET discarded = 1
          WHERE used_by_attempt IS NULL AND discarded = 0 AND sale_id = ?1",
         params![sale_id],
     )
@@ -203,7 +228,7 @@ pub fn discard_checkins_of_sale(conn: &Connection, sale_id: i64) -> Result<usize
 /// Gives every held check-in (no sale yet) to `sale_id`.
 pub fn assign_held_checkins(conn: &Connection, sale_id: i64) -> Result<usize> {
     conn.execute(
-        "UPDATE engine_checkins SET sale_id = ?1
+        "UPDATE checkin SET sale_id = ?1
          WHERE sale_id IS NULL AND used_by_attempt IS NULL AND discarded = 0",
         params![sale_id],
     )
@@ -212,37 +237,19 @@ pub fn assign_held_checkins(conn: &Connection, sale_id: i64) -> Result<usize> {
 // ---------------------------------------------------------------------------------------------
 // Attempts
 
-/// Status texts of `engine_attempts.status`.
-pub mod status {
-    pub const CREATING: &str = "creating";
-    pub const REQUESTED: &str = "requested";
-    pub const AUTHORIZED: &str = "authorized";
-    pub const CAPTURING: &str = "capturing";
-    pub const CANCELLING: &str = "cancelling";
-    pub const COMPLETED: &str = "completed";
-    pub const DECLINED: &str = "declined";
-    pub const EXPIRED: &str = "expired";
-    pub const CANCELLED: &str = "cancelled";
-    pub const REJECTED: &str = "rejected";
-    pub const NOT_CREATED: &str = "not_created";
-    pub const NEEDS_ADMIN: &str = "needs_admin";
-}
-
 /// A stored payment attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptRow {
     pub id: i64,
     pub sale_id: i64,
-    /// The mirrored `payment_attempt` row.
-    pub store_attempt_id: Option<i64>,
     pub reference: String,
     pub amount: i64,
     pub currency: String,
-    pub customer_kind: String,
+    pub customer_kind: CustomerKind,
     pub checkin_id: Option<i64>,
     pub phone_masked: Option<String>,
-    pub status: String,
-    pub decision: Option<String>,
+    pub status: AttemptStatus,
+    pub decision: Option<Decision>,
     pub vipps_state: Option<String>,
     pub authorized_amount: i64,
     pub captured_amount: i64,
@@ -261,7 +268,7 @@ pub struct AttemptRow {
     pub vipps_base_url: Option<String>,
 }
 
-const ATTEMPT_COLS: &str = "id, sale_id, store_attempt_id, reference, amount, currency, customer_kind, checkin_id, \
+const ATTEMPT_COLS: &str = "id, sale_id, reference, amount, currency, customer_kind, checkin_id, \
     phone_masked, status, decision, vipps_state, authorized_amount, captured_amount, \
     cancelled_amount, refunded_amount, money_released, resolved, needs_admin, last_error, \
     created_at_ms, updated_at_ms, vipps_msn, vipps_base_url";
@@ -270,28 +277,27 @@ fn attempt_from_row(r: &Row<'_>) -> Result<AttemptRow> {
     Ok(AttemptRow {
         id: r.get(0)?,
         sale_id: r.get(1)?,
-        store_attempt_id: r.get(2)?,
-        reference: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-        amount: r.get(4)?,
-        currency: r.get(5)?,
-        customer_kind: r.get(6)?,
-        checkin_id: r.get(7)?,
-        phone_masked: r.get(8)?,
-        status: r.get(9)?,
-        decision: r.get(10)?,
-        vipps_state: r.get(11)?,
-        authorized_amount: r.get(12)?,
-        captured_amount: r.get(13)?,
-        cancelled_amount: r.get(14)?,
-        refunded_amount: r.get(15)?,
-        money_released: r.get::<_, i64>(16)? != 0,
-        resolved: r.get::<_, i64>(17)? != 0,
-        needs_admin: r.get::<_, i64>(18)? != 0,
-        last_error: r.get(19)?,
-        created_at_ms: r.get(20)?,
-        updated_at_ms: r.get(21)?,
-        vipps_msn: r.get(22)?,
-        vipps_base_url: r.get(23)?,
+        reference: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+        amount: r.get(3)?,
+        currency: r.get(4)?,
+        customer_kind: r.get(5)?,
+        checkin_id: r.get(6)?,
+        phone_masked: r.get(7)?,
+        status: r.get(8)?,
+        decision: r.get(9)?,
+        vipps_state: r.get(10)?,
+        authorized_amount: r.get(11)?,
+        captured_amount: r.get(12)?,
+        cancelled_amount: r.get(13)?,
+        refunded_amount: r.get(14)?,
+        money_released: r.get::<_, i64>(15)? != 0,
+        resolved: r.get::<_, i64>(16)? != 0,
+        needs_admin: r.get::<_, i64>(17)? != 0,
+        last_error: r.get(18)?,
+        created_at_ms: r.get(19)?,
+        updated_at_ms: r.get(20)?,
+        vipps_msn: r.get(21)?,
+        vipps_base_url: r.get(22)?,
     })
 }
 
@@ -302,14 +308,14 @@ pub fn insert_attempt(
     sale_id: i64,
     amount: i64,
     currency: &str,
-    customer_kind: &str,
+    customer_kind: CustomerKind,
     checkin_id: Option<i64>,
     phone_masked: Option<&str>,
     now_ms: i64,
     make_reference: impl FnOnce(i64) -> std::result::Result<String, String>,
 ) -> Result<AttemptRow> {
     conn.execute(
-        "INSERT INTO engine_attempts (sale_id, amount, currency, customer_kind, checkin_id,
+        "INSERT INTO payment_attempt (sale_id, amount, currency, customer_kind, checkin_id,
              phone_masked, status, created_at_ms, updated_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'creating', ?7, ?7)",
         params![
@@ -326,8 +332,12 @@ pub fn insert_attempt(
     let reference = make_reference(id)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(e))))?;
     conn.execute(
-        "UPDATE engine_attempts SET reference = ?2 WHERE id = ?1",
+        "UPDATE payment_attempt SET reference = ?2 WHERE id = ?1",
         params![id, reference],
+    )?;
+    conn.execute(
+        "UPDATE sale SET attempts = attempts + 1 WHERE id = ?1",
+        params![sale_id],
     )?;
     attempt(conn, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
@@ -341,7 +351,7 @@ pub fn set_attempt_sales_unit(
     base_url: &str,
 ) -> Result<()> {
     conn.execute(
-        "UPDATE engine_attempts SET vipps_msn = ?2, vipps_base_url = ?3 WHERE id = ?1",
+        "UPDATE payment_attempt SET vipps_msn = ?2, vipps_base_url = ?3 WHERE id = ?1",
         params![attempt_id, msn, base_url],
     )?;
     Ok(())
@@ -349,7 +359,7 @@ pub fn set_attempt_sales_unit(
 
 pub fn attempt(conn: &Connection, id: i64) -> Result<Option<AttemptRow>> {
     conn.query_row(
-        &format!("SELECT {ATTEMPT_COLS} FROM engine_attempts WHERE id = ?1"),
+        &format!("SELECT {ATTEMPT_COLS} FROM payment_attempt WHERE id = ?1"),
         params![id],
         attempt_from_row,
     )
@@ -358,7 +368,7 @@ pub fn attempt(conn: &Connection, id: i64) -> Result<Option<AttemptRow>> {
 
 pub fn attempt_by_reference(conn: &Connection, reference: &str) -> Result<Option<AttemptRow>> {
     conn.query_row(
-        &format!("SELECT {ATTEMPT_COLS} FROM engine_attempts WHERE reference = ?1"),
+        &format!("SELECT {ATTEMPT_COLS} FROM payment_attempt WHERE reference = ?1"),
         params![reference],
         attempt_from_row,
     )
@@ -368,7 +378,7 @@ pub fn attempt_by_reference(conn: &Connection, reference: &str) -> Result<Option
 /// Attempts of one sale, oldest first.
 pub fn attempts_of_sale(conn: &Connection, sale_id: i64) -> Result<Vec<AttemptRow>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {ATTEMPT_COLS} FROM engine_attempts WHERE sale_id = ?1 ORDER BY id"
+        "SELECT {ATTEMPT_COLS} FROM payment_attempt WHERE sale_id = ?1 ORDER BY id"
     ))?;
     let rows = stmt.query_map(params![sale_id], attempt_from_row)?;
     rows.collect()
@@ -377,9 +387,9 @@ pub fn attempts_of_sale(conn: &Connection, sale_id: i64) -> Result<Vec<AttemptRo
 /// Attempts that still need Vipps: unresolved ones, and resolved ones with an open refund.
 pub fn attempts_needing_reconcile(conn: &Connection) -> Result<Vec<AttemptRow>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {ATTEMPT_COLS} FROM engine_attempts a
+        "SELECT {ATTEMPT_COLS} FROM payment_attempt a
          WHERE a.resolved = 0
-            OR EXISTS (SELECT 1 FROM engine_operations o
+            OR EXISTS (SELECT 1 FROM payment_operation o
                        WHERE o.attempt_id = a.id AND o.status = 'intended')
          ORDER BY a.id"
     ))?;
@@ -393,7 +403,8 @@ pub fn attempts_needing_reconcile(conn: &Connection) -> Result<Vec<AttemptRow>> 
 /// so reconciliation releases whatever the customer reserves. True when an attempt was reopened.
 pub fn reopen_if_not_created(conn: &Connection, reference: &str, now_ms: i64) -> Result<bool> {
     let n = conn.execute(
-        "UPDATE engine_attempts SET resolved = 0, decision = 'cancel', updated_at_ms = ?2
+        "UPDATE payment_attempt SET resolved = 0, decision = 'cancel', status = 'cancelling',
+             updated_at_ms = ?2
          WHERE reference = ?1 AND resolved = 1 AND status IN ('not_created', 'rejected')",
         params![reference, now_ms],
     )?;
@@ -417,7 +428,7 @@ pub fn record_vipps_view(
     now_ms: i64,
 ) -> Result<()> {
     conn.execute(
-        "UPDATE engine_attempts SET vipps_state = ?2, authorized_amount = ?3,
+        "UPDATE payment_attempt SET vipps_state = ?2, authorized_amount = ?3,
              captured_amount = ?4, cancelled_amount = ?5, refunded_amount = ?6, updated_at_ms = ?7
          WHERE id = ?1",
         params![
@@ -433,23 +444,28 @@ pub fn record_vipps_view(
     Ok(())
 }
 
+/// Records a status; `resolved` follows it (a settled status needs nothing more from Vipps).
 pub fn set_attempt_status(
     conn: &Connection,
     attempt_id: i64,
-    status: &str,
-    resolved: bool,
+    status: AttemptStatus,
     now_ms: i64,
 ) -> Result<()> {
     conn.execute(
-        "UPDATE engine_attempts SET status = ?2, resolved = ?3, updated_at_ms = ?4 WHERE id = ?1",
-        params![attempt_id, status, resolved as i64, now_ms],
+        "UPDATE payment_attempt SET status = ?2, resolved = ?3, updated_at_ms = ?4 WHERE id = ?1",
+        params![attempt_id, status, status.is_settled() as i64, now_ms],
     )?;
     Ok(())
 }
 
-pub fn set_decision(conn: &Connection, attempt_id: i64, decision: &str, now_ms: i64) -> Result<()> {
+pub fn set_decision(
+    conn: &Connection,
+    attempt_id: i64,
+    decision: Decision,
+    now_ms: i64,
+) -> Result<()> {
     conn.execute(
-        "UPDATE engine_attempts SET decision = ?2, updated_at_ms = ?3 WHERE id = ?1",
+        "UPDATE payment_attempt SET decision = ?2, updated_at_ms = ?3 WHERE id = ?1",
         params![attempt_id, decision, now_ms],
     )?;
     Ok(())
@@ -457,7 +473,7 @@ pub fn set_decision(conn: &Connection, attempt_id: i64, decision: &str, now_ms: 
 
 pub fn set_money_released(conn: &Connection, attempt_id: i64, released: bool) -> Result<()> {
     conn.execute(
-        "UPDATE engine_attempts SET money_released = ?2 WHERE id = ?1",
+        "UPDATE payment_attempt SET money_released = ?2 WHERE id = ?1",
         params![attempt_id, released as i64],
     )?;
     Ok(())
@@ -465,7 +481,7 @@ pub fn set_money_released(conn: &Connection, attempt_id: i64, released: bool) ->
 
 pub fn flag_needs_admin(conn: &Connection, attempt_id: i64, why: &str, now_ms: i64) -> Result<()> {
     conn.execute(
-        "UPDATE engine_attempts SET needs_admin = 1, last_error = ?2, updated_at_ms = ?3
+        "UPDATE payment_attempt SET needs_admin = 1, last_error = ?2, updated_at_ms = ?3
          WHERE id = ?1",
         params![attempt_id, why, now_ms],
     )?;
@@ -474,7 +490,7 @@ pub fn flag_needs_admin(conn: &Connection, attempt_id: i64, why: &str, now_ms: i
 
 pub fn set_last_error(conn: &Connection, attempt_id: i64, error: &str, now_ms: i64) -> Result<()> {
     conn.execute(
-        "UPDATE engine_attempts SET last_error = ?2, updated_at_ms = ?3 WHERE id = ?1",
+        "UPDATE payment_attempt SET last_error = ?2, updated_at_ms = ?3 WHERE id = ?1",
         params![attempt_id, error, now_ms],
     )?;
     Ok(())
@@ -488,11 +504,11 @@ pub fn set_last_error(conn: &Connection, attempt_id: i64, error: &str, now_ms: i
 pub struct OperationRow {
     pub id: i64,
     pub attempt_id: i64,
-    pub kind: String,
+    pub kind: OpKind,
     pub seq: u32,
     pub idempotency_key: String,
     pub amount: i64,
-    pub status: String,
+    pub status: OpStatus,
     pub http_status: Option<u16>,
     pub error_code: Option<u32>,
     pub detail: Option<String>,
@@ -519,9 +535,9 @@ fn op_from_row(r: &Row<'_>) -> Result<OperationRow> {
 }
 
 /// The next counter for `kind` on an attempt (1 for the first).
-pub fn next_op_seq(conn: &Connection, attempt_id: i64, kind: &str) -> Result<u32> {
+pub fn next_op_seq(conn: &Connection, attempt_id: i64, kind: OpKind) -> Result<u32> {
     let max: Option<u32> = conn.query_row(
-        "SELECT MAX(seq) FROM engine_operations WHERE attempt_id = ?1 AND kind = ?2",
+        "SELECT MAX(seq) FROM payment_operation WHERE attempt_id = ?1 AND kind = ?2",
         params![attempt_id, kind],
         |r| r.get(0),
     )?;
@@ -531,21 +547,21 @@ pub fn next_op_seq(conn: &Connection, attempt_id: i64, kind: &str) -> Result<u32
 pub fn insert_operation(
     conn: &Connection,
     attempt_id: i64,
-    kind: &str,
+    kind: OpKind,
     seq: u32,
     idempotency_key: &str,
     amount: i64,
     now_ms: i64,
 ) -> Result<OperationRow> {
     conn.execute(
-        "INSERT INTO engine_operations (attempt_id, kind, seq, idempotency_key, amount, status,
+        "INSERT INTO payment_operation (attempt_id, kind, seq, idempotency_key, amount, status,
              created_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, 'intended', ?6)",
         params![attempt_id, kind, seq, idempotency_key, amount, now_ms],
     )?;
     let id = conn.last_insert_rowid();
     conn.query_row(
-        &format!("SELECT {OP_COLS} FROM engine_operations WHERE id = ?1"),
+        &format!("SELECT {OP_COLS} FROM payment_operation WHERE id = ?1"),
         params![id],
         op_from_row,
     )
@@ -554,14 +570,14 @@ pub fn insert_operation(
 pub fn finish_operation(
     conn: &Connection,
     op_id: i64,
-    status: &str,
+    status: OpStatus,
     http_status: Option<u16>,
     error_code: Option<u32>,
     detail: Option<&str>,
     now_ms: i64,
 ) -> Result<()> {
     conn.execute(
-        "UPDATE engine_operations SET status = ?2, http_status = ?3, error_code = ?4,
+        "UPDATE payment_operation SET status = ?2, http_status = ?3, error_code = ?4,
              detail = ?5, finished_at_ms = ?6
          WHERE id = ?1",
         params![op_id, status, http_status, error_code, detail, now_ms],
@@ -572,7 +588,7 @@ pub fn finish_operation(
 /// Operations of an attempt, oldest first.
 pub fn operations_of_attempt(conn: &Connection, attempt_id: i64) -> Result<Vec<OperationRow>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {OP_COLS} FROM engine_operations WHERE attempt_id = ?1 ORDER BY id"
+        "SELECT {OP_COLS} FROM payment_operation WHERE attempt_id = ?1 ORDER BY id"
     ))?;
     let rows = stmt.query_map(params![attempt_id], op_from_row)?;
     rows.collect()
@@ -582,11 +598,11 @@ pub fn operations_of_attempt(conn: &Connection, attempt_id: i64) -> Result<Vec<O
 pub fn open_operation(
     conn: &Connection,
     attempt_id: i64,
-    kind: &str,
+    kind: OpKind,
 ) -> Result<Option<OperationRow>> {
     conn.query_row(
         &format!(
-            "SELECT {OP_COLS} FROM engine_operations
+            "SELECT {OP_COLS} FROM payment_operation
              WHERE attempt_id = ?1 AND kind = ?2 AND status = 'intended'
              ORDER BY id DESC LIMIT 1"
         ),
@@ -596,10 +612,89 @@ pub fn open_operation(
     .optional()
 }
 
+/// Closes every open intent of an attempt as abandoned: the attempt is settled, so no answer
+/// to them can matter any more (an operation never stays `intended` after its payment ends).
+/// Refunds are left alone (they live on after the payment). Returns how many were closed.
+pub fn abandon_open_operations(conn: &Connection, attempt_id: i64, now_ms: i64) -> Result<usize> {
+    conn.execute(
+        "UPDATE payment_operation SET status = 'abandoned', finished_at_ms = ?2,
+             detail = coalesce(detail, 'closed when the payment was settled')
+         WHERE attempt_id = ?1 AND status = 'intended' AND kind != 'refund'",
+        params![attempt_id, now_ms],
+    )
+}
+
+/// Stores the exact body of a create request beside its intent, so recovery can re-send it
+/// with the same key and body.
+pub fn set_request_body(conn: &Connection, op_id: i64, body: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE payment_operation SET request_body = ?2 WHERE id = ?1",
+        params![op_id, body],
+    )?;
+    Ok(())
+}
+
+/// The stored body of a create request, while its attempt is not settled.
+pub fn request_body(conn: &Connection, op_id: i64) -> Result<Option<String>> {
+    conn.query_row(
+        "SELECT request_body FROM payment_operation WHERE id = ?1",
+        params![op_id],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(Option::flatten)
+}
+
+/// Forgets the create bodies of an attempt (they hold the customer's token or phone number).
+pub fn clear_request_bodies(conn: &Connection, attempt_id: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE payment_operation SET request_body = NULL
+         WHERE attempt_id = ?1 AND request_body IS NOT NULL",
+        params![attempt_id],
+    )?;
+    Ok(())
+}
+
+/// The latest operation of `kind` on an attempt, as the decision sees it.
+fn last_intent(conn: &Connection, attempt_id: i64, kind: OpKind) -> Result<Intent> {
+    let last: Option<(OpStatus, Option<i64>)> = conn
+        .query_row(
+            "SELECT status, sent_at_ms FROM payment_operation WHERE attempt_id = ?1 AND kind = ?2
+             ORDER BY id DESC LIMIT 1",
+            params![attempt_id, kind],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(match last {
+        None => Intent::None,
+        Some((status, sent)) => Intent::of(Some(status), sent.is_some()),
+    })
+}
+
+/// Marks an intent as about to be sent: from here on its request may reach Vipps, even if
+/// this process dies.
+pub fn mark_sent(conn: &Connection, op_id: i64, now_ms: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE payment_operation SET sent_at_ms = coalesce(sent_at_ms, ?2) WHERE id = ?1",
+        params![op_id, now_ms],
+    )?;
+    Ok(())
+}
+
+/// What the decision function needs to know of an attempt ([`crate::core::payment::decide`]).
+pub fn stored_facts(conn: &Connection, a: &AttemptRow) -> Result<Stored> {
+    Ok(Stored {
+        amount: a.amount,
+        decision: a.decision,
+        create: last_intent(conn, a.id, OpKind::Create)?,
+        capture: last_intent(conn, a.id, OpKind::Capture)?,
+    })
+}
+
 /// Sum of refund amounts that succeeded or are still intended (money promised back).
 pub fn refunds_committed(conn: &Connection, attempt_id: i64) -> Result<i64> {
     conn.query_row(
-        "SELECT COALESCE(SUM(amount), 0) FROM engine_operations
+        "SELECT COALESCE(SUM(amount), 0) FROM payment_operation
          WHERE attempt_id = ?1 AND kind = 'refund' AND status IN ('intended', 'succeeded')",
         params![attempt_id],
         |r| r.get(0),
@@ -625,7 +720,7 @@ pub struct NewPaymentEvent<'a> {
 /// Stores an event; false when it was stored before (Vipps and the relay deliver at least once).
 pub fn insert_payment_event(conn: &Connection, e: &NewPaymentEvent<'_>) -> Result<bool> {
     let n = conn.execute(
-        "INSERT OR IGNORE INTO engine_payment_events (relay_seq, reference, name, psp_reference,
+        "INSERT OR IGNORE INTO payment_event (relay_seq, reference, name, psp_reference,
              amount, success, timestamp, relay_received_at_ns, received_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
@@ -650,165 +745,9 @@ pub fn event_relay_received_ns(
     name: &str,
 ) -> Result<Option<i64>> {
     conn.query_row(
-        "SELECT MIN(relay_received_at_ns) FROM engine_payment_events
+        "SELECT MIN(relay_received_at_ns) FROM payment_event
          WHERE reference = ?1 AND name = ?2",
         params![reference, name],
         |r| r.get(0),
     )
-}
-
-// ---------------------------------------------------------------------------------------------
-// Mirror into the shared tables (`payment_attempt`, `refund`) read by the history and the window.
-// The engine's own rows above are the source of truth; these follow them in the same
-// transaction. The sale's state is moved separately (core state machine).
-
-/// The shared `payment_attempt.state` text for an engine status.
-fn mirror_state(status_text: &str) -> &'static str {
-    match status_text {
-        status::CREATING | status::REQUESTED => "payment_requested",
-        status::AUTHORIZED => "authorized",
-        status::CAPTURING => "capturing",
-        status::CANCELLING => "cancelling",
-        status::COMPLETED => "completed",
-        status::DECLINED => "declined",
-        status::EXPIRED => "expired",
-        status::CANCELLED => "cancelled",
-        _ => "failed",
-    }
-}
-
-/// Inserts or updates the shared `payment_attempt` row of an attempt.
-pub fn mirror_attempt(conn: &Connection, attempt_id: i64, now_ms: i64) -> Result<()> {
-    let a = attempt(conn, attempt_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-    let ops = operations_of_attempt(conn, attempt_id)?;
-    let create_key = ops
-        .iter()
-        .find(|o| o.kind == "create")
-        .map(|o| o.idempotency_key.clone())
-        .unwrap_or_else(|| format!("{}-create", a.reference));
-    let capture = ops.iter().rev().find(|o| o.kind == "capture");
-    let cancel = ops.iter().find(|o| o.kind == "cancel");
-    let state = mirror_state(&a.status);
-    let id = match a.store_attempt_id {
-        Some(id) => id,
-        None => {
-            let number: i64 = conn.query_row(
-                "SELECT count(*) + 1 FROM payment_attempt WHERE sale_id = ?1",
-                params![a.sale_id],
-                |r| r.get(0),
-            )?;
-            let flow = if a.customer_kind == "token" {
-                "customer_token"
-            } else {
-                "phone"
-            };
-            conn.execute(
-                "INSERT INTO payment_attempt (sale_id, attempt, reference, state, amount, currency,
-                     flow, create_key, created_ms, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-                params![
-                    a.sale_id,
-                    number,
-                    a.reference,
-                    state,
-                    a.amount,
-                    a.currency,
-                    flow,
-                    create_key,
-                    now_ms
-                ],
-            )?;
-            let id = conn.last_insert_rowid();
-            conn.execute(
-                "UPDATE engine_attempts SET store_attempt_id = ?2 WHERE id = ?1",
-                params![attempt_id, id],
-            )?;
-            conn.execute(
-                "UPDATE sale SET attempts = ?2 WHERE id = ?1",
-                params![a.sale_id, number],
-            )?;
-            id
-        }
-    };
-    conn.execute(
-        "UPDATE payment_attempt SET state = ?2, capture_key = ?3, capture_amount = ?4,
-             cancel_key = ?5, authorized_amount = ?6, captured_amount = ?7,
-             cancelled_amount = ?8, refunded_amount = ?9, last_error = ?10, updated_ms = ?11
-         WHERE id = ?1",
-        params![
-            id,
-            state,
-            capture.map(|o| o.idempotency_key.clone()),
-            capture.map(|o| o.amount),
-            cancel.map(|o| o.idempotency_key.clone()),
-            a.authorized_amount,
-            a.captured_amount,
-            a.cancelled_amount,
-            a.refunded_amount,
-            a.last_error,
-            now_ms
-        ],
-    )?;
-    Ok(())
-}
-
-/// Inserts or updates the shared `refund` row of a refund operation.
-pub fn mirror_refund(conn: &Connection, op_id: i64, now_ms: i64) -> Result<()> {
-    let (attempt_id, seq, key, amount, op_status, store_refund_id, detail): (
-        i64,
-        i64,
-        String,
-        i64,
-        String,
-        Option<i64>,
-        Option<String>,
-    ) = conn.query_row(
-        "SELECT attempt_id, seq, idempotency_key, amount, status, store_refund_id, detail
-         FROM engine_operations WHERE id = ?1 AND kind = 'refund'",
-        params![op_id],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        },
-    )?;
-    let state = match op_status.as_str() {
-        "succeeded" => "done",
-        "intended" => "requested",
-        _ => "failed",
-    };
-    match store_refund_id {
-        Some(id) => {
-            conn.execute(
-                "UPDATE refund SET state = ?2, last_error = ?3, updated_ms = ?4 WHERE id = ?1",
-                params![id, state, detail, now_ms],
-            )?;
-        }
-        None => {
-            mirror_attempt(conn, attempt_id, now_ms)?;
-            let store_attempt: i64 = conn.query_row(
-                "SELECT store_attempt_id FROM engine_attempts WHERE id = ?1",
-                params![attempt_id],
-                |r| r.get(0),
-            )?;
-            conn.execute(
-                "INSERT INTO refund (attempt_id, seq, amount, idempotency_key, state, last_error,
-                     created_ms, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                params![store_attempt, seq, amount, key, state, detail, now_ms],
-            )?;
-            let id = conn.last_insert_rowid();
-            conn.execute(
-                "UPDATE engine_operations SET store_refund_id = ?2 WHERE id = ?1",
-                params![op_id, id],
-            )?;
-        }
-    }
-    Ok(())
 }
