@@ -235,6 +235,7 @@ engine-refund-too-large = Det er mere end det, der er tilbage at refundere.
 engine-refund-rejected = Vipps afviste refusionen.
 engine-refund-pending = Refusionen er gemt og bliver prøvet igen.
 engine-amount-mismatch = Et beløb fra Vipps passer ikke med salget. Bed admin se på det.
+engine-rate-limited = Vipps begrænser kald for denne betaling; Kasse prøver igen om lidt.
 
 ## Fejl ved import af varekatalog (csv-*)
 csv-empty = Filen er tom.

@@ -235,6 +235,7 @@ engine-refund-too-large = That is more than what is left to refund.
 engine-refund-rejected = Vipps rejected the refund.
 engine-refund-pending = The refund is stored and will be retried.
 engine-amount-mismatch = An amount from Vipps does not match the sale. Ask the admin to look at it.
+engine-rate-limited = Vipps is limiting calls for this payment; Kasse retries shortly.
 
 ## Catalogue import problems (csv-*)
 csv-empty = The file is empty.

@@ -235,6 +235,7 @@ engine-refund-too-large = Summa on suurempi kuin palautettavaa on jäljellä.
 engine-refund-rejected = Vipps hylkäsi palautuksen.
 engine-refund-pending = Palautus on tallennettu ja sitä yritetään uudelleen.
 engine-amount-mismatch = Vippsin ilmoittama summa ei vastaa myyntiä. Pyydä ylläpitäjää tarkistamaan se.
+engine-rate-limited = Vipps rajoittaa tämän maksun kutsuja; Kasse yrittää pian uudelleen.
 
 ## Tuoteluettelon tuonnin virheet (csv-*)
 csv-empty = Tiedosto on tyhjä.

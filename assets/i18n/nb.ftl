@@ -235,6 +235,7 @@ engine-refund-too-large = Det er mer enn det som er igjen å refundere.
 engine-refund-rejected = Vipps avviste refusjonen.
 engine-refund-pending = Refusjonen er lagret og blir prøvd igjen.
 engine-amount-mismatch = Et beløp fra Vipps stemmer ikke med salget. Be admin se på det.
+engine-rate-limited = Vipps begrenser kall for denne betalingen; Kasse prøver igjen straks.
 
 ## Feil ved import av varekatalog (csv-*)
 csv-empty = Filen er tom.

@@ -7,6 +7,7 @@
 --   payment_operation  intent and result of every create, capture, cancel and refund call
 --   checkin            customer tokens from user.checked-in.v1, held for a sale
 --   payment_event      ePayment webhooks received through the relay (deduplicated)
+--   vipps_call         money calls as sent, for Vipps' per-API rate limits across restarts
 
 INSERT OR REPLACE INTO meta (key, value) SELECT key, value FROM engine_meta;
 DROP TABLE engine_meta;
@@ -113,6 +114,17 @@ INSERT INTO payment_event
 SELECT id, relay_seq, reference, name, psp_reference, amount, success, timestamp,
        relay_received_at_ns, received_at_ms
 FROM engine_payment_events;
+
+-- Every create, capture, cancel and refund request as it is sent (retries with the same key
+-- included): Vipps limits each API per reference and minute, and a restarted till must not
+-- forget the calls a stopped process made. Rows older than an hour are pruned.
+CREATE TABLE vipps_call (
+    id        INTEGER PRIMARY KEY,
+    reference TEXT NOT NULL,
+    api       TEXT NOT NULL CHECK (api IN ('create', 'capture', 'cancel', 'refund')),
+    at_ms     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX vipps_call_reference ON vipps_call (reference, at_ms);
 
 -- Children before parents.
 DROP TABLE engine_payment_events;

@@ -324,7 +324,13 @@ impl Till {
     }
 
     fn connect_relay(&mut self) {
-        if self.options.without_relay || self.config.relay.url.is_empty() {
+        if self.options.without_relay {
+            self.emit(EngineEvent::RelayStatus {
+                status: RelayStatus::NotUsed,
+            });
+            return;
+        }
+        if self.config.relay.url.is_empty() {
             self.emit(EngineEvent::RelayStatus {
                 status: RelayStatus::NotConfigured,
             });

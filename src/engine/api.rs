@@ -171,6 +171,9 @@ pub enum RelayStatus {
     },
     /// No relay configured: check-ins cannot arrive, phone-number payments still work.
     NotConfigured,
+    /// This run does not connect to the relay (`kasse recover`, `kasse refund`): it asks
+    /// Vipps directly and needs no events.
+    NotUsed,
 }
 
 /// Vipps reachability as shown to the cashier.
@@ -227,6 +230,9 @@ pub enum MessageId {
     RefundPending,
     /// An amount in Vipps' answer does not match the sale: the admin must look at it.
     AmountMismatch,
+    /// Vipps is rate-limiting this payment (429, or the per-minute limit is used up); the
+    /// engine retries when the window allows (the detail says when).
+    RateLimited,
 }
 
 /// One line of the sales history.

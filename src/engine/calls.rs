@@ -8,6 +8,8 @@ use tokio::time::Instant;
 use super::actor::{Input, Till};
 use super::api::{Command, EngineEvent, MessageId, VippsStatus};
 use super::pacing::{Backoff, CallClass};
+use crate::core::payment::OpKind;
+use crate::store::attempts as es;
 use crate::vipps::{self, VippsError, models::Payment};
 
 /// How a money-moving call ended.
@@ -67,11 +69,13 @@ impl Till {
         }
     }
 
-    /// Sends a create, capture, cancel or refund: paced by Vipps' per-reference limit,
+    /// Sends a create, capture, cancel or refund: paced by Vipps' per-reference limit of that
+    /// API (counting the calls a stopped process made), each call stored as it is sent,
     /// retried with the same key on retryable errors until `budget` is spent.
     pub(super) async fn call_modify<T, F, Fut>(
         &mut self,
         reference: &str,
+        api: OpKind,
         budget: Duration,
         interrupt: Interrupt,
         call: F,
@@ -90,32 +94,46 @@ impl Till {
             self.config.engine.retry_max(),
         );
         let mut last_error: Option<VippsError> = None;
+        let class = CallClass::Modify(api);
+        self.seed_limiter(reference);
         loop {
             let now = Instant::now();
-            let allowed = self.limiter.next_allowed(reference, CallClass::Modify, now);
+            let allowed = self.limiter.next_allowed(reference, class, now);
             if allowed > now {
                 if allowed.duration_since(start) > budget {
+                    tracing::warn!(reference, %api, "rate limit window full beyond the retry budget; left for reconciliation");
                     return CallOutcome::Unknown(last_error.unwrap_or_else(rate_limited));
                 }
+                self.note_rate_limited(reference, allowed);
                 match self.pause(allowed, interrupt).await {
                     Paused::Elapsed => {}
                     Paused::CancelRequested | Paused::Stopping => return CallOutcome::Interrupted,
                 }
             }
-            self.limiter
-                .record(reference, CallClass::Modify, Instant::now());
+            self.limiter.record(reference, class, Instant::now());
+            let sent_ms = self.now_ms();
+            if let Err(e) = self
+                .db
+                .tx_relaxed(|c| Ok(es::record_call(c, reference, api, sent_ms)?))
+            {
+                // The call itself is safe to send (its intent is stored); only pacing across a
+                // restart would miss it.
+                tracing::warn!(reference, error = %e, "could not store the call for pacing");
+            }
             match call(client.clone()).await {
                 Ok(v) => {
                     self.set_vipps_status(VippsStatus::Reachable);
                     return CallOutcome::Done(v);
                 }
                 Err(e) if e.is_retryable() => {
-                    tracing::warn!(reference, error = %e, "Vipps call failed; retrying with the same key");
-                    self.note_unreachable(&e);
                     let delay = backoff.next_delay(e.retry_after());
                     if start.elapsed() + delay > budget {
+                        tracing::warn!(reference, %api, error = %e, "Vipps call failed; retry budget spent, left for reconciliation with the same key");
+                        self.note_failure(reference, &e, Instant::now() + delay);
                         return CallOutcome::Unknown(e);
                     }
+                    tracing::warn!(reference, %api, error = %e, retry_in_ms = delay.as_millis() as u64, "Vipps call failed; retrying with the same key");
+                    self.note_failure(reference, &e, Instant::now() + delay);
                     last_error = Some(e);
                     match self.pause(Instant::now() + delay, interrupt).await {
                         Paused::Elapsed => {}
@@ -182,6 +200,57 @@ impl Till {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Loads the money calls stored for `reference` into the rate-limit window (once per
+    /// process and reference): a stopped process's calls still count.
+    fn seed_limiter(&mut self, reference: &str) {
+        if self.limiter.is_seeded(reference) {
+            return;
+        }
+        let now_ms = self.now_ms();
+        let window_ms = super::pacing::WINDOW.as_millis() as i64;
+        match self
+            .db
+            .read(|c| Ok(es::calls_since(c, reference, now_ms - window_ms)?))
+        {
+            Ok(calls) => {
+                let past = calls.into_iter().map(|(api, at_ms)| {
+                    (api, Duration::from_millis((now_ms - at_ms).max(0) as u64))
+                });
+                self.limiter.seed(reference, past, Instant::now());
+            }
+            Err(e) => {
+                tracing::warn!(reference, error = %e, "could not read stored calls for pacing")
+            }
+        }
+    }
+
+    /// Says why a retryable call failed: Vipps rate-limiting this payment (429), or Vipps
+    /// unreachable.
+    fn note_failure(&mut self, reference: &str, e: &VippsError, retry_at: Instant) {
+        if e.status() == Some(429) {
+            self.note_rate_limited(reference, retry_at);
+        } else {
+            self.note_unreachable(e);
+        }
+    }
+
+    /// "Vipps is rate-limiting this payment, retrying at HH:MM:SS" (local wall-clock time).
+    fn note_rate_limited(&mut self, reference: &str, retry_at: Instant) {
+        let wait = retry_at.saturating_duration_since(Instant::now());
+        let at = time::OffsetDateTime::from(self.clock.now() + wait);
+        let at = time::UtcOffset::current_local_offset()
+            .map(|o| at.to_offset(o))
+            .unwrap_or(at);
+        let hms = format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second());
+        self.emit(EngineEvent::Problem {
+            message_id: MessageId::RateLimited,
+            detail: Some(format!(
+                "Vipps is rate-limiting payment {reference}, retrying at {hms}"
+            )),
+            retrying: true,
+        });
     }
 
     pub(super) fn note_unreachable(&mut self, e: &VippsError) {

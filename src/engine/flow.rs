@@ -10,6 +10,7 @@ use super::calls::{CallOutcome, Interrupt, is_not_found};
 use super::crash;
 use super::db::{self, DbError, SaleRec};
 use super::keys;
+use super::pacing::RateLimiter;
 use super::receipt::{vipps_currency, vipps_receipt};
 use super::recovery::seen;
 use super::sales_unit::SalesUnit;
@@ -408,11 +409,17 @@ impl Till {
         let key = op.idempotency_key.clone();
         let budget = self.config.engine.create_retry_budget();
         let outcome = self
-            .call_modify(&attempt.reference, budget, Interrupt::ByCancel, |client| {
-                let request = request.clone();
-                let key = key.clone();
-                async move { client.create_payment(&request, &key).await }
-            })
+            .call_modify(
+                &attempt.reference,
+                OpKind::Create,
+                budget,
+                Interrupt::ByCancel,
+                |client| {
+                    let request = request.clone();
+                    let key = key.clone();
+                    async move { client.create_payment(&request, &key).await }
+                },
+            )
             .await;
         match outcome {
             CallOutcome::Done(_) => {
@@ -832,11 +839,17 @@ impl Till {
         let key = op.idempotency_key.clone();
         let budget = self.config.engine.modify_retry_budget();
         let outcome = self
-            .call_modify(&attempt.reference, budget, Interrupt::Never, |client| {
-                let reference = reference.clone();
-                let key = key.clone();
-                async move { client.capture(&reference, amount, &key).await }
-            })
+            .call_modify(
+                &attempt.reference,
+                OpKind::Capture,
+                budget,
+                Interrupt::Never,
+                |client| {
+                    let reference = reference.clone();
+                    let key = key.clone();
+                    async move { client.capture(&reference, amount, &key).await }
+                },
+            )
             .await;
         self.record_modification(attempt, op, outcome, "capture_result")
     }
@@ -1039,22 +1052,34 @@ impl Till {
             let reference = attempt.reference.clone();
             let key = op.idempotency_key.clone();
             let outcome = self
-                .call_modify(&attempt.reference, budget, Interrupt::Never, |client| {
-                    let reference = reference.clone();
-                    let key = key.clone();
-                    async move { client.cancel(&reference, false, &key).await }
-                })
+                .call_modify(
+                    &attempt.reference,
+                    OpKind::Cancel,
+                    budget,
+                    Interrupt::Never,
+                    |client| {
+                        let reference = reference.clone();
+                        let key = key.clone();
+                        async move { client.cancel(&reference, false, &key).await }
+                    },
+                )
                 .await;
             match self.record_modification(attempt, &op, outcome, "cancel_result") {
                 ModResult::Done => break,
                 ModResult::Unknown(_) => return None,
                 ModResult::Rejected(e) => {
-                    // 6250 / 423: the customer is in the middle of approving; try again shortly
-                    // with a new key (a rejection sticks to its key).
+                    // 6250 / 423: the customer is in the middle of approving. Read meanwhile (they
+                    // may finish first), and try the cancel again with a new key (a rejection
+                    // sticks to its key) no sooner than the spacing that keeps the final cancel
+                    // within Vipps' per-minute limit, across restarts too.
                     let pending = e.code() == Some(6250) || e.status() == Some(409);
                     if pending && start.elapsed() < budget {
-                        let wait = Instant::now() + self.config.engine.poll_interval();
-                        self.pause(wait, Interrupt::Never).await;
+                        let retry_at =
+                            (Instant::now() + RateLimiter::retry_spacing()).min(start + budget);
+                        tracing::info!(reference = %attempt.reference, "cancel refused while the customer is approving; reading until the next try");
+                        if let Some(outcome) = self.await_final(attempt, retry_at).await {
+                            return Some(outcome);
+                        }
                         continue;
                     }
                     // Otherwise the payment is probably final already: read it.
@@ -1062,7 +1087,7 @@ impl Till {
                 }
             }
         }
-        self.await_final(attempt, budget).await
+        self.await_final(attempt, Instant::now() + budget).await
     }
 
     /// The open cancel intent of an attempt, or a new one.
@@ -1100,13 +1125,9 @@ impl Till {
         Ok(op)
     }
 
-    /// Polls until the decision function settles the payment after a cancel.
-    async fn await_final(
-        &mut self,
-        attempt: &AttemptRow,
-        budget: std::time::Duration,
-    ) -> Option<Outcome> {
-        let start = Instant::now();
+    /// Polls until the decision function settles the payment after a cancel, or `until`.
+    async fn await_final(&mut self, attempt: &AttemptRow, until: Instant) -> Option<Outcome> {
+        let budget = self.config.engine.modify_retry_budget();
         loop {
             match self
                 .read_payment_retrying(&attempt.reference, budget, Interrupt::Never)
@@ -1126,10 +1147,10 @@ impl Till {
                     return None;
                 }
             }
-            if start.elapsed() >= budget {
+            if Instant::now() >= until {
                 return None;
             }
-            let wait = Instant::now() + self.config.engine.poll_interval();
+            let wait = (Instant::now() + self.config.engine.poll_interval()).min(until);
             self.pause(wait, Interrupt::Never).await;
         }
     }

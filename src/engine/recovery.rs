@@ -277,11 +277,17 @@ impl Till {
         let key = op.idempotency_key.clone();
         let budget = self.config.engine.create_retry_budget();
         let outcome = self
-            .call_modify(&a.reference, budget, Interrupt::Never, |client| {
-                let request = request.clone();
-                let key = key.clone();
-                async move { client.create_payment(&request, &key).await }
-            })
+            .call_modify(
+                &a.reference,
+                OpKind::Create,
+                budget,
+                Interrupt::Never,
+                |client| {
+                    let request = request.clone();
+                    let key = key.clone();
+                    async move { client.create_payment(&request, &key).await }
+                },
+            )
             .await;
         let now = self.now_ms();
         let r = match &outcome {

@@ -130,11 +130,17 @@ impl Till {
         let key = op.idempotency_key.clone();
         let budget = self.config.engine.modify_retry_budget();
         let outcome = self
-            .call_modify(&a.reference, budget, Interrupt::Never, |client| {
-                let reference = reference.clone();
-                let key = key.clone();
-                async move { client.refund(&reference, amount, &key).await }
-            })
+            .call_modify(
+                &a.reference,
+                OpKind::Refund,
+                budget,
+                Interrupt::Never,
+                |client| {
+                    let reference = reference.clone();
+                    let key = key.clone();
+                    async move { client.refund(&reference, amount, &key).await }
+                },
+            )
             .await;
         self.record_modification(a, op, outcome, "refund_result")
     }

@@ -691,6 +691,33 @@ pub fn stored_facts(conn: &Connection, a: &AttemptRow) -> Result<Stored> {
     })
 }
 
+/// Records a create, capture, cancel or refund request about to be sent (and prunes calls older
+/// than an hour).
+pub fn record_call(conn: &Connection, reference: &str, api: OpKind, now_ms: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO vipps_call (reference, api, at_ms) VALUES (?1, ?2, ?3)",
+        params![reference, api, now_ms],
+    )?;
+    conn.execute(
+        "DELETE FROM vipps_call WHERE at_ms < ?1",
+        params![now_ms - 3_600_000],
+    )?;
+    Ok(())
+}
+
+/// Money calls sent for `reference` at or after `since_ms`: (API, sent at).
+pub fn calls_since(
+    conn: &Connection,
+    reference: &str,
+    since_ms: i64,
+) -> Result<Vec<(OpKind, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT api, at_ms FROM vipps_call WHERE reference = ?1 AND at_ms >= ?2 ORDER BY at_ms",
+    )?;
+    let rows = stmt.query_map(params![reference, since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 /// Sum of refund amounts that succeeded or are still intended (money promised back).
 pub fn refunds_committed(conn: &Connection, attempt_id: i64) -> Result<i64> {
     conn.query_row(

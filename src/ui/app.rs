@@ -1061,7 +1061,7 @@ impl App {
                 ),
                 Some(false),
             ),
-            Some(RelayStatus::NotConfigured) => {
+            Some(RelayStatus::NotConfigured | RelayStatus::NotUsed) => {
                 (i18n.t("status-relay-not-configured"), Some(false))
             }
         };
