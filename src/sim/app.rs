@@ -15,6 +15,7 @@ use super::delivery::{Deliverer, Job};
 use super::faults::FaultState;
 use super::problem::{ApiError, Reply};
 use super::state::{PaymentNotice, RateBucket, State};
+use super::sync::lock;
 
 /// One received Vipps API call (`GET /sim/v1/log`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,11 +51,6 @@ impl std::ops::Deref for App {
     fn deref(&self) -> &Inner {
         &self.0
     }
-}
-
-/// Lock a mutex, recovering from poisoning (state stays usable after a panic in a test).
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A random UUID v4 string.

@@ -9,10 +9,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::app::{App, CallRecord, header, lock};
+use super::app::{App, CallRecord, header};
 use super::clock::unix_nanos;
 use super::faults::EndpointClass;
 use super::problem::ApiError;
+use super::sync::lock;
 
 /// The call log keeps at most this many calls (the oldest half goes first).
 pub const MAX_LOGGED_CALLS: usize = 200_000;

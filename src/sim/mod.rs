@@ -28,7 +28,9 @@ pub mod faults;
 mod middleware;
 mod problem;
 mod qr;
+mod render;
 mod state;
+mod sync;
 mod validate;
 mod webhooks;
 
@@ -81,7 +83,7 @@ impl SimHandle {
     /// so clients see the simulator go away.
     pub fn shutdown(&self) {
         self.stop.send_replace(true);
-        for task in app::lock(&self.tasks).drain(..) {
+        for task in sync::lock(&self.tasks).drain(..) {
             task.abort();
         }
         self.deliverer.shutdown();
