@@ -44,7 +44,12 @@ Control API (no auth; the simulated customer, inspection, faults):
   GET|POST /sim/v1/auto-customer {\"approve\": true, \"afterMs\": 1500} or null
 
 Endpoint classes for faults: all, token, qr, create, get, capture, refund, cancel,
-forceApprove, webhooks. See docs/simulator.md.";
+forceApprove, webhooks.
+
+Rate limits are per API, as Vipps documents them: create, capture, cancel and refund
+each allow --rate-limit-modify calls per minute per reference + MSN; GET payment and
+GET events each --rate-limit-get per reference + subscription key. Over the limit: 429
+with Retry-After. See docs/simulator.md.";
 
 /// Command line of `kasse-sim` (help texts in `ABOUT` and `LONG_ABOUT`).
 #[derive(Debug, Parser)]
@@ -80,10 +85,10 @@ struct Args {
     /// Customer token lifetime after a scan, seconds.
     #[arg(long, default_value_t = 900)]
     customer_token_ttl_secs: u64,
-    /// Modifying calls per reference per minute (create/capture/cancel/refund).
+    /// Calls per reference per minute of each modifying API (create, capture, cancel, refund each).
     #[arg(long, default_value_t = 5)]
     rate_limit_modify: u32,
-    /// GET payment/events calls per reference per minute.
+    /// Calls per reference per minute of each read API (GET payment, GET events each).
     #[arg(long, default_value_t = 120)]
     rate_limit_get: u32,
     /// Turn rate limiting off.

@@ -14,7 +14,7 @@ use super::config::{AutoCustomer, SimConfig};
 use super::delivery::{Deliverer, Job};
 use super::faults::FaultState;
 use super::problem::{ApiError, Reply};
-use super::state::{PaymentNotice, RateBucket, State};
+use super::state::{PaymentNotice, RateApi, RateKey, State};
 use super::sync::lock;
 
 /// One received Vipps API call (`GET /sim/v1/log`).
@@ -160,32 +160,39 @@ impl App {
         }
     }
 
-    /// Count a call against the per-reference rate limit (429 when over).
+    /// Count a call against its API's rate limit for `reference` (429 when
+    /// over). `msn` is the caller's sales unit: modifying calls are limited
+    /// per reference + MSN, reads per reference + subscription key.
     pub fn rate_limit(
         &self,
         state: &mut State,
-        bucket: RateBucket,
+        api: RateApi,
+        msn: &str,
         reference: &str,
     ) -> Result<(), ApiError> {
         let Some(limits) = self.config.rate_limits else {
             return Ok(());
         };
-        let limit = match bucket {
-            RateBucket::Modify => limits.modify_per_minute,
-            RateBucket::Get => limits.get_per_minute,
+        let (limit, caller) = if api.is_read() {
+            (limits.get_per_minute, self.config.subscription_key.clone())
+        } else {
+            (limits.modify_per_minute, msn.to_string())
+        };
+        let key = RateKey {
+            api,
+            caller,
+            reference: reference.to_string(),
         };
         let now = self.now();
-        state
-            .rate_check(bucket, reference, limit, now)
-            .map_err(|wait| {
-                let secs = wait.as_secs().max(1);
-                let mut e = ApiError::gateway(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("Rate limit is exceeded. Try again in {secs} seconds."),
-                );
-                e.retry_after_secs = Some(secs);
-                e
-            })
+        state.rate_check(key, limit, now).map_err(|wait| {
+            let secs = wait.as_secs().max(1);
+            let mut e = ApiError::gateway(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Rate limit is exceeded. Try again in {secs} seconds."),
+            );
+            e.retry_after_secs = Some(secs);
+            e
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use super::app::{App, Idem, header, idempotency_lookup, idempotency_store, rando
 use super::auth::{Msn, authorize};
 use super::problem::{ApiError, Reply, reference_not_found};
 use super::render::{events_json, payment_json};
-use super::state::{OpCounts, Payment, PaymentState, RateBucket, State as Sim};
+use super::state::{OpCounts, Payment, PaymentState, RateApi, State as Sim};
 use super::validate::{self, valid_reference};
 
 /// The `Idempotency-Key` header: required, at most 50 characters.
@@ -88,7 +88,7 @@ fn create_keyed(
         .unwrap_or_default()
         .to_string();
     let mut state = app.state();
-    app.rate_limit(&mut state, RateBucket::Modify, &limit_reference)?;
+    app.rate_limit(&mut state, RateApi::Create, &msn, &limit_reference)?;
     app.settle(&mut state);
     let endpoint = format!("{msn} POST {path}");
     match idempotency_lookup(&state, &endpoint, &key, &request) {
@@ -194,12 +194,13 @@ fn read(
     app: &App,
     headers: &HeaderMap,
     reference: &str,
+    api: RateApi,
     render: fn(&Payment) -> Value,
 ) -> Result<Reply, ApiError> {
-    authorize(app, headers, Msn::Required)?;
+    let msn = authorize(app, headers, Msn::Required)?;
     check_path_reference(reference)?;
     let mut state = app.state();
-    app.rate_limit(&mut state, RateBucket::Get, reference)?;
+    app.rate_limit(&mut state, api, &msn, reference)?;
     app.settle(&mut state);
     let payment = state
         .payments
@@ -215,7 +216,14 @@ pub async fn get(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> Reply {
-    read(&app, &headers, &reference, payment_json).unwrap_or_else(|e| e.reply(uri.path()))
+    read(
+        &app,
+        &headers,
+        &reference,
+        RateApi::GetPayment,
+        payment_json,
+    )
+    .unwrap_or_else(|e| e.reply(uri.path()))
 }
 
 /// `GET /epayment/v1/payments/{reference}/events`.
@@ -225,7 +233,8 @@ pub async fn events(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> Reply {
-    read(&app, &headers, &reference, events_json).unwrap_or_else(|e| e.reply(uri.path()))
+    read(&app, &headers, &reference, RateApi::GetEvents, events_json)
+        .unwrap_or_else(|e| e.reply(uri.path()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,6 +242,16 @@ enum Kind {
     Capture,
     Refund,
     Cancel,
+}
+
+impl Kind {
+    fn rate_api(self) -> RateApi {
+        match self {
+            Kind::Capture => RateApi::Capture,
+            Kind::Refund => RateApi::Refund,
+            Kind::Cancel => RateApi::Cancel,
+        }
+    }
 }
 
 fn conflict(kind: Kind, key: &str) -> ApiError {
@@ -276,7 +295,7 @@ fn modify(
     };
     let request = parse_body(body, empty)?;
     let mut state = app.state();
-    app.rate_limit(&mut state, RateBucket::Modify, reference)?;
+    app.rate_limit(&mut state, kind.rate_api(), &msn, reference)?;
     app.settle(&mut state);
     let endpoint = format!("{msn} POST {path}");
     match idempotency_lookup(&state, &endpoint, &key, &request) {
