@@ -28,6 +28,13 @@ pub struct CallRecord {
     pub status: u16,
     /// Receive time, unix nanoseconds (wall clock, not the simulator clock).
     pub received_at_unix_nanos: u64,
+    /// When processing ended and the answer was ready, unix nanoseconds (wall clock).
+    #[serde(default)]
+    pub completed_at_unix_nanos: u64,
+    /// True when the client had gone (timed out, hung up) before the answer
+    /// was ready: the call was processed anyway and the answer was lost.
+    #[serde(default)]
+    pub client_gone: bool,
     /// True when the answer was an injected fault.
     pub injected_fault: bool,
 }
@@ -40,6 +47,8 @@ pub struct Inner {
     pub calls: Mutex<Vec<CallRecord>>,
     pub auto_customer: Mutex<Option<AutoCustomer>>,
     pub deliverer: Deliverer,
+    /// Becomes true when the simulator stops (delayed calls are then dropped).
+    pub stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Cheap-to-clone handle on the simulator.

@@ -190,6 +190,7 @@ pub fn spawn(config: SimConfig, listener: tokio::net::TcpListener) -> SimHandle 
         config.webhook_timeout,
         config.webhook_backoff,
     );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let app = App(Arc::new(Inner {
         faults: Arc::new(Mutex::new(FaultState::new(config.faults.clone()))),
         auto_customer: Mutex::new(config.auto_customer),
@@ -197,10 +198,11 @@ pub fn spawn(config: SimConfig, listener: tokio::net::TcpListener) -> SimHandle 
         state: Mutex::new(state::State::default()),
         calls: Mutex::new(Vec::new()),
         deliverer: deliverer.clone(),
+        stopped: stopped.clone(),
         config,
     }));
 
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let mut stopped = stopped;
     tokio::spawn({
         let router = router(app.clone());
         async move {
