@@ -31,6 +31,9 @@ pub struct CallRecord {
     /// When processing ended and the answer was ready, unix nanoseconds (wall clock).
     #[serde(default)]
     pub completed_at_unix_nanos: u64,
+    /// How long the call was held before processing (the `hold` fault), milliseconds.
+    #[serde(default)]
+    pub held_ms: u64,
     /// True when the client had gone (timed out, hung up) before the answer
     /// was ready: the call was processed anyway and the answer was lost.
     #[serde(default)]
@@ -47,7 +50,7 @@ pub struct Inner {
     pub calls: Mutex<Vec<CallRecord>>,
     pub auto_customer: Mutex<Option<AutoCustomer>>,
     pub deliverer: Deliverer,
-    /// Becomes true when the simulator stops (delayed calls are then dropped).
+    /// Becomes true when the simulator stops (held calls are then dropped).
     pub stopped: tokio::sync::watch::Receiver<bool>,
 }
 

@@ -1,7 +1,7 @@
-//! Around every Vipps API call: the call log, added latency, injected 5xx,
-//! and processing to the end when the client goes away.
+//! Around every Vipps API call: the call log, added latency, held requests,
+//! injected 5xx, and processing to the end when the client goes away.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -54,13 +54,14 @@ fn injected(status: u16, path: &str) -> Response {
     error.reply(path).into_response()
 }
 
-/// Log, delay and possibly fail Vipps API calls; pass everything else through.
+/// Log, delay, hold and possibly fail Vipps API calls; pass everything else
+/// through.
 ///
 /// Once a Vipps API request has been received in full it is processed to the
 /// end, like real Vipps does, whatever the client does meanwhile: the rest
 /// runs in its own task, and a client that times out or hangs up only loses
 /// the answer. The call log records it either way (`clientGone`). Only
-/// stopping the simulator ends a delayed call unprocessed, like a
+/// stopping the simulator ends a held or delayed call unprocessed, like a
 /// killed process.
 pub async fn vipps_api(State(app): State<App>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
@@ -83,6 +84,7 @@ pub async fn vipps_api(State(app): State<App>, request: Request, next: Next) -> 
                 reference: None,
                 key,
                 received,
+                held: Duration::ZERO,
                 injected_fault: false,
             };
             record(&app, call, response.status().as_u16(), false);
@@ -100,11 +102,12 @@ pub async fn vipps_api(State(app): State<App>, request: Request, next: Next) -> 
     };
     let request = Request::from_parts(parts, Body::from(bytes));
 
-    // Faults are drawn when the call arrives.
-    let (latency, fault, after_effect) = {
+    // Faults are drawn when the call arrives ("the next create" is the next received).
+    let (latency, held, fault, after_effect) = {
         let mut faults = lock(&app.faults);
         (
             faults.latency(class),
+            faults.hold(class),
             faults.injected_error(class),
             faults.fail_after_effect(),
         )
@@ -115,15 +118,17 @@ pub async fn vipps_api(State(app): State<App>, request: Request, next: Next) -> 
         reference,
         key,
         received,
+        held,
         injected_fault: fault.is_some(),
     };
     let instance = call.path.clone();
     let (answer, client) = oneshot::channel::<Response>();
     let mut stopped = app.stopped.clone();
     tokio::spawn(async move {
-        if !latency.is_zero() {
+        let wait = latency + held;
+        if !wait.is_zero() {
             tokio::select! {
-                () = tokio::time::sleep(latency) => {}
+                () = tokio::time::sleep(wait) => {}
                 _ = stopped.wait_for(|stop| *stop) => return,
             }
         }
@@ -160,6 +165,7 @@ struct Call {
     reference: Option<String>,
     key: Option<String>,
     received: SystemTime,
+    held: Duration,
     injected_fault: bool,
 }
 
@@ -176,6 +182,7 @@ fn record(app: &App, call: Call, status: u16, client_gone: bool) {
         status,
         received_at_unix_nanos: unix_nanos(call.received),
         completed_at_unix_nanos: unix_nanos(SystemTime::now()),
+        held_ms: u64::try_from(call.held.as_millis()).unwrap_or(u64::MAX),
         client_gone,
         injected_fault: call.injected_fault,
     });

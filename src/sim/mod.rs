@@ -49,7 +49,7 @@ pub use config::{
 };
 pub use control::CANT_CONNECT;
 pub use delivery::USER_AGENT as WEBHOOK_USER_AGENT;
-pub use faults::{EndpointClass, Faults};
+pub use faults::{EndpointClass, Faults, Hold};
 
 use app::{App, Inner};
 use delivery::Deliverer;
