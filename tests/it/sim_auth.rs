@@ -1,12 +1,11 @@
 //! Access tokens and the checks every Vipps call passes, over loopback.
 
-
 use std::time::Duration;
 
+use crate::sim_support::*;
 use kasse::sim::{self, SimConfig};
 use reqwest::Method;
 use serde_json::Value;
-use crate::sim_support::*;
 
 #[tokio::test]
 async fn token_endpoint_answers_all_strings_like_vipps() {

@@ -1,13 +1,12 @@
 //! ePayment rules: request validation with the documented codes, states and
 //! aggregates, the event log, expiry, customer tokens, force approve.
 
-
 use std::time::Duration;
 
+use crate::sim_support::*;
 use kasse::sim::{Currency, SimConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
-use crate::sim_support::*;
 
 /// Create with `edit` applied to a valid body; return the answer.
 async fn attempt(sim: &Sim, key: &str, edit: impl FnOnce(&mut Value)) -> Answer {

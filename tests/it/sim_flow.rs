@@ -2,12 +2,11 @@
 //! loopback: token, QR, webhook registration, scan → signed check-in, push
 //! payment with the customer token, approval, capture, ledger and call log.
 
-
+use crate::sim_support::*;
 use kasse::sim::{self, SimConfig};
 use kasse::vipps::webhook;
 use reqwest::Method;
 use serde_json::{Value, json};
-use crate::sim_support::*;
 
 #[tokio::test]
 async fn a_whole_sale_through_the_merchant_callback_qr() {

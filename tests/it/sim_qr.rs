@@ -1,10 +1,9 @@
 //! QR API, merchant callback QRs, and the images behind `qrImageUrl`.
 
-
+use crate::sim_support::*;
 use kasse::sim::SimConfig;
 use reqwest::Method;
 use serde_json::json;
-use crate::sim_support::*;
 
 #[tokio::test]
 async fn put_is_an_upsert_that_keeps_the_code() {

@@ -2,14 +2,13 @@
 //! retries with backoff, timeouts, per-payment ordering, payload shape, and
 //! what the app shows when a check-in is not taken.
 
-
 use std::time::Duration;
 
+use crate::sim_support::*;
 use kasse::sim::{self, SimConfig};
 use kasse::vipps::webhook;
 use reqwest::Method;
 use serde_json::{Value, json};
-use crate::sim_support::*;
 
 fn verify(secret: &str, receiver: &Receiver, r: &Received) {
     let url = url::Url::parse(&receiver.url).unwrap();
