@@ -35,14 +35,15 @@ Control API (no auth; the simulated customer, inspection, faults):
   GET  /sim/v1/payments[?state=CREATED&phoneNumber=...]  the ledger (state, aggregate,
        counts of captures/refunds/cancels, event log); GET /sim/v1/payments/{reference}
   GET  /sim/v1/log[?reference=...&since=<unix ns>]  received API calls (method, path,
-       reference, idempotencyKey, status, receivedAtUnixNanos)
+       reference, idempotencyKey, status, receivedAtUnixNanos, completedAtUnixNanos,
+       heldMs, clientGone: the client had gone before the answer was ready)
   GET  /sim/v1/webhook-deliveries                  every delivery attempt and outcome
   GET|POST /sim/v1/faults  e.g. {\"seed\":1,\"failNext\":{\"capture\":2},\"errorRate\":{\"get\":0.1},
        \"failAfterEffect\":true,\"latencyMs\":{\"all\":200},\"webhookDropNext\":1,
        \"webhookDuplicateRate\":0.5,\"webhookDelayMs\":1000}   ({} clears)
-       \"hold\":{\"create\":{\"ms\":5000,\"count\":1}} holds the next create 5 s before it is
-       processed (without count: every create); a received call is always processed to
-       the end, even when its client times out or hangs up
+       Held calls: {\"hold\":{\"create\":{\"ms\":5000,\"count\":1}}} holds the next create
+       5 s before it is processed (without count: every create). A received call is
+       always processed to the end, even when its client times out or hangs up.
   GET  /sim/v1/clock, POST /sim/v1/clock/advance {\"seconds\": 600}   move time forward
   GET|POST /sim/v1/auto-customer {\"approve\": true, \"afterMs\": 1500} or null
 
