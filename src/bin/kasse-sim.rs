@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use kasse::sim::{self, AutoCustomer, Backoff, Currency, EndpointClass, Faults, RateLimits};
+use kasse::sim::{self, AutoCustomer, Backoff, Currency, EndpointClass, Faults, Hold, RateLimits};
 
 const ABOUT: &str = "A faithful local Vipps MobilePay: access token, QR merchant callback, ePayment, \
 Webhooks API with signed retried delivery, a simulated customer and fault injection.";
@@ -35,16 +35,25 @@ Control API (no auth; the simulated customer, inspection, faults):
   GET  /sim/v1/payments[?state=CREATED&phoneNumber=...]  the ledger (state, aggregate,
        counts of captures/refunds/cancels, event log); GET /sim/v1/payments/{reference}
   GET  /sim/v1/log[?reference=...&since=<unix ns>]  received API calls (method, path,
-       reference, idempotencyKey, status, receivedAtUnixNanos)
+       reference, idempotencyKey, status, receivedAtUnixNanos, completedAtUnixNanos,
+       heldMs, clientGone: the client had gone before the answer was ready)
   GET  /sim/v1/webhook-deliveries                  every delivery attempt and outcome
   GET|POST /sim/v1/faults  e.g. {\"seed\":1,\"failNext\":{\"capture\":2},\"errorRate\":{\"get\":0.1},
        \"failAfterEffect\":true,\"latencyMs\":{\"all\":200},\"webhookDropNext\":1,
        \"webhookDuplicateRate\":0.5,\"webhookDelayMs\":1000}   ({} clears)
+       Held calls: {\"hold\":{\"create\":{\"ms\":5000,\"count\":1}}} holds the next create
+       5 s before it is processed (without count: every create). A received call is
+       always processed to the end, even when its client times out or hangs up.
   GET  /sim/v1/clock, POST /sim/v1/clock/advance {\"seconds\": 600}   move time forward
   GET|POST /sim/v1/auto-customer {\"approve\": true, \"afterMs\": 1500} or null
 
 Endpoint classes for faults: all, token, qr, create, get, capture, refund, cancel,
-forceApprove, webhooks. See docs/simulator.md.";
+forceApprove, webhooks.
+
+Rate limits are per API, as Vipps documents them: create, capture, cancel and refund
+each allow --rate-limit-modify calls per minute per reference + MSN; GET payment and
+GET events each --rate-limit-get per reference + subscription key. Over the limit: 429
+with Retry-After. See docs/simulator.md.";
 
 /// Command line of `kasse-sim` (help texts in `ABOUT` and `LONG_ABOUT`).
 #[derive(Debug, Parser)]
@@ -80,10 +89,10 @@ struct Args {
     /// Customer token lifetime after a scan, seconds.
     #[arg(long, default_value_t = 900)]
     customer_token_ttl_secs: u64,
-    /// Modifying calls per reference per minute (create/capture/cancel/refund).
+    /// Calls per reference per minute of each modifying API (create, capture, cancel, refund each).
     #[arg(long, default_value_t = 5)]
     rate_limit_modify: u32,
-    /// GET payment/events calls per reference per minute.
+    /// Calls per reference per minute of each read API (GET payment, GET events each).
     #[arg(long, default_value_t = 120)]
     rate_limit_get: u32,
     /// Turn rate limiting off.
@@ -140,6 +149,10 @@ struct Args {
     /// Added latency on every Vipps API call, milliseconds.
     #[arg(long, default_value_t = 0)]
     fault_latency_ms: u64,
+    /// Hold calls of a class before processing them, CLASS=MS (every call) or
+    /// CLASS=MS:COUNT (the next COUNT calls), e.g. create=5000:1. Repeatable.
+    #[arg(long = "fault-hold", value_parser = parse_hold)]
+    fault_holds: Vec<(EndpointClass, Hold)>,
     /// Probability that a webhook is dropped.
     #[arg(long, default_value_t = 0.0)]
     webhook_drop_rate: f64,
@@ -151,10 +164,31 @@ struct Args {
     webhook_delay_ms: u64,
 }
 
+fn parse_class(class: &str) -> Result<EndpointClass, String> {
+    serde_json::from_value(serde_json::Value::String(class.into()))
+        .map_err(|_| format!("unknown endpoint class {class:?}"))
+}
+
+fn parse_hold(s: &str) -> Result<(EndpointClass, Hold), String> {
+    let (class, hold) = s
+        .split_once('=')
+        .ok_or("expected CLASS=MS or CLASS=MS:COUNT")?;
+    let class = parse_class(class)?;
+    let (ms, count) = match hold.split_once(':') {
+        Some((ms, count)) => (ms, Some(count)),
+        None => (hold, None),
+    };
+    let ms: u64 = ms.parse().map_err(|_| format!("bad milliseconds {ms:?}"))?;
+    let hold = match count {
+        Some(n) => Hold::next(n.parse().map_err(|_| format!("bad count {n:?}"))?, ms),
+        None => Hold::every(ms),
+    };
+    Ok((class, hold))
+}
+
 fn parse_rate(s: &str) -> Result<(EndpointClass, f64), String> {
     let (class, rate) = s.split_once('=').ok_or("expected CLASS=RATE")?;
-    let class: EndpointClass = serde_json::from_value(serde_json::Value::String(class.into()))
-        .map_err(|_| format!("unknown endpoint class {class:?}"))?;
+    let class = parse_class(class)?;
     let rate: f64 = rate.parse().map_err(|_| format!("bad rate {rate:?}"))?;
     if !(0.0..=1.0).contains(&rate) {
         return Err("rate must be between 0 and 1".into());
@@ -211,6 +245,7 @@ fn config(args: Args) -> sim::SimConfig {
         ..Faults::default()
     };
     faults.error_rate.extend(args.fault_rates);
+    faults.hold.extend(args.fault_holds);
     if args.fault_latency_ms > 0 {
         faults
             .latency_ms

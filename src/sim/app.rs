@@ -14,7 +14,8 @@ use super::config::{AutoCustomer, SimConfig};
 use super::delivery::{Deliverer, Job};
 use super::faults::FaultState;
 use super::problem::{ApiError, Reply};
-use super::state::{PaymentNotice, RateBucket, State};
+use super::state::{PaymentNotice, RateApi, RateKey, State};
+use super::sync::lock;
 
 /// One received Vipps API call (`GET /sim/v1/log`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -27,6 +28,16 @@ pub struct CallRecord {
     pub status: u16,
     /// Receive time, unix nanoseconds (wall clock, not the simulator clock).
     pub received_at_unix_nanos: u64,
+    /// When processing ended and the answer was ready, unix nanoseconds (wall clock).
+    #[serde(default)]
+    pub completed_at_unix_nanos: u64,
+    /// How long the call was held before processing (the `hold` fault), milliseconds.
+    #[serde(default)]
+    pub held_ms: u64,
+    /// True when the client had gone (timed out, hung up) before the answer
+    /// was ready: the call was processed anyway and the answer was lost.
+    #[serde(default)]
+    pub client_gone: bool,
     /// True when the answer was an injected fault.
     pub injected_fault: bool,
 }
@@ -39,6 +50,8 @@ pub struct Inner {
     pub calls: Mutex<Vec<CallRecord>>,
     pub auto_customer: Mutex<Option<AutoCustomer>>,
     pub deliverer: Deliverer,
+    /// Becomes true when the simulator stops (held calls are then dropped).
+    pub stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Cheap-to-clone handle on the simulator.
@@ -50,11 +63,6 @@ impl std::ops::Deref for App {
     fn deref(&self) -> &Inner {
         &self.0
     }
-}
-
-/// Lock a mutex, recovering from poisoning (state stays usable after a panic in a test).
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A random UUID v4 string.
@@ -164,32 +172,39 @@ impl App {
         }
     }
 
-    /// Count a call against the per-reference rate limit (429 when over).
+    /// Count a call against its API's rate limit for `reference` (429 when
+    /// over). `msn` is the caller's sales unit: modifying calls are limited
+    /// per reference + MSN, reads per reference + subscription key.
     pub fn rate_limit(
         &self,
         state: &mut State,
-        bucket: RateBucket,
+        api: RateApi,
+        msn: &str,
         reference: &str,
     ) -> Result<(), ApiError> {
         let Some(limits) = self.config.rate_limits else {
             return Ok(());
         };
-        let limit = match bucket {
-            RateBucket::Modify => limits.modify_per_minute,
-            RateBucket::Get => limits.get_per_minute,
+        let (limit, caller) = if api.is_read() {
+            (limits.get_per_minute, self.config.subscription_key.clone())
+        } else {
+            (limits.modify_per_minute, msn.to_string())
+        };
+        let key = RateKey {
+            api,
+            caller,
+            reference: reference.to_string(),
         };
         let now = self.now();
-        state
-            .rate_check(bucket, reference, limit, now)
-            .map_err(|wait| {
-                let secs = wait.as_secs().max(1);
-                let mut e = ApiError::gateway(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("Rate limit is exceeded. Try again in {secs} seconds."),
-                );
-                e.retry_after_secs = Some(secs);
-                e
-            })
+        state.rate_check(key, limit, now).map_err(|wait| {
+            let secs = wait.as_secs().max(1);
+            let mut e = ApiError::gateway(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Rate limit is exceeded. Try again in {secs} seconds."),
+            );
+            e.retry_after_secs = Some(secs);
+            e
+        })
     }
 }
 

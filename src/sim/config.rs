@@ -21,13 +21,18 @@ pub const DEFAULT_CUSTOMER_PHONE: &str = "4712345678";
 /// The sales unit's market currency. A payment in another currency gets 5040.
 pub use crate::core::money::Currency;
 
-/// Per-minute call limits per payment reference (Vipps: 5 modifying, 120 reads).
+/// Per-minute call limits per payment reference, applied to each API on its
+/// own (BRIEF §5.5): create, capture, cancel and refund each get
+/// `modify_per_minute` calls per reference + MSN, and GET payment and GET
+/// events each get `get_per_minute` calls per reference + subscription key.
+/// So 5 creates and 5 captures on one reference in the same minute all pass;
+/// a 6th capture gets 429. Windows slide over the simulator clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimits {
-    /// Create, capture, cancel and refund calls per reference + MSN per minute.
+    /// Calls per minute of each of create, capture, cancel and refund, per reference + MSN.
     pub modify_per_minute: u32,
-    /// GET payment and GET events calls per reference + subscription key per minute.
+    /// Calls per minute of each of GET payment and GET events, per reference + subscription key.
     pub get_per_minute: u32,
 }
 

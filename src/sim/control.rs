@@ -13,13 +13,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::app::{App, amount_json, lock, random_base64};
+use super::app::{App, random_base64};
 use super::clock::{iso_7_digits, iso_millis, unix_nanos};
 use super::config::AutoCustomer;
 use super::delivery::{Attempt, Job};
-use super::epayment::events_json;
 use super::faults::Faults;
-use super::state::{CHECKED_IN_EVENT, CustomerToken, Payment, PaymentState};
+use super::render::ledger_json;
+use super::state::{CHECKED_IN_EVENT, CustomerToken, PaymentState};
+use super::sync::lock;
 use super::validate::valid_msisdn;
 
 /// What the customer's app shows when the store does not take the check-in.
@@ -281,41 +282,6 @@ pub async fn open(State(app): State<App>, Path(reference): Path<String>) -> Resp
             Json(ledger_json(p)).into_response()
         }
     }
-}
-
-/// One payment in the ledger.
-pub fn ledger_json(p: &Payment) -> Value {
-    let c = p.currency.code();
-    json!({
-        "reference": p.reference,
-        "msn": p.msn,
-        "state": p.state.as_str(),
-        "amount": amount_json(c, p.amount),
-        "aggregate": {
-            "authorizedAmount": amount_json(c, p.authorized),
-            "cancelledAmount": amount_json(c, p.cancelled),
-            "capturedAmount": amount_json(c, p.captured),
-            "refundedAmount": amount_json(c, p.refunded),
-        },
-        "pspReference": p.psp_reference,
-        "userFlow": p.user_flow,
-        "paymentMethod": p.payment_method,
-        "customerKind": p.customer.as_ref().map(|c| c.kind()),
-        "customerPhone": p.customer_phone,
-        "approvedBy": p.approved_by,
-        "scannedMerchantQrId": p.scanned_qr,
-        "customerAuthorizing": p.customer_authorizing,
-        "paymentDescription": p.description,
-        "receipt": p.receipt,
-        "createdAt": iso_millis(p.created_at),
-        "expiresAt": iso_millis(p.expires_at),
-        "counts": {
-            "captures": p.counts.captures,
-            "refunds": p.counts.refunds,
-            "cancels": p.counts.cancels,
-        },
-        "events": events_json(p),
-    })
 }
 
 #[derive(Debug, Default, Deserialize)]

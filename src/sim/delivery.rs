@@ -12,11 +12,11 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use tokio::task::AbortHandle;
 
-use super::app::lock;
 use super::clock::{SimClock, unix_nanos};
 use super::config::Backoff;
 use super::faults::WebhookFate;
 use super::state::Registration;
+use super::sync::lock;
 use crate::vipps::webhook::{http_date, sign};
 
 /// The `User-Agent` Vipps' webhook sender uses.

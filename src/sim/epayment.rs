@@ -5,15 +5,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use super::app::{
-    App, Idem, amount_json, header, idempotency_lookup, idempotency_store, random_slug, uuid_text,
-};
+use super::app::{App, Idem, header, idempotency_lookup, idempotency_store, random_slug};
 use super::auth::{Msn, authorize};
-use super::clock::iso_millis;
 use super::problem::{ApiError, Reply, reference_not_found};
-use super::state::{OpCounts, Payment, PaymentState, RateBucket, State as Sim};
+use super::render::{events_json, payment_json};
+use super::state::{OpCounts, Payment, PaymentState, RateApi, State as Sim};
 use super::validate::{self, valid_reference};
 
 /// The `Idempotency-Key` header: required, at most 50 characters.
@@ -49,63 +46,6 @@ fn check_path_reference(reference: &str) -> Result<(), ApiError> {
             "The reference must match ^[a-zA-Z0-9-]{8,64}$.",
         ))
     }
-}
-
-/// A stable `profile.sub` for a customer.
-fn profile_sub(phone: &str) -> String {
-    uuid_text(&Sha256::digest(phone.as_bytes()))
-}
-
-/// `GetPaymentResponse`.
-pub fn payment_json(p: &Payment) -> Value {
-    let c = p.currency.code();
-    let mut profile = json!({});
-    if p.profile_scope.is_some()
-        && p.state == PaymentState::Authorized
-        && let Some(phone) = &p.approved_by
-    {
-        profile["sub"] = json!(profile_sub(phone));
-    }
-    let mut body = json!({
-        "aggregate": {
-            "authorizedAmount": amount_json(c, p.authorized),
-            "cancelledAmount": amount_json(c, p.cancelled),
-            "capturedAmount": amount_json(c, p.captured),
-            "refundedAmount": amount_json(c, p.refunded),
-        },
-        "amount": amount_json(c, p.amount),
-        "state": p.state.as_str(),
-        "paymentMethod": {"type": p.payment_method},
-        "profile": profile,
-        "pspReference": p.psp_reference,
-        "reference": p.reference,
-    });
-    if let Some(url) = &p.redirect_url {
-        body["redirectUrl"] = json!(url);
-    }
-    if let Some(m) = &p.metadata {
-        body["metadata"] = m.clone();
-    }
-    body
-}
-
-/// The event log of a payment.
-pub fn events_json(p: &Payment) -> Value {
-    let c = p.currency.code();
-    p.events
-        .iter()
-        .map(|e| {
-            json!({
-                "reference": p.reference,
-                "pspReference": e.psp_reference,
-                "name": e.name.as_str(),
-                "amount": amount_json(c, e.amount),
-                "timestamp": iso_millis(e.timestamp),
-                "idempotencyKey": e.idempotency_key,
-                "success": e.success,
-            })
-        })
-        .collect()
 }
 
 fn modification_json(p: &Payment, psp_reference: &str) -> Value {
@@ -148,7 +88,7 @@ fn create_keyed(
         .unwrap_or_default()
         .to_string();
     let mut state = app.state();
-    app.rate_limit(&mut state, RateBucket::Modify, &limit_reference)?;
+    app.rate_limit(&mut state, RateApi::Create, &msn, &limit_reference)?;
     app.settle(&mut state);
     let endpoint = format!("{msn} POST {path}");
     match idempotency_lookup(&state, &endpoint, &key, &request) {
@@ -254,12 +194,13 @@ fn read(
     app: &App,
     headers: &HeaderMap,
     reference: &str,
+    api: RateApi,
     render: fn(&Payment) -> Value,
 ) -> Result<Reply, ApiError> {
-    authorize(app, headers, Msn::Required)?;
+    let msn = authorize(app, headers, Msn::Required)?;
     check_path_reference(reference)?;
     let mut state = app.state();
-    app.rate_limit(&mut state, RateBucket::Get, reference)?;
+    app.rate_limit(&mut state, api, &msn, reference)?;
     app.settle(&mut state);
     let payment = state
         .payments
@@ -275,7 +216,14 @@ pub async fn get(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> Reply {
-    read(&app, &headers, &reference, payment_json).unwrap_or_else(|e| e.reply(uri.path()))
+    read(
+        &app,
+        &headers,
+        &reference,
+        RateApi::GetPayment,
+        payment_json,
+    )
+    .unwrap_or_else(|e| e.reply(uri.path()))
 }
 
 /// `GET /epayment/v1/payments/{reference}/events`.
@@ -285,7 +233,8 @@ pub async fn events(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> Reply {
-    read(&app, &headers, &reference, events_json).unwrap_or_else(|e| e.reply(uri.path()))
+    read(&app, &headers, &reference, RateApi::GetEvents, events_json)
+        .unwrap_or_else(|e| e.reply(uri.path()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,6 +242,16 @@ enum Kind {
     Capture,
     Refund,
     Cancel,
+}
+
+impl Kind {
+    fn rate_api(self) -> RateApi {
+        match self {
+            Kind::Capture => RateApi::Capture,
+            Kind::Refund => RateApi::Refund,
+            Kind::Cancel => RateApi::Cancel,
+        }
+    }
 }
 
 fn conflict(kind: Kind, key: &str) -> ApiError {
@@ -336,7 +295,7 @@ fn modify(
     };
     let request = parse_body(body, empty)?;
     let mut state = app.state();
-    app.rate_limit(&mut state, RateBucket::Modify, reference)?;
+    app.rate_limit(&mut state, kind.rate_api(), &msn, reference)?;
     app.settle(&mut state);
     let endpoint = format!("{msn} POST {path}");
     match idempotency_lookup(&state, &endpoint, &key, &request) {

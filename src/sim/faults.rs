@@ -1,5 +1,5 @@
-//! Faults on demand: 5xx answers, latency, and dropped, duplicated or delayed
-//! webhooks. Rates draw from a seeded RNG and `*Next` counters are exact, so
+//! Faults on demand: 5xx answers, latency, held requests, and dropped,
+//! duplicated or delayed webhooks. Rates draw from a seeded RNG and `*Next` counters are exact, so
 //! tests stay deterministic.
 
 use std::collections::BTreeMap;
@@ -84,8 +84,12 @@ pub struct Faults {
     /// When true the call takes effect first and only the answer is lost
     /// (a retry with the same idempotency key then gets the original result).
     pub fail_after_effect: bool,
-    /// Extra latency per class, in milliseconds.
+    /// Extra latency per class, in milliseconds (before the call is processed).
     pub latency_ms: BTreeMap<EndpointClass, u64>,
+    /// Hold received calls of the class before processing them (the next N,
+    /// or every call while set). A held call is still processed when its
+    /// client has gone away.
+    pub hold: BTreeMap<EndpointClass, Hold>,
     /// Probability that a webhook delivery is dropped for good.
     pub webhook_drop_rate: f64,
     /// Drop the next N webhook deliveries.
@@ -96,6 +100,45 @@ pub struct Faults {
     pub webhook_duplicate_next: u32,
     /// Hold every webhook back this long before its first attempt.
     pub webhook_delay_ms: u64,
+}
+
+/// Hold calls before the simulator processes them: the call has been
+/// received (it will be processed even if the client times out or hangs up),
+/// but until the hold ends it has no effect (a GET of the payment says 404).
+///
+/// JSON: `{"ms": 2000, "count": 1}` (the next call) or `{"ms": 2000}` (every call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hold {
+    /// How long each held call waits, in milliseconds.
+    pub ms: u64,
+    /// Hold only the next `count` calls (counts down; at 0 nothing more is
+    /// held). `None`: hold every call until the faults are replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+}
+
+impl Hold {
+    /// Hold the next `count` calls `ms` milliseconds each.
+    pub fn next(count: u32, ms: u64) -> Self {
+        Self {
+            ms,
+            count: Some(count),
+        }
+    }
+
+    /// Hold every call `ms` milliseconds.
+    pub fn every(ms: u64) -> Self {
+        Self { ms, count: None }
+    }
+}
+
+impl Faults {
+    /// These faults plus a hold on `class` (replacing any hold it had).
+    pub fn with_hold(mut self, class: EndpointClass, hold: Hold) -> Self {
+        self.hold.insert(class, hold);
+        self
+    }
 }
 
 /// Whether `status` can be injected (5xx, 423 Locked, 429 Too Many Requests).
@@ -182,6 +225,25 @@ impl FaultState {
         Duration::from_millis(ms)
     }
 
+    /// How long to hold a call before processing it (counts down `count`).
+    /// The class's own entry wins over `all` while it holds anything.
+    pub fn hold(&mut self, class: EndpointClass) -> Duration {
+        for key in [class, EndpointClass::All] {
+            let Some(hold) = self.faults.hold.get_mut(&key) else {
+                continue;
+            };
+            match &mut hold.count {
+                None => return Duration::from_millis(hold.ms),
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    return Duration::from_millis(hold.ms);
+                }
+                Some(_) => {}
+            }
+        }
+        Duration::ZERO
+    }
+
     /// Decide the fate of one webhook.
     pub fn webhook_fate(&mut self) -> WebhookFate {
         let drop = if self.faults.webhook_drop_next > 0 {
@@ -266,5 +328,30 @@ mod tests {
         let first = run(&faults);
         assert_eq!(first, run(&faults));
         assert!(first.iter().any(|x| *x) && first.iter().any(|x| !*x));
+    }
+
+    #[test]
+    fn holds_count_down_or_last() {
+        let faults = Faults::default()
+            .with_hold(EndpointClass::Create, Hold::next(1, 500))
+            .with_hold(EndpointClass::All, Hold::every(20));
+        let mut state = FaultState::new(faults);
+        assert_eq!(
+            state.hold(EndpointClass::Create),
+            Duration::from_millis(500)
+        );
+        assert_eq!(state.hold(EndpointClass::Create), Duration::from_millis(20));
+        assert_eq!(state.hold(EndpointClass::Get), Duration::from_millis(20));
+        assert_eq!(state.current().hold[&EndpointClass::Create].count, Some(0));
+
+        let mut none = FaultState::new(Faults::default());
+        assert_eq!(none.hold(EndpointClass::Capture), Duration::ZERO);
+
+        let json: Faults = serde_json::from_str(
+            r#"{"hold": {"create": {"ms": 2000, "count": 1}, "get": {"ms": 5}}}"#,
+        )
+        .unwrap();
+        assert_eq!(json.hold[&EndpointClass::Create], Hold::next(1, 2000));
+        assert_eq!(json.hold[&EndpointClass::Get], Hold::every(5));
     }
 }

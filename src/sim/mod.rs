@@ -28,7 +28,9 @@ pub mod faults;
 mod middleware;
 mod problem;
 mod qr;
+mod render;
 mod state;
+mod sync;
 mod validate;
 mod webhooks;
 
@@ -47,7 +49,7 @@ pub use config::{
 };
 pub use control::CANT_CONNECT;
 pub use delivery::USER_AGENT as WEBHOOK_USER_AGENT;
-pub use faults::{EndpointClass, Faults};
+pub use faults::{EndpointClass, Faults, Hold};
 
 use app::{App, Inner};
 use delivery::Deliverer;
@@ -81,7 +83,7 @@ impl SimHandle {
     /// so clients see the simulator go away.
     pub fn shutdown(&self) {
         self.stop.send_replace(true);
-        for task in app::lock(&self.tasks).drain(..) {
+        for task in sync::lock(&self.tasks).drain(..) {
             task.abort();
         }
         self.deliverer.shutdown();
@@ -188,6 +190,7 @@ pub fn spawn(config: SimConfig, listener: tokio::net::TcpListener) -> SimHandle 
         config.webhook_timeout,
         config.webhook_backoff,
     );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let app = App(Arc::new(Inner {
         faults: Arc::new(Mutex::new(FaultState::new(config.faults.clone()))),
         auto_customer: Mutex::new(config.auto_customer),
@@ -195,10 +198,11 @@ pub fn spawn(config: SimConfig, listener: tokio::net::TcpListener) -> SimHandle 
         state: Mutex::new(state::State::default()),
         calls: Mutex::new(Vec::new()),
         deliverer: deliverer.clone(),
+        stopped: stopped.clone(),
         config,
     }));
 
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let mut stopped = stopped;
     tokio::spawn({
         let router = router(app.clone());
         async move {

@@ -543,11 +543,33 @@ pub struct IdempotentResult {
     pub reply: Reply,
 }
 
-/// Which rate-limit bucket a call counts against.
+/// The rate-limited ePayment APIs. Vipps gives each its own budget per
+/// payment reference (BRIEF §5.5): the four modifying calls per reference +
+/// MSN, the two reads per reference + subscription key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RateBucket {
-    Modify,
-    Get,
+pub enum RateApi {
+    Create,
+    Capture,
+    Cancel,
+    Refund,
+    GetPayment,
+    GetEvents,
+}
+
+impl RateApi {
+    /// Whether the call reads (GET payment, GET events) rather than modifies.
+    pub fn is_read(self) -> bool {
+        matches!(self, RateApi::GetPayment | RateApi::GetEvents)
+    }
+}
+
+/// One rate-limit window: the API, who calls (MSN for modifying calls,
+/// subscription key for reads) and the payment reference.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RateKey {
+    pub api: RateApi,
+    pub caller: String,
+    pub reference: String,
 }
 
 /// The whole simulated Vipps.
@@ -564,23 +586,20 @@ pub struct State {
     pub payment_order: Vec<String>,
     /// (endpoint, idempotency key) → stored result.
     pub idempotency: HashMap<(String, String), IdempotentResult>,
-    rate_windows: HashMap<(RateBucket, String), VecDeque<SystemTime>>,
+    rate_windows: HashMap<RateKey, VecDeque<SystemTime>>,
 }
 
 impl State {
-    /// Count a call against the per-reference limit; `Err(retry_after)` when over.
+    /// Count a call against its window's per-minute limit; `Err(retry_after)`
+    /// when over (the refused call is not counted).
     pub fn rate_check(
         &mut self,
-        bucket: RateBucket,
-        reference: &str,
+        key: RateKey,
         limit: u32,
         now: SystemTime,
     ) -> Result<(), Duration> {
         let window = Duration::from_secs(60);
-        let calls = self
-            .rate_windows
-            .entry((bucket, reference.to_string()))
-            .or_default();
+        let calls = self.rate_windows.entry(key).or_default();
         while let Some(first) = calls.front() {
             if now.duration_since(*first).unwrap_or_default() >= window {
                 calls.pop_front();
@@ -770,18 +789,52 @@ mod tests {
         );
     }
 
+    fn key(api: RateApi, reference: &str) -> RateKey {
+        RateKey {
+            api,
+            caller: "123456".into(),
+            reference: reference.into(),
+        }
+    }
+
     #[test]
     fn rate_window_slides() {
         let mut s = State::default();
         let t0 = SystemTime::now();
         for _ in 0..5 {
-            s.rate_check(RateBucket::Modify, "r", 5, t0).unwrap();
+            s.rate_check(key(RateApi::Capture, "r"), 5, t0).unwrap();
         }
-        assert!(s.rate_check(RateBucket::Modify, "r", 5, t0).is_err());
-        assert!(s.rate_check(RateBucket::Modify, "other", 5, t0).is_ok());
+        let wait = s.rate_check(key(RateApi::Capture, "r"), 5, t0).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(60));
+        assert!(s.rate_check(key(RateApi::Capture, "other"), 5, t0).is_ok());
         assert!(
-            s.rate_check(RateBucket::Modify, "r", 5, t0 + Duration::from_secs(60))
+            s.rate_check(key(RateApi::Capture, "r"), 5, t0 + Duration::from_secs(60))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn every_api_has_its_own_window() {
+        let mut s = State::default();
+        let t0 = SystemTime::now();
+        for api in [
+            RateApi::Create,
+            RateApi::Capture,
+            RateApi::Cancel,
+            RateApi::Refund,
+        ] {
+            for _ in 0..5 {
+                s.rate_check(key(api, "r"), 5, t0).unwrap();
+            }
+            assert!(s.rate_check(key(api, "r"), 5, t0).is_err());
+        }
+        let other_caller = RateKey {
+            caller: "654321".into(),
+            ..key(RateApi::Capture, "r")
+        };
+        assert!(s.rate_check(other_caller, 5, t0).is_ok());
+        assert!(s.rate_check(key(RateApi::GetPayment, "r"), 1, t0).is_ok());
+        assert!(s.rate_check(key(RateApi::GetEvents, "r"), 1, t0).is_ok());
+        assert!(s.rate_check(key(RateApi::GetPayment, "r"), 1, t0).is_err());
     }
 }

@@ -27,6 +27,8 @@ fn help_documents_flags_and_control_endpoints() {
         "--webhook-drop-rate",
         "--webhook-duplicate-rate",
         "--webhook-delay-ms",
+        "--fault-hold",
+        "--fault-latency-ms",
     ] {
         assert!(help.contains(flag), "--help lists {flag}");
     }
@@ -41,6 +43,10 @@ fn help_documents_flags_and_control_endpoints() {
     ] {
         assert!(help.contains(endpoint), "--help lists {endpoint}");
     }
+    assert!(
+        help.contains(r#""hold":{"create":{"ms""#),
+        "--help shows the hold fault"
+    );
 }
 
 #[test]
@@ -56,6 +62,13 @@ fn bad_flags_are_refused_with_a_clear_error() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+    for bad in ["create", "create=soon", "create=100:x", "nothing=100"] {
+        let out = Command::new(BIN)
+            .args(["--fault-hold", bad])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "--fault-hold {bad} is refused");
+    }
 }
 
 struct Kill(std::process::Child);

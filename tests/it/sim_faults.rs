@@ -1,9 +1,12 @@
 //! Faults on demand and the automatic customer, over loopback.
 
-use crate::sim_support::*;
-use kasse::sim::{AutoCustomer, EndpointClass, Faults, SimConfig};
+use std::time::Duration;
+
+use kasse::sim::{AutoCustomer, EndpointClass, Faults, Hold, SimConfig};
 use reqwest::Method;
 use serde_json::json;
+
+use crate::sim_support::*;
 
 #[tokio::test]
 async fn the_next_n_calls_of_a_class_fail_before_taking_effect() {
@@ -256,4 +259,121 @@ async fn locked_and_throttled_answers_can_be_injected() {
     assert_eq!(throttled.status, 429);
     assert_eq!(throttled.headers["retry-after"], "1");
     assert_eq!(sim.capture("locked-1234", "l-cap", 1000).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_held_create_is_processed_after_its_client_gave_up() {
+    let sim = start(SimConfig::for_tests()).await;
+    let hold_ms = 2_000;
+    let faults = Faults::default().with_hold(EndpointClass::Create, Hold::next(1, hold_ms));
+    sim.handle.control().set_faults(&faults).await.unwrap();
+    let body = push_payment("held-create-1", 1000, phone());
+    let key = "held-create-1-create";
+    let impatient = sim
+        .request(Method::POST, "/epayment/v1/payments")
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(
+        impatient.as_ref().is_err_and(|e| e.is_timeout()),
+        "{impatient:?}"
+    );
+    // Vipps has received the create but not processed it yet.
+    let during = sim.payment("held-create-1").await;
+    assert_eq!(during.status, 404, "{}", during.body);
+    assert_eq!(during.code().as_deref(), Some("5090"));
+    assert!(sim.handle.control().payments().await.unwrap().is_empty());
+    // Then it is processed all the same.
+    wait_until("the held create to be processed", || async {
+        sim.handle.control().payment("held-create-1").await.is_ok()
+    })
+    .await;
+    let after = sim.payment("held-create-1").await;
+    assert_eq!(after.status, 200);
+    assert_eq!(after.body["state"], "CREATED");
+    assert_eq!(after.body["amount"]["value"], 1000);
+    let log = sim.handle.control().log().await.unwrap();
+    let creates: Vec<_> = log
+        .iter()
+        .filter(|c| c.method == "POST" && c.path == "/epayment/v1/payments")
+        .collect();
+    assert_eq!(creates.len(), 1, "{creates:?}");
+    let create = creates[0];
+    assert_eq!(create.status, 201);
+    assert_eq!(create.idempotency_key.as_deref(), Some(key));
+    assert_eq!(create.reference.as_deref(), Some("held-create-1"));
+    assert_eq!(create.held_ms, hold_ms);
+    assert!(create.client_gone, "the client had hung up: {create:?}");
+    assert!(create.completed_at_unix_nanos - create.received_at_unix_nanos >= hold_ms * 1_000_000);
+    // The till's retry with the same key gets the original answer: still one payment.
+    let retry = sim.create(key, body).await;
+    assert_eq!(retry.status, 201);
+    assert_eq!(retry.body["reference"], "held-create-1");
+    assert_eq!(sim.handle.control().payments().await.unwrap().len(), 1);
+    // The hold was for the next create only.
+    let current = sim.control(Method::GET, "/sim/v1/faults", None).await;
+    assert_eq!(
+        current.body["hold"]["create"],
+        json!({"ms": hold_ms, "count": 0})
+    );
+}
+
+#[tokio::test]
+async fn a_resend_during_a_hold_makes_one_payment_and_the_same_answer() {
+    let sim = start(SimConfig::for_tests()).await;
+    sim.set_faults(json!({"hold": {"create": {"ms": 1000, "count": 1}}}))
+        .await;
+    let body = push_payment("held-resend-1", 1000, phone());
+    let key = "held-resend-1-create";
+    let (held, resent) = tokio::join!(sim.create(key, body.clone()), async {
+        // Resend once the first has been received and is being held.
+        wait_until("the first create to be held", || async {
+            sim.control(Method::GET, "/sim/v1/faults", None).await.body["hold"]["create"]["count"]
+                == 0
+        })
+        .await;
+        let resent = sim.create(key, body.clone()).await;
+        // The resend is processed at once; the first is still held.
+        let log = sim.handle.control().log().await.unwrap();
+        assert_eq!(
+            log.iter()
+                .filter(|c| c.path == "/epayment/v1/payments")
+                .count(),
+            1
+        );
+        resent
+    });
+    assert_eq!((held.status, resent.status), (201, 201));
+    assert_eq!(held.raw, resent.raw, "both get the same answer");
+    let ledger = sim.handle.control().payments().await.unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].events.len(), 1, "one CREATED event");
+    let log = sim.handle.control().log().await.unwrap();
+    let creates: Vec<_> = log
+        .iter()
+        .filter(|c| c.path == "/epayment/v1/payments")
+        .collect();
+    // In processing order: the resend (not held) made the payment, the held one replayed it.
+    assert_eq!(creates.len(), 2);
+    assert_eq!((creates[0].held_ms, creates[1].held_ms), (0, 1000));
+    assert!(creates.iter().all(|c| c.status == 201 && !c.client_gone));
+
+    // Both held: resolved one after the other, still one payment per key.
+    sim.handle
+        .control()
+        .set_faults(&Faults::default().with_hold(EndpointClass::Create, Hold::every(200)))
+        .await
+        .unwrap();
+    let body = push_payment("held-both-1", 2000, phone());
+    let (a, b) = tokio::join!(
+        sim.create("held-both-1-create", body.clone()),
+        sim.create("held-both-1-create", body.clone())
+    );
+    assert_eq!((a.status, b.status), (201, 201));
+    assert_eq!(a.raw, b.raw);
+    let same_body_other_key = sim.create("held-both-1-other", body).await;
+    assert_eq!(same_body_other_key.code().as_deref(), Some("4150"));
+    assert_eq!(sim.handle.control().payments().await.unwrap().len(), 2);
 }

@@ -164,30 +164,82 @@ async fn the_idempotency_key_is_required_and_at_most_50_characters() {
 }
 
 #[tokio::test]
-async fn five_modifications_per_minute_per_reference() {
+async fn each_api_has_its_own_five_per_minute_per_reference() {
     let config = SimConfig::for_tests();
     let clock = config.clock.clone();
     let sim = start(config).await;
-    sim.create("rl-create", push_payment("limited-1", 1000, phone()))
-        .await;
-    sim.approve("limited-1").await;
-    for i in 1..=4 {
-        let c = sim.capture("limited-1", &format!("rl-cap-{i}"), 100).await;
-        assert_eq!(c.status, 200, "call {i}");
+    let body = push_payment("limited-1", 1000, phone());
+    // Four creates: the first and three idempotent retries with the same key.
+    let first = sim.create("rl-create", body.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    for i in 2..=4 {
+        let retry = sim.create("rl-create", body.clone()).await;
+        assert_eq!(retry.status, 201, "create {i}");
+        assert_eq!(retry.raw, first.raw);
     }
-    let limited = sim.capture("limited-1", "rl-cap-5", 100).await;
+    sim.approve("limited-1").await;
+    // Five partial captures, each with its own key: capture has its own budget.
+    for i in 1..=5 {
+        let c = sim.capture("limited-1", &format!("rl-cap-{i}"), 100).await;
+        assert_eq!(c.status, 200, "capture {i}: {}", c.body);
+        assert_eq!(c.body["aggregate"]["capturedAmount"]["value"], 100 * i);
+    }
+    let limited = sim.capture("limited-1", "rl-cap-6", 100).await;
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    let retry_after: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    // Reads, refunds and cancels have budgets of their own.
+    let read = sim.payment("limited-1").await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body["aggregate"]["capturedAmount"]["value"], 500);
+    assert_eq!(
+        sim.get("/epayment/v1/payments/limited-1/events")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(sim.refund("limited-1", "rl-ref-1", 100).await.status, 200);
+    // Another reference is not affected.
+    assert_eq!(
+        sim.create("rl-other", push_payment("limited-2", 1000, phone()))
+            .await
+            .status,
+        201
+    );
+    // A minute later (simulator clock) the budget is back, and the refused call had no effect.
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(sim.capture("limited-1", "rl-cap-6", 100).await.status, 200);
+    let ledger = sim.handle.control().payment("limited-1").await.unwrap();
+    assert_eq!(ledger.aggregate.captured_amount.value, 600);
+    assert_eq!(ledger.counts.captures, 6);
+    assert_eq!(ledger.aggregate.refunded_amount.value, 100);
+}
+
+#[tokio::test]
+async fn creates_are_limited_on_their_own() {
+    let sim = start(SimConfig::for_tests()).await;
+    let body = push_payment("create-limited-1", 1000, phone());
+    for i in 1..=5 {
+        assert_eq!(
+            sim.create("cl-create", body.clone()).await.status,
+            201,
+            "create {i}"
+        );
+    }
+    let limited = sim.create("cl-create", body).await;
     assert_eq!(limited.status, 429);
     assert!(limited.headers.get("retry-after").is_some());
-    // Other references are not affected; reads have their own budget.
-    sim.create("rl-other", push_payment("limited-2", 1000, phone()))
-        .await;
-    assert_eq!(sim.payment("limited-1").await.status, 200);
-    // A minute later the budget is back, and the limited call had no effect.
-    clock.advance(Duration::from_secs(60));
-    assert_eq!(sim.capture("limited-1", "rl-cap-5", 100).await.status, 200);
+    // Capture still has its full budget on the same reference.
+    sim.approve("create-limited-1").await;
     assert_eq!(
-        sim.payment("limited-1").await.body["aggregate"]["capturedAmount"]["value"],
-        500
+        sim.capture("create-limited-1", "cl-cap-1", 1000)
+            .await
+            .status,
+        200
     );
 }
 
@@ -201,9 +253,10 @@ async fn get_limits_are_configurable() {
     let sim = start(config).await;
     sim.create("g-create", push_payment("get-limited-1", 1000, phone()))
         .await;
-    for _ in 0..2 {
+    for _ in 0..3 {
         assert_eq!(sim.payment("get-limited-1").await.status, 200);
     }
+    // GET events is its own API with its own budget.
     assert_eq!(
         sim.get("/epayment/v1/payments/get-limited-1/events")
             .await
@@ -217,5 +270,25 @@ async fn get_limits_are_configurable() {
             .as_str()
             .unwrap()
             .contains("Rate limit")
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            sim.get("/epayment/v1/payments/get-limited-1/events")
+                .await
+                .status,
+            200
+        );
+    }
+    assert_eq!(
+        sim.get("/epayment/v1/payments/get-limited-1/events")
+            .await
+            .status,
+        429
+    );
+    // Modifying calls do not touch the read budgets, nor the reads theirs.
+    sim.approve("get-limited-1").await;
+    assert_eq!(
+        sim.capture("get-limited-1", "g-cap", 1000).await.status,
+        200
     );
 }

@@ -649,13 +649,16 @@ async fn rate_limit_is_retryable_with_retry_after() {
     let sim = start_sim(config).await;
     let vipps = client(&sim);
     let reference = "till1-rate-limited";
-    authorized_payment(&sim, &vipps, reference, 10_000).await; // create: 1 of 2
-    vipps
-        .capture(reference, Amount::nok(100), "till1-rl-capture-1")
-        .await
-        .unwrap(); // 2 of 2
+    // Each API has its own window (as at Vipps): the create does not count against captures.
+    authorized_payment(&sim, &vipps, reference, 10_000).await;
+    for n in 1..=2 {
+        vipps
+            .capture(reference, Amount::nok(50), &format!("till1-rl-capture-{n}"))
+            .await
+            .unwrap(); // capture n of 2
+    }
     let err = vipps
-        .capture(reference, Amount::nok(100), "till1-rl-capture-2")
+        .capture(reference, Amount::nok(100), "till1-rl-capture-3")
         .await
         .unwrap_err();
     assert_api(&err, 429, None, true);
