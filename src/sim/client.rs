@@ -201,6 +201,11 @@ impl ControlClient {
             .await
     }
 
+    /// The active faults (a `count` shows how many calls are still to be failed or held).
+    pub async fn faults(&self) -> Result<Faults, ControlError> {
+        self.send(self.http.get(self.url("/sim/v1/faults"))).await
+    }
+
     /// Move the simulator's clock forward.
     pub async fn advance_clock(&self, by: Duration) -> Result<(), ControlError> {
         let millis = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);

@@ -42,7 +42,122 @@ async fn crash_then_recover(env: &Env, args: &[&str], step: &str, customer: Cust
     recover(env).await;
     journal_verifies(env);
     assert_ledger_settled(&env.ledger_all().await);
+    no_intent_left_open(env);
     run
+}
+
+/// After recovery no operation intent is left open (refunds included).
+fn no_intent_left_open(env: &Env) {
+    let open: i64 = env
+        .store()
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM payment_operation WHERE status = 'intended'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(open, 0, "operations left intended after recovery");
+}
+
+/// Vipps holds the create while the till is killed (SIGKILL) and finishes it afterwards, as
+/// real Vipps does with every request it received. A 404 read during the hold proves nothing:
+/// `kasse recover` stays non-zero (naming the reference) while it cannot make the outcome
+/// certain, then re-sends the create with its stored key and body, and releases the payment.
+/// Exactly one payment exists, nothing is reserved, no intent is left open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_held_past_a_kill_is_made_certain_by_recovery() {
+    use kasse::sim::{EndpointClass, Faults, Hold};
+    let mut env = Env::start().await;
+    // One try per create call: the retries of every run count against Vipps' 5 creates per
+    // minute for this reference (the till paces them from what it stored, across the kill).
+    env.config.engine.create_retry_budget_secs = 0;
+    env.config.engine.modify_retry_budget_secs = 2;
+    let control = env.demo.phone.control();
+    control
+        .set_faults(&Faults::default().with_hold(EndpointClass::Create, Hold::next(1, 8_000)))
+        .await
+        .unwrap();
+    let config = env.write_config();
+    let mut till = tokio::process::Command::new(env!("CARGO_BIN_EXE_kasse"))
+        .args(PAY_PHONE)
+        .arg("--config")
+        .arg(&config)
+        .env_remove("KASSE_CRASH_AT")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The create has reached Vipps (its hold is used up) and is being held: kill the till.
+    eventually("the create is held at Vipps", || {
+        let control = control.clone();
+        async move {
+            let f = control.faults().await.unwrap();
+            f.hold
+                .get(&EndpointClass::Create)
+                .is_some_and(|h| h.count == Some(0))
+        }
+    })
+    .await;
+    till.kill().await.unwrap();
+    assert!(env.ledger_all().await.is_empty(), "nothing created yet");
+
+    // Vipps refuses every create for a while: the outcome cannot be made certain.
+    let mut refuse = Faults::default();
+    refuse.fail_next.insert(EndpointClass::Create, 1_000);
+    control.set_faults(&refuse).await.unwrap();
+    let uncertain = env.run_till(&["recover"], None, Customer::Ignore).await;
+    assert!(!uncertain.status.success(), "{:#?}", uncertain.lines);
+    let rec = uncertain
+        .lines
+        .iter()
+        .find(|l| l["type"] == "recovered")
+        .expect("recovered line");
+    assert_eq!(rec["unresolved"], 1);
+    let reference = rec["unresolved_references"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        uncertain
+            .lines
+            .iter()
+            .any(|l| l["type"] == "relay_status" && l["status"]["state"] == "not_used"),
+        "recover says it does not use the relay"
+    );
+
+    // Vipps answers again: the re-sent create makes it certain, and the payment is released.
+    control.set_faults(&Faults::default()).await.unwrap();
+    recover(&env).await;
+    // The held original finishes afterwards: same key, same body, the same single payment.
+    eventually("the held create has finished", || {
+        let control = control.clone();
+        let reference = reference.clone();
+        async move {
+            control
+                .log()
+                .await
+                .unwrap()
+                .iter()
+                .filter(|c| {
+                    c.method == "POST"
+                        && c.path == "/epayment/v1/payments"
+                        && c.idempotency_key.as_deref() == Some(&format!("{reference}-create"))
+                        && c.status == 201
+                })
+                .count()
+                >= 2
+        }
+    })
+    .await;
+    recover(&env).await;
+    let ledger = env.ledger_all().await;
+    assert_eq!(ledger.len(), 1, "{ledger:#?}");
+    assert_eq!(ledger[0].reference, reference);
+    assert_eq!(ledger[0].state, "TERMINATED");
+    assert_ledger_settled(&ledger);
+    no_intent_left_open(&env);
+    journal_verifies(&env);
 }
 
 async fn captured_once(env: &Env, reference: &str) {
