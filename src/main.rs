@@ -1,57 +1,20 @@
-//! `kasse`: the till. Opens the window by default; `kasse pay ...` runs a sale headless.
+//! `kasse`: the till. Opens the window by default; `kasse pay ...` and the other subcommands
+//! run headless (see [`kasse::cli`]).
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
-use kasse::engine::headless;
-
-/// Kasse: a till for Vipps MobilePay's merchant callback QR flow.
-#[derive(Debug, Parser)]
-#[command(name = "kasse", version, about)]
-struct Cli {
-    /// Configuration file (default: kasse.toml in the platform config directory).
-    #[arg(long, global = true, env = "KASSE_CONFIG", value_name = "PATH")]
-    config: Option<PathBuf>,
-    /// Open the window in demo mode (simulated Vipps and customer) even when configured.
-    #[arg(long)]
-    demo: bool,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run one sale without a window; prints one JSON object per progress event.
-    Pay(headless::PayArgs),
-    /// Reconcile every unfinished payment with Vipps and finish it by its stored intent.
-    Recover(headless::RecoverArgs),
-    /// Refund part or all of a completed sale.
-    Refund(headless::RefundArgs),
-    /// Run sales through an in-process simulator and relay and report latencies.
-    Bench(headless::BenchArgs),
-    /// Show where the configuration is read from and whether it is complete.
-    Config,
-}
+use kasse::cli::Cli;
 
 fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
     let code = match cli.command {
         None => run_window(cli.config, cli.demo)?,
-        Some(Command::Pay(args)) => runtime()?.block_on(headless::run(cli.config, args))?,
-        Some(Command::Recover(args)) => runtime()?.block_on(headless::recover(cli.config, args))?,
-        Some(Command::Refund(args)) => runtime()?.block_on(headless::refund(cli.config, args))?,
-        Some(Command::Bench(args)) => runtime()?.block_on(headless::bench(args))?,
-        Some(Command::Config) => headless::show_config(cli.config)?,
+        Some(command) => kasse::cli::run(cli.config, command)?,
     };
     std::process::exit(code);
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
 }
 
 /// Logs go to stderr (stdout carries the headless JSON lines). `RUST_LOG` filters.

@@ -3,8 +3,8 @@
 //!
 //! One tokio task (the actor in [`actor`]) owns the store, the Vipps client and the relay link.
 //! Drivers talk to it with [`Command`]s through an [`EngineHandle`] and follow its progress as
-//! [`EngineEvent`]s on a broadcast channel. The window and the headless `kasse pay` use the same
-//! engine and see the same events.
+//! [`EngineEvent`]s on a broadcast channel. The window and the headless commands (`kasse pay`, ...)
+//! use the same engine and see the same events; the engine does not know which one drives it.
 //!
 //! Money safety rules the engine keeps (see `docs/headless.md` for the operator's view):
 //! - before every create, capture, cancel and refund call, the intent (operation, reference,
@@ -18,12 +18,10 @@
 
 pub mod actor;
 pub mod api;
-mod bench;
 mod calls;
 pub mod crash;
 pub mod db;
 mod flow;
-pub mod headless;
 pub mod keys;
 pub mod link;
 pub mod pacing;

@@ -21,12 +21,12 @@ use super::screen::receipt::{self, Receipt};
 use super::screen::sale::{self, Sale};
 use super::theme::{self, size};
 use super::widget::Ctx;
+use crate::cli::demo::{DemoEnvironment, DemoPhone};
 use crate::config::Config;
 use crate::core::basket::Basket;
 use crate::core::catalog::{Catalog, Item};
 use crate::core::money::{Currency, Locale};
 use crate::core::vat::Country;
-use crate::demo::{DemoEnvironment, DemoPhone};
 use crate::engine::{Command, Engine, EngineEvent, EngineHandle, RelayStatus, VippsStatus};
 use crate::store::Store;
 
@@ -77,7 +77,7 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
     let loaded = Config::load(options.config_path.as_deref())?;
     let demo_mode = options.demo || !loaded.is_configured();
     let (mut config, demo) = if demo_mode {
-        let environment = crate::demo::start().await?;
+        let environment = crate::cli::demo::start().await?;
         tracing::info!(
             simulator = %environment.config.vipps.environment,
             relay = %environment.config.relay.url,

@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
+use kasse::cli::demo::{DemoEnvironment, DemoOptions};
 use kasse::config::Config;
 use kasse::core::basket::Basket;
 use kasse::core::catalog::Item;
 use kasse::core::money::Currency;
 use kasse::core::vat::VatRate;
-use kasse::demo::{DemoEnvironment, DemoOptions};
 use kasse::engine::{Engine, EngineEvent, EngineHandle, EngineOptions};
 use kasse::sim::{SimConfig, client::LedgerPayment, client::LoggedCall};
 use kasse::store::Store;
@@ -43,7 +43,7 @@ impl Env {
 
     pub async fn start_with(sim: SimConfig, payment_expiry: Duration) -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let demo = kasse::demo::start_with(DemoOptions {
+        let demo = kasse::cli::demo::start_with(DemoOptions {
             payment_expiry,
             dir: Some(dir.path().to_path_buf()),
             sim: Some(sim),

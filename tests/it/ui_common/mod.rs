@@ -16,8 +16,8 @@ use iced_test::runtime::futures::futures::channel::mpsc;
 use iced_test::simulator::Simulator;
 use iced_test::{Instruction, Selector};
 
+use kasse::cli::demo::DemoPhone;
 use kasse::core::money::{Currency, Locale, format_minor};
-use kasse::demo::DemoPhone;
 use kasse::ui::i18n::I18n;
 use kasse::ui::screen::KeyPress;
 use kasse::ui::{App, Boot, Message, RunOptions, theme};

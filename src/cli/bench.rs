@@ -14,13 +14,13 @@ use anyhow::{Context, bail};
 use serde_json::json;
 use tokio::sync::broadcast;
 
-use super::api::{Command, EngineEvent, RelayStatus};
-use super::{Engine, EngineOptions};
+use super::demo::{DemoOptions, start_with};
+use super::print_line;
 use crate::core::basket::Basket;
 use crate::core::catalog::Item;
 use crate::core::money::Currency;
 use crate::core::vat::VatRate;
-use crate::demo::{DemoOptions, start_with};
+use crate::engine::{Command, Engine, EngineEvent, EngineOptions, RelayStatus};
 use crate::store::Store;
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -67,9 +67,18 @@ fn summary(name: &str, mut ms: Vec<f64>) -> serde_json::Value {
     })
 }
 
-/// Runs `sales` sales and prints the latency figures as JSON lines. Exit code 0 when every
+/// `kasse bench`
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Number of sales.
+    #[arg(long, default_value_t = 200)]
+    pub sales: u32,
+}
+
+/// Runs `--sales` sales and prints the latency figures as JSON lines. Exit code 0 when every
 /// sale completed.
-pub async fn run(sales: u32) -> anyhow::Result<i32> {
+pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
+    let sales = args.sales;
     let demo = start_with(DemoOptions::default())
         .await
         .context("starting simulator and relay")?;
@@ -178,7 +187,7 @@ pub async fn run(sales: u32) -> anyhow::Result<i32> {
         summary("relay_authorized_to_sim_capture", capture_ms),
     ];
     for line in out {
-        println!("{line}");
+        print_line(&line);
     }
     drop(store);
     demo.shutdown().await;

@@ -6,29 +6,44 @@
 //! `kasse pay --demo` use it; nothing leaves the machine.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::relay::store::RelayDb;
+use crate::relay::provision::{DEFAULT_EVENTS, ProvisionError, register_webhooks};
+use crate::relay::server::RelayError;
+use crate::relay::store::{RelayDb, RelayStoreError};
 use crate::relay::{RelayConfig, RelayHandle};
-use crate::sim::{self, ControlClient, SimConfig, SimHandle};
+use crate::sim::{self, ControlClient, ControlError, SimConfig, SimHandle};
 
 /// Till id of the demo till.
 pub const DEMO_TILL_ID: &str = "demo1";
 /// Name shown in the (simulated) app after scanning.
 pub const DEMO_TILL_NAME: &str = "Kasse demo";
 
-/// Demo start-up failures.
-#[derive(Debug, thiserror::Error)]
+/// Demo failures. `Clone` (sources shared) so a result can travel in a UI message.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DemoError {
     #[error("demo: cannot bind a loopback port: {0}")]
-    Bind(std::io::Error),
+    Bind(Arc<std::io::Error>),
     #[error("demo: temporary directory: {0}")]
-    Dir(std::io::Error),
+    Dir(Arc<std::io::Error>),
+    #[error("demo: relay database: {0}")]
+    RelayStore(Arc<RelayStoreError>),
     #[error("demo: relay: {0}")]
-    Relay(String),
+    Relay(Arc<RelayError>),
+    #[error("demo: webhook registration: {0}")]
+    Webhooks(Arc<ProvisionError>),
     #[error("demo: simulator: {0}")]
-    Sim(String),
+    Sim(Arc<ControlError>),
+    #[error("demo: a set-up task stopped: {0}")]
+    Task(String),
+}
+
+impl From<ControlError> for DemoError {
+    fn from(e: ControlError) -> Self {
+        DemoError::Sim(Arc::new(e))
+    }
 }
 
 /// Knobs for [`start_with`].
@@ -100,7 +115,7 @@ impl DemoPhone {
             .scan(&self.merchant_qr_id, None)
             .await
             .map(|o| o.delivered)
-            .map_err(|e| DemoError::Sim(e.to_string()))
+            .map_err(DemoError::from)
     }
 
     /// Approves the payment request `reference` in the app.
@@ -109,7 +124,7 @@ impl DemoPhone {
             .approve(reference)
             .await
             .map(|_| ())
-            .map_err(|e| DemoError::Sim(e.to_string()))
+            .map_err(DemoError::from)
     }
 
     /// Declines the payment request `reference` in the app.
@@ -118,7 +133,7 @@ impl DemoPhone {
             .decline(reference)
             .await
             .map(|_| ())
-            .map_err(|e| DemoError::Sim(e.to_string()))
+            .map_err(DemoError::from)
     }
 
     /// The simulator's control API (ledger, log, faults).
@@ -138,13 +153,14 @@ pub async fn start_with(options: DemoOptions) -> Result<DemoEnvironment, DemoErr
         Some(d) => (d, false),
         None => (
             std::env::temp_dir().join(format!(
-                "kasse-demo-{}",
-                ulid::Ulid::generate().to_string().to_lowercase()
+                "kasse-demo-{}-{:016x}",
+                std::process::id(),
+                rand::random::<u64>()
             )),
             true,
         ),
     };
-    std::fs::create_dir_all(&dir).map_err(DemoError::Dir)?;
+    std::fs::create_dir_all(&dir).map_err(|e| DemoError::Dir(Arc::new(e)))?;
 
     let mut sim_config = options.sim.clone().unwrap_or_else(SimConfig::for_tests);
     sim_config.client_id = sim::TEST_CLIENT_ID.into();
@@ -188,8 +204,9 @@ pub async fn start_with(options: DemoOptions) -> Result<DemoEnvironment, DemoErr
     })
 }
 
-/// Provisions and starts a relay for the configured till; registers the webhook at the
-/// configured Vipps (the simulator) and stores its secret at the relay.
+/// Provisions and starts a relay for the configured till; registers the webhooks at the
+/// configured Vipps (the simulator) the way `kasse-relay webhooks register` does, which stores
+/// the secret at the relay.
 pub async fn start_relay(
     db_path: &std::path::Path,
     merchant_qr_id: &str,
@@ -199,59 +216,39 @@ pub async fn start_relay(
     let till_id = config.till.id.clone();
     let path = db_path.to_path_buf();
     let qr = merchant_qr_id.to_string();
-    let token = tokio::task::spawn_blocking(move || -> Result<String, String> {
-        let db = RelayDb::open(&path).map_err(|e| e.to_string())?;
+    let token = tokio::task::spawn_blocking(move || -> Result<String, RelayStoreError> {
+        let db = RelayDb::open(&path)?;
         match db.add_store(&msn, "Kasse demo shop") {
-            Ok(()) => {}
-            Err(crate::relay::store::RelayStoreError::StoreExists(_)) => {}
-            Err(e) => return Err(e.to_string()),
+            Ok(()) | Err(RelayStoreError::StoreExists(_)) => {}
+            Err(e) => return Err(e),
         }
-        db.add_till(&msn, &till_id, &qr)
-            .map(|t| t.token)
-            .map_err(|e| e.to_string())
+        db.add_till(&msn, &till_id, &qr).map(|t| t.token)
     })
     .await
-    .map_err(|e| DemoError::Relay(e.to_string()))?
-    .map_err(DemoError::Relay)?;
+    .map_err(|e| DemoError::Task(e.to_string()))?
+    .map_err(|e| DemoError::RelayStore(Arc::new(e)))?;
 
     let listener = bind().await?;
     let relay = crate::relay::spawn(RelayConfig::new(db_path), listener)
         .await
-        .map_err(|e| DemoError::Relay(e.to_string()))?;
+        .map_err(|e| DemoError::Relay(Arc::new(e)))?;
 
-    let client = crate::engine::actor::build_client(config).map_err(DemoError::Sim)?;
-    let url = relay.webhook_url(&config.vipps.msn);
-    let hook = client
-        .register_webhook(
-            url.as_str(),
-            &[
-                "user.checked-in.v1",
-                "epayments.payment.authorized.v1",
-                "epayments.payment.aborted.v1",
-                "epayments.payment.expired.v1",
-                "epayments.payment.terminated.v1",
-                "epayments.payment.cancelled.v1",
-                "epayments.payment.captured.v1",
-                "epayments.payment.refunded.v1",
-            ],
-        )
-        .await
-        .map_err(|e| DemoError::Sim(e.to_string()))?;
-    let path = db_path.to_path_buf();
-    let msn = config.vipps.msn.clone();
-    tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let db = RelayDb::open(&path).map_err(|e| e.to_string())?;
-        db.add_secret(&msn, &hook.id, hook.secret.expose())
-            .map_err(|e| e.to_string())
-    })
+    let client = crate::engine::actor::build_client(config).map_err(DemoError::Task)?;
+    register_webhooks(
+        db_path,
+        &client,
+        &relay.base_url,
+        &config.vipps.msn,
+        &DEFAULT_EVENTS,
+        false,
+    )
     .await
-    .map_err(|e| DemoError::Relay(e.to_string()))?
-    .map_err(DemoError::Relay)?;
+    .map_err(|e| DemoError::Webhooks(Arc::new(e)))?;
     Ok((relay, token))
 }
 
 async fn bind() -> Result<tokio::net::TcpListener, DemoError> {
     tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(DemoError::Bind)
+        .map_err(|e| DemoError::Bind(Arc::new(e)))
 }

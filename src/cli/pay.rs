@@ -1,6 +1,6 @@
-//! `kasse pay`, `kasse recover`, `kasse bench`, `kasse config`: the engine without a window.
+//! `kasse pay`: one sale without a window.
 //!
-//! `kasse pay` prints one JSON object per line to stdout: every [`EngineEvent`] (with its
+//! It prints one JSON object per line to stdout: every [`EngineEvent`] (with its
 //! `"type"`), a `{"type":"qr","content":...}` line when the till waits for a scan, and a final
 //! `{"type":"outcome",...}` line. Exit codes: 0 completed (captured == total), 1 failed or
 //! unsettled, 2 bad configuration or arguments, 3 declined, 4 expired, 5 cancelled,
@@ -13,26 +13,12 @@ use anyhow::Context;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::api::{Command, EngineEvent, MessageId};
-use super::{Engine, EngineOptions};
-use crate::config::Config;
+use super::{exit, load_config, open_store, print_line, wait_closed};
 use crate::core::basket::Basket;
 use crate::core::catalog::Item;
 use crate::core::money::Currency;
 use crate::core::vat::VatRate;
-use crate::store::Store;
-
-/// Exit codes of `kasse pay`.
-pub mod exit {
-    pub const COMPLETED: i32 = 0;
-    pub const FAILED: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const DECLINED: i32 = 3;
-    pub const EXPIRED: i32 = 4;
-    pub const CANCELLED: i32 = 5;
-    pub const TOKEN_EXPIRED: i32 = 6;
-    pub const PUSH_NOT_ALLOWED: i32 = 7;
-}
+use crate::engine::{Command, Engine, EngineEvent, EngineOptions, MessageId, RelayStatus};
 
 /// What the simulated customer does in `--demo` mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -67,42 +53,6 @@ pub struct PayArgs {
     /// Give up (cancel the payment) after this many seconds.
     #[arg(long, default_value_t = 900)]
     pub timeout_secs: u64,
-}
-
-/// `kasse recover`
-#[derive(Debug, Clone, clap::Args)]
-pub struct RecoverArgs {}
-
-/// `kasse bench`
-#[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
-    /// Number of sales.
-    #[arg(long, default_value_t = 200)]
-    pub sales: u32,
-}
-
-/// `kasse bench`: sales through simulator + relay + engine on loopback; prints latencies.
-pub async fn bench(args: BenchArgs) -> anyhow::Result<i32> {
-    super::bench::run(args.sales).await
-}
-
-/// `kasse refund`
-#[derive(Debug, Clone, clap::Args)]
-pub struct RefundArgs {
-    /// The completed sale to refund (its id from `kasse pay` output or the history).
-    #[arg(long)]
-    pub sale_id: i64,
-    /// Amount to refund in minor units.
-    #[arg(long)]
-    pub amount: i64,
-}
-
-/// Prints one JSON line (stdout is the machine-readable channel).
-fn print_line(value: &serde_json::Value) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{value}");
-    let _ = out.flush();
 }
 
 /// The basket described by `kasse pay` arguments.
@@ -154,37 +104,20 @@ pub fn basket_from_args(args: &PayArgs, currency: Currency) -> anyhow::Result<Ba
     Ok(basket)
 }
 
-fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let path = config
-        .database_path()
-        .context("no database path: set store.database")?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    Store::open(&path).with_context(|| format!("opening {}", path.display()))
-}
-
 /// `kasse pay`: one sale, progress as JSON lines. Returns the exit code.
 pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<i32> {
     let demo = if args.demo {
-        Some(crate::demo::start().await.context("starting the demo")?)
+        Some(super::demo::start().await.context("starting the demo")?)
     } else {
         None
     };
     let config = match &demo {
         Some(d) => d.config.clone(),
-        None => match Config::load(config_path.as_deref()) {
+        None => match load_config(config_path.as_deref()) {
             Ok(c) => c,
-            Err(e) => {
-                eprintln!("kasse: {e}");
-                return Ok(exit::USAGE);
-            }
+            Err(code) => return Ok(code),
         },
     };
-    if let Err(e) = config.validate() {
-        eprintln!("kasse: {e}");
-        return Ok(exit::USAGE);
-    }
     let currency: Currency = match config.till.currency.parse() {
         Ok(c) => c,
         Err(e) => {
@@ -260,7 +193,7 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                 }
             }
             EngineEvent::RelayStatus { status } => {
-                relay_up = matches!(status, super::api::RelayStatus::Connected);
+                relay_up = matches!(status, RelayStatus::Connected);
             }
             EngineEvent::PaymentRequested { reference, .. } => {
                 if let Some(phone) = phone.clone() {
@@ -399,125 +332,4 @@ fn is_fatal(id: MessageId) -> bool {
             | MessageId::InvalidPhone
             | MessageId::PaymentRejected
     )
-}
-
-/// Waits (bounded) for the engine task to end after `Shutdown`.
-async fn wait_closed(handle: &super::EngineHandle) {
-    let _ = tokio::time::timeout(Duration::from_secs(5), handle.closed()).await;
-}
-
-/// `kasse recover`: reconcile every unfinished payment, print the result. Exit 0 when nothing
-/// is left unresolved.
-pub async fn recover(config_path: Option<PathBuf>, _args: RecoverArgs) -> anyhow::Result<i32> {
-    let config = match Config::load(config_path.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("kasse: {e}");
-            return Ok(exit::USAGE);
-        }
-    };
-    if let Err(e) = config.validate() {
-        eprintln!("kasse: {e}");
-        return Ok(exit::USAGE);
-    }
-    let store = open_store(&config)?;
-    let options = EngineOptions {
-        without_relay: true,
-        ..EngineOptions::default()
-    };
-    let (handle, mut events) = Engine::start_with(config, store, options);
-    let code = loop {
-        match events.recv().await {
-            Ok(event) => {
-                print_line(&serde_json::to_value(&event).unwrap_or_default());
-                if let EngineEvent::Recovered { unresolved, .. } = event {
-                    break if unresolved == 0 { 0 } else { exit::FAILED };
-                }
-            }
-            Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => break exit::FAILED,
-        }
-    };
-    let _ = handle.send(Command::Shutdown);
-    wait_closed(&handle).await;
-    Ok(code)
-}
-
-/// `kasse refund`: refund part or all of a completed sale. Exit 0 when Vipps confirmed it.
-pub async fn refund(config_path: Option<PathBuf>, args: RefundArgs) -> anyhow::Result<i32> {
-    let config = match Config::load(config_path.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("kasse: {e}");
-            return Ok(exit::USAGE);
-        }
-    };
-    if let Err(e) = config.validate() {
-        eprintln!("kasse: {e}");
-        return Ok(exit::USAGE);
-    }
-    let store = open_store(&config)?;
-    let options = EngineOptions {
-        without_relay: true,
-        ..EngineOptions::default()
-    };
-    let (handle, mut events) = Engine::start_with(config, store, options);
-    handle.send(Command::Refund {
-        sale_id: args.sale_id,
-        amount: args.amount,
-    })?;
-    let code = loop {
-        match events.recv().await {
-            Ok(event) => {
-                print_line(&serde_json::to_value(&event).unwrap_or_default());
-                match event {
-                    EngineEvent::RefundDone {
-                        sale_id, amount, ..
-                    } if sale_id == args.sale_id && amount == args.amount => {
-                        break 0;
-                    }
-                    EngineEvent::RefundFailed { sale_id, .. } if sale_id == args.sale_id => {
-                        break exit::FAILED;
-                    }
-                    _ => {}
-                }
-            }
-            Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => break exit::FAILED,
-        }
-    };
-    let _ = handle.send(Command::Shutdown);
-    wait_closed(&handle).await;
-    Ok(code)
-}
-
-/// `kasse config`: where the configuration comes from and what is missing.
-pub fn show_config(config_path: Option<PathBuf>) -> anyhow::Result<i32> {
-    let path = config_path.clone().or_else(Config::default_path);
-    let config = match Config::load(config_path.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("kasse: {e}");
-            return Ok(exit::USAGE);
-        }
-    };
-    let valid = config.validate();
-    print_line(&json!({
-        "type": "config",
-        "path": path.map(|p| p.display().to_string()),
-        "exists": config.source.as_ref().is_some_and(|p| p.exists()),
-        "configured": config.is_configured(),
-        "valid": valid.is_ok(),
-        "problem": valid.err().map(|e| e.to_string()),
-        "warnings": config.warnings,
-        "database": config.database_path().map(|p| p.display().to_string()),
-        "till_id": config.till.id,
-        "merchant_qr_id": config.merchant_qr_id(),
-        "environment": config.vipps.environment,
-    }));
-    Ok(if config.is_configured() {
-        0
-    } else {
-        exit::FAILED
-    })
 }

@@ -1,0 +1,119 @@
+//! The headless commands of `kasse` (`pay`, `recover`, `refund`, `bench`, `config`) and the
+//! demo set-up: argument parsing, printing and exit codes. They drive the same engine as the
+//! window; the engine knows nothing of them.
+//!
+//! Every command prints JSON lines to stdout (the machine-readable channel); logs and
+//! human-readable errors go to stderr.
+
+pub mod bench;
+pub mod config;
+pub mod demo;
+pub mod pay;
+pub mod recover;
+pub mod refund;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::engine::EngineHandle;
+use crate::store::Store;
+
+/// Kasse: a till for Vipps MobilePay's merchant callback QR flow.
+#[derive(Debug, Parser)]
+#[command(name = "kasse", version, about)]
+pub struct Cli {
+    /// Configuration file (default: kasse.toml in the platform config directory).
+    #[arg(long, global = true, env = "KASSE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Open the window in demo mode (simulated Vipps and customer) even when configured.
+    #[arg(long)]
+    pub demo: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The headless commands (no subcommand opens the window).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one sale without a window; prints one JSON object per progress event.
+    Pay(pay::PayArgs),
+    /// Reconcile every unfinished payment with Vipps and finish it by its stored intent.
+    Recover(recover::RecoverArgs),
+    /// Refund part or all of a completed sale.
+    Refund(refund::RefundArgs),
+    /// Run sales through an in-process simulator and relay and report latencies.
+    Bench(bench::BenchArgs),
+    /// Show where the configuration is read from and whether it is complete.
+    Config,
+}
+
+/// Exit codes of the headless commands.
+pub mod exit {
+    pub const COMPLETED: i32 = 0;
+    pub const FAILED: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const DECLINED: i32 = 3;
+    pub const EXPIRED: i32 = 4;
+    pub const CANCELLED: i32 = 5;
+    pub const TOKEN_EXPIRED: i32 = 6;
+    pub const PUSH_NOT_ALLOWED: i32 = 7;
+}
+
+/// Runs one headless command to its end and returns the process exit code.
+pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32> {
+    match command {
+        Command::Pay(args) => runtime()?.block_on(pay::run(config_path, args)),
+        Command::Recover(args) => runtime()?.block_on(recover::run(config_path, args)),
+        Command::Refund(args) => runtime()?.block_on(refund::run(config_path, args)),
+        Command::Bench(args) => runtime()?.block_on(bench::run(args)),
+        Command::Config => config::run(config_path),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Prints one JSON line (stdout is the machine-readable channel).
+pub(crate) fn print_line(value: &serde_json::Value) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{value}");
+    let _ = out.flush();
+}
+
+/// The configuration at `path` (or the default), checked. On a problem it is printed to stderr
+/// and the exit code to return is the error.
+pub(crate) fn load_config(path: Option<&Path>) -> Result<Config, i32> {
+    let config = Config::load(path).map_err(|e| {
+        eprintln!("kasse: {e}");
+        exit::USAGE
+    })?;
+    config.validate().map_err(|e| {
+        eprintln!("kasse: {e}");
+        exit::USAGE
+    })?;
+    Ok(config)
+}
+
+/// Opens (creating its directory) the till's database.
+pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let path = config
+        .database_path()
+        .context("no database path: set store.database")?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Store::open(&path).with_context(|| format!("opening {}", path.display()))
+}
+
+/// Waits (bounded) for the engine task to end after `Shutdown`.
+pub(crate) async fn wait_closed(handle: &EngineHandle) {
+    let _ = tokio::time::timeout(Duration::from_secs(5), handle.closed()).await;
+}
