@@ -9,12 +9,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{Config, Currency, VippsEnvironment};
 use crate::relay::provision::{DEFAULT_EVENTS, ProvisionError, register_webhooks};
 use crate::relay::server::RelayError;
 use crate::relay::store::{RelayDb, RelayStoreError};
 use crate::relay::{RelayConfig, RelayHandle};
 use crate::sim::{self, ControlClient, ControlError, SimConfig, SimHandle};
+use crate::vipps::{Client, VippsError};
 
 /// Till id of the demo till.
 pub const DEMO_TILL_ID: &str = "demo1";
@@ -34,6 +35,8 @@ pub enum DemoError {
     Relay(Arc<RelayError>),
     #[error("demo: webhook registration: {0}")]
     Webhooks(Arc<ProvisionError>),
+    #[error("demo: Vipps client: {0}")]
+    Client(VippsError),
     #[error("demo: simulator: {0}")]
     Sim(Arc<ControlError>),
     #[error("demo: a set-up task stopped: {0}")]
@@ -172,14 +175,14 @@ pub async fn start_with(options: DemoOptions) -> Result<DemoEnvironment, DemoErr
     let sim = sim::spawn(sim_config, sim_listener);
 
     let mut config = Config::default();
-    config.vipps.environment = sim.base_url.to_string();
+    config.vipps.environment = VippsEnvironment::Custom(sim.base_url.clone());
     config.vipps.client_id = sim::TEST_CLIENT_ID.into();
     config.vipps.client_secret = sim::TEST_CLIENT_SECRET.into();
     config.vipps.subscription_key = sim::TEST_SUBSCRIPTION_KEY.into();
     config.vipps.msn = sim::TEST_MSN.into();
     config.till.id = DEMO_TILL_ID.into();
     config.till.name = DEMO_TILL_NAME.into();
-    config.till.currency = "NOK".into();
+    config.till.currency = Currency::Nok;
     config.store.database = dir.join("kasse.db").to_string_lossy().into_owned();
     config.engine.payment_expiry_secs = options.payment_expiry.as_secs().max(1);
     config.engine.expiry_grace_secs = 5;
@@ -191,7 +194,7 @@ pub async fn start_with(options: DemoOptions) -> Result<DemoEnvironment, DemoErr
     let relay_db = dir.join("relay.db");
     let (relay, token) = start_relay(&relay_db, &merchant_qr_id, &config).await?;
     config.relay.url = relay.base_url.to_string();
-    config.relay.till_token = token;
+    config.relay.till_token = token.into();
 
     let phone = DemoPhone::new(sim.control(), merchant_qr_id);
     Ok(DemoEnvironment {
@@ -233,7 +236,8 @@ pub async fn start_relay(
         .await
         .map_err(|e| DemoError::Relay(Arc::new(e)))?;
 
-    let client = crate::engine::actor::build_client(config).map_err(DemoError::Task)?;
+    let client = Client::from_settings(&config.vipps, config.engine.http_timeout())
+        .map_err(DemoError::Client)?;
     register_webhooks(
         db_path,
         &client,

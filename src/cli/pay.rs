@@ -118,14 +118,7 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
             Err(code) => return Ok(code),
         },
     };
-    let currency: Currency = match config.till.currency.parse() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("kasse: till.currency: {e}");
-            return Ok(exit::USAGE);
-        }
-    };
-    let basket = match basket_from_args(&args, currency) {
+    let basket = match basket_from_args(&args, config.till.currency) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("kasse: {e:#}");

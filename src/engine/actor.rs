@@ -236,7 +236,10 @@ impl Till {
             return;
         }
         if self.vipps.is_none() {
-            match build_client(&self.config) {
+            match vipps::Client::from_settings(
+                &self.config.vipps,
+                self.config.engine.http_timeout(),
+            ) {
                 Ok(c) => self.vipps = Some(c),
                 Err(e) => {
                     self.problem(MessageId::ConfigInvalid, Some(e.to_string()), false);
@@ -287,11 +290,7 @@ impl Till {
                 }
                 self.qr_content = Some(content.clone());
                 self.ready = true;
-                let environment = self
-                    .config
-                    .vipps_environment()
-                    .map(|e| e.label())
-                    .unwrap_or_default();
+                let environment = self.config.vipps.environment.label();
                 self.emit(EngineEvent::Ready {
                     qr_content: content,
                     till_name: self.config.till.name.clone(),
@@ -345,7 +344,7 @@ impl Till {
         };
         match RelayLink::connect(
             &self.config.relay.url,
-            &self.config.relay.till_token,
+            self.config.relay.till_token.expose(),
             cursor,
         ) {
             Ok(link) => self.link = Some(link),
@@ -701,29 +700,6 @@ impl Till {
             Err(e) => self.problem(MessageId::ConfigInvalid, Some(e.to_string()), false),
         }
     }
-}
-
-/// The Vipps client for a configuration.
-pub fn build_client(config: &Config) -> Result<vipps::Client, String> {
-    let env = config.vipps_environment().map_err(|e| e.to_string())?;
-    let environment = match env {
-        crate::config::VippsEnvironment::Test => vipps::Environment::Test,
-        crate::config::VippsEnvironment::Production => vipps::Environment::Production,
-        crate::config::VippsEnvironment::Custom(url) => vipps::Environment::Custom(url),
-    };
-    let timeout = config.engine.http_timeout();
-    let vc = vipps::VippsConfig::new(
-        environment,
-        config.vipps.client_id.clone(),
-        config.vipps.client_secret.clone(),
-        config.vipps.subscription_key.clone(),
-        config.vipps.msn.clone(),
-    )
-    .with_timeouts(vipps::Timeouts {
-        connect: timeout.min(Duration::from_secs(5)),
-        request: timeout,
-    });
-    vipps::Client::new(vc).map_err(|e| e.to_string())
 }
 
 async fn recv_link(link: &mut Option<RelayLink>) -> Option<LinkMsg> {

@@ -64,7 +64,7 @@ impl Till {
             self.problem(MessageId::InvalidAmount, Some(e.to_string()), false);
             return;
         }
-        if basket.currency().code() != self.config.till.currency {
+        if basket.currency() != self.config.till.currency {
             self.problem(
                 MessageId::InvalidAmount,
                 Some(format!(

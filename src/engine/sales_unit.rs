@@ -18,7 +18,7 @@ pub struct SalesUnit {
 impl SalesUnit {
     /// The sales unit `config` talks to; `None` when its Vipps environment is invalid.
     pub fn of_config(config: &Config) -> Option<SalesUnit> {
-        let url = config.vipps_environment().ok()?.base_url();
+        let url = config.vipps.environment.base_url();
         Some(SalesUnit {
             msn: config.vipps.msn.clone(),
             base_url: display_url(&url),

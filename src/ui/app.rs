@@ -22,7 +22,7 @@ use super::screen::sale::{self, Sale};
 use super::theme::{self, size};
 use super::widget::Ctx;
 use crate::cli::demo::{DemoEnvironment, DemoPhone};
-use crate::config::Config;
+use crate::config::{Config, VippsEnvironment};
 use crate::core::basket::Basket;
 use crate::core::catalog::{Catalog, Item};
 use crate::core::money::{Currency, Locale};
@@ -91,16 +91,16 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
     if demo_mode {
         // The cashier's language choice applies in demo mode too; with none
         // anywhere (a fresh clone), the system's language if the till has it.
-        config.till.language = loaded.till.language.clone();
+        config.till.language = loaded.till.language;
         let config_file = options.config_path.clone().or_else(Config::default_path);
         let chosen = config_file.is_some_and(|path| path.exists())
             || std::env::var_os(crate::config::env_var_name("till.language")).is_some();
         if !chosen && let Some(locale) = system_locale() {
-            config.till.language = locale.tag().to_owned();
+            config.till.language = locale;
         }
     }
     if let Some(locale) = options.language {
-        config.till.language = locale.tag().to_owned();
+        config.till.language = locale;
     }
     config.validate()?;
     let database = config
@@ -158,10 +158,6 @@ pub fn demo_catalog() -> Catalog {
         tracing::error!(?problems, "the demo catalogue does not parse");
         Catalog::default()
     })
-}
-
-fn currency_of(config: &Config) -> Currency {
-    config.till.currency.parse().unwrap_or(Currency::Nok)
 }
 
 fn country_of(currency: Currency) -> Country {
@@ -280,8 +276,8 @@ fn now_ms() -> i64 {
 impl App {
     /// Builds the root and the task that listens to the engine.
     pub fn new(boot: Boot) -> (App, Task<Message>) {
-        let locale: Locale = boot.config.till.language.parse().unwrap_or_default();
-        let currency = currency_of(&boot.config);
+        let locale = boot.config.till.language;
+        let currency = boot.config.till.currency;
         let country = country_of(currency);
         let demo = boot.demo;
         let app = App {
@@ -643,7 +639,13 @@ impl App {
                 Task::none()
             }
             admin::Action::Save(settings) => {
-                let config = settings.apply(&self.config);
+                let config = match settings.apply(&self.config) {
+                    Ok(config) => config,
+                    Err(error) => {
+                        self.admin.saved(Err(error.to_string()));
+                        return Task::none();
+                    }
+                };
                 if let Err(error) = config.validate() {
                     self.admin.saved(Err(error.to_string()));
                     return Task::none();
@@ -663,10 +665,15 @@ impl App {
                     Message::ConfigSaved,
                 )
             }
-            admin::Action::TestConnection(settings) => {
-                let config = settings.apply(&self.config);
-                Task::perform(test_connection(config), Message::ConnectionTested)
-            }
+            admin::Action::TestConnection(settings) => match settings.apply(&self.config) {
+                Ok(config) => Task::perform(test_connection(config), Message::ConnectionTested),
+                Err(error) => {
+                    let error = Err(error.to_string());
+                    Task::done(Message::ConnectionTested(
+                        Check::ALL.map(|check| (check, error.clone())).to_vec(),
+                    ))
+                }
+            },
             admin::Action::SaveItem { original_id, item } => {
                 let result = edited_catalog(&self.catalog, original_id.as_deref(), Some(item));
                 self.catalogue_result(result)
@@ -685,7 +692,7 @@ impl App {
             ),
             admin::Action::Language(locale) => {
                 self.i18n = I18n::new(locale);
-                self.config.till.language = locale.tag().to_owned();
+                self.config.till.language = locale;
                 if self.demo.is_some() {
                     return Task::none();
                 }
@@ -957,10 +964,10 @@ impl App {
         if self.demo.is_some() {
             return self.i18n.t("env-demo");
         }
-        match self.config.vipps_environment() {
-            Ok(crate::config::VippsEnvironment::Production) => self.i18n.t("env-production"),
-            Ok(crate::config::VippsEnvironment::Test) => self.i18n.t("env-test"),
-            _ => self.i18n.t("env-simulator"),
+        match self.config.vipps.environment {
+            VippsEnvironment::Production => self.i18n.t("env-production"),
+            VippsEnvironment::Test => self.i18n.t("env-test"),
+            VippsEnvironment::Custom(_) => self.i18n.t("env-simulator"),
         }
     }
 
@@ -1037,14 +1044,14 @@ impl App {
         let (env_label, env_bg, env_fg) = if self.demo.is_some() {
             (i18n.t("env-demo"), theme::DEMO_PURPLE, Color::WHITE)
         } else {
-            match self.config.vipps_environment() {
-                Ok(crate::config::VippsEnvironment::Production) => {
+            match self.config.vipps.environment {
+                VippsEnvironment::Production => {
                     (i18n.t("env-production"), theme::STOP, Color::WHITE)
                 }
-                Ok(crate::config::VippsEnvironment::Test) => {
-                    (i18n.t("env-test"), theme::TEST_YELLOW, theme::INK)
+                VippsEnvironment::Test => (i18n.t("env-test"), theme::TEST_YELLOW, theme::INK),
+                VippsEnvironment::Custom(_) => {
+                    (i18n.t("env-simulator"), theme::DEMO_PURPLE, Color::WHITE)
                 }
-                _ => (i18n.t("env-simulator"), theme::DEMO_PURPLE, Color::WHITE),
             }
         };
         let env = container(text(env_label).size(size::BODY).font(theme::BOLD))
@@ -1197,7 +1204,8 @@ fn edited_catalog(
 /// tick or the error. Nothing is changed at Vipps.
 async fn test_connection(config: Config) -> Vec<(Check, Result<(), String>)> {
     let mut results = Vec::new();
-    let client = crate::engine::actor::build_client(&config);
+    let client = crate::vipps::Client::from_settings(&config.vipps, config.engine.http_timeout())
+        .map_err(|e| e.to_string());
     let token = match &client {
         Ok(client) => client
             .access_token()

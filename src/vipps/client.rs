@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::config::VippsConfig;
+use super::config::{Settings, VippsConfig};
 use super::error::VippsError;
 use super::models::{
     AccessTokenResponse, Amount, CancelRequest, CreatePaymentRequest, CreatePaymentResponse,
@@ -102,6 +102,15 @@ impl<'a> Call<'a> {
 }
 
 impl Client {
+    /// The client a till uses for its `settings` (the `[vipps]` section): Kasse's system
+    /// headers, `request_timeout` per request (at most 5 s of it to connect).
+    pub fn from_settings(
+        settings: &Settings,
+        request_timeout: std::time::Duration,
+    ) -> Result<Client, VippsError> {
+        Self::new(VippsConfig::from_settings(settings, request_timeout))
+    }
+
     /// Validate the configuration and build the HTTP client with explicit timeouts.
     pub fn new(config: VippsConfig) -> Result<Client, VippsError> {
         Self::with_clock(config, Arc::new(SystemClock))

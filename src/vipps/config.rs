@@ -1,16 +1,23 @@
 //! What the client needs to talk to Vipps MobilePay, validated once at construction.
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::error::VippsError;
 use super::mask::Secret;
 
 /// Where the APIs live. Test and production have fully separate keys, MSNs and webhooks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Written as `test`, `production` (or `prod`) or a base URL; [`FromStr`] is the one parser of
+/// that text (configuration file, environment variable, admin screen) and serde uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Environment {
     /// `https://apitest.vipps.no` (the "MT" test environment).
+    #[default]
     Test,
     /// `https://api.vipps.no`.
     Production,
@@ -37,6 +44,84 @@ impl Environment {
     pub fn is_production(&self) -> bool {
         matches!(self, Environment::Production)
     }
+
+    /// Short name for display: `test`, `production` or the custom host.
+    pub fn label(&self) -> String {
+        match self {
+            Environment::Test => "test".into(),
+            Environment::Production => "production".into(),
+            Environment::Custom(url) => url.host_str().unwrap_or("custom").to_string(),
+        }
+    }
+}
+
+/// Text that names no environment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{input:?} is not `test`, `production` or a base URL ({reason})")]
+pub struct InvalidEnvironment {
+    pub input: String,
+    pub reason: String,
+}
+
+impl FromStr for Environment {
+    type Err = InvalidEnvironment;
+
+    /// `test` (or nothing), `production` or `prod` (any case), otherwise an `http(s)` base URL.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        match text.to_ascii_lowercase().as_str() {
+            "" | "test" => return Ok(Environment::Test),
+            "production" | "prod" => return Ok(Environment::Production),
+            _ => {}
+        }
+        let invalid = |reason: String| InvalidEnvironment {
+            input: s.to_string(),
+            reason,
+        };
+        let url = Url::parse(text).map_err(|e| invalid(e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(invalid("an http or https URL with a host".into()));
+        }
+        Ok(Environment::Custom(url))
+    }
+}
+
+impl fmt::Display for Environment {
+    /// The text [`FromStr`] reads back: `test`, `production` or the URL.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Environment::Test => f.write_str("test"),
+            Environment::Production => f.write_str("production"),
+            Environment::Custom(url) => f.write_str(url.as_str()),
+        }
+    }
+}
+
+impl Serialize for Environment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Environment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A till's Vipps settings (the `[vipps]` section of `kasse.toml`): the environment and the
+/// sales unit with its credentials. `Debug` shows whether a secret is set, never its value.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `test`, `production`, or a base URL (a simulator, e.g. `http://127.0.0.1:8080`).
+    pub environment: Environment,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub subscription_key: Secret,
+    /// Merchant serial number (sales unit), 4 to 6 digits.
+    pub msn: String,
 }
 
 /// The four `Vipps-System-*` headers (each at most 30 characters).
@@ -128,6 +213,22 @@ pub struct VippsConfig {
 }
 
 impl VippsConfig {
+    /// The configuration for a till's `settings`: Kasse's system headers, `request_timeout` per
+    /// request and at most 5 s of it to connect.
+    pub fn from_settings(settings: &Settings, request_timeout: Duration) -> Self {
+        VippsConfig::new(
+            settings.environment.clone(),
+            settings.client_id.clone(),
+            settings.client_secret.clone(),
+            settings.subscription_key.clone(),
+            settings.msn.clone(),
+        )
+        .with_timeouts(Timeouts {
+            connect: request_timeout.min(Duration::from_secs(5)),
+            request: request_timeout,
+        })
+    }
+
     /// A configuration with Kasse's system headers and default timeouts.
     pub fn new(
         environment: Environment,
@@ -220,6 +321,45 @@ mod tests {
         );
         let sim = Url::parse("http://127.0.0.1:4567").unwrap();
         assert_eq!(Environment::Custom(sim.clone()).base_url(), sim);
+    }
+
+    #[test]
+    fn one_parser_reads_every_spelling_and_writes_it_back() {
+        for (text, expected) in [
+            ("", Environment::Test),
+            ("test", Environment::Test),
+            (" TEST ", Environment::Test),
+            ("production", Environment::Production),
+            ("prod", Environment::Production),
+            ("Prod", Environment::Production),
+        ] {
+            assert_eq!(text.parse::<Environment>().unwrap(), expected, "{text:?}");
+        }
+        let sim: Environment = "http://127.0.0.1:4567".parse().unwrap();
+        assert_eq!(sim.label(), "127.0.0.1");
+        assert_eq!(sim.to_string().parse::<Environment>().unwrap(), sim);
+        for env in [Environment::Test, Environment::Production] {
+            assert_eq!(env.to_string().parse::<Environment>().unwrap(), env);
+        }
+        for bad in ["not a url", "ftp://example.com", "mailto:x@example.com"] {
+            assert!(bad.parse::<Environment>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn settings_never_show_secrets() {
+        let settings = Settings {
+            client_secret: "s3cret-value".into(),
+            subscription_key: "sub-key-value".into(),
+            ..Settings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("s3cret-value") && !shown.contains("sub-key-value"));
+        let config = VippsConfig::from_settings(&settings, Duration::from_secs(2));
+        assert_eq!(config.timeouts.request, Duration::from_secs(2));
+        assert_eq!(config.timeouts.connect, Duration::from_secs(2));
+        let config = VippsConfig::from_settings(&settings, Duration::from_secs(60));
+        assert_eq!(config.timeouts.connect, Duration::from_secs(5));
     }
 
     #[test]

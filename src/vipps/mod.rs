@@ -14,7 +14,7 @@ pub mod webhook;
 pub use client::{
     Client, IDEMPOTENCY_KEY_MAX, retry_read, retry_read_with, validate_idempotency_key,
 };
-pub use config::{Environment, SystemInfo, Timeouts, VippsConfig};
+pub use config::{Environment, InvalidEnvironment, Settings, SystemInfo, Timeouts, VippsConfig};
 pub use error::{ProblemParam, VippsError};
 pub use mask::{PhoneNumber, Secret, mask_phone};
 pub use models::{

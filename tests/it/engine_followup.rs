@@ -35,7 +35,9 @@ async fn a_partial_capture_and_cancel_outside_kasse_is_flagged_not_released() {
     set_faults(&env, reads_fail()).await;
     env.demo.phone.approve(&reference).await.unwrap();
     // The business portal: capture 5 000 of 12 900, cancel the rest.
-    let client = kasse::engine::actor::build_client(&env.config).unwrap();
+    let client =
+        kasse::vipps::Client::from_settings(&env.config.vipps, env.config.engine.http_timeout())
+            .unwrap();
     client
         .capture(
             &reference,
@@ -106,7 +108,9 @@ async fn a_sale_with_captured_money_cannot_be_retried_into_a_second_payment() {
     let reference = pay_by_phone(&engine, &mut rx).await;
     set_faults(&env, reads_fail()).await;
     env.demo.phone.approve(&reference).await.unwrap();
-    let client = kasse::engine::actor::build_client(&env.config).unwrap();
+    let client =
+        kasse::vipps::Client::from_settings(&env.config.vipps, env.config.engine.http_timeout())
+            .unwrap();
     client
         .capture(
             &reference,

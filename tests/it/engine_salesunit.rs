@@ -47,7 +47,7 @@ async fn restart_at_another_sales_unit_leaves_the_payment_open_until_the_previou
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let other = kasse::sim::spawn(other_sim, listener);
     let mut config = env.config.clone();
-    config.vipps.environment = other.base_url.to_string();
+    config.vipps.environment = kasse::vipps::Environment::Custom(other.base_url.clone());
     config.vipps.msn = OTHER_MSN.into();
     let (handle, mut rx) = Engine::start(config, env.store());
     let problem = wait_for(

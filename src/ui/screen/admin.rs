@@ -6,14 +6,15 @@ use iced::widget::{
 };
 use iced::{Center, Element, Fill, FillPortion, Length};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError, VippsEnvironment};
 use crate::core::catalog::{Catalog, Item, Unit};
-use crate::core::money::{Locale, parse_minor};
+use crate::core::money::{Locale, MoneyError, parse_minor};
 use crate::core::vat::{Country, VatRate};
 use crate::ui::catalog_csv::CsvProblem;
 use crate::ui::i18n::{self, Arg};
 use crate::ui::theme::{self, size};
 use crate::ui::widget::{Ctx, big_button, body, heading, strong};
+use crate::vipps::InvalidEnvironment;
 
 pub const PIN_ID: &str = "admin-pin";
 pub const PIN_REPEAT_ID: &str = "admin-pin-repeat";
@@ -37,8 +38,8 @@ impl Environment {
     ];
 }
 
-/// The settings form, as text the admin edits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The settings form, as text the admin edits. `Debug` leaves the secrets out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Settings {
     pub environment: Environment,
     pub simulator_url: String,
@@ -54,48 +55,78 @@ pub struct Settings {
     pub relay_token: String,
 }
 
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("environment", &self.environment)
+            .field("simulator_url", &self.simulator_url)
+            .field("client_id", &self.client_id)
+            .field("msn", &self.msn)
+            .field("till_id", &self.till_id)
+            .field("till_name", &self.till_name)
+            .field("merchant_qr_id", &self.merchant_qr_id)
+            .field("currency", &self.currency)
+            .field("relay_url", &self.relay_url)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Settings {
     pub fn from_config(config: &Config) -> Settings {
-        let (environment, simulator_url) = match config.vipps.environment.as_str() {
-            "test" => (Environment::Test, String::new()),
-            "production" => (Environment::Production, String::new()),
-            other => (Environment::Simulator, other.to_owned()),
+        let (environment, simulator_url) = match &config.vipps.environment {
+            VippsEnvironment::Test => (Environment::Test, String::new()),
+            VippsEnvironment::Production => (Environment::Production, String::new()),
+            VippsEnvironment::Custom(url) => (Environment::Simulator, url.to_string()),
         };
         Settings {
             environment,
             simulator_url,
             client_id: config.vipps.client_id.clone(),
-            client_secret: config.vipps.client_secret.clone(),
-            subscription_key: config.vipps.subscription_key.clone(),
+            client_secret: config.vipps.client_secret.expose().to_owned(),
+            subscription_key: config.vipps.subscription_key.expose().to_owned(),
             msn: config.vipps.msn.clone(),
             till_id: config.till.id.clone(),
             till_name: config.till.name.clone(),
             merchant_qr_id: config.till.merchant_qr_id.clone(),
-            currency: config.till.currency.clone(),
+            currency: config.till.currency.code().to_owned(),
             relay_url: config.relay.url.clone(),
-            relay_token: config.relay.till_token.clone(),
+            relay_token: config.relay.till_token.expose().to_owned(),
         }
     }
 
-    /// The configuration with these settings applied (other keys kept).
-    pub fn apply(&self, config: &Config) -> Config {
+    /// The configuration with these settings applied (other keys kept), read with the same
+    /// parsers as the configuration file; the error names the key.
+    pub fn apply(&self, config: &Config) -> Result<Config, ConfigError> {
         let mut config = config.clone();
         config.vipps.environment = match self.environment {
-            Environment::Test => "test".to_owned(),
-            Environment::Production => "production".to_owned(),
-            Environment::Simulator => self.simulator_url.trim().to_owned(),
+            Environment::Test => VippsEnvironment::Test,
+            Environment::Production => VippsEnvironment::Production,
+            Environment::Simulator => {
+                self.simulator_url
+                    .parse()
+                    .map_err(|e: InvalidEnvironment| ConfigError::Invalid {
+                        key: "vipps.environment",
+                        message: e.to_string(),
+                    })?
+            }
         };
         config.vipps.client_id = self.client_id.trim().to_owned();
-        config.vipps.client_secret = self.client_secret.trim().to_owned();
-        config.vipps.subscription_key = self.subscription_key.trim().to_owned();
+        config.vipps.client_secret = self.client_secret.trim().into();
+        config.vipps.subscription_key = self.subscription_key.trim().into();
         config.vipps.msn = self.msn.trim().to_owned();
         config.till.id = self.till_id.trim().to_owned();
         config.till.name = self.till_name.trim().to_owned();
         config.till.merchant_qr_id = self.merchant_qr_id.trim().to_owned();
-        config.till.currency = self.currency.trim().to_uppercase();
+        config.till.currency =
+            self.currency
+                .parse()
+                .map_err(|e: MoneyError| ConfigError::Invalid {
+                    key: "till.currency",
+                    message: e.to_string(),
+                })?;
         config.relay.url = self.relay_url.trim().to_owned();
-        config.relay.till_token = self.relay_token.trim().to_owned();
-        config
+        config.relay.till_token = self.relay_token.trim().into();
+        Ok(config)
     }
 }
 

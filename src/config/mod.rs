@@ -10,19 +10,24 @@
 //!
 //! Unknown keys are reported as warnings (see [`Config::warnings`]) and otherwise ignored.
 
+mod private;
+
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use crate::core::money::{Currency, Locale};
+pub use crate::vipps::{Environment as VippsEnvironment, Secret};
+pub use private::write_private;
+
+/// The `[vipps]` section: environment, sales unit and credentials (typed, secrets wrapped).
+pub type VippsSection = crate::vipps::Settings;
+
 /// Environment variable prefix for overrides.
 pub const ENV_PREFIX: &str = "KASSE_";
-
-/// Test Vipps MobilePay environment ("MT").
-pub const VIPPS_TEST_URL: &str = "https://apitest.vipps.no";
-/// Production Vipps MobilePay environment.
-pub const VIPPS_PRODUCTION_URL: &str = "https://api.vipps.no";
 
 /// Keys whose values are secrets: never printed, expected in the secrets file.
 pub const SECRET_KEYS: &[&str] = &[
@@ -31,15 +36,16 @@ pub const SECRET_KEYS: &[&str] = &[
     "relay.till_token",
 ];
 
-/// Errors from loading or validating a configuration.
-#[derive(Debug, thiserror::Error)]
+/// Errors from loading, validating or writing a configuration. `Clone` (sources shared) so a
+/// result can travel in a UI message.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read configuration file {path}: {source}")]
+    #[error("cannot read configuration file {}: {source}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
-    #[error("configuration file {path} is not valid TOML: {message}")]
+    #[error("configuration file {} is not valid TOML: {message}", path.display())]
     Parse { path: PathBuf, message: String },
     #[error("configuration key {key} has the wrong type: {message}")]
     Type { key: String, message: String },
@@ -51,39 +57,15 @@ pub enum ConfigError {
     },
     #[error("invalid configuration value {key}: {message}")]
     Invalid { key: &'static str, message: String },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
+    #[error("the task writing {} stopped", path.display())]
+    Task { path: PathBuf },
     #[error("no platform configuration directory could be determined")]
     NoConfigDir,
-}
-
-/// `[vipps]`: credentials and environment of the Vipps MobilePay sales unit.
-/// `Debug` leaves the secrets out.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct VippsSection {
-    /// `test`, `production`, or a base URL (a simulator, e.g. `http://127.0.0.1:8080`).
-    pub environment: String,
-    pub client_id: String,
-    pub client_secret: String,
-    pub subscription_key: String,
-    /// Merchant serial number (sales unit), 4 to 6 digits.
-    pub msn: String,
-}
-
-impl Default for VippsSection {
-    fn default() -> Self {
-        Self {
-            environment: "test".into(),
-            client_id: String::new(),
-            client_secret: String::new(),
-            subscription_key: String::new(),
-            msn: String::new(),
-        }
-    }
 }
 
 /// `[till]`: who this till is.
@@ -96,10 +78,23 @@ pub struct TillSection {
     pub name: String,
     /// The merchant callback QR's id; empty means `kasse-<till id>`.
     pub merchant_qr_id: String,
-    /// `NOK`, `DKK` or `EUR`; must match the sales unit's market.
-    pub currency: String,
-    /// `nb`, `da`, `fi` or `en`.
-    pub language: String,
+    /// `NOK`, `DKK` or `EUR` (any case); must match the sales unit's market.
+    #[serde(deserialize_with = "from_text")]
+    pub currency: Currency,
+    /// `nb`, `da`, `fi` or `en` (also `no`, `nb-NO`, `en_GB.UTF-8`, ...).
+    #[serde(deserialize_with = "from_text")]
+    pub language: Locale,
+}
+
+/// A value read from its text form with its one parser ([`std::str::FromStr`]).
+fn from_text<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(serde::de::Error::custom)
 }
 
 impl Default for TillSection {
@@ -108,50 +103,20 @@ impl Default for TillSection {
             id: String::new(),
             name: "Kasse 1".into(),
             merchant_qr_id: String::new(),
-            currency: "NOK".into(),
-            language: "nb".into(),
+            currency: Currency::Nok,
+            language: Locale::Nb,
         }
     }
 }
 
 /// `[relay]`: where this till receives its webhooks. `Debug` leaves the token out.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RelaySection {
     /// Base URL of the relay (`https://relay.example.com`).
     pub url: String,
     /// This till's token, issued once by `kasse-relay till add`.
-    pub till_token: String,
-}
-
-/// How a secret shows in `Debug` output: whether it is set, never its value.
-fn redacted(secret: &str) -> &'static str {
-    if secret.is_empty() {
-        "<unset>"
-    } else {
-        "<redacted>"
-    }
-}
-
-impl std::fmt::Debug for VippsSection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VippsSection")
-            .field("environment", &self.environment)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &redacted(&self.client_secret))
-            .field("subscription_key", &redacted(&self.subscription_key))
-            .field("msn", &self.msn)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for RelaySection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelaySection")
-            .field("url", &self.url)
-            .field("till_token", &redacted(&self.till_token))
-            .finish()
-    }
+    pub till_token: Secret,
 }
 
 #[cfg(test)]
@@ -160,20 +125,18 @@ mod debug_tests {
 
     #[test]
     fn debug_output_never_shows_secrets() {
-        let vipps = VippsSection {
-            client_secret: "s3cret-value".into(),
-            subscription_key: "sub-key-value".into(),
-            ..VippsSection::default()
-        };
-        let relay = RelaySection {
+        let mut config = Config::default();
+        config.vipps.client_secret = "s3cret-value".into();
+        config.vipps.subscription_key = "sub-key-value".into();
+        config.relay = RelaySection {
             url: "https://relay.example.com".into(),
             till_token: "kasse_till_tokenvalue".into(),
         };
-        let shown = format!("{vipps:?} {relay:?}");
+        let shown = format!("{config:?} {}", config.relay.till_token);
         for secret in ["s3cret-value", "sub-key-value", "kasse_till_tokenvalue"] {
             assert!(!shown.contains(secret), "{shown}");
         }
-        assert!(shown.contains("<redacted>") && shown.contains("relay.example.com"));
+        assert!(shown.contains("***") && shown.contains("relay.example.com"));
     }
 }
 
@@ -291,34 +254,6 @@ pub struct Config {
     /// The file this configuration was loaded from (for reloading).
     #[serde(skip)]
     pub source: Option<PathBuf>,
-}
-
-/// Which Vipps environment a configuration talks to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VippsEnvironment {
-    Test,
-    Production,
-    Custom(Url),
-}
-
-impl VippsEnvironment {
-    pub fn base_url(&self) -> Url {
-        match self {
-            // Both constants are valid URLs; parsing cannot fail.
-            Self::Test => Url::parse(VIPPS_TEST_URL).expect("constant URL"),
-            Self::Production => Url::parse(VIPPS_PRODUCTION_URL).expect("constant URL"),
-            Self::Custom(url) => url.clone(),
-        }
-    }
-
-    /// Short name for display: `test`, `production` or the custom host.
-    pub fn label(&self) -> String {
-        match self {
-            Self::Test => "test".into(),
-            Self::Production => "production".into(),
-            Self::Custom(url) => url.host_str().unwrap_or("custom").to_string(),
-        }
-    }
 }
 
 impl Config {
@@ -460,44 +395,42 @@ impl Config {
         let mut vipps = toml::Table::new();
         vipps.insert(
             "client_secret".into(),
-            self.vipps.client_secret.clone().into(),
+            self.vipps.client_secret.expose().into(),
         );
         vipps.insert(
             "subscription_key".into(),
-            self.vipps.subscription_key.clone().into(),
+            self.vipps.subscription_key.expose().into(),
         );
         let mut relay = toml::Table::new();
-        relay.insert("till_token".into(), self.relay.till_token.clone().into());
+        relay.insert("till_token".into(), self.relay.till_token.expose().into());
         let mut root = toml::Table::new();
         root.insert("vipps".into(), toml::Value::Table(vipps));
         root.insert("relay".into(), toml::Value::Table(relay));
         toml::to_string(&root).unwrap_or_default()
     }
 
-    /// Writes the configuration to `path` and its secrets to the secrets file (mode 0600).
+    /// Writes the configuration to `path` and its secrets to the secrets file, each replaced
+    /// whole (a crash leaves the old file or the new one) and readable by the owner only.
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| ConfigError::Write {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        std::fs::write(path, self.to_toml_without_secrets()).map_err(|source| {
-            ConfigError::Write {
+        let write = |path: &Path, text: String| {
+            write_private(path, text.as_bytes()).map_err(|source| ConfigError::Write {
                 path: path.to_path_buf(),
-                source,
-            }
-        })?;
-        let secrets = self.secrets_path(Some(path));
-        if let Some(secrets) = secrets {
-            write_private(&secrets, self.secrets_toml().as_bytes()).map_err(|source| {
-                ConfigError::Write {
-                    path: secrets.clone(),
-                    source,
-                }
-            })?;
+                source: Arc::new(source),
+            })
+        };
+        write(path, self.to_toml_without_secrets())?;
+        if let Some(secrets) = self.secrets_path(Some(path)) {
+            write(&secrets, self.secrets_toml())?;
         }
         Ok(())
+    }
+
+    /// [`Self::save`] on a blocking thread, for async callers (the window).
+    pub async fn save_to(self, path: PathBuf) -> Result<(), ConfigError> {
+        let task_path = path.clone();
+        tokio::task::spawn_blocking(move || self.save(&task_path))
+            .await
+            .map_err(|_| ConfigError::Task { path })?
     }
 
     /// Where the secrets file is, given the configuration file path.
@@ -524,7 +457,6 @@ impl Config {
 
     /// Checks every value the engine relies on; the error names the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.vipps_environment()?;
         let msn = &self.vipps.msn;
         if !msn.is_empty()
             && (!(4..=6).contains(&msn.len()) || !msn.bytes().all(|b| b.is_ascii_digit()))
@@ -553,32 +485,10 @@ impl Config {
                 "1 to 64 characters A-Z, a-z, 0-9, '-' or '_'",
             ));
         }
-        if !matches!(self.till.currency.as_str(), "NOK" | "DKK" | "EUR") {
-            return Err(invalid("till.currency", "NOK, DKK or EUR"));
-        }
-        if !matches!(self.till.language.as_str(), "nb" | "da" | "fi" | "en") {
-            return Err(invalid("till.language", "nb, da, fi or en"));
-        }
         if !self.relay.url.is_empty() {
             Url::parse(&self.relay.url).map_err(|e| invalid("relay.url", &e.to_string()))?;
         }
         Ok(())
-    }
-
-    /// The Vipps environment named by `vipps.environment`.
-    pub fn vipps_environment(&self) -> Result<VippsEnvironment, ConfigError> {
-        match self.vipps.environment.trim() {
-            "" | "test" => Ok(VippsEnvironment::Test),
-            "production" | "prod" => Ok(VippsEnvironment::Production),
-            other => Url::parse(other)
-                .map(VippsEnvironment::Custom)
-                .map_err(|e| {
-                    invalid(
-                        "vipps.environment",
-                        &format!("`test`, `production` or a URL ({e})"),
-                    )
-                }),
-        }
     }
 
     /// The merchant callback QR id of this till (`till.merchant_qr_id`, default `kasse-<till id>`).
@@ -630,7 +540,7 @@ fn default_table() -> toml::Table {
 fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        source: Arc::new(source),
     })?;
     text.parse::<toml::Table>()
         .map_err(|e: toml::de::Error| ConfigError::Parse {
@@ -772,29 +682,6 @@ fn warn_secrets_mode(path: &Path, table: &toml::Table, is_secrets_file: bool, w:
 #[cfg(not(unix))]
 fn warn_secrets_mode(_: &Path, _: &toml::Table, _: bool, _: &mut Vec<String>) {}
 
-/// Writes `bytes` to `path`, readable and writable by the owner only.
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -814,7 +701,9 @@ mod tests {
         .unwrap();
         assert_eq!(c.till.id, "till1");
         assert_eq!(c.till.name, "Kasse 1");
-        assert_eq!(c.till.currency, "NOK");
+        assert_eq!(c.till.currency, Currency::Nok);
+        assert_eq!(c.till.language, Locale::Nb);
+        assert_eq!(c.vipps.environment, VippsEnvironment::Test);
         assert_eq!(c.engine.poll_interval_ms, 50);
         assert_eq!(c.engine.poll_start_ms, 5_000);
         assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
@@ -826,6 +715,36 @@ mod tests {
     fn wrong_type_is_a_clear_error() {
         let err = Config::from_toml("[engine]\npoll_interval_ms = \"fast\"\n").unwrap_err();
         assert!(err.to_string().contains("poll_interval_ms"), "{err}");
+    }
+
+    #[test]
+    fn typed_values_are_read_once_with_one_parser_and_written_back_plain() {
+        let c = Config::from_toml(
+            "[vipps]\nenvironment = \"prod\"\n[till]\ncurrency = \"dkk\"\nlanguage = \"da_DK.UTF-8\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.vipps.environment, VippsEnvironment::Production);
+        assert_eq!(c.till.currency, Currency::Dkk);
+        assert_eq!(c.till.language, Locale::Da);
+        let text = c.to_toml_without_secrets();
+        assert!(text.contains("environment = \"production\""), "{text}");
+        assert!(text.contains("currency = \"DKK\""), "{text}");
+        assert!(text.contains("language = \"da\""), "{text}");
+        assert_eq!(Config::from_toml(&text).unwrap(), c);
+
+        let sim = Config::from_toml("[vipps]\nenvironment = \"http://127.0.0.1:1234\"\n").unwrap();
+        assert_eq!(sim.vipps.environment.label(), "127.0.0.1");
+
+        for (text, key) in [
+            ("[vipps]\nenvironment = \"not a url\"\n", "environment"),
+            ("[till]\ncurrency = \"SEK\"\n", "currency"),
+            ("[till]\nlanguage = \"de\"\n", "language"),
+        ] {
+            let err = Config::from_toml(text).unwrap_err();
+            assert!(err.to_string().contains(key), "{key}: {err}");
+        }
+        let env = Config::load_with_env(None, &env(&[("KASSE_VIPPS_ENVIRONMENT", "ftp://x")]));
+        assert!(env.unwrap_err().to_string().contains("environment"));
     }
 
     #[test]
@@ -854,7 +773,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.vipps.client_id, "id-from-env");
-        assert_eq!(c.vipps.client_secret, "s3cret");
+        assert_eq!(c.vipps.client_secret.expose(), "s3cret");
         assert_eq!(c.engine.poll_start_ms, 7);
         assert_eq!(c.database_path().unwrap(), PathBuf::from("/tmp/x.db"));
         assert!(c.is_configured());
@@ -881,7 +800,7 @@ mod tests {
         std::fs::write(&secrets, "[relay]\ntill_token = \"t\"\n").unwrap();
         std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o644)).unwrap();
         let c = Config::load_with_env(Some(&path), &[]).unwrap();
-        assert_eq!(c.relay.till_token, "t");
+        assert_eq!(c.relay.till_token.expose(), "t");
         assert!(c.warnings.iter().any(|w| w.contains("chmod 600")));
 
         let mut c = Config::default();
@@ -895,7 +814,7 @@ mod tests {
         let mode = std::fs::metadata(&sec).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let back = Config::load_with_env(Some(&out), &[]).unwrap();
-        assert_eq!(back.vipps.client_secret, "very-secret");
+        assert_eq!(back.vipps.client_secret.expose(), "very-secret");
         assert_eq!(back.till.id, "abc");
         assert!(back.warnings.is_empty(), "{:?}", back.warnings);
     }
@@ -911,14 +830,10 @@ mod tests {
         c.till.name = "Kasse 1".into();
         c.validate().unwrap();
         assert_eq!(c.merchant_qr_id(), "kasse-till1");
-        c.vipps.environment = "production".into();
-        assert_eq!(
-            c.vipps_environment().unwrap().base_url().as_str(),
-            "https://api.vipps.no/"
-        );
-        c.vipps.environment = "not a url".into();
-        assert!(c.validate().is_err());
-        c.vipps.environment = "http://127.0.0.1:1234".into();
-        assert_eq!(c.vipps_environment().unwrap().label(), "127.0.0.1");
+        c.vipps.msn = "12a4".into();
+        assert!(c.validate().unwrap_err().to_string().contains("vipps.msn"));
+        c.vipps.msn = "123456".into();
+        c.relay.url = "not a url".into();
+        assert!(c.validate().unwrap_err().to_string().contains("relay.url"));
     }
 }
