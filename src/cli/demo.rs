@@ -39,6 +39,8 @@ pub enum DemoError {
     Client(VippsError),
     #[error("demo: simulator: {0}")]
     Sim(Arc<ControlError>),
+    #[error("the app could not reach the shop")]
+    NotDelivered,
     #[error("demo: a set-up task stopped: {0}")]
     Task(String),
 }

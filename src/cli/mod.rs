@@ -1,11 +1,12 @@
-//! The headless commands of `kasse` (`pay`, `recover`, `refund`, `bench`, `config`) and the
-//! demo set-up: argument parsing, printing and exit codes. They drive the same engine as the
-//! window; the engine knows nothing of them.
+//! The headless commands of `kasse` (`pay`, `recover`, `refund`, `bench`, `config`, `catalog`)
+//! and the demo set-up: argument parsing, printing and exit codes. They drive the same engine
+//! as the window; the engine knows nothing of them.
 //!
 //! Every command prints JSON lines to stdout (the machine-readable channel); logs and
 //! human-readable errors go to stderr.
 
 pub mod bench;
+pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod pay;
@@ -49,6 +50,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Show where the configuration is read from and whether it is complete.
     Config,
+    /// Import or export the catalogue as CSV.
+    Catalog(catalog::CatalogArgs),
 }
 
 /// Exit codes of the headless commands.
@@ -71,6 +74,7 @@ pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32
         Command::Refund(args) => runtime()?.block_on(refund::run(config_path, args)),
         Command::Bench(args) => runtime()?.block_on(bench::run(args)),
         Command::Config => config::run(config_path),
+        Command::Catalog(args) => catalog::run(config_path, args),
     }
 }
 
@@ -107,10 +111,7 @@ pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
     let path = config
         .database_path()
         .context("no database path: set store.database")?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    Store::open(&path).with_context(|| format!("opening {}", path.display()))
+    Ok(Store::open_creating(&path)?)
 }
 
 /// Waits (bounded) for the engine task to end after `Shutdown`.

@@ -10,6 +10,7 @@
 //!
 //! Unknown keys are reported as warnings (see [`Config::warnings`]) and otherwise ignored.
 
+pub mod pin;
 mod private;
 
 use std::path::{Path, PathBuf};

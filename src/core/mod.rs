@@ -4,6 +4,7 @@
 
 pub mod basket;
 pub mod catalog;
+pub mod catalog_csv;
 pub mod money;
 pub mod payment;
 pub mod receipt;

@@ -44,6 +44,16 @@ impl Country {
         }
     }
 
+    /// The country whose VAT rates a till taking `currency` uses (EUR: Finland, the one euro
+    /// market of Vipps MobilePay).
+    pub fn of_currency(currency: Currency) -> Country {
+        match currency {
+            Currency::Nok => Country::No,
+            Currency::Dkk => Country::Dk,
+            Currency::Eur => Country::Fi,
+        }
+    }
+
     /// The VAT rates a till in this country may use, highest first.
     pub fn vat_rates(self) -> &'static [VatRate] {
         match self {

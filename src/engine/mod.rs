@@ -19,6 +19,7 @@
 pub mod actor;
 pub mod api;
 mod calls;
+pub mod connection;
 pub mod crash;
 pub mod db;
 mod flow;
@@ -38,7 +39,7 @@ use tokio::sync::{broadcast, mpsc};
 pub use api::{Command, EngineEvent, MessageId, RelayStatus, SaleSummary, VippsStatus};
 
 use crate::config::Config;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// How many events a slow subscriber may fall behind before it misses some.
 const EVENT_CAPACITY: usize = 1024;
@@ -123,10 +124,30 @@ impl EngineHandle {
     }
 }
 
+/// The engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("no database path: set store.database (no platform data directory was found)")]
+    NoDatabasePath,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Entry point: starts the engine task on the current tokio runtime.
 pub struct Engine;
 
 impl Engine {
+    /// Opens the database `config` names (creating it and its folder if needed) and starts the
+    /// engine on it. Must be called inside a tokio runtime.
+    pub fn open(
+        config: Config,
+        options: EngineOptions,
+    ) -> Result<(EngineHandle, broadcast::Receiver<EngineEvent>), StartError> {
+        let path = config.database_path().ok_or(StartError::NoDatabasePath)?;
+        let store = Store::open_creating(&path)?;
+        Ok(Self::start_with(config, store, options))
+    }
+
     /// Starts the engine for `config` with `store`. Must be called inside a tokio runtime.
     /// The returned receiver sees every event from the start (set-up, recovery, ...).
     pub fn start(config: Config, store: Store) -> (EngineHandle, broadcast::Receiver<EngineEvent>) {

@@ -695,3 +695,48 @@ mod tests {
         assert_eq!(c.received, 15);
     }
 }
+
+/// Why the relay did not answer its health check. `Clone` (sources shared) so a result can
+/// travel in a UI message.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HealthError {
+    #[error("no relay URL is configured")]
+    NotConfigured,
+    #[error("relay URL {url:?}: {source}")]
+    BadUrl {
+        url: String,
+        source: url::ParseError,
+    },
+    #[error("relay unreachable: {0}")]
+    Unreachable(std::sync::Arc<reqwest::Error>),
+    #[error("the relay answered HTTP {0}")]
+    Status(u16),
+}
+
+/// `GET <base>/healthz`: whether the relay at `base` is up, within `timeout`.
+pub async fn health(base: &str, timeout: Duration) -> Result<(), HealthError> {
+    if base.trim().is_empty() {
+        return Err(HealthError::NotConfigured);
+    }
+    let bad = |source| HealthError::BadUrl {
+        url: base.to_string(),
+        source,
+    };
+    let mut url = url::Url::parse(base.trim()).map_err(bad)?;
+    // The base may carry a path prefix: keep it.
+    if !url.path().ends_with('/') {
+        url.set_path(&format!("{}/", url.path()));
+    }
+    let url = url.join("healthz").map_err(bad)?;
+    let unreachable = |e| HealthError::Unreachable(std::sync::Arc::new(e));
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(unreachable)?;
+    let response = client.get(url).send().await.map_err(unreachable)?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(HealthError::Status(response.status().as_u16()))
+    }
+}

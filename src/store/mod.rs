@@ -24,6 +24,7 @@ use std::borrow::Borrow;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+pub use catalog::{CatalogStore, CatalogStoreError, CsvImportError};
 pub use journal::{JournalEntry, JournalError, JournalReport, kind};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use sales::{SaleRecord, SaleSummary};
@@ -44,6 +45,11 @@ pub fn system_clock() -> Clock {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("cannot create the folder {} for the till database: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot open the till database {}: {source}", path.display())]
     Open {
         path: PathBuf,
@@ -146,6 +152,17 @@ impl Store {
             source,
         })?;
         Store::init(conn, path.to_path_buf(), true)
+    }
+
+    /// [`Self::open`], creating the file's folder first if it is missing.
+    pub fn open_creating(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        Store::open(path)
     }
 
     /// A fresh in-memory database (tests, demo mode).

@@ -7,9 +7,7 @@
 //! engine, Vipps or the database themselves.
 
 pub mod app;
-pub mod catalog_csv;
 pub mod i18n;
-pub mod pin;
 pub mod screen;
 pub mod theme;
 pub mod widget;

@@ -7,10 +7,12 @@ use iced::widget::{
 use iced::{Center, Element, Fill, FillPortion, Length};
 
 use crate::config::{Config, ConfigError, VippsEnvironment};
-use crate::core::catalog::{Catalog, Item, Unit};
+use crate::core::catalog::{Catalog, CatalogError, Item, Unit};
+use crate::core::catalog_csv::CsvProblem;
 use crate::core::money::{Locale, MoneyError, parse_minor};
 use crate::core::vat::{Country, VatRate};
-use crate::ui::catalog_csv::CsvProblem;
+use crate::engine::connection::{Check, Report};
+use crate::store::{CatalogStoreError, CsvImportError};
 use crate::ui::i18n::{self, Arg};
 use crate::ui::theme::{self, size};
 use crate::ui::widget::{Ctx, big_button, body, heading, strong};
@@ -130,24 +132,36 @@ impl Settings {
     }
 }
 
-/// One line of the "Test connection" report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Check {
-    Token,
-    Qr,
-    Relay,
+/// The translation key of a "Test connection" line.
+fn check_label(check: Check) -> &'static str {
+    match check {
+        Check::Token => "admin-check-token",
+        Check::Qr => "admin-check-qr",
+        Check::Relay => "admin-check-relay",
+    }
 }
 
-impl Check {
-    pub const ALL: [Check; 3] = [Check::Token, Check::Qr, Check::Relay];
+/// Why the settings were not saved.
+#[derive(Debug, Clone)]
+pub enum SaveError {
+    /// No configuration file path is known (no platform configuration folder).
+    NoConfigPath,
+    Config(ConfigError),
+}
 
-    fn label(self) -> &'static str {
-        match self {
-            Check::Token => "admin-check-token",
-            Check::Qr => "admin-check-qr",
-            Check::Relay => "admin-check-relay",
-        }
+impl From<ConfigError> for SaveError {
+    fn from(e: ConfigError) -> Self {
+        SaveError::Config(e)
     }
+}
+
+/// Why a catalogue change was refused or not stored.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CatalogueError {
+    #[error(transparent)]
+    Invalid(#[from] CatalogError),
+    #[error(transparent)]
+    Store(#[from] CatalogStoreError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,12 +189,12 @@ struct ItemForm {
 struct Unlocked {
     section: Section,
     settings: Settings,
-    save_result: Option<Result<(), String>>,
-    checks: Option<Vec<(Check, Result<(), String>)>>,
+    save_result: Option<Result<(), SaveError>>,
+    checks: Option<Report>,
     testing: bool,
     item: Option<ItemForm>,
     csv_path: String,
-    csv_result: Option<Result<usize, Vec<CsvProblem>>>,
+    csv_result: Option<Result<usize, CsvImportError>>,
     catalogue_error: Option<String>,
 }
 
@@ -358,27 +372,27 @@ impl Admin {
         }
     }
 
-    pub fn saved(&mut self, result: Result<(), String>) {
+    pub fn saved(&mut self, result: Result<(), SaveError>) {
         if let State::Unlocked(form) = &mut self.state {
             form.save_result = Some(result);
         }
     }
 
-    pub fn connection_tested(&mut self, checks: Vec<(Check, Result<(), String>)>) {
+    pub fn connection_tested(&mut self, checks: Report) {
         if let State::Unlocked(form) = &mut self.state {
             form.testing = false;
             form.checks = Some(checks);
         }
     }
 
-    pub fn csv_imported(&mut self, result: Result<usize, Vec<CsvProblem>>) {
+    pub fn csv_imported(&mut self, result: Result<usize, CsvImportError>) {
         if let State::Unlocked(form) = &mut self.state {
             form.csv_result = Some(result);
         }
     }
 
     /// The root applied (or refused) an item change.
-    pub fn catalogue_changed(&mut self, result: Result<(), String>) {
+    pub fn catalogue_changed(&mut self, result: Result<(), CatalogueError>) {
         if let State::Unlocked(form) = &mut self.state {
             match result {
                 Ok(()) => {
@@ -386,8 +400,8 @@ impl Admin {
                     form.catalogue_error = None;
                 }
                 Err(error) => match &mut form.item {
-                    Some(item) => item.error = Some(error),
-                    None => form.catalogue_error = Some(error),
+                    Some(item) => item.error = Some(error.to_string()),
+                    None => form.catalogue_error = Some(error.to_string()),
                 },
             }
         }
@@ -501,7 +515,7 @@ fn digits(value: &str) -> String {
     value
         .chars()
         .filter(char::is_ascii_digit)
-        .take(crate::ui::pin::MAX_LEN)
+        .take(crate::config::pin::MAX_LEN)
         .collect()
 }
 
@@ -847,7 +861,7 @@ fn connection<'a>(
         for (check, result) in checks {
             let (mark, color, detail) = match result {
                 Ok(()) => ("✓", theme::GO, String::new()),
-                Err(error) => ("✗", theme::STOP, error.clone()),
+                Err(error) => ("✗", theme::STOP, error.to_string()),
             };
             actions = actions.push(
                 row![
@@ -857,7 +871,7 @@ fn connection<'a>(
                         .color(color)
                         .width(Length::Fixed(32.0)),
                     column![
-                        strong(ctx.t(check.label())),
+                        strong(ctx.t(check_label(*check))),
                         text(detail).size(size::SMALL).color(color)
                     ],
                 ]
@@ -895,8 +909,12 @@ fn connection<'a>(
             );
         }
         Some(Err(error)) => {
+            let error = match error {
+                SaveError::NoConfigPath => ctx.t("admin-no-config-path"),
+                SaveError::Config(error) => error.to_string(),
+            };
             actions = actions.push(
-                text(ctx.t_args("admin-save-failed", &[("error", Arg::Str(error))]))
+                text(ctx.t_args("admin-save-failed", &[("error", Arg::Str(&error))]))
                     .size(size::BODY)
                     .font(theme::BOLD)
                     .color(theme::STOP),
@@ -1075,7 +1093,7 @@ fn csv_import<'a>(ctx: Ctx<'a>, form: &'a Unlocked) -> Element<'a, Message> {
                     .color(theme::GO),
             );
         }
-        Some(Err(problems)) => {
+        Some(Err(CsvImportError::Problems(problems))) => {
             col = col.push(
                 text(ctx.t_args(
                     "admin-csv-failed",
@@ -1093,6 +1111,30 @@ fn csv_import<'a>(ctx: Ctx<'a>, form: &'a Unlocked) -> Element<'a, Message> {
                 )
                 .spacing(4),
             ));
+        }
+        Some(Err(error)) => {
+            let detail = match error {
+                CsvImportError::Unreadable { path, source } => {
+                    let detail = format!("{}: {source}", path.display());
+                    ctx.t_args("csv-unreadable", &[("detail", Arg::Str(&detail))])
+                }
+                CsvImportError::Stored(source) => ctx.t_args(
+                    "csv-not-stored",
+                    &[("detail", Arg::Str(&source.to_string()))],
+                ),
+                // Listed above, one line each.
+                CsvImportError::Problems(_) => String::new(),
+                CsvImportError::Task => ctx.t_args(
+                    "csv-not-stored",
+                    &[("detail", Arg::Str(&error.to_string()))],
+                ),
+            };
+            col = col.push(
+                text(detail)
+                    .size(size::BODY)
+                    .font(theme::BOLD)
+                    .color(theme::STOP),
+            );
         }
         None => {}
     }
@@ -1150,10 +1192,10 @@ pub fn csv_problem_text(ctx: Ctx<'_>, problem: &CsvProblem) -> String {
             "csv-invalid",
             &[("line", line(l)), ("detail", Arg::Str(&source.to_string()))],
         ),
-        CsvProblem::Unreadable(detail) => {
-            ctx.t_args("csv-unreadable", &[("detail", Arg::Str(detail))])
-        }
-        CsvProblem::Stored(detail) => ctx.t_args("csv-not-stored", &[("detail", Arg::Str(detail))]),
+        CsvProblem::Malformed { line: l, message } => ctx.t_args(
+            "csv-invalid",
+            &[("line", line(l)), ("detail", Arg::Str(message))],
+        ),
     }
 }
 

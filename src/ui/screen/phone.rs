@@ -5,6 +5,7 @@
 use iced::widget::{Space, column, container, text};
 use iced::{Center, Element, Fill, Length};
 
+use crate::cli::demo::DemoError;
 use crate::ui::i18n::Arg;
 use crate::ui::theme::{self, size};
 use crate::ui::widget::{Ctx, big_button, strong};
@@ -43,7 +44,7 @@ pub enum Message {
     Approve,
     Decline,
     /// The root finished an operation.
-    Done(Op, Result<(), String>),
+    Done(Op, Result<(), DemoError>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +103,7 @@ impl Phone {
                             Op::Decline(_) => self.screen = Screen::Answered { approved: false },
                         }
                     }
-                    Err(error) => self.error = Some(error.clone()),
+                    Err(error) => self.error = Some(error.to_string()),
                 }
                 return Action::None;
             }
@@ -206,7 +207,7 @@ mod tests {
         );
         phone.update(Message::Done(
             Op::Approve("t1-abc".into()),
-            Err("boom".into()),
+            Err(DemoError::NotDelivered),
         ));
         assert_eq!(
             phone.update(Message::Decline),

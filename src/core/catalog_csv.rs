@@ -6,15 +6,17 @@
 //! `category` and `unit` (`pcs` or `kg`; a `kg` price is per kilogram).
 //! The delimiter is `;` when the header contains one (spreadsheets in Nordic
 //! locales write `;` because `,` is their decimal mark), otherwise `,`.
-//! Fields may be quoted with `"`; a doubled `""` is a quote inside.
+//! Fields may be quoted with `"`; a doubled `""` is a quote inside, and a quoted field may
+//! span lines. Reading and writing go through the `csv` crate, so whatever [`write`] produces
+//! (names with quotes, delimiters or line breaks) [`parse`] reads back.
 //!
 //! Every row is checked and every problem reported with its line number; the
 //! import succeeds only if all rows are valid and ids and barcodes are unique,
 //! so a shop never ends up with half a catalogue.
 
-use crate::core::catalog::{Catalog, CatalogError, Item, Unit};
-use crate::core::money::parse_minor;
-use crate::core::vat::{Country, VatRate};
+use super::catalog::{Catalog, CatalogError, Item, Unit};
+use super::money::parse_minor;
+use super::vat::{Country, VatRate};
 
 /// What is wrong with a CSV file or one of its rows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,20 +49,15 @@ pub enum CsvProblem {
     },
     #[error("line {line}: {source}")]
     Invalid { line: usize, source: CatalogError },
-    #[error("{0}")]
-    Unreadable(String),
-    #[error("the catalogue could not be stored: {0}")]
-    Stored(String),
+    #[error("line {line}: {message}")]
+    Malformed { line: usize, message: String },
 }
 
 impl CsvProblem {
     /// The 1-based line the problem is on (0 for whole-file problems).
     pub fn line(&self) -> usize {
         match self {
-            CsvProblem::Empty
-            | CsvProblem::MissingColumn(_)
-            | CsvProblem::Unreadable(_)
-            | CsvProblem::Stored(_) => 0,
+            CsvProblem::Empty | CsvProblem::MissingColumn(_) => 0,
             CsvProblem::EmptyField { line, .. }
             | CsvProblem::BadPrice { line, .. }
             | CsvProblem::BadVat { line, .. }
@@ -68,7 +65,8 @@ impl CsvProblem {
             | CsvProblem::UnclosedQuote { line }
             | CsvProblem::DuplicateId { line, .. }
             | CsvProblem::DuplicateBarcode { line, .. }
-            | CsvProblem::Invalid { line, .. } => *line,
+            | CsvProblem::Invalid { line, .. }
+            | CsvProblem::Malformed { line, .. } => *line,
         }
     }
 }
@@ -77,16 +75,48 @@ impl CsvProblem {
 /// when given. Returns every problem found, in line order.
 pub fn parse(text: &str, country: Option<Country>) -> Result<Catalog, Vec<CsvProblem>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(index, line)| (index + 1, line))
-        .filter(|(_, line)| !line.trim().is_empty());
-    let Some((header_line, header)) = lines.next() else {
+    let Some(first_line) = text.lines().find(|line| !line.trim().is_empty()) else {
         return Err(vec![CsvProblem::Empty]);
     };
-    let delimiter = if header.contains(';') { ';' } else { ',' };
-    let header = split(header, delimiter, header_line).map_err(|p| vec![p])?;
+    let delimiter = if first_line.contains(';') { b';' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    for result in reader.records() {
+        match result {
+            Ok(record) => {
+                let line = record.position().map_or(0, |p| line_at(text, p.byte()));
+                let fields: Vec<String> = record.iter().map(str::to_owned).collect();
+                if fields.iter().all(|f| f.trim().is_empty()) {
+                    continue;
+                }
+                rows.push((line, fields));
+            }
+            Err(error) => problems.push(CsvProblem::Malformed {
+                line: error.position().map_or(0, |p| line_at(text, p.byte())),
+                message: error.to_string(),
+            }),
+        }
+    }
+    // The reader takes an unclosed quote's field to the end of the file: that last record is
+    // reported, not read.
+    if let Some(line) = unclosed_quote(text, delimiter)
+        && rows.last().is_some_and(|(start, _)| *start <= line)
+    {
+        rows.pop();
+        problems.push(CsvProblem::UnclosedQuote { line });
+    }
+    let mut rows = rows.into_iter();
+    let Some((_, header)) = rows.next() else {
+        if problems.is_empty() {
+            problems.push(CsvProblem::Empty);
+        }
+        return Err(problems);
+    };
     let column = |name: &'static str| {
         header
             .iter()
@@ -106,10 +136,9 @@ pub fn parse(text: &str, country: Option<Country>) -> Result<Catalog, Vec<CsvPro
     })()
     .map_err(|p| vec![p])?;
 
-    let mut problems = Vec::new();
     let mut items = Vec::new();
-    for (line, raw) in lines {
-        match split(raw, delimiter, line).and_then(|fields| row(&columns, &fields, line, country)) {
+    for (line, fields) in rows {
+        match row(&columns, &fields, line, country) {
             Ok(item) => items.push((line, item)),
             Err(problem) => problems.push(problem),
         }
@@ -125,27 +154,81 @@ pub fn parse(text: &str, country: Option<Country>) -> Result<Catalog, Vec<CsvPro
     Catalog::new(items).map_err(|source| vec![CsvProblem::Invalid { line: 0, source }])
 }
 
-/// Writes a catalogue in the format [`parse`] reads (`;`-separated, `,` decimals).
-pub fn write(catalog: &Catalog) -> String {
-    let mut out = String::from("id;name;price;vat;barcodes;category;unit\n");
+/// Writes a catalogue in the format [`parse`] reads (`;`-separated, `,` decimals, fields quoted
+/// when they hold a delimiter, a quote or a line break). Writing to memory does not fail in
+/// practice; the error is the `csv` crate's.
+pub fn write(catalog: &Catalog) -> Result<String, csv::Error> {
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    writer.write_record(["id", "name", "price", "vat", "barcodes", "category", "unit"])?;
     for item in catalog.items() {
-        let fields = [
-            item.id.clone(),
-            item.name.clone(),
-            decimal(item.unit_price),
-            percent(item.vat),
-            item.barcodes.join("|"),
-            item.category.clone().unwrap_or_default(),
+        writer.write_record([
+            item.id.as_str(),
+            item.name.as_str(),
+            &decimal(item.unit_price),
+            &percent(item.vat),
+            &item.barcodes.join("|"),
+            item.category.as_deref().unwrap_or_default(),
             match item.unit {
-                Unit::Pcs => "pcs".to_owned(),
-                Unit::Kg => "kg".to_owned(),
+                Unit::Pcs => "pcs",
+                Unit::Kg => "kg",
             },
-        ];
-        let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();
-        out.push_str(&quoted.join(";"));
-        out.push('\n');
+        ])?;
     }
-    out
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
+    // Every field was a `&str`: the bytes are UTF-8.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The 1-based line of the record the reader says starts at `byte`. (The reader's own line
+/// count skips blank lines and counts CRLF oddly; its byte offset may point at the line breaks
+/// before the record.)
+fn line_at(text: &str, byte: u64) -> usize {
+    let start = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
+    let rest = &text.as_bytes()[start..];
+    let skipped = rest
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
+    1 + text.as_bytes()[..start + skipped]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+}
+
+/// The line of a quote that opens a field and is never closed, if any (the `csv` crate reads
+/// such a field to the end of the file without complaint). A quote is special only at the
+/// start of a field; inside a quoted field `""` is a quote.
+fn unclosed_quote(text: &str, delimiter: u8) -> Option<usize> {
+    let delimiter = char::from(delimiter);
+    let mut line = 1;
+    let mut opened_at = None;
+    let mut field_start = true;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (opened_at, c) {
+            (Some(_), '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+            }
+            (Some(_), '"') => {
+                opened_at = None;
+                field_start = false;
+            }
+            (None, '"') if field_start => opened_at = Some(line),
+            (_, '\n') => {
+                line += 1;
+                field_start = opened_at.is_none();
+            }
+            (None, c) if c == delimiter => field_start = true,
+            (None, _) => field_start = false,
+            (Some(_), _) => {}
+        }
+    }
+    opened_at
 }
 
 struct Columns {
@@ -268,45 +351,6 @@ fn decimal(minor: i64) -> String {
     format!("{sign}{},{:02}", abs / 100, abs % 100)
 }
 
-fn quote(field: &str) -> String {
-    if field.contains([';', '"', '\n', ',']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_owned()
-    }
-}
-
-/// Splits one line into fields, honouring `"` quoting.
-fn split(line: &str, delimiter: char, number: usize) -> Result<Vec<String>, CsvProblem> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted => {
-                if chars.peek() == Some(&'"') {
-                    field.push('"');
-                    chars.next();
-                } else {
-                    quoted = false;
-                }
-            }
-            '"' if field.trim().is_empty() => {
-                field.clear();
-                quoted = true;
-            }
-            c if c == delimiter && !quoted => fields.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    if quoted {
-        return Err(CsvProblem::UnclosedQuote { line: number });
-    }
-    fields.push(field);
-    Ok(fields)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,12 +452,50 @@ mod tests {
     }
 
     #[test]
+    fn names_with_line_breaks_quotes_and_delimiters_round_trip() {
+        let mut lines = Item::new("a", "Brød \"grovt\"\nskivet; 750 g", 4250, VatRate::NO_FOOD);
+        lines.category = Some("Bakeri, fersk".into());
+        let plain = Item::new("b", "Reker", 19900, VatRate::NO_FOOD).with_unit(Unit::Kg);
+        let catalog = Catalog::new(vec![lines, plain]).unwrap();
+        let text = write(&catalog).unwrap();
+        let again = parse(&text, Some(Country::No)).unwrap();
+        assert_eq!(again, catalog, "{text}");
+        assert_eq!(
+            again.by_id("a").unwrap().name,
+            "Brød \"grovt\"\nskivet; 750 g"
+        );
+    }
+
+    #[test]
+    fn a_quoted_field_may_span_lines_and_line_numbers_follow_the_file() {
+        let csv = "id;name;price;vat\na;\"Two\nlines\";10;25\n\nb;B;ti;25\n";
+        let problems = parse(csv, None).unwrap_err();
+        assert_eq!(
+            problems,
+            vec![CsvProblem::BadPrice {
+                line: 5,
+                value: "ti".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn line_numbers_count_blank_lines_and_crlf() {
+        let csv = "id;name;price;vat\r\n\r\na;A;10;25\r\nb;B;ti;25\r\n";
+        let problems = parse(csv, None).unwrap_err();
+        assert_eq!(
+            problems.iter().map(CsvProblem::line).collect::<Vec<_>>(),
+            vec![4]
+        );
+    }
+
+    #[test]
     fn write_then_parse_round_trips() {
         let csv = "id;name;price;vat;barcodes;category;unit\n\
                    a;\"Brød \"\"grovt\"\"\";42,50;15;1|2;Bakeri;pcs\n\
                    b;Reker;199,00;15;;Fisk;kg\n";
         let catalog = parse(csv, Some(Country::No)).unwrap();
-        let again = parse(&write(&catalog), Some(Country::No)).unwrap();
+        let again = parse(&write(&catalog).unwrap(), Some(Country::No)).unwrap();
         assert_eq!(catalog, again);
     }
 }
