@@ -24,6 +24,17 @@ async fn recover(env: &Env) {
     assert_eq!(rec["unresolved"], 0);
 }
 
+/// The crash points are compiled only under the `crash-points` feature, which the package's
+/// dev-dependency on itself turns on for `cargo test`: without it every test below would pass
+/// vacuously or hang, so say so plainly.
+#[test]
+fn the_test_build_has_the_crash_points() {
+    assert!(
+        kasse::engine::crash::enabled(),
+        "build the tests with the `crash-points` feature (Cargo.toml's self dev-dependency)"
+    );
+}
+
 fn journal_verifies(env: &Env) {
     env.store().verify_journal().expect("journal verifies");
 }
