@@ -3,7 +3,7 @@
 //! Layers (dependencies point one way):
 //! `ui, cli -> engine -> {core, store, vipps, relay::client}`;
 //! `relay server -> {vipps::webhook, its own store}`; `sim -> vipps models`.
-//! `core` depends on nothing of ours.
+//! `core` depends on nothing of ours. `tests/it/layers.rs` checks this by scanning the source.
 
 pub mod cli;
 pub mod config;

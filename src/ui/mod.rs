@@ -2,7 +2,9 @@
 //!
 //! Structure (after halloy/icebreaker): [`app::App`] is the root. It alone
 //! holds shared state (catalogue, basket, engine handle, status) and starts
-//! I/O. Each screen in [`screen`] owns its local state and `Message` enum and
+//! I/O, through typed async functions that live outside `ui/` (configuration,
+//! catalogue store, PIN, connection test) run with `Task::perform`; it never
+//! opens the database or builds an HTTP client itself. Each screen in [`screen`] owns its local state and `Message` enum and
 //! returns an `Action` that the root carries out; screens never talk to the
 //! engine, Vipps or the database themselves.
 

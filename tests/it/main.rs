@@ -15,6 +15,7 @@ mod engine_flow;
 mod engine_followup;
 mod engine_review;
 mod engine_salesunit;
+mod layers;
 mod openapi_conformance;
 mod relay_crash;
 mod relay_delivery;
