@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod engine;
+pub mod migrations;
 pub mod reference;
 pub mod relay;
 pub mod sim;

@@ -1,13 +1,15 @@
-//! The till schema: numbered plain SQL files in `migrations/till/`, applied in
-//! order inside one transaction; the version is SQLite's `user_version`.
+//! The till schema: `migrations/till/`, loaded the way every database's migrations are (see
+//! `crate::migrations`), applied in order inside one transaction.
 //!
-//! To change the schema, add the next file (`0002_<what>.sql`) and append it
+//! To change the schema, add the next file (`0005_<what>.sql`) and append it
 //! here. Never edit a file that has been released.
 
-use rusqlite_migration::{M, Migrations};
+use rusqlite_migration::Migrations;
+
+use crate::migrations::{self, MigrationList};
 
 /// Every migration, in order. Index + 1 is the schema version it produces.
-pub const MIGRATIONS: &[(&str, &str)] = &[
+pub const MIGRATIONS: MigrationList = &[
     (
         "0001_initial.sql",
         include_str!("../../migrations/till/0001_initial.sql"),
@@ -27,10 +29,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 ];
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+pub const SCHEMA_VERSION: i64 = migrations::version(MIGRATIONS);
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(MIGRATIONS.iter().map(|(_, sql)| M::up(sql)).collect())
+    migrations::migrations(MIGRATIONS)
 }
 
 #[cfg(test)]
@@ -39,22 +41,9 @@ mod tests {
 
     #[test]
     fn every_sql_file_is_registered_in_order() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/till");
-        let mut files: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|name| name.ends_with(".sql"))
-            .collect();
-        files.sort();
-        let registered: Vec<&str> = MIGRATIONS.iter().map(|(name, _)| *name).collect();
-        assert_eq!(files, registered);
-        for (index, name) in registered.iter().enumerate() {
-            assert!(
-                name.starts_with(&format!("{:04}_", index + 1)),
-                "{name} should be number {}",
-                index + 1
-            );
-        }
-        migrations().validate().unwrap();
+        crate::migrations::check_registered(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/till"),
+            MIGRATIONS,
+        );
     }
 }

@@ -13,20 +13,23 @@ use super::{
     CheckInGate, CommitListener, Disposition, FreshDelivery, IngestOutcome, NewEvent, RelayStorage,
     RelayStoreError, RetentionPolicy, StorageCounts, TillIdentity, TillKey, WebhookSecret,
 };
+use crate::migrations::{self, MigrationList};
 use crate::relay::classify::{RouteKey, StoredKind};
 use crate::relay::wire::{EventKind, WireEvent};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
-use rusqlite_migration::{M, Migrations};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, mpsc};
 use tokio::sync::oneshot;
 
-/// The relay schema, in order. Files follow rusqlite_migration's directory layout.
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!(
-    "../../../migrations/relay/01-init/up.sql"
-))];
+/// The relay schema: `migrations/relay/`, loaded the way every database's migrations are (see
+/// `crate::migrations`). A database created when the first file was `01-init/up.sql` is at
+/// version 1 with the same schema and opens unchanged.
+pub const MIGRATIONS: MigrationList = &[(
+    "0001_init.sql",
+    include_str!("../../../migrations/relay/0001_init.sql"),
+)];
 
 /// SQLite `synchronous` for the relay database (WAL mode).
 ///
@@ -92,7 +95,7 @@ pub(super) fn open_connection(
         .map_err(open_err(path))?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(open_err(path))?;
-    Migrations::from_slice(MIGRATIONS)
+    migrations::migrations(MIGRATIONS)
         .to_latest(&mut conn)
         .map_err(|source| RelayStoreError::Migration {
             path: path.to_path_buf(),
@@ -811,6 +814,46 @@ mod tests {
         format!(
             r#"{{"reference":"{reference}","name":"AUTHORIZED","pspReference":"p-{reference}"}}"#
         )
+    }
+
+    #[test]
+    fn every_relay_sql_file_is_registered_in_order() {
+        crate::migrations::check_registered(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/relay"),
+            MIGRATIONS,
+        );
+    }
+
+    #[test]
+    fn a_database_from_the_former_migration_layout_opens_with_its_rows() {
+        // Before the one layout, the schema came from `migrations/relay/01-init/up.sql` (the
+        // same text, now `0001_init.sql`) through `Migrations::from_slice`.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            rusqlite_migration::Migrations::from_slice(&[rusqlite_migration::M::up(include_str!(
+                "../../../migrations/relay/0001_init.sql"
+            ))])
+            .to_latest(&mut conn)
+            .unwrap();
+            conn.execute(
+                "INSERT INTO stores (msn, name, created_at_ms) VALUES ('654321', 'Old shop', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let db = RelayDb::open(&path).unwrap();
+        let stores = db.list_stores().unwrap();
+        assert_eq!(stores.len(), 1);
+        assert_eq!(stores[0].msn, "654321");
+        db.add_till("654321", "t1", "qr-1").unwrap();
+        drop(db);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, crate::migrations::version(MIGRATIONS));
     }
 
     async fn open() -> (tempfile::TempDir, SqliteStorage, TillKey) {
