@@ -4,7 +4,9 @@
 //!   `std::net`, `std::io`, `std::process`, `std::env`, `std::thread`, no tokio, rusqlite,
 //!   reqwest, axum, hyper, iced, ...);
 //! - `src/engine/`, `src/store/` and `src/core/` never name `ui`, `cli`, `demo`, `sim` or
-//!   `relay::server`: the engine does not know who drives it.
+//!   `relay::server`: the engine does not know who drives it;
+//! - `src/ui/` opens no database, file or socket and builds no HTTP client itself: it starts
+//!   typed async functions that live outside `ui/`.
 //!
 //! Every path is resolved before it is judged: `use` trees with braces are expanded, and
 //! `super::` is resolved against the file's module and any inline `mod` it sits in. Comments and
@@ -38,6 +40,18 @@ const DRIVERS: &[&str] = &[
     "crate::demo",
     "crate::sim",
     "crate::relay::server",
+];
+
+/// What the window must not use itself.
+const WINDOW_IO: &[&str] = &[
+    "std::fs",
+    "std::net",
+    "tokio::fs",
+    "tokio::net",
+    "rusqlite",
+    "reqwest",
+    "crate::store::Store",
+    "crate::vipps::Client",
 ];
 
 /// Roots a path can start from that the scan resolves.
@@ -344,6 +358,11 @@ fn problems(relative: &str, source: &str) -> Vec<String> {
         {
             found.push(format!("{at}: {layer} names {driver} ({path})"));
         }
+        if layer == "ui"
+            && let Some(io) = WINDOW_IO.iter().find(|io| under(&path, io))
+        {
+            found.push(format!("{at}: the window uses {io} itself ({path})"));
+        }
         if layer == "core" {
             if under(&path, "crate") && !under(&path, "crate::core") {
                 found.push(format!(
@@ -376,7 +395,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn core_engine_and_store_keep_their_layers() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
-    for layer in ["core", "engine", "store"] {
+    for layer in ["core", "engine", "store", "ui"] {
         rust_files(&src.join(layer), &mut files);
     }
     assert!(
@@ -454,6 +473,13 @@ fn the_scan_finds_what_breaks_a_layer() {
         );
     }
     assert!(!found.contains("client::RelayClient"), "{found}");
+
+    let window =
+        "use crate::store::{CatalogStore, Store};\nfn s() { let _ = std::fs::read(\"x\"); }\n";
+    let found = problems("ui/app.rs", window).join("\n");
+    assert!(found.contains("uses crate::store::Store itself"), "{found}");
+    assert!(found.contains("uses std::fs itself"), "{found}");
+    assert!(!found.contains("CatalogStore"), "{found}");
 
     // Within core, `super` from a nested file or an inline test module stays in core.
     let fine =
