@@ -12,6 +12,7 @@ use super::db::{self, DbError, SaleRec};
 use super::keys;
 use super::pacing::RateLimiter;
 use super::receipt::{vipps_currency, vipps_receipt};
+use super::record::{Transition, record};
 use super::recovery::seen;
 use super::sales_unit::SalesUnit;
 use crate::core::basket::Basket;
@@ -457,14 +458,19 @@ impl Till {
                         let now = self.now_ms();
                         let r = self.db.tx(|c| {
                             // The status stays "creating": whether Vipps has it is not known.
-                            es::set_decision(c, attempt.id, Decision::Cancel, now)?;
-                            Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
-                            db::journal(
+                            let t = Transition {
+                                decision: Some(Decision::Cancel),
+                                sale: Some(SaleEvent::Failed),
+                                ..Transition::default()
+                            };
+                            record(
                                 c,
+                                &attempt,
+                                t,
                                 db::jk::PAYMENT_NOT_CREATED,
                                 json!({ "sale_id": sale.id, "reference": attempt.reference }),
-                            )?;
-                            Ok(())
+                                now,
+                            )
                         });
                         if let Err(e) = r {
                             self.storage_failed(&e);
@@ -487,16 +493,21 @@ impl Till {
                         // releases anything the customer might still approve.
                         let now = self.now_ms();
                         let r = self.db.tx(|c| {
-                            es::set_decision(c, attempt.id, Decision::Cancel, now)?;
-                            es::set_last_error(c, attempt.id, &e.to_string(), now)?;
-                            Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
-                            db::journal(
+                            let t = Transition {
+                                decision: Some(Decision::Cancel),
+                                sale: Some(SaleEvent::Failed),
+                                error: Some(e.to_string()),
+                                ..Transition::default()
+                            };
+                            record(
                                 c,
+                                &attempt,
+                                t,
                                 db::jk::PAYMENT_CREATE_UNKNOWN,
                                 json!({ "sale_id": sale.id, "reference": attempt.reference,
                                         "error": e.to_string(), "decision": "cancel" }),
-                            )?;
-                            Ok(())
+                                now,
+                            )
                         });
                         if let Err(e) = r {
                             self.storage_failed(&e);
@@ -530,13 +541,18 @@ impl Till {
         let now = self.now_ms();
         self.db.tx(|c| {
             es::finish_operation(c, op.id, OpStatus::Succeeded, Some(201), None, None, now)?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Requested, now)?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Requested),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::PAYMENT_CREATED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference, "how": how }),
-            )?;
-            Ok(())
+                now,
+            )
         })
     }
 
@@ -560,19 +576,24 @@ impl Till {
                 Some(&detail),
                 now,
             )?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Rejected, now)?;
-            es::set_last_error(c, attempt.id, &detail, now)?;
             if let (Some(4050), Customer::Token(row)) = (e.code(), customer) {
                 es::discard_checkin(c, row.id)?;
             }
-            Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Rejected),
+                sale: Some(SaleEvent::Failed),
+                error: Some(detail.clone()),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::PAYMENT_FAILED,
                 json!({ "sale_id": sale.id, "reference": attempt.reference,
                         "status": e.status(), "code": e.code(), "detail": detail }),
-            )?;
-            Ok(())
+                now,
+            )
         });
         if let Err(e) = r {
             self.storage_failed(&e);
@@ -695,15 +716,20 @@ impl Till {
         // Every path below commits durably right after (capture intent, cancel or settle).
         let r = self.db.tx_relaxed(|c| {
             db::record_view(c, attempt.id, &p, now)?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Authorized, now)?;
-            Self::advance_sale(c, sale.id, SaleEvent::Authorized)?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Authorized),
+                sale: Some(SaleEvent::Authorized),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::PAYMENT_AUTHORIZED,
                 json!({ "sale_id": sale.id, "reference": attempt.reference,
                         "authorized": p.aggregate.authorized_amount.value }),
-            )?;
-            Ok(())
+                now,
+            )
         });
         if let Err(e) = r {
             self.storage_failed(&e);
@@ -801,8 +827,6 @@ impl Till {
             let seq = es::next_op_seq(c, attempt.id, OpKind::Capture)?;
             let key = keys::idempotency_key(&attempt.reference, OpKind::Capture, seq)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
-            es::set_decision(c, attempt.id, Decision::Capture, now)?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Capturing, now)?;
             let op = es::insert_operation(
                 c,
                 attempt.id,
@@ -812,12 +836,20 @@ impl Till {
                 attempt.amount,
                 now,
             )?;
-            Self::advance_sale(c, attempt.sale_id, SaleEvent::Capture)?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Capturing),
+                decision: Some(Decision::Capture),
+                sale: Some(SaleEvent::Capture),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::CAPTURE_REQUESTED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "idempotency_key": key, "amount": attempt.amount }),
+                now,
             )?;
             Ok(op)
         })?;
@@ -1100,8 +1132,6 @@ impl Till {
             let seq = es::next_op_seq(c, attempt.id, OpKind::Cancel)?;
             let key = keys::idempotency_key(&attempt.reference, OpKind::Cancel, seq)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
-            es::set_decision(c, attempt.id, Decision::Cancel, now)?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Cancelling, now)?;
             let op = es::insert_operation(
                 c,
                 attempt.id,
@@ -1111,11 +1141,19 @@ impl Till {
                 attempt.amount,
                 now,
             )?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Cancelling),
+                decision: Some(Decision::Cancel),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::CANCEL_REQUESTED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "idempotency_key": key }),
+                now,
             )?;
             Ok((op, true))
         })?;
@@ -1259,12 +1297,6 @@ impl Till {
                 Outcome::NotCreated => SaleEvent::Failed,
             };
             let status = outcome.status();
-            es::set_attempt_status(c, attempt.id, status, now)?;
-            let abandoned = es::abandon_open_operations(c, attempt.id, now)?;
-            if abandoned > 0 {
-                tracing::info!(reference = %attempt.reference, abandoned, "open intents closed with the payment");
-            }
-            es::clear_request_bodies(c, attempt.id)?;
             let latest = es::attempts_of_sale(c, attempt.sale_id)?
                 .last()
                 .is_some_and(|a| a.id == attempt.id);
@@ -1298,8 +1330,14 @@ impl Till {
                 Outcome::NotCreated => db::jk::PAYMENT_NOT_CREATED,
             };
             let agg = p.map(|p| p.aggregate);
-            db::journal(
+            let t = Transition {
+                status: Some(status),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 kind,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "status": status.as_str(),
@@ -1308,8 +1346,8 @@ impl Till {
                         "total": attempt.amount,
                         "money_released": matches!(outcome, Outcome::Cancelled { money_released: true }),
                         "needs_admin": matches!(outcome, Outcome::NeedsAdmin(_)) }),
-            )?;
-            Ok(())
+                now,
+            )
         });
         if let Err(e) = r {
             self.storage_failed(&e);

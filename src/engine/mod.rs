@@ -28,6 +28,7 @@ pub mod keys;
 pub mod link;
 pub mod pacing;
 mod receipt;
+mod record;
 mod recovery;
 mod refund;
 pub mod sales_unit;
