@@ -8,6 +8,7 @@ pub mod money;
 pub mod payment;
 pub mod receipt;
 pub mod sale;
+pub mod tender;
 pub mod vat;
 
 pub use basket::{Basket, BasketError, Discount, Line, LineId, RateTotal, Totals};
