@@ -38,7 +38,7 @@ CREATE TABLE payment_attempt_v4 (
     reference         TEXT UNIQUE,
     amount            INTEGER NOT NULL CHECK (amount > 0),
     currency          TEXT NOT NULL CHECK (currency IN ('NOK', 'DKK', 'EUR')),
-    customer_kind     TEXT NOT NULL CHECK (customer_kind IN ('token', 'phone')),
+    customer_kind     TEXT NOT NULL CHECK (customer_kind IN ('token', 'phone', 'personal_qr')),
     checkin_id        INTEGER REFERENCES checkin (id),
     phone_masked      TEXT,
     status            TEXT NOT NULL CHECK (status IN ('creating', 'requested', 'authorized',

@@ -108,6 +108,8 @@ text_enum! {
         Token => "token",
         /// A typed phone number.
         Phone => "phone",
+        /// The customer's personal QR, scanned at the till.
+        PersonalQr => "personal_qr",
     }
 }
 

@@ -5,7 +5,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::actor::{Input, TOKEN_MARGIN_MS, Till};
-use super::api::{Command, EngineEvent, MessageId};
+use super::api::{Command, EngineEvent, MessageId, PersonalQr};
 use super::calls::{CallOutcome, Interrupt, is_not_found};
 use super::crash;
 use super::db::{self, DbError, SaleRec};
@@ -31,6 +31,8 @@ use crate::vipps::{PhoneNumber, VippsError};
 pub(super) enum Customer {
     Token(es::CheckinRow),
     Phone(PhoneNumber),
+    /// Scanned from the customer's app at the till.
+    PersonalQr(PersonalQr),
 }
 
 /// How one attempt ended, from the sale's point of view.
@@ -227,6 +229,12 @@ impl Till {
                         Err(e) => self.problem(MessageId::InvalidPhone, Some(e.to_string()), false),
                     }
                 }
+                Input::Command(Command::SendToPersonalQr { content }) => {
+                    if content.looks_valid() {
+                        return Waited::Customer(Customer::PersonalQr(content));
+                    }
+                    self.problem(MessageId::InvalidPersonalQr, None, false);
+                }
                 Input::Command(Command::Retry) => {
                     if self.refuse_new_attempt(sale.id) {
                         continue;
@@ -308,10 +316,12 @@ impl Till {
         let (kind, checkin_id, phone_masked) = match &customer {
             Customer::Token(row) => (CustomerKind::Token, Some(row.id), None),
             Customer::Phone(p) => (CustomerKind::Phone, None, Some(p.masked())),
+            Customer::PersonalQr(_) => (CustomerKind::PersonalQr, None, None),
         };
         let event = match &customer {
             Customer::Token(_) => SaleEvent::CheckedIn,
-            Customer::Phone(_) => SaleEvent::SendToPhone,
+            // Both push to a known customer without a check-in.
+            Customer::Phone(_) | Customer::PersonalQr(_) => SaleEvent::SendToPhone,
         };
         let sales_unit = SalesUnit::of_config(&self.config);
         let begun = self.db.tx(|c| {
@@ -365,6 +375,7 @@ impl Till {
                 VippsCustomer::CustomerToken(CustomerToken::new(row.customer_token.clone()))
             }
             Customer::Phone(p) => VippsCustomer::PhoneNumber(p.clone()),
+            Customer::PersonalQr(q) => VippsCustomer::PersonalQr(q.0.clone()),
         };
         let currency = match sale.currency.parse::<crate::core::money::Currency>() {
             Ok(c) => vipps_currency(c),
@@ -604,6 +615,7 @@ impl Till {
             (_, Some(4050)) => self.emit(EngineEvent::TokenExpired { sale_id: sale.id }),
             (_, Some(5080)) => self.emit(EngineEvent::PushNotAllowed { sale_id: sale.id }),
             (_, Some(4070 | 7010)) => self.problem(MessageId::InvalidPhone, Some(detail), false),
+            (_, Some(4060)) => self.problem(MessageId::InvalidPersonalQr, Some(detail), false),
             (Some(401 | 403), _) => self.problem(MessageId::VippsCredentials, Some(detail), false),
             _ => self.problem(MessageId::PaymentRejected, Some(detail), false),
         }
@@ -653,7 +665,7 @@ impl Till {
                 Input::Command(Command::Cancel | Command::BackToBasket | Command::NewSale) => {
                     return self.cashier_cancel(sale, attempt).await;
                 }
-                Input::Command(Command::SendToPhone { .. }) => {
+                Input::Command(Command::SendToPhone { .. } | Command::SendToPersonalQr { .. }) => {
                     self.problem(
                         MessageId::Busy,
                         Some("cancel the payment request first".into()),

@@ -56,8 +56,12 @@ pub struct PayArgs {
     #[arg(long = "line", value_name = "NAME;QTY;UNIT_PRICE;VAT_BP")]
     pub lines: Vec<String>,
     /// Push the payment request to this phone number instead of waiting for a scan.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "personal_qr")]
     pub phone: Option<String>,
+    /// Push the payment request to the customer whose personal QR (from their Vipps or
+    /// MobilePay app) was scanned: its text, as the scanner types it. Needs no relay.
+    #[arg(long, value_name = "URL")]
+    pub personal_qr: Option<String>,
     /// Run against an in-process simulator and relay; the simulated customer acts by itself.
     #[arg(long)]
     pub demo: bool,
@@ -254,6 +258,10 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                 if let Some(p) = &args.phone {
                     handle.send(Command::SendToPhone {
                         phone_number: p.clone(),
+                    })?;
+                } else if let Some(q) = &args.personal_qr {
+                    handle.send(Command::SendToPersonalQr {
+                        content: super::PersonalQr(q.clone()),
                     })?;
                 } else {
                     awaiting_scan = true;

@@ -38,7 +38,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{broadcast, mpsc};
 
-pub use api::{Command, EngineEvent, MessageId, RelayStatus, SaleSummary, VippsStatus};
+pub use api::{Command, EngineEvent, MessageId, PersonalQr, RelayStatus, SaleSummary, VippsStatus};
 
 use crate::config::Config;
 use crate::store::Store;
