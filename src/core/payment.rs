@@ -110,6 +110,8 @@ text_enum! {
         Phone => "phone",
         /// The customer's personal QR, scanned at the till.
         PersonalQr => "personal_qr",
+        /// A payment-specific QR on the till's screen, scanned by the customer.
+        OneTimeQr => "one_time_qr",
     }
 }
 

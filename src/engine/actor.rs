@@ -604,6 +604,7 @@ impl Till {
             Command::NewSale | Command::BackToBasket => self.emit(EngineEvent::Idle),
             Command::SendToPhone { .. }
             | Command::SendToPersonalQr { .. }
+            | Command::ShowOneTimeQr
             | Command::Cancel
             | Command::Retry => self.problem(MessageId::NotNow, None, false),
             Command::Shutdown => self.stopping = true,

@@ -21,6 +21,10 @@ pub enum Command {
     /// The cashier scanned the customer's personal QR (from their Vipps or MobilePay app):
     /// push the payment request to that customer. Needs no relay: followed by polling.
     SendToPersonalQr { content: PersonalQr },
+    /// Show a payment-specific QR instead of the till's own (when the relay is down, or the
+    /// cashier chooses it): the customer scans it with the phone camera or the app. Needs no
+    /// relay: followed by polling.
+    ShowOneTimeQr,
     /// Cashier cancels the payment in progress. The basket unlocks only once Vipps reports a
     /// final state.
     Cancel,
@@ -108,6 +112,13 @@ pub enum EngineEvent {
         reference: String,
         receipt: Receipt,
     },
+    /// A payment-specific QR to show instead of the till's own: the customer scans
+    /// `qr_content` (a URL) with the phone camera or the app.
+    OneTimeQr {
+        sale_id: i64,
+        reference: String,
+        qr_content: String,
+    },
     /// The customer declined in the app.
     Declined { sale_id: i64, reference: String },
     /// The customer did not answer before the payment request expired.
@@ -172,6 +183,7 @@ impl EngineEvent {
             Self::Authorized { .. } => "authorized",
             Self::Captured { .. } => "captured",
             Self::Completed { .. } => "completed",
+            Self::OneTimeQr { .. } => "one_time_qr",
             Self::Declined { .. } => "declined",
             Self::Expired { .. } => "expired",
             Self::Cancelled { .. } => "cancelled",

@@ -33,6 +33,8 @@ pub(super) enum Customer {
     Phone(PhoneNumber),
     /// Scanned from the customer's app at the till.
     PersonalQr(PersonalQr),
+    /// Nobody known yet: a payment-specific QR on the screen.
+    OneTimeQr,
 }
 
 /// How one attempt ended, from the sale's point of view.
@@ -235,6 +237,9 @@ impl Till {
                     }
                     self.problem(MessageId::InvalidPersonalQr, None, false);
                 }
+                Input::Command(Command::ShowOneTimeQr) => {
+                    return Waited::Customer(Customer::OneTimeQr);
+                }
                 Input::Command(Command::Retry) => {
                     if self.refuse_new_attempt(sale.id) {
                         continue;
@@ -317,11 +322,14 @@ impl Till {
             Customer::Token(row) => (CustomerKind::Token, Some(row.id), None),
             Customer::Phone(p) => (CustomerKind::Phone, None, Some(p.masked())),
             Customer::PersonalQr(_) => (CustomerKind::PersonalQr, None, None),
+            Customer::OneTimeQr => (CustomerKind::OneTimeQr, None, None),
         };
         let event = match &customer {
             Customer::Token(_) => SaleEvent::CheckedIn,
             // Both push to a known customer without a check-in.
-            Customer::Phone(_) | Customer::PersonalQr(_) => SaleEvent::SendToPhone,
+            Customer::Phone(_) | Customer::PersonalQr(_) | Customer::OneTimeQr => {
+                SaleEvent::SendToPhone
+            }
         };
         let sales_unit = SalesUnit::of_config(&self.config);
         let begun = self.db.tx(|c| {
@@ -371,11 +379,12 @@ impl Till {
             self.emit(EngineEvent::CheckedIn { sale_id: sale.id });
         }
         let vipps_customer = match &customer {
-            Customer::Token(row) => {
-                VippsCustomer::CustomerToken(CustomerToken::new(row.customer_token.clone()))
-            }
-            Customer::Phone(p) => VippsCustomer::PhoneNumber(p.clone()),
-            Customer::PersonalQr(q) => VippsCustomer::PersonalQr(q.0.clone()),
+            Customer::Token(row) => Some(VippsCustomer::CustomerToken(CustomerToken::new(
+                row.customer_token.clone(),
+            ))),
+            Customer::Phone(p) => Some(VippsCustomer::PhoneNumber(p.clone())),
+            Customer::PersonalQr(q) => Some(VippsCustomer::PersonalQr(q.0.clone())),
+            Customer::OneTimeQr => None,
         };
         let currency = match sale.currency.parse::<crate::core::money::Currency>() {
             Ok(c) => vipps_currency(c),
@@ -388,11 +397,11 @@ impl Till {
             .chars()
             .take(100)
             .collect();
-        let request = CreatePaymentRequest::push_to_customer(
-            attempt.reference.clone(),
-            Amount::new(currency, sale.total),
-            vipps_customer,
-        )
+        let amount = Amount::new(currency, sale.total);
+        let request = match vipps_customer {
+            Some(c) => CreatePaymentRequest::push_to_customer(attempt.reference.clone(), amount, c),
+            None => CreatePaymentRequest::one_time_qr(attempt.reference.clone(), amount),
+        }
         .with_description(description)
         .with_receipt(vipps_receipt(
             &sale.receipt,
@@ -434,12 +443,19 @@ impl Till {
             )
             .await;
         match outcome {
-            CallOutcome::Done(_) => {
+            CallOutcome::Done(created) => {
                 if let Err(e) = self.record_created(&attempt, &op, "created") {
                     self.storage_failed(&e);
                     return AttemptEnd::Ended;
                 }
                 crash::point("create_result");
+                if let (Customer::OneTimeQr, Some(url)) = (&customer, created.redirect_url) {
+                    self.emit(EngineEvent::OneTimeQr {
+                        sale_id: sale.id,
+                        reference: attempt.reference.clone(),
+                        qr_content: url,
+                    });
+                }
             }
             CallOutcome::Rejected(e) => {
                 return self.create_rejected(sale, &attempt, &op, &customer, e);

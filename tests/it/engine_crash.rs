@@ -481,3 +481,29 @@ async fn crash_after_create_result_personal_qr() {
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].state, "TERMINATED");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_time_qr_from_the_command_line_completes() {
+    let env = Env::start().await;
+    let run = env
+        .run_till(
+            &["pay", "--amount", "12900", "--one-time-qr"],
+            None,
+            Customer::Approve,
+        )
+        .await;
+    assert!(run.status.success(), "{:#?}", run.lines);
+    assert!(run.has("one_time_qr") && run.has("completed"));
+    captured_once(&env, &run.reference().unwrap()).await;
+}
+
+/// Killed after the one-time QR payment was created: recovery releases it by polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_create_result_one_time_qr() {
+    let env = Env::start().await;
+    let args = ["pay", "--amount", "12900", "--one-time-qr"];
+    crash_then_recover(&env, &args, "create_result", Customer::Ignore).await;
+    let ledger = env.ledger_all().await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].state, "TERMINATED");
+}

@@ -604,3 +604,51 @@ async fn personal_qr_pays_without_the_relay() {
     assert_eq!(a.phone_masked, None);
     assert_eq!(a.status, kasse::core::payment::AttemptStatus::Completed);
 }
+
+/// With no relay (or by choice), the till shows a payment-specific QR: created with
+/// `userFlow: QR` and `TEXT/TARGETURL`, followed by polling, captured as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_time_qr_pays_without_the_relay() {
+    use kasse::engine::EngineOptions;
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine_with(EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine.send(Command::ShowOneTimeQr).unwrap();
+    let shown = wait_for(&mut rx, "one-time QR", |e| {
+        matches!(e, EngineEvent::OneTimeQr { .. })
+    })
+    .await;
+    let EngineEvent::OneTimeQr {
+        reference,
+        qr_content,
+        ..
+    } = shown
+    else {
+        unreachable!()
+    };
+    assert!(qr_content.starts_with("https://"), "{qr_content}");
+    let p = env.ledger(&reference).await;
+    assert_eq!((p.user_flow.as_str(), p.state.as_str()), ("QR", "CREATED"));
+    assert_eq!(p.customer_phone, None);
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.aggregate.captured_amount.value, 12_900);
+    let log = env.log().await;
+    let create = log
+        .iter()
+        .find(|c| c.method == "POST" && c.path == "/epayment/v1/payments")
+        .unwrap();
+    assert_eq!(create.status, 201);
+}
