@@ -235,6 +235,13 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
+/// The size of the write-ahead log beside `db` (0 when there is none).
+pub fn wal_len(db: &Path) -> u64 {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(PathBuf::from(wal)).map_or(0, |m| m.len())
+}
+
 /// The three headers Vipps signs `body` with for `signed_for`, dated now.
 pub fn signature_headers(
     signed_for: &url::Url,
