@@ -92,8 +92,9 @@ impl std::str::FromStr for Synchronous {
 /// the writer's checkpoint finds little left to copy.
 ///
 /// The log file therefore stays below `restart_bytes` plus what one group
-/// commit writes (at most 2048 events and their index pages), as long
-/// as no reader holds an old snapshot for longer than the retry delay.
+/// commit writes (at most 2048 events and their index pages), as long as
+/// readers finish within `checkpoint_wait`; a reader holding an old snapshot
+/// longer lets it grow until the next try after it has finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WalPolicy {
     pub restart_bytes: u64,
@@ -530,7 +531,7 @@ struct WalKeeper {
     wal: PathBuf,
     policy: WalPolicy,
     checkpointing: Arc<Mutex<()>>,
-    /// Something was committed since the log was last truncated.
+    /// The log file was not empty after the last commit.
     dirty: bool,
     /// A checkpoint could not finish; the next try is not before this.
     retry_at: Option<Instant>,
@@ -563,8 +564,10 @@ impl WalKeeper {
 
     /// After a commit: restart the log once it has grown past the limit.
     fn committed(&mut self, conn: &Connection) {
-        self.dirty = true;
         let len = file_len(&self.wal);
+        // A commit that changed nothing (an ack of nothing new) leaves an
+        // empty log empty: nothing to truncate later.
+        self.dirty = len > 0;
         if len > self.policy.restart_bytes.saturating_mul(RUNAWAY_FACTOR) && !self.warned {
             self.warned = true;
             tracing::warn!(
