@@ -448,19 +448,12 @@ impl Till {
             self.storage_failed(&e);
             return AttemptEnd::Ended;
         }
-        let key = op.idempotency_key.clone();
-        let budget = self.config.engine.create_retry_budget();
         let outcome = self
-            .call_modify(
+            .send_create(
                 &attempt.reference,
-                OpKind::Create,
-                budget,
+                &request,
+                &op.idempotency_key,
                 Interrupt::ByCancel,
-                |client| {
-                    let request = request.clone();
-                    let key = key.clone();
-                    async move { client.create_payment(&request, &key).await }
-                },
             )
             .await;
         match outcome {
@@ -578,6 +571,23 @@ impl Till {
             amount: sale.total,
         });
         self.await_authorization(sale, &attempt).await
+    }
+
+    /// Sends a create with its stored key, retried with that key within the create budget.
+    pub(super) async fn send_create(
+        &mut self,
+        reference: &str,
+        request: &CreatePaymentRequest,
+        key: &str,
+        interrupt: Interrupt,
+    ) -> CallOutcome<crate::vipps::models::CreatePaymentResponse> {
+        let budget = self.config.engine.create_retry_budget();
+        self.call_modify(reference, OpKind::Create, budget, interrupt, |client| {
+            let request = request.clone();
+            let key = key.to_string();
+            async move { client.create_payment(&request, &key).await }
+        })
+        .await
     }
 
     fn record_created(
