@@ -73,6 +73,7 @@ pay-reference = Vipps-reference: { $reference }
 pay-retrying = Kassen prøver videre.
 pay-cancelling = Annullerer… kurven åbnes igen, når Vipps bekræfter.
 pay-send-to-phone = Send til telefonnummer (F8)
+pay-one-time-qr = Vis en QR-kode til denne betaling
 pay-cancel = Annuller (Esc)
 pay-retry = Prøv igen (F5)
 pay-back-to-basket = Tilbage til kurven (Esc)

@@ -73,6 +73,7 @@ pay-reference = Vipps reference: { $reference }
 pay-retrying = The till keeps trying.
 pay-cancelling = Cancelling… the basket opens again when Vipps confirms.
 pay-send-to-phone = Send to phone number (F8)
+pay-one-time-qr = Show a QR for this payment
 pay-cancel = Cancel (Esc)
 pay-retry = Try again (F5)
 pay-back-to-basket = Back to basket (Esc)

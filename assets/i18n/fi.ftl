@@ -73,6 +73,7 @@ pay-reference = Vipps-viite: { $reference }
 pay-retrying = Kassa yrittää edelleen.
 pay-cancelling = Perutaan… kori avautuu, kun Vipps vahvistaa.
 pay-send-to-phone = Lähetä puhelinnumeroon (F8)
+pay-one-time-qr = Näytä QR-koodi tälle maksulle
 pay-cancel = Peru (Esc)
 pay-retry = Yritä uudelleen (F5)
 pay-back-to-basket = Takaisin koriin (Esc)

@@ -73,6 +73,7 @@ pay-reference = Vipps-referanse: { $reference }
 pay-retrying = Kassen prøver videre.
 pay-cancelling = Avbryter… kurven åpnes igjen når Vipps bekrefter.
 pay-send-to-phone = Send til telefonnummer (F8)
+pay-one-time-qr = Vis en QR-kode for denne betalingen
 pay-cancel = Avbryt (Esc)
 pay-retry = Prøv igjen (F5)
 pay-back-to-basket = Tilbake til kurven (Esc)

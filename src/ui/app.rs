@@ -549,14 +549,24 @@ impl App {
             sale::Action::None => Task::none(),
             sale::Action::Focus(id) => operation::focus(id),
             sale::Action::Pay => {
-                let amount = self.basket.totals().total;
-                self.screen = Screen::Pay(Pay::new(0, amount, calling_code(self.country)));
-                self.send(Command::Pay {
-                    basket: self.basket.clone(),
-                });
+                self.start_payment();
+                Task::none()
+            }
+            sale::Action::PayWithPersonalQr(content) => {
+                // The engine takes the commands in order: the sale first, then its customer.
+                self.start_payment();
+                self.send(Command::SendToPersonalQr { content });
                 Task::none()
             }
         }
+    }
+
+    fn start_payment(&mut self) {
+        let amount = self.basket.totals().total;
+        self.screen = Screen::Pay(Pay::new(0, amount, calling_code(self.country)));
+        self.send(Command::Pay {
+            basket: self.basket.clone(),
+        });
     }
 
     fn pay_action(&mut self, action: pay::Action) {
