@@ -31,6 +31,7 @@ mod receipt;
 mod recovery;
 mod refund;
 pub mod sales_unit;
+mod signing;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -9,6 +9,7 @@ mod sim_support;
 mod ui_common;
 
 mod compliance_journal;
+mod compliance_signatures;
 mod engine_crash;
 mod engine_faults;
 mod engine_flow;
