@@ -10,6 +10,7 @@ pub mod payment;
 pub mod receipt;
 pub mod sale;
 pub mod signature_text;
+pub mod tender;
 pub mod vat;
 
 pub use basket::{Basket, BasketError, Discount, Line, LineId, RateTotal, Totals};

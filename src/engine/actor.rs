@@ -608,9 +608,11 @@ impl Till {
             Command::ListSales { limit } => self.answer_history(limit),
             Command::ReloadConfig => self.reload_config().await,
             Command::NewSale | Command::BackToBasket => self.emit(EngineEvent::Idle),
-            Command::SendToPhone { .. } | Command::Cancel | Command::Retry => {
-                self.problem(MessageId::NotNow, None, false)
-            }
+            Command::SendToPhone { .. }
+            | Command::SendToPersonalQr { .. }
+            | Command::ShowOneTimeQr
+            | Command::Cancel
+            | Command::Retry => self.problem(MessageId::NotNow, None, false),
             Command::Shutdown => self.stopping = true,
         }
     }

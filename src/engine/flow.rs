@@ -5,13 +5,14 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::actor::{Input, TOKEN_MARGIN_MS, Till};
-use super::api::{Command, EngineEvent, MessageId};
+use super::api::{Command, EngineEvent, MessageId, PersonalQr};
 use super::calls::{CallOutcome, Interrupt, is_not_found};
 use super::crash;
 use super::db::{self, DbError, SaleRec};
 use super::keys;
 use super::pacing::RateLimiter;
 use super::receipt::{vipps_currency, vipps_receipt};
+use super::record::{Transition, record};
 use super::recovery::seen;
 use super::sales_unit::SalesUnit;
 use crate::compliance::{self, ComplianceError};
@@ -31,6 +32,10 @@ use crate::vipps::{PhoneNumber, VippsError};
 pub(super) enum Customer {
     Token(es::CheckinRow),
     Phone(PhoneNumber),
+    /// Scanned from the customer's app at the till.
+    PersonalQr(PersonalQr),
+    /// Nobody known yet: a payment-specific QR on the screen.
+    OneTimeQr,
 }
 
 /// How one attempt ended, from the sale's point of view.
@@ -227,6 +232,15 @@ impl Till {
                         Err(e) => self.problem(MessageId::InvalidPhone, Some(e.to_string()), false),
                     }
                 }
+                Input::Command(Command::SendToPersonalQr { content }) => {
+                    if content.looks_valid() {
+                        return Waited::Customer(Customer::PersonalQr(content));
+                    }
+                    self.problem(MessageId::InvalidPersonalQr, None, false);
+                }
+                Input::Command(Command::ShowOneTimeQr) => {
+                    return Waited::Customer(Customer::OneTimeQr);
+                }
                 Input::Command(Command::Retry) => {
                     if self.refuse_new_attempt(sale.id) {
                         continue;
@@ -308,10 +322,15 @@ impl Till {
         let (kind, checkin_id, phone_masked) = match &customer {
             Customer::Token(row) => (CustomerKind::Token, Some(row.id), None),
             Customer::Phone(p) => (CustomerKind::Phone, None, Some(p.masked())),
+            Customer::PersonalQr(_) => (CustomerKind::PersonalQr, None, None),
+            Customer::OneTimeQr => (CustomerKind::OneTimeQr, None, None),
         };
         let event = match &customer {
             Customer::Token(_) => SaleEvent::CheckedIn,
-            Customer::Phone(_) => SaleEvent::SendToPhone,
+            // Both push to a known customer without a check-in.
+            Customer::Phone(_) | Customer::PersonalQr(_) | Customer::OneTimeQr => {
+                SaleEvent::SendToPhone
+            }
         };
         let sales_unit = SalesUnit::of_config(&self.config);
         let begun = self.db.tx(|c| {
@@ -361,10 +380,12 @@ impl Till {
             self.emit(EngineEvent::CheckedIn { sale_id: sale.id });
         }
         let vipps_customer = match &customer {
-            Customer::Token(row) => {
-                VippsCustomer::CustomerToken(CustomerToken::new(row.customer_token.clone()))
-            }
-            Customer::Phone(p) => VippsCustomer::PhoneNumber(p.clone()),
+            Customer::Token(row) => Some(VippsCustomer::CustomerToken(CustomerToken::new(
+                row.customer_token.clone(),
+            ))),
+            Customer::Phone(p) => Some(VippsCustomer::PhoneNumber(p.clone())),
+            Customer::PersonalQr(q) => Some(VippsCustomer::PersonalQr(q.0.clone())),
+            Customer::OneTimeQr => None,
         };
         let currency = match sale.currency.parse::<crate::core::money::Currency>() {
             Ok(c) => vipps_currency(c),
@@ -377,11 +398,11 @@ impl Till {
             .chars()
             .take(100)
             .collect();
-        let request = CreatePaymentRequest::push_to_customer(
-            attempt.reference.clone(),
-            Amount::new(currency, sale.total),
-            vipps_customer,
-        )
+        let amount = Amount::new(currency, sale.total);
+        let request = match vipps_customer {
+            Some(c) => CreatePaymentRequest::push_to_customer(attempt.reference.clone(), amount, c),
+            None => CreatePaymentRequest::one_time_qr(attempt.reference.clone(), amount),
+        }
         .with_description(description)
         .with_receipt(vipps_receipt(
             &sale.receipt,
@@ -423,12 +444,19 @@ impl Till {
             )
             .await;
         match outcome {
-            CallOutcome::Done(_) => {
+            CallOutcome::Done(created) => {
                 if let Err(e) = self.record_created(&attempt, &op, "created") {
                     self.storage_failed(&e);
                     return AttemptEnd::Ended;
                 }
                 crash::point("create_result");
+                if let (Customer::OneTimeQr, Some(url)) = (&customer, created.redirect_url) {
+                    self.emit(EngineEvent::OneTimeQr {
+                        sale_id: sale.id,
+                        reference: attempt.reference.clone(),
+                        qr_content: url,
+                    });
+                }
             }
             CallOutcome::Rejected(e) => {
                 return self.create_rejected(sale, &attempt, &op, &customer, e);
@@ -458,14 +486,19 @@ impl Till {
                         let now = self.now_ms();
                         let r = self.db.tx(|c| {
                             // The status stays "creating": whether Vipps has it is not known.
-                            es::set_decision(c, attempt.id, Decision::Cancel, now)?;
-                            Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
-                            db::journal(
+                            let t = Transition {
+                                decision: Some(Decision::Cancel),
+                                sale: Some(SaleEvent::Failed),
+                                ..Transition::default()
+                            };
+                            record(
                                 c,
+                                &attempt,
+                                t,
                                 db::jk::PAYMENT_NOT_CREATED,
                                 json!({ "sale_id": sale.id, "reference": attempt.reference }),
-                            )?;
-                            Ok(())
+                                now,
+                            )
                         });
                         if let Err(e) = r {
                             self.storage_failed(&e);
@@ -488,16 +521,21 @@ impl Till {
                         // releases anything the customer might still approve.
                         let now = self.now_ms();
                         let r = self.db.tx(|c| {
-                            es::set_decision(c, attempt.id, Decision::Cancel, now)?;
-                            es::set_last_error(c, attempt.id, &e.to_string(), now)?;
-                            Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
-                            db::journal(
+                            let t = Transition {
+                                decision: Some(Decision::Cancel),
+                                sale: Some(SaleEvent::Failed),
+                                error: Some(e.to_string()),
+                                ..Transition::default()
+                            };
+                            record(
                                 c,
+                                &attempt,
+                                t,
                                 db::jk::PAYMENT_CREATE_UNKNOWN,
                                 json!({ "sale_id": sale.id, "reference": attempt.reference,
                                         "error": e.to_string(), "decision": "cancel" }),
-                            )?;
-                            Ok(())
+                                now,
+                            )
                         });
                         if let Err(e) = r {
                             self.storage_failed(&e);
@@ -531,13 +569,18 @@ impl Till {
         let now = self.now_ms();
         self.db.tx(|c| {
             es::finish_operation(c, op.id, OpStatus::Succeeded, Some(201), None, None, now)?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Requested, now)?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Requested),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::PAYMENT_CREATED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference, "how": how }),
-            )?;
-            Ok(())
+                now,
+            )
         })
     }
 
@@ -561,19 +604,24 @@ impl Till {
                 Some(&detail),
                 now,
             )?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Rejected, now)?;
-            es::set_last_error(c, attempt.id, &detail, now)?;
             if let (Some(4050), Customer::Token(row)) = (e.code(), customer) {
                 es::discard_checkin(c, row.id)?;
             }
-            Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Rejected),
+                sale: Some(SaleEvent::Failed),
+                error: Some(detail.clone()),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::PAYMENT_FAILED,
                 json!({ "sale_id": sale.id, "reference": attempt.reference,
                         "status": e.status(), "code": e.code(), "detail": detail }),
-            )?;
-            Ok(())
+                now,
+            )
         });
         if let Err(e) = r {
             self.storage_failed(&e);
@@ -584,6 +632,7 @@ impl Till {
             (_, Some(4050)) => self.emit(EngineEvent::TokenExpired { sale_id: sale.id }),
             (_, Some(5080)) => self.emit(EngineEvent::PushNotAllowed { sale_id: sale.id }),
             (_, Some(4070 | 7010)) => self.problem(MessageId::InvalidPhone, Some(detail), false),
+            (_, Some(4060)) => self.problem(MessageId::InvalidPersonalQr, Some(detail), false),
             (Some(401 | 403), _) => self.problem(MessageId::VippsCredentials, Some(detail), false),
             _ => self.problem(MessageId::PaymentRejected, Some(detail), false),
         }
@@ -633,7 +682,7 @@ impl Till {
                 Input::Command(Command::Cancel | Command::BackToBasket | Command::NewSale) => {
                     return self.cashier_cancel(sale, attempt).await;
                 }
-                Input::Command(Command::SendToPhone { .. }) => {
+                Input::Command(Command::SendToPhone { .. } | Command::SendToPersonalQr { .. }) => {
                     self.problem(
                         MessageId::Busy,
                         Some("cancel the payment request first".into()),
@@ -696,15 +745,20 @@ impl Till {
         // Every path below commits durably right after (capture intent, cancel or settle).
         let r = self.db.tx_relaxed(|c| {
             db::record_view(c, attempt.id, &p, now)?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Authorized, now)?;
-            Self::advance_sale(c, sale.id, SaleEvent::Authorized)?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Authorized),
+                sale: Some(SaleEvent::Authorized),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::PAYMENT_AUTHORIZED,
                 json!({ "sale_id": sale.id, "reference": attempt.reference,
                         "authorized": p.aggregate.authorized_amount.value }),
-            )?;
-            Ok(())
+                now,
+            )
         });
         if let Err(e) = r {
             self.storage_failed(&e);
@@ -802,8 +856,6 @@ impl Till {
             let seq = es::next_op_seq(c, attempt.id, OpKind::Capture)?;
             let key = keys::idempotency_key(&attempt.reference, OpKind::Capture, seq)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
-            es::set_decision(c, attempt.id, Decision::Capture, now)?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Capturing, now)?;
             let op = es::insert_operation(
                 c,
                 attempt.id,
@@ -813,12 +865,20 @@ impl Till {
                 attempt.amount,
                 now,
             )?;
-            Self::advance_sale(c, attempt.sale_id, SaleEvent::Capture)?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Capturing),
+                decision: Some(Decision::Capture),
+                sale: Some(SaleEvent::Capture),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::CAPTURE_REQUESTED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "idempotency_key": key, "amount": attempt.amount }),
+                now,
             )?;
             Ok(op)
         })?;
@@ -1105,8 +1165,6 @@ impl Till {
             let seq = es::next_op_seq(c, attempt.id, OpKind::Cancel)?;
             let key = keys::idempotency_key(&attempt.reference, OpKind::Cancel, seq)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
-            es::set_decision(c, attempt.id, Decision::Cancel, now)?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Cancelling, now)?;
             let op = es::insert_operation(
                 c,
                 attempt.id,
@@ -1116,11 +1174,19 @@ impl Till {
                 attempt.amount,
                 now,
             )?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Cancelling),
+                decision: Some(Decision::Cancel),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::CANCEL_REQUESTED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "idempotency_key": key }),
+                now,
             )?;
             Ok((op, true))
         })?;
@@ -1264,12 +1330,6 @@ impl Till {
                 Outcome::NotCreated => SaleEvent::Failed,
             };
             let status = outcome.status();
-            es::set_attempt_status(c, attempt.id, status, now)?;
-            let abandoned = es::abandon_open_operations(c, attempt.id, now)?;
-            if abandoned > 0 {
-                tracing::info!(reference = %attempt.reference, abandoned, "open intents closed with the payment");
-            }
-            es::clear_request_bodies(c, attempt.id)?;
             let latest = es::attempts_of_sale(c, attempt.sale_id)?
                 .last()
                 .is_some_and(|a| a.id == attempt.id);
@@ -1303,8 +1363,14 @@ impl Till {
                 Outcome::NotCreated => db::jk::PAYMENT_NOT_CREATED,
             };
             let agg = p.map(|p| p.aggregate);
-            db::journal(
+            let t = Transition {
+                status: Some(status),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 kind,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "status": status.as_str(),
@@ -1313,6 +1379,7 @@ impl Till {
                         "total": attempt.amount,
                         "money_released": matches!(outcome, Outcome::Cancelled { money_released: true }),
                         "needs_admin": matches!(outcome, Outcome::NeedsAdmin(_)) }),
+                now,
             )?;
             if outcome == Outcome::Completed {
                 let signer = self.signer.as_deref().ok_or(ComplianceError::NoSigner)?;

@@ -783,6 +783,16 @@ impl App {
                 self.status.environment = environment;
                 self.status.ready = true;
             }
+            EngineEvent::OneTimeQr {
+                sale_id,
+                qr_content,
+                ..
+            } => {
+                // Shown instead of the till's own QR for this payment; the next sale's
+                // AwaitingCheckIn brings the till's QR back.
+                tracing::info!(sale_id, "pay screen: showing a one-time QR");
+                self.set_qr(qr_content);
+            }
             EngineEvent::RelayStatus { status } => self.status.relay = Some(status),
             EngineEvent::VippsStatus { status } => self.status.vipps = Some(status),
             EngineEvent::CustomerWaiting { expires_at_ms } => {

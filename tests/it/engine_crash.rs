@@ -8,6 +8,13 @@ use kasse::core::sale::SaleState;
 
 const PAY: &[&str] = &["pay", "--amount", "12900"];
 const PAY_PHONE: &[&str] = &["pay", "--amount", "12900", "--phone", "4791234567"];
+const PAY_PERSONAL_QR: &[&str] = &[
+    "pay",
+    "--amount",
+    "12900",
+    "--personal-qr",
+    "https://qr.vipps.no/28/2/01/031/4791234567?v=1",
+];
 
 async fn recover(env: &Env) {
     let run = env.run_till(&["recover"], None, Customer::Ignore).await;
@@ -453,4 +460,50 @@ async fn next_pay_run_recovers_first_then_sells() {
     captured_once(&env, &second.reference().unwrap()).await;
     assert_ledger_settled(&env.ledger_all().await);
     journal_verifies(&env);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_qr_from_the_command_line_completes() {
+    let env = Env::start().await;
+    let run = env.run_till(PAY_PERSONAL_QR, None, Customer::Approve).await;
+    assert!(run.status.success(), "{:#?}", run.lines);
+    assert!(run.has("completed"));
+    captured_once(&env, &run.reference().unwrap()).await;
+}
+
+/// Killed after the personal-QR payment was created, while the customer decides: recovery
+/// finds it by polling (no webhook needed) and releases it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_create_result_personal_qr() {
+    let env = Env::start().await;
+    crash_then_recover(&env, PAY_PERSONAL_QR, "create_result", Customer::Ignore).await;
+    let ledger = env.ledger_all().await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].state, "TERMINATED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_time_qr_from_the_command_line_completes() {
+    let env = Env::start().await;
+    let run = env
+        .run_till(
+            &["pay", "--amount", "12900", "--one-time-qr"],
+            None,
+            Customer::Approve,
+        )
+        .await;
+    assert!(run.status.success(), "{:#?}", run.lines);
+    assert!(run.has("one_time_qr") && run.has("completed"));
+    captured_once(&env, &run.reference().unwrap()).await;
+}
+
+/// Killed after the one-time QR payment was created: recovery releases it by polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_create_result_one_time_qr() {
+    let env = Env::start().await;
+    let args = ["pay", "--amount", "12900", "--one-time-qr"];
+    crash_then_recover(&env, &args, "create_result", Customer::Ignore).await;
+    let ledger = env.ledger_all().await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].state, "TERMINATED");
 }

@@ -16,6 +16,7 @@ mod engine_flow;
 mod engine_followup;
 mod engine_review;
 mod engine_salesunit;
+mod engine_soak;
 mod openapi_conformance;
 mod relay_crash;
 mod relay_delivery;
