@@ -233,6 +233,9 @@ pub struct EngineSection {
     pub reconcile_interval_secs: u64,
     /// Per-request timeout towards Vipps.
     pub http_timeout_ms: u64,
+    /// When the relay has been unreachable this long while a sale waits for the customer,
+    /// the till shows a one-time QR instead of its own (check-ins cannot arrive). 0: never.
+    pub one_time_qr_after_secs: u64,
 }
 
 impl Default for EngineSection {
@@ -250,11 +253,16 @@ impl Default for EngineSection {
             modify_retry_budget_secs: 120,
             reconcile_interval_secs: 30,
             http_timeout_ms: 10_000,
+            one_time_qr_after_secs: 20,
         }
     }
 }
 
 impl EngineSection {
+    /// How long the relay may be down before a waiting sale switches to a one-time QR.
+    pub fn one_time_qr_after(&self) -> Option<Duration> {
+        (self.one_time_qr_after_secs > 0).then(|| Duration::from_secs(self.one_time_qr_after_secs))
+    }
     pub fn poll_start(&self) -> Duration {
         Duration::from_millis(self.poll_start_ms)
     }

@@ -236,6 +236,7 @@ engine-refund-rejected = Vipps hylkäsi palautuksen.
 engine-refund-pending = Palautus on tallennettu ja sitä yritetään uudelleen.
 engine-amount-mismatch = Vippsin ilmoittama summa ei vastaa myyntiä. Pyydä ylläpitäjää tarkistamaan se.
 engine-rate-limited = Vipps rajoittaa tämän maksun kutsuja; Kasse yrittää pian uudelleen.
+engine-relay-down-one-time-qr = Kassan QR-koodin skannausyhteys ei toimi: näytetään tämän maksun QR-koodi sen sijaan.
 engine-invalid-personal-qr = Tämä ei ole kelvollinen henkilökohtainen QR-koodi. Pyydä asiakasta näyttämään se uudelleen tai skannaamaan kassan QR-koodi.
 
 ## Tuoteluettelon tuonnin virheet (csv-*)

@@ -236,6 +236,7 @@ engine-refund-rejected = Vipps avviste refusjonen.
 engine-refund-pending = Refusjonen er lagret og blir prøvd igjen.
 engine-amount-mismatch = Et beløp fra Vipps stemmer ikke med salget. Be admin se på det.
 engine-rate-limited = Vipps begrenser kall for denne betalingen; Kasse prøver igjen straks.
+engine-relay-down-one-time-qr = Forbindelsen for skanning av kassens QR-kode er nede: viser en QR-kode for denne betalingen i stedet.
 engine-invalid-personal-qr = Det er ikke en gyldig personlig QR-kode. Be kunden vise den igjen, eller skanne kassens QR-kode.
 
 ## Feil ved import av varekatalog (csv-*)

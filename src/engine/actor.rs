@@ -71,6 +71,11 @@ pub struct Till {
     deferred_acks: Vec<(u64, Instant)>,
     /// The flow waits for a customer: a check-in is acted on at once.
     pub(super) awaiting_customer: bool,
+    /// Since when the configured relay has been unreachable (`None` while connected, or
+    /// when no relay is used).
+    pub(super) relay_down_since: Option<Instant>,
+    /// The sale in progress already switched to a one-time QR by itself (until Retry).
+    pub(super) auto_one_time_qr_used: bool,
     /// The payment the flow waits on: its AUTHORIZED event is acted on at once.
     pub(super) active_reference: Option<String>,
     /// When this engine started (attempts older than this were made by an earlier run, whose
@@ -109,6 +114,8 @@ impl Till {
             current_sale: None,
             deferred_acks: Vec::new(),
             awaiting_customer: false,
+            relay_down_since: None,
+            auto_one_time_qr_used: false,
             active_reference: None,
             started_at_ms: 0,
             signer: None,
@@ -410,6 +417,7 @@ impl Till {
                 None => {
                     // The relay client ended; it reconnects by itself, so this is final.
                     self.link = None;
+                    self.relay_down_since.get_or_insert_with(Instant::now);
                     self.emit(EngineEvent::RelayStatus {
                         status: RelayStatus::Reconnecting {
                             attempt: 0,
@@ -417,7 +425,15 @@ impl Till {
                         },
                     });
                 }
-                Some(LinkMsg::Status(status)) => self.emit(EngineEvent::RelayStatus { status }),
+                Some(LinkMsg::Status(status)) => {
+                    self.relay_down_since = match status {
+                        RelayStatus::Reconnecting { .. } => {
+                            Some(self.relay_down_since.unwrap_or_else(Instant::now))
+                        }
+                        _ => None,
+                    };
+                    self.emit(EngineEvent::RelayStatus { status });
+                }
                 Some(LinkMsg::Delivery {
                     seq,
                     event,

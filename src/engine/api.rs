@@ -269,6 +269,9 @@ pub enum MessageId {
     RefundPending,
     /// An amount in Vipps' answer does not match the sale: the admin must look at it.
     AmountMismatch,
+    /// The relay has been unreachable too long for the till's own QR to work (check-ins
+    /// cannot arrive): a one-time QR is shown instead.
+    RelayDownOneTimeQr,
     /// The scanned personal QR is not a valid or current one (Vipps 4060): ask the customer
     /// to show it again, or scan the till's QR.
     InvalidPersonalQr,

@@ -102,6 +102,7 @@ impl Till {
         };
         crash::point("sale_frozen");
         self.current_sale = Some(sale.id);
+        self.auto_one_time_qr_used = false;
         self.emit(EngineEvent::AwaitingCheckIn {
             sale_id: sale.id,
             amount: sale.total,
@@ -219,8 +220,27 @@ impl Till {
     }
 
     async fn wait_customer_inner(&mut self, sale: &SaleRec) -> Waited {
+        // Check-ins cannot arrive while the relay is down: after a grace period the till
+        // shows a one-time QR instead, once per sale and per Retry (never on its own after a
+        // decline or expiry).
         loop {
-            match self.next_input(None).await {
+            let switch_at = match (
+                self.relay_down_since,
+                self.config.engine.one_time_qr_after(),
+            ) {
+                (Some(since), Some(grace)) if !self.auto_one_time_qr_used => Some(since + grace),
+                _ => None,
+            };
+            if switch_at.is_some_and(|at| Instant::now() >= at) {
+                self.auto_one_time_qr_used = true;
+                tracing::warn!(
+                    sale_id = sale.id,
+                    "relay unreachable: showing a one-time QR"
+                );
+                self.problem(MessageId::RelayDownOneTimeQr, None, false);
+                return Waited::Customer(Customer::OneTimeQr);
+            }
+            match self.next_input(switch_at).await {
                 Input::CheckIn(row) => {
                     if row.expires_at_ms > self.now_ms() + TOKEN_MARGIN_MS {
                         return Waited::Customer(Customer::Token(row));
@@ -245,6 +265,7 @@ impl Till {
                     if self.refuse_new_attempt(sale.id) {
                         continue;
                     }
+                    self.auto_one_time_qr_used = false;
                     if let Some(c) = self.usable_checkin(sale.id) {
                         return Waited::Customer(c);
                     }

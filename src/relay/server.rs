@@ -568,13 +568,16 @@ async fn ingest(
             .into_response()
     };
     match (&outcome.disposition, kind) {
+        // Correctly signed but not understood: the bytes are kept (an operator can see and
+        // replay them) and the answer is 2xx. A non-2xx would make Vipps retry it for 7 days
+        // and hold back every later event of that payment meanwhile.
         (Disposition::Rejected, _) => {
             tracing::warn!(
                 msn,
                 event_id = outcome.event_id,
-                "malformed webhook body kept as rejected"
+                "signed webhook body not understood: kept as rejected, answered 200"
             );
-            body(StatusCode::BAD_REQUEST, Some("malformed body"))
+            body(StatusCode::OK, Some("not understood; kept"))
         }
         (Disposition::Refused { till_id }, _) => {
             tracing::info!(msn, till_id, "check-in refused: till offline");

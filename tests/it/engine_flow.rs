@@ -652,3 +652,56 @@ async fn one_time_qr_pays_without_the_relay() {
         .unwrap();
     assert_eq!(create.status, 201);
 }
+
+/// The relay cannot be reached (the shop's internet hiccups, the relay is being upgraded):
+/// after the grace period the waiting sale shows a one-time QR by itself, says why, and the
+/// payment completes by polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_down_switches_to_a_one_time_qr() {
+    use kasse::engine::MessageId;
+    let mut env = Env::start().await;
+    // A relay address where nothing listens.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    env.config.relay.url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    env.config.engine.one_time_qr_after_secs = 1;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    wait_for(&mut rx, "relay down", |e| {
+        matches!(
+            e,
+            EngineEvent::RelayStatus {
+                status: kasse::engine::RelayStatus::Reconnecting { .. }
+            }
+        )
+    })
+    .await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "told why", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::RelayDownOneTimeQr,
+                ..
+            }
+        )
+    })
+    .await;
+    let shown = wait_for(&mut rx, "one-time QR", |e| {
+        matches!(e, EngineEvent::OneTimeQr { .. })
+    })
+    .await;
+    let EngineEvent::OneTimeQr { reference, .. } = shown else {
+        unreachable!()
+    };
+    assert_eq!(env.ledger(&reference).await.user_flow, "QR");
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        12_900
+    );
+}
