@@ -185,6 +185,25 @@ pub struct StoreSection {
     pub database: String,
 }
 
+/// `[signing]`: the signature of every concluded transaction (see `docs/compliance.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SigningSection {
+    /// `NO` or `DK`: whose rules the signatures follow. Empty: `DK` when `till.currency` is
+    /// DKK, else `NO`.
+    pub country: String,
+    /// The business's organisation number (Norway) or CVR number (Denmark, part of every
+    /// signed text there).
+    pub company_ident: String,
+    /// The supplier's private key, PEM, readable by its owner only (mode 0600). Empty: Kasse's
+    /// marked test key beside the database (demo and test Vipps only; production refuses it).
+    pub key_file: String,
+    /// The version label of that key, recorded with every signature (required with `key_file`).
+    pub key_version: String,
+    /// Denmark: the key's OCES certificate (PEM), kept with the key for the export.
+    pub certificate_file: String,
+}
+
 /// `[engine]`: timings of the payment flow. Defaults follow Vipps' guidance; tests shorten them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -293,6 +312,7 @@ pub struct Config {
     pub relay: RelaySection,
     pub store: StoreSection,
     pub engine: EngineSection,
+    pub signing: SigningSection,
     /// Problems that did not stop loading (unknown keys, loose secrets file mode).
     #[serde(skip)]
     pub warnings: Vec<String>,

@@ -5,6 +5,7 @@
 //! `relay server -> {vipps::webhook, its own store}`; `sim -> vipps models`.
 //! `core` depends on nothing of ours.
 
+pub mod compliance;
 pub mod config;
 pub mod core;
 pub mod demo;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use kasse::compliance::cli as compliance;
 use kasse::engine::headless;
 
 /// Kasse: a till for Vipps MobilePay's merchant callback QR flow.
@@ -32,6 +33,10 @@ enum Command {
     Bench(headless::BenchArgs),
     /// Show where the configuration is read from and whether it is complete.
     Config,
+    /// Verify or export the electronic journal.
+    Journal(compliance::JournalArgs),
+    /// The key that signs concluded transactions.
+    Signing(compliance::SigningArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,6 +49,8 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Refund(args)) => runtime()?.block_on(headless::refund(cli.config, args))?,
         Some(Command::Bench(args)) => runtime()?.block_on(headless::bench(args))?,
         Some(Command::Config) => headless::show_config(cli.config)?,
+        Some(Command::Journal(args)) => compliance::journal(cli.config, args)?,
+        Some(Command::Signing(args)) => compliance::signing(cli.config, args)?,
     };
     std::process::exit(code);
 }

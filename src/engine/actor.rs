@@ -81,6 +81,8 @@ pub struct Till {
     /// When this engine started (attempts older than this were made by an earlier run, whose
     /// requests can no longer be in flight).
     pub(super) started_at_ms: i64,
+    /// Signs each concluded sale and refund (loaded at start-up, see `signing.rs`).
+    pub(super) signer: Option<std::sync::Arc<crate::compliance::Signer>>,
 }
 
 impl Till {
@@ -116,6 +118,7 @@ impl Till {
             auto_one_time_qr_used: false,
             active_reference: None,
             started_at_ms: 0,
+            signer: None,
         }
     }
 
@@ -158,6 +161,9 @@ impl Till {
         }
         if let Err(e) = self.init_local() {
             self.storage_failed(&e);
+            return;
+        }
+        if !self.load_signer() {
             return;
         }
         self.setup().await;
@@ -700,6 +706,9 @@ impl Till {
         match Config::load(Some(&path)) {
             Ok(config) => {
                 if config.vipps != self.config.vipps && !self.reload_may_change_vipps() {
+                    return;
+                }
+                if !self.signer_for(&config) {
                     return;
                 }
                 let relay_changed = config.relay != self.config.relay;

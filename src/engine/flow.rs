@@ -15,6 +15,7 @@ use super::receipt::{vipps_currency, vipps_receipt};
 use super::record::{Transition, record};
 use super::recovery::seen;
 use super::sales_unit::SalesUnit;
+use crate::compliance::{self, ComplianceError};
 use crate::core::basket::Basket;
 use crate::core::payment::{
     Asker, AttemptStatus, CustomerKind, Decision, OpKind, OpStatus, Outcome, Read, Step, decide,
@@ -1000,6 +1001,10 @@ impl Till {
                             "cancelled": r.aggregate.cancelled_amount.value,
                             "refunded": r.aggregate.refunded_amount.value })) }),
             )?;
+            if op.kind == OpKind::Refund && op_status == OpStatus::Succeeded {
+                let signer = self.signer.as_deref().ok_or(ComplianceError::NoSigner)?;
+                compliance::sign_return(c, signer, attempt.sale_id, op.id, op.amount, now)?;
+            }
             Ok(())
         });
         if let Err(e) = r {
@@ -1406,7 +1411,12 @@ impl Till {
                         "money_released": matches!(outcome, Outcome::Cancelled { money_released: true }),
                         "needs_admin": matches!(outcome, Outcome::NeedsAdmin(_)) }),
                 now,
-            )
+            )?;
+            if outcome == Outcome::Completed {
+                let signer = self.signer.as_deref().ok_or(ComplianceError::NoSigner)?;
+                compliance::sign_sale(c, signer, attempt.sale_id, now)?;
+            }
+            Ok(())
         });
         if let Err(e) = r {
             self.storage_failed(&e);

@@ -32,6 +32,7 @@ mod record;
 mod recovery;
 mod refund;
 pub mod sales_unit;
+mod signing;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

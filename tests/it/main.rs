@@ -8,6 +8,8 @@ mod sim_support;
 #[cfg(feature = "gui")]
 mod ui_common;
 
+mod compliance_journal;
+mod compliance_signatures;
 mod engine_crash;
 mod engine_faults;
 mod engine_flow;
