@@ -73,6 +73,7 @@ pay-reference = Vipps-reference: { $reference }
 pay-retrying = Kassen prøver videre.
 pay-cancelling = Annullerer… kurven åbnes igen, når Vipps bekræfter.
 pay-send-to-phone = Send til telefonnummer (F8)
+pay-one-time-qr = Vis en QR-kode til denne betaling
 pay-cancel = Annuller (Esc)
 pay-retry = Prøv igen (F5)
 pay-back-to-basket = Tilbage til kurven (Esc)
@@ -236,6 +237,8 @@ engine-refund-rejected = Vipps afviste refusionen.
 engine-refund-pending = Refusionen er gemt og bliver prøvet igen.
 engine-amount-mismatch = Et beløb fra Vipps passer ikke med salget. Bed admin se på det.
 engine-rate-limited = Vipps begrænser kald for denne betaling; Kasse prøver igen om lidt.
+engine-relay-down-one-time-qr = Forbindelsen til scanning af kassens QR-kode er nede: viser en QR-kode til denne betaling i stedet.
+engine-invalid-personal-qr = Det er ikke en gyldig personlig QR-kode. Bed kunden vise den igen eller scanne kassens QR-kode.
 
 ## Fejl ved import af varekatalog (csv-*)
 csv-empty = Filen er tom.

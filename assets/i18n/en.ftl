@@ -73,6 +73,7 @@ pay-reference = Vipps reference: { $reference }
 pay-retrying = The till keeps trying.
 pay-cancelling = Cancelling… the basket opens again when Vipps confirms.
 pay-send-to-phone = Send to phone number (F8)
+pay-one-time-qr = Show a QR for this payment
 pay-cancel = Cancel (Esc)
 pay-retry = Try again (F5)
 pay-back-to-basket = Back to basket (Esc)
@@ -236,6 +237,8 @@ engine-refund-rejected = Vipps rejected the refund.
 engine-refund-pending = The refund is stored and will be retried.
 engine-amount-mismatch = An amount from Vipps does not match the sale. Ask the admin to look at it.
 engine-rate-limited = Vipps is limiting calls for this payment; Kasse retries shortly.
+engine-relay-down-one-time-qr = The connection for scans of the till's QR is down: showing a QR for this payment instead.
+engine-invalid-personal-qr = That is not a valid personal QR. Ask the customer to show it again, or to scan the till's QR.
 
 ## Catalogue import problems (csv-*)
 csv-empty = The file is empty.

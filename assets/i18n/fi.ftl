@@ -73,6 +73,7 @@ pay-reference = Vipps-viite: { $reference }
 pay-retrying = Kassa yrittää edelleen.
 pay-cancelling = Perutaan… kori avautuu, kun Vipps vahvistaa.
 pay-send-to-phone = Lähetä puhelinnumeroon (F8)
+pay-one-time-qr = Näytä QR-koodi tälle maksulle
 pay-cancel = Peru (Esc)
 pay-retry = Yritä uudelleen (F5)
 pay-back-to-basket = Takaisin koriin (Esc)
@@ -236,6 +237,8 @@ engine-refund-rejected = Vipps hylkäsi palautuksen.
 engine-refund-pending = Palautus on tallennettu ja sitä yritetään uudelleen.
 engine-amount-mismatch = Vippsin ilmoittama summa ei vastaa myyntiä. Pyydä ylläpitäjää tarkistamaan se.
 engine-rate-limited = Vipps rajoittaa tämän maksun kutsuja; Kasse yrittää pian uudelleen.
+engine-relay-down-one-time-qr = Kassan QR-koodin skannausyhteys ei toimi: näytetään tämän maksun QR-koodi sen sijaan.
+engine-invalid-personal-qr = Tämä ei ole kelvollinen henkilökohtainen QR-koodi. Pyydä asiakasta näyttämään se uudelleen tai skannaamaan kassan QR-koodi.
 
 ## Tuoteluettelon tuonnin virheet (csv-*)
 csv-empty = Tiedosto on tyhjä.

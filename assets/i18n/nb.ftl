@@ -73,6 +73,7 @@ pay-reference = Vipps-referanse: { $reference }
 pay-retrying = Kassen prøver videre.
 pay-cancelling = Avbryter… kurven åpnes igjen når Vipps bekrefter.
 pay-send-to-phone = Send til telefonnummer (F8)
+pay-one-time-qr = Vis en QR-kode for denne betalingen
 pay-cancel = Avbryt (Esc)
 pay-retry = Prøv igjen (F5)
 pay-back-to-basket = Tilbake til kurven (Esc)
@@ -236,6 +237,8 @@ engine-refund-rejected = Vipps avviste refusjonen.
 engine-refund-pending = Refusjonen er lagret og blir prøvd igjen.
 engine-amount-mismatch = Et beløp fra Vipps stemmer ikke med salget. Be admin se på det.
 engine-rate-limited = Vipps begrenser kall for denne betalingen; Kasse prøver igjen straks.
+engine-relay-down-one-time-qr = Forbindelsen for skanning av kassens QR-kode er nede: viser en QR-kode for denne betalingen i stedet.
+engine-invalid-personal-qr = Det er ikke en gyldig personlig QR-kode. Be kunden vise den igjen, eller skanne kassens QR-kode.
 
 ## Feil ved import av varekatalog (csv-*)
 csv-empty = Filen er tom.

@@ -70,6 +70,10 @@ enum Command {
     /// Starts its own relay process on a temporary database and prints: signed webhooks
     /// accepted per second (each 2xx committed), and the latency from webhook POST to
     /// till receipt with many tills connected over WebSocket.
+    ///
+    /// With --sustained DURATION it instead POSTs webhooks as fast as they are answered
+    /// for that long and prints, per --window, the throughput and the sizes of the
+    /// database and its write-ahead log, then how the log shrinks once the load stops.
     Bench(BenchArgs),
 }
 
@@ -92,6 +96,16 @@ struct BenchArgs {
     /// Delivery phase: seconds.
     #[arg(long, default_value_t = 10)]
     seconds: u32,
+    /// Sustained mode: load the relay this long (e.g. 60s, 5m) instead of the two phases.
+    #[arg(long, value_parser = kasse::relay::bench::parse_duration)]
+    sustained: Option<Duration>,
+    /// Sustained mode: one line of figures per window.
+    #[arg(long, default_value = "10s", value_parser = kasse::relay::bench::parse_duration)]
+    window: Duration,
+    /// Sustained mode: after the load, watch the write-ahead log this long (stops early
+    /// once it is empty).
+    #[arg(long, default_value = "10s", value_parser = kasse::relay::bench::parse_duration)]
+    idle: Duration,
 }
 
 #[derive(Args)]
@@ -288,6 +302,14 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         eprintln!("note: a debug build; use --release for meaningful figures");
     }
     let runtime = tokio::runtime::Runtime::new()?;
+    if let Some(duration) = args.sustained {
+        let sustained = kasse::relay::bench::SustainedOptions {
+            duration,
+            window: args.window,
+            idle: args.idle,
+        };
+        return bench_sustained(&runtime, &opts, sustained);
+    }
     let r = runtime.block_on(kasse::relay::bench::run(&opts))?;
     println!(
         "kasse-relay bench (loopback, synchronous={:?})",
@@ -309,6 +331,48 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         r.delivery.sent,
         r.delivery.delivered,
         r.delivery.latency
+    );
+    Ok(())
+}
+
+fn bench_sustained(
+    runtime: &tokio::runtime::Runtime,
+    opts: &kasse::relay::bench::BenchOptions,
+    sustained: kasse::relay::bench::SustainedOptions,
+) -> anyhow::Result<()> {
+    use kasse::relay::bench::human_bytes;
+    println!(
+        "kasse-relay bench --sustained (loopback, synchronous={:?}, {} connections, {:.0} s)",
+        opts.synchronous,
+        opts.connections.max(1),
+        sustained.duration.as_secs_f64()
+    );
+    println!("   time  accepted/s  failed  POST p50/p99 ms       db         WAL");
+    let r = runtime.block_on(kasse::relay::bench::run_sustained(opts, sustained, |w| {
+        println!(
+            "{:>6.1}s  {:>10.0}  {:>6}  {:>6.1} / {:<7.1}  {:>9}  {:>10}",
+            w.end.as_secs_f64(),
+            w.per_second,
+            w.failed,
+            w.post_latency.p50,
+            w.post_latency.p99,
+            human_bytes(w.db_bytes),
+            human_bytes(w.wal_bytes)
+        );
+    }))?;
+    println!(
+        "total:   {} accepted ({} failed) in {:.1} s: {:.0} accepted/s; largest WAL {}",
+        r.accepted,
+        r.failed,
+        r.elapsed.as_secs_f64(),
+        r.accepted as f64 / r.elapsed.as_secs_f64(),
+        human_bytes(r.max_wal_bytes)
+    );
+    println!(
+        "idle:    {:.1} s after the load: db {}, WAL {}",
+        r.idle.after.as_secs_f64(),
+        human_bytes(r.idle.db_bytes),
+        human_bytes(r.idle.wal_bytes)
     );
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! The headless commands of `kasse` (`pay`, `recover`, `refund`, `bench`, `config`, `catalog`)
-//! and the demo set-up: argument parsing, printing and exit codes. They drive the same engine
+//! The headless commands of `kasse` (`pay`, `recover`, `refund`, `bench`, `config`, `catalog`,
+//! `journal`, `signing`) and the demo set-up: argument parsing, printing and exit codes. They drive the same engine
 //! as the window; the engine knows nothing of them.
 //!
 //! Every command prints JSON lines to stdout (the machine-readable channel); logs and
@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod catalog;
+pub mod compliance;
 pub mod config;
 pub mod demo;
 pub mod pay;
@@ -52,6 +53,10 @@ pub enum Command {
     Config,
     /// Import or export the catalogue as CSV.
     Catalog(catalog::CatalogArgs),
+    /// Verify or export the electronic journal.
+    Journal(compliance::JournalArgs),
+    /// The key that signs concluded transactions.
+    Signing(compliance::SigningArgs),
 }
 
 /// Exit codes of the headless commands.
@@ -75,6 +80,8 @@ pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32
         Command::Bench(args) => runtime()?.block_on(bench::run(args)),
         Command::Config => config::run(config_path),
         Command::Catalog(args) => catalog::run(config_path, args),
+        Command::Journal(args) => compliance::journal(config_path, args),
+        Command::Signing(args) => compliance::signing(config_path, args),
     }
 }
 

@@ -42,8 +42,16 @@ pub struct PayArgs {
     #[arg(long = "line", value_name = "NAME;QTY;UNIT_PRICE;VAT_BP")]
     pub lines: Vec<String>,
     /// Push the payment request to this phone number instead of waiting for a scan.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "personal_qr")]
     pub phone: Option<String>,
+    /// Push the payment request to the customer whose personal QR (from their Vipps or
+    /// MobilePay app) was scanned: its text, as the scanner types it. Needs no relay.
+    #[arg(long, value_name = "URL", conflicts_with = "phone")]
+    pub personal_qr: Option<String>,
+    /// Show a payment-specific QR (printed as a `one_time_qr` line) instead of waiting for a
+    /// scan of the till's own QR. Needs no relay.
+    #[arg(long, conflicts_with_all = ["phone", "personal_qr"])]
+    pub one_time_qr: bool,
     /// Run against an in-process simulator and relay; the simulated customer acts by itself.
     #[arg(long)]
     pub demo: bool,
@@ -181,6 +189,12 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                     handle.send(Command::SendToPhone {
                         phone_number: p.clone(),
                     })?;
+                } else if let Some(q) = &args.personal_qr {
+                    handle.send(Command::SendToPersonalQr {
+                        content: crate::engine::PersonalQr(q.clone()),
+                    })?;
+                } else if args.one_time_qr {
+                    handle.send(Command::ShowOneTimeQr)?;
                 } else {
                     awaiting_scan = true;
                 }

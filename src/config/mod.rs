@@ -149,6 +149,25 @@ pub struct StoreSection {
     pub database: String,
 }
 
+/// `[signing]`: the signature of every concluded transaction (see `docs/compliance.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SigningSection {
+    /// `NO` or `DK`: whose rules the signatures follow. Empty: `DK` when `till.currency` is
+    /// DKK, else `NO`.
+    pub country: String,
+    /// The business's organisation number (Norway) or CVR number (Denmark, part of every
+    /// signed text there).
+    pub company_ident: String,
+    /// The supplier's private key, PEM, readable by its owner only (mode 0600). Empty: Kasse's
+    /// marked test key beside the database (demo and test Vipps only; production refuses it).
+    pub key_file: String,
+    /// The version label of that key, recorded with every signature (required with `key_file`).
+    pub key_version: String,
+    /// Denmark: the key's OCES certificate (PEM), kept with the key for the export.
+    pub certificate_file: String,
+}
+
 /// `[engine]`: timings of the payment flow. Defaults follow Vipps' guidance; tests shorten them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -178,6 +197,9 @@ pub struct EngineSection {
     pub reconcile_interval_secs: u64,
     /// Per-request timeout towards Vipps.
     pub http_timeout_ms: u64,
+    /// When the relay has been unreachable this long while a sale waits for the customer,
+    /// the till shows a one-time QR instead of its own (check-ins cannot arrive). 0: never.
+    pub one_time_qr_after_secs: u64,
 }
 
 impl Default for EngineSection {
@@ -195,11 +217,16 @@ impl Default for EngineSection {
             modify_retry_budget_secs: 120,
             reconcile_interval_secs: 30,
             http_timeout_ms: 10_000,
+            one_time_qr_after_secs: 20,
         }
     }
 }
 
 impl EngineSection {
+    /// How long the relay may be down before a waiting sale switches to a one-time QR.
+    pub fn one_time_qr_after(&self) -> Option<Duration> {
+        (self.one_time_qr_after_secs > 0).then(|| Duration::from_secs(self.one_time_qr_after_secs))
+    }
     pub fn poll_start(&self) -> Duration {
         Duration::from_millis(self.poll_start_ms)
     }
@@ -249,6 +276,7 @@ pub struct Config {
     pub relay: RelaySection,
     pub store: StoreSection,
     pub engine: EngineSection,
+    pub signing: SigningSection,
     /// Problems that did not stop loading (unknown keys, loose secrets file mode).
     #[serde(skip)]
     pub warnings: Vec<String>,

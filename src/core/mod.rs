@@ -1,14 +1,17 @@
-//! Pure sale domain: money, VAT, catalogue, basket, sale state machine, receipt, and the
-//! payment model with its one decision function.
+//! Pure sale domain: money, VAT, catalogue, basket, sale state machine, receipt, the
+//! payment model with its one decision function, journal codes and the signed text.
 //! No I/O, no async, no iced. The rules are written up in `docs/domain.md`.
 
 pub mod basket;
 pub mod catalog;
 pub mod catalog_csv;
+pub mod journal_code;
 pub mod money;
 pub mod payment;
 pub mod receipt;
 pub mod sale;
+pub mod signature_text;
+pub mod tender;
 pub mod vat;
 
 pub use basket::{Basket, BasketError, Discount, Line, LineId, RateTotal, Totals};

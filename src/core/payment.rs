@@ -108,6 +108,10 @@ text_enum! {
         Token => "token",
         /// A typed phone number.
         Phone => "phone",
+        /// The customer's personal QR, scanned at the till.
+        PersonalQr => "personal_qr",
+        /// A payment-specific QR on the till's screen, scanned by the customer.
+        OneTimeQr => "one_time_qr",
     }
 }
 

@@ -71,11 +71,18 @@ pub struct Till {
     deferred_acks: Vec<(u64, Instant)>,
     /// The flow waits for a customer: a check-in is acted on at once.
     pub(super) awaiting_customer: bool,
+    /// Since when the configured relay has been unreachable (`None` while connected, or
+    /// when no relay is used).
+    pub(super) relay_down_since: Option<Instant>,
+    /// The sale in progress already switched to a one-time QR by itself (until Retry).
+    pub(super) auto_one_time_qr_used: bool,
     /// The payment the flow waits on: its AUTHORIZED event is acted on at once.
     pub(super) active_reference: Option<String>,
     /// When this engine started (attempts older than this were made by an earlier run, whose
     /// requests can no longer be in flight).
     pub(super) started_at_ms: i64,
+    /// Signs each concluded sale and refund (loaded at start-up, see `signing.rs`).
+    pub(super) signer: Option<std::sync::Arc<crate::compliance::Signer>>,
 }
 
 impl Till {
@@ -107,8 +114,11 @@ impl Till {
             current_sale: None,
             deferred_acks: Vec::new(),
             awaiting_customer: false,
+            relay_down_since: None,
+            auto_one_time_qr_used: false,
             active_reference: None,
             started_at_ms: 0,
+            signer: None,
         }
     }
 
@@ -151,6 +161,9 @@ impl Till {
         }
         if let Err(e) = self.init_local() {
             self.storage_failed(&e);
+            return;
+        }
+        if !self.load_signer() {
             return;
         }
         self.setup().await;
@@ -403,6 +416,7 @@ impl Till {
                 None => {
                     // The relay client ended; it reconnects by itself, so this is final.
                     self.link = None;
+                    self.relay_down_since.get_or_insert_with(Instant::now);
                     self.emit(EngineEvent::RelayStatus {
                         status: RelayStatus::Reconnecting {
                             attempt: 0,
@@ -410,7 +424,15 @@ impl Till {
                         },
                     });
                 }
-                Some(LinkMsg::Status(status)) => self.emit(EngineEvent::RelayStatus { status }),
+                Some(LinkMsg::Status(status)) => {
+                    self.relay_down_since = match status {
+                        RelayStatus::Reconnecting { .. } => {
+                            Some(self.relay_down_since.unwrap_or_else(Instant::now))
+                        }
+                        _ => None,
+                    };
+                    self.emit(EngineEvent::RelayStatus { status });
+                }
                 Some(LinkMsg::Delivery {
                     seq,
                     event,
@@ -601,9 +623,11 @@ impl Till {
             Command::ListSales { limit } => self.answer_history(limit),
             Command::ReloadConfig => self.reload_config().await,
             Command::NewSale | Command::BackToBasket => self.emit(EngineEvent::Idle),
-            Command::SendToPhone { .. } | Command::Cancel | Command::Retry => {
-                self.problem(MessageId::NotNow, None, false)
-            }
+            Command::SendToPhone { .. }
+            | Command::SendToPersonalQr { .. }
+            | Command::ShowOneTimeQr
+            | Command::Cancel
+            | Command::Retry => self.problem(MessageId::NotNow, None, false),
             Command::Shutdown => self.stopping = true,
         }
     }
@@ -681,6 +705,9 @@ impl Till {
         match Config::load(Some(&path)) {
             Ok(config) => {
                 if config.vipps != self.config.vipps && !self.reload_may_change_vipps() {
+                    return;
+                }
+                if !self.signer_for(&config) {
                     return;
                 }
                 let relay_changed = config.relay != self.config.relay;

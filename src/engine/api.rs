@@ -18,6 +18,13 @@ pub enum Command {
     /// Fallback when the customer cannot scan: push the payment request to this phone number
     /// (digits, country code first, e.g. `4791234567`).
     SendToPhone { phone_number: String },
+    /// The cashier scanned the customer's personal QR (from their Vipps or MobilePay app):
+    /// push the payment request to that customer. Needs no relay: followed by polling.
+    SendToPersonalQr { content: PersonalQr },
+    /// Show a payment-specific QR instead of the till's own (when the relay is down, or the
+    /// cashier chooses it): the customer scans it with the phone camera or the app. Needs no
+    /// relay: followed by polling.
+    ShowOneTimeQr,
     /// Cashier cancels the payment in progress. The basket unlocks only once Vipps reports a
     /// final state.
     Cancel,
@@ -35,6 +42,30 @@ pub enum Command {
     ListSales { limit: u32 },
     /// Stop the engine task (after finishing nothing: unfinished payments are recovered on start).
     Shutdown,
+}
+
+/// The text of a customer's personal QR (a URL that identifies them, phone number included):
+/// never printed in full.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PersonalQr(pub String);
+
+impl PersonalQr {
+    /// True for text a barcode scanner typed from a Vipps or MobilePay personal QR (Vipps'
+    /// QR host, a path). Anything else is not sent to Vipps.
+    pub fn looks_valid(&self) -> bool {
+        let n = self.0.chars().count();
+        (5..=255).contains(&n)
+            && url::Url::parse(&self.0).is_ok_and(|u| {
+                u.scheme() == "https" && u.host_str().is_some() && u.path().len() > 1
+            })
+    }
+}
+
+impl std::fmt::Debug for PersonalQr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PersonalQr(***, {} chars)", self.0.chars().count())
+    }
 }
 
 /// Progress reported by the engine. Every driver sees the same events.
@@ -80,6 +111,13 @@ pub enum EngineEvent {
         sale_id: i64,
         reference: String,
         receipt: Receipt,
+    },
+    /// A payment-specific QR to show instead of the till's own: the customer scans
+    /// `qr_content` (a URL) with the phone camera or the app.
+    OneTimeQr {
+        sale_id: i64,
+        reference: String,
+        qr_content: String,
     },
     /// The customer declined in the app.
     Declined { sale_id: i64, reference: String },
@@ -145,6 +183,7 @@ impl EngineEvent {
             Self::Authorized { .. } => "authorized",
             Self::Captured { .. } => "captured",
             Self::Completed { .. } => "completed",
+            Self::OneTimeQr { .. } => "one_time_qr",
             Self::Declined { .. } => "declined",
             Self::Expired { .. } => "expired",
             Self::Cancelled { .. } => "cancelled",
@@ -230,6 +269,12 @@ pub enum MessageId {
     RefundPending,
     /// An amount in Vipps' answer does not match the sale: the admin must look at it.
     AmountMismatch,
+    /// The relay has been unreachable too long for the till's own QR to work (check-ins
+    /// cannot arrive): a one-time QR is shown instead.
+    RelayDownOneTimeQr,
+    /// The scanned personal QR is not a valid or current one (Vipps 4060): ask the customer
+    /// to show it again, or scan the till's QR.
+    InvalidPersonalQr,
     /// Vipps is rate-limiting this payment (429, or the per-minute limit is used up); the
     /// engine retries when the window allows (the detail says when).
     RateLimited,

@@ -45,6 +45,9 @@ pub enum DbError {
     Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Signing the concluded transaction failed (the transaction concluding it rolls back).
+    #[error(transparent)]
+    Compliance(#[from] crate::compliance::ComplianceError),
     /// Another engine (the window, `kasse pay`, `recover` or `refund`) has this database open.
     #[error(
         "another Kasse engine is using {0} (the window, or kasse pay/recover/refund); close it first"
@@ -160,6 +163,15 @@ impl Db {
     /// True when every commit so far is on disk.
     pub fn is_durable(&self) -> bool {
         self.durable
+    }
+
+    /// The database file (`None` in memory).
+    pub fn database_path(&self) -> Option<std::path::PathBuf> {
+        self.store
+            .conn()
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
     }
 
     /// The store's install id (part of every payment reference).

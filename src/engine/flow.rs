@@ -5,15 +5,17 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::actor::{Input, TOKEN_MARGIN_MS, Till};
-use super::api::{Command, EngineEvent, MessageId};
+use super::api::{Command, EngineEvent, MessageId, PersonalQr};
 use super::calls::{CallOutcome, Interrupt, is_not_found};
 use super::crash;
 use super::db::{self, DbError, SaleRec};
 use super::keys;
 use super::pacing::RateLimiter;
 use super::receipt::{vipps_currency, vipps_receipt};
+use super::record::{Transition, record};
 use super::recovery::seen;
 use super::sales_unit::SalesUnit;
+use crate::compliance::{self, ComplianceError};
 use crate::core::basket::Basket;
 use crate::core::payment::{
     Asker, AttemptStatus, CustomerKind, Decision, OpKind, OpStatus, Outcome, Read, Step, decide,
@@ -30,6 +32,10 @@ use crate::vipps::{PhoneNumber, VippsError};
 pub(super) enum Customer {
     Token(es::CheckinRow),
     Phone(PhoneNumber),
+    /// Scanned from the customer's app at the till.
+    PersonalQr(PersonalQr),
+    /// Nobody known yet: a payment-specific QR on the screen.
+    OneTimeQr,
 }
 
 /// How one attempt ended, from the sale's point of view.
@@ -96,6 +102,7 @@ impl Till {
         };
         crash::point("sale_frozen");
         self.current_sale = Some(sale.id);
+        self.auto_one_time_qr_used = false;
         self.emit(EngineEvent::AwaitingCheckIn {
             sale_id: sale.id,
             amount: sale.total,
@@ -213,8 +220,27 @@ impl Till {
     }
 
     async fn wait_customer_inner(&mut self, sale: &SaleRec) -> Waited {
+        // Check-ins cannot arrive while the relay is down: after a grace period the till
+        // shows a one-time QR instead, once per sale and per Retry (never on its own after a
+        // decline or expiry).
         loop {
-            match self.next_input(None).await {
+            let switch_at = match (
+                self.relay_down_since,
+                self.config.engine.one_time_qr_after(),
+            ) {
+                (Some(since), Some(grace)) if !self.auto_one_time_qr_used => Some(since + grace),
+                _ => None,
+            };
+            if switch_at.is_some_and(|at| Instant::now() >= at) {
+                self.auto_one_time_qr_used = true;
+                tracing::warn!(
+                    sale_id = sale.id,
+                    "relay unreachable: showing a one-time QR"
+                );
+                self.problem(MessageId::RelayDownOneTimeQr, None, false);
+                return Waited::Customer(Customer::OneTimeQr);
+            }
+            match self.next_input(switch_at).await {
                 Input::CheckIn(row) => {
                     if row.expires_at_ms > self.now_ms() + TOKEN_MARGIN_MS {
                         return Waited::Customer(Customer::Token(row));
@@ -226,10 +252,20 @@ impl Till {
                         Err(e) => self.problem(MessageId::InvalidPhone, Some(e.to_string()), false),
                     }
                 }
+                Input::Command(Command::SendToPersonalQr { content }) => {
+                    if content.looks_valid() {
+                        return Waited::Customer(Customer::PersonalQr(content));
+                    }
+                    self.problem(MessageId::InvalidPersonalQr, None, false);
+                }
+                Input::Command(Command::ShowOneTimeQr) => {
+                    return Waited::Customer(Customer::OneTimeQr);
+                }
                 Input::Command(Command::Retry) => {
                     if self.refuse_new_attempt(sale.id) {
                         continue;
                     }
+                    self.auto_one_time_qr_used = false;
                     if let Some(c) = self.usable_checkin(sale.id) {
                         return Waited::Customer(c);
                     }
@@ -307,10 +343,15 @@ impl Till {
         let (kind, checkin_id, phone_masked) = match &customer {
             Customer::Token(row) => (CustomerKind::Token, Some(row.id), None),
             Customer::Phone(p) => (CustomerKind::Phone, None, Some(p.masked())),
+            Customer::PersonalQr(_) => (CustomerKind::PersonalQr, None, None),
+            Customer::OneTimeQr => (CustomerKind::OneTimeQr, None, None),
         };
         let event = match &customer {
             Customer::Token(_) => SaleEvent::CheckedIn,
-            Customer::Phone(_) => SaleEvent::SendToPhone,
+            // Both push to a known customer without a check-in.
+            Customer::Phone(_) | Customer::PersonalQr(_) | Customer::OneTimeQr => {
+                SaleEvent::SendToPhone
+            }
         };
         let sales_unit = SalesUnit::of_config(&self.config);
         let begun = self.db.tx(|c| {
@@ -360,10 +401,12 @@ impl Till {
             self.emit(EngineEvent::CheckedIn { sale_id: sale.id });
         }
         let vipps_customer = match &customer {
-            Customer::Token(row) => {
-                VippsCustomer::CustomerToken(CustomerToken::new(row.customer_token.clone()))
-            }
-            Customer::Phone(p) => VippsCustomer::PhoneNumber(p.clone()),
+            Customer::Token(row) => Some(VippsCustomer::CustomerToken(CustomerToken::new(
+                row.customer_token.clone(),
+            ))),
+            Customer::Phone(p) => Some(VippsCustomer::PhoneNumber(p.clone())),
+            Customer::PersonalQr(q) => Some(VippsCustomer::PersonalQr(q.0.clone())),
+            Customer::OneTimeQr => None,
         };
         let currency = match sale.currency.parse::<crate::core::money::Currency>() {
             Ok(c) => vipps_currency(c),
@@ -376,11 +419,11 @@ impl Till {
             .chars()
             .take(100)
             .collect();
-        let request = CreatePaymentRequest::push_to_customer(
-            attempt.reference.clone(),
-            Amount::new(currency, sale.total),
-            vipps_customer,
-        )
+        let amount = Amount::new(currency, sale.total);
+        let request = match vipps_customer {
+            Some(c) => CreatePaymentRequest::push_to_customer(attempt.reference.clone(), amount, c),
+            None => CreatePaymentRequest::one_time_qr(attempt.reference.clone(), amount),
+        }
         .with_description(description)
         .with_receipt(vipps_receipt(
             &sale.receipt,
@@ -406,28 +449,28 @@ impl Till {
             self.storage_failed(&e);
             return AttemptEnd::Ended;
         }
-        let key = op.idempotency_key.clone();
-        let budget = self.config.engine.create_retry_budget();
         let outcome = self
-            .call_modify(
+            .send_create(
                 &attempt.reference,
-                OpKind::Create,
-                budget,
+                &request,
+                &op.idempotency_key,
                 Interrupt::ByCancel,
-                |client| {
-                    let request = request.clone();
-                    let key = key.clone();
-                    async move { client.create_payment(&request, &key).await }
-                },
             )
             .await;
         match outcome {
-            CallOutcome::Done(_) => {
+            CallOutcome::Done(created) => {
                 if let Err(e) = self.record_created(&attempt, &op, "created") {
                     self.storage_failed(&e);
                     return AttemptEnd::Ended;
                 }
                 crash::point("create_result");
+                if let (Customer::OneTimeQr, Some(url)) = (&customer, created.redirect_url) {
+                    self.emit(EngineEvent::OneTimeQr {
+                        sale_id: sale.id,
+                        reference: attempt.reference.clone(),
+                        qr_content: url,
+                    });
+                }
             }
             CallOutcome::Rejected(e) => {
                 return self.create_rejected(sale, &attempt, &op, &customer, e);
@@ -457,14 +500,19 @@ impl Till {
                         let now = self.now_ms();
                         let r = self.db.tx(|c| {
                             // The status stays "creating": whether Vipps has it is not known.
-                            es::set_decision(c, attempt.id, Decision::Cancel, now)?;
-                            Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
-                            db::journal(
+                            let t = Transition {
+                                decision: Some(Decision::Cancel),
+                                sale: Some(SaleEvent::Failed),
+                                ..Transition::default()
+                            };
+                            record(
                                 c,
+                                &attempt,
+                                t,
                                 db::jk::PAYMENT_NOT_CREATED,
                                 json!({ "sale_id": sale.id, "reference": attempt.reference }),
-                            )?;
-                            Ok(())
+                                now,
+                            )
                         });
                         if let Err(e) = r {
                             self.storage_failed(&e);
@@ -487,16 +535,21 @@ impl Till {
                         // releases anything the customer might still approve.
                         let now = self.now_ms();
                         let r = self.db.tx(|c| {
-                            es::set_decision(c, attempt.id, Decision::Cancel, now)?;
-                            es::set_last_error(c, attempt.id, &e.to_string(), now)?;
-                            Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
-                            db::journal(
+                            let t = Transition {
+                                decision: Some(Decision::Cancel),
+                                sale: Some(SaleEvent::Failed),
+                                error: Some(e.to_string()),
+                                ..Transition::default()
+                            };
+                            record(
                                 c,
+                                &attempt,
+                                t,
                                 db::jk::PAYMENT_CREATE_UNKNOWN,
                                 json!({ "sale_id": sale.id, "reference": attempt.reference,
                                         "error": e.to_string(), "decision": "cancel" }),
-                            )?;
-                            Ok(())
+                                now,
+                            )
                         });
                         if let Err(e) = r {
                             self.storage_failed(&e);
@@ -521,6 +574,23 @@ impl Till {
         self.await_authorization(sale, &attempt).await
     }
 
+    /// Sends a create with its stored key, retried with that key within the create budget.
+    pub(super) async fn send_create(
+        &mut self,
+        reference: &str,
+        request: &CreatePaymentRequest,
+        key: &str,
+        interrupt: Interrupt,
+    ) -> CallOutcome<crate::vipps::models::CreatePaymentResponse> {
+        let budget = self.config.engine.create_retry_budget();
+        self.call_modify(reference, OpKind::Create, budget, interrupt, |client| {
+            let request = request.clone();
+            let key = key.to_string();
+            async move { client.create_payment(&request, &key).await }
+        })
+        .await
+    }
+
     fn record_created(
         &mut self,
         attempt: &AttemptRow,
@@ -530,13 +600,18 @@ impl Till {
         let now = self.now_ms();
         self.db.tx(|c| {
             es::finish_operation(c, op.id, OpStatus::Succeeded, Some(201), None, None, now)?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Requested, now)?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Requested),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::PAYMENT_CREATED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference, "how": how }),
-            )?;
-            Ok(())
+                now,
+            )
         })
     }
 
@@ -560,19 +635,24 @@ impl Till {
                 Some(&detail),
                 now,
             )?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Rejected, now)?;
-            es::set_last_error(c, attempt.id, &detail, now)?;
             if let (Some(4050), Customer::Token(row)) = (e.code(), customer) {
                 es::discard_checkin(c, row.id)?;
             }
-            Self::advance_sale(c, sale.id, SaleEvent::Failed)?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Rejected),
+                sale: Some(SaleEvent::Failed),
+                error: Some(detail.clone()),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::PAYMENT_FAILED,
                 json!({ "sale_id": sale.id, "reference": attempt.reference,
                         "status": e.status(), "code": e.code(), "detail": detail }),
-            )?;
-            Ok(())
+                now,
+            )
         });
         if let Err(e) = r {
             self.storage_failed(&e);
@@ -583,6 +663,7 @@ impl Till {
             (_, Some(4050)) => self.emit(EngineEvent::TokenExpired { sale_id: sale.id }),
             (_, Some(5080)) => self.emit(EngineEvent::PushNotAllowed { sale_id: sale.id }),
             (_, Some(4070 | 7010)) => self.problem(MessageId::InvalidPhone, Some(detail), false),
+            (_, Some(4060)) => self.problem(MessageId::InvalidPersonalQr, Some(detail), false),
             (Some(401 | 403), _) => self.problem(MessageId::VippsCredentials, Some(detail), false),
             _ => self.problem(MessageId::PaymentRejected, Some(detail), false),
         }
@@ -632,7 +713,7 @@ impl Till {
                 Input::Command(Command::Cancel | Command::BackToBasket | Command::NewSale) => {
                     return self.cashier_cancel(sale, attempt).await;
                 }
-                Input::Command(Command::SendToPhone { .. }) => {
+                Input::Command(Command::SendToPhone { .. } | Command::SendToPersonalQr { .. }) => {
                     self.problem(
                         MessageId::Busy,
                         Some("cancel the payment request first".into()),
@@ -695,15 +776,20 @@ impl Till {
         // Every path below commits durably right after (capture intent, cancel or settle).
         let r = self.db.tx_relaxed(|c| {
             db::record_view(c, attempt.id, &p, now)?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Authorized, now)?;
-            Self::advance_sale(c, sale.id, SaleEvent::Authorized)?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Authorized),
+                sale: Some(SaleEvent::Authorized),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::PAYMENT_AUTHORIZED,
                 json!({ "sale_id": sale.id, "reference": attempt.reference,
                         "authorized": p.aggregate.authorized_amount.value }),
-            )?;
-            Ok(())
+                now,
+            )
         });
         if let Err(e) = r {
             self.storage_failed(&e);
@@ -801,8 +887,6 @@ impl Till {
             let seq = es::next_op_seq(c, attempt.id, OpKind::Capture)?;
             let key = keys::idempotency_key(&attempt.reference, OpKind::Capture, seq)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
-            es::set_decision(c, attempt.id, Decision::Capture, now)?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Capturing, now)?;
             let op = es::insert_operation(
                 c,
                 attempt.id,
@@ -812,12 +896,20 @@ impl Till {
                 attempt.amount,
                 now,
             )?;
-            Self::advance_sale(c, attempt.sale_id, SaleEvent::Capture)?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Capturing),
+                decision: Some(Decision::Capture),
+                sale: Some(SaleEvent::Capture),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::CAPTURE_REQUESTED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "idempotency_key": key, "amount": attempt.amount }),
+                now,
             )?;
             Ok(op)
         })?;
@@ -909,6 +1001,10 @@ impl Till {
                             "cancelled": r.aggregate.cancelled_amount.value,
                             "refunded": r.aggregate.refunded_amount.value })) }),
             )?;
+            if op.kind == OpKind::Refund && op_status == OpStatus::Succeeded {
+                let signer = self.signer.as_deref().ok_or(ComplianceError::NoSigner)?;
+                compliance::sign_return(c, signer, attempt.sale_id, op.id, op.amount, now)?;
+            }
             Ok(())
         });
         if let Err(e) = r {
@@ -1100,8 +1196,6 @@ impl Till {
             let seq = es::next_op_seq(c, attempt.id, OpKind::Cancel)?;
             let key = keys::idempotency_key(&attempt.reference, OpKind::Cancel, seq)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
-            es::set_decision(c, attempt.id, Decision::Cancel, now)?;
-            es::set_attempt_status(c, attempt.id, AttemptStatus::Cancelling, now)?;
             let op = es::insert_operation(
                 c,
                 attempt.id,
@@ -1111,11 +1205,19 @@ impl Till {
                 attempt.amount,
                 now,
             )?;
-            db::journal(
+            let t = Transition {
+                status: Some(AttemptStatus::Cancelling),
+                decision: Some(Decision::Cancel),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 db::jk::CANCEL_REQUESTED,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "idempotency_key": key }),
+                now,
             )?;
             Ok((op, true))
         })?;
@@ -1259,12 +1361,6 @@ impl Till {
                 Outcome::NotCreated => SaleEvent::Failed,
             };
             let status = outcome.status();
-            es::set_attempt_status(c, attempt.id, status, now)?;
-            let abandoned = es::abandon_open_operations(c, attempt.id, now)?;
-            if abandoned > 0 {
-                tracing::info!(reference = %attempt.reference, abandoned, "open intents closed with the payment");
-            }
-            es::clear_request_bodies(c, attempt.id)?;
             let latest = es::attempts_of_sale(c, attempt.sale_id)?
                 .last()
                 .is_some_and(|a| a.id == attempt.id);
@@ -1298,8 +1394,14 @@ impl Till {
                 Outcome::NotCreated => db::jk::PAYMENT_NOT_CREATED,
             };
             let agg = p.map(|p| p.aggregate);
-            db::journal(
+            let t = Transition {
+                status: Some(status),
+                ..Transition::default()
+            };
+            record(
                 c,
+                attempt,
+                t,
                 kind,
                 json!({ "sale_id": attempt.sale_id, "reference": attempt.reference,
                         "status": status.as_str(),
@@ -1308,7 +1410,12 @@ impl Till {
                         "total": attempt.amount,
                         "money_released": matches!(outcome, Outcome::Cancelled { money_released: true }),
                         "needs_admin": matches!(outcome, Outcome::NeedsAdmin(_)) }),
+                now,
             )?;
+            if outcome == Outcome::Completed {
+                let signer = self.signer.as_deref().ok_or(ComplianceError::NoSigner)?;
+                compliance::sign_sale(c, signer, attempt.sale_id, now)?;
+            }
             Ok(())
         });
         if let Err(e) = r {

@@ -27,16 +27,18 @@ pub mod keys;
 pub mod link;
 pub mod pacing;
 mod receipt;
+mod record;
 mod recovery;
 mod refund;
 pub mod sales_unit;
+mod signing;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{broadcast, mpsc};
 
-pub use api::{Command, EngineEvent, MessageId, RelayStatus, SaleSummary, VippsStatus};
+pub use api::{Command, EngineEvent, MessageId, PersonalQr, RelayStatus, SaleSummary, VippsStatus};
 
 use crate::config::Config;
 use crate::store::{Store, StoreError};

@@ -274,19 +274,12 @@ impl Till {
             }
         };
         tracing::info!(reference = %a.reference, "re-sending the create with its stored key to make its outcome certain");
-        let key = op.idempotency_key.clone();
-        let budget = self.config.engine.create_retry_budget();
         let outcome = self
-            .call_modify(
+            .send_create(
                 &a.reference,
-                OpKind::Create,
-                budget,
+                &request,
+                &op.idempotency_key,
                 Interrupt::Never,
-                |client| {
-                    let request = request.clone();
-                    let key = key.clone();
-                    async move { client.create_payment(&request, &key).await }
-                },
             )
             .await;
         let now = self.now_ms();

@@ -6,6 +6,11 @@
 //!    steady webhook rate spread over them; latency from the start of the
 //!    webhook POST to the till receiving the event.
 //!
+//! 3. Sustained ingest (`run_sustained`): webhooks POSTed as fast as they are
+//!    answered for a fixed time, with throughput and the sizes of the database
+//!    and its write-ahead log reported per window, then how the log shrinks
+//!    once the load stops. A falling curve or a growing log shows here.
+//!
 //! Figures are printed, never asserted.
 
 use crate::relay::client::{RelayClient, RelayClientConfig, RelayEvent, Transport};
@@ -13,7 +18,8 @@ use crate::relay::store::{RelayDb, RelayStoreError, Synchronous};
 use crate::relay::wire;
 use crate::vipps::webhook;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -188,32 +194,49 @@ async fn post(http: &reqwest::Client, url: &url::Url, s: Signed) -> bool {
         .is_ok_and(|r| r.status().is_success())
 }
 
-/// Run both phases.
-pub async fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
-    let dir = std::env::temp_dir().join(format!("kasse-relay-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let db_path = dir.join("relay.db");
-    let _ = std::fs::remove_file(&db_path);
-    let tills = opts.tills.max(1);
-    let tokens = {
-        let db = RelayDb::open(&db_path)?;
+/// A temporary database with the bench store and `tills` tills; removed on drop.
+struct BenchDb {
+    dir: PathBuf,
+    path: PathBuf,
+    tokens: Vec<String>,
+}
+
+impl BenchDb {
+    fn create(tills: usize, tag: &str) -> Result<BenchDb, BenchError> {
+        let dir =
+            std::env::temp_dir().join(format!("kasse-relay-bench-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("relay.db");
+        let db = RelayDb::open(&path)?;
         db.add_store(MSN, "Bench shop")?;
         db.add_secret(MSN, "bench-webhook", SECRET)?;
         let mut tokens = Vec::with_capacity(tills);
-        for i in 0..tills {
+        for i in 0..tills.max(1) {
             tokens.push(
                 db.add_till(MSN, &format!("b{i}"), &format!("qr-{i}"))?
                     .token,
             );
         }
-        tokens
-    };
-    let relay = start_relay(opts, &db_path).await?;
+        Ok(BenchDb { dir, path, tokens })
+    }
+}
+
+impl Drop for BenchDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Run both phases.
+pub async fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
+    let db = BenchDb::create(opts.tills, "phases")?;
+    let relay = start_relay(opts, &db.path).await?;
     let url =
         wire::webhook_url(&relay.base_url, MSN).map_err(|e| BenchError::Failed(e.to_string()))?;
     let result = async {
         let ingest = ingest_phase(opts, &url).await?;
-        let delivery = delivery_phase(opts, &relay.base_url, &url, &tokens).await?;
+        let delivery = delivery_phase(opts, &relay.base_url, &url, &db.tokens).await?;
         Ok(BenchReport {
             synchronous: opts.synchronous,
             ingest,
@@ -222,7 +245,6 @@ pub async fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     }
     .await;
     drop(relay.child);
-    let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
@@ -397,4 +419,259 @@ async fn delivery_phase(
         delivered: samples.len(),
         latency: Percentiles::of(samples),
     })
+}
+
+/// How long to load the relay in sustained mode, and how to report it.
+#[derive(Debug, Clone, Copy)]
+pub struct SustainedOptions {
+    /// Webhooks are POSTed as fast as answered for this long.
+    pub duration: Duration,
+    /// One line of figures per window.
+    pub window: Duration,
+    /// After the load, watch the write-ahead log this long (or until it is empty).
+    pub idle: Duration,
+}
+
+impl Default for SustainedOptions {
+    fn default() -> SustainedOptions {
+        SustainedOptions {
+            duration: Duration::from_secs(60),
+            window: Duration::from_secs(10),
+            idle: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Figures for one window of the sustained run.
+#[derive(Debug, Clone)]
+pub struct SustainedWindow {
+    /// Time from the start of the load to the end of this window.
+    pub end: Duration,
+    pub accepted: u64,
+    pub failed: u64,
+    pub per_second: f64,
+    pub post_latency: Percentiles,
+    /// Sizes of `relay.db` and `relay.db-wal` at the end of the window.
+    pub db_bytes: u64,
+    pub wal_bytes: u64,
+}
+
+/// The write-ahead log after the load stopped.
+#[derive(Debug, Clone)]
+pub struct IdleFigures {
+    /// How long after the load the sizes were taken.
+    pub after: Duration,
+    pub db_bytes: u64,
+    pub wal_bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SustainedReport {
+    pub synchronous: Synchronous,
+    pub connections: usize,
+    pub windows: Vec<SustainedWindow>,
+    pub accepted: u64,
+    pub failed: u64,
+    pub elapsed: Duration,
+    /// The largest write-ahead log seen (sampled every 100 ms).
+    pub max_wal_bytes: u64,
+    /// The last sample of the idle watch.
+    pub idle: IdleFigures,
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+fn wal_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
+
+/// What the senders have done so far.
+#[derive(Default)]
+struct Tally {
+    accepted: AtomicU64,
+    failed: AtomicU64,
+    latencies: Mutex<Vec<Duration>>,
+}
+
+/// Sustained ingest: POST signed webhooks over `opts.connections` keep-alive
+/// connections for `sustained.duration`, calling `on_window` with the figures
+/// of each window as it ends.
+pub async fn run_sustained(
+    opts: &BenchOptions,
+    sustained: SustainedOptions,
+    mut on_window: impl FnMut(&SustainedWindow),
+) -> Result<SustainedReport, BenchError> {
+    let db = BenchDb::create(opts.tills, "sustained")?;
+    let relay = start_relay(opts, &db.path).await?;
+    let url =
+        wire::webhook_url(&relay.base_url, MSN).map_err(|e| BenchError::Failed(e.to_string()))?;
+    let wal = wal_path(&db.path);
+    let connections = opts.connections.max(1);
+    let tills = opts.tills.max(1);
+    let window = sustained.window.max(Duration::from_millis(100));
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let date = webhook::http_date(std::time::SystemTime::now());
+
+    let started = Instant::now();
+    let mut senders = Vec::with_capacity(connections);
+    for c in 0..connections {
+        let (url, tally, stop, date) = (url.clone(), tally.clone(), stop.clone(), date.clone());
+        senders.push(tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .map_err(|e| BenchError::Failed(e.to_string()))?;
+            let mut n = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                // Routed to tills that are not connected: the full ingest path.
+                let reference = format!("b{}-sustained-{c:04}-{n:08}", (c + n) % tills);
+                n += 1;
+                let s = signed_payment(&url, &reference, &date);
+                let t = Instant::now();
+                if post(&http, &url, s).await {
+                    let took = t.elapsed();
+                    tally.accepted.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(mut l) = tally.latencies.lock() {
+                        l.push(took);
+                    }
+                } else {
+                    tally.failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok::<_, BenchError>(())
+        }));
+    }
+
+    let mut windows = Vec::new();
+    let mut max_wal = 0u64;
+    let (mut seen_accepted, mut seen_failed) = (0u64, 0u64);
+    let mut window_start = started;
+    let end = started + sustained.duration;
+    let mut sample = tokio::time::interval(Duration::from_millis(100));
+    sample.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        sample.tick().await;
+        max_wal = max_wal.max(file_len(&wal));
+        let now = Instant::now();
+        let finished = now >= end;
+        if now.duration_since(window_start) < window && !finished {
+            continue;
+        }
+        let accepted = tally.accepted.load(Ordering::Relaxed);
+        let failed = tally.failed.load(Ordering::Relaxed);
+        let latencies = tally
+            .latencies
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default();
+        let w = SustainedWindow {
+            end: now.duration_since(started),
+            accepted: accepted - seen_accepted,
+            failed: failed - seen_failed,
+            per_second: (accepted - seen_accepted) as f64
+                / now.duration_since(window_start).as_secs_f64(),
+            post_latency: Percentiles::of(latencies),
+            db_bytes: file_len(&db.path),
+            wal_bytes: file_len(&wal),
+        };
+        on_window(&w);
+        windows.push(w);
+        (seen_accepted, seen_failed, window_start) = (accepted, failed, now);
+        if finished {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for s in senders {
+        s.await.map_err(|e| BenchError::Failed(e.to_string()))??;
+    }
+    let elapsed = started.elapsed();
+    let accepted = tally.accepted.load(Ordering::Relaxed);
+    let failed = tally.failed.load(Ordering::Relaxed);
+
+    // Idle: does the log shrink once nothing is written?
+    let idle_started = Instant::now();
+    let idle = loop {
+        sample.tick().await;
+        let wal_bytes = file_len(&wal);
+        let after = idle_started.elapsed();
+        if wal_bytes == 0 || after >= sustained.idle {
+            break IdleFigures {
+                after,
+                db_bytes: file_len(&db.path),
+                wal_bytes,
+            };
+        }
+    };
+    drop(relay.child);
+    Ok(SustainedReport {
+        synchronous: opts.synchronous,
+        connections,
+        windows,
+        accepted,
+        failed,
+        elapsed,
+        max_wal_bytes: max_wal,
+        idle,
+    })
+}
+
+/// Parse a duration such as `60s`, `500ms`, `2m`, `1h` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration such as 60s or 500ms, got {text:?}"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("unknown duration unit {other:?} in {text:?}")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
+}
+
+/// Bytes for people: `15.6 MB`.
+pub fn human_bytes(n: u64) -> String {
+    const MB: f64 = 1_000_000.0;
+    if n >= 1_000_000 {
+        format!("{:.1} MB", n as f64 / MB)
+    } else if n >= 1_000 {
+        format!("{:.1} kB", n as f64 / 1000.0)
+    } else {
+        format!("{n} B")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_or_without_a_unit() {
+        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("60"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("ten seconds").is_err());
+        assert!(parse_duration("5 fortnights").is_err());
+    }
+
+    #[test]
+    fn sizes_print_in_decimal_units() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(15_600_000), "15.6 MB");
+        assert_eq!(human_bytes(420_000_000), "420.0 MB");
+    }
 }

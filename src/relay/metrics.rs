@@ -1,7 +1,10 @@
-//! Counters and the delivery-lag histogram, rendered as Prometheus text.
+//! Counters and the delivery-lag histogram, rendered as Prometheus text, and
+//! the rate limit on the log lines about unrouted events.
 
 use crate::relay::store::StorageCounts;
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Upper bounds of the delivery-lag buckets, in milliseconds.
@@ -19,6 +22,46 @@ pub enum Refusal {
     StorageError,
 }
 
+/// Why an event was kept unrouted (a metric label; never an id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnroutedReason {
+    /// A check-in naming a `merchantQrId` no active till has.
+    UnknownMerchantQr,
+    /// A payment event whose reference names a till that is not active.
+    UnknownTill,
+    /// A payment event whose reference has no `<till_id>-` prefix.
+    NoTillPrefix,
+    /// JSON of no shape the relay routes.
+    NotRoutable,
+}
+
+impl UnroutedReason {
+    const ALL: [UnroutedReason; 4] = [
+        UnroutedReason::UnknownMerchantQr,
+        UnroutedReason::UnknownTill,
+        UnroutedReason::NoTillPrefix,
+        UnroutedReason::NotRoutable,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            UnroutedReason::UnknownMerchantQr => "unknown_merchant_qr",
+            UnroutedReason::UnknownTill => "unknown_till",
+            UnroutedReason::NoTillPrefix => "no_till_prefix",
+            UnroutedReason::NotRoutable => "not_routable",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            UnroutedReason::UnknownMerchantQr => 0,
+            UnroutedReason::UnknownTill => 1,
+            UnroutedReason::NoTillPrefix => 2,
+            UnroutedReason::NotRoutable => 3,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     // Filed webhooks by outcome.
@@ -28,6 +71,8 @@ pub struct Metrics {
     expired: AtomicU64,
     rejected: AtomicU64,
     duplicate: AtomicU64,
+    unrouted_by_reason: [AtomicU64; UnroutedReason::ALL.len()],
+    unrouted_not_logged: AtomicU64,
     // Turned away.
     unknown_store: AtomicU64,
     missing_header: AtomicU64,
@@ -57,6 +102,14 @@ impl Metrics {
             }
         };
         c.fetch_add(1, Relaxed);
+    }
+
+    /// An event was kept unrouted; `logged`: it got its own log line.
+    pub fn unrouted(&self, why: UnroutedReason, logged: bool) {
+        self.unrouted_by_reason[why.index()].fetch_add(1, Relaxed);
+        if !logged {
+            self.unrouted_not_logged.fetch_add(1, Relaxed);
+        }
     }
 
     pub fn refused_before_filing(&self, why: Refusal) {
@@ -117,6 +170,25 @@ impl Metrics {
                 g(c)
             );
         }
+        out.push_str(
+            "# HELP kasse_relay_unrouted_webhooks_total Webhooks kept unrouted (new ones, not duplicates), by reason.\n",
+        );
+        out.push_str("# TYPE kasse_relay_unrouted_webhooks_total counter\n");
+        for why in UnroutedReason::ALL {
+            let _ = writeln!(
+                out,
+                "kasse_relay_unrouted_webhooks_total{{reason=\"{}\"}} {}",
+                why.label(),
+                g(&self.unrouted_by_reason[why.index()])
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kasse_relay_unrouted_log_suppressed_total Unrouted webhooks counted in a periodic summary line instead of a line each.\n\
+             # TYPE kasse_relay_unrouted_log_suppressed_total counter\n\
+             kasse_relay_unrouted_log_suppressed_total {}",
+            g(&self.unrouted_not_logged)
+        );
         out.push_str("# HELP kasse_relay_webhooks_refused_total Webhooks turned away before filing, by reason.\n");
         out.push_str("# TYPE kasse_relay_webhooks_refused_total counter\n");
         for (reason, c) in [
@@ -199,5 +271,203 @@ impl Metrics {
             );
         }
         out
+    }
+}
+
+/// What an unrouted event is grouped by in the log: the store, the reason and
+/// the `merchantQrId` or till id it named (none for the reasons without one).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UnroutedKey {
+    pub msn: String,
+    pub reason: UnroutedReason,
+    pub route: Option<String>,
+}
+
+impl std::fmt::Display for UnroutedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "store {} {}", self.msn, self.reason.label())?;
+        if let Some(route) = &self.route {
+            write!(f, " {route}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Rate limit on the WARN lines about unrouted events, so a misconfigured
+/// till or store cannot flood the log: within one period the first event of
+/// each [`UnroutedKey`] gets a line; the others are only counted, and
+/// [`UnroutedLog::take_summary`] (called once per period) turns them into one
+/// summary line. At most `max_keys` keys are tracked per period; events of
+/// further keys are counted in the summary without a line of their own.
+pub struct UnroutedLog {
+    max_keys: usize,
+    period: Mutex<UnroutedPeriod>,
+}
+
+#[derive(Default)]
+struct UnroutedPeriod {
+    /// Events per key this period, the logged first one included.
+    counts: HashMap<UnroutedKey, u64>,
+    /// Events of keys beyond `max_keys`.
+    overflow: u64,
+}
+
+/// The events of one period that did not get a line of their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnroutedSummary {
+    pub not_logged: u64,
+    /// Keys tracked this period.
+    pub keys: usize,
+    /// The keys with the most events not logged, most first (at most three).
+    pub top: Vec<(UnroutedKey, u64)>,
+    /// Events of keys beyond the tracked ones.
+    pub untracked: u64,
+}
+
+impl std::fmt::Display for UnroutedSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut sep = "";
+        for (key, n) in &self.top {
+            write!(f, "{sep}{key}: {n}")?;
+            sep = ", ";
+        }
+        if self.untracked > 0 {
+            write!(f, "{sep}other keys: {}", self.untracked)?;
+        }
+        Ok(())
+    }
+}
+
+impl Default for UnroutedLog {
+    fn default() -> UnroutedLog {
+        UnroutedLog::new(256)
+    }
+}
+
+impl UnroutedLog {
+    pub fn new(max_keys: usize) -> UnroutedLog {
+        UnroutedLog {
+            max_keys,
+            period: Mutex::default(),
+        }
+    }
+
+    /// Count an unrouted event; true when it is the first of its key this
+    /// period and should be logged.
+    pub fn record(&self, key: UnroutedKey) -> bool {
+        let Ok(mut p) = self.period.lock() else {
+            return true;
+        };
+        if let Some(n) = p.counts.get_mut(&key) {
+            *n += 1;
+            return false;
+        }
+        if p.counts.len() >= self.max_keys {
+            p.overflow += 1;
+            return false;
+        }
+        p.counts.insert(key, 1);
+        true
+    }
+
+    /// End the period: what was not logged in it (`None` when everything was),
+    /// and start a new one in which each key gets a line again.
+    pub fn take_summary(&self) -> Option<UnroutedSummary> {
+        let p = std::mem::take(&mut *self.period.lock().ok()?);
+        let keys = p.counts.len();
+        let mut top: Vec<(UnroutedKey, u64)> = p
+            .counts
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, n)| (k, n - 1))
+            .collect();
+        let not_logged = top.iter().map(|(_, n)| n).sum::<u64>() + p.overflow;
+        if not_logged == 0 {
+            return None;
+        }
+        top.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then_with(|| a.0.to_string().cmp(&b.0.to_string()))
+        });
+        top.truncate(3);
+        Some(UnroutedSummary {
+            not_logged,
+            keys,
+            top,
+            untracked: p.overflow,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(reason: UnroutedReason, route: Option<&str>) -> UnroutedKey {
+        UnroutedKey {
+            msn: "123456".into(),
+            reason,
+            route: route.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_first_event_of_each_key_is_logged_and_the_rest_summarised_once_per_period() {
+        let log = UnroutedLog::new(16);
+        let zz = key(UnroutedReason::UnknownTill, Some("zz"));
+        let qr = key(UnroutedReason::UnknownMerchantQr, Some("qr-x"));
+        let bare = key(UnroutedReason::NoTillPrefix, None);
+        let logged: Vec<bool> = (0..5).map(|_| log.record(zz.clone())).collect();
+        assert_eq!(logged, [true, false, false, false, false]);
+        assert!(log.record(qr.clone()));
+        assert!(!log.record(qr.clone()));
+        assert!(log.record(bare.clone()));
+
+        let s = log.take_summary().expect("some were not logged");
+        assert_eq!(s.not_logged, 5);
+        assert_eq!(s.keys, 3);
+        assert_eq!(s.top, vec![(zz.clone(), 4), (qr.clone(), 1)]);
+        assert_eq!(
+            s.to_string(),
+            "store 123456 unknown_till zz: 4, store 123456 unknown_merchant_qr qr-x: 1"
+        );
+
+        // A new period: every key gets one line again; nothing to summarise.
+        assert!(log.take_summary().is_none());
+        assert!(log.record(zz.clone()));
+        assert!(log.take_summary().is_none());
+    }
+
+    #[test]
+    fn keys_beyond_the_limit_are_only_counted() {
+        let log = UnroutedLog::new(2);
+        assert!(log.record(key(UnroutedReason::UnknownTill, Some("a"))));
+        assert!(log.record(key(UnroutedReason::UnknownTill, Some("b"))));
+        for id in ["c", "d", "e"] {
+            assert!(!log.record(key(UnroutedReason::UnknownTill, Some(id))));
+        }
+        let s = log.take_summary().expect("summary");
+        assert_eq!((s.not_logged, s.untracked, s.keys), (3, 3, 2));
+        assert!(s.top.is_empty());
+        assert_eq!(s.to_string(), "other keys: 3");
+    }
+
+    #[test]
+    fn unrouted_counts_by_reason_are_exported() {
+        let m = Metrics::default();
+        m.unrouted(UnroutedReason::UnknownTill, true);
+        m.unrouted(UnroutedReason::UnknownTill, false);
+        m.unrouted(UnroutedReason::NoTillPrefix, true);
+        let text = m.render(0, None, 0);
+        assert!(text.contains("kasse_relay_unrouted_webhooks_total{reason=\"unknown_till\"} 2\n"));
+        assert!(
+            text.contains("kasse_relay_unrouted_webhooks_total{reason=\"no_till_prefix\"} 1\n")
+        );
+        assert!(
+            text.contains(
+                "kasse_relay_unrouted_webhooks_total{reason=\"unknown_merchant_qr\"} 0\n"
+            )
+        );
+        assert!(text.contains("kasse_relay_unrouted_log_suppressed_total 1\n"));
     }
 }

@@ -4,9 +4,9 @@
 //! Ingest order is fixed: bound the body, find the store, verify the HMAC over
 //! the raw bytes, classify, commit, and only then answer 2xx.
 
-use crate::relay::classify::{StoredKind, classify};
+use crate::relay::classify::{RouteKey, StoredKind, classify};
 use crate::relay::hub::Hub;
-use crate::relay::metrics::{Metrics, Refusal};
+use crate::relay::metrics::{Metrics, Refusal, UnroutedKey, UnroutedLog, UnroutedReason};
 use crate::relay::store::{
     CheckInGate, Disposition, NewEvent, RelayStorage, RelayStoreError, RetentionPolicy,
     SqliteStorage, Synchronous, TillIdentity, WebhookSecret, token_hash,
@@ -76,6 +76,9 @@ pub struct RelayConfig {
     pub max_body_bytes: usize,
     /// Events sent to one till and not yet acknowledged, at most.
     pub send_window: usize,
+    /// Unrouted events: the first per store and `merchantQrId` or till id in
+    /// each period is logged at WARN, the rest in one summary line per period.
+    pub unrouted_log_every: Duration,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -115,6 +118,7 @@ impl RelayConfig {
             prune_interval: Duration::from_secs(600),
             max_body_bytes: 64 * 1024,
             send_window: 256,
+            unrouted_log_every: Duration::from_secs(60),
             clock: Arc::new(SystemClock),
         }
     }
@@ -181,6 +185,7 @@ pub fn spawn_with_storage(
     let app = App::new(config, storage, shutdown_rx.clone());
     let router = router(app.clone());
     tokio::spawn(prune_loop(app.clone()));
+    tokio::spawn(unrouted_summary_loop(app.clone()));
     let mut signal = shutdown_rx;
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
@@ -189,6 +194,8 @@ pub fn spawn_with_storage(
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "relay server stopped");
         }
+        // What the last period did not log one by one.
+        app.log_unrouted_summary();
     });
     Ok(RelayHandle {
         local_addr,
@@ -204,6 +211,7 @@ struct App {
     storage: Arc<dyn RelayStorage>,
     hub: Arc<Hub>,
     metrics: Metrics,
+    unrouted_log: UnroutedLog,
     secrets: SecretCache,
     gate: CheckInGate,
     shutdown: watch::Receiver<bool>,
@@ -225,6 +233,7 @@ impl App {
             storage,
             hub,
             metrics: Metrics::default(),
+            unrouted_log: UnroutedLog::default(),
             secrets: SecretCache::default(),
             gate: Arc::new(move |till| gate_hub.reachable(till, grace)),
             shutdown,
@@ -256,6 +265,66 @@ impl App {
                     "storage unavailable",
                 ))
             }
+        }
+    }
+
+    /// Count an event kept unrouted, and log it if it is the first of its kind
+    /// (store, reason, `merchantQrId` or till id) in this period.
+    fn unrouted(&self, msn: &str, route: &RouteKey, event_id: i64) {
+        let (reason, id) = match route {
+            RouteKey::MerchantQr(qr) => (UnroutedReason::UnknownMerchantQr, Some(qr.as_str())),
+            RouteKey::Reference {
+                till_id: Some(till),
+                ..
+            } => (UnroutedReason::UnknownTill, Some(till.as_str())),
+            RouteKey::Reference { till_id: None, .. } => (UnroutedReason::NoTillPrefix, None),
+            RouteKey::None => (UnroutedReason::NotRoutable, None),
+        };
+        let logged = self.unrouted_log.record(UnroutedKey {
+            msn: msn.to_string(),
+            reason,
+            route: id.map(str::to_string),
+        });
+        self.metrics.unrouted(reason, logged);
+        if !logged {
+            return;
+        }
+        let every = self.config.unrouted_log_every.as_secs();
+        match reason {
+            UnroutedReason::UnknownMerchantQr => tracing::warn!(
+                msn,
+                event_id,
+                merchant_qr_id = id,
+                "check-in for an unknown merchantQrId (more like it are summarised every {every} s)"
+            ),
+            UnroutedReason::UnknownTill => tracing::warn!(
+                msn,
+                event_id,
+                till_id = id,
+                "event kept unrouted: no active till with this id (more like it are summarised every {every} s)"
+            ),
+            UnroutedReason::NoTillPrefix => tracing::warn!(
+                msn,
+                event_id,
+                "event kept unrouted: reference has no <till_id>- prefix (more like it are summarised every {every} s)"
+            ),
+            UnroutedReason::NotRoutable => tracing::warn!(
+                msn,
+                event_id,
+                "event kept unrouted: not an event the relay routes (more like it are summarised every {every} s)"
+            ),
+        }
+    }
+
+    /// Log the unrouted events of the period that ends now that had no line of
+    /// their own, and start a new period.
+    fn log_unrouted_summary(&self) {
+        if let Some(s) = self.unrouted_log.take_summary() {
+            tracing::warn!(
+                not_logged = s.not_logged,
+                keys = s.keys,
+                "unrouted events not logged one by one since the last summary: {s}"
+            );
         }
     }
 
@@ -468,6 +537,7 @@ async fn ingest(
 
     let classified = classify(&body, received_at_ms, app.config.checkin_ttl);
     let kind = classified.kind;
+    let route = classified.route.clone();
     let event = NewEvent {
         msn: msn.clone(),
         webhook_id: Some(webhook_id),
@@ -498,28 +568,31 @@ async fn ingest(
             .into_response()
     };
     match (&outcome.disposition, kind) {
+        // Correctly signed but not understood: the bytes are kept (an operator can see and
+        // replay them) and the answer is 2xx. A non-2xx would make Vipps retry it for 7 days
+        // and hold back every later event of that payment meanwhile.
         (Disposition::Rejected, _) => {
             tracing::warn!(
                 msn,
                 event_id = outcome.event_id,
-                "malformed webhook body kept as rejected"
+                "signed webhook body not understood: kept as rejected, answered 200"
             );
-            body(StatusCode::BAD_REQUEST, Some("malformed body"))
+            body(StatusCode::OK, Some("not understood; kept"))
         }
         (Disposition::Refused { till_id }, _) => {
             tracing::info!(msn, till_id, "check-in refused: till offline");
             body(StatusCode::SERVICE_UNAVAILABLE, Some("till offline"))
         }
         (Disposition::Unrouted, StoredKind::CheckedIn) => {
-            tracing::warn!(
-                msn,
-                event_id = outcome.event_id,
-                "check-in for an unknown merchantQrId"
-            );
+            if !outcome.duplicate {
+                app.unrouted(&msn, &route, outcome.event_id);
+            }
             body(StatusCode::NOT_FOUND, Some("no till has this merchantQrId"))
         }
         (Disposition::Unrouted, _) => {
-            tracing::warn!(msn, event_id = outcome.event_id, "event kept unrouted");
+            if !outcome.duplicate {
+                app.unrouted(&msn, &route, outcome.event_id);
+            }
             body(StatusCode::OK, None)
         }
         _ => body(StatusCode::OK, None),
@@ -866,6 +939,20 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         app.metrics.render(app.hub.connected_tills(), counts, now),
     )
         .into_response()
+}
+
+async fn unrouted_summary_loop(app: Arc<App>) {
+    let mut shutdown = app.shutdown.clone();
+    let every = app.config.unrouted_log_every.max(Duration::from_millis(1));
+    let mut ticker = tokio::time::interval_at(Instant::now() + every, every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => app.log_unrouted_summary(),
+            // The server task logs the last summary once it has stopped.
+            _ = stopped(&mut shutdown) => return,
+        }
+    }
 }
 
 async fn prune_loop(app: Arc<App>) {

@@ -1,11 +1,16 @@
 //! The append-only, hash-chained journal of business events.
 //!
-//! Row `n` stores `hash_n = SHA-256(hash_{n-1} ‖ seq ‖ at_ms ‖ kind ‖ payload)`
-//! (each field length-prefixed; `hash_0` is 32 zero bytes). `journal_head`
-//! holds the newest `(seq, hash)` and is updated in the same transaction as
-//! every insert. [`Store::verify_journal`] walks the chain and reports the
-//! first edited, deleted, reordered or missing row, including rows cut off
-//! the end (the head then points past the last row).
+//! Row `n` stores `hash_n = SHA-256(tag ‖ hash_{n-1} ‖ seq ‖ at_ms ‖ kind ‖ payload [‖ codes])`
+//! (each field length-prefixed; `hash_0` is 32 zero bytes). Two formats, named by the row's
+//! `hash_version`: 1 (`kasse-journal-v1`, rows written before journal codes existed) covers
+//! seq, time, kind and payload; 2 (`kasse-journal-v2`, every row since) also covers the row's
+//! event, transaction and payment codes ([`crate::core::journal_code`]). The codes of format-1
+//! rows were filled in from their kind by migration 5 and are checked against the code table.
+//!
+//! `journal_head` holds the newest `(seq, hash)`; a trigger moves it with every insert, in
+//! the same transaction. [`Store::verify_journal`] walks the chain and reports the first
+//! edited, deleted, reordered or missing row, including rows cut off the end (the head then
+//! points past the last row).
 //!
 //! Limits: the chain is not keyed. Someone who can write the file and
 //! recomputes every hash after an edit, and the head with it, is not detected
@@ -14,6 +19,8 @@
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use crate::core::journal_code::{self, EventCode, JournalCodes, PaymentCode, TransactionCode};
 
 use std::borrow::Borrow;
 
@@ -48,7 +55,18 @@ pub mod kind {
     pub const REFUND_REQUESTED: &str = "refund_requested";
     pub const REFUND_DONE: &str = "refund_done";
     pub const REFUND_FAILED: &str = "refund_failed";
+    /// A completed sale signed (its signature, key version and receipt number).
+    pub const SALE_SIGNED: &str = "sale_signed";
+    /// A completed refund signed as a return.
+    pub const RETURN_SIGNED: &str = "return_signed";
+    /// The journal was exported (`kasse journal export`).
+    pub const JOURNAL_EXPORTED: &str = "journal_exported";
 }
+
+/// Hash format of rows written before journal codes existed.
+pub const HASH_V1: i64 = 1;
+/// Hash format of every row written now (covers the codes).
+pub const HASH_V2: i64 = 2;
 
 const GENESIS: [u8; 32] = [0; 32];
 
@@ -59,6 +77,8 @@ pub struct JournalEntry {
     pub at_ms: i64,
     pub kind: String,
     pub payload: Value,
+    /// The row's SAF-T codes (`None` only for a format-1 row of a kind without codes).
+    pub codes: Option<JournalCodes>,
     /// Hex SHA-256 of this row (chained).
     pub hash: String,
 }
@@ -76,8 +96,25 @@ pub struct JournalReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    #[error("journal row {seq} was edited: its hash does not match its contents")]
-    Edited { seq: i64 },
+    #[error(
+        "journal row {seq} was edited: its contents hash to {expected} but the row records {found}"
+    )]
+    Edited {
+        seq: i64,
+        expected: String,
+        found: String,
+    },
+    #[error("journal row {seq} carries codes {found} but its kind {kind} has codes {expected}")]
+    CodeMismatch {
+        seq: i64,
+        kind: String,
+        expected: String,
+        found: String,
+    },
+    #[error(
+        "journal row {seq} is in hash format {found} after rows in format {previous}: it was inserted outside Kasse"
+    )]
+    FormatDowngrade { seq: i64, previous: i64, found: i64 },
     #[error("journal row {expected} is missing (next row found is {found}): rows were deleted")]
     Gap { expected: i64, found: i64 },
     #[error(
@@ -110,21 +147,76 @@ impl From<rusqlite::Error> for JournalError {
     }
 }
 
-/// The chained hash of one row.
-fn row_hash(prev: &[u8], seq: i64, at_ms: i64, kind: &str, payload: &str) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(b"kasse-journal-v1");
-    h.update(prev);
-    for field in [
-        &seq.to_be_bytes()[..],
-        &at_ms.to_be_bytes()[..],
+/// The stored codes of a row as text (`13999/-/12011`), for messages.
+fn codes_text(codes: Option<JournalCodes>) -> String {
+    let part = |c: Option<u16>| c.map_or_else(|| "-".to_string(), |c| c.to_string());
+    match codes {
+        None => "none".into(),
+        Some(c) => format!(
+            "{}/{}/{}",
+            part(c.event.map(|c| c.0)),
+            part(c.transaction.map(|c| c.0)),
+            part(c.payment.map(|c| c.0))
+        ),
+    }
+}
+
+/// The chained hash of one row in format `version` (codes are covered from format 2 on).
+fn row_hash(
+    version: i64,
+    prev: &[u8],
+    seq: i64,
+    at_ms: i64,
+    kind: &str,
+    payload: &str,
+    codes: Option<JournalCodes>,
+) -> [u8; 32] {
+    let code = |c: Option<u16>| c.map(|c| c.to_string()).unwrap_or_default();
+    let (event, transaction, payment) = match codes {
+        Some(c) => (
+            code(c.event.map(|c| c.0)),
+            code(c.transaction.map(|c| c.0)),
+            code(c.payment.map(|c| c.0)),
+        ),
+        None => Default::default(),
+    };
+    let seq_bytes = seq.to_be_bytes();
+    let at_bytes = at_ms.to_be_bytes();
+    let mut fields = vec![
+        &seq_bytes[..],
+        &at_bytes[..],
         kind.as_bytes(),
         payload.as_bytes(),
-    ] {
+    ];
+    let mut h = Sha256::new();
+    if version >= HASH_V2 {
+        h.update(b"kasse-journal-v2");
+        fields.extend([event.as_bytes(), transaction.as_bytes(), payment.as_bytes()]);
+    } else {
+        h.update(b"kasse-journal-v1");
+    }
+    h.update(prev);
+    for field in fields {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field);
     }
     h.finalize().into()
+}
+
+/// Codes as stored in the three columns.
+fn codes_from_columns(
+    event: Option<i64>,
+    transaction: Option<i64>,
+    payment: Option<i64>,
+) -> Option<JournalCodes> {
+    let narrow = |c: Option<i64>| c.and_then(|c| u16::try_from(c).ok());
+    let codes = JournalCodes {
+        event: narrow(event).map(EventCode),
+        transaction: narrow(transaction).map(TransactionCode),
+        payment: narrow(payment).map(PaymentCode),
+    };
+    (codes.event.is_some() || codes.transaction.is_some() || codes.payment.is_some())
+        .then_some(codes)
 }
 
 fn decode_hash(seq: i64, text: &str) -> Result<[u8; 32], JournalError> {
@@ -139,9 +231,12 @@ fn decode_hash(seq: i64, text: &str) -> Result<[u8; 32], JournalError> {
 }
 
 impl<C: Borrow<Connection>> Store<C> {
-    /// Append a business event. Atomic with the caller's transaction when
-    /// called inside [`Store::transaction`].
+    /// Append a business event with the codes of its kind. Atomic with the caller's
+    /// transaction when called inside [`Store::transaction`]. A kind without codes in
+    /// [`journal_code::TABLE`] is refused.
     pub fn append_journal(&self, kind: &str, payload: &Value) -> Result<JournalEntry, StoreError> {
+        let codes = journal_code::codes_of(kind)
+            .ok_or_else(|| StoreError::UnknownJournalKind(kind.to_string()))?;
         let payload_text = serde_json::to_string(payload)?;
         self.atomic(|| {
             let (head_seq, head_hash): (i64, String) = self.conn().query_row(
@@ -153,21 +248,39 @@ impl<C: Borrow<Connection>> Store<C> {
                 .map_err(|e| StoreError::Invalid(format!("journal head hash: {e}")))?;
             let seq = head_seq + 1;
             let at_ms = self.now_ms();
-            let hash = hex::encode(row_hash(&prev, seq, at_ms, kind, &payload_text));
+            let hash = hex::encode(row_hash(
+                HASH_V2,
+                &prev,
+                seq,
+                at_ms,
+                kind,
+                &payload_text,
+                Some(codes),
+            ));
+            // The head follows by trigger (journal_move_head).
             self.conn().execute(
-                "INSERT INTO journal (seq, at_ms, kind, payload, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                rusqlite::params![seq, at_ms, kind, payload_text, head_hash, hash],
-            )?;
-            self.conn().execute(
-                "UPDATE journal_head SET seq = ?1, hash = ?2 WHERE id = 1",
-                rusqlite::params![seq, hash],
+                "INSERT INTO journal (seq, at_ms, kind, payload, prev_hash, hash, event_code,
+                                      trans_code, payment_code, hash_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                rusqlite::params![
+                    seq,
+                    at_ms,
+                    kind,
+                    payload_text,
+                    head_hash,
+                    hash,
+                    codes.event.map(|c| c.0),
+                    codes.transaction.map(|c| c.0),
+                    codes.payment.map(|c| c.0),
+                    HASH_V2
+                ],
             )?;
             Ok(JournalEntry {
                 seq,
                 at_ms,
                 kind: kind.to_string(),
                 payload: payload.clone(),
+                codes: Some(codes),
                 hash,
             })
         })
@@ -175,31 +288,64 @@ impl<C: Borrow<Connection>> Store<C> {
 
     /// Journal rows with `seq > after`, oldest first, at most `limit`.
     pub fn journal_since(&self, after: i64, limit: usize) -> Result<Vec<JournalEntry>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT seq, at_ms, kind, payload, hash FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(rusqlite::params![after, limit], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
         let mut entries = Vec::new();
-        for row in rows {
-            let (seq, at_ms, kind, payload, hash) = row?;
-            entries.push(JournalEntry {
-                seq,
-                at_ms,
-                kind,
-                payload: serde_json::from_str(&payload)?,
-                hash,
-            });
-        }
+        self.for_each_journal_row(
+            "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            rusqlite::params![after, limit],
+            |entry| -> Result<(), StoreError> {
+                entries.push(entry);
+                Ok(())
+            },
+        )?;
         Ok(entries)
+    }
+
+    /// Calls `f` with every journal row whose time is in `[from_ms, to_ms)`, oldest first, one
+    /// row at a time (constant memory whatever the range). Stops at the first error.
+    pub fn journal_between<E: From<StoreError>>(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        f: impl FnMut(JournalEntry) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.for_each_journal_row(
+            "WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY seq",
+            rusqlite::params![from_ms, to_ms],
+            f,
+        )
+    }
+
+    fn for_each_journal_row<E: From<StoreError>>(
+        &self,
+        filter: &str,
+        params: impl rusqlite::Params,
+        mut f: impl FnMut(JournalEntry) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let sql = format!(
+            "SELECT seq, at_ms, kind, payload, hash, event_code, trans_code, payment_code
+             FROM journal {filter}"
+        );
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&sql)
+            .map_err(|e| E::from(e.into()))?;
+        let mut rows = stmt.query(params).map_err(|e| E::from(e.into()))?;
+        while let Some(r) = rows.next().map_err(|e| E::from(e.into()))? {
+            let read = || -> Result<JournalEntry, StoreError> {
+                let payload: String = r.get(3)?;
+                Ok(JournalEntry {
+                    seq: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    kind: r.get(2)?,
+                    payload: serde_json::from_str(&payload)?,
+                    hash: r.get(4)?,
+                    codes: codes_from_columns(r.get(5)?, r.get(6)?, r.get(7)?),
+                })
+            };
+            f(read().map_err(E::from)?)?;
+        }
+        Ok(())
     }
 
     /// Walk the whole chain and check every row and the head.
@@ -239,11 +385,14 @@ impl<C: Borrow<Connection>> Store<C> {
         anchor: Option<(i64, &str)>,
     ) -> Result<JournalReport, JournalError> {
         let mut stmt = self.conn().prepare(
-            "SELECT seq, at_ms, kind, payload, prev_hash, hash FROM journal ORDER BY seq",
+            "SELECT seq, at_ms, kind, payload, prev_hash, hash, event_code, trans_code,
+                    payment_code, hash_version
+             FROM journal ORDER BY seq",
         )?;
         let mut rows = stmt.query([])?;
         let mut previous_hash = GENESIS;
         let mut previous_seq = 0i64;
+        let mut previous_version = HASH_V1;
         let mut anchor_seen = anchor.is_none_or(|(seq, _)| seq == 0);
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
@@ -252,6 +401,8 @@ impl<C: Borrow<Connection>> Store<C> {
             let payload: String = row.get(3)?;
             let prev_text: String = row.get(4)?;
             let hash_text: String = row.get(5)?;
+            let codes = codes_from_columns(row.get(6)?, row.get(7)?, row.get(8)?);
+            let version: i64 = row.get(9)?;
             if seq != previous_seq + 1 {
                 return Err(JournalError::Gap {
                     expected: previous_seq + 1,
@@ -264,10 +415,38 @@ impl<C: Borrow<Connection>> Store<C> {
                     previous: previous_seq,
                 });
             }
-            let computed = row_hash(&previous_hash, seq, at_ms, &kind, &payload);
-            if decode_hash(seq, &hash_text)? != computed {
-                return Err(JournalError::Edited { seq });
+            if version < previous_version {
+                return Err(JournalError::FormatDowngrade {
+                    seq,
+                    previous: previous_version,
+                    found: version,
+                });
             }
+            let computed = row_hash(version, &previous_hash, seq, at_ms, &kind, &payload, codes);
+            if decode_hash(seq, &hash_text)? != computed {
+                return Err(JournalError::Edited {
+                    seq,
+                    expected: hex::encode(computed),
+                    found: hash_text,
+                });
+            }
+            // Format 1 hashes do not cover the codes migration 5 filled in: they must be the
+            // codes of the row's kind (none for a kind without codes).
+            if version == HASH_V1 && codes != journal_code::codes_of(&kind) {
+                return Err(JournalError::CodeMismatch {
+                    seq,
+                    expected: codes_text(journal_code::codes_of(&kind)),
+                    found: codes_text(codes),
+                    kind,
+                });
+            }
+            if version >= HASH_V2 && codes.is_none() {
+                return Err(JournalError::Malformed {
+                    seq,
+                    detail: "a format 2 row without codes".into(),
+                });
+            }
+            previous_version = version;
             if let Some((anchor_seq, anchor_hash)) = anchor
                 && anchor_seq == seq
             {
@@ -353,14 +532,22 @@ mod tests {
     #[test]
     fn triggers_refuse_edits_and_out_of_order_rows() {
         let store = Store::open_in_memory().unwrap();
-        store.append_journal("x", &json!(1)).unwrap();
+        store.append_journal(kind::ITEM_ADDED, &json!(1)).unwrap();
         let c = store.conn();
         for sql in [
             "UPDATE journal SET payload = '2'",
+            "UPDATE journal SET event_code = 13001",
             "DELETE FROM journal",
             "DELETE FROM journal_head",
             "UPDATE journal_head SET seq = 0",
-            "INSERT INTO journal VALUES (5, 0, 'x', '1', 'aa', 'bb')",
+            "INSERT INTO journal (seq, at_ms, kind, payload, prev_hash, hash, event_code,
+                                  hash_version)
+             VALUES (5, 0, 'x', '1', 'aa', 'bb', 13999, 2)",
+            // A row in the old format, or without a code, is refused even in order.
+            "INSERT INTO journal (seq, at_ms, kind, payload, prev_hash, hash, event_code)
+             SELECT 2, 0, 'x', '1', hash, 'bb', 13999 FROM journal_head",
+            "INSERT INTO journal (seq, at_ms, kind, payload, prev_hash, hash, hash_version)
+             SELECT 2, 0, 'x', '1', hash, 'bb', 2 FROM journal_head",
         ] {
             let err = c.execute(sql, []).unwrap_err();
             assert_eq!(

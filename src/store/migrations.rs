@@ -26,6 +26,10 @@ pub const MIGRATIONS: MigrationList = &[
         "0004_one_payment_model.sql",
         include_str!("../../migrations/till/0004_one_payment_model.sql"),
     ),
+    (
+        "0005_journal_codes_signatures.sql",
+        include_str!("../../migrations/till/0005_journal_codes_signatures.sql"),
+    ),
 ];
 
 /// The schema version this build writes and understands.

@@ -16,6 +16,7 @@ mod catalog;
 mod journal;
 mod migrations;
 mod sales;
+mod signatures;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,9 +26,10 @@ use std::borrow::Borrow;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use catalog::{CatalogStore, CatalogStoreError, CsvImportError};
-pub use journal::{JournalEntry, JournalError, JournalReport, kind};
+pub use journal::{HASH_V1, HASH_V2, JournalEntry, JournalError, JournalReport, kind};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use sales::{SaleRecord, SaleSummary};
+pub use signatures::{SignedTransaction, SigningKeyRecord};
 
 /// `PRAGMA application_id` of a Kasse till database ("KAST").
 pub const APPLICATION_ID: i32 = 0x4B41_5354;
@@ -87,6 +89,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("stored data is invalid: {0}")]
     Invalid(String),
+    #[error("journal kind {0:?} has no SAF-T code (add it to core::journal_code::TABLE)")]
+    UnknownJournalKind(String),
     #[error("refund of {amount} exceeds what is left to refund ({available})")]
     RefundTooLarge { amount: i64, available: i64 },
     #[error(transparent)]
@@ -418,18 +422,18 @@ mod tests {
                 .unwrap()
         };
         let result: Result<(), StoreError> = store.transaction(|s| {
-            s.append_journal("test", &serde_json::json!({"n": 1}))?;
-            s.transaction(|s| s.append_journal("test", &serde_json::json!({"n": 2})))?;
+            s.append_journal(kind::ITEM_ADDED, &serde_json::json!({"n": 1}))?;
+            s.transaction(|s| s.append_journal(kind::ITEM_ADDED, &serde_json::json!({"n": 2})))?;
             Err(StoreError::Invalid("boom".into()))
         });
         assert!(result.is_err());
         assert_eq!(count(&store), 0);
         store
             .transaction(|s| -> Result<(), StoreError> {
-                s.append_journal("test", &serde_json::json!({"n": 1}))?;
+                s.append_journal(kind::ITEM_ADDED, &serde_json::json!({"n": 1}))?;
                 // An inner failure rolls back only the inner part.
                 let inner: Result<(), StoreError> = s.transaction(|s| {
-                    s.append_journal("test", &serde_json::json!({"n": 2}))?;
+                    s.append_journal(kind::ITEM_ADDED, &serde_json::json!({"n": 2}))?;
                     Err(StoreError::Invalid("inner".into()))
                 });
                 assert!(inner.is_err());
@@ -452,7 +456,7 @@ mod tests {
         {
             let tx = store.conn_mut().transaction().unwrap();
             Store::on(&tx, clock.clone())
-                .append_journal("test", &serde_json::json!(1))
+                .append_journal(kind::ITEM_ADDED, &serde_json::json!(1))
                 .unwrap();
             // Dropped without commit: rolled back with the caller's transaction.
         }
@@ -460,8 +464,10 @@ mod tests {
         {
             let tx = store.conn_mut().transaction().unwrap();
             let s = Store::on(&tx, clock.clone());
-            s.append_journal("test", &serde_json::json!(1)).unwrap();
-            s.append_journal("test", &serde_json::json!(2)).unwrap();
+            s.append_journal(kind::ITEM_ADDED, &serde_json::json!(1))
+                .unwrap();
+            s.append_journal(kind::ITEM_ADDED, &serde_json::json!(2))
+                .unwrap();
             tx.commit().unwrap();
         }
         assert_eq!(rows(&store), 2);

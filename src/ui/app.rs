@@ -563,14 +563,24 @@ impl App {
             sale::Action::None => Task::none(),
             sale::Action::Focus(id) => operation::focus(id),
             sale::Action::Pay => {
-                let amount = self.basket.totals().total;
-                self.screen = Screen::Pay(Pay::new(0, amount, calling_code(self.country)));
-                self.send(Command::Pay {
-                    basket: self.basket.clone(),
-                });
+                self.start_payment();
+                Task::none()
+            }
+            sale::Action::PayWithPersonalQr(content) => {
+                // The engine takes the commands in order: the sale first, then its customer.
+                self.start_payment();
+                self.send(Command::SendToPersonalQr { content });
                 Task::none()
             }
         }
+    }
+
+    fn start_payment(&mut self) {
+        let amount = self.basket.totals().total;
+        self.screen = Screen::Pay(Pay::new(0, amount, calling_code(self.country)));
+        self.send(Command::Pay {
+            basket: self.basket.clone(),
+        });
     }
 
     fn pay_action(&mut self, action: pay::Action) {
@@ -744,6 +754,16 @@ impl App {
                 self.status.till_name = till_name;
                 self.status.environment = environment;
                 self.status.ready = true;
+            }
+            EngineEvent::OneTimeQr {
+                sale_id,
+                qr_content,
+                ..
+            } => {
+                // Shown instead of the till's own QR for this payment; the next sale's
+                // AwaitingCheckIn brings the till's QR back.
+                tracing::info!(sale_id, "pay screen: showing a one-time QR");
+                self.set_qr(qr_content);
             }
             EngineEvent::RelayStatus { status } => self.status.relay = Some(status),
             EngineEvent::VippsStatus { status } => self.status.vipps = Some(status),

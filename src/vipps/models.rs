@@ -251,11 +251,34 @@ impl CreatePaymentRequest {
         customer: Customer,
     ) -> Self {
         Self {
+            customer: Some(customer),
+            ..Self::customer_present(reference, amount)
+        }
+    }
+
+    /// A payment-specific QR shown on the till's screen: no customer is known; the customer
+    /// scans the target URL with the phone camera or the app (`userFlow: QR`,
+    /// `qrFormat: TEXT/TARGETURL`, customer present).
+    pub fn one_time_qr(reference: impl Into<String>, amount: Amount) -> Self {
+        Self {
+            customer: None,
+            user_flow: UserFlow::Qr,
+            qr_format: Some(QrFormat {
+                format: QrFormatKind::TextTargetUrl,
+                size: None,
+            }),
+            ..Self::customer_present(reference, amount)
+        }
+    }
+
+    /// A wallet payment with the customer at the till; user flow and customer to be set.
+    fn customer_present(reference: impl Into<String>, amount: Amount) -> Self {
+        Self {
             amount,
             payment_method: PaymentMethod {
                 kind: PaymentMethodType::Wallet,
             },
-            customer: Some(customer),
+            customer: None,
             customer_interaction: Some(CustomerInteraction::CustomerPresent),
             reference: reference.into(),
             user_flow: UserFlow::PushMessage,

@@ -8,6 +8,13 @@ use kasse::core::sale::SaleState;
 
 const PAY: &[&str] = &["pay", "--amount", "12900"];
 const PAY_PHONE: &[&str] = &["pay", "--amount", "12900", "--phone", "4791234567"];
+const PAY_PERSONAL_QR: &[&str] = &[
+    "pay",
+    "--amount",
+    "12900",
+    "--personal-qr",
+    "https://qr.vipps.no/28/2/01/031/4791234567?v=1",
+];
 
 async fn recover(env: &Env) {
     let run = env.run_till(&["recover"], None, Customer::Ignore).await;
@@ -464,4 +471,33 @@ async fn next_pay_run_recovers_first_then_sells() {
     captured_once(&env, &second.reference().unwrap()).await;
     assert_ledger_settled(&env.ledger_all().await);
     journal_verifies(&env);
+}
+
+const PAY_ONE_TIME_QR: &[&str] = &["pay", "--amount", "12900", "--one-time-qr"];
+
+/// `kasse pay` with a flow that needs no relay completes and captures once; killed after the
+/// payment was created while the customer decides, recovery finds it by polling (no webhook
+/// needed) and releases it.
+async fn pays_and_recovers_without_webhooks(args: &[&str], shows: &str) {
+    let env = Env::start().await;
+    let run = env.run_till(args, None, Customer::Approve).await;
+    assert!(run.status.success(), "{:#?}", run.lines);
+    assert!(run.has(shows) && run.has("completed"), "{:#?}", run.lines);
+    captured_once(&env, &run.reference().unwrap()).await;
+
+    let env = Env::start().await;
+    crash_then_recover(&env, args, "create_result", Customer::Ignore).await;
+    let ledger = env.ledger_all().await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].state, "TERMINATED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_qr_pays_and_recovers() {
+    pays_and_recovers_without_webhooks(PAY_PERSONAL_QR, "payment_requested").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_time_qr_pays_and_recovers() {
+    pays_and_recovers_without_webhooks(PAY_ONE_TIME_QR, "one_time_qr").await;
 }

@@ -534,3 +534,174 @@ async fn push_not_allowed_tells_the_admin() {
     );
     store.verify_journal().unwrap();
 }
+
+/// The customer shows the personal QR from their app and the cashier scans it: the payment is
+/// pushed to them and followed by polling, with no relay at all. Text that is not a personal QR
+/// is refused before Vipps; one Vipps does not accept (4060) gets its own message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_qr_pays_without_the_relay() {
+    use kasse::engine::{EngineOptions, MessageId, PersonalQr};
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine_with(EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    let invalid = |e: &EngineEvent| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::InvalidPersonalQr,
+                ..
+            }
+        )
+    };
+    // A scanner typing an item's barcode here is not a personal QR: nothing goes to Vipps.
+    engine
+        .send(Command::SendToPersonalQr {
+            content: PersonalQr("7038010000737".into()),
+        })
+        .unwrap();
+    wait_for(&mut rx, "refused locally", invalid).await;
+    assert!(env.ledger_all().await.is_empty());
+    // A URL Vipps does not know as a personal QR: 4060.
+    engine
+        .send(Command::SendToPersonalQr {
+            content: PersonalQr("https://example.com/not-a-customer".into()),
+        })
+        .unwrap();
+    wait_for(&mut rx, "refused by Vipps", invalid).await;
+    engine.send(Command::Retry).unwrap();
+    engine
+        .send(Command::SendToPersonalQr {
+            content: PersonalQr("https://qr.vipps.no/28/2/01/031/4791234567?v=1".into()),
+        })
+        .unwrap();
+    let reference = requested(&mut rx).await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.user_flow, "PUSH_MESSAGE");
+    assert_eq!(p.customer_phone.as_deref(), Some("4791234567"));
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.aggregate.captured_amount.value, 12_900);
+    let store = env.store();
+    let a = kasse::store::attempts::attempt_by_reference(store.conn(), &reference)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        a.customer_kind,
+        kasse::core::payment::CustomerKind::PersonalQr
+    );
+    assert_eq!(a.phone_masked, None);
+    assert_eq!(a.status, kasse::core::payment::AttemptStatus::Completed);
+}
+
+/// With no relay (or by choice), the till shows a payment-specific QR: created with
+/// `userFlow: QR` and `TEXT/TARGETURL`, followed by polling, captured as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_time_qr_pays_without_the_relay() {
+    use kasse::engine::EngineOptions;
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine_with(EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine.send(Command::ShowOneTimeQr).unwrap();
+    let shown = wait_for(&mut rx, "one-time QR", |e| {
+        matches!(e, EngineEvent::OneTimeQr { .. })
+    })
+    .await;
+    let EngineEvent::OneTimeQr {
+        reference,
+        qr_content,
+        ..
+    } = shown
+    else {
+        unreachable!()
+    };
+    assert!(qr_content.starts_with("https://"), "{qr_content}");
+    let p = env.ledger(&reference).await;
+    assert_eq!((p.user_flow.as_str(), p.state.as_str()), ("QR", "CREATED"));
+    assert_eq!(p.customer_phone, None);
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.aggregate.captured_amount.value, 12_900);
+    let log = env.log().await;
+    let create = log
+        .iter()
+        .find(|c| c.method == "POST" && c.path == "/epayment/v1/payments")
+        .unwrap();
+    assert_eq!(create.status, 201);
+}
+
+/// The relay cannot be reached (the shop's internet hiccups, the relay is being upgraded):
+/// after the grace period the waiting sale shows a one-time QR by itself, says why, and the
+/// payment completes by polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_down_switches_to_a_one_time_qr() {
+    use kasse::engine::MessageId;
+    let mut env = Env::start().await;
+    // A relay address where nothing listens.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    env.config.relay.url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    env.config.engine.one_time_qr_after_secs = 1;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    wait_for(&mut rx, "relay down", |e| {
+        matches!(
+            e,
+            EngineEvent::RelayStatus {
+                status: kasse::engine::RelayStatus::Reconnecting { .. }
+            }
+        )
+    })
+    .await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "told why", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::RelayDownOneTimeQr,
+                ..
+            }
+        )
+    })
+    .await;
+    let shown = wait_for(&mut rx, "one-time QR", |e| {
+        matches!(e, EngineEvent::OneTimeQr { .. })
+    })
+    .await;
+    let EngineEvent::OneTimeQr { reference, .. } = shown else {
+        unreachable!()
+    };
+    assert_eq!(env.ledger(&reference).await.user_flow, "QR");
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        12_900
+    );
+}

@@ -9,12 +9,15 @@ mod sim_support;
 mod ui_common;
 
 mod cli_catalog;
+mod compliance_journal;
+mod compliance_signatures;
 mod engine_crash;
 mod engine_faults;
 mod engine_flow;
 mod engine_followup;
 mod engine_review;
 mod engine_salesunit;
+mod engine_soak;
 mod layers;
 mod openapi_conformance;
 mod relay_crash;

@@ -28,8 +28,11 @@ fn a_store_transaction_holds_the_write_lock_from_its_start() {
             "expected the other writer to meet the lock, got: {err}"
         );
         // ... and our write still commits.
-        s.append_journal("test", &serde_json::json!({ "n": 1 }))
-            .map(|_| ())
+        s.append_journal(
+            kasse::store::kind::ITEM_ADDED,
+            &serde_json::json!({ "n": 1 }),
+        )
+        .map(|_| ())
     });
     result.unwrap();
     assert_eq!(store.verify_journal().unwrap().rows, 1);

@@ -35,7 +35,8 @@ fn tamper(path: &std::path::Path, sql: &str) {
     conn.execute_batch(
         "DROP TRIGGER journal_no_update; DROP TRIGGER journal_no_delete;
          DROP TRIGGER journal_head_forward; DROP TRIGGER journal_head_no_delete;
-         DROP TRIGGER journal_append_in_order;",
+         DROP TRIGGER journal_append_in_order; DROP TRIGGER journal_new_rows_coded;
+         DROP TRIGGER journal_move_head;",
     )
     .unwrap();
     conn.execute_batch(sql).unwrap();
@@ -79,7 +80,7 @@ fn edited_payload_is_detected() {
         verify_tampered(
             r#"UPDATE journal SET payload = replace(payload, '4990', '499') WHERE seq = 3"#
         ),
-        Err(JournalError::Edited { seq: 3 })
+        Err(JournalError::Edited { seq: 3, .. })
     ));
 }
 
@@ -87,7 +88,7 @@ fn edited_payload_is_detected() {
 fn edited_kind_or_time_is_detected() {
     assert!(matches!(
         verify_tampered("UPDATE journal SET at_ms = at_ms + 1 WHERE seq = 1"),
-        Err(JournalError::Edited { seq: 1 })
+        Err(JournalError::Edited { seq: 1, .. })
     ));
 }
 
@@ -155,10 +156,13 @@ fn truncation_with_a_rewound_head_needs_an_anchor() {
 fn row_added_behind_the_heads_back_is_detected() {
     assert!(matches!(
         verify_tampered(
-            "INSERT INTO journal (seq, at_ms, kind, payload, prev_hash, hash)
-             SELECT 6, at_ms, kind, payload, hash, hash FROM journal WHERE seq = 5"
+            "INSERT INTO journal (seq, at_ms, kind, payload, prev_hash, hash, event_code,
+                                  trans_code, payment_code, hash_version)
+             SELECT 6, at_ms, kind, payload, hash, hash, event_code, trans_code, payment_code,
+                    hash_version
+             FROM journal WHERE seq = 5"
         ),
-        Err(JournalError::Edited { seq: 6 })
+        Err(JournalError::Edited { seq: 6, .. })
     ));
 }
 

@@ -32,7 +32,10 @@ fn creates_a_wal_database_and_reopening_is_a_no_op() {
     };
     let before = schema(&store);
     store
-        .append_journal("test", &serde_json::json!({"kept": true}))
+        .append_journal(
+            kasse::store::kind::ITEM_ADDED,
+            &serde_json::json!({"kept": true}),
+        )
         .unwrap();
     drop(store);
 
@@ -70,7 +73,7 @@ fn damaged_pages_are_reported_as_corrupt() {
         for i in 0..200 {
             store
                 .append_journal(
-                    "filler",
+                    kasse::store::kind::ITEM_ADDED,
                     &serde_json::json!({ "i": i, "pad": "x".repeat(200) }),
                 )
                 .unwrap();

@@ -436,3 +436,58 @@ fn test_connection_ticks_token_qr_and_relay_of_the_demo() {
     h.click(&h.t("admin-test-connection"));
     assert!(h.has_text("✗"), "the relay check failed");
 }
+
+/// The customer shows the personal QR from their app; the scanner types it into the search
+/// field: the basket is paid with it (no scan of the till's QR), and the receipt follows.
+#[test]
+fn a_scanned_personal_qr_pays_the_basket() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    h.click_id(&tile_id("kopp"));
+    h.click_id(sale::SEARCH_ID);
+    h.typewrite(&format!(
+        "https://qr.vipps.no/28/2/01/031/{}?v=1",
+        kasse::sim::DEFAULT_CUSTOMER_PHONE
+    ));
+    h.enter_in_field();
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-title"));
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger.len(), 1, "{ledger:#?}");
+    assert_eq!(ledger[0].aggregate.captured_amount.value, TERMOKOPP);
+    assert_eq!(
+        ledger[0].customer_phone.as_deref(),
+        Some(kasse::sim::DEFAULT_CUSTOMER_PHONE)
+    );
+}
+
+/// The cashier chooses a QR for this payment: it replaces the till's QR and the sale completes
+/// when the customer approves it.
+#[test]
+fn a_one_time_qr_on_request_pays_the_basket() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    h.click_id(&tile_id("kopp"));
+    h.named_key(Named::F12);
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    h.click(&h.t("pay-one-time-qr"));
+    h.wait_until("the one-time payment", |h| {
+        !h.runtime
+            .block_on(h.phone.control().payments())
+            .expect("ledger")
+            .is_empty()
+    });
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger[0].user_flow, "QR");
+    h.runtime
+        .block_on(h.phone.control().approve(&ledger[0].reference))
+        .expect("approve");
+    h.wait_for_text(&h.t("receipt-title"));
+}

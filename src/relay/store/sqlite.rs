@@ -8,6 +8,11 @@
 //!
 //! Readers use a small pool of read-only connections on blocking threads (WAL
 //! lets them run while the writer commits).
+//!
+//! The write-ahead log is kept bounded by [`WalPolicy`]: a background thread
+//! copies it into the database (PASSIVE checkpoints, never in the writer's
+//! way), and the writer, between two transactions, restarts it once it has
+//! grown past a size and truncates it once writes stop.
 
 use super::{
     CheckInGate, CommitListener, Disposition, FreshDelivery, IngestOutcome, NewEvent, RelayStorage,
@@ -21,6 +26,7 @@ use futures_util::future::BoxFuture;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, mpsc};
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// The relay schema: `migrations/relay/`, loaded the way every database's migrations are (see
@@ -65,6 +71,62 @@ impl std::str::FromStr for Synchronous {
     }
 }
 
+/// How the write-ahead log (`<db>-wal`) is kept small.
+///
+/// SQLite writes from the start of the log again only when every frame in it
+/// has been copied into the database and no reader still looks at any of them.
+/// A PASSIVE checkpoint beside a busy writer never gets there (by the time it
+/// has copied what was there, the writer has appended more), so under
+/// sustained load the log grows for as long as the load lasts, every read
+/// searches a longer log, and the file keeps its size afterwards. So the
+/// writer, between two of its transactions, finishes the job itself:
+///
+/// * once the log file has grown past `restart_bytes`: a RESTART checkpoint
+///   (copy what is left, wait for readers still on old frames), so the next
+///   commit writes from the start of the file again, and `journal_size_limit`
+///   trims the file back to `restart_bytes` at that commit;
+/// * after `idle_after` without a write: a TRUNCATE checkpoint, which also
+///   cuts the file to zero bytes.
+///
+/// Either waits at most `checkpoint_wait` for readers (reads are single short
+/// statements); if they are still busy it gives up and tries again later. A
+/// checkpoint never blocks a reader. Meanwhile a background thread copies the
+/// log into the database with PASSIVE checkpoints every `passive_every`, so
+/// the writer's checkpoint finds little left to copy.
+///
+/// The log file therefore stays below `restart_bytes` plus what one group
+/// commit writes (at most 2048 events and their index pages), as long as
+/// readers finish within `checkpoint_wait`; a reader holding an old snapshot
+/// longer lets it grow until the next try after it has finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalPolicy {
+    pub restart_bytes: u64,
+    pub idle_after: Duration,
+    pub checkpoint_wait: Duration,
+    pub passive_every: Duration,
+}
+
+impl Default for WalPolicy {
+    fn default() -> WalPolicy {
+        WalPolicy {
+            restart_bytes: 64 * 1024 * 1024,
+            idle_after: Duration::from_secs(1),
+            checkpoint_wait: Duration::from_millis(200),
+            passive_every: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The write-ahead log's file beside the database at `db`.
+pub fn wal_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
+
+/// How long a connection waits for a lock held by another connection.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn open_err(path: &Path) -> impl FnOnce(rusqlite::Error) -> RelayStoreError + '_ {
     move |source| RelayStoreError::Open {
         path: path.to_path_buf(),
@@ -78,8 +140,7 @@ pub(super) fn open_connection(
     synchronous: Synchronous,
 ) -> Result<Connection, RelayStoreError> {
     let mut conn = Connection::open(path).map_err(open_err(path))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(open_err(path))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err(path))?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
         .map_err(open_err(path))?;
@@ -110,8 +171,7 @@ fn open_reader(path: &Path) -> Result<Connection, RelayStoreError> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(open_err(path))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(open_err(path))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err(path))?;
     Ok(conn)
 }
 
@@ -153,28 +213,44 @@ const MAX_BATCH: usize = 2048;
 const MAX_IDLE_READERS: usize = 8;
 
 impl SqliteStorage {
-    /// Open (create, migrate) the database and start the writer thread.
+    /// Open (create, migrate) the database and start the writer thread, with
+    /// the default [`WalPolicy`].
     pub fn open(path: &Path, synchronous: Synchronous) -> Result<SqliteStorage, RelayStoreError> {
+        SqliteStorage::open_with(path, synchronous, WalPolicy::default())
+    }
+
+    /// [`SqliteStorage::open`] with an explicit [`WalPolicy`].
+    pub fn open_with(
+        path: &Path,
+        synchronous: Synchronous,
+        wal: WalPolicy,
+    ) -> Result<SqliteStorage, RelayStoreError> {
         let conn = open_connection(path, synchronous)?;
-        // Checkpoints run on their own thread (PASSIVE: they never block the
-        // writer), so a commit never waits for one: steadier latency.
+        // No checkpoint inside a commit (SQLite's automatic one would run in
+        // the writer right after committing): see `WalPolicy`.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        let limit = i64::try_from(wal.restart_bytes).unwrap_or(i64::MAX);
+        conn.pragma_update(None, "journal_size_limit", limit)?;
         let checkpoint_conn = Connection::open(path).map_err(open_err(path))?;
         checkpoint_conn
-            .busy_timeout(std::time::Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .map_err(open_err(path))?;
+        // One checkpoint at a time in this process: the writer's RESTART or
+        // TRUNCATE would otherwise fail at once while a PASSIVE one runs.
+        let checkpointing = Arc::new(Mutex::new(()));
         let (stop_checkpoints, checkpoint_rx) = mpsc::channel::<()>();
+        let passive_lock = checkpointing.clone();
         std::thread::Builder::new()
             .name("relay-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpoint_conn, checkpoint_rx))
+            .spawn(move || checkpoint_loop(checkpoint_conn, checkpoint_rx, wal, passive_lock))
             .map_err(|e| RelayStoreError::Task(format!("cannot start checkpoint thread: {e}")))?;
         let (tx, rx) = mpsc::channel::<Job>();
         let listener: Arc<RwLock<Option<CommitListener>>> = Arc::new(RwLock::new(None));
         let writer_listener = listener.clone();
+        let keeper = WalKeeper::new(wal_path(path), wal, checkpointing);
         std::thread::Builder::new()
             .name("relay-writer".into())
-            .spawn(move || writer_loop(conn, rx, writer_listener))
+            .spawn(move || writer_loop(conn, rx, writer_listener, keeper))
             .map_err(|e| RelayStoreError::Task(format!("cannot start writer thread: {e}")))?;
         Ok(SqliteStorage {
             path: path.to_path_buf(),
@@ -398,17 +474,167 @@ impl RelayStorage for SqliteStorage {
     }
 }
 
-/// How often the WAL is checkpointed into the database file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
-
-fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
-    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
-        let result: Result<(i64, i64, i64), _> =
-            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            });
-        if let Err(e) = result {
+/// Copy the log into the database in the background (PASSIVE: never waits
+/// for the writer or a reader, never blocks them).
+fn checkpoint_loop(
+    conn: Connection,
+    stop: mpsc::Receiver<()>,
+    policy: WalPolicy,
+    checkpointing: Arc<Mutex<()>>,
+) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(policy.passive_every) {
+        let _one_at_a_time = checkpointing.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = checkpoint(&conn, CheckpointMode::Passive) {
             tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CheckpointMode {
+    Passive,
+    Restart,
+    Truncate,
+}
+
+/// What `PRAGMA wal_checkpoint` reports.
+#[derive(Debug, Clone, Copy)]
+struct CheckpointResult {
+    /// It could not finish (a reader or another connection was in the way).
+    busy: bool,
+    /// Frames in the log, and how many of them are in the database now.
+    log_frames: i64,
+    checkpointed_frames: i64,
+}
+
+fn checkpoint(
+    conn: &Connection,
+    mode: CheckpointMode,
+) -> Result<CheckpointResult, rusqlite::Error> {
+    let sql = match mode {
+        CheckpointMode::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
+        CheckpointMode::Restart => "PRAGMA wal_checkpoint(RESTART)",
+        CheckpointMode::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
+    };
+    conn.query_row(sql, [], |r| {
+        Ok(CheckpointResult {
+            busy: r.get::<_, i64>(0)? != 0,
+            log_frames: r.get(1)?,
+            checkpointed_frames: r.get(2)?,
+        })
+    })
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// The writer's half of [`WalPolicy`]: checkpoints that let the log start over.
+struct WalKeeper {
+    wal: PathBuf,
+    policy: WalPolicy,
+    checkpointing: Arc<Mutex<()>>,
+    /// The log file was not empty after the last commit.
+    dirty: bool,
+    /// A checkpoint could not finish; the next try is not before this.
+    retry_at: Option<Instant>,
+    /// The log passed [`RUNAWAY_FACTOR`] times `restart_bytes` and that was logged.
+    warned: bool,
+}
+
+/// A log this many times `restart_bytes` is logged at WARN: checkpoints keep
+/// failing (a reader holding an old snapshot, a full disk).
+const RUNAWAY_FACTOR: u64 = 4;
+
+impl WalKeeper {
+    fn new(wal: PathBuf, policy: WalPolicy, checkpointing: Arc<Mutex<()>>) -> WalKeeper {
+        WalKeeper {
+            wal,
+            policy,
+            checkpointing,
+            // A log left by an earlier run is truncated at the first idle moment.
+            dirty: true,
+            retry_at: None,
+            warned: false,
+        }
+    }
+
+    /// How long the writer waits for a job before it counts as idle (`None`:
+    /// nothing to do when idle, wait as long as it takes).
+    fn idle_wait(&self) -> Option<Duration> {
+        self.dirty.then_some(self.policy.idle_after)
+    }
+
+    /// After a commit: restart the log once it has grown past the limit.
+    fn committed(&mut self, conn: &Connection) {
+        let len = file_len(&self.wal);
+        // A commit that changed nothing (an ack of nothing new) leaves an
+        // empty log empty: nothing to truncate later.
+        self.dirty = len > 0;
+        if len > self.policy.restart_bytes.saturating_mul(RUNAWAY_FACTOR) && !self.warned {
+            self.warned = true;
+            tracing::warn!(
+                wal_bytes = len,
+                limit = self.policy.restart_bytes,
+                "the write-ahead log keeps growing: checkpoints cannot finish"
+            );
+        }
+        let waiting = self.retry_at.is_some_and(|at| Instant::now() < at);
+        if len > self.policy.restart_bytes && !waiting {
+            self.run(conn, CheckpointMode::Restart);
+        }
+    }
+
+    /// Nothing written for `idle_after`: empty the log and cut the file.
+    fn idle(&mut self, conn: &Connection) {
+        if self.dirty && self.run(conn, CheckpointMode::Truncate) {
+            self.dirty = false;
+        }
+    }
+
+    /// Run a RESTART or TRUNCATE checkpoint on the writer's connection, waiting
+    /// at most `checkpoint_wait` for readers. True when it finished.
+    fn run(&mut self, conn: &Connection, mode: CheckpointMode) -> bool {
+        let started = Instant::now();
+        let result = {
+            let _one_at_a_time = self.checkpointing.lock().unwrap_or_else(|p| p.into_inner());
+            let waited = conn
+                .busy_timeout(self.policy.checkpoint_wait)
+                .and_then(|()| checkpoint(conn, mode));
+            // The writer's own statements keep the long timeout.
+            if let Err(e) = conn.busy_timeout(BUSY_TIMEOUT) {
+                tracing::warn!(error = %e, "cannot reset the busy timeout");
+            }
+            waited
+        };
+        match result {
+            Ok(r) if !r.busy => {
+                self.retry_at = None;
+                self.warned = false;
+                tracing::debug!(
+                    ?mode,
+                    frames = r.log_frames,
+                    checkpointed = r.checkpointed_frames,
+                    took_ms = started.elapsed().as_millis(),
+                    "WAL checkpointed; it starts over"
+                );
+                true
+            }
+            Ok(r) => {
+                self.retry_at = Some(Instant::now() + self.policy.checkpoint_wait);
+                tracing::debug!(
+                    ?mode,
+                    frames = r.log_frames,
+                    checkpointed = r.checkpointed_frames,
+                    "WAL checkpoint could not finish: readers busy; trying again later"
+                );
+                false
+            }
+            Err(e) => {
+                self.retry_at = Some(Instant::now() + self.policy.checkpoint_wait);
+                tracing::warn!(error = %e, ?mode, "WAL checkpoint failed");
+                false
+            }
         }
     }
 }
@@ -423,10 +649,25 @@ fn writer_loop(
     mut conn: Connection,
     rx: mpsc::Receiver<Job>,
     listener: Arc<RwLock<Option<CommitListener>>>,
+    mut wal: WalKeeper,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut routed: Vec<FreshDelivery> = Vec::new();
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = match wal.idle_wait() {
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+            Some(wait) => match rx.recv_timeout(wait) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    wal.idle(&conn);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            },
+        };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -455,6 +696,8 @@ fn writer_loop(
                 l(fresh);
             }
         }
+        // Between transactions, after everyone committed has been answered.
+        wal.committed(&conn);
     }
 }
 
@@ -874,6 +1117,176 @@ mod tests {
 
     fn open_gate() -> CheckInGate {
         Arc::new(|_| true)
+    }
+
+    /// A small log limit, so a short burst passes it many times. Readers get
+    /// a long grace: on a loaded machine a reader thread can be descheduled
+    /// mid-read for a few hundred milliseconds, and the bound below holds only
+    /// while readers finish within `checkpoint_wait`.
+    fn wal_policy_for_tests() -> WalPolicy {
+        WalPolicy {
+            restart_bytes: 256 * 1024,
+            idle_after: Duration::from_millis(300),
+            checkpoint_wait: Duration::from_secs(5),
+            passive_every: Duration::from_millis(100),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_stays_bounded_under_a_sustained_burst_and_is_emptied_when_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        let db = RelayDb::open(&path).unwrap();
+        db.add_store("123456", "Shop").unwrap();
+        let t = db.add_till("123456", "t1", "qr-1").unwrap();
+        drop(db);
+        let policy = wal_policy_for_tests();
+        let storage =
+            Arc::new(SqliteStorage::open_with(&path, Synchronous::Normal, policy).unwrap());
+        let till = storage
+            .till_by_token_hash(crate::relay::store::token_hash(&t.token))
+            .await
+            .unwrap()
+            .unwrap()
+            .key;
+        let wal = wal_path(&path);
+        let db_before = file_len(&path);
+
+        // Sixteen senders keep the writer busy without a pause, while a till
+        // keeps reading and acknowledging (so checkpoints meet readers and
+        // acks, as in the server).
+        const SENDERS: usize = 16;
+        const EACH: usize = 500;
+        let largest_wal = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut senders = Vec::new();
+        for s in 0..SENDERS {
+            let (storage, wal, largest_wal) = (storage.clone(), wal.clone(), largest_wal.clone());
+            senders.push(tokio::spawn(async move {
+                for i in 0..EACH {
+                    let body = payment(&format!("t1-{s:02}-{i:05}"));
+                    let o = storage
+                        .ingest(event(&body, 1_000), open_gate())
+                        .await
+                        .unwrap();
+                    assert!(matches!(o.disposition, Disposition::Routed { .. }));
+                    // Committed before it resolved: the log is at its fullest now.
+                    largest_wal.fetch_max(file_len(&wal), std::sync::atomic::Ordering::Relaxed);
+                }
+            }));
+        }
+        let reading = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let reader = {
+            let (storage, reading) = (storage.clone(), reading.clone());
+            tokio::spawn(async move {
+                let (mut cursor, mut acked) = (0, 0);
+                while reading.load(std::sync::atomic::Ordering::Relaxed) {
+                    let batch = storage
+                        .deliveries_after(till, cursor, 2_000, 256)
+                        .await
+                        .unwrap();
+                    if let Some(last) = batch.last() {
+                        assert!(batch.windows(2).all(|w| w[0].seq < w[1].seq));
+                        assert!(batch[0].seq > cursor);
+                        cursor = last.seq;
+                        acked += storage
+                            .ack(till, vec![], Some(cursor), 2_000)
+                            .await
+                            .unwrap();
+                    }
+                }
+                acked
+            })
+        };
+        for s in senders {
+            s.await.unwrap();
+        }
+        reading.store(false, std::sync::atomic::Ordering::Relaxed);
+        let acked_during_burst = reader.await.unwrap();
+        assert!(acked_during_burst > 0);
+
+        // The bound: the restart threshold plus what one group commit appends
+        // before the writer looks at the file again. A commit here holds at
+        // most 16 events and one ack. Each event dirties a handful of pages
+        // (the table's last leaf, one leaf of each of the four indexes, the odd
+        // split): 8 pages of 4 KiB is generous. An ack of up to 256 events
+        // rewrites the leaves holding them and their index entries: 64 pages.
+        let bound = policy.restart_bytes + (16 * 8 + 64) * 4096;
+        let largest = largest_wal.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            largest <= bound,
+            "WAL reached {largest} bytes; bound {bound}"
+        );
+
+        // Idle: the writer empties the log and cuts the file to zero bytes.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while file_len(&wal) > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "WAL still {} bytes",
+                file_len(&wal)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Every page the burst changed went through the log at least once, so
+        // without restarts the log would have ended larger than the bound.
+        let grown = file_len(&path) - db_before;
+        assert!(
+            grown > bound,
+            "the burst wrote only {grown} bytes to the database"
+        );
+
+        // Nothing lost, in order, once each, after all the restarts.
+        let mut seqs = Vec::new();
+        let mut after = 0;
+        loop {
+            let batch = storage
+                .deliveries_after(till, after, 2_000, 1_000)
+                .await
+                .unwrap();
+            let Some(last) = batch.last() else { break };
+            after = last.seq;
+            seqs.extend(batch.iter().map(|e| e.seq));
+        }
+        assert_eq!(seqs.len(), SENDERS * EACH);
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+        // Acks during the burst were kept; acks after a truncation land too.
+        assert_eq!(
+            acked_during_burst + storage.ack(till, vec![], Some(after), 3_000).await.unwrap(),
+            (SENDERS * EACH) as u64
+        );
+        assert_eq!(storage.counts(3_000).await.unwrap().pending, 0);
+    }
+
+    #[tokio::test]
+    async fn a_log_left_by_an_earlier_run_is_truncated_once_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        let db = RelayDb::open(&path).unwrap();
+        db.add_store("123456", "Shop").unwrap();
+        // Another connection keeps the log from being removed at close.
+        let keep = Connection::open(&path).unwrap();
+        let _: i64 = keep
+            .query_row("SELECT count(*) FROM stores", [], |r| r.get(0))
+            .unwrap();
+        for i in 0..50 {
+            db.add_till("123456", &format!("t{i}"), &format!("qr-{i}"))
+                .unwrap();
+        }
+        drop(db);
+        let wal = wal_path(&path);
+        assert!(file_len(&wal) > 0);
+        let _storage =
+            SqliteStorage::open_with(&path, Synchronous::Normal, wal_policy_for_tests()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while file_len(&wal) > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "WAL still {} bytes",
+                file_len(&wal)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        drop(keep);
     }
 
     #[tokio::test]

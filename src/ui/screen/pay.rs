@@ -87,6 +87,8 @@ pub enum Message {
     Retry,
     BackToBasket,
     OpenPhone,
+    /// Show a payment-specific QR instead of the till's own.
+    ShowOneTimeQr,
     ClosePhone,
     CallingCode(&'static str),
     Digit(char),
@@ -199,6 +201,7 @@ impl Pay {
                 return Action::Send(Command::Retry);
             }
             Message::BackToBasket => return Action::Send(Command::BackToBasket),
+            Message::ShowOneTimeQr => return Action::Send(Command::ShowOneTimeQr),
             Message::OpenPhone => {
                 self.phone = Some(PhoneEntry {
                     calling_code: self.default_calling_code.to_owned(),
@@ -400,6 +403,13 @@ impl Pay {
                         big_button(ctx.t("pay-send-to-phone"), theme::primary_button)
                             .width(Fill)
                             .on_press(Message::OpenPhone),
+                    );
+                }
+                if self.step == Step::WaitingForScan {
+                    panel = panel.push(
+                        big_button(ctx.t("pay-one-time-qr"), theme::plain_button)
+                            .width(Fill)
+                            .on_press(Message::ShowOneTimeQr),
                     );
                 }
                 panel = panel.push(

@@ -8,6 +8,7 @@ use super::KeyPress;
 use crate::core::basket::{Basket, BasketError, Discount, LineId};
 use crate::core::catalog::{Catalog, Item, Unit};
 use crate::core::money::parse_minor;
+use crate::engine::PersonalQr;
 use crate::ui::i18n::Arg;
 use crate::ui::theme::{self, size};
 use crate::ui::widget::{Ctx, big_button, body, heading, square_button, strong};
@@ -87,6 +88,9 @@ pub enum Action {
     None,
     /// Hand the basket to the engine.
     Pay,
+    /// Hand the basket to the engine and push the payment to the customer whose personal QR
+    /// the scanner typed.
+    PayWithPersonalQr(PersonalQr),
     /// Move keyboard focus to a field.
     Focus(&'static str),
 }
@@ -116,6 +120,16 @@ impl Sale {
                 if query.is_empty() {
                     // Enter in the empty search field pays, like Enter anywhere else.
                     return self.pay(basket);
+                }
+                // The customer's personal QR (from their app), read by the scanner: pay the
+                // basket with it.
+                let personal_qr = PersonalQr(query.clone());
+                if personal_qr.looks_valid() {
+                    self.search.clear();
+                    return match self.pay(basket) {
+                        Action::Pay => Action::PayWithPersonalQr(personal_qr),
+                        other => other,
+                    };
                 }
                 // A scanner typing into the focused search field ends with Enter:
                 // an exact barcode adds the item; a single hit adds that item.

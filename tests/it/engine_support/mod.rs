@@ -227,7 +227,10 @@ impl Env {
         let mut child = cmd.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut reader = tokio::io::BufReader::new(stdout).lines();
-        let phone_mode = args.contains(&"--phone");
+        // Pushed to a known customer: nobody scans the till's QR.
+        let phone_mode = ["--phone", "--personal-qr", "--one-time-qr"]
+            .iter()
+            .any(|flag| args.contains(flag));
         let mut lines = Vec::new();
         let (mut relay_up, mut awaiting, mut scanned) = (false, false, false);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

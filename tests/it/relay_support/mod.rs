@@ -100,6 +100,30 @@ pub struct Relay {
 impl Relay {
     /// Start `serve` on `listen` (e.g. "127.0.0.1:0") with fast heartbeats.
     pub async fn start(db: &Path, listen: &str, extra: &[&str]) -> Relay {
+        Relay::spawn(db, listen, extra, Stdio::inherit()).await.0
+    }
+
+    /// Like [`Relay::start`], collecting the relay's log (stderr, `RUST_LOG=warn`).
+    pub async fn start_logged(db: &Path, listen: &str, extra: &[&str]) -> (Relay, Logs) {
+        let (relay, stderr) = Relay::spawn(db, listen, extra, Stdio::piped()).await;
+        let stderr = stderr.expect("piped stderr");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let collected = lines.clone();
+        let reader = tokio::spawn(async move {
+            let mut stderr = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = stderr.next_line().await {
+                collected.lock().unwrap().push(strip_ansi(&line));
+            }
+        });
+        (relay, Logs { lines, reader })
+    }
+
+    async fn spawn(
+        db: &Path,
+        listen: &str,
+        extra: &[&str],
+        stderr: Stdio,
+    ) -> (Relay, Option<tokio::process::ChildStderr>) {
         let mut cmd = tokio::process::Command::new(BIN);
         cmd.arg("--db")
             .arg(db)
@@ -113,10 +137,11 @@ impl Relay {
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true);
         let mut child = cmd.spawn().expect("spawn kasse-relay serve");
         let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take();
         let mut lines = BufReader::new(stdout).lines();
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
@@ -132,12 +157,28 @@ impl Relay {
             base_url.host_str().expect("host"),
             base_url.port().expect("port")
         );
-        Relay {
+        let relay = Relay {
             child,
             base_url,
             addr,
             _stdout: lines,
-        }
+        };
+        (relay, stderr)
+    }
+
+    /// SIGTERM (what systemd sends), and wait until it has shut down.
+    #[cfg(unix)]
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("relay still running");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("relay stops after SIGTERM")
+            .expect("wait for relay")
     }
 
     /// SIGKILL, and wait until it is gone.
@@ -151,6 +192,54 @@ impl Relay {
             .join(&format!("/v1/webhooks/vipps/{msn}"))
             .expect("webhook URL")
     }
+}
+
+/// The log lines of a relay started with [`Relay::start_logged`].
+pub struct Logs {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Logs {
+    /// The lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Every line, once the relay has exited (its stderr is closed).
+    pub async fn all(self) -> Vec<String> {
+        tokio::time::timeout(Duration::from_secs(30), self.reader)
+            .await
+            .expect("relay log closed in time")
+            .expect("log reader");
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+/// `line` without terminal colour codes.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ ... final byte in @..~
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) && c != '[' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The size of the write-ahead log beside `db` (0 when there is none).
+pub fn wal_len(db: &Path) -> u64 {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(PathBuf::from(wal)).map_or(0, |m| m.len())
 }
 
 /// The three headers Vipps signs `body` with for `signed_for`, dated now.

@@ -1,0 +1,218 @@
+//! Signing a transaction as it concludes, inside the caller's transaction: the next receipt
+//! number of the register, the signed text over the previous signature, the journal row
+//! (`sale_signed` / `return_signed`) and the `signed_transaction` row. Either all of it
+//! commits with the sale or refund it concludes, or none of it does.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::json;
+
+use super::ComplianceError;
+use super::signing::Signer;
+use crate::core::journal_code::TransactionCode;
+use crate::core::signature_text::{
+    self, DanishText, FIRST_PREVIOUS_SIGNATURE, NorwegianText, Scheme, TextError,
+};
+use crate::store::{SignedTransaction, SigningKeyRecord, Store, kind, system_clock};
+
+/// Employee recorded with each transaction until Kasse has cashiers (signed in Denmark).
+pub const NO_CASHIER: &str = "0";
+
+/// The exact text signed for `t`, chained to `previous_signature`.
+pub fn signed_text(
+    scheme: Scheme,
+    previous_signature: &str,
+    t: &SignedTransaction,
+) -> Result<String, TextError> {
+    let nr = t.nr.to_string();
+    match scheme {
+        Scheme::NoRsaSha1 => NorwegianText {
+            previous_signature,
+            trans_date: &t.trans_date,
+            trans_time: &t.trans_time,
+            nr: &nr,
+            amount_in: t.amount_in,
+            amount_ex: t.amount_ex,
+        }
+        .text(),
+        Scheme::DkRsaSha512 => {
+            let trans_type = t.trans_type.to_string();
+            DanishText {
+                previous_signature,
+                nr: &nr,
+                trans_id: &t.trans_id,
+                trans_type: &trans_type,
+                trans_date: &t.trans_date,
+                trans_time: &t.trans_time,
+                emp_id: &t.emp_id,
+                amount_in: t.amount_in,
+                amount_ex: t.amount_ex,
+                register_id: &t.register_id,
+                company_ident: &t.company_ident,
+            }
+            .text()
+        }
+    }
+}
+
+/// The journal payload recording `t` (everything needed to re-create its signed text, given
+/// the previous signature of the register).
+pub fn journal_payload(t: &SignedTransaction, scheme: Scheme, test_key: bool) -> serde_json::Value {
+    let mut p = json!({
+        "register_id": t.register_id,
+        "nr": t.nr,
+        "trans_id": t.trans_id,
+        "trans_type": t.trans_type,
+        "sale_id": t.sale_id,
+        "emp_id": t.emp_id,
+        "trans_date": t.trans_date,
+        "trans_time": t.trans_time,
+        "amount_in": t.amount_in,
+        "amount_ex": t.amount_ex,
+        "currency": t.currency,
+        "company_ident": t.company_ident,
+        "scheme": scheme.as_str(),
+        "key_version": t.key_version,
+        "test_key": test_key,
+        "signature": t.signature,
+    });
+    if let (Some(op), Some(map)) = (t.refund_op_id, p.as_object_mut()) {
+        map.insert("refund_op_id".into(), json!(op));
+    }
+    p
+}
+
+/// What is being concluded.
+struct Conclusion {
+    trans_type: TransactionCode,
+    sale_id: i64,
+    refund_op_id: Option<i64>,
+    amount_in: i64,
+    amount_ex: i64,
+    currency: String,
+}
+
+/// Signs the completed sale `sale_id` at `now_ms` (its total and split as stored). Signing a
+/// sale twice returns the first signature.
+pub fn sign_sale(
+    c: &Connection,
+    signer: &Signer,
+    sale_id: i64,
+    now_ms: i64,
+) -> Result<SignedTransaction, ComplianceError> {
+    let store = Store::on(c, system_clock());
+    if let Some(done) = store.signed_sale(sale_id)? {
+        return Ok(done);
+    }
+    let (total, excluding, currency) = sale_amounts(c, sale_id)?;
+    sign(
+        &store,
+        signer,
+        Conclusion {
+            trans_type: TransactionCode::CASH_SALE,
+            sale_id,
+            refund_op_id: None,
+            amount_in: total,
+            amount_ex: excluding,
+            currency,
+        },
+        now_ms,
+    )
+}
+
+/// Signs the completed refund operation `op_id` of sale `sale_id` (`amount` minor units) as a
+/// return: negative amounts, the VAT-exclusive part in proportion to the sale's own split.
+/// Signing a refund twice returns the first signature.
+pub fn sign_return(
+    c: &Connection,
+    signer: &Signer,
+    sale_id: i64,
+    op_id: i64,
+    amount: i64,
+    now_ms: i64,
+) -> Result<SignedTransaction, ComplianceError> {
+    let store = Store::on(c, system_clock());
+    if let Some(done) = store.signed_return(op_id)? {
+        return Ok(done);
+    }
+    let (total, excluding, currency) = sale_amounts(c, sale_id)?;
+    let amount_in = -amount.abs();
+    sign(
+        &store,
+        signer,
+        Conclusion {
+            trans_type: TransactionCode::RETURN_PAYMENT,
+            sale_id,
+            refund_op_id: Some(op_id),
+            amount_in,
+            amount_ex: signature_text::proportional_excluding(amount_in, total, excluding),
+            currency,
+        },
+        now_ms,
+    )
+}
+
+fn sale_amounts(c: &Connection, sale_id: i64) -> Result<(i64, i64, String), ComplianceError> {
+    c.query_row(
+        "SELECT total, excluding_tax, currency FROM sale WHERE id = ?1",
+        params![sale_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()?
+    .ok_or(ComplianceError::NoSale(sale_id))
+}
+
+fn sign(
+    store: &Store<&Connection>,
+    signer: &Signer,
+    what: Conclusion,
+    now_ms: i64,
+) -> Result<SignedTransaction, ComplianceError> {
+    store.register_signing_key(&SigningKeyRecord {
+        key_version: signer.key_version().to_string(),
+        scheme: signer.scheme().as_str().to_string(),
+        public_key_pem: signer.public_key_pem().to_string(),
+        test_key: signer.is_test_key(),
+        certificate_pem: signer.certificate_pem().map(str::to_string),
+        first_used_ms: now_ms,
+    })?;
+    let register = signer.register_id();
+    let previous = store.last_signed_transaction(register)?;
+    let (nr, previous_signature) = match &previous {
+        Some(p) => (p.nr + 1, p.signature.as_str()),
+        None => (1, FIRST_PREVIOUS_SIGNATURE),
+    };
+    let stamp = signature_text::local_stamp(now_ms)?;
+    let mut t = SignedTransaction {
+        register_id: register.to_string(),
+        nr,
+        trans_id: nr.to_string(),
+        trans_type: what.trans_type.0,
+        sale_id: what.sale_id,
+        refund_op_id: what.refund_op_id,
+        emp_id: NO_CASHIER.to_string(),
+        trans_date: stamp.date,
+        trans_time: stamp.time,
+        amount_in: what.amount_in,
+        amount_ex: what.amount_ex,
+        currency: what.currency,
+        company_ident: signer.company_ident().to_string(),
+        key_version: signer.key_version().to_string(),
+        signature: String::new(),
+        journal_seq: 0,
+        signed_ms: now_ms,
+    };
+    let text = signed_text(signer.scheme(), previous_signature, &t)?;
+    t.signature = signer.sign(&text)?;
+    let journal_kind = if what.refund_op_id.is_some() {
+        kind::RETURN_SIGNED
+    } else {
+        kind::SALE_SIGNED
+    };
+    let entry = store.append_journal(
+        journal_kind,
+        &journal_payload(&t, signer.scheme(), signer.is_test_key()),
+    )?;
+    t.journal_seq = entry.seq;
+    store.insert_signed_transaction(&t)?;
+    Ok(t)
+}
