@@ -1239,3 +1239,50 @@ fn language<'a>(ctx: Ctx<'a>, country: Country) -> Element<'a, Message> {
     .spacing(12)
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_read_and_write_the_typed_configuration_with_its_one_parser() {
+        let mut config = Config::default();
+        config.vipps.environment = VippsEnvironment::Production;
+        config.vipps.client_secret = "s3cret-value".into();
+        config.till.currency = crate::core::money::Currency::Dkk;
+        let settings = Settings::from_config(&config);
+        assert_eq!(settings.environment, Environment::Production);
+        assert_eq!(settings.currency, "DKK");
+        assert!(!format!("{settings:?}").contains("s3cret-value"));
+        assert_eq!(settings.apply(&config).unwrap(), config);
+
+        // A simulator URL, and "prod" typed there, read as the configuration file reads them.
+        let mut form = settings.clone();
+        form.environment = Environment::Simulator;
+        form.simulator_url = " http://127.0.0.1:4567 ".into();
+        let applied = form.apply(&config).unwrap();
+        assert_eq!(applied.vipps.environment.label(), "127.0.0.1");
+        assert_eq!(
+            Settings::from_config(&applied).environment,
+            Environment::Simulator
+        );
+        form.simulator_url = "prod".into();
+        assert_eq!(
+            form.apply(&config).unwrap().vipps.environment,
+            VippsEnvironment::Production
+        );
+
+        form.simulator_url = "not a url".into();
+        let err = form.apply(&config).unwrap_err();
+        assert!(err.to_string().contains("vipps.environment"), "{err}");
+        let mut form = settings;
+        form.currency = "sek".into();
+        let err = form.apply(&config).unwrap_err();
+        assert!(err.to_string().contains("till.currency"), "{err}");
+        form.currency = " nok ".into();
+        assert_eq!(
+            form.apply(&config).unwrap().till.currency,
+            crate::core::money::Currency::Nok
+        );
+    }
+}
