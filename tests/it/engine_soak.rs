@@ -131,6 +131,18 @@ async fn kill9_soak() {
         .unwrap();
     assert_eq!(unresolved, 0, "attempts left unresolved");
     store.verify_journal().expect("journal verifies");
+    // The hash chain and the signature chain of every concluded sale, as an auditor checks.
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_kasse"))
+        .args(["journal", "verify", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "kasse journal verify: {}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
     let mut states: BTreeMap<String, u32> = BTreeMap::new();
     for p in &ledger {
         *states.entry(p.state.clone()).or_default() += 1;
