@@ -28,6 +28,10 @@ const MAX_ROUNDS: usize = 4;
 impl Till {
     /// Reconciles every attempt that still needs Vipps. Reports [`EngineEvent::Recovered`].
     pub(super) async fn reconcile_all(&mut self) {
+        let now = self.now_ms();
+        if let Err(e) = self.db.tx(|c| Ok(es::prune_calls(c, now)?)) {
+            tracing::warn!(error = %e, "could not prune old Vipps call records");
+        }
         let attempts = match self.db.read(|c| Ok(es::attempts_needing_reconcile(c)?)) {
             Ok(a) => a,
             Err(e) => {

@@ -691,18 +691,22 @@ pub fn stored_facts(conn: &Connection, a: &AttemptRow) -> Result<Stored> {
     })
 }
 
-/// Records a create, capture, cancel or refund request about to be sent (and prunes calls older
-/// than an hour).
+/// Records a create, capture, cancel or refund request about to be sent.
 pub fn record_call(conn: &Connection, reference: &str, api: OpKind, now_ms: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO vipps_call (reference, api, at_ms) VALUES (?1, ?2, ?3)",
         params![reference, api, now_ms],
     )?;
+    Ok(())
+}
+
+/// Forgets calls older than an hour (pacing only looks one minute back). Run with
+/// reconciliation, not on every call.
+pub fn prune_calls(conn: &Connection, now_ms: i64) -> Result<usize> {
     conn.execute(
         "DELETE FROM vipps_call WHERE at_ms < ?1",
         params![now_ms - 3_600_000],
-    )?;
-    Ok(())
+    )
 }
 
 /// Money calls sent for `reference` at or after `since_ms`: (API, sent at).
