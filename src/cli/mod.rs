@@ -6,9 +6,11 @@
 //! human-readable errors go to stderr.
 
 pub mod bench;
+pub mod cashier;
 pub mod catalog;
 pub mod compliance;
 pub mod config;
+pub mod day;
 pub mod demo;
 pub mod pay;
 pub mod recover;
@@ -57,6 +59,12 @@ pub enum Command {
     Journal(compliance::JournalArgs),
     /// The key that signs concluded transactions.
     Signing(compliance::SigningArgs),
+    /// Add, list or disable cashiers.
+    Cashier(cashier::CashierArgs),
+    /// The cash drawer: open without a sale, float, pay-in, pay-out, count.
+    Drawer(day::DrawerArgs),
+    /// X report (the day so far) or Z report (close the day).
+    Report(day::ReportArgs),
 }
 
 /// Exit codes of the headless commands.
@@ -82,6 +90,9 @@ pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32
         Command::Catalog(args) => catalog::run(config_path, args),
         Command::Journal(args) => compliance::journal(config_path, args),
         Command::Signing(args) => compliance::signing(config_path, args),
+        Command::Cashier(args) => cashier::run(config_path, args),
+        Command::Drawer(args) => day::drawer(config_path, args),
+        Command::Report(args) => day::report(config_path, args),
     }
 }
 

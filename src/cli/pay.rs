@@ -58,6 +58,26 @@ pub struct PayArgs {
     /// What the simulated customer does (with --demo).
     #[arg(long, value_enum, default_value = "approve")]
     pub customer: DemoCustomer,
+    /// Cash handed over, minor units (may exceed what is left: the change is printed). Cash
+    /// settles the rest rounded to the cash step (whole kroner in Norway, 50 øre in Denmark).
+    #[arg(long, value_name = "MINOR")]
+    pub cash: Option<i64>,
+    /// Paid on a card terminal that is not integrated (the cashier saw it approved).
+    #[arg(long, value_name = "MINOR")]
+    pub card: Option<i64>,
+    /// The card terminal's reference for --card.
+    #[arg(long, value_name = "TEXT", requires = "card")]
+    pub card_ref: Option<String>,
+    /// Paid by gift card.
+    #[arg(long, value_name = "MINOR")]
+    pub gift_card: Option<i64>,
+    /// Paid by a credit note from an earlier return.
+    #[arg(long, value_name = "MINOR")]
+    pub credit_note: Option<i64>,
+    /// The cashier selling (their id, see `kasse cashier list`); the PIN comes from
+    /// KASSE_CASHIER_PIN. Without it the sale records no cashier.
+    #[arg(long, value_name = "ID")]
+    pub cashier: Option<i64>,
     /// Give up (cancel the payment) after this many seconds.
     #[arg(long, default_value_t = 900)]
     pub timeout_secs: u64,
@@ -134,8 +154,24 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
         }
     };
     let store = open_store(&config)?;
+    let cashier = match super::cashier::log_in_from_env(&store, args.cashier) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kasse: {e:#}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let tenders = tenders_from_args(&args);
     let (handle, mut events) = Engine::start_with(config, store, EngineOptions::default());
+    if cashier.is_some() {
+        handle.send(Command::SetCashier {
+            cashier_id: cashier,
+        })?;
+    }
     handle.send(Command::Pay { basket })?;
+    // Parts taken at the till go first; Vipps pays what they leave, once all are recorded.
+    let mut tenders_sent = tenders.is_empty();
+    let mut tenders_pending = 0usize;
 
     let phone = demo.as_ref().map(|d| d.phone.clone());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout_secs);
@@ -182,6 +218,17 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                 qr_content,
             } => {
                 sale_total = *amount;
+                if !tenders_sent {
+                    tenders_sent = true;
+                    tenders_pending = tenders.len();
+                    for t in &tenders {
+                        handle.send(t.clone())?;
+                    }
+                    continue;
+                }
+                if tenders_pending > 0 {
+                    continue;
+                }
                 print_line(
                     &json!({"type": "qr", "content": qr_content, "sale_id": sale_id, "amount": amount}),
                 );
@@ -219,6 +266,20 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                 }
             }
             EngineEvent::Captured { amount, .. } => captured += amount,
+            EngineEvent::TenderTaken { .. } => tenders_pending = tenders_pending.saturating_sub(1),
+            EngineEvent::Paid {
+                sale_id,
+                change,
+                rounding,
+                receipt,
+            } => {
+                outcome = Some((
+                    exit::COMPLETED,
+                    json!({"outcome": "completed", "sale_id": sale_id, "reference": null,
+                           "total": receipt.total, "captured": 0, "change": change,
+                           "rounding": rounding}),
+                ));
+            }
             EngineEvent::Completed {
                 sale_id, reference, ..
             } => {
@@ -338,5 +399,27 @@ fn is_fatal(id: MessageId) -> bool {
             | MessageId::VippsCredentials
             | MessageId::InvalidPhone
             | MessageId::PaymentRejected
+            | MessageId::TenderRefused
     )
+}
+
+/// The parts to take at the till, in the order given to the engine: cash last (it may give
+/// change, so it settles what the others leave).
+fn tenders_from_args(args: &PayArgs) -> Vec<Command> {
+    use crate::core::tender::TenderKind;
+    let mut out = Vec::new();
+    let mut add = |tender: TenderKind, amount: Option<i64>, reference: Option<String>| {
+        if let Some(amount) = amount {
+            out.push(Command::Tender {
+                tender,
+                amount,
+                reference,
+            });
+        }
+    };
+    add(TenderKind::Card, args.card, args.card_ref.clone());
+    add(TenderKind::GiftCard, args.gift_card, None);
+    add(TenderKind::CreditNote, args.credit_note, None);
+    add(TenderKind::Cash, args.cash, None);
+    out
 }

@@ -137,10 +137,25 @@ impl JournalCodes {
 
     /// A concluded transaction paid by mobile app.
     pub const fn transaction(code: TransactionCode) -> Self {
+        Self::paid(code, PaymentCode::MOBILE_APP)
+    }
+
+    /// A concluded transaction paid by `payment` (the table's default; rows written with
+    /// `append_journal_paid` carry their own).
+    pub const fn paid(code: TransactionCode, payment: PaymentCode) -> Self {
         Self {
             event: None,
             transaction: Some(code),
-            payment: Some(PaymentCode::MOBILE_APP),
+            payment: Some(payment),
+        }
+    }
+
+    /// An event about money of the given means (a tender taken or given back).
+    pub const fn event_paid(code: EventCode, payment: PaymentCode) -> Self {
+        Self {
+            event: Some(code),
+            transaction: None,
+            payment: Some(payment),
         }
     }
 }
@@ -212,7 +227,63 @@ pub const TABLE: &[(&str, JournalCodes)] = &[
     ("refund_result", JournalCodes::payment_step()),
     ("refund_failed", JournalCodes::payment_step()),
     ("admin_flagged", JournalCodes::payment_step()),
+    // Cashiers.
+    ("cashier_saved", JournalCodes::event(EventCode::OTHER)),
+    (
+        "cashier_logged_in",
+        JournalCodes::event(EventCode::EMPLOYEE_LOG_IN),
+    ),
+    (
+        "cashier_logged_out",
+        JournalCodes::event(EventCode::EMPLOYEE_LOG_OUT),
+    ),
+    (
+        "cashier_login_refused",
+        JournalCodes::event(EventCode::OTHER),
+    ),
+    // Tenders other than Vipps, the drawer and cash that is not a sale.
+    (
+        "tender_taken",
+        JournalCodes::event_paid(EventCode::OTHER, PaymentCode::OTHER),
+    ),
+    (
+        "tender_given_back",
+        JournalCodes::event_paid(EventCode::OTHER, PaymentCode::OTHER),
+    ),
+    (
+        "drawer_opened",
+        JournalCodes::event(EventCode::OPEN_CASH_DRAWER),
+    ),
+    (
+        "cash_float",
+        JournalCodes::paid(TransactionCode::CASH_DECLARATION, PaymentCode::CASH),
+    ),
+    (
+        "cash_pay_in",
+        JournalCodes::paid(TransactionCode::IN_PAYMENT, PaymentCode::CASH),
+    ),
+    (
+        "cash_pay_out",
+        JournalCodes::paid(TransactionCode::OUT_PAYMENT, PaymentCode::CASH),
+    ),
+    (
+        "cash_counted",
+        JournalCodes::paid(TransactionCode::CASH_DIFFERENCE, PaymentCode::CASH),
+    ),
+    ("line_voided", JournalCodes::event(EventCode::OTHER)),
+    ("sale_voided", JournalCodes::event(EventCode::VOID_RECEIPT)),
+    // Reports.
+    ("x_report", JournalCodes::event(EventCode::X_REPORT)),
+    ("z_report", JournalCodes::event(EventCode::Z_REPORT)),
     // Concluded transactions and their signatures.
+    (
+        "sale_completed",
+        JournalCodes::paid(TransactionCode::CASH_SALE, PaymentCode::OTHER),
+    ),
+    (
+        "return_recorded",
+        JournalCodes::paid(TransactionCode::RETURN_PAYMENT, PaymentCode::OTHER),
+    ),
     (
         "payment_captured",
         JournalCodes::transaction(TransactionCode::CASH_SALE),

@@ -2,13 +2,16 @@
 //! payment model with its one decision function, journal codes and the signed text.
 //! No I/O, no async, no iced. The rules are written up in `docs/domain.md`.
 
+pub mod article_group;
 pub mod basket;
+pub mod cashier;
 pub mod catalog;
 pub mod catalog_csv;
 pub mod journal_code;
 pub mod money;
 pub mod payment;
 pub mod receipt;
+pub mod report;
 pub mod sale;
 pub mod signature_text;
 pub mod tender;

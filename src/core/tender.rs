@@ -11,7 +11,8 @@ use std::fmt;
 use super::vat::Country;
 
 /// A means of payment, with its SAF-T payment code (PredefinedBasicID-12).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TenderKind {
     /// Vipps MobilePay through the engine (12011 "mobile phone apps").
     Vipps,
@@ -47,6 +48,18 @@ impl TenderKind {
 
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// The journal's payment code (PredefinedBasicID-12).
+    pub fn payment_code(self) -> super::journal_code::PaymentCode {
+        use super::journal_code::PaymentCode;
+        match self {
+            Self::Vipps => PaymentCode::MOBILE_APP,
+            Self::Cash => PaymentCode::CASH,
+            Self::Card => PaymentCode::DEBIT_CARD,
+            Self::GiftCard => PaymentCode::GIFT_TOKEN,
+            Self::CreditNote => PaymentCode::CREDIT_NOTE,
+        }
     }
 
     /// SAF-T payment code (PredefinedBasicID-12).
@@ -138,6 +151,15 @@ impl Split {
             country,
             total,
             parts: Vec::new(),
+        }
+    }
+
+    /// A split with parts already recorded (as stored).
+    pub fn with_parts(country: Country, total: i64, parts: Vec<Part>) -> Self {
+        Self {
+            country,
+            total,
+            parts,
         }
     }
 

@@ -83,6 +83,8 @@ pub struct Till {
     pub(super) started_at_ms: i64,
     /// Signs each concluded sale and refund (loaded at start-up, see `signing.rs`).
     pub(super) signer: Option<std::sync::Arc<crate::compliance::Signer>>,
+    /// The cashier logged in ([`Command::SetCashier`]): recorded with every sale and tender.
+    pub(super) cashier: Option<i64>,
 }
 
 impl Till {
@@ -119,6 +121,7 @@ impl Till {
             active_reference: None,
             started_at_ms: 0,
             signer: None,
+            cashier: None,
         }
     }
 
@@ -623,9 +626,11 @@ impl Till {
             Command::ListSales { limit } => self.answer_history(limit),
             Command::ReloadConfig => self.reload_config().await,
             Command::NewSale | Command::BackToBasket => self.emit(EngineEvent::Idle),
+            Command::SetCashier { cashier_id } => self.set_cashier(cashier_id),
             Command::SendToPhone { .. }
             | Command::SendToPersonalQr { .. }
             | Command::ShowOneTimeQr
+            | Command::Tender { .. }
             | Command::Cancel
             | Command::Retry => self.problem(MessageId::NotNow, None, false),
             Command::Shutdown => self.stopping = true,
@@ -637,6 +642,7 @@ impl Till {
         match cmd {
             Command::Refund { .. } | Command::ReloadConfig => self.queued.push_back(cmd),
             Command::ListSales { limit } => self.answer_history(limit),
+            Command::SetCashier { cashier_id } => self.set_cashier(cashier_id),
             Command::Shutdown => self.stopping = true,
             // Busy with recovery or a refund, not a sale: the sale starts right after.
             Command::Pay { .. } if self.current_sale.is_none() => self.queued.push_back(cmd),

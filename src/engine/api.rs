@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::basket::Basket;
 use crate::core::receipt::Receipt;
+use crate::core::tender::TenderKind;
 
 /// What a driver asks the engine to do.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,6 +26,20 @@ pub enum Command {
     /// cashier chooses it): the customer scans it with the phone camera or the app. Needs no
     /// relay: followed by polling.
     ShowOneTimeQr,
+    /// A part of the sale's payment taken at the till, not through Vipps (cash handed over, a
+    /// card approved on a terminal that is not integrated, a gift card or credit note). Sent
+    /// after [`Command::Pay`] while the sale waits for the customer; whatever is left is paid
+    /// by Vipps, and a sale the parts cover completes at once. Cash may exceed what is left
+    /// (it gives change); the others may not.
+    Tender {
+        tender: TenderKind,
+        amount: i64,
+        #[serde(default)]
+        reference: Option<String>,
+    },
+    /// Who works the till from now on (after a log-in), or nobody (log-out, idle lock). Every
+    /// sale, tender and drawer opening records it.
+    SetCashier { cashier_id: Option<i64> },
     /// Cashier cancels the payment in progress. The basket unlocks only once Vipps reports a
     /// final state.
     Cancel,
@@ -112,6 +127,28 @@ pub enum EngineEvent {
         reference: String,
         receipt: Receipt,
     },
+    /// A part of the payment was taken at the till; `remaining` is left (for Vipps, or more
+    /// parts). `change` goes back to the customer (cash).
+    TenderTaken {
+        sale_id: i64,
+        tender: TenderKind,
+        amount: i64,
+        change: i64,
+        rounding: i64,
+        remaining: i64,
+    },
+    /// Sale complete without Vipps: the parts taken at the till cover it.
+    Paid {
+        sale_id: i64,
+        receipt: Receipt,
+        change: i64,
+        rounding: i64,
+    },
+    /// The parts taken for a cancelled sale were given back (cash out of the drawer).
+    GivenBack {
+        sale_id: i64,
+        parts: Vec<(TenderKind, i64)>,
+    },
     /// A payment-specific QR to show instead of the till's own: the customer scans
     /// `qr_content` (a URL) with the phone camera or the app.
     OneTimeQr {
@@ -183,6 +220,9 @@ impl EngineEvent {
             Self::Authorized { .. } => "authorized",
             Self::Captured { .. } => "captured",
             Self::Completed { .. } => "completed",
+            Self::TenderTaken { .. } => "tender_taken",
+            Self::Paid { .. } => "paid",
+            Self::GivenBack { .. } => "given_back",
             Self::OneTimeQr { .. } => "one_time_qr",
             Self::Declined { .. } => "declined",
             Self::Expired { .. } => "expired",
@@ -243,6 +283,9 @@ pub enum MessageId {
     NotNow,
     /// The basket is empty or its total is outside what Vipps accepts.
     InvalidAmount,
+    /// A part of the payment was refused (more than is left, not positive, ...): nothing was
+    /// recorded; the detail says why.
+    TenderRefused,
     /// The phone number is not 10 to 15 digits, or Vipps does not know it.
     InvalidPhone,
     /// Vipps rejected the payment request (see detail for the code).

@@ -15,6 +15,7 @@ use super::receipt::{vipps_currency, vipps_receipt};
 use super::record::{Transition, record};
 use super::recovery::seen;
 use super::sales_unit::SalesUnit;
+use super::tender;
 use crate::compliance::{self, ComplianceError};
 use crate::core::basket::Basket;
 use crate::core::payment::{
@@ -22,6 +23,7 @@ use crate::core::payment::{
 };
 use crate::core::sale::{SaleEvent, SaleState};
 use crate::store::attempts::{self as es, AttemptRow, OperationRow};
+use crate::store::{Store, system_clock};
 use crate::vipps::models::{
     Amount, CreatePaymentRequest, Customer as VippsCustomer, CustomerToken, Payment,
     PaymentEventName, PaymentState,
@@ -89,8 +91,10 @@ impl Till {
                 return;
             }
         }
+        let cashier = self.cashier;
         let sale = match self.db.tx(|c| {
             let sale = db::insert_sale(c, &basket)?;
+            Store::on(c, system_clock()).set_sale_cashier(sale.id, cashier)?;
             es::assign_held_checkins(c, sale.id)?;
             Ok(sale)
         }) {
@@ -115,7 +119,7 @@ impl Till {
                 Some(c) => c,
                 None => match self.wait_customer(&sale).await {
                     Waited::Customer(c) => c,
-                    Waited::Abandoned => break,
+                    Waited::Abandoned | Waited::Paid => break,
                     Waited::NewBasket(b) => {
                         next_pay = Some(b);
                         break;
@@ -135,6 +139,18 @@ impl Till {
             && !self.stopping
         {
             Box::pin(self.run_sale(b)).await;
+        }
+    }
+
+    /// What is left for Vipps on `sale` (the total if the store cannot say; only for display).
+    fn due_or_total(&mut self, sale: &SaleRec) -> i64 {
+        let country = self.country();
+        match self.db.read(|c| tender::vipps_due(c, country, sale)) {
+            Ok(due) => due,
+            Err(e) => {
+                self.storage_failed(&e);
+                sale.total
+            }
         }
     }
 
@@ -261,6 +277,15 @@ impl Till {
                 Input::Command(Command::ShowOneTimeQr) => {
                     return Waited::Customer(Customer::OneTimeQr);
                 }
+                Input::Command(Command::Tender {
+                    tender,
+                    amount,
+                    reference,
+                }) => {
+                    if self.take_tender(sale, tender, amount, reference) {
+                        return Waited::Paid;
+                    }
+                }
                 Input::Command(Command::Retry) => {
                     if self.refuse_new_attempt(sale.id) {
                         continue;
@@ -276,9 +301,10 @@ impl Till {
                     if let Err(e) = r {
                         self.storage_failed(&e);
                     }
+                    let amount = self.due_or_total(sale);
                     self.emit(EngineEvent::AwaitingCheckIn {
                         sale_id: sale.id,
-                        amount: sale.total,
+                        amount,
                         qr_content: self.qr_content.clone(),
                     });
                 }
@@ -301,6 +327,7 @@ impl Till {
                     if let Err(e) = r {
                         self.storage_failed(&e);
                     }
+                    self.give_back_tenders(sale.id);
                     if matches!(cmd, Command::Cancel) {
                         self.emit(EngineEvent::Cancelled {
                             sale_id: sale.id,
@@ -320,6 +347,7 @@ impl Till {
                     if let Err(e) = r {
                         self.storage_failed(&e);
                     }
+                    self.give_back_tenders(sale.id);
                     return Waited::NewBasket(basket);
                 }
                 Input::Command(cmd) => self.busy_command(cmd),
@@ -354,15 +382,24 @@ impl Till {
             }
         };
         let sales_unit = SalesUnit::of_config(&self.config);
+        let country = self.country();
         let begun = self.db.tx(|c| {
             // After a failed attempt the sale goes back to waiting first.
             if db::sale_state(c, sale.id)?.can_retry() {
                 Self::advance_sale(c, sale.id, SaleEvent::Retry)?;
             }
+            // Vipps pays what the parts taken at the till leave (read in this transaction).
+            let due = tender::vipps_due(c, country, sale)?;
+            if due <= 0 {
+                return Err(DbError::Invalid(format!(
+                    "sale {} is already paid; no Vipps payment is needed",
+                    sale.id
+                )));
+            }
             let a = es::insert_attempt(
                 c,
                 sale.id,
-                sale.total,
+                due,
                 &sale.currency,
                 kind,
                 checkin_id,
@@ -379,13 +416,14 @@ impl Till {
             }
             let key = keys::idempotency_key(&a.reference, OpKind::Create, 1)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
-            let op = es::insert_operation(c, a.id, OpKind::Create, 1, &key, sale.total, now)?;
+            let op = es::insert_operation(c, a.id, OpKind::Create, 1, &key, due, now)?;
             Self::advance_sale(c, sale.id, event)?;
             db::journal(
                 c,
                 db::jk::PAYMENT_REQUESTED,
                 json!({ "sale_id": sale.id, "reference": a.reference, "idempotency_key": key,
-                        "amount": sale.total, "customer": kind.as_str(), "phone": phone_masked }),
+                        "amount": due, "sale_total": sale.total, "customer": kind.as_str(),
+                        "phone": phone_masked }),
             )?;
             Ok((a, op))
         });
@@ -419,17 +457,20 @@ impl Till {
             .chars()
             .take(100)
             .collect();
-        let amount = Amount::new(currency, sale.total);
-        let request = match vipps_customer {
+        let amount = Amount::new(currency, attempt.amount);
+        let mut request = match vipps_customer {
             Some(c) => CreatePaymentRequest::push_to_customer(attempt.reference.clone(), amount, c),
             None => CreatePaymentRequest::one_time_qr(attempt.reference.clone(), amount),
         }
-        .with_description(description)
-        .with_receipt(vipps_receipt(
-            &sale.receipt,
-            &self.config.till.id,
-            &sale.id.to_string(),
-        ));
+        .with_description(description);
+        // The receipt's lines add up to the sale's total: sent only when Vipps pays all of it.
+        if attempt.amount == sale.total {
+            request = request.with_receipt(vipps_receipt(
+                &sale.receipt,
+                &self.config.till.id,
+                &sale.id.to_string(),
+            ));
+        }
         // From here on the request may reach Vipps even if this process dies: keep its exact
         // body so recovery can re-send it with the same key and make the outcome certain.
         // (Relaxed commit: it survives a killed process; the request follows at once.)
@@ -569,7 +610,7 @@ impl Till {
         self.emit(EngineEvent::PaymentRequested {
             sale_id: sale.id,
             reference: attempt.reference.clone(),
-            amount: sale.total,
+            amount: attempt.amount,
         });
         self.await_authorization(sale, &attempt).await
     }
@@ -1002,6 +1043,13 @@ impl Till {
                             "refunded": r.aggregate.refunded_amount.value })) }),
             )?;
             if op.kind == OpKind::Refund && op_status == OpStatus::Succeeded {
+                tender::record_vipps_refund(
+                    c,
+                    attempt.sale_id,
+                    &op.idempotency_key,
+                    op.amount,
+                    self.cashier,
+                )?;
                 let signer = self.signer.as_deref().ok_or(ComplianceError::NoSigner)?;
                 compliance::sign_return(c, signer, attempt.sale_id, op.id, op.amount, now)?;
             }
@@ -1413,6 +1461,14 @@ impl Till {
                 now,
             )?;
             if outcome == Outcome::Completed {
+                let captured = agg.map_or(attempt.amount, |a| a.captured_amount.value);
+                tender::conclude_vipps_sale(
+                    c,
+                    attempt.sale_id,
+                    &attempt.reference,
+                    captured,
+                    self.cashier,
+                )?;
                 let signer = self.signer.as_deref().ok_or(ComplianceError::NoSigner)?;
                 compliance::sign_sale(c, signer, attempt.sale_id, now)?;
             }
@@ -1449,6 +1505,8 @@ impl Till {
 enum Waited {
     Customer(Customer),
     Abandoned,
+    /// The parts taken at the till paid the whole sale.
+    Paid,
     NewBasket(Basket),
 }
 

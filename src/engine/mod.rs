@@ -32,6 +32,7 @@ mod recovery;
 mod refund;
 pub mod sales_unit;
 mod signing;
+mod tender;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

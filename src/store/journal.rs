@@ -61,6 +61,30 @@ pub mod kind {
     pub const RETURN_SIGNED: &str = "return_signed";
     /// The journal was exported (`kasse journal export`).
     pub const JOURNAL_EXPORTED: &str = "journal_exported";
+    /// A cashier was added, changed or disabled.
+    pub const CASHIER_SAVED: &str = "cashier_saved";
+    pub const CASHIER_LOGGED_IN: &str = "cashier_logged_in";
+    pub const CASHIER_LOGGED_OUT: &str = "cashier_logged_out";
+    /// A wrong PIN or a locked cashier.
+    pub const CASHIER_LOGIN_REFUSED: &str = "cashier_login_refused";
+    /// A non-Vipps part of a payment was taken (payment code per row).
+    pub const TENDER_TAKEN: &str = "tender_taken";
+    /// Money of a cancelled, partly paid sale was given back (payment code per row).
+    pub const TENDER_GIVEN_BACK: &str = "tender_given_back";
+    /// A sale paid in full without Vipps concluded (payment code per row).
+    pub const SALE_COMPLETED: &str = "sale_completed";
+    pub const DRAWER_OPENED: &str = "drawer_opened";
+    pub const CASH_FLOAT: &str = "cash_float";
+    pub const CASH_PAY_IN: &str = "cash_pay_in";
+    pub const CASH_PAY_OUT: &str = "cash_pay_out";
+    pub const CASH_COUNTED: &str = "cash_counted";
+    /// A line removed from a basket, or a whole basket voided, before payment.
+    pub const LINE_VOIDED: &str = "line_voided";
+    pub const SALE_VOIDED: &str = "sale_voided";
+    /// A return of lines concluded to a non-Vipps tender (payment code per row).
+    pub const RETURN_RECORDED: &str = "return_recorded";
+    pub const X_REPORT: &str = "x_report";
+    pub const Z_REPORT: &str = "z_report";
 }
 
 /// Hash format of rows written before journal codes existed.
@@ -237,6 +261,30 @@ impl<C: Borrow<Connection>> Store<C> {
     pub fn append_journal(&self, kind: &str, payload: &Value) -> Result<JournalEntry, StoreError> {
         let codes = journal_code::codes_of(kind)
             .ok_or_else(|| StoreError::UnknownJournalKind(kind.to_string()))?;
+        self.append_journal_coded(kind, codes, payload)
+    }
+
+    /// Append a business event whose payment code depends on the row (a sale concluded by
+    /// cash or card, a cash movement): the kind must be known, and the event and transaction
+    /// codes must be its own; only the payment code may differ from the table's.
+    pub fn append_journal_paid(
+        &self,
+        kind: &str,
+        payment: journal_code::PaymentCode,
+        payload: &Value,
+    ) -> Result<JournalEntry, StoreError> {
+        let mut codes = journal_code::codes_of(kind)
+            .ok_or_else(|| StoreError::UnknownJournalKind(kind.to_string()))?;
+        codes.payment = Some(payment);
+        self.append_journal_coded(kind, codes, payload)
+    }
+
+    fn append_journal_coded(
+        &self,
+        kind: &str,
+        codes: journal_code::JournalCodes,
+        payload: &Value,
+    ) -> Result<JournalEntry, StoreError> {
         let payload_text = serde_json::to_string(payload)?;
         self.atomic(|| {
             let (head_seq, head_hash): (i64, String) = self.conn().query_row(

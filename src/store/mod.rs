@@ -13,8 +13,10 @@
 
 pub mod attempts;
 mod catalog;
+pub mod day;
 mod journal;
 mod migrations;
+pub mod report;
 mod sales;
 mod signatures;
 
@@ -99,6 +101,9 @@ pub enum StoreError {
     Basket(#[from] crate::core::basket::BasketError),
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A business rule refused the request; nothing was recorded.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl StoreError {

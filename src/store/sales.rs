@@ -151,8 +151,9 @@ impl<C: Borrow<Connection>> Store<C> {
     ) -> Result<(), StoreError> {
         let mut stmt = self.conn().prepare_cached(
             "INSERT INTO sale_line (sale_id, position, item_id, name, quantity, unit, unit_price,
-                                    vat_bp, discount, total, excluding_tax, tax)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                    vat_bp, discount, total, excluding_tax, tax, article_group)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+                     COALESCE((SELECT article_group FROM catalog_item WHERE id = ?3), '04003'))",
         )?;
         for (position, (line, r)) in basket.lines().iter().zip(&receipt.lines).enumerate() {
             stmt.execute(params![

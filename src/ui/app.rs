@@ -839,6 +839,12 @@ impl App {
                     phone.reset();
                 }
             }
+            EngineEvent::Paid {
+                sale_id, receipt, ..
+            } => {
+                self.screen = Screen::Receipt(Receipt::new(sale_id, String::new(), receipt));
+            }
+            EngineEvent::TenderTaken { .. } | EngineEvent::GivenBack { .. } => {}
             EngineEvent::Declined { .. } => self.finish_payment(Outcome::Declined),
             EngineEvent::Expired { .. } => self.finish_payment(Outcome::Expired),
             EngineEvent::TokenExpired { .. } => self.finish_payment(Outcome::TokenExpired),

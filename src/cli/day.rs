@@ -1,0 +1,149 @@
+//! The day's cash and reports, headless: `kasse drawer open|float|pay-in|pay-out|count` and
+//! `kasse report x|z`. They work on the till's database directly (beside a running window:
+//! SQLite serialises the writes), as the cashier given with `--cashier` (PIN from
+//! `KASSE_CASHIER_PIN`), or as the shop's administrator when none is given.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::{exit, load_config, open_store, print_line};
+use crate::store::day::{CashMovementKind, DrawerReason};
+
+#[derive(Debug, clap::Args)]
+pub struct DrawerArgs {
+    #[command(subcommand)]
+    pub command: DrawerCommand,
+    /// Act as this cashier (a manager); PIN from KASSE_CASHIER_PIN.
+    #[arg(long, global = true, value_name = "ID")]
+    pub cashier: Option<i64>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DrawerCommand {
+    /// Open the drawer without a sale (recorded and counted in the reports).
+    Open,
+    /// The opening change float, minor units.
+    Float { amount: i64 },
+    /// Cash added to the drawer, minor units.
+    PayIn {
+        amount: i64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Cash taken from the drawer, minor units, with its reason.
+    PayOut {
+        amount: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// The cash counted at the end of the day, minor units: prints the difference to what
+    /// the till expected.
+    Count { counted: i64 },
+    /// The cash the drawer should hold now.
+    Expected,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub kind: ReportCommand,
+    /// Act as this cashier (a manager for Z); PIN from KASSE_CASHIER_PIN.
+    #[arg(long, global = true, value_name = "ID")]
+    pub cashier: Option<i64>,
+    /// Print the report as one JSON object instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReportCommand {
+    /// The period so far (closes nothing).
+    X,
+    /// Close the day: once per till per day, refused while a payment is in flight.
+    Z,
+    /// Show a stored Z report again.
+    Show { nr: i64 },
+}
+
+pub fn drawer(config_path: Option<PathBuf>, args: DrawerArgs) -> anyhow::Result<i32> {
+    let config = match load_config(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let store = open_store(&config)?;
+    let result = (|| -> anyhow::Result<serde_json::Value> {
+        let by = super::cashier::log_in_from_env(&store, args.cashier)?;
+        Ok(match args.command {
+            DrawerCommand::Open => {
+                store.record_drawer_opening(DrawerReason::NoSale, None, by)?;
+                json!({ "drawer": "opened", "reason": "no_sale" })
+            }
+            DrawerCommand::Float { amount } => {
+                store.record_cash_movement(CashMovementKind::Float, amount, None, by)?;
+                json!({ "float": amount, "expected_cash": store.expected_cash()? })
+            }
+            DrawerCommand::PayIn { amount, reason } => {
+                store.record_cash_movement(
+                    CashMovementKind::PayIn,
+                    amount,
+                    reason.as_deref(),
+                    by,
+                )?;
+                json!({ "pay_in": amount, "expected_cash": store.expected_cash()? })
+            }
+            DrawerCommand::PayOut { amount, reason } => {
+                store.record_cash_movement(CashMovementKind::PayOut, amount, Some(&reason), by)?;
+                json!({ "pay_out": amount, "expected_cash": store.expected_cash()? })
+            }
+            DrawerCommand::Count { counted } => json!(store.record_cash_count(counted, by)?),
+            DrawerCommand::Expected => json!({ "expected_cash": store.expected_cash()? }),
+        })
+    })();
+    match result {
+        Ok(v) => {
+            print_line(&v);
+            Ok(exit::COMPLETED)
+        }
+        Err(e) => {
+            eprintln!("kasse: {e:#}");
+            Ok(exit::FAILED)
+        }
+    }
+}
+
+pub fn report(config_path: Option<PathBuf>, args: ReportArgs) -> anyhow::Result<i32> {
+    let config = match load_config(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let store = open_store(&config)?;
+    let till = config.till.id.clone();
+    let currency = config.till.currency;
+    let result = (|| -> anyhow::Result<Option<crate::core::report::Report>> {
+        let by = super::cashier::log_in_from_env(&store, args.cashier)?;
+        Ok(match args.kind {
+            ReportCommand::X => Some(store.take_x_report(&till, currency, by)?),
+            ReportCommand::Z => Some(store.take_z_report(&till, currency, by)?),
+            ReportCommand::Show { nr } => store.z_report(nr)?,
+        })
+    })();
+    match result {
+        Ok(Some(report)) => {
+            if args.json {
+                print_line(&json!(report));
+            } else {
+                print!("{}", report.text(config.till.language, 48));
+            }
+            Ok(exit::COMPLETED)
+        }
+        Ok(None) => {
+            eprintln!("kasse: no such Z report");
+            Ok(exit::FAILED)
+        }
+        Err(e) => {
+            eprintln!("kasse: {e:#}");
+            Ok(exit::FAILED)
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! X and Z reports: what the till took in one reporting period, with every field of the
+//! SAF-T `eventReport` (BRIEF §4). An X report may be taken any time and closes nothing; a Z
+//! report closes the period, once per till per day, numbered 1, 2, 3, ...
+//!
+//! Amounts are minor units. Counts are numbers of rows (sales, lines, openings).
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::cashier::Role;
+use super::money::{Currency, Locale, format_minor};
+use super::tender::TenderKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    X,
+    Z,
+}
+
+impl ReportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::X => "X",
+            ReportKind::Z => "Z",
+        }
+    }
+}
+
+/// How many, and for how much.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub count: i64,
+    pub amount: i64,
+}
+
+/// Sales of one article group (PredefinedBasicID-04).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupLine {
+    pub group: String,
+    pub lines: i64,
+    pub amount: i64,
+}
+
+/// What one means of payment took (payments) and paid back (returns).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenderLine {
+    pub tender: TenderKind,
+    pub count: i64,
+    pub amount: i64,
+}
+
+/// Sales at one VAT rate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VatLine {
+    /// Basis points (2500 = 25 %).
+    pub rate_bp: i64,
+    /// Amount excluding VAT.
+    pub basis: i64,
+    pub vat: i64,
+}
+
+/// One cashier's sales in the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashierLine {
+    pub cashier_id: Option<i64>,
+    pub name: String,
+    pub role: Option<Role>,
+    pub sales: Tally,
+}
+
+/// An X or Z report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub kind: ReportKind,
+    /// The period it covers: the number its Z report has (or will have).
+    pub period: i64,
+    /// Z reports: their number (= period). X reports: none.
+    pub z_nr: Option<i64>,
+    pub till_id: String,
+    pub currency: Currency,
+    /// Local date (`YYYY-MM-DD`) and time it was taken.
+    pub date: String,
+    pub time: String,
+    pub at_ms: i64,
+    /// When the period began (the previous Z), if there was one.
+    pub since_ms: Option<i64>,
+    /// Who took it.
+    pub taken_by: Option<String>,
+    /// Concluded sales (count, amount including VAT).
+    pub sales: Tally,
+    pub by_article_group: Vec<GroupLine>,
+    /// Payments by means, net of parts given back on cancelled sales.
+    pub by_tender: Vec<TenderLine>,
+    pub by_vat: Vec<VatLine>,
+    pub by_cashier: Vec<CashierLine>,
+    /// Cash rounding on concluded sales (positive: customers paid more).
+    pub rounding: i64,
+    pub opening_float: i64,
+    pub pay_ins: Tally,
+    pub pay_outs: Tally,
+    /// Cash the drawer should hold at the time of the report.
+    pub expected_cash: i64,
+    /// The latest count in the period, if any: counted and difference.
+    pub counted_cash: Option<i64>,
+    pub cash_difference: Option<i64>,
+    /// Receipts issued (concluded sales and returns).
+    pub receipts: i64,
+    pub drawer_openings: i64,
+    pub drawer_openings_without_sale: i64,
+    pub copy_receipts: i64,
+    pub provisional_receipts: i64,
+    pub training_receipts: i64,
+    /// Returns (count, amount paid back) and by means.
+    pub returns: Tally,
+    pub returns_by_tender: Vec<TenderLine>,
+    pub discounts: Tally,
+    pub voided_sales: Tally,
+    pub voided_lines: Tally,
+    /// Sales cancelled after part of them was paid (the parts were given back).
+    pub given_back: Tally,
+    pub price_look_ups: i64,
+    pub price_changes: i64,
+    /// Since installation, training excluded.
+    pub grand_total_sales: i64,
+    pub grand_total_returns: i64,
+    pub grand_total_net: i64,
+}
+
+impl Report {
+    /// The report as plain text lines (for the terminal and the window), `width` columns.
+    pub fn text(&self, locale: Locale, width: usize) -> String {
+        let m = |minor: i64| format_minor(minor, self.currency, locale);
+        let mut out = String::new();
+        let title = match (self.kind, self.z_nr) {
+            (ReportKind::Z, Some(nr)) => format!("Z report {nr}"),
+            _ => "X report".to_string(),
+        };
+        let _ = writeln!(out, "{title}");
+        let _ = writeln!(
+            out,
+            "Till {}  {} {}  period {}",
+            self.till_id, self.date, self.time, self.period
+        );
+        if let Some(by) = &self.taken_by {
+            let _ = writeln!(out, "Taken by {by}");
+        }
+        let rule = "-".repeat(width);
+        let line = |out: &mut String, left: &str, right: &str| {
+            let pad = width.saturating_sub(left.chars().count() + right.chars().count());
+            let _ = writeln!(out, "{left}{}{right}", " ".repeat(pad.max(1)));
+        };
+        let _ = writeln!(out, "{rule}");
+        line(
+            &mut out,
+            &format!("Sales ({})", self.sales.count),
+            &m(self.sales.amount),
+        );
+        line(&mut out, "Cash rounding", &m(self.rounding));
+        let _ = writeln!(out, "{rule}\nBy means of payment");
+        for t in &self.by_tender {
+            line(
+                &mut out,
+                &format!("  {} ({})", t.tender, t.count),
+                &m(t.amount),
+            );
+        }
+        let _ = writeln!(out, "By article group");
+        for g in &self.by_article_group {
+            let name = super::article_group::description(&g.group).unwrap_or("?");
+            line(
+                &mut out,
+                &format!("  {} {name} ({})", g.group, g.lines),
+                &m(g.amount),
+            );
+        }
+        let _ = writeln!(out, "By VAT rate (basis / VAT)");
+        for v in &self.by_vat {
+            line(
+                &mut out,
+                &format!("  {}.{:02} %", v.rate_bp / 100, v.rate_bp % 100),
+                &format!("{} / {}", m(v.basis), m(v.vat)),
+            );
+        }
+        if !self.by_cashier.is_empty() {
+            let _ = writeln!(out, "By cashier");
+            for c in &self.by_cashier {
+                line(
+                    &mut out,
+                    &format!("  {} ({})", c.name, c.sales.count),
+                    &m(c.sales.amount),
+                );
+            }
+        }
+        let _ = writeln!(out, "{rule}");
+        line(&mut out, "Opening float", &m(self.opening_float));
+        line(
+            &mut out,
+            &format!("Pay-ins ({})", self.pay_ins.count),
+            &m(self.pay_ins.amount),
+        );
+        line(
+            &mut out,
+            &format!("Pay-outs ({})", self.pay_outs.count),
+            &m(self.pay_outs.amount),
+        );
+        line(&mut out, "Expected cash in drawer", &m(self.expected_cash));
+        if let (Some(counted), Some(diff)) = (self.counted_cash, self.cash_difference) {
+            line(&mut out, "Counted cash", &m(counted));
+            line(&mut out, "Difference", &m(diff));
+        }
+        let _ = writeln!(out, "{rule}");
+        line(
+            &mut out,
+            &format!("Returns ({})", self.returns.count),
+            &m(self.returns.amount),
+        );
+        line(
+            &mut out,
+            &format!("Discounts ({})", self.discounts.count),
+            &m(self.discounts.amount),
+        );
+        line(
+            &mut out,
+            &format!("Voided sales ({})", self.voided_sales.count),
+            &m(self.voided_sales.amount),
+        );
+        line(
+            &mut out,
+            &format!("Voided lines ({})", self.voided_lines.count),
+            &m(self.voided_lines.amount),
+        );
+        line(
+            &mut out,
+            &format!("Cancelled after part payment ({})", self.given_back.count),
+            &m(self.given_back.amount),
+        );
+        line(&mut out, "Receipts", &self.receipts.to_string());
+        line(&mut out, "Copy receipts", &self.copy_receipts.to_string());
+        line(
+            &mut out,
+            "Provisional receipts",
+            &self.provisional_receipts.to_string(),
+        );
+        line(
+            &mut out,
+            "Training receipts",
+            &self.training_receipts.to_string(),
+        );
+        line(
+            &mut out,
+            "Drawer openings",
+            &self.drawer_openings.to_string(),
+        );
+        line(
+            &mut out,
+            "  without a sale",
+            &self.drawer_openings_without_sale.to_string(),
+        );
+        line(&mut out, "Price look-ups", &self.price_look_ups.to_string());
+        line(&mut out, "Price changes", &self.price_changes.to_string());
+        let _ = writeln!(out, "{rule}");
+        line(&mut out, "Grand total sales", &m(self.grand_total_sales));
+        line(
+            &mut out,
+            "Grand total returns",
+            &m(self.grand_total_returns),
+        );
+        line(&mut out, "Grand total net", &m(self.grand_total_net));
+        out
+    }
+}
