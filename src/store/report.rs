@@ -343,14 +343,18 @@ impl<C: Borrow<Connection>> Store<C> {
         self.atomic(|| {
             let c = self.conn();
             let in_flight: Vec<i64> = {
+                // A Vipps payment not settled yet, or a sale not completed that holds parts
+                // paid at the till (they are in the open period: a Z never closes over one).
                 let mut stmt = c.prepare(
-                    "SELECT id FROM sale
-                     WHERE state IN ('payment_requested', 'authorized', 'capturing', 'cancelling')
-                        OR (state = 'awaiting_check_in'
-                            AND EXISTS (SELECT 1 FROM sale_tender t WHERE t.sale_id = sale.id))
-                     ORDER BY id LIMIT 5",
+                    "SELECT sale_id FROM payment_attempt WHERE resolved = 0
+                     UNION
+                     SELECT t.sale_id FROM sale_tender t JOIN sale s ON s.id = t.sale_id
+                     WHERE t.period = ?1 AND t.kind <> 'vipps'
+                       AND t.purpose IN ('payment', 'given_back') AND s.state <> 'completed'
+                     GROUP BY t.sale_id HAVING SUM(t.amount) > 0
+                     ORDER BY 1 LIMIT 5",
                 )?;
-                stmt.query_map([], |r| r.get(0))?
+                stmt.query_map([open_period(c)?], |r| r.get(0))?
                     .collect::<Result<_, _>>()?
             };
             if !in_flight.is_empty() {

@@ -11,6 +11,7 @@ mod ui_common;
 mod cli_catalog;
 mod compliance_journal;
 mod compliance_signatures;
+mod day_tenders;
 mod engine_crash;
 mod engine_faults;
 mod engine_flow;

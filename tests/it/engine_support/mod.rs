@@ -247,7 +247,9 @@ impl Env {
             };
             match v["type"].as_str() {
                 Some("relay_status") => relay_up = v["status"]["state"] == "connected",
-                Some("awaiting_check_in") => awaiting = true,
+                // The till is ready for the customer once it prints the QR line (after any parts
+                // paid at the till).
+                Some("qr") => awaiting = true,
                 Some("payment_requested") => {
                     let r = v["reference"].as_str().unwrap().to_string();
                     match customer {
