@@ -224,6 +224,7 @@ engine-storage-failed = Kassan tietokanta petti. Vippsiin ei lähetetty mitään
 engine-busy = Myynti on kesken: vie se loppuun tai peru se ensin.
 engine-not-now = Ei mahdollista juuri nyt.
 engine-invalid-amount = Summaa ei voi maksaa Vippsillä (tyhjä kori tai liian pieni tai suuri summa).
+engine-tender-refused = Osamaksu hylättiin; mitään ei kirjattu.
 engine-invalid-phone = Vipps ei tunne tätä puhelinnumeroa. Tarkista se ja yritä uudelleen.
 engine-payment-rejected = Vipps hylkäsi maksupyynnön.
 engine-capture-mismatch = Maksua ei veloitettu kokonaan. Pyydä ylläpitäjää tarkistamaan tämä myynti.

@@ -9,6 +9,7 @@ mod sim_support;
 mod ui_common;
 
 mod cli_catalog;
+mod cli_day;
 mod compliance_journal;
 mod compliance_signatures;
 mod day_tenders;
