@@ -22,6 +22,8 @@ pub fn enabled() -> bool {
 #[cfg(feature = "crash-points")]
 pub const STEPS: &[&str] = &[
     "sale_frozen",
+    "tender_taken",
+    "paid_without_vipps",
     "checkin_stored",
     "create_intent",
     "create_result",

@@ -68,6 +68,7 @@ impl Till {
                 unresolved_references.push(reference);
             }
         }
+        self.give_back_interrupted_sales();
         if retry_here > 0 {
             self.reconcile_at = Some(Instant::now() + self.config.engine.reconcile_interval());
         }

@@ -231,6 +231,24 @@ impl Till {
         }
     }
 
+    /// Gives back the parts of sales the till left in the middle (it stopped, or was killed,
+    /// after taking cash for a sale whose rest was never paid): the cashier is told to hand
+    /// them back, and the day's cash stays right.
+    pub(super) fn give_back_interrupted_sales(&mut self) {
+        let current = self.current_sale;
+        let sales = match self.db.read(|c| Ok(store(c).sales_holding_parts()?)) {
+            Ok(s) => s,
+            Err(e) => return self.storage_failed(&e),
+        };
+        for sale_id in sales.into_iter().filter(|id| Some(*id) != current) {
+            tracing::warn!(
+                sale_id,
+                "a sale left in the middle held parts paid at the till"
+            );
+            self.give_back_tenders(sale_id);
+        }
+    }
+
     /// Records who works the till.
     pub(super) fn set_cashier(&mut self, cashier_id: Option<i64>) {
         self.cashier = cashier_id;

@@ -463,6 +463,24 @@ impl<C: Borrow<Connection>> Store<C> {
         })
     }
 
+    /// Sales not completed that still hold parts paid at the till while no Vipps payment of
+    /// theirs is unsettled: left behind when the till stopped in the middle of a sale.
+    pub fn sales_holding_parts(&self) -> Result<Vec<i64>, StoreError> {
+        let period = open_period(self.conn())?;
+        let mut stmt = self.conn().prepare(
+            "SELECT t.sale_id FROM sale_tender t JOIN sale s ON s.id = t.sale_id
+             WHERE t.period = ?1 AND t.kind <> 'vipps'
+               AND t.purpose IN ('payment', 'given_back') AND s.state <> 'completed'
+               AND NOT EXISTS (SELECT 1 FROM payment_attempt a
+                               WHERE a.sale_id = t.sale_id AND a.resolved = 0)
+             GROUP BY t.sale_id HAVING SUM(t.amount) > 0 ORDER BY t.sale_id",
+        )?;
+        let ids = stmt
+            .query_map([period], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(ids)
+    }
+
     /// Marks a sale as concluded in the open period (for X and Z), with its cashier.
     pub fn conclude_in_period(&self, sale_id: i64, by: Actor) -> Result<i64, StoreError> {
         self.atomic(|| {

@@ -501,3 +501,57 @@ async fn personal_qr_pays_and_recovers() {
 async fn one_time_qr_pays_and_recovers() {
     pays_and_recovers_without_webhooks(PAY_ONE_TIME_QR, "one_time_qr").await;
 }
+
+const PAY_SPLIT: &[&str] = &["pay", "--amount", "12900", "--cash", "10000"];
+const PAY_CASH: &[&str] = &["pay", "--amount", "12900", "--cash", "20000"];
+
+/// Killed after the cash part of a split sale was taken: the sale never reached Vipps, so
+/// recovery gives the cash back (recorded, journalled) and the drawer's expected cash is right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_tender_taken_gives_the_cash_back() {
+    let env = Env::start().await;
+    let run = env
+        .run_till(PAY_SPLIT, Some("tender_taken"), Customer::Approve)
+        .await;
+    assert!(run.aborted(), "{:#?}", run.lines);
+    let sale_id = run.sale_id().unwrap();
+    assert_eq!(env.store().expected_cash().unwrap(), 10_000);
+    let rec = env.run_till(&["recover"], None, Customer::Ignore).await;
+    assert!(rec.status.success(), "{:#?}", rec.lines);
+    let given = rec
+        .lines
+        .iter()
+        .find(|l| l["type"] == "given_back")
+        .expect("the cash is given back");
+    assert_eq!(given["sale_id"], sale_id);
+    assert_eq!(given["parts"], serde_json::json!([["cash", 10_000]]));
+    recover(&env).await;
+    let store = env.store();
+    assert_eq!(store.expected_cash().unwrap(), 0);
+    assert!(store.sales_holding_parts().unwrap().is_empty());
+    assert!(env.ledger_all().await.is_empty(), "nothing reached Vipps");
+    journal_verifies(&env);
+    // The day can close.
+    store
+        .take_z_report("demo1", kasse::core::money::Currency::Nok, None)
+        .unwrap();
+}
+
+/// Killed right after a cash sale concluded: it stays completed, signed once, with its
+/// tender; recovery has nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_paid_without_vipps() {
+    let env = Env::start().await;
+    let run = crash_then_recover(&env, PAY_CASH, "paid_without_vipps", Customer::Approve).await;
+    let sale_id = run.sale_id().unwrap();
+    let store = env.store();
+    let sale = store.get_sale(sale_id).unwrap().unwrap();
+    assert_eq!(sale.state, SaleState::Completed);
+    assert_eq!(
+        store.signed_sale(sale_id).unwrap().unwrap().amount_in,
+        12_900
+    );
+    let t = store.tenders_of_sale(sale_id).unwrap();
+    assert_eq!((t.len(), t[0].amount, t[0].change), (1, 12_900, 7_100));
+    assert_eq!(store.expected_cash().unwrap(), 12_900);
+}
