@@ -225,6 +225,7 @@ engine-busy = A sale is in progress: finish or cancel it first.
 engine-not-now = Not possible right now.
 engine-invalid-amount = The amount cannot be paid with Vipps (empty basket, or too small or too large).
 engine-tender-refused = That part of the payment was refused; nothing was recorded.
+engine-return-refused = That return was refused; nothing was recorded.
 engine-invalid-phone = Vipps does not know this phone number. Check it and try again.
 engine-payment-rejected = Vipps rejected the payment request.
 engine-capture-mismatch = The payment was not captured in full. Ask the admin to look at this sale.

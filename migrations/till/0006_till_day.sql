@@ -145,3 +145,70 @@ INSERT INTO sale_tender (sale_id, kind, amount, purpose, reference, period, at_m
 SELECT a.sale_id, 'vipps', -o.amount, 'return', a.reference, 1, COALESCE(o.finished_at_ms, o.created_at_ms)
 FROM payment_operation o JOIN payment_attempt a ON a.id = o.attempt_id
 WHERE o.kind = 'refund' AND o.status = 'succeeded';
+
+-- Returns paid back at the till (cash, card, gift card, credit note) are signed like returns
+-- to Vipps: a signed return names its refund operation (Vipps) or its sale_return row. The
+-- table is rebuilt for the new column and check, rows and chain unchanged.
+DROP TRIGGER signed_transaction_in_order;
+DROP TRIGGER signed_transaction_no_update;
+DROP TRIGGER signed_transaction_no_delete;
+DROP INDEX signed_transaction_sale;
+DROP INDEX signed_transaction_refund;
+DROP INDEX signed_transaction_date;
+ALTER TABLE signed_transaction RENAME TO signed_transaction_v5;
+CREATE TABLE signed_transaction (
+    id            INTEGER PRIMARY KEY,
+    register_id   TEXT NOT NULL,
+    nr            INTEGER NOT NULL CHECK (nr > 0),
+    trans_id      TEXT NOT NULL,
+    trans_type    INTEGER NOT NULL CHECK (trans_type IN (11001, 11006)),
+    sale_id       INTEGER NOT NULL REFERENCES sale (id),
+    refund_op_id  INTEGER REFERENCES payment_operation (id),
+    emp_id        TEXT NOT NULL,
+    trans_date    TEXT NOT NULL,
+    trans_time    TEXT NOT NULL,
+    amount_in     INTEGER NOT NULL,
+    amount_ex     INTEGER NOT NULL,
+    currency      TEXT NOT NULL CHECK (currency IN ('NOK', 'DKK', 'EUR')),
+    company_ident TEXT NOT NULL,
+    key_version   TEXT NOT NULL REFERENCES signing_key (key_version),
+    signature     TEXT NOT NULL,
+    journal_seq   INTEGER NOT NULL UNIQUE REFERENCES journal (seq),
+    signed_ms     INTEGER NOT NULL,
+    return_id     INTEGER REFERENCES sale_return (id),
+    UNIQUE (register_id, nr),
+    CHECK ((trans_type = 11006) = (refund_op_id IS NOT NULL OR return_id IS NOT NULL)),
+    CHECK (refund_op_id IS NULL OR return_id IS NULL)
+) STRICT;
+INSERT INTO signed_transaction (id, register_id, nr, trans_id, trans_type, sale_id, refund_op_id,
+    emp_id, trans_date, trans_time, amount_in, amount_ex, currency, company_ident, key_version,
+    signature, journal_seq, signed_ms)
+SELECT id, register_id, nr, trans_id, trans_type, sale_id, refund_op_id, emp_id, trans_date,
+    trans_time, amount_in, amount_ex, currency, company_ident, key_version, signature,
+    journal_seq, signed_ms
+FROM signed_transaction_v5;
+DROP TABLE signed_transaction_v5;
+CREATE UNIQUE INDEX signed_transaction_sale ON signed_transaction (sale_id)
+    WHERE trans_type = 11001;
+CREATE UNIQUE INDEX signed_transaction_refund ON signed_transaction (refund_op_id)
+    WHERE refund_op_id IS NOT NULL;
+CREATE UNIQUE INDEX signed_transaction_return ON signed_transaction (return_id)
+    WHERE return_id IS NOT NULL;
+CREATE INDEX signed_transaction_date ON signed_transaction (register_id, trans_date);
+
+CREATE TRIGGER signed_transaction_in_order BEFORE INSERT ON signed_transaction
+WHEN NEW.nr IS NOT (SELECT COALESCE(MAX(nr), 0) + 1 FROM signed_transaction
+                    WHERE register_id = NEW.register_id)
+BEGIN
+    SELECT RAISE(ABORT, 'signed transactions extend their register''s chain in order');
+END;
+
+CREATE TRIGGER signed_transaction_no_update BEFORE UPDATE ON signed_transaction
+BEGIN
+    SELECT RAISE(ABORT, 'signed transactions are append-only');
+END;
+
+CREATE TRIGGER signed_transaction_no_delete BEFORE DELETE ON signed_transaction
+BEGIN
+    SELECT RAISE(ABORT, 'signed transactions are append-only');
+END;

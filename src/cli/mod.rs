@@ -15,6 +15,7 @@ pub mod demo;
 pub mod pay;
 pub mod recover;
 pub mod refund;
+pub mod returns;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -49,6 +50,8 @@ pub enum Command {
     Recover(recover::RecoverArgs),
     /// Refund part or all of a completed sale.
     Refund(refund::RefundArgs),
+    /// Return lines of an earlier sale (by id or receipt number) to its tender.
+    Return(returns::ReturnArgs),
     /// Run sales through an in-process simulator and relay and report latencies.
     Bench(bench::BenchArgs),
     /// Show where the configuration is read from and whether it is complete.
@@ -85,6 +88,7 @@ pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32
         Command::Pay(args) => runtime()?.block_on(pay::run(config_path, args)),
         Command::Recover(args) => runtime()?.block_on(recover::run(config_path, args)),
         Command::Refund(args) => runtime()?.block_on(refund::run(config_path, args)),
+        Command::Return(args) => runtime()?.block_on(returns::run(config_path, args)),
         Command::Bench(args) => runtime()?.block_on(bench::run(args)),
         Command::Config => config::run(config_path),
         Command::Catalog(args) => catalog::run(config_path, args),

@@ -78,6 +78,9 @@ pub fn journal_payload(t: &SignedTransaction, scheme: Scheme, test_key: bool) ->
     if let (Some(op), Some(map)) = (t.refund_op_id, p.as_object_mut()) {
         map.insert("refund_op_id".into(), json!(op));
     }
+    if let (Some(id), Some(map)) = (t.return_id, p.as_object_mut()) {
+        map.insert("return_id".into(), json!(id));
+    }
     p
 }
 
@@ -86,6 +89,7 @@ struct Conclusion {
     trans_type: TransactionCode,
     sale_id: i64,
     refund_op_id: Option<i64>,
+    return_id: Option<i64>,
     amount_in: i64,
     amount_ex: i64,
     currency: String,
@@ -111,6 +115,7 @@ pub fn sign_sale(
             trans_type: TransactionCode::CASH_SALE,
             sale_id,
             refund_op_id: None,
+            return_id: None,
             amount_in: total,
             amount_ex: excluding,
             currency,
@@ -143,8 +148,42 @@ pub fn sign_return(
             trans_type: TransactionCode::RETURN_PAYMENT,
             sale_id,
             refund_op_id: Some(op_id),
+            return_id: None,
             amount_in,
             amount_ex: signature_text::proportional_excluding(amount_in, total, excluding),
+            currency,
+        },
+        now_ms,
+    )
+}
+
+/// Signs the return `return_id` of sale `sale_id` paid back at the till (cash, card, ...):
+/// `amount` and `amount_ex` as computed from the returned lines, negative in the signature.
+/// Signing a return twice returns the first signature.
+pub fn sign_till_return(
+    c: &Connection,
+    signer: &Signer,
+    sale_id: i64,
+    return_id: i64,
+    amount: i64,
+    amount_ex: i64,
+    now_ms: i64,
+) -> Result<SignedTransaction, ComplianceError> {
+    let store = Store::on(c, system_clock());
+    if let Some(done) = store.signed_till_return(return_id)? {
+        return Ok(done);
+    }
+    let (_, _, currency) = sale_amounts(c, sale_id)?;
+    sign(
+        &store,
+        signer,
+        Conclusion {
+            trans_type: TransactionCode::RETURN_PAYMENT,
+            sale_id,
+            refund_op_id: None,
+            return_id: Some(return_id),
+            amount_in: -amount.abs(),
+            amount_ex: -amount_ex.abs(),
             currency,
         },
         now_ms,
@@ -200,10 +239,11 @@ fn sign(
         signature: String::new(),
         journal_seq: 0,
         signed_ms: now_ms,
+        return_id: what.return_id,
     };
     let text = signed_text(signer.scheme(), previous_signature, &t)?;
     t.signature = signer.sign(&text)?;
-    let journal_kind = if what.refund_op_id.is_some() {
+    let journal_kind = if what.refund_op_id.is_some() || what.return_id.is_some() {
         kind::RETURN_SIGNED
     } else {
         kind::SALE_SIGNED

@@ -11,7 +11,9 @@ pub mod export;
 pub mod signing;
 pub mod verify;
 
-pub use conclude::{NO_CASHIER, journal_payload, sign_return, sign_sale, signed_text};
+pub use conclude::{
+    NO_CASHIER, journal_payload, sign_return, sign_sale, sign_till_return, signed_text,
+};
 pub use signing::{Signer, SigningError};
 
 use crate::core::signature_text::TextError;

@@ -110,11 +110,14 @@ pub fn verify(store: &Store, external: Option<&PublicKey>) -> Result<Verdict, Co
             }));
         }
         let is_return = journal_kind == kind::RETURN_SIGNED;
-        if is_return != t.refund_op_id.is_some() {
+        if is_return != (t.refund_op_id.is_some() || t.return_id.is_some()) {
             return Ok(Verdict::Broken(Break {
                 row: at,
                 expected: format!("a {journal_kind} row"),
-                found: format!("refund operation {:?}", t.refund_op_id),
+                found: format!(
+                    "refund operation {:?}, return {:?}",
+                    t.refund_op_id, t.return_id
+                ),
                 detail: "the journal row's kind and contents disagree".into(),
             }));
         }
@@ -278,6 +281,7 @@ fn parse_payload(seq: i64, payload: &str) -> Result<Parsed, Break> {
             trans_type,
             sale_id: i("sale_id")?,
             refund_op_id: v.get("refund_op_id").and_then(|x| x.as_i64()),
+            return_id: v.get("return_id").and_then(|x| x.as_i64()),
             emp_id: s("emp_id")?,
             trans_date: s("trans_date")?,
             trans_time: s("trans_time")?,
@@ -330,9 +334,35 @@ fn first_difference(
     ("signed_ms", String::new(), String::new())
 }
 
-/// A signed sale still carries its signed amounts; a signed return its refund's amount.
+/// A signed sale still carries its signed amounts; a signed return its refund's amount (or
+/// the return's, for one paid back at the till).
 fn check_amounts(store: &Store, t: &SignedTransaction) -> Result<Option<Break>, ComplianceError> {
     let money = signature_text::amount;
+    if let Some(id) = t.return_id {
+        let amounts: Option<(i64, i64)> = store
+            .conn()
+            .query_row(
+                "SELECT amount, excluding_tax FROM sale_return WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        return Ok(match amounts {
+            Some((a, ex)) if -a == t.amount_in && -ex == t.amount_ex => None,
+            found => Some(Break {
+                row: format!("return {id}"),
+                expected: format!(
+                    "return of {} (signed as receipt {})",
+                    money(-t.amount_in),
+                    t.nr
+                ),
+                found: found.map_or("no return".into(), |(a, _)| {
+                    format!("return of {}", money(a))
+                }),
+                detail: "the return was edited after it was signed".into(),
+            }),
+        });
+    }
     match t.refund_op_id {
         None => {
             let sale: Option<(i64, i64)> = store

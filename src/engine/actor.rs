@@ -623,6 +623,7 @@ impl Till {
         match cmd {
             Command::Pay { basket } => self.run_sale(basket).await,
             Command::Refund { sale_id, amount } => self.refund(sale_id, amount).await,
+            Command::Return { sale_id, lines, to } => self.take_return(sale_id, lines, to).await,
             Command::ListSales { limit } => self.answer_history(limit),
             Command::ReloadConfig => self.reload_config().await,
             Command::NewSale | Command::BackToBasket => self.emit(EngineEvent::Idle),
@@ -640,7 +641,9 @@ impl Till {
     /// Commands that arrive while a sale is in progress and are not about it.
     pub(super) fn busy_command(&mut self, cmd: Command) {
         match cmd {
-            Command::Refund { .. } | Command::ReloadConfig => self.queued.push_back(cmd),
+            Command::Refund { .. } | Command::Return { .. } | Command::ReloadConfig => {
+                self.queued.push_back(cmd)
+            }
             Command::ListSales { limit } => self.answer_history(limit),
             Command::SetCashier { cashier_id } => self.set_cashier(cashier_id),
             Command::Shutdown => self.stopping = true,

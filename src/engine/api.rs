@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::basket::Basket;
 use crate::core::receipt::Receipt;
 use crate::core::tender::TenderKind;
+use crate::store::returns::ReturnLine;
 
 /// What a driver asks the engine to do.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +52,15 @@ pub enum Command {
     NewSale,
     /// Refund `amount` minor units of a completed sale.
     Refund { sale_id: i64, amount: i64 },
+    /// Return lines of a completed sale: priced from the sale, paid back to `to` (default: the
+    /// tender that paid most of it). Vipps pays back by a refund; cash, card, gift card and
+    /// credit note at the till. Its own signed transaction.
+    Return {
+        sale_id: i64,
+        lines: Vec<ReturnLine>,
+        #[serde(default)]
+        to: Option<TenderKind>,
+    },
     /// Re-read the configuration file and redo the set-up (QR, relay) when idle.
     ReloadConfig,
     /// Ask for the most recent sales (answered by [`EngineEvent::History`]).
@@ -195,6 +205,19 @@ pub enum EngineEvent {
         message_id: MessageId,
         detail: Option<String>,
     },
+    /// A return of lines was paid back.
+    ReturnDone {
+        return_id: i64,
+        sale_id: i64,
+        amount: i64,
+        tender: TenderKind,
+    },
+    /// A return was refused or its money could not be paid back (yet: `RefundPending`).
+    ReturnFailed {
+        sale_id: i64,
+        message_id: MessageId,
+        detail: Option<String>,
+    },
     /// Answer to [`Command::ListSales`].
     History { sales: Vec<SaleSummary> },
     /// Start-up reconciliation finished; `unresolved` attempts could not be settled yet
@@ -223,6 +246,8 @@ impl EngineEvent {
             Self::TenderTaken { .. } => "tender_taken",
             Self::Paid { .. } => "paid",
             Self::GivenBack { .. } => "given_back",
+            Self::ReturnDone { .. } => "return_done",
+            Self::ReturnFailed { .. } => "return_failed",
             Self::OneTimeQr { .. } => "one_time_qr",
             Self::Declined { .. } => "declined",
             Self::Expired { .. } => "expired",
@@ -286,6 +311,9 @@ pub enum MessageId {
     /// A part of the payment was refused (more than is left, not positive, ...): nothing was
     /// recorded; the detail says why.
     TenderRefused,
+    /// A return was refused (more than was sold, not completed, not allowed for this
+    /// cashier, ...): nothing was recorded; the detail says why.
+    ReturnRefused,
     /// The phone number is not 10 to 15 digits, or Vipps does not know it.
     InvalidPhone,
     /// Vipps rejected the payment request (see detail for the code).

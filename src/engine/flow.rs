@@ -1043,11 +1043,13 @@ impl Till {
                             "refunded": r.aggregate.refunded_amount.value })) }),
             )?;
             if op.kind == OpKind::Refund && op_status == OpStatus::Succeeded {
+                let return_id = Store::on(c, system_clock()).return_refunded(op.id)?;
                 tender::record_vipps_refund(
                     c,
                     attempt.sale_id,
                     &op.idempotency_key,
                     op.amount,
+                    return_id,
                     self.cashier,
                 )?;
                 let signer = self.signer.as_deref().ok_or(ComplianceError::NoSigner)?;

@@ -30,6 +30,7 @@ mod receipt;
 mod record;
 mod recovery;
 mod refund;
+mod returns;
 pub mod sales_unit;
 mod signing;
 mod tender;

@@ -18,6 +18,17 @@ use crate::vipps::models::Amount;
 
 impl Till {
     pub(super) async fn refund(&mut self, sale_id: i64, amount: i64) {
+        self.refund_linked(sale_id, amount, None).await;
+    }
+
+    /// A refund; `return_id` is the return of lines it pays back, if any (linked in the
+    /// refund's intent transaction, marked done with its result).
+    pub(super) async fn refund_linked(
+        &mut self,
+        sale_id: i64,
+        amount: i64,
+        return_id: Option<i64>,
+    ) {
         let attempt = match self.db.read(|c| {
             Ok(es::attempts_of_sale(c, sale_id)?
                 .into_iter()
@@ -67,7 +78,7 @@ impl Till {
         if amount <= 0 {
             return self.refund_failed(sale_id, amount, MessageId::InvalidAmount, None);
         }
-        let op = match self.refund_intent(&attempt, amount) {
+        let op = match self.refund_intent(&attempt, amount, return_id) {
             Ok(Some(op)) => op,
             Ok(None) => {
                 return self.refund_failed(sale_id, amount, MessageId::RefundTooLarge, None);
@@ -95,6 +106,7 @@ impl Till {
         &mut self,
         a: &AttemptRow,
         amount: i64,
+        return_id: Option<i64>,
     ) -> Result<Option<OperationRow>, DbError> {
         let now = self.now_ms();
         let op = self.db.tx(|c| {
@@ -107,6 +119,10 @@ impl Till {
             let key = keys::idempotency_key(&a.reference, OpKind::Refund, seq)
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
             let op = es::insert_operation(c, a.id, OpKind::Refund, seq, &key, amount, now)?;
+            if let Some(id) = return_id {
+                crate::store::Store::on(c, crate::store::system_clock())
+                    .link_return_refund(id, op.id)?;
+            }
             db::journal(
                 c,
                 db::jk::REFUND_REQUESTED,

@@ -86,6 +86,7 @@ pub(super) fn record_vipps_refund(
     sale_id: i64,
     idempotency_key: &str,
     amount: i64,
+    return_id: Option<i64>,
     cashier: Option<i64>,
 ) -> Result<(), DbError> {
     let s = store(c);
@@ -98,7 +99,7 @@ pub(super) fn record_vipps_refund(
             TenderKind::Vipps,
             amount,
             Some(idempotency_key),
-            None,
+            return_id,
             cashier,
         )?;
     }

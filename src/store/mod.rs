@@ -17,6 +17,7 @@ pub mod day;
 mod journal;
 mod migrations;
 pub mod report;
+pub mod returns;
 mod sales;
 mod signatures;
 

@@ -56,11 +56,13 @@ pub struct SignedTransaction {
     /// The journal row recording it.
     pub journal_seq: i64,
     pub signed_ms: i64,
+    /// The return paid back at the till (cash, card, ...), for a return not through Vipps.
+    pub return_id: Option<i64>,
 }
 
 const COLUMNS: &str = "register_id, nr, trans_id, trans_type, sale_id, refund_op_id, emp_id, \
      trans_date, trans_time, amount_in, amount_ex, currency, company_ident, key_version, \
-     signature, journal_seq, signed_ms";
+     signature, journal_seq, signed_ms, return_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SignedTransaction> {
     Ok(SignedTransaction {
@@ -81,6 +83,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SignedTransaction> {
         signature: r.get(14)?,
         journal_seq: r.get(15)?,
         signed_ms: r.get(16)?,
+        return_id: r.get(17)?,
     })
 }
 
@@ -177,9 +180,36 @@ impl<C: Borrow<Connection>> Store<C> {
             .query_row(
                 &format!(
                     "SELECT {COLUMNS} FROM signed_transaction
-                     WHERE sale_id = ?1 AND refund_op_id IS NULL"
+                     WHERE sale_id = ?1 AND trans_type = 11001"
                 ),
                 params![sale_id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// The sale whose receipt number (its signed sale's `nr`) is `nr`.
+    pub fn sale_of_receipt(&self, nr: i64) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT sale_id FROM signed_transaction WHERE nr = ?1 AND trans_type = 11001",
+                params![nr],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The signed return paid back at the till as `return_id`, if it was signed.
+    pub fn signed_till_return(
+        &self,
+        return_id: i64,
+    ) -> Result<Option<SignedTransaction>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM signed_transaction WHERE return_id = ?1"),
+                params![return_id],
                 from_row,
             )
             .optional()?)
@@ -222,7 +252,7 @@ impl<C: Borrow<Connection>> Store<C> {
                 &format!(
                     "INSERT INTO signed_transaction ({COLUMNS})
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                             ?16, ?17)"
+                             ?16, ?17, ?18)"
                 ),
                 params![
                     t.register_id,
@@ -241,7 +271,8 @@ impl<C: Borrow<Connection>> Store<C> {
                     t.key_version,
                     t.signature,
                     t.journal_seq,
-                    t.signed_ms
+                    t.signed_ms,
+                    t.return_id
                 ],
             )
             .map_err(|e| {

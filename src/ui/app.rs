@@ -898,6 +898,22 @@ impl App {
                     limit: HISTORY_LIMIT,
                 });
             }
+            EngineEvent::ReturnDone {
+                sale_id, amount, ..
+            } => {
+                self.history.refund_result(sale_id, Ok(amount));
+                self.send(Command::ListSales {
+                    limit: HISTORY_LIMIT,
+                });
+            }
+            EngineEvent::ReturnFailed {
+                sale_id,
+                message_id,
+                detail,
+            } => {
+                self.history
+                    .refund_result(sale_id, Err((message_id, detail)));
+            }
             EngineEvent::History { sales } => self.history.set_sales(sales),
             EngineEvent::Recovered {
                 settled,

@@ -465,3 +465,125 @@ fn wrong_pins_lock_a_cashier_out() {
         .unwrap();
     assert!(!journal.contains("2468") && !journal.contains("0000"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returns_of_lines_go_back_to_their_tender_and_are_signed() {
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    let store = env.store();
+
+    // A cash sale and a Vipps sale of the same basket (T-shirt 99.00, 2 × bread 15.00).
+    let cash_sale = start_sale(&engine, &mut rx, basket()).await;
+    engine.send(tender(TenderKind::Cash, 12_900)).unwrap();
+    wait_for(&mut rx, "paid", |e| matches!(e, EngineEvent::Paid { .. })).await;
+    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    let vipps_sale = start_sale(&engine, &mut rx, basket()).await;
+    assert!(env.demo.phone.scan().await.unwrap());
+    let reference = requested(&mut rx).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+
+    let ret = |sale_id: i64, position: i64, quantity: i64| Command::Return {
+        sale_id,
+        lines: vec![kasse::store::returns::ReturnLine { position, quantity }],
+        to: None,
+    };
+    // One bread back in cash, out of the drawer.
+    engine.send(ret(cash_sale, 1, 1)).unwrap();
+    let done = wait_for(&mut rx, "return done", |e| {
+        matches!(
+            e,
+            EngineEvent::ReturnDone { .. } | EngineEvent::ReturnFailed { .. }
+        )
+    })
+    .await;
+    let EngineEvent::ReturnDone {
+        return_id,
+        amount: 1_500,
+        tender: TenderKind::Cash,
+        ..
+    } = done
+    else {
+        panic!("{done:?}")
+    };
+    assert_eq!(store.expected_cash().unwrap(), 12_900 - 1_500);
+    let signed = store
+        .signed_till_return(return_id)
+        .unwrap()
+        .expect("signed");
+    assert_eq!(signed.amount_in, -1_500);
+    // Half of the line's 26.09 excluding VAT, rounded half away; the second bread gets 13.04.
+    assert_eq!(signed.amount_ex, -1_305);
+    assert_eq!(signed.trans_type, 11006);
+    // Two more breads than are left: refused, nothing recorded.
+    engine.send(ret(cash_sale, 1, 2)).unwrap();
+    let refused = wait_for(&mut rx, "refused", |e| {
+        matches!(e, EngineEvent::ReturnFailed { .. })
+    })
+    .await;
+    let EngineEvent::ReturnFailed {
+        message_id: MessageId::ReturnRefused,
+        detail: Some(why),
+        ..
+    } = refused
+    else {
+        panic!("{refused:?}")
+    };
+    assert!(why.contains("1 already returned"), "{why}");
+    // The last bread takes what is left of the line: the two returns add up to it.
+    engine.send(ret(cash_sale, 1, 1)).unwrap();
+    wait_for(&mut rx, "second return", |e| {
+        matches!(e, EngineEvent::ReturnDone { amount: 1_500, .. })
+    })
+    .await;
+
+    // The T-shirt of the Vipps sale goes back to Vipps by a refund.
+    engine.send(ret(vipps_sale, 0, 1)).unwrap();
+    wait_for(&mut rx, "vipps return", |e| {
+        matches!(
+            e,
+            EngineEvent::ReturnDone {
+                amount: 9_900,
+                tender: TenderKind::Vipps,
+                ..
+            }
+        )
+    })
+    .await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.aggregate.refunded_amount.value, 9_900);
+    let state: String = store
+        .conn()
+        .query_row(
+            "SELECT state FROM sale_return WHERE sale_id = ?1",
+            [vipps_sale],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(state, "done");
+
+    let x = store.take_x_report("demo1", Currency::Nok, None).unwrap();
+    assert_eq!(
+        (x.returns.count, x.returns.amount),
+        (3, 1_500 + 1_500 + 9_900)
+    );
+    let by: Vec<_> = x
+        .returns_by_tender
+        .iter()
+        .map(|t| (t.tender, t.amount))
+        .collect();
+    assert_eq!(
+        by,
+        vec![(TenderKind::Cash, 3_000), (TenderKind::Vipps, 9_900)]
+    );
+    assert_eq!(store.sale_of_receipt(1).unwrap(), Some(cash_sale));
+    store.verify_journal().unwrap();
+    // The signature chain holds across sales and returns.
+    let verdict = kasse::compliance::verify::verify(&store, None).unwrap();
+    let kasse::compliance::verify::Verdict::Intact(report) = verdict else {
+        panic!("{verdict:?}")
+    };
+    // Two sales and three returns, one chain.
+    assert_eq!(report.registers[0].transactions, 5);
+}
