@@ -553,8 +553,9 @@ impl<C: Borrow<Connection>> Store<C> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![what.as_str(), amount, reason, by, period, now],
             )?;
+            let journal_kind = what.journal_kind();
             self.append_journal(
-                what.journal_kind(),
+                journal_kind,
                 &json!({ "amount": amount, "reason": reason, "by": by }),
             )?;
             let drawer = match what {

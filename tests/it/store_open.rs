@@ -288,3 +288,89 @@ fn a_schema_3_database_is_carried_forward_intact() {
         .is_err()
     );
 }
+
+/// Schema 6 rebuilds `signed_transaction` (for returns paid back at the till): every signed
+/// row of a schema 5 database is carried over unchanged, and the table stays append-only.
+#[test]
+fn signed_transactions_survive_the_schema_6_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.db");
+    let mut conn = Connection::open(&path).unwrap();
+    let v5: Vec<_> = kasse::store::MIGRATIONS[..5]
+        .iter()
+        .map(|(_, sql)| rusqlite_migration::M::up(sql))
+        .collect();
+    rusqlite_migration::Migrations::new(v5)
+        .to_latest(&mut conn)
+        .unwrap();
+    conn.execute_batch(
+        "INSERT INTO sale (id, currency, state, total, excluding_tax, tax, discount, basket_json,
+                           receipt_json, created_ms, updated_ms)
+         VALUES (1, 'NOK', 'completed', 12900, 10529, 2371, 0, '{}', '{}', 1, 2);
+         INSERT INTO journal (seq, at_ms, kind, payload, prev_hash, hash, trans_code,
+                              payment_code, hash_version)
+         VALUES (1, 2, 'sale_signed', '{}', (SELECT hash FROM journal_head), 'aa', 11001, 12011,
+                 2);
+         INSERT INTO signing_key (key_version, scheme, public_key_pem, test_key, first_used_ms)
+         VALUES ('K1', 'NO-RSA-SHA1', 'PEM', 1, 2);
+         INSERT INTO signed_transaction (register_id, nr, trans_id, trans_type, sale_id, emp_id,
+             trans_date, trans_time, amount_in, amount_ex, currency, company_ident, key_version,
+             signature, journal_seq, signed_ms)
+         VALUES ('demo1', 1, '1', 11001, 1, '0', '2026-11-30', '08:00:00', 12900, 10529, 'NOK',
+                 '999999999', 'K1', 'c2lnbmF0dXJl', 1, 2);",
+    )
+    .unwrap();
+    let before: String = conn
+        .query_row(
+            "SELECT json_array(register_id, nr, trans_id, trans_type, sale_id, refund_op_id,
+                    emp_id, trans_date, trans_time, amount_in, amount_ex, currency,
+                    company_ident, key_version, signature, journal_seq, signed_ms)
+             FROM signed_transaction",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(conn);
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let after: String = store
+        .conn()
+        .query_row(
+            "SELECT json_array(register_id, nr, trans_id, trans_type, sale_id, refund_op_id,
+                    emp_id, trans_date, trans_time, amount_in, amount_ex, currency,
+                    company_ident, key_version, signature, journal_seq, signed_ms)
+             FROM signed_transaction",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(before, after);
+    let t = store.signed_sale(1).unwrap().unwrap();
+    assert_eq!((t.nr, t.return_id), (1, None));
+    for sql in [
+        "UPDATE signed_transaction SET amount_in = 1",
+        "DELETE FROM signed_transaction",
+    ] {
+        let e = store.conn().execute(sql, []).unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{sql}: {e}");
+    }
+    // The chain continues in order only.
+    let e = store
+        .conn()
+        .execute(
+            "INSERT INTO signed_transaction (register_id, nr, trans_id, trans_type, sale_id,
+                 emp_id, trans_date, trans_time, amount_in, amount_ex, currency, company_ident,
+                 key_version, signature, journal_seq, signed_ms)
+             VALUES ('demo1', 3, '3', 11001, 1, '0', 'd', 't', 1, 1, 'NOK', 'x', 'K1', 's', 1, 2)",
+            [],
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("in order"), "{e}");
+    // A completed sale of the old schema is in the first period, paid by Vipps.
+    let period: Option<i64> = store
+        .conn()
+        .query_row("SELECT period FROM sale WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(period, Some(1));
+}
