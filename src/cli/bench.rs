@@ -73,6 +73,16 @@ pub struct BenchArgs {
     /// Number of sales.
     #[arg(long, default_value_t = 200)]
     pub sales: u32,
+    /// Another benchmark than the payment latencies.
+    #[command(subcommand)]
+    pub what: Option<BenchWhat>,
+}
+
+/// The other benchmarks.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchWhat {
+    /// X and Z reports on a year of trading (`--sales` sales over `--days` days).
+    Reports(super::bench_reports::ReportBenchArgs),
 }
 
 /// Runs `--sales` sales and prints the latency figures as JSON lines. Exit code 0 when every

@@ -6,6 +6,7 @@
 //! human-readable errors go to stderr.
 
 pub mod bench;
+pub mod bench_reports;
 pub mod cashier;
 pub mod catalog;
 pub mod compliance;
@@ -89,6 +90,10 @@ pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32
         Command::Recover(args) => runtime()?.block_on(recover::run(config_path, args)),
         Command::Refund(args) => runtime()?.block_on(refund::run(config_path, args)),
         Command::Return(args) => runtime()?.block_on(returns::run(config_path, args)),
+        Command::Bench(bench::BenchArgs {
+            what: Some(bench::BenchWhat::Reports(args)),
+            ..
+        }) => bench_reports::run(args),
         Command::Bench(args) => runtime()?.block_on(bench::run(args)),
         Command::Config => config::run(config_path),
         Command::Catalog(args) => catalog::run(config_path, args),
