@@ -57,6 +57,10 @@ pub struct Item {
     pub category: Option<String>,
     #[serde(default)]
     pub unit: Unit,
+    /// SAF-T article group (`PredefinedBasicID-04`, e.g. `04006` food); none means
+    /// [`article_group::DEFAULT`](super::article_group::DEFAULT), sale of goods.
+    #[serde(default)]
+    pub article_group: Option<String>,
 }
 
 impl Item {
@@ -75,7 +79,15 @@ impl Item {
             vat,
             category: None,
             unit: Unit::Pcs,
+            article_group: None,
         }
+    }
+
+    /// The item's article group code (the default when none was set).
+    pub fn group(&self) -> &str {
+        self.article_group
+            .as_deref()
+            .unwrap_or(super::article_group::DEFAULT)
     }
 
     pub fn with_barcode(mut self, barcode: impl Into<String>) -> Item {
@@ -118,6 +130,12 @@ impl Item {
         if let Some(category) = &self.category {
             text("category", category)?;
         }
+        if let Some(group) = &self.article_group {
+            super::article_group::check(group).map_err(|message| CatalogError::BadGroup {
+                id: self.id.clone(),
+                message,
+            })?;
+        }
         if self.unit_price < 0 {
             return Err(CatalogError::NegativePrice {
                 id: self.id.clone(),
@@ -134,6 +152,8 @@ pub enum CatalogError {
     Empty { id: String, field: &'static str },
     #[error("item {id:?}: {field} is longer than {MAX_TEXT_LEN} characters")]
     TooLong { id: String, field: &'static str },
+    #[error("item {id:?}: {message}")]
+    BadGroup { id: String, message: String },
     #[error("item {id:?}: negative price {price}")]
     NegativePrice { id: String, price: i64 },
     #[error("duplicate item id {0:?}")]

@@ -3,7 +3,8 @@
 //! The first line names the columns (any order, case-insensitive):
 //! `id`, `name`, `price` (VAT included, `29,90` or `29.90`), `vat` (percent:
 //! `25`, `15`, `25,5`), and optionally `barcodes` (separated by `|` or spaces),
-//! `category` and `unit` (`pcs` or `kg`; a `kg` price is per kilogram).
+//! `category`, `unit` (`pcs` or `kg`; a `kg` price is per kilogram) and `group` (the SAF-T
+//! article group, `04001` to `04021` or `04999`; empty: `04003` sale of goods).
 //! The delimiter is `;` when the header contains one (spreadsheets in Nordic
 //! locales write `;` because `,` is their decimal mark), otherwise `,`.
 //! Fields may be quoted with `"`; a doubled `""` is a quote inside, and a quoted field may
@@ -132,6 +133,7 @@ pub fn parse(text: &str, country: Option<Country>) -> Result<Catalog, Vec<CsvPro
             barcodes: column("barcodes").or_else(|| column("barcode")),
             category: column("category"),
             unit: column("unit"),
+            group: column("group"),
         })
     })()
     .map_err(|p| vec![p])?;
@@ -162,7 +164,9 @@ pub fn write(catalog: &Catalog) -> Result<String, csv::Error> {
         .delimiter(b';')
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
-    writer.write_record(["id", "name", "price", "vat", "barcodes", "category", "unit"])?;
+    writer.write_record([
+        "id", "name", "price", "vat", "barcodes", "category", "unit", "group",
+    ])?;
     for item in catalog.items() {
         writer.write_record([
             item.id.as_str(),
@@ -175,6 +179,7 @@ pub fn write(catalog: &Catalog) -> Result<String, csv::Error> {
                 Unit::Pcs => "pcs",
                 Unit::Kg => "kg",
             },
+            item.article_group.as_deref().unwrap_or_default(),
         ])?;
     }
     let bytes = writer
@@ -239,6 +244,7 @@ struct Columns {
     barcodes: Option<usize>,
     category: Option<usize>,
     unit: Option<usize>,
+    group: Option<usize>,
 }
 
 fn row(
@@ -291,6 +297,12 @@ fn row(
         let category = get(index);
         if !category.is_empty() {
             item.category = Some(category.to_owned());
+        }
+    }
+    if let Some(index) = columns.group {
+        let group = get(index);
+        if !group.is_empty() {
+            item.article_group = Some(group.to_owned());
         }
     }
     item.validate()
@@ -449,6 +461,29 @@ mod tests {
             .map(|i| i.vat.basis_points())
             .collect();
         assert_eq!(rates.len(), 3, "{rates:?}");
+        let groups: std::collections::BTreeSet<&str> =
+            catalog.items().iter().map(|i| i.group()).collect();
+        assert!(groups.len() >= 4, "{groups:?}");
+        assert_eq!(catalog.by_id("kaffe").unwrap().group(), "04012");
+    }
+
+    #[test]
+    fn article_groups_are_read_checked_and_written() {
+        let csv = "id;name;price;vat;group\nbolle;Bolle;20;15;04006\nkopp;Kopp;99;25;\n";
+        let catalog = parse(csv, Some(Country::No)).unwrap();
+        assert_eq!(catalog.by_id("bolle").unwrap().group(), "04006");
+        assert_eq!(catalog.by_id("kopp").unwrap().group(), "04003");
+        let again = parse(&write(&catalog).unwrap(), Some(Country::No)).unwrap();
+        assert_eq!(again, catalog);
+        let bad = parse(
+            "id;name;price;vat;group\nx;X;1;25;4006\n",
+            Some(Country::No),
+        );
+        let problems = bad.unwrap_err();
+        assert!(
+            problems[0].to_string().contains("article group"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ impl<C: Borrow<Connection>> Store<C> {
             }
         }
         let mut stmt = self.conn().prepare_cached(
-            "SELECT id, name, unit_price, vat_bp, category, unit
+            "SELECT id, name, unit_price, vat_bp, category, unit, article_group
              FROM catalog_item ORDER BY position, id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -45,11 +45,12 @@ impl<C: Borrow<Connection>> Store<C> {
                 r.get::<_, i64>(3)?,
                 r.get::<_, Option<String>>(4)?,
                 r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
             ))
         })?;
         let mut items = Vec::new();
         for row in rows {
-            let (id, name, unit_price, vat_bp, category, unit) = row?;
+            let (id, name, unit_price, vat_bp, category, unit, group) = row?;
             let vat = u32::try_from(vat_bp)
                 .ok()
                 .and_then(|bp| VatRate::new(bp).ok())
@@ -65,6 +66,7 @@ impl<C: Borrow<Connection>> Store<C> {
                 vat,
                 category,
                 unit,
+                article_group: (group != crate::core::article_group::DEFAULT).then_some(group),
             });
         }
         Ok(items)
@@ -141,12 +143,13 @@ impl<C: Borrow<Connection>> Store<C> {
     fn insert_item(&self, item: &Item, position: i64, now: i64) -> Result<(), StoreError> {
         self.conn()
             .execute(
-                "INSERT INTO catalog_item (id, name, unit_price, vat_bp, category, unit, position, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                "INSERT INTO catalog_item (id, name, unit_price, vat_bp, category, unit, position,
+                                           updated_ms, article_group)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name,
                     unit_price = excluded.unit_price, vat_bp = excluded.vat_bp,
                     category = excluded.category, unit = excluded.unit,
-                    updated_ms = excluded.updated_ms",
+                    updated_ms = excluded.updated_ms, article_group = excluded.article_group",
                 params![
                     item.id,
                     item.name,
@@ -155,7 +158,8 @@ impl<C: Borrow<Connection>> Store<C> {
                     item.category,
                     unit_text(item.unit),
                     position,
-                    now
+                    now,
+                    item.group()
                 ],
             )
             .map_err(|e| StoreError::from_constraint(e, || format!("item {:?}", item.id)))?;
