@@ -255,3 +255,19 @@ csv-duplicate-barcode = Linje { $line }: stregkode »{ $barcode }« er brugt fø
 csv-invalid = Linje { $line }: { $detail }
 csv-unreadable = Filen kan ikke læses: { $detail }
 csv-not-stored = Varekataloget kunne ikke gemmes: { $detail }
+
+## Tenders at the till
+pay-cash = Kontant
+pay-card = Betalingsterminal
+pay-part-paid = Betalt med { $tender }: { $amount }
+pay-change = Byttepenge: { $amount }
+pay-tender-left = Mangler at betale: { $amount }
+pay-tender-exact = Præcist beløb
+pay-tender-take = Modtag
+pay-given-back = Giv kunden tilbage: { $parts }
+tender-vipps = Vipps MobilePay
+tender-cash = Kontant
+tender-card = Kort
+tender-gift-card = Gavekort
+tender-credit-note = Tilgodeseddel
+receipt-rounding = Øreafrunding

@@ -255,3 +255,19 @@ csv-duplicate-barcode = Line { $line }: barcode “{ $barcode }” is used again
 csv-invalid = Line { $line }: { $detail }
 csv-unreadable = The file cannot be read: { $detail }
 csv-not-stored = The catalogue could not be stored: { $detail }
+
+## Tenders at the till
+pay-cash = Cash
+pay-card = Card terminal
+pay-part-paid = Paid by { $tender }: { $amount }
+pay-change = Change: { $amount }
+pay-tender-left = Left to pay: { $amount }
+pay-tender-exact = Exact amount
+pay-tender-take = Take
+pay-given-back = Give back to the customer: { $parts }
+tender-vipps = Vipps MobilePay
+tender-cash = Cash
+tender-card = Card
+tender-gift-card = Gift card
+tender-credit-note = Credit note
+receipt-rounding = Cash rounding

@@ -255,3 +255,19 @@ csv-duplicate-barcode = Rivi { $line }: viivakoodi ”{ $barcode }” on jo käy
 csv-invalid = Rivi { $line }: { $detail }
 csv-unreadable = Tiedostoa ei voi lukea: { $detail }
 csv-not-stored = Tuoteluetteloa ei voitu tallentaa: { $detail }
+
+## Tenders at the till
+pay-cash = Käteinen
+pay-card = Korttipääte
+pay-part-paid = Maksettu: { $tender } { $amount }
+pay-change = Vaihtoraha: { $amount }
+pay-tender-left = Maksettavaa jäljellä: { $amount }
+pay-tender-exact = Tasaraha
+pay-tender-take = Vastaanota
+pay-given-back = Palauta asiakkaalle: { $parts }
+tender-vipps = Vipps MobilePay
+tender-cash = Käteinen
+tender-card = Kortti
+tender-gift-card = Lahjakortti
+tender-credit-note = Hyvityslappu
+receipt-rounding = Pyöristys

@@ -255,3 +255,19 @@ csv-duplicate-barcode = Linje { $line }: strekkode «{ $barcode }» er brukt fø
 csv-invalid = Linje { $line }: { $detail }
 csv-unreadable = Filen kan ikke leses: { $detail }
 csv-not-stored = Varekatalogen kunne ikke lagres: { $detail }
+
+## Tenders at the till
+pay-cash = Kontant
+pay-card = Bankterminal
+pay-part-paid = Betalt med { $tender }: { $amount }
+pay-change = Vekslepenger: { $amount }
+pay-tender-left = Igjen å betale: { $amount }
+pay-tender-exact = Eksakt beløp
+pay-tender-take = Ta imot
+pay-given-back = Gi tilbake til kunden: { $parts }
+tender-vipps = Vipps MobilePay
+tender-cash = Kontant
+tender-card = Kort
+tender-gift-card = Gavekort
+tender-credit-note = Tilgodelapp
+receipt-rounding = Øreavrunding

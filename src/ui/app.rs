@@ -834,17 +834,65 @@ impl App {
                 reference,
                 receipt,
             } => {
-                self.screen = Screen::Receipt(Receipt::new(sale_id, reference, receipt));
+                let (parts, change) = match &self.screen {
+                    Screen::Pay(pay) => (pay.parts().to_vec(), pay.change()),
+                    _ => (Vec::new(), None),
+                };
+                self.screen = Screen::Receipt(
+                    Receipt::new(sale_id, reference, receipt).with_payment(parts, change, 0),
+                );
                 if let Some(phone) = &mut self.phone {
                     phone.reset();
                 }
             }
             EngineEvent::Paid {
-                sale_id, receipt, ..
+                sale_id,
+                receipt,
+                change,
+                rounding,
             } => {
-                self.screen = Screen::Receipt(Receipt::new(sale_id, String::new(), receipt));
+                let parts = match &self.screen {
+                    Screen::Pay(pay) => pay.parts().to_vec(),
+                    _ => Vec::new(),
+                };
+                self.screen =
+                    Screen::Receipt(Receipt::new(sale_id, String::new(), receipt).with_payment(
+                        parts,
+                        Some(change),
+                        rounding,
+                    ));
             }
-            EngineEvent::TenderTaken { .. } | EngineEvent::GivenBack { .. } => {}
+            EngineEvent::TenderTaken {
+                tender,
+                amount,
+                change,
+                remaining,
+                ..
+            } => {
+                if let Screen::Pay(pay) = &mut self.screen {
+                    pay.tender_taken(tender, amount, change, remaining);
+                }
+            }
+            EngineEvent::GivenBack { parts, .. } => {
+                let given: Vec<String> = parts
+                    .iter()
+                    .map(|(kind, amount)| {
+                        format!(
+                            "{} {}",
+                            self.i18n.t(&pay::tender_key(*kind)),
+                            crate::core::money::format_minor(
+                                *amount,
+                                self.config.till.currency,
+                                self.config.till.language
+                            )
+                        )
+                    })
+                    .collect();
+                self.notice = Some(self.i18n.t_args(
+                    "pay-given-back",
+                    &[("parts", crate::ui::i18n::Arg::Str(&given.join(", ")))],
+                ));
+            }
             EngineEvent::Declined { .. } => self.finish_payment(Outcome::Declined),
             EngineEvent::Expired { .. } => self.finish_payment(Outcome::Expired),
             EngineEvent::TokenExpired { .. } => self.finish_payment(Outcome::TokenExpired),

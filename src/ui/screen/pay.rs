@@ -6,6 +6,7 @@ use iced::widget::{Space, button, column, container, qr_code, row, text};
 use iced::{Center, Element, Fill, FillPortion, Length};
 
 use super::KeyPress;
+use crate::core::tender::TenderKind;
 use crate::engine::{Command, MessageId};
 use crate::ui::i18n::Arg;
 use crate::ui::theme::{self, size};
@@ -68,6 +69,14 @@ impl PhoneEntry {
     }
 }
 
+/// A part of the payment being typed in (whole kroner on the keypad, or the exact amount).
+#[derive(Debug, Clone)]
+struct TenderEntry {
+    kind: TenderKind,
+    /// Minor units.
+    amount: i64,
+}
+
 #[derive(Debug)]
 pub struct Pay {
     sale_id: i64,
@@ -79,6 +88,11 @@ pub struct Pay {
     cancelling: bool,
     phone: Option<PhoneEntry>,
     default_calling_code: &'static str,
+    tender: Option<TenderEntry>,
+    /// Parts paid at the till so far (cash, card).
+    parts: Vec<(TenderKind, i64)>,
+    /// Change to hand back for the last cash part.
+    change: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +109,12 @@ pub enum Message {
     Backspace,
     ClearPhone,
     SendToPhone,
+    /// Take a part of the payment at the till (cash or card).
+    OpenTender(TenderKind),
+    CloseTender,
+    /// The part is exactly what is left.
+    TenderExact,
+    TakeTender,
 }
 
 /// What the root must do.
@@ -116,7 +136,28 @@ impl Pay {
             cancelling: false,
             phone: None,
             default_calling_code,
+            tender: None,
+            parts: Vec::new(),
+            change: None,
         }
+    }
+
+    /// The engine recorded a part paid at the till; `remaining` is left for Vipps.
+    pub fn tender_taken(&mut self, kind: TenderKind, amount: i64, change: i64, remaining: i64) {
+        self.parts.push((kind, amount));
+        self.change = (change > 0).then_some(change);
+        self.amount = remaining;
+        self.tender = None;
+    }
+
+    /// Parts paid at the till so far.
+    pub fn parts(&self) -> &[(TenderKind, i64)] {
+        &self.parts
+    }
+
+    /// Change to hand back, if the last cash part gave any.
+    pub fn change(&self) -> Option<i64> {
+        self.change
     }
 
     pub fn sale_id(&self) -> i64 {
@@ -214,6 +255,46 @@ impl Pay {
                     phone.calling_code = code.to_owned();
                 }
             }
+            Message::OpenTender(kind) => {
+                self.phone = None;
+                self.tender = Some(TenderEntry { kind, amount: 0 });
+            }
+            Message::CloseTender => self.tender = None,
+            Message::TenderExact => {
+                if let Some(t) = &mut self.tender {
+                    t.amount = self.amount;
+                }
+            }
+            Message::TakeTender => {
+                if let Some(t) = &self.tender
+                    && t.amount > 0
+                {
+                    return Action::Send(Command::Tender {
+                        tender: t.kind,
+                        amount: t.amount,
+                        reference: None,
+                    });
+                }
+            }
+            Message::Digit(d) if self.tender.is_some() => {
+                if let Some(t) = &mut self.tender
+                    && let Some(v) = d.to_digit(10)
+                    && t.amount < 10_000_000
+                {
+                    // Whole kroner on the keypad: 2, 0, 0 is 200.00.
+                    t.amount = (t.amount / 100 * 10 + i64::from(v)) * 100;
+                }
+            }
+            Message::Backspace if self.tender.is_some() => {
+                if let Some(t) = &mut self.tender {
+                    t.amount = t.amount / 100 / 10 * 100;
+                }
+            }
+            Message::ClearPhone if self.tender.is_some() => {
+                if let Some(t) = &mut self.tender {
+                    t.amount = 0;
+                }
+            }
             Message::Digit(d) => {
                 if let Some(phone) = &mut self.phone
                     && d.is_ascii_digit()
@@ -243,6 +324,19 @@ impl Pay {
 
     /// Escape cancels; with the keypad open, digits, Backspace and Enter edit and send.
     pub fn key(&mut self, press: &KeyPress) -> Action {
+        if self.tender.is_some() {
+            match press.named() {
+                Some(Named::Enter) => return self.update(Message::TakeTender),
+                Some(Named::Escape) => return self.update(Message::CloseTender),
+                Some(Named::Backspace) => return self.update(Message::Backspace),
+                _ => {
+                    if let Some(c) = press.character().filter(char::is_ascii_digit) {
+                        return self.update(Message::Digit(c));
+                    }
+                }
+            }
+            return Action::None;
+        }
         if self.phone.is_some() {
             match press.named() {
                 Some(Named::Enter) => return self.update(Message::SendToPhone),
@@ -310,9 +404,10 @@ impl Pay {
             .align_x(Center)
             .width(FillPortion(3));
 
-        let right = match &self.phone {
-            Some(phone) => self.phone_panel(ctx, phone),
-            None => self.progress_panel(ctx),
+        let right = match (&self.phone, &self.tender) {
+            (Some(phone), _) => self.phone_panel(ctx, phone),
+            (None, Some(tender)) => self.tender_panel(ctx, tender),
+            (None, None) => self.progress_panel(ctx),
         };
 
         row![left, container(right).width(FillPortion(2)).height(Fill)]
@@ -376,6 +471,28 @@ impl Pay {
         }
 
         let mut panel = column![list].spacing(20);
+        for (kind, amount) in &self.parts {
+            panel = panel.push(strong(ctx.t_args(
+                "pay-part-paid",
+                &[
+                    ("tender", Arg::Str(&ctx.t(&tender_key(*kind)))),
+                    ("amount", Arg::Str(&ctx.money(*amount))),
+                ],
+            )));
+        }
+        if let Some(change) = self.change {
+            panel = panel.push(
+                container(
+                    text(ctx.t_args("pay-change", &[("amount", Arg::Str(&ctx.money(change)))]))
+                        .size(size::AMOUNT)
+                        .font(theme::BOLD),
+                )
+                .id("pay-change")
+                .padding(12)
+                .width(Fill)
+                .style(theme::banner(theme::AMBER, theme::INK)),
+            );
+        }
 
         if let Some(problem) = &self.problem {
             let mut message = ctx.t(&engine_message_key(problem.message_id));
@@ -410,6 +527,17 @@ impl Pay {
                         big_button(ctx.t("pay-one-time-qr"), theme::plain_button)
                             .width(Fill)
                             .on_press(Message::ShowOneTimeQr),
+                    );
+                    panel = panel.push(
+                        row![
+                            big_button(ctx.t("pay-cash"), theme::go_button)
+                                .width(Fill)
+                                .on_press(Message::OpenTender(TenderKind::Cash)),
+                            big_button(ctx.t("pay-card"), theme::plain_button)
+                                .width(Fill)
+                                .on_press(Message::OpenTender(TenderKind::Card)),
+                        ]
+                        .spacing(8),
                     );
                 }
                 panel = panel.push(
@@ -471,6 +599,42 @@ impl Pay {
             .into()
     }
 
+    fn tender_panel<'a>(&'a self, ctx: Ctx<'a>, t: &'a TenderEntry) -> Element<'a, Message> {
+        let display = container(
+            text(ctx.money(t.amount))
+                .size(size::AMOUNT)
+                .font(theme::BOLD),
+        )
+        .id("tender-amount")
+        .padding(12)
+        .width(Fill)
+        .style(theme::qr_frame);
+        column![
+            heading(ctx.t(&tender_key(t.kind))),
+            text(ctx.t_args(
+                "pay-tender-left",
+                &[("amount", Arg::Str(&ctx.money(self.amount)))]
+            ))
+            .size(size::BODY),
+            display,
+            keypad(Message::Digit, Message::Backspace, Message::ClearPhone),
+            row![
+                big_button(ctx.t("pay-tender-exact"), theme::plain_button)
+                    .width(Fill)
+                    .on_press(Message::TenderExact),
+                big_button(ctx.t("pay-tender-take"), theme::go_button)
+                    .width(Fill)
+                    .on_press_maybe((t.amount > 0).then_some(Message::TakeTender)),
+            ]
+            .spacing(8),
+            big_button(ctx.t("common-close"), theme::plain_button)
+                .width(Fill)
+                .on_press(Message::CloseTender),
+        ]
+        .spacing(12)
+        .into()
+    }
+
     fn phone_panel<'a>(&'a self, ctx: Ctx<'a>, phone: &'a PhoneEntry) -> Element<'a, Message> {
         let codes = row(CALLING_CODES.iter().map(|code| {
             button(text(format!("+{code}")).size(size::BODY).font(theme::BOLD))
@@ -509,6 +673,11 @@ impl Pay {
         .spacing(12)
         .into()
     }
+}
+
+/// The translation key of a tender's name: `tender-<kind>`.
+pub fn tender_key(kind: TenderKind) -> String {
+    format!("tender-{}", kind.as_str().replace('_', "-"))
 }
 
 /// The translation key of an engine message id: `engine-<kebab-case id>`.

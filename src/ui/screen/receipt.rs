@@ -6,6 +6,7 @@ use iced::{Center, Element, Fill, Length};
 
 use super::KeyPress;
 use crate::core::receipt::Receipt as SaleReceipt;
+use crate::core::tender::TenderKind;
 use crate::ui::i18n::Arg;
 use crate::ui::theme::{self, size};
 use crate::ui::widget::{Ctx, big_button, body, heading, strong};
@@ -15,6 +16,10 @@ pub struct Receipt {
     sale_id: i64,
     reference: String,
     receipt: SaleReceipt,
+    /// Parts paid at the till (cash, card), and the change of the last cash part.
+    parts: Vec<(TenderKind, i64)>,
+    change: Option<i64>,
+    rounding: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -34,7 +39,27 @@ impl Receipt {
             sale_id,
             reference,
             receipt,
+            parts: Vec::new(),
+            change: None,
+            rounding: 0,
         }
+    }
+
+    /// The parts paid at the till, the change handed back and the cash rounding.
+    pub fn with_payment(
+        mut self,
+        parts: Vec<(TenderKind, i64)>,
+        change: Option<i64>,
+        rounding: i64,
+    ) -> Receipt {
+        self.parts = parts;
+        self.change = change.filter(|c| *c > 0);
+        self.rounding = rounding;
+        self
+    }
+
+    pub fn change(&self) -> Option<i64> {
+        self.change
     }
 
     pub fn reference(&self) -> &str {
@@ -119,11 +144,7 @@ impl Receipt {
                     .size(size::SMALL),
                 scrollable(lines).height(Length::Shrink),
                 totals,
-                text(ctx.t_args(
-                    "receipt-reference",
-                    &[("reference", Arg::Str(&self.reference))]
-                ))
-                .size(size::BODY),
+                self.payment_lines(ctx),
             ]
             .spacing(12),
         )
@@ -142,22 +163,66 @@ impl Receipt {
         .padding([14, 24])
         .style(theme::banner(theme::GO, iced::Color::WHITE));
 
-        let actions = column![
-            banner,
-            Space::new().height(Fill),
-            big_button(ctx.t("receipt-new-sale"), theme::go_button)
-                .width(Length::Fixed(360.0))
-                .height(Length::Fixed(size::TOUCH + 16.0))
-                .on_press(Message::NewSale),
-        ]
-        .spacing(16)
-        .width(Fill)
-        .align_x(Center);
+        let mut actions = column![banner];
+        if let Some(change) = self.change {
+            actions = actions.push(
+                container(
+                    text(ctx.t_args("pay-change", &[("amount", Arg::Str(&money(change)))]))
+                        .size(size::AMOUNT)
+                        .font(theme::BOLD),
+                )
+                .padding([14, 24])
+                .style(theme::banner(theme::AMBER, theme::INK)),
+            );
+        }
+        let actions = actions
+            .extend([
+                Space::new().height(Fill).into(),
+                big_button(ctx.t("receipt-new-sale"), theme::go_button)
+                    .width(Length::Fixed(360.0))
+                    .height(Length::Fixed(size::TOUCH + 16.0))
+                    .on_press(Message::NewSale)
+                    .into(),
+            ])
+            .spacing(16)
+            .width(Fill)
+            .align_x(Center);
 
         row![paper, actions]
             .spacing(32)
             .padding(24)
             .height(Fill)
             .into()
+    }
+}
+
+impl Receipt {
+    /// How it was paid: each part at the till, the cash rounding, the Vipps reference.
+    fn payment_lines<'a>(&'a self, ctx: Ctx<'a>) -> Element<'a, Message> {
+        let mut lines = column![].spacing(4);
+        for (kind, amount) in &self.parts {
+            lines = lines.push(row![
+                body(ctx.t(&super::pay::tender_key(*kind))).width(Fill),
+                body(ctx.money(*amount)),
+            ]);
+        }
+        if self.rounding != 0 {
+            lines = lines.push(row![
+                text(ctx.t("receipt-rounding"))
+                    .size(size::SMALL)
+                    .width(Fill),
+                text(ctx.money(self.rounding)).size(size::SMALL),
+            ]);
+        }
+        if !self.reference.is_empty() {
+            lines = lines.push(
+                text(ctx.t_args(
+                    "receipt-reference",
+                    &[("reference", Arg::Str(&self.reference))],
+                ))
+                .size(size::BODY),
+            );
+        }
+        lines.into()
     }
 }

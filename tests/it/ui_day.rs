@@ -1,0 +1,106 @@
+//! The day in the window: cash with change, split cash + Vipps (and, once cashiers exist, log
+//! in, X and Z), through the real program, engine and demo simulator.
+
+#![cfg(feature = "gui")]
+
+use crate::ui_common::{self, Harness, TillProgram};
+use kasse::core::tender::TenderKind;
+use kasse::ui::i18n::Arg;
+use kasse::ui::screen::sale::tile_id;
+
+const KAFFE: i64 = 3500;
+const KANELBOLLE: i64 = 3900;
+const TERMOKOPP: i64 = 19900;
+
+fn pay_label<P: TillProgram>(h: &Harness<P>, total: i64) -> String {
+    h.t_args("sale-pay", &[("amount", Arg::Str(&h.money(total)))])
+}
+
+fn ready<P: TillProgram>(h: &mut Harness<P>) -> bool {
+    h.has_text(&h.t("status-relay-connected"))
+}
+
+fn store<P: TillProgram>(h: &Harness<P>) -> kasse::store::Store {
+    kasse::store::Store::open(&h.database).unwrap()
+}
+
+#[test]
+fn cash_sale_shows_the_change_large_and_records_the_tender() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", ready);
+    h.click_id(&tile_id("kopp"));
+    h.click(&pay_label(&h, TERMOKOPP));
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    h.click(&h.t("pay-cash"));
+    h.wait_for_text(&h.t("pay-tender-exact"));
+    // 200 kroner handed over, typed on the keyboard, Enter takes it.
+    h.scan("200");
+    let change = h.t_args("pay-change", &[("amount", Arg::Str(&h.money(100)))]);
+    h.wait_for_text(&change);
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    assert!(h.has_text(&h.t("tender-cash")));
+
+    let store = store(&h);
+    let sale_id: i64 = store
+        .conn()
+        .query_row("SELECT max(id) FROM sale", [], |r| r.get(0))
+        .unwrap();
+    let t = store.tenders_of_sale(sale_id).unwrap();
+    assert_eq!(
+        (t[0].kind, t[0].amount, t[0].tendered, t[0].change),
+        (TenderKind::Cash, TERMOKOPP, 20_000, 100)
+    );
+    let ledger = h.runtime.block_on(h.phone.control().payments()).unwrap();
+    assert!(ledger.is_empty(), "no Vipps payment for a cash sale");
+}
+
+#[test]
+fn split_cash_and_vipps_from_the_pay_screen() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", ready);
+    h.click_id(&tile_id("kaffe"));
+    h.click_id(&tile_id("kanelbolle"));
+    let total = KAFFE + KANELBOLLE;
+    h.click(&pay_label(&h, total));
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    h.click(&h.t("pay-cash"));
+    h.wait_for_text(&h.t("pay-tender-exact"));
+    h.scan("50");
+    let part = h.t_args(
+        "pay-part-paid",
+        &[
+            ("tender", Arg::Str(&h.t("tender-cash"))),
+            ("amount", Arg::Str(&h.money(5_000))),
+        ],
+    );
+    h.wait_for_text(&part);
+    // Vipps is asked for the rest only.
+    assert!(h.has_text(&h.money(total - 5_000)));
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    assert!(h.has_text(&h.t("tender-cash")));
+
+    let ledger = h.runtime.block_on(h.phone.control().payments()).unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].amount.value, total - 5_000);
+    assert_eq!(ledger[0].aggregate.captured_amount.value, total - 5_000);
+    let store = store(&h);
+    let x = store
+        .period_report(
+            kasse::core::report::ReportKind::X,
+            "demo",
+            kasse::core::money::Currency::Nok,
+            None,
+        )
+        .unwrap();
+    let by: Vec<_> = x.by_tender.iter().map(|t| (t.tender, t.amount)).collect();
+    assert_eq!(
+        by,
+        vec![
+            (TenderKind::Cash, 5_000),
+            (TenderKind::Vipps, total - 5_000)
+        ]
+    );
+}
