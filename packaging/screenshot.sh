@@ -2,9 +2,9 @@
 # Screenshot of the Pay screen from the real till window.
 #
 # Starts `kasse` under Xvfb with no configuration (so: demo mode, with its
-# in-process simulator and relay), scans two items with the keyboard the way
-# a barcode scanner does, presses Enter to pay, waits until the screen shows
-# a QR code that zbarimg can read, and saves the screen.
+# in-process simulator and relay), logs in as the demo cashier, scans two items
+# with the keyboard the way a barcode scanner does, presses Enter to pay, waits
+# until the screen shows a QR code that zbarimg can read, and saves the screen.
 #
 # Usage: packaging/screenshot.sh [--binary PATH] [--out PNG] [--xwd FILE]
 #                                [--log FILE] [--hold FILE]
@@ -95,6 +95,11 @@ window="$(xdotool search --sync --onlyvisible --name '^Kasse' | head -n 1)"
 # No window manager under Xvfb: focus follows the pointer.
 xdotool mousemove --window "$window" 640 400
 xdotool windowfocus --sync "$window" 2>/dev/null || true
+
+# Demo mode starts at the log-in with the demo cashier chosen: PIN, Enter.
+xdotool type --delay 15 1234
+xdotool key Return
+wait_for_log "cashier logged in" 30
 
 # Two items by barcode (Kaffe, Kanelbolle), as a scanner types them, then Enter = Pay.
 xdotool type --delay 15 2000000000015

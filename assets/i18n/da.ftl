@@ -271,3 +271,18 @@ tender-card = Kort
 tender-gift-card = Gavekort
 tender-credit-note = Tilgodeseddel
 receipt-rounding = Øreafrunding
+
+## Log-in, reports and drawer
+login-who = Hvem er du?
+login-pin = PIN-kode
+login-lock-as = Lås ({ $name })
+login-submit = Log ind
+login-demo-hint = Demo: ekspedienten "Demo" har PIN-kode 1234.
+tab-reports = Rapporter
+reports-title = Rapporter og skuffe
+reports-x = X-rapport (dagen indtil nu)
+reports-z = Z-rapport (afslut dagen)
+reports-z-hint = Én gang om dagen, af en leder, uden betaling i gang.
+reports-open-drawer = Åbn skuffen (uden salg)
+reports-none = Tag en X-rapport for at se dagen indtil nu.
+reports-drawer-opened = Skuffen blev åbnet (registreret).

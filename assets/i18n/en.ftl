@@ -271,3 +271,18 @@ tender-card = Card
 tender-gift-card = Gift card
 tender-credit-note = Credit note
 receipt-rounding = Cash rounding
+
+## Log-in, reports and drawer
+login-who = Who are you?
+login-pin = PIN
+login-lock-as = Lock ({ $name })
+login-submit = Log in
+login-demo-hint = Demo: the cashier "Demo" has PIN 1234.
+tab-reports = Reports
+reports-title = Reports and drawer
+reports-x = X report (the day so far)
+reports-z = Z report (close the day)
+reports-z-hint = Once a day, by a manager, with no payment in progress.
+reports-open-drawer = Open the drawer (no sale)
+reports-none = Take an X report to see the day so far.
+reports-drawer-opened = The drawer was opened (recorded).

@@ -271,3 +271,18 @@ tender-card = Kortti
 tender-gift-card = Lahjakortti
 tender-credit-note = Hyvityslappu
 receipt-rounding = Pyöristys
+
+## Log-in, reports and drawer
+login-who = Kuka olet?
+login-pin = PIN-koodi
+login-lock-as = Lukitse ({ $name })
+login-submit = Kirjaudu
+login-demo-hint = Demo: kassan "Demo" PIN-koodi on 1234.
+tab-reports = Raportit
+reports-title = Raportit ja kassalaatikko
+reports-x = X-raportti (päivä tähän asti)
+reports-z = Z-raportti (päätä päivä)
+reports-z-hint = Kerran päivässä, esimies, ei maksua kesken.
+reports-open-drawer = Avaa laatikko (ei myyntiä)
+reports-none = Ota X-raportti nähdäksesi päivän tähän asti.
+reports-drawer-opened = Laatikko avattiin (kirjattu).

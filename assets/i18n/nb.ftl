@@ -271,3 +271,18 @@ tender-card = Kort
 tender-gift-card = Gavekort
 tender-credit-note = Tilgodelapp
 receipt-rounding = Øreavrunding
+
+## Log-in, reports and drawer
+login-who = Hvem er du?
+login-pin = PIN-kode
+login-lock-as = Lås ({ $name })
+login-submit = Logg inn
+login-demo-hint = Demo: kassereren «Demo» har PIN-kode 1234.
+tab-reports = Rapporter
+reports-title = Rapporter og skuff
+reports-x = X-rapport (dagen så langt)
+reports-z = Z-rapport (avslutt dagen)
+reports-z-hint = Én gang per dag, av en leder, uten betaling i gang.
+reports-open-drawer = Åpne skuffen (uten salg)
+reports-none = Ta en X-rapport for å se dagen så langt.
+reports-drawer-opened = Skuffen ble åpnet (registrert).

@@ -85,6 +85,9 @@ pub struct TillSection {
     /// `nb`, `da`, `fi` or `en` (also `no`, `nb-NO`, `en_GB.UTF-8`, ...).
     #[serde(deserialize_with = "from_text")]
     pub language: Locale,
+    /// The window locks (back to the log-in) after this many seconds without input while a
+    /// cashier is logged in; 0 never locks.
+    pub lock_after_secs: u64,
 }
 
 /// A value read from its text form with its one parser ([`std::str::FromStr`]).
@@ -106,6 +109,7 @@ impl Default for TillSection {
             merchant_qr_id: String::new(),
             currency: Currency::Nok,
             language: Locale::Nb,
+            lock_after_secs: 300,
         }
     }
 }

@@ -140,7 +140,7 @@ impl Report {
         let _ = writeln!(out, "{title}");
         let _ = writeln!(
             out,
-            "Till {}  {} {}  period {}",
+            "Till {} · {} {} · period {}",
             self.till_id, self.date, self.time, self.period
         );
         if let Some(by) = &self.taken_by {
@@ -149,7 +149,8 @@ impl Report {
         let rule = "-".repeat(width);
         let line = |out: &mut String, left: &str, right: &str| {
             let pad = width.saturating_sub(left.chars().count() + right.chars().count());
-            let _ = writeln!(out, "{left}{}{right}", " ".repeat(pad.max(1)));
+            // At least two spaces: the window splits label and figure there.
+            let _ = writeln!(out, "{left}{}{right}", " ".repeat(pad.max(2)));
         };
         let _ = writeln!(out, "{rule}");
         line(

@@ -272,6 +272,15 @@ impl CatalogStore {
         .map_err(|_| E::from(CatalogStoreError::Task))?
     }
 
+    /// Runs `f` on the store on a blocking thread (the window's other reads and writes: the
+    /// cashiers, the day's reports, the drawer).
+    pub async fn run<T: Send + 'static>(
+        self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, CatalogStoreError> {
+        self.with(move |store| Ok(f(store)?)).await
+    }
+
     /// The stored catalogue.
     pub async fn load(self) -> Result<Catalog, CatalogStoreError> {
         self.with(|store| Ok(store.load_catalog()?)).await

@@ -8,14 +8,18 @@ use iced::{Center, Color, Element, Fill, Length, Subscription, Task, Theme};
 use time::UtcOffset;
 use tokio::sync::broadcast;
 
+mod day;
+
 use super::RunOptions;
 use super::i18n::{Arg, I18n};
 use super::screen::KeyPress;
 use super::screen::admin::{self, Admin, CatalogueError, SaveError};
 use super::screen::history::{self, History};
+use super::screen::login::{self, Login};
 use super::screen::pay::{self, Outcome, Pay, Step};
 use super::screen::phone::{self, Op, Phone};
 use super::screen::receipt::{self, Receipt};
+use super::screen::reports::{self, Reports};
 use super::screen::sale::{self, Sale};
 use super::theme::{self, size};
 use super::widget::Ctx;
@@ -54,6 +58,8 @@ pub struct Boot {
     pub demo: Option<DemoEnvironment>,
     /// Local time offset for the history screen (read once at start-up).
     pub utc_offset: UtcOffset,
+    /// The till's cashiers: with any, the window starts at the log-in.
+    pub cashiers: Vec<crate::core::cashier::Cashier>,
 }
 
 impl std::fmt::Debug for Boot {
@@ -113,6 +119,21 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
     } else {
         catalog_store.clone().load().await?
     };
+    // Demo mode has a demo manager to log in as (PIN shown on the log-in screen).
+    let cashiers = catalog_store
+        .clone()
+        .run(move |s| {
+            if demo_mode && s.cashiers()?.is_empty() {
+                s.add_cashier(
+                    "Demo",
+                    crate::core::cashier::Role::Manager,
+                    login::DEMO_PIN,
+                    None,
+                )?;
+            }
+            s.cashiers()
+        })
+        .await?;
     // The engine's connection is opened after the catalogue is in place, so
     // its first transaction never starts from a snapshot older than that write.
     let (engine, events) = Engine::open(config.clone(), EngineOptions::default())?;
@@ -130,6 +151,7 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         pin: AdminPin::new(pin),
         demo,
         utc_offset,
+        cashiers,
     })
 }
 
@@ -178,15 +200,18 @@ pub enum PinUse {
 pub enum Tab {
     Sale,
     History,
+    Reports,
     Admin,
 }
 
 #[derive(Debug)]
 enum Screen {
+    Login(Login),
     Sale,
     Pay(Pay),
     Receipt(Receipt),
     History,
+    Reports(Reports),
     Admin,
 }
 
@@ -226,6 +251,10 @@ pub struct App {
     utc_offset: UtcOffset,
     /// A problem to show in the status area (engine stopped, a save failed).
     notice: Option<String>,
+    /// Who is logged in (none: the till has no cashiers, or it is locked).
+    cashier: Option<crate::core::cashier::Cashier>,
+    /// The last key or click (for the idle lock).
+    last_input_ms: i64,
 }
 
 impl std::fmt::Debug for App {
@@ -262,6 +291,14 @@ pub enum Message {
     /// A new PIN was stored (or not).
     PinSet(Result<(), PinError>),
     DismissNotice,
+    Login(login::Message),
+    Reports(reports::Message),
+    LoggedIn(Result<crate::core::cashier::Cashier, String>),
+    CashiersLoaded(Result<Vec<crate::core::cashier::Cashier>, String>),
+    ReportTaken(Result<String, String>),
+    DrawerOpened(Result<String, String>),
+    /// Lock the till (back to the log-in).
+    Lock,
 }
 
 fn now_ms() -> i64 {
@@ -275,6 +312,11 @@ impl App {
         let currency = boot.config.till.currency;
         let country = country_of(currency);
         let demo = boot.demo;
+        let screen = if boot.cashiers.iter().any(|c| c.active) {
+            Screen::Login(Login::new(boot.cashiers, demo.is_some()))
+        } else {
+            Screen::Sale
+        };
         let app = App {
             i18n: I18n::new(locale),
             currency,
@@ -282,7 +324,7 @@ impl App {
             catalog: boot.catalog,
             catalog_store: boot.catalog_store,
             basket: Basket::new(currency),
-            screen: Screen::Sale,
+            screen,
             sale: Sale::new(),
             history: History::new(),
             admin: Admin::new(boot.pin.is_set()),
@@ -302,6 +344,8 @@ impl App {
             config: boot.config,
             config_path: boot.config_path,
             notice: None,
+            cashier: None,
+            last_input_ms: now_ms(),
         };
         let events = listen(boot.events);
         (
@@ -356,7 +400,9 @@ impl App {
             })),
             _ => None,
         });
-        let tick = if self.customer_waiting_until.is_some() {
+        let tick = if self.customer_waiting_until.is_some()
+            || (self.cashier.is_some() && self.config.till.lock_after_secs > 0)
+        {
             iced::time::every(std::time::Duration::from_secs(1)).map(|_| Message::Tick)
         } else {
             Subscription::none()
@@ -383,6 +429,18 @@ impl App {
     }
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
+        if !matches!(
+            message,
+            Message::Tick
+                | Message::Engine(_)
+                | Message::EngineStopped
+                | Message::LoggedIn(_)
+                | Message::CashiersLoaded(_)
+                | Message::ReportTaken(_)
+                | Message::DrawerOpened(_)
+        ) {
+            self.last_input_ms = now_ms();
+        }
         match message {
             Message::Sale(message) => {
                 let action = self.sale.update(message, &self.catalog, &mut self.basket);
@@ -426,7 +484,15 @@ impl App {
                 if !self.customer_waiting() {
                     self.customer_waiting_until = None;
                 }
+                return self.lock_if_idle(self.now_ms);
             }
+            Message::Login(message) => return self.login_message(message),
+            Message::LoggedIn(result) => return self.logged_in(result),
+            Message::CashiersLoaded(result) => self.cashiers_loaded(result),
+            Message::Reports(message) => return self.reports_message(message),
+            Message::ReportTaken(result) => self.report_taken(result),
+            Message::DrawerOpened(result) => self.drawer_opened(result),
+            Message::Lock => return self.lock(false),
             Message::ConfigSaved(result) => {
                 // A configured till picks the file up at once. The demo keeps
                 // its simulator until Kasse restarts (the admin screen says so).
@@ -498,11 +564,17 @@ impl App {
 
     fn key(&mut self, press: KeyPress) -> Task<Message> {
         use keyboard::key::Named;
+        // Locked: only the log-in takes keys.
+        if let Screen::Login(login) = &mut self.screen {
+            let action = login.key(&press);
+            return self.login_action(action);
+        }
         // Keys that work on every screen: the tabs and moving between fields.
         match press.named() {
             Some(Named::F2) => return self.open_tab(Tab::Sale),
             Some(Named::F3) => return self.open_tab(Tab::History),
             Some(Named::F4) => return self.open_tab(Tab::Admin),
+            Some(Named::F6) => return self.open_tab(Tab::Reports),
             Some(Named::Tab) if press.modifiers.shift() => return operation::focus_previous(),
             Some(Named::Tab) => return operation::focus_next(),
             _ => {}
@@ -521,7 +593,8 @@ impl App {
                 let action = receipt.key(&press);
                 self.receipt_action(action)
             }
-            Screen::History | Screen::Admin => {
+            Screen::Login(_) => Task::none(),
+            Screen::History | Screen::Admin | Screen::Reports(_) => {
                 if press.named() == Some(keyboard::key::Named::Escape) {
                     self.open_tab(Tab::Sale)
                 } else {
@@ -532,7 +605,10 @@ impl App {
     }
 
     fn open_tab(&mut self, tab: Tab) -> Task<Message> {
-        if matches!(self.screen, Screen::Pay(_) | Screen::Receipt(_)) {
+        if matches!(
+            self.screen,
+            Screen::Pay(_) | Screen::Receipt(_) | Screen::Login(_)
+        ) {
             // A sale in progress stays on screen until it is finished.
             return Task::none();
         }
@@ -554,6 +630,10 @@ impl App {
             Tab::Admin => {
                 self.screen = Screen::Admin;
                 operation::focus(admin::PIN_ID)
+            }
+            Tab::Reports => {
+                self.screen = Self::reports_screen();
+                Task::none()
             }
         }
     }
@@ -1019,6 +1099,8 @@ impl App {
     pub fn view(&self) -> Element<'_, Message> {
         let ctx = self.ctx();
         let main: Element<'_, Message> = match &self.screen {
+            Screen::Login(login) => login.view(ctx).map(Message::Login),
+            Screen::Reports(reports) => reports.view(ctx).map(Message::Reports),
             Screen::Sale => self
                 .sale
                 .view(ctx, &self.catalog, &self.basket, self.customer_waiting())
@@ -1099,6 +1181,13 @@ impl App {
                 }
             }
         };
+        // The badge's first word ("DEMO", "TEST", "PRODUCTION"): the tabs and the cashier need
+        // the width; the rest ("no real money") is in the demo banner and in Admin.
+        let env_label = env_label
+            .split(" · ")
+            .next()
+            .unwrap_or_default()
+            .to_string();
         let env = container(text(env_label).size(size::BODY).font(theme::BOLD))
             .padding([8, 14])
             .style(theme::banner(env_bg, env_fg));
@@ -1138,10 +1227,14 @@ impl App {
             .align_y(Center)
         };
 
-        let in_sale = matches!(self.screen, Screen::Pay(_) | Screen::Receipt(_));
+        let in_sale = matches!(
+            self.screen,
+            Screen::Pay(_) | Screen::Receipt(_) | Screen::Login(_)
+        );
         let current = match self.screen {
-            Screen::Sale | Screen::Pay(_) | Screen::Receipt(_) => Tab::Sale,
+            Screen::Sale | Screen::Pay(_) | Screen::Receipt(_) | Screen::Login(_) => Tab::Sale,
             Screen::History => Tab::History,
+            Screen::Reports(_) => Tab::Reports,
             Screen::Admin => Tab::Admin,
         };
         let tab = |label: String, tab: Tab| {
@@ -1160,8 +1253,12 @@ impl App {
             text(self.status.till_name.clone())
                 .size(size::BODY)
                 .font(theme::BOLD),
-            indicator(relay_text, relay_ok),
-            indicator(vipps_text, vipps_ok),
+            // Stacked: the tabs and the cashier need the width.
+            column![
+                indicator(relay_text, relay_ok),
+                indicator(vipps_text, vipps_ok)
+            ]
+            .spacing(2),
         ]
         .spacing(16)
         .align_y(Center);
@@ -1176,10 +1273,22 @@ impl App {
                 .style(theme::banner(theme::AMBER, theme::INK)),
             );
         }
+        bar = bar.push(Space::new().width(Fill));
+        if let Some(cashier) = &self.cashier {
+            bar = bar.push(
+                button(
+                    text(i18n.t_args("login-lock-as", &[("name", Arg::Str(&cashier.name))]))
+                        .size(size::BODY),
+                )
+                .padding([10, 14])
+                .style(theme::plain_button)
+                .on_press_maybe((!in_sale).then_some(Message::Lock)),
+            );
+        }
         bar = bar
-            .push(Space::new().width(Fill))
             .push(tab(i18n.t("tab-sale"), Tab::Sale))
             .push(tab(i18n.t("tab-history"), Tab::History))
+            .push(tab(i18n.t("tab-reports"), Tab::Reports))
             .push(tab(i18n.t("tab-admin"), Tab::Admin));
         container(bar)
             .padding([8, 16])

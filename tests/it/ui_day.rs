@@ -104,3 +104,63 @@ fn split_cash_and_vipps_from_the_pay_screen() {
         ]
     );
 }
+
+#[test]
+fn lock_log_in_again_and_close_the_day_with_x_and_z() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", ready);
+    // A cash sale to report.
+    h.click_id(&tile_id("kaffe"));
+    h.click(&pay_label(&h, KAFFE));
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    h.click(&h.t("pay-cash"));
+    h.wait_for_text(&h.t("pay-tender-exact"));
+    h.click(&h.t("pay-tender-exact"));
+    h.click(&h.t("pay-tender-take"));
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    h.named_key(iced::keyboard::key::Named::Enter);
+    h.wait_for_text(&h.t("sale-basket-empty"));
+
+    // Lock: back at the log-in; a wrong PIN is refused, the right one opens the till.
+    let lock = h.t_args("login-lock-as", &[("name", Arg::Str("Demo"))]);
+    h.click(&lock);
+    h.wait_for_text(&h.t("login-who"));
+    h.scan("9999");
+    h.wait_until("refused", |h| {
+        h.has_text("wrong PIN (4 more tries before a lock-out)")
+    });
+    h.scan(kasse::ui::screen::login::DEMO_PIN);
+    h.wait_for_text(&lock);
+
+    // X, then Z (the demo cashier is a manager), then a second Z is refused.
+    h.click(&h.t("tab-reports"));
+    h.wait_for_text(&h.t("reports-none"));
+    h.click(&h.t("reports-x"));
+    h.wait_for_text("X report");
+    assert!(h.has_text("Sales (1)"));
+    assert!(h.has_text(&h.money(KAFFE)));
+    h.click(&h.t("reports-open-drawer"));
+    h.wait_for_text(&h.t("reports-drawer-opened"));
+    h.click(&h.t("reports-z"));
+    h.wait_for_text("Z report 1");
+    let store = store(&h);
+    let z = store.z_report(1).unwrap().expect("Z 1 stored");
+    h.click(&h.t("reports-z"));
+    let refused = format!(
+        "the Z report for {} was already taken (Z 1); the next one closes tomorrow",
+        z.date
+    );
+    h.wait_for_text(&refused);
+    assert_eq!((z.sales.count, z.sales.amount), (1, KAFFE));
+    assert_eq!(z.drawer_openings_without_sale, 1);
+    assert_eq!(z.taken_by.as_deref(), Some("Demo"));
+    let logins: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM journal WHERE event_code = 13003",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(logins, 2, "both log-ins journalled");
+}

@@ -409,7 +409,7 @@ fn admin_saves_the_settings_with_secrets_apart_and_the_demo_keeps_running() {
         "the client secret is kept out of kasse.toml"
     );
     // The demo's own engine was not switched to the saved file.
-    assert!(h.has_text(&h.t("env-demo")));
+    assert!(h.has_text(&h.t("demo-banner")));
 }
 
 #[test]

@@ -3,9 +3,11 @@
 
 pub mod admin;
 pub mod history;
+pub mod login;
 pub mod pay;
 pub mod phone;
 pub mod receipt;
+pub mod reports;
 pub mod sale;
 
 /// A key press the root forwards to the active screen (from the global

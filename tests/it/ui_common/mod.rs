@@ -97,6 +97,10 @@ pub fn demo() -> Harness<impl TillProgram> {
     let mut harness = start(boot, phone, runtime, dir);
     harness.database = database;
     harness.config_path = config_path;
+    // Demo mode starts at the log-in with its one cashier chosen: type the PIN, Enter.
+    harness.wait_for_text(&harness.t("login-who"));
+    harness.scan(kasse::ui::screen::login::DEMO_PIN);
+    harness.wait_until("logged in", |h| !h.has_text(&h.t("login-who")));
     harness
 }
 

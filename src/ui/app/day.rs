@@ -1,0 +1,155 @@
+//! The window's part of the shop's day: log-in, lock (by hand and when idle), X and Z reports,
+//! opening the drawer. The store work runs on the window's own connection (a blocking
+//! thread); the engine is told who works the till.
+
+use iced::Task;
+
+use super::{App, Message, Screen};
+use crate::core::cashier::Cashier;
+use crate::core::report::Report;
+use crate::engine::Command;
+use crate::store::day::DrawerReason;
+use crate::ui::screen::login::{self, Login};
+use crate::ui::screen::reports::{self, Reports};
+
+/// The result of store work for the window: the value, or the message to show.
+pub type Shown<T> = Result<T, String>;
+
+impl App {
+    /// The log-in screen with the current cashiers.
+    pub(super) fn login_screen(&self, cashiers: Vec<Cashier>) -> Screen {
+        Screen::Login(Login::new(cashiers, self.demo.is_some()))
+    }
+
+    pub(super) fn login_message(&mut self, message: login::Message) -> Task<Message> {
+        let Screen::Login(login) = &mut self.screen else {
+            return Task::none();
+        };
+        let action = login.update(message);
+        self.login_action(action)
+    }
+
+    pub(super) fn login_action(&mut self, action: login::Action) -> Task<Message> {
+        match action {
+            login::Action::None => Task::none(),
+            login::Action::LogIn { cashier_id, pin } => Task::perform(
+                self.catalog_store
+                    .clone()
+                    .run(move |s| s.log_in(cashier_id, &pin)),
+                |r| Message::LoggedIn(r.map_err(|e| e.to_string())),
+            ),
+        }
+    }
+
+    pub(super) fn logged_in(&mut self, result: Shown<Cashier>) -> Task<Message> {
+        match result {
+            Ok(cashier) => {
+                tracing::info!(cashier_id = cashier.id, "cashier logged in");
+                self.send(Command::SetCashier {
+                    cashier_id: Some(cashier.id),
+                });
+                self.cashier = Some(cashier);
+                self.last_input_ms = super::now_ms();
+                self.screen = Screen::Sale;
+                iced::widget::operation::focus(crate::ui::screen::sale::SEARCH_ID)
+            }
+            Err(why) => {
+                if let Screen::Login(login) = &mut self.screen {
+                    login.refused(why);
+                }
+                Task::none()
+            }
+        }
+    }
+
+    /// Back to the log-in (the Lock button, or idle): only between sales.
+    pub(super) fn lock(&mut self, idle: bool) -> Task<Message> {
+        if matches!(self.screen, Screen::Pay(_) | Screen::Receipt(_)) {
+            return Task::none();
+        }
+        let Some(cashier) = self.cashier.take() else {
+            return Task::none();
+        };
+        self.send(Command::SetCashier { cashier_id: None });
+        self.admin.lock();
+        self.screen = Screen::Login(Login::new(Vec::new(), false));
+        Task::perform(
+            self.catalog_store.clone().run(move |s| {
+                s.log_out(cashier.id, idle)?;
+                s.cashiers()
+            }),
+            |r| Message::CashiersLoaded(r.map_err(|e| e.to_string())),
+        )
+    }
+
+    pub(super) fn cashiers_loaded(&mut self, result: Shown<Vec<Cashier>>) {
+        match result {
+            Ok(cashiers) => {
+                if matches!(self.screen, Screen::Login(_)) {
+                    self.screen = self.login_screen(cashiers);
+                }
+            }
+            Err(why) => self.notice = Some(why),
+        }
+    }
+
+    /// Idle for longer than the configured time: lock.
+    pub(super) fn lock_if_idle(&mut self, now_ms: i64) -> Task<Message> {
+        let after = i64::try_from(self.config.till.lock_after_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
+        if after > 0 && self.cashier.is_some() && now_ms - self.last_input_ms >= after {
+            tracing::info!("locked after being idle");
+            return self.lock(true);
+        }
+        Task::none()
+    }
+
+    pub(super) fn reports_message(&mut self, message: reports::Message) -> Task<Message> {
+        let Screen::Reports(screen) = &mut self.screen else {
+            return Task::none();
+        };
+        let by = self.cashier.as_ref().map(|c| c.id);
+        let till = self.config.till.id.clone();
+        let currency = self.config.till.currency;
+        let locale = self.config.till.language;
+        let store = self.catalog_store.clone();
+        let text = move |r: Report| r.text(locale, 48);
+        match screen.update(message) {
+            reports::Action::None => Task::none(),
+            reports::Action::TakeX => Task::perform(
+                store.run(move |s| s.take_x_report(&till, currency, by)),
+                move |r| Message::ReportTaken(r.map(text).map_err(|e| e.to_string())),
+            ),
+            reports::Action::TakeZ => Task::perform(
+                store.run(move |s| s.take_z_report(&till, currency, by)),
+                move |r| Message::ReportTaken(r.map(text).map_err(|e| e.to_string())),
+            ),
+            reports::Action::OpenDrawer => {
+                let note = self.i18n.t("reports-drawer-opened");
+                Task::perform(
+                    store.run(move |s| s.record_drawer_opening(DrawerReason::NoSale, None, by)),
+                    move |r| {
+                        Message::DrawerOpened(r.map(|()| note.clone()).map_err(|e| e.to_string()))
+                    },
+                )
+            }
+        }
+    }
+
+    pub(super) fn report_taken(&mut self, result: Shown<String>) {
+        if let Screen::Reports(screen) = &mut self.screen {
+            screen.report(result);
+        }
+    }
+
+    pub(super) fn drawer_opened(&mut self, result: Shown<String>) {
+        if let Screen::Reports(screen) = &mut self.screen {
+            screen.drawer(result);
+        }
+    }
+
+    pub(super) fn reports_screen() -> Screen {
+        Screen::Reports(Reports::default())
+    }
+}

@@ -1,0 +1,144 @@
+//! Reports and the drawer: X report (the day so far), Z report (closes the day; a manager),
+//! opening the drawer without a sale (a manager). The report is shown as the text it is
+//! journalled with.
+
+use iced::widget::{Space, column, container, row, rule, scrollable, text};
+use iced::{Element, Fill, Length};
+
+use crate::ui::theme::{self, size};
+use crate::ui::widget::{Ctx, big_button, heading};
+
+#[derive(Debug, Default)]
+pub struct Reports {
+    shown: Option<String>,
+    error: Option<String>,
+    note: Option<String>,
+    busy: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    X,
+    Z,
+    OpenDrawer,
+}
+
+/// What the root must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    None,
+    TakeX,
+    TakeZ,
+    OpenDrawer,
+}
+
+impl Reports {
+    pub fn update(&mut self, message: Message) -> Action {
+        if self.busy {
+            return Action::None;
+        }
+        self.busy = true;
+        self.error = None;
+        self.note = None;
+        match message {
+            Message::X => Action::TakeX,
+            Message::Z => Action::TakeZ,
+            Message::OpenDrawer => Action::OpenDrawer,
+        }
+    }
+
+    /// A report was taken (its text) or refused (why).
+    pub fn report(&mut self, result: Result<String, String>) {
+        self.busy = false;
+        match result {
+            Ok(text) => self.shown = Some(text),
+            Err(why) => self.error = Some(why),
+        }
+    }
+
+    /// The drawer opened (a note to show) or was refused.
+    pub fn drawer(&mut self, result: Result<String, String>) {
+        self.busy = false;
+        match result {
+            Ok(note) => self.note = Some(note),
+            Err(why) => self.error = Some(why),
+        }
+    }
+
+    pub fn view<'a>(&'a self, ctx: Ctx<'a>) -> Element<'a, Message> {
+        let enabled = |m: Message| (!self.busy).then_some(m);
+        let mut actions = column![
+            heading(ctx.t("reports-title")),
+            big_button(ctx.t("reports-x"), theme::primary_button)
+                .width(Fill)
+                .on_press_maybe(enabled(Message::X)),
+            big_button(ctx.t("reports-z"), theme::stop_button)
+                .width(Fill)
+                .on_press_maybe(enabled(Message::Z)),
+            text(ctx.t("reports-z-hint")).size(size::SMALL),
+            Space::new().height(Length::Fixed(24.0)),
+            big_button(ctx.t("reports-open-drawer"), theme::plain_button)
+                .width(Fill)
+                .on_press_maybe(enabled(Message::OpenDrawer)),
+        ]
+        .spacing(12)
+        .width(Length::Fixed(360.0));
+        if let Some(error) = &self.error {
+            actions = actions.push(
+                container(text(error.clone()).size(size::BODY).font(theme::BOLD))
+                    .padding(12)
+                    .width(Fill)
+                    .style(theme::banner(theme::STOP, iced::Color::WHITE)),
+            );
+        }
+        if let Some(note) = &self.note {
+            actions = actions.push(
+                container(text(note.clone()).size(size::BODY).font(theme::BOLD))
+                    .padding(12)
+                    .width(Fill)
+                    .style(theme::banner(theme::AMBER, theme::INK)),
+            );
+        }
+        let paper: Element<'a, Message> = match &self.shown {
+            Some(report) => scrollable(
+                container(report_lines(report))
+                    .padding(24)
+                    .style(theme::panel),
+            )
+            .height(Fill)
+            .into(),
+            None => container(text(ctx.t("reports-none")).size(size::BODY))
+                .padding(24)
+                .style(theme::panel)
+                .into(),
+        };
+        row![actions, container(paper).width(Fill).height(Fill)]
+            .spacing(32)
+            .padding(24)
+            .height(Fill)
+            .into()
+    }
+}
+
+/// The report's text lines as rows: label left, figure right (the text pads them with
+/// spaces for a fixed-width printer), rules as rules.
+fn report_lines<'a, M: 'a>(report: &str) -> Element<'a, M> {
+    column(report.lines().map(|line| {
+        if !line.is_empty() && line.chars().all(|c| c == '-') {
+            return rule::horizontal(1).into();
+        }
+        match line.trim_end().rsplit_once("  ") {
+            Some((left, right)) if !left.trim().is_empty() => row![
+                text(left.trim_end().to_string())
+                    .size(size::SMALL)
+                    .width(Fill),
+                text(right.trim().to_string()).size(size::SMALL),
+            ]
+            .into(),
+            _ => text(line.to_string()).size(size::SMALL).into(),
+        }
+    }))
+    .spacing(2)
+    .width(Length::Fixed(560.0))
+    .into()
+}
