@@ -299,6 +299,8 @@ pub enum Message {
     DrawerOpened(Result<String, String>),
     /// Lock the till (back to the log-in).
     Lock,
+    /// A void, or other record the window wrote, was stored (or not).
+    Recorded(Result<(), String>),
 }
 
 fn now_ms() -> i64 {
@@ -438,6 +440,7 @@ impl App {
                 | Message::CashiersLoaded(_)
                 | Message::ReportTaken(_)
                 | Message::DrawerOpened(_)
+                | Message::Recorded(_)
         ) {
             self.last_input_ms = now_ms();
         }
@@ -493,6 +496,11 @@ impl App {
             Message::ReportTaken(result) => self.report_taken(result),
             Message::DrawerOpened(result) => self.drawer_opened(result),
             Message::Lock => return self.lock(false),
+            Message::Recorded(result) => {
+                if let Err(why) = result {
+                    self.notice = Some(why);
+                }
+            }
             Message::ConfigSaved(result) => {
                 // A configured till picks the file up at once. The demo keeps
                 // its simulator until Kasse restarts (the admin screen says so).
@@ -642,6 +650,7 @@ impl App {
         match action {
             sale::Action::None => Task::none(),
             sale::Action::Focus(id) => operation::focus(id),
+            sale::Action::Voided { whole_sale, amount } => self.record_void(whole_sale, amount),
             sale::Action::Pay => {
                 self.start_payment();
                 Task::none()

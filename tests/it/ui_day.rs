@@ -164,3 +164,37 @@ fn lock_log_in_again_and_close_the_day_with_x_and_z() {
         .unwrap();
     assert_eq!(logins, 2, "both log-ins journalled");
 }
+
+#[test]
+fn voided_lines_and_baskets_are_recorded_for_the_reports() {
+    let mut h = ui_common::demo();
+    h.click_id(&tile_id("kaffe"));
+    h.click_id(&tile_id("kopp"));
+    // '-' on the last line (one Termokopp) removes it: a voided line.
+    h.global_key(iced::keyboard::Key::Character("-".into()), Some("-"));
+    h.wait_for_text(&pay_label(&h, KAFFE));
+    h.click(&h.t("sale-clear"));
+    h.wait_for_text(&h.t("sale-basket-empty"));
+    let store = store(&h);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let x = loop {
+        let x = store
+            .period_report(
+                kasse::core::report::ReportKind::X,
+                "demo",
+                kasse::core::money::Currency::Nok,
+                None,
+            )
+            .unwrap();
+        if x.voided_sales.count == 1 || std::time::Instant::now() > deadline {
+            break x;
+        }
+        // Poll until the window's write lands (deadline above).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(
+        (x.voided_lines.count, x.voided_lines.amount),
+        (1, TERMOKOPP)
+    );
+    assert_eq!((x.voided_sales.count, x.voided_sales.amount), (1, KAFFE));
+}

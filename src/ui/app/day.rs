@@ -149,6 +149,17 @@ impl App {
         }
     }
 
+    /// A line or the basket voided before payment, recorded for the X/Z reports.
+    pub(super) fn record_void(&mut self, whole_sale: bool, amount: i64) -> Task<Message> {
+        let by = self.cashier.as_ref().map(|c| c.id);
+        Task::perform(
+            self.catalog_store
+                .clone()
+                .run(move |s| s.record_void(whole_sale, amount, None, by)),
+            |r| Message::Recorded(r.map_err(|e| e.to_string())),
+        )
+    }
+
     pub(super) fn reports_screen() -> Screen {
         Screen::Reports(Reports::default())
     }

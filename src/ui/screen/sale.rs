@@ -93,6 +93,20 @@ pub enum Action {
     PayWithPersonalQr(PersonalQr),
     /// Move keyboard focus to a field.
     Focus(&'static str),
+    /// A line (or the whole basket) was voided before payment: recorded for the reports.
+    Voided {
+        whole_sale: bool,
+        amount: i64,
+    },
+}
+
+/// A removed line, unless nothing was removed.
+fn voided(whole_sale: bool, amount: i64) -> Action {
+    if amount > 0 {
+        Action::Voided { whole_sale, amount }
+    } else {
+        Action::None
+    }
 }
 
 impl Sale {
@@ -158,15 +172,19 @@ impl Sale {
                     if quantity > 1 {
                         self.apply(basket.set_quantity(line, quantity - 1));
                     } else {
+                        let before = basket.totals().total;
                         self.apply(basket.remove(line).map(|_| ()));
+                        return voided(false, before - basket.totals().total);
                     }
                 }
             }
             Message::Remove(line) => {
+                let before = basket.totals().total;
                 self.apply(basket.remove(line).map(|_| ()));
                 if self.discount.as_ref().map(|d| d.target) == Some(DiscountTarget::Line(line)) {
                     self.discount = None;
                 }
+                return voided(false, before - basket.totals().total);
             }
             Message::EditDiscount(target) => {
                 self.discount = Some(DiscountEditor {
@@ -218,9 +236,17 @@ impl Sale {
             Message::ConfirmWeight => self.confirm_weight(catalog, basket),
             Message::CloseWeight => self.weight = None,
             Message::Clear => {
+                let before = basket.totals().total;
+                let had_lines = !basket.is_empty();
                 basket.clear();
                 self.discount = None;
                 self.notice = None;
+                if had_lines {
+                    return Action::Voided {
+                        whole_sale: true,
+                        amount: before,
+                    };
+                }
             }
             Message::Pay => return self.pay(basket),
             Message::DismissNotice => self.notice = None,
