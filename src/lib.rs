@@ -11,6 +11,7 @@ pub mod config;
 pub mod core;
 pub mod engine;
 pub mod migrations;
+pub mod print;
 pub mod reference;
 pub mod relay;
 pub mod sim;

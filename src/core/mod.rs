@@ -9,6 +9,7 @@ pub mod journal_code;
 pub mod money;
 pub mod payment;
 pub mod receipt;
+pub mod receipt_doc;
 pub mod sale;
 pub mod signature_text;
 pub mod tender;

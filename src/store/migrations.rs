@@ -30,6 +30,10 @@ pub const MIGRATIONS: MigrationList = &[
         "0005_journal_codes_signatures.sql",
         include_str!("../../migrations/till/0005_journal_codes_signatures.sql"),
     ),
+    (
+        "0006_receipts.sql",
+        include_str!("../../migrations/till/0006_receipts.sql"),
+    ),
 ];
 
 /// The schema version this build writes and understands.
