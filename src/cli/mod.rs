@@ -1,5 +1,5 @@
 //! The headless commands of `kasse` (`pay`, `recover`, `refund`, `bench`, `config`, `catalog`,
-//! `journal`, `signing`) and the demo set-up: argument parsing, printing and exit codes. They drive the same engine
+//! `journal`, `signing`, `receipt`, `qr-sticker`) and the demo set-up: argument parsing, printing and exit codes. They drive the same engine
 //! as the window; the engine knows nothing of them.
 //!
 //! Every command prints JSON lines to stdout (the machine-readable channel); logs and
@@ -11,6 +11,7 @@ pub mod compliance;
 pub mod config;
 pub mod demo;
 pub mod pay;
+pub mod receipt;
 pub mod recover;
 pub mod refund;
 
@@ -57,6 +58,10 @@ pub enum Command {
     Journal(compliance::JournalArgs),
     /// The key that signs concluded transactions.
     Signing(compliance::SigningArgs),
+    /// Print a sale's receipt or write it as a PDF (the original once, then one copy).
+    Receipt(receipt::ReceiptArgs),
+    /// Write the till's QR as a sticker PDF for the counter.
+    QrSticker(receipt::StickerArgs),
 }
 
 /// Exit codes of the headless commands.
@@ -82,6 +87,8 @@ pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32
         Command::Catalog(args) => catalog::run(config_path, args),
         Command::Journal(args) => compliance::journal(config_path, args),
         Command::Signing(args) => compliance::signing(config_path, args),
+        Command::Receipt(args) => runtime()?.block_on(receipt::run(config_path, args)),
+        Command::QrSticker(args) => runtime()?.block_on(receipt::sticker(config_path, args)),
     }
 }
 

@@ -488,7 +488,9 @@ pub fn build(data: &ReceiptData, kind: DocKind, locale: Locale) -> Document {
             ));
         }
     }
-    b.push(Block::Rule);
+    if !data.lines.is_empty() {
+        b.push(Block::Rule);
+    }
     if data.discount != 0 {
         b.push(columns(w.discount, &money(-data.discount)));
     }

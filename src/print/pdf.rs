@@ -27,7 +27,7 @@ pub enum Paper {
 }
 
 /// The QR sticker's page size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StickerSize {
     A6,
     A5,
