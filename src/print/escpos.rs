@@ -246,14 +246,17 @@ fn fit(text: &str, width: usize) -> String {
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let mut lines = Vec::new();
-    let mut current = String::new();
-    for word in text.split(' ') {
+    let body = text.trim_start_matches(' ');
+    // Leading spaces (an indented detail line) stay on the first line.
+    let mut current = " ".repeat(text.len() - body.len());
+    for word in body.split(' ') {
         let word_len = word.chars().count();
         let cur_len = current.chars().count();
-        if cur_len > 0 && cur_len + 1 + word_len > width {
+        let indent_only = current.trim().is_empty();
+        if !indent_only && cur_len + 1 + word_len > width {
             lines.push(std::mem::take(&mut current));
         }
-        if !current.is_empty() {
+        if !current.trim().is_empty() {
             current.push(' ');
         }
         current.push_str(word);
@@ -672,6 +675,7 @@ mod tests {
             ["IKKJE KVITTERING", "FOR KJØP"]
         );
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("  2 x kr 5", 16), ["  2 x kr 5"]);
         assert_eq!(two_columns("Bread", "10,00", 16), "Bread      10,00");
         assert_eq!(
             two_columns("A very long name", "10,00", 16),

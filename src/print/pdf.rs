@@ -381,12 +381,18 @@ fn layout<'a>(doc: &'a Document, canvas: &Canvas, width: f32, base: f32) -> Vec<
                 amount,
                 size,
             } => {
-                let (w, h) = size.scale();
+                // On paper a tall total is double height only; on a page that reads as
+                // squeezed, so it is drawn 1.5 times larger in both directions.
+                let scale = match size {
+                    Size::Normal => (1.0, 1.0),
+                    Size::Tall => (1.5, 1.5),
+                    Size::Double => (2.0, 2.0),
+                };
                 items.push(Item::Columns {
                     left: label,
                     right: amount,
                     bold: true,
-                    scale: (f32::from(w), f32::from(h)),
+                    scale,
                 });
             }
             Block::Rule => items.push(Item::Rule),
@@ -395,20 +401,21 @@ fn layout<'a>(doc: &'a Document, canvas: &Canvas, width: f32, base: f32) -> Vec<
             Block::Feed => items.push(Item::Gap),
         }
     }
-    let _ = Size::Normal;
     items
 }
 
 fn wrap(canvas: &Canvas, text: &str, size: f32, scale: f32, width: f32) -> Vec<String> {
     let mut lines = Vec::new();
-    let mut current = String::new();
-    for word in text.split(' ') {
-        let candidate = if current.is_empty() {
-            word.to_string()
+    let body = text.trim_start_matches(' ');
+    // Leading spaces (an indented detail line) stay on the first line.
+    let mut current = " ".repeat(text.len() - body.len());
+    for word in body.split(' ') {
+        let candidate = if current.trim().is_empty() {
+            format!("{current}{word}")
         } else {
             format!("{current} {word}")
         };
-        if !current.is_empty() && canvas.width(&candidate, size, scale) > width {
+        if !current.trim().is_empty() && canvas.width(&candidate, size, scale) > width {
             lines.push(std::mem::replace(&mut current, word.to_string()));
         } else {
             current = candidate;

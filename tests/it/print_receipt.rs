@@ -553,6 +553,24 @@ async fn receipt_pdfs_read_back_with_pdftotext() {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
     assert!(!text.contains("KOPI"));
+    // The receipt number's barcode scans (for returns).
+    let test = "receipt_pdfs_read_back_with_pdftotext";
+    if let (Some(_), Some(_)) = (tool("pdftoppm", test), tool("zbarimg", test)) {
+        let png = till.dir.path().join("original");
+        let status = Process::new("pdftoppm")
+            .args(["-png", "-r", "200", "-singlefile"])
+            .arg(&original)
+            .arg(&png)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = Process::new("zbarimg")
+            .args(["--raw", "-q"])
+            .arg(png.with_extension("png"))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), "1");
+    }
     let text = pdftotext(&copy);
     assert!(
         text.contains("KOPI") && text.contains("Salgskvittering"),
