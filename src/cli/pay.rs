@@ -61,6 +61,13 @@ pub struct PayArgs {
     /// Give up (cancel the payment) after this many seconds.
     #[arg(long, default_value_t = 900)]
     pub timeout_secs: u64,
+    /// After a completed sale, print its receipt on the configured printer.
+    #[arg(long)]
+    pub print_receipt: bool,
+    /// After a completed sale, write its receipt as a PDF to this file (with --print-receipt
+    /// too, the PDF is the one copy).
+    #[arg(long, value_name = "OUT")]
+    pub receipt_pdf: Option<PathBuf>,
 }
 
 /// The basket described by `kasse pay` arguments.
@@ -134,6 +141,7 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
         }
     };
     let store = open_store(&config)?;
+    let print_config = config.clone();
     let (handle, mut events) = Engine::start_with(config, store, EngineOptions::default());
     handle.send(Command::Pay { basket })?;
 
@@ -320,6 +328,12 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
     let _ = handle.send(Command::BackToBasket);
     let _ = handle.send(Command::Shutdown);
     wait_closed(&handle).await;
+    if code == exit::COMPLETED
+        && let Some(sale_id) = line["sale_id"].as_i64()
+    {
+        super::receipt::after_sale(&print_config, sale_id, args.print_receipt, args.receipt_pdf)
+            .await;
+    }
     if let Some(d) = demo {
         d.shutdown().await;
     }

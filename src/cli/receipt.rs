@@ -123,6 +123,60 @@ pub enum StickerSizeArg {
     A5,
 }
 
+/// `kasse pay --print-receipt --receipt-pdf OUT`: the completed sale's receipt, one JSON line
+/// per document. A printer fault is reported and leaves the receipt queued; the sale stays
+/// completed (its money has moved).
+pub(crate) async fn after_sale(
+    config: &crate::config::Config,
+    sale_id: i64,
+    print: bool,
+    pdf: Option<PathBuf>,
+) {
+    let mut destinations = Vec::new();
+    if print {
+        destinations.push(Destination::Printer);
+    }
+    if let Some(path) = pdf {
+        destinations.push(Destination::Pdf {
+            paper: Paper::Receipt {
+                width_mm: config.printer.paper_width_mm,
+            },
+            path,
+        });
+    }
+    if destinations.is_empty() {
+        return;
+    }
+    let store = match open_store(config) {
+        Ok(s) => Mutex::new(s),
+        Err(e) => {
+            eprintln!("kasse: receipt: {e:#}");
+            return;
+        }
+    };
+    let settings = config.print_settings();
+    for to in destinations {
+        let line = match crate::print::issue(&store, &settings, sale_id, Request::Receipt, &to).await
+        {
+            Ok(issued) => json!({
+                "type": "receipt",
+                "sale_id": sale_id,
+                "document": issued.job.kind.as_str(),
+                "target": issued.job.target.as_str(),
+                "path": match &to {
+                    Destination::Pdf { path, .. } => json!(path),
+                    Destination::Printer => json!(null),
+                },
+            }),
+            Err(e) => {
+                eprintln!("kasse: receipt: {e}");
+                json!({"type": "receipt_failed", "sale_id": sale_id, "error": e.to_string()})
+            }
+        };
+        print_line(&line);
+    }
+}
+
 /// `kasse qr-sticker`
 #[derive(Debug, Clone, clap::Args)]
 pub struct StickerArgs {
