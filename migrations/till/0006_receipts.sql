@@ -3,9 +3,10 @@
 -- One row per document issued or being issued, to a printer or as a PDF. kind is the
 -- document (see src/core/receipt_doc.rs): the original of a sale ('sales') or of a refund
 -- ('return') is issued once; after it came out, at most one 'copy' (marked KOPI) may follow.
--- A row is 'queued' until the printer took the whole document ('printed'); a failed attempt
--- leaves it 'failed' with the error, and "print again" re-sends the same row, so an original
--- that never came out is reprinted as the original, not as a copy. Provisional and training
+-- A row is 'printing' while it is being sent, 'printed' once the printer took the whole
+-- document; a failed attempt leaves it 'failed' with the error (the queue), and "print again"
+-- re-sends the same row, so an original that never came out is reprinted as the original,
+-- not as a copy. A row 'printing' for long was cut short by a crash and counts as failed. Provisional and training
 -- documents may be issued any number of times.
 -- journal_seq names the journal row (13012 / 13013 / 13014 / 13015 / 13017) written when
 -- the document came out.
@@ -18,7 +19,7 @@ CREATE TABLE receipt_print (
     kind          TEXT NOT NULL
                       CHECK (kind IN ('sales', 'copy', 'return', 'provisional', 'training')),
     target        TEXT NOT NULL CHECK (target IN ('printer', 'pdf')),
-    status        TEXT NOT NULL CHECK (status IN ('queued', 'printed', 'failed')),
+    status        TEXT NOT NULL CHECK (status IN ('printing', 'printed', 'failed')),
     attempts      INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     last_error    TEXT,
     journal_seq   INTEGER UNIQUE REFERENCES journal (seq),

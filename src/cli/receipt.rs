@@ -156,23 +156,23 @@ pub(crate) async fn after_sale(
     };
     let settings = config.print_settings();
     for to in destinations {
-        let line = match crate::print::issue(&store, &settings, sale_id, Request::Receipt, &to).await
-        {
-            Ok(issued) => json!({
-                "type": "receipt",
-                "sale_id": sale_id,
-                "document": issued.job.kind.as_str(),
-                "target": issued.job.target.as_str(),
-                "path": match &to {
-                    Destination::Pdf { path, .. } => json!(path),
-                    Destination::Printer => json!(null),
-                },
-            }),
-            Err(e) => {
-                eprintln!("kasse: receipt: {e}");
-                json!({"type": "receipt_failed", "sale_id": sale_id, "error": e.to_string()})
-            }
-        };
+        let line =
+            match crate::print::issue(&store, &settings, sale_id, Request::Receipt, &to).await {
+                Ok(issued) => json!({
+                    "type": "receipt",
+                    "sale_id": sale_id,
+                    "document": issued.job.kind.as_str(),
+                    "target": issued.job.target.as_str(),
+                    "path": match &to {
+                        Destination::Pdf { path, .. } => json!(path),
+                        Destination::Printer => json!(null),
+                    },
+                }),
+                Err(e) => {
+                    eprintln!("kasse: receipt: {e}");
+                    json!({"type": "receipt_failed", "sale_id": sale_id, "error": e.to_string()})
+                }
+            };
         print_line(&line);
     }
 }

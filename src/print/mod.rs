@@ -38,6 +38,8 @@ pub enum PrintError {
         sale_id: i64,
         refund_op_id: Option<i64>,
     },
+    #[error("the receipt of sale {sale_id} is being printed right now")]
+    InProgress { sale_id: i64 },
     #[error(transparent)]
     Printer(#[from] PrinterError),
     #[error("PDF: {0}")]

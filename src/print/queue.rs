@@ -1,14 +1,16 @@
 //! The print queue and the copy rule, on the till's database (`receipt_print`, migration 6).
 //!
 //! Issuing a document is two steps around the (slow, fallible) printer:
-//! [`plan`] decides what to issue and records it as queued; [`finish`] records the outcome,
+//! [`plan`] decides what to issue and records it as being printed; [`finish`] records the outcome,
 //! and on success journals the issue (13012 sales, 13013 return, 13014 copy, 13015
 //! provisional, 13017 training) in the same transaction. The rules:
 //! - a sale's (or a refund's) receipt is issued once as the original;
 //! - once the original came out, the next issue is the one copy, marked KOPI;
 //! - a second copy is refused ([`PrintError::CopyAlreadyIssued`]);
 //! - a failed print stays queued: issuing again re-sends the same document (an original that
-//!   never came out is reprinted as the original, not as a copy).
+//!   never came out is reprinted as the original, not as a copy);
+//! - a document being sent by another caller is not sent again until it finished, or until
+//!   [`IN_FLIGHT_MS`] passed (a crash while printing).
 
 use std::borrow::Borrow;
 
@@ -19,6 +21,10 @@ use super::PrintError;
 use crate::core::receipt_doc::DocKind;
 use crate::core::sale::SaleState;
 use crate::store::{Store, StoreError, kind};
+
+/// How long a document stays "being printed" before a crash is assumed and it may be sent
+/// again.
+pub const IN_FLIGHT_MS: i64 = 60_000;
 
 /// Where a document goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +73,8 @@ pub struct PrintJob {
 pub struct PrintRecord {
     pub job: PrintJob,
     pub printed: bool,
+    /// Being sent since `updated_ms` (not printed, not failed yet).
+    pub in_flight_since: Option<i64>,
     pub last_error: Option<String>,
     pub journal_seq: Option<i64>,
 }
@@ -123,11 +131,15 @@ pub fn plan<C: Borrow<Connection>>(
                     (DocKind::Return, Some(refund_op_id))
                 }
             };
+            let now = store.now_ms();
+            let busy = |r: &PrintRecord| r.in_flight_since.is_some_and(|t| now - t < IN_FLIGHT_MS);
             match find(store, sale_id, refund_op_id, &[original])? {
                 None => insert(store, sale_id, refund_op_id, original, target).map(Ok),
+                Some(r) if busy(&r) => Ok(Err(PrintError::InProgress { sale_id })),
                 Some(r) if !r.printed => requeue(store, r.job, target).map(Ok),
                 Some(_) => match find(store, sale_id, refund_op_id, &[DocKind::Copy])? {
                     None => insert(store, sale_id, refund_op_id, DocKind::Copy, target).map(Ok),
+                    Some(r) if busy(&r) => Ok(Err(PrintError::InProgress { sale_id })),
                     Some(r) if !r.printed => requeue(store, r.job, target).map(Ok),
                     Some(_) => Ok(Err(PrintError::CopyAlreadyIssued {
                         sale_id,
@@ -189,7 +201,7 @@ pub fn records<C: Borrow<Connection>>(
 ) -> Result<Vec<PrintRecord>, PrintError> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT id, sale_id, refund_op_id, kind, target, attempts, status, last_error,
-                journal_seq
+                journal_seq, updated_ms
          FROM receipt_print WHERE sale_id = ?1 ORDER BY id",
     )?;
     let rows = stmt.query_map([sale_id], row)?;
@@ -200,11 +212,11 @@ pub fn records<C: Borrow<Connection>>(
     Ok(out)
 }
 
-/// Every document that has not come out yet (queued or failed), oldest first.
+/// Every document that has not come out yet (failed, or being sent), oldest first.
 pub fn pending<C: Borrow<Connection>>(store: &Store<C>) -> Result<Vec<PrintRecord>, PrintError> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT id, sale_id, refund_op_id, kind, target, attempts, status, last_error,
-                journal_seq
+                journal_seq, updated_ms
          FROM receipt_print WHERE status <> 'printed' ORDER BY id",
     )?;
     let rows = stmt.query_map([], row)?;
@@ -251,6 +263,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
             attempts: r.get(5)?,
         },
         printed: status == "printed",
+        in_flight_since: if status == "printing" {
+            Some(r.get(9)?)
+        } else {
+            None
+        },
         last_error: r.get(7)?,
         journal_seq: r.get(8)?,
     }))
@@ -267,7 +284,7 @@ fn find<C: Borrow<Connection>>(
             .conn()
             .query_row(
                 "SELECT id, sale_id, refund_op_id, kind, target, attempts, status, last_error,
-                        journal_seq
+                        journal_seq, updated_ms
                  FROM receipt_print
                  WHERE sale_id = ?1 AND refund_op_id IS ?2 AND kind = ?3",
                 params![sale_id, refund_op_id, doc.as_str()],
@@ -294,7 +311,7 @@ fn insert<C: Borrow<Connection>>(
     store.conn().execute(
         "INSERT INTO receipt_print (sale_id, refund_op_id, kind, target, status, created_ms,
                                     updated_ms)
-         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
+         VALUES (?1, ?2, ?3, ?4, 'printing', ?5, ?5)",
         params![sale_id, refund_op_id, kind.as_str(), target.as_str(), now],
     )?;
     Ok(PrintJob {
@@ -313,9 +330,97 @@ fn requeue<C: Borrow<Connection>>(
     target: Target,
 ) -> Result<PrintJob, StoreError> {
     store.conn().execute(
-        "UPDATE receipt_print SET target = ?2, status = 'queued', updated_ms = ?3 WHERE id = ?1",
+        "UPDATE receipt_print SET target = ?2, status = 'printing', updated_ms = ?3
+         WHERE id = ?1",
         params![job.id, target.as_str(), store.now_ms()],
     )?;
     job.target = target;
     Ok(job)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use super::*;
+    use crate::core::basket::Basket;
+    use crate::core::catalog::Item;
+    use crate::core::money::Currency;
+    use crate::core::vat::VatRate;
+
+    #[test]
+    fn one_original_one_copy_and_a_document_in_flight_is_not_sent_twice() {
+        let now = Arc::new(AtomicI64::new(1_000_000));
+        let clock = now.clone();
+        let store = Store::open_in_memory()
+            .unwrap()
+            .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
+        let mut basket = Basket::new(Currency::Nok);
+        basket
+            .add_item(&Item::new("a", "A", 1_000, VatRate::NO_STANDARD))
+            .unwrap();
+        let sale = store.freeze_sale(&basket).unwrap();
+        let refused = plan(&store, sale, Request::Receipt, Target::Printer).unwrap_err();
+        assert!(
+            matches!(refused, PrintError::NotCompleted { .. }),
+            "{refused}"
+        );
+        store.set_sale_state(sale, SaleState::Completed).unwrap();
+
+        let first = plan(&store, sale, Request::Receipt, Target::Printer).unwrap();
+        assert_eq!(first.kind, DocKind::Sales);
+        let busy = plan(&store, sale, Request::Receipt, Target::Pdf).unwrap_err();
+        assert!(matches!(busy, PrintError::InProgress { .. }), "{busy}");
+        // A crash while printing: after a minute the same original may go again.
+        now.fetch_add(IN_FLIGHT_MS, Ordering::SeqCst);
+        let again = plan(&store, sale, Request::Receipt, Target::Pdf).unwrap();
+        assert_eq!(
+            (again.id, again.kind, again.target),
+            (first.id, DocKind::Sales, Target::Pdf)
+        );
+        finish(&store, &again, Err(&"paper out")).unwrap();
+        let pending = pending(&store).unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].last_error.as_deref(), Some("paper out"));
+        assert_eq!(pending[0].job.attempts, 1);
+
+        let again = plan(&store, sale, Request::Receipt, Target::Printer).unwrap();
+        assert_eq!(again.id, first.id);
+        finish(&store, &again, Ok(())).unwrap();
+        let copy = plan(&store, sale, Request::Receipt, Target::Printer).unwrap();
+        assert_eq!(copy.kind, DocKind::Copy);
+        finish(&store, &copy, Ok(())).unwrap();
+        let refused = plan(&store, sale, Request::Receipt, Target::Printer).unwrap_err();
+        assert!(matches!(refused, PrintError::CopyAlreadyIssued { .. }));
+        // Provisional documents are not limited.
+        for _ in 0..2 {
+            let p = plan(&store, sale, Request::Provisional, Target::Pdf).unwrap();
+            finish(&store, &p, Ok(())).unwrap();
+        }
+        let kinds: Vec<_> = records(&store, sale)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.job.kind, r.printed, r.journal_seq.is_some()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (DocKind::Sales, true, true),
+                (DocKind::Copy, true, true),
+                (DocKind::Provisional, true, true),
+                (DocKind::Provisional, true, true),
+            ]
+        );
+        // A printed document cannot be changed afterwards.
+        let err = store
+            .conn()
+            .execute(
+                "UPDATE receipt_print SET status = 'failed' WHERE id = ?1",
+                [first.id],
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("cannot change"), "{err}");
+        store.verify_journal().unwrap();
+    }
 }
