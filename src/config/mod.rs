@@ -210,7 +210,7 @@ pub struct PrinterSection {
     /// `none`, `tcp://HOST[:PORT]` (port 9100 by default), `device:/dev/usb/lp0` or
     /// `file:/path/receipts.escpos` (appended to).
     pub connection: PrinterConnection,
-    /// Characters per line: 32 (58 mm paper), 42 or 48 (80 mm).
+    /// Characters per line: 32 (58 mm paper), 42 or 48 (80 mm); 16 to 80.
     pub columns: u16,
     /// Cut the paper after each receipt.
     pub cut: bool,
@@ -580,15 +580,6 @@ impl Config {
                 "1 to 64 characters A-Z, a-z, 0-9, '-' or '_'",
             ));
         }
-        if !(16..=80).contains(&self.printer.columns) {
-            return Err(invalid(
-                "printer.columns",
-                "16 to 80 (32, 42 or 48 for most printers)",
-            ));
-        }
-        if !(40..=120).contains(&self.printer.paper_width_mm) {
-            return Err(invalid("printer.paper_width_mm", "40 to 120"));
-        }
         if !self.relay.url.is_empty() {
             Url::parse(&self.relay.url).map_err(|e| invalid("relay.url", &e.to_string()))?;
         }
@@ -604,7 +595,8 @@ impl Config {
         }
     }
 
-    /// How this till prints: shop, language, printer and paper.
+    /// How this till prints: shop, language, printer and paper (printer settings out of
+    /// range are clamped: a printing setting never stops the till from taking payments).
     pub fn print_settings(&self) -> crate::print::PrintSettings {
         let lines = |text: &str| -> Vec<String> {
             text.lines()
@@ -632,7 +624,7 @@ impl Config {
             language: self.shop.language,
             connection: self.printer.connection.clone(),
             escpos: crate::print::escpos::Options {
-                columns: usize::from(self.printer.columns),
+                columns: usize::from(self.printer.columns.clamp(16, 80)),
                 cut: self.printer.cut,
                 drawer_kick: self.printer.drawer_kick,
             },
@@ -996,15 +988,11 @@ mod tests {
             env.printer.connection,
             PrinterConnection::File("/tmp/r.escpos".into())
         );
-        let mut bad = Config::default();
-        bad.till.id = "t1".into();
-        bad.printer.columns = 8;
-        assert!(
-            bad.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("printer.columns")
-        );
+        let mut odd = Config::default();
+        odd.till.id = "t1".into();
+        odd.printer.columns = 8;
+        odd.validate().unwrap();
+        assert_eq!(odd.print_settings().escpos.columns, 16);
     }
 
     #[test]

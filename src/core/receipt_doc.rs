@@ -182,9 +182,9 @@ pub struct ShopInfo {
 }
 
 /// One means of payment on the receipt. A list, so split tenders print one line each.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenderLine {
-    pub kind: TenderKindRepr,
+    pub kind: TenderKind,
     /// What this tender pays (minor units; negative on a return).
     pub amount: i64,
     /// The payment's transaction id (for Vipps: the reference).
@@ -195,31 +195,11 @@ pub struct TenderLine {
     pub change: Option<i64>,
 }
 
-/// [`TenderKind`] as stored text (it has no serde of its own).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TenderKindRepr(pub TenderKind);
-
-impl TryFrom<String> for TenderKindRepr {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        TenderKind::parse(&s)
-            .map(TenderKindRepr)
-            .ok_or_else(|| format!("unknown tender kind {s:?}"))
-    }
-}
-
-impl From<TenderKindRepr> for String {
-    fn from(k: TenderKindRepr) -> String {
-        k.0.as_str().to_string()
-    }
-}
-
 impl TenderLine {
     /// The Vipps tender of `amount` with its reference.
     pub fn vipps(amount: i64, reference: impl Into<String>) -> Self {
         Self {
-            kind: TenderKindRepr(TenderKind::Vipps),
+            kind: TenderKind::Vipps,
             amount,
             reference: Some(reference.into()),
             tendered: None,
@@ -232,7 +212,7 @@ impl From<&Part> for TenderLine {
     fn from(p: &Part) -> Self {
         let cash = p.kind == TenderKind::Cash;
         Self {
-            kind: TenderKindRepr(p.kind),
+            kind: p.kind,
             amount: p.amount,
             reference: p.reference.clone(),
             tendered: cash.then_some(p.tendered),
@@ -242,7 +222,7 @@ impl From<&Part> for TenderLine {
 }
 
 /// The facts of one receipt, gathered from the store (see `print::source`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptData {
     pub shop: ShopInfo,
     /// The till (register) id.
@@ -265,6 +245,8 @@ pub struct ReceiptData {
     pub total: i64,
     pub by_rate: Vec<RateTotal>,
     pub tenders: Vec<TenderLine>,
+    /// A refund's receipt (headed "Returkvittering", its copy too).
+    pub is_return: bool,
     /// A return: the number of the receipt it returns from.
     pub returns_receipt_nr: Option<i64>,
 }
@@ -439,7 +421,7 @@ pub fn build(data: &ReceiptData, kind: DocKind, locale: Locale) -> Document {
     b.push(Block::Feed);
 
     // What.
-    let heading = if kind == DocKind::Copy && data.returns_receipt_nr.is_some() {
+    let heading = if kind == DocKind::Copy && data.is_return {
         w.ret
     } else {
         w.heading(kind)
@@ -525,7 +507,7 @@ pub fn build(data: &ReceiptData, kind: DocKind, locale: Locale) -> Document {
     if !data.tenders.is_empty() {
         b.push(Block::Rule);
         for t in &data.tenders {
-            b.push(columns(w.tender(t.kind.0), &money(t.amount)));
+            b.push(columns(w.tender(t.kind), &money(t.amount)));
             if let Some(r) = t.reference.as_deref().filter(|r| !r.is_empty()) {
                 b.push(text_left(&format!("  {} {r}", w.reference)));
             }
@@ -557,7 +539,7 @@ pub fn build(data: &ReceiptData, kind: DocKind, locale: Locale) -> Document {
     }
 
     let open_drawer = matches!(kind, DocKind::Sales | DocKind::Return)
-        && data.tenders.iter().any(|t| t.kind.0 == TenderKind::Cash);
+        && data.tenders.iter().any(|t| t.kind == TenderKind::Cash);
     Document {
         kind,
         blocks: b,
@@ -635,6 +617,7 @@ pub(crate) mod tests {
             by_rate: r.by_rate.clone(),
             lines: r.lines,
             tenders: vec![TenderLine::vipps(r.total, "till1-abc-1")],
+            is_return: false,
             returns_receipt_nr: None,
         }
     }
@@ -710,7 +693,7 @@ pub(crate) mod tests {
         let mut data = sample();
         data.cashier = Some("Kari".into());
         data.tenders = vec![TenderLine {
-            kind: TenderKindRepr(TenderKind::Cash),
+            kind: TenderKind::Cash,
             amount: data.total,
             reference: None,
             tendered: Some(20_000),

@@ -108,6 +108,9 @@ pub async fn issue(
     destination: &Destination,
 ) -> Result<Issued, PrintError> {
     let target = match destination {
+        Destination::Printer if settings.connection == PrinterConnection::None => {
+            return Err(PrinterError::NotConfigured.into());
+        }
         Destination::Printer => Target::Printer,
         Destination::Pdf { .. } => Target::Pdf,
     };

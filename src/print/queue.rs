@@ -163,8 +163,9 @@ pub fn finish<C: Borrow<Connection>>(
         .atomic(|| {
             match outcome {
                 Ok(()) => {
+                    let kind = journal_kind(job.kind);
                     let entry = store.append_journal(
-                        journal_kind(job.kind),
+                        kind,
                         &json!({
                             "sale_id": job.sale_id,
                             "refund_op_id": job.refund_op_id,

@@ -49,6 +49,7 @@ pub fn receipt_data<C: Borrow<Connection>>(
         total: sale.total,
         by_rate: sale.receipt.by_rate.clone(),
         tenders: Vec::new(),
+        is_return: false,
         returns_receipt_nr: None,
     };
     let (date, time) = match &signed {
@@ -90,6 +91,7 @@ pub fn receipt_data<C: Borrow<Connection>>(
     })?;
     let amount = amount.abs();
     let signed_return = store.signed_return(op_id)?;
+    data.is_return = true;
     data.returns_receipt_nr = data.receipt_nr;
     data.receipt_nr = signed_return.as_ref().map(|s| s.nr);
     (data.date, data.time) = match &signed_return {

@@ -14,7 +14,7 @@ use kasse::config::{Config, PrinterConnection};
 use kasse::core::basket::Basket;
 use kasse::core::catalog::Item;
 use kasse::core::money::{Currency, Locale, format_minor};
-use kasse::core::receipt_doc::{self, DocKind, TenderKindRepr, TenderLine};
+use kasse::core::receipt_doc::{self, DocKind, TenderLine};
 use kasse::core::sale::SaleState;
 use kasse::core::tender::TenderKind;
 use kasse::core::vat::VatRate;
@@ -292,7 +292,7 @@ async fn a_cash_receipt_kicks_the_drawer_after_the_cut() {
     };
     data.cashier = Some("Kari".into());
     data.tenders = vec![TenderLine {
-        kind: TenderKindRepr(TenderKind::Cash),
+        kind: TenderKind::Cash,
         amount: data.total,
         reference: None,
         tendered: Some(20_000),
