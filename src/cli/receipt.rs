@@ -179,10 +179,14 @@ pub(crate) async fn after_sale(
 
 /// `kasse qr-sticker`
 #[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("to").required(true).multiple(true).args(["print", "pdf"])))]
 pub struct StickerArgs {
     /// Write the sticker PDF to this file.
     #[arg(long, value_name = "OUT")]
-    pub pdf: PathBuf,
+    pub pdf: Option<PathBuf>,
+    /// Print the sticker on the configured receipt printer.
+    #[arg(long)]
+    pub print: bool,
     /// Page size.
     #[arg(long, value_enum, default_value = "a6")]
     pub size: StickerSizeArg,
@@ -212,25 +216,47 @@ pub async fn sticker(config_path: Option<PathBuf>, args: StickerArgs) -> anyhow:
     };
     let settings = config.print_settings();
     let words = Words::of(settings.language);
-    let bytes = crate::print::pdf::sticker(
-        &Sticker {
-            qr_content: &content,
-            shop_name: &settings.origin.shop.name,
-            till_name: &config.till.name,
-            scan_to_pay: words.scan_to_pay,
-        },
-        match args.size {
-            StickerSizeArg::A6 => StickerSize::A6,
-            StickerSizeArg::A5 => StickerSize::A5,
-        },
-    )?;
-    std::fs::write(&args.pdf, &bytes).with_context(|| format!("writing {}", args.pdf.display()))?;
-    print_line(&json!({
-        "type": "qr_sticker",
-        "path": args.pdf,
-        "merchant_qr_id": config.merchant_qr_id(),
-        "bytes": bytes.len(),
-    }));
+    if let Some(path) = &args.pdf {
+        let bytes = crate::print::pdf::sticker(
+            &Sticker {
+                qr_content: &content,
+                shop_name: &settings.origin.shop.name,
+                till_name: &config.till.name,
+                scan_to_pay: words.scan_to_pay,
+            },
+            match args.size {
+                StickerSizeArg::A6 => StickerSize::A6,
+                StickerSizeArg::A5 => StickerSize::A5,
+            },
+        )?;
+        std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+        print_line(&json!({
+            "type": "qr_sticker",
+            "path": path,
+            "merchant_qr_id": config.merchant_qr_id(),
+            "bytes": bytes.len(),
+        }));
+    }
+    if args.print {
+        let bytes = crate::print::escpos::sticker(
+            &settings.origin.shop.name,
+            &config.till.name,
+            &content,
+            words.scan_to_pay,
+            &settings.escpos,
+        );
+        if let Err(e) =
+            crate::print::connection::send(&settings.connection, &bytes, settings.timeouts).await
+        {
+            eprintln!("kasse: {e}");
+            return Ok(exit::FAILED);
+        }
+        print_line(&json!({
+            "type": "qr_sticker",
+            "printer": settings.connection.to_string(),
+            "merchant_qr_id": config.merchant_qr_id(),
+        }));
+    }
     Ok(exit::COMPLETED)
 }
 

@@ -284,10 +284,37 @@ pub fn two_columns(left: &str, right: &str, width: usize) -> String {
 
 /// The document as ESC/POS bytes for a printer `options.columns` characters wide.
 pub fn encode(doc: &Document, options: &Options) -> Vec<u8> {
+    encode_blocks(&doc.blocks, doc.open_drawer, options)
+}
+
+/// The till's QR sticker for the receipt printer: shop, till, the QR and the scan line.
+pub fn sticker(
+    shop: &str,
+    till: &str,
+    qr_content: &str,
+    scan_line: &str,
+    options: &Options,
+) -> Vec<u8> {
+    let centred = |text: &str, bold: bool| Block::Text {
+        text: text.to_string(),
+        align: Align::Center,
+        bold,
+    };
+    let blocks = [
+        centred(shop, true),
+        centred(till, false),
+        Block::Feed,
+        Block::Qr(qr_content.to_string()),
+        centred(scan_line, true),
+    ];
+    encode_blocks(&blocks, false, options)
+}
+
+fn encode_blocks(blocks: &[Block], open_drawer: bool, options: &Options) -> Vec<u8> {
     let cols = options.columns.max(16);
     let mut e = Encoder::new();
     e.init();
-    for block in &doc.blocks {
+    for block in blocks {
         match block {
             Block::Heading(text) | Block::Notice(text) => {
                 let (w, h) = Size::Double.scale();
@@ -339,7 +366,7 @@ pub fn encode(doc: &Document, options: &Options) -> Vec<u8> {
     if options.cut {
         e.feed(3).partial_cut();
     }
-    if doc.open_drawer && options.drawer_kick {
+    if open_drawer && options.drawer_kick {
         e.drawer_kick();
     }
     e.finish()

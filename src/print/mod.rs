@@ -114,19 +114,19 @@ pub async fn issue(
         Destination::Printer => Target::Printer,
         Destination::Pdf { .. } => Target::Pdf,
     };
-    let (job, document) = {
+    let (job, document, receipt_nr) = {
         let store = lock(store)?;
         let job = queue::plan(&store, sale_id, request, target)?;
         let data = source::receipt_data(&store, &settings.origin, sale_id, job.refund_op_id);
         let data = match data {
             Ok(d) => d,
             Err(e) => {
-                queue::finish(&store, &job, Err(&e))?;
+                queue::finish(&store, &job, None, Err(&e))?;
                 return Err(e);
             }
         };
         let document = receipt_doc::build(&data, job.kind, settings.language);
-        (job, document)
+        (job, document, data.receipt_nr)
     };
     let result = match destination {
         Destination::Pdf { paper, path } => match pdf::render(&document, *paper) {
@@ -150,7 +150,7 @@ pub async fn issue(
     let store = lock(store)?;
     match result {
         Ok(bytes) => {
-            queue::finish(&store, &job, Ok(()))?;
+            queue::finish(&store, &job, receipt_nr, Ok(()))?;
             Ok(Issued {
                 job,
                 document,
@@ -158,7 +158,7 @@ pub async fn issue(
             })
         }
         Err(e) => {
-            queue::finish(&store, &job, Err(&e))?;
+            queue::finish(&store, &job, receipt_nr, Err(&e))?;
             Err(e)
         }
     }

@@ -151,11 +151,13 @@ pub fn plan<C: Borrow<Connection>>(
         .map_err(PrintError::from)?
 }
 
-/// Records the outcome of issuing `job`. On success the document is marked printed and the
-/// issue is journalled with its event code; on failure it stays queued with the error.
+/// Records the outcome of issuing `job` (the receipt numbered `receipt_nr`, if it has one). On
+/// success the document is marked printed and the issue is journalled with its event code; on
+/// failure it stays queued with the error.
 pub fn finish<C: Borrow<Connection>>(
     store: &Store<C>,
     job: &PrintJob,
+    receipt_nr: Option<i64>,
     outcome: Result<(), &dyn std::fmt::Display>,
 ) -> Result<(), PrintError> {
     let now = store.now_ms();
@@ -170,6 +172,7 @@ pub fn finish<C: Borrow<Connection>>(
                             "sale_id": job.sale_id,
                             "refund_op_id": job.refund_op_id,
                             "receipt_print_id": job.id,
+                            "receipt_nr": receipt_nr,
                             "document": job.kind.as_str(),
                             "target": job.target.as_str(),
                         }),
@@ -380,7 +383,7 @@ mod tests {
             (again.id, again.kind, again.target),
             (first.id, DocKind::Sales, Target::Pdf)
         );
-        finish(&store, &again, Err(&"paper out")).unwrap();
+        finish(&store, &again, None, Err(&"paper out")).unwrap();
         let pending = pending(&store).unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].last_error.as_deref(), Some("paper out"));
@@ -388,16 +391,16 @@ mod tests {
 
         let again = plan(&store, sale, Request::Receipt, Target::Printer).unwrap();
         assert_eq!(again.id, first.id);
-        finish(&store, &again, Ok(())).unwrap();
+        finish(&store, &again, Some(1), Ok(())).unwrap();
         let copy = plan(&store, sale, Request::Receipt, Target::Printer).unwrap();
         assert_eq!(copy.kind, DocKind::Copy);
-        finish(&store, &copy, Ok(())).unwrap();
+        finish(&store, &copy, Some(1), Ok(())).unwrap();
         let refused = plan(&store, sale, Request::Receipt, Target::Printer).unwrap_err();
         assert!(matches!(refused, PrintError::CopyAlreadyIssued { .. }));
         // Provisional documents are not limited.
         for _ in 0..2 {
             let p = plan(&store, sale, Request::Provisional, Target::Pdf).unwrap();
-            finish(&store, &p, Ok(())).unwrap();
+            finish(&store, &p, None, Ok(())).unwrap();
         }
         let kinds: Vec<_> = records(&store, sale)
             .unwrap()

@@ -279,6 +279,21 @@ async fn receipt_reaches_a_network_printer_in_pc865_and_is_cut() {
             .any(|d| matches!(d, Decoded::DrawerKick { .. }))
     );
     assert_eq!(till.journal_codes(), [13012]);
+    let payload: String = till
+        .store
+        .lock()
+        .unwrap()
+        .conn()
+        .query_row(
+            "SELECT payload FROM journal WHERE kind = 'sales_receipt_issued'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(payload["receipt_nr"], 1);
+    assert_eq!(payload["sale_id"], till.sale_id);
+    assert_eq!(payload["target"], "printer");
 }
 
 #[tokio::test]
@@ -649,6 +664,24 @@ fn qr_sticker_decodes_to_the_tills_qr_content() {
         )
         .unwrap();
     }
+    // On the receipt printer too.
+    let (printer, got) = {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (printer, task) = rt.block_on(fake_printer(Behaviour::Accept));
+        (printer, (rt, task))
+    };
+    let mut config = till.config.clone();
+    config.printer.connection = printer;
+    config.save(&till.config_path).unwrap();
+    let (code, out, err) = kasse(&till.config_path, &["qr-sticker", "--print"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (rt, task) = got;
+    let decoded = escpos::decode(&rt.block_on(received(task))).unwrap();
+    assert!(
+        decoded.contains(&Decoded::Qr(content.into())),
+        "{decoded:?}"
+    );
+    assert!(text_of(&decoded).contains("Skann for å betale"));
     for size in ["a6", "a5"] {
         let pdf = till.dir.path().join(format!("sticker-{size}.pdf"));
         let (code, out, err) = kasse(
