@@ -12,6 +12,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// `DLE EOT 4`: the roll paper sensor status query.
+pub const STATUS_QUERY: [u8; 3] = [0x10, 0x04, 0x04];
+/// Paper-end bits of the answer to [`STATUS_QUERY`].
+pub const PAPER_END: u8 = 0x60;
+
 /// The raw printing port of network receipt printers.
 pub const DEFAULT_PORT: u16 = 9100;
 
@@ -118,6 +123,8 @@ pub enum PrinterError {
         stage: &'static str,
         seconds: u64,
     },
+    #[error("the printer at {address} is out of paper (or its cover is open)")]
+    PaperOut { address: String },
     #[error("the printer at {address} went away in the middle of the receipt: {source}")]
     Lost {
         address: String,
@@ -143,6 +150,9 @@ pub struct Timeouts {
     /// After the last byte: how long to wait for a network printer to close its side (a
     /// reset in this time means it lost the receipt; silence means it kept the line open).
     pub drain: Duration,
+    /// A network printer is first asked for its paper status (`DLE EOT 4`); this long is
+    /// waited for the answer (no answer: the receipt is sent anyway). `None`: not asked.
+    pub status: Option<Duration>,
 }
 
 impl Default for Timeouts {
@@ -151,6 +161,7 @@ impl Default for Timeouts {
             connect: Duration::from_secs(5),
             write: Duration::from_secs(15),
             drain: Duration::from_secs(2),
+            status: Some(Duration::from_millis(500)),
         }
     }
 }
@@ -202,6 +213,17 @@ async fn send_tcp(
         address: address.clone(),
         source: Arc::new(e),
     };
+    if let Some(wait) = timeouts.status {
+        // DLE EOT 4: roll paper sensor status. Bits 5 and 6 set: the paper has run out.
+        stream.write_all(&STATUS_QUERY).await.map_err(lost)?;
+        let mut status = [0u8; 1];
+        if let Ok(Ok(1)) = tokio::time::timeout(wait, stream.read(&mut status)).await
+            && status[0] & 0x12 == 0x12
+            && status[0] & PAPER_END != 0
+        {
+            return Err(PrinterError::PaperOut { address });
+        }
+    }
     let write = async {
         stream.write_all(bytes).await?;
         stream.flush().await?;

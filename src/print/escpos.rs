@@ -389,11 +389,20 @@ pub enum Decoded {
     Line(DecodedLine),
     Init,
     CodePage(u8),
-    Barcode { symbology: u8, data: String },
+    Barcode {
+        symbology: u8,
+        data: String,
+    },
     Qr(String),
     Feed(u8),
-    Cut { partial: bool },
-    DrawerKick { pin: u8 },
+    Cut {
+        partial: bool,
+    },
+    DrawerKick {
+        pin: u8,
+    },
+    /// `DLE EOT n`.
+    StatusQuery(u8),
 }
 
 /// A byte stream the decoder does not understand.
@@ -546,6 +555,15 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Decoded>, DecodeError> {
                     }
                     _ => return Err(DecodeError::Unknown(bytes[i..i + 2].to_vec(), i)),
                 }
+            }
+            // DLE EOT n: a status query (answered by the printer, prints nothing).
+            0x10 => {
+                need(i, 3)?;
+                if bytes[i + 1] != 0x04 {
+                    return Err(DecodeError::Unknown(bytes[i..i + 2].to_vec(), i));
+                }
+                out.push(Decoded::StatusQuery(bytes[i + 2]));
+                i += 3;
             }
             0x00..=0x1F | 0x7F => return Err(DecodeError::Unknown(vec![b], i)),
             _ => {

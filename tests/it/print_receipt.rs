@@ -23,7 +23,7 @@ use kasse::print::pdf::Paper;
 use kasse::print::{Destination, PrintError, PrinterError, Request, queue, source};
 use kasse::store::Store;
 use rusqlite::params;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// 2026-06-01 10:00:00 UTC: 12:00:00 in Norway.
 const NOW_MS: i64 = 1_780_308_000_000;
@@ -152,11 +152,14 @@ impl Till {
     }
 }
 
-/// What the fake printer does with a connection.
-#[derive(Clone, Copy)]
+/// What the fake printer does with a connection. It answers the paper status query (`DLE EOT
+/// 4`) with "paper present", except when out of paper.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Behaviour {
     /// Read everything until the till closes its side.
     Accept,
+    /// Answer the status query with "paper end" and read what follows.
+    PaperOut,
     /// Read at least this many bytes, then drop the connection with a reset.
     DropAfter(usize),
 }
@@ -177,6 +180,14 @@ async fn fake_printer(
                 break;
             }
             got.extend_from_slice(&buf[..n]);
+            if got.len() == n && buf[..n].starts_with(&[0x10, 0x04, 0x04]) {
+                let status = if behaviour == Behaviour::PaperOut {
+                    0x72
+                } else {
+                    0x12
+                };
+                stream.write_all(&[status]).await.unwrap();
+            }
             if let Behaviour::DropAfter(limit) = behaviour
                 && got.len() >= limit
             {
@@ -224,7 +235,9 @@ async fn receipt_reaches_a_network_printer_in_pc865_and_is_cut() {
         .await
         .unwrap();
     let bytes = received(got).await;
-    assert_eq!(bytes, sent);
+    // The paper status query, then the receipt.
+    assert_eq!(bytes[..3], [0x10, 0x04, 0x04]);
+    assert_eq!(bytes[3..], sent);
     // The shop name in PC865: "Bl" å "b" æ "r & " Ø "rret".
     let name: Vec<u8> = [
         b"Bl".as_slice(),
@@ -237,7 +250,7 @@ async fn receipt_reaches_a_network_printer_in_pc865_and_is_cut() {
     ]
     .concat();
     assert!(bytes.windows(name.len()).any(|w| w == name.as_slice()));
-    assert!(bytes.starts_with(&[0x1B, 0x40, 0x1B, 0x74, 5]));
+    assert!(sent.starts_with(&[0x1B, 0x40, 0x1B, 0x74, 5]));
 
     let decoded = escpos::decode(&bytes).unwrap();
     let text = text_of(&decoded);
@@ -373,6 +386,19 @@ async fn printer_lost_mid_receipt_keeps_it_queued_and_the_copy_rule_holds() {
         matches!(err, PrintError::Printer(PrinterError::Refused { .. })),
         "{err}"
     );
+
+    // Out of paper: the printer says so when asked, nothing is printed, still queued.
+    let (empty, got) = fake_printer(Behaviour::PaperOut).await;
+    till.config.printer.connection = empty;
+    let err = till
+        .issue(Request::Receipt, &Destination::Printer)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PrintError::Printer(PrinterError::PaperOut { .. })),
+        "{err}"
+    );
+    assert_eq!(received(got).await, [0x10, 0x04, 0x04]);
 
     // Print again: the original comes out, not a copy.
     let (good, got) = fake_printer(Behaviour::Accept).await;
