@@ -438,7 +438,8 @@ pub fn build(data: &ReceiptData, kind: DocKind, locale: Locale) -> Document {
     // When, where, who.
     b.push(columns(w.date, &format!("{} {}", data.date, data.time)));
     b.push(columns(w.till, &data.till_id));
-    if let Some(nr) = data.receipt_nr {
+    // A document that is not a receipt does not borrow the receipt series' number.
+    if let Some(nr) = data.receipt_nr.filter(|_| !not_a_receipt) {
         b.push(columns(w.receipt_nr, &nr.to_string()));
     }
     if let Some(nr) = data.returns_receipt_nr {
@@ -684,6 +685,13 @@ pub(crate) mod tests {
             }
             assert!(!doc.blocks.iter().any(|b| matches!(b, Block::Barcode(_))));
         }
+        let provisional = build(&sample(), DocKind::Provisional, Locale::Nb);
+        assert!(
+            !provisional
+                .text_lines()
+                .iter()
+                .any(|l| l.contains("Kvittering nr"))
+        );
         let provisional = build(&sample(), DocKind::Provisional, Locale::Nb);
         assert!(provisional.text_lines()[4].starts_with("Foreløpig kvittering"));
     }
