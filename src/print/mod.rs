@@ -169,3 +169,24 @@ fn lock(store: &std::sync::Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Sto
         .lock()
         .map_err(|_| PrintError::Invalid("the store lock was poisoned".into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuing_can_run_on_a_spawned_task() {
+        fn assert_send<T: Send>(_: &T) {}
+        let store = std::sync::Mutex::new(Store::open_in_memory().unwrap());
+        let settings = crate::config::Config::default().print_settings();
+        let future = issue(
+            &store,
+            &settings,
+            1,
+            Request::Receipt,
+            &Destination::Printer,
+        );
+        assert_send(&future);
+        assert_send(&PrintError::NoSale(1));
+    }
+}
