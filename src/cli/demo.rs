@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Config, Currency, VippsEnvironment};
+use crate::config::{Config, Currency, PrinterConnection, VippsEnvironment};
 use crate::relay::provision::{DEFAULT_EVENTS, ProvisionError, register_webhooks};
 use crate::relay::server::RelayError;
 use crate::relay::store::{RelayDb, RelayStoreError};
@@ -19,6 +19,8 @@ use crate::vipps::{Client, VippsError};
 
 /// Till id of the demo till.
 pub const DEMO_TILL_ID: &str = "demo1";
+/// The file the demo till's receipts are printed to (ESC/POS bytes), in the demo folder.
+pub const DEMO_RECEIPTS_FILE: &str = "receipts.escpos";
 /// Name shown in the (simulated) app after scanning.
 pub const DEMO_TILL_NAME: &str = "Kasse demo";
 
@@ -186,6 +188,12 @@ pub async fn start_with(options: DemoOptions) -> Result<DemoEnvironment, DemoErr
     config.till.name = DEMO_TILL_NAME.into();
     config.till.currency = Currency::Nok;
     config.store.database = dir.join("kasse.db").to_string_lossy().into_owned();
+    // Receipts "print" to a file in the demo folder, so nothing is needed to try them.
+    config.printer.connection = PrinterConnection::File(dir.join(DEMO_RECEIPTS_FILE));
+    config.shop.name = "Kasse demo shop".into();
+    config.shop.org_nr = "999999999".into();
+    config.shop.address = "Demogata 1\n0150 Oslo".into();
+    config.shop.footer = "Takk for handelen!".into();
     config.engine.payment_expiry_secs = options.payment_expiry.as_secs().max(1);
     config.engine.expiry_grace_secs = 5;
     // Loopback answers in microseconds: poll sooner than Vipps' 5 s guidance suggests.

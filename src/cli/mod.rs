@@ -1,5 +1,5 @@
 //! The headless commands of `kasse` (`pay`, `recover`, `refund`, `bench`, `config`, `catalog`,
-//! `journal`, `signing`) and the demo set-up: argument parsing, printing and exit codes. They drive the same engine
+//! `journal`, `signing`, `receipt`, `qr-sticker`) and the demo set-up: argument parsing, printing and exit codes. They drive the same engine
 //! as the window; the engine knows nothing of them.
 //!
 //! Every command prints JSON lines to stdout (the machine-readable channel); logs and
@@ -14,6 +14,7 @@ pub mod config;
 pub mod day;
 pub mod demo;
 pub mod pay;
+pub mod receipt;
 pub mod recover;
 pub mod refund;
 pub mod returns;
@@ -69,6 +70,10 @@ pub enum Command {
     Drawer(day::DrawerArgs),
     /// X report (the day so far) or Z report (close the day).
     Report(day::ReportArgs),
+    /// Print a sale's receipt or write it as a PDF (the original once, then one copy).
+    Receipt(receipt::ReceiptArgs),
+    /// Write the till's QR as a sticker PDF for the counter.
+    QrSticker(receipt::StickerArgs),
 }
 
 /// Exit codes of the headless commands.
@@ -102,6 +107,8 @@ pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32
         Command::Cashier(args) => cashier::run(config_path, args),
         Command::Drawer(args) => day::drawer(config_path, args),
         Command::Report(args) => day::report(config_path, args),
+        Command::Receipt(args) => runtime()?.block_on(receipt::run(config_path, args)),
+        Command::QrSticker(args) => runtime()?.block_on(receipt::sticker(config_path, args)),
     }
 }
 

@@ -81,6 +81,13 @@ pub struct PayArgs {
     /// Give up (cancel the payment) after this many seconds.
     #[arg(long, default_value_t = 900)]
     pub timeout_secs: u64,
+    /// After a completed sale, print its receipt on the configured printer.
+    #[arg(long)]
+    pub print_receipt: bool,
+    /// After a completed sale, write its receipt as a PDF to this file (with --print-receipt
+    /// too, the PDF is the one copy).
+    #[arg(long, value_name = "OUT")]
+    pub receipt_pdf: Option<PathBuf>,
 }
 
 /// The basket described by `kasse pay` arguments.
@@ -162,6 +169,7 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
         }
     };
     let tenders = tenders_from_args(&args);
+    let print_config = config.clone();
     let (handle, mut events) = Engine::start_with(config, store, EngineOptions::default());
     if cashier.is_some() {
         handle.send(Command::SetCashier {
@@ -381,6 +389,12 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
     let _ = handle.send(Command::BackToBasket);
     let _ = handle.send(Command::Shutdown);
     wait_closed(&handle).await;
+    if code == exit::COMPLETED
+        && let Some(sale_id) = line["sale_id"].as_i64()
+    {
+        super::receipt::after_sale(&print_config, sale_id, args.print_receipt, args.receipt_pdf)
+            .await;
+    }
     if let Some(d) = demo {
         d.shutdown().await;
     }

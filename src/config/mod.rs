@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use crate::core::money::{Currency, Locale};
+pub use crate::print::PrinterConnection;
 pub use crate::vipps::{Environment as VippsEnvironment, Secret};
 pub use private::write_private;
 
@@ -172,6 +173,69 @@ pub struct SigningSection {
     pub certificate_file: String,
 }
 
+/// `[shop]`: the business as printed on receipts and the QR sticker (kassasystemforskrifta
+/// § 2-8: name, organisation number, address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShopSection {
+    /// The business name; empty: the till's name.
+    pub name: String,
+    /// Organisation number (nine digits in Norway); empty: not printed.
+    pub org_nr: String,
+    /// Registered for VAT: "MVA" follows the organisation number.
+    pub vat_registered: bool,
+    /// Address, one line per line of text.
+    pub address: String,
+    /// Footer printed under every receipt, one line per line of text.
+    pub footer: String,
+    /// Language of receipts and the sticker (`nb` or `en`; `da` prints bokmål, `fi` English),
+    /// independent of the window's language.
+    #[serde(deserialize_with = "from_text")]
+    pub language: Locale,
+}
+
+impl Default for ShopSection {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            org_nr: String::new(),
+            vat_registered: true,
+            address: String::new(),
+            footer: String::new(),
+            language: Locale::Nb,
+        }
+    }
+}
+
+/// `[printer]`: the receipt printer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PrinterSection {
+    /// `none`, `tcp://HOST[:PORT]` (port 9100 by default), `device:/dev/usb/lp0` or
+    /// `file:/path/receipts.escpos` (appended to).
+    pub connection: PrinterConnection,
+    /// Characters per line: 32 (58 mm paper), 42 or 48 (80 mm); 16 to 80.
+    pub columns: u16,
+    /// Cut the paper after each receipt.
+    pub cut: bool,
+    /// Open the cash drawer (pulse on pin 2) after a receipt with a cash tender.
+    pub drawer_kick: bool,
+    /// Width of receipt-sized PDFs, in millimetres.
+    pub paper_width_mm: u16,
+}
+
+impl Default for PrinterSection {
+    fn default() -> Self {
+        Self {
+            connection: PrinterConnection::None,
+            columns: 48,
+            cut: true,
+            drawer_kick: true,
+            paper_width_mm: 80,
+        }
+    }
+}
+
 /// `[engine]`: timings of the payment flow. Defaults follow Vipps' guidance; tests shorten them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -281,6 +345,8 @@ pub struct Config {
     pub store: StoreSection,
     pub engine: EngineSection,
     pub signing: SigningSection,
+    pub shop: ShopSection,
+    pub printer: PrinterSection,
     /// Problems that did not stop loading (unknown keys, loose secrets file mode).
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -530,6 +596,43 @@ impl Config {
             format!("kasse-{}", self.till.id)
         } else {
             self.till.merchant_qr_id.clone()
+        }
+    }
+
+    /// How this till prints: shop, language, printer and paper (printer settings out of
+    /// range are clamped: a printing setting never stops the till from taking payments).
+    pub fn print_settings(&self) -> crate::print::PrintSettings {
+        let lines = |text: &str| -> Vec<String> {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let name = if self.shop.name.is_empty() {
+            self.till.name.clone()
+        } else {
+            self.shop.name.clone()
+        };
+        crate::print::PrintSettings {
+            origin: crate::print::Origin {
+                till_id: self.till.id.clone(),
+                shop: crate::core::receipt_doc::ShopInfo {
+                    name,
+                    org_nr: self.shop.org_nr.clone(),
+                    vat_registered: self.shop.vat_registered,
+                    address: lines(&self.shop.address),
+                    footer: lines(&self.shop.footer),
+                },
+            },
+            language: self.shop.language,
+            connection: self.printer.connection.clone(),
+            escpos: crate::print::escpos::Options {
+                columns: usize::from(self.printer.columns.clamp(16, 80)),
+                cut: self.printer.cut,
+                drawer_kick: self.printer.drawer_kick,
+            },
+            timeouts: crate::print::Timeouts::default(),
         }
     }
 
@@ -850,6 +953,50 @@ mod tests {
         assert_eq!(back.vipps.client_secret.expose(), "very-secret");
         assert_eq!(back.till.id, "abc");
         assert!(back.warnings.is_empty(), "{:?}", back.warnings);
+    }
+
+    #[test]
+    fn shop_and_printer_sections_are_typed() {
+        let c = Config::from_toml(
+            "[shop]\nname = \"Bakeriet\"\norg_nr = \"999999999\"\naddress = \"Storgata 1\\n0155 Oslo\"\nlanguage = \"en\"\n\
+             [printer]\nconnection = \"tcp://192.0.2.7\"\ncolumns = 42\n",
+        )
+        .unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        assert_eq!(
+            c.printer.connection,
+            PrinterConnection::Tcp {
+                host: "192.0.2.7".into(),
+                port: 9100
+            }
+        );
+        let s = c.print_settings();
+        assert_eq!(s.origin.shop.address, ["Storgata 1", "0155 Oslo"]);
+        assert_eq!(s.language, Locale::En);
+        assert_eq!(s.escpos.columns, 42);
+        assert!(c.shop.vat_registered);
+        let text = c.to_toml_without_secrets();
+        assert!(
+            text.contains("connection = \"tcp://192.0.2.7:9100\""),
+            "{text}"
+        );
+        assert_eq!(Config::from_toml(&text).unwrap(), c);
+        let err = Config::from_toml("[printer]\nconnection = \"lpt1\"\n").unwrap_err();
+        assert!(err.to_string().contains("lpt1"), "{err}");
+        let env = Config::load_with_env(
+            None,
+            &env(&[("KASSE_PRINTER_CONNECTION", "file:/tmp/r.escpos")]),
+        )
+        .unwrap();
+        assert_eq!(
+            env.printer.connection,
+            PrinterConnection::File("/tmp/r.escpos".into())
+        );
+        let mut odd = Config::default();
+        odd.till.id = "t1".into();
+        odd.printer.columns = 8;
+        odd.validate().unwrap();
+        assert_eq!(odd.print_settings().escpos.columns, 16);
     }
 
     #[test]

@@ -173,6 +173,27 @@ pub const TABLE: &[(&str, JournalCodes)] = &[
         "journal_exported",
         JournalCodes::event(EventCode::JOURNAL_EXPORT),
     ),
+    // Receipts issued (printed or as a PDF).
+    (
+        "sales_receipt_issued",
+        JournalCodes::event(EventCode::SALES_RECEIPT_PRINTED),
+    ),
+    (
+        "return_receipt_issued",
+        JournalCodes::event(EventCode::RETURN_RECEIPT),
+    ),
+    (
+        "copy_receipt_issued",
+        JournalCodes::event(EventCode::COPY_RECEIPT),
+    ),
+    (
+        "provisional_receipt_issued",
+        JournalCodes::event(EventCode::PROVISIONAL_RECEIPT),
+    ),
+    (
+        "training_receipt_issued",
+        JournalCodes::event(EventCode::TRAINING_RECEIPT),
+    ),
     // Basket and sale bookkeeping.
     ("item_added", JournalCodes::event(EventCode::OTHER)),
     ("item_removed", JournalCodes::event(EventCode::OTHER)),

@@ -11,6 +11,7 @@ pub mod journal_code;
 pub mod money;
 pub mod payment;
 pub mod receipt;
+pub mod receipt_doc;
 pub mod report;
 pub mod sale;
 pub mod signature_text;

@@ -85,6 +85,16 @@ pub mod kind {
     pub const RETURN_RECORDED: &str = "return_recorded";
     pub const X_REPORT: &str = "x_report";
     pub const Z_REPORT: &str = "z_report";
+    /// A sales receipt came out of the printer or was issued as a PDF (13012).
+    pub const SALES_RECEIPT_ISSUED: &str = "sales_receipt_issued";
+    /// A return receipt was issued (13013).
+    pub const RETURN_RECEIPT_ISSUED: &str = "return_receipt_issued";
+    /// The one copy of a receipt was issued (13014).
+    pub const COPY_RECEIPT_ISSUED: &str = "copy_receipt_issued";
+    /// A provisional receipt was issued (13015).
+    pub const PROVISIONAL_RECEIPT_ISSUED: &str = "provisional_receipt_issued";
+    /// A training receipt was issued (13017).
+    pub const TRAINING_RECEIPT_ISSUED: &str = "training_receipt_issued";
 }
 
 /// Hash format of rows written before journal codes existed.

@@ -1,7 +1,7 @@
 //! The till schema: `migrations/till/`, loaded the way every database's migrations are (see
 //! `crate::migrations`), applied in order inside one transaction.
 //!
-//! To change the schema, add the next file (`0007_<what>.sql`) and append it
+//! To change the schema, add the next file (`0008_<what>.sql`) and append it
 //! here. Never edit a file that has been released.
 
 use rusqlite_migration::Migrations;
@@ -33,6 +33,10 @@ pub const MIGRATIONS: MigrationList = &[
     (
         "0006_till_day.sql",
         include_str!("../../migrations/till/0006_till_day.sql"),
+    ),
+    (
+        "0007_receipts.sql",
+        include_str!("../../migrations/till/0007_receipts.sql"),
     ),
 ];
 

@@ -320,7 +320,7 @@ fn schema4_journal(path: &Path, kinds: &[&str]) {
 }
 
 /// Kinds that came after journal codes (migration 5): never in a format 1 row.
-const NEW_KINDS: [&str; 20] = [
+const NEW_KINDS: [&str; 25] = [
     "sale_signed",
     "return_signed",
     "journal_exported",
@@ -341,6 +341,11 @@ const NEW_KINDS: [&str; 20] = [
     "z_report",
     "sale_completed",
     "return_recorded",
+    "sales_receipt_issued",
+    "return_receipt_issued",
+    "copy_receipt_issued",
+    "provisional_receipt_issued",
+    "training_receipt_issued",
 ];
 
 #[test]

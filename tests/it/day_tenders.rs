@@ -388,6 +388,22 @@ async fn a_day_with_cashiers_a_return_and_x_and_z_reports() {
     assert_eq!(x.taken_by.as_deref(), Some("Kari"));
     let sale = store.get_sale(s1).unwrap().unwrap();
     assert_eq!(sale.state, SaleState::Completed);
+    // The receipt names the cashier and shows the cash handed over and the change.
+    let origin = kasse::print::source::Origin {
+        till_id: "demo1".into(),
+        shop: kasse::core::receipt_doc::ShopInfo::default(),
+    };
+    let data = kasse::print::source::receipt_data(&store, &origin, s1, None).unwrap();
+    assert_eq!(data.cashier.as_deref(), Some("Kari"));
+    assert_eq!(data.tenders.len(), 1);
+    assert_eq!(
+        (
+            data.tenders[0].kind,
+            data.tenders[0].tendered,
+            data.tenders[0].change
+        ),
+        (TenderKind::Cash, Some(15_000), Some(2_100))
+    );
 
     // The cashier may not close the day; the manager counts the cash and does.
     assert!(matches!(

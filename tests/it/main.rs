@@ -22,6 +22,7 @@ mod engine_salesunit;
 mod engine_soak;
 mod layers;
 mod openapi_conformance;
+mod print_receipt;
 mod relay_crash;
 mod relay_delivery;
 mod relay_ingest;
