@@ -1,5 +1,5 @@
 //! The headless commands of `kasse` (`pay`, `recover`, `refund`, `bench`, `config`, `catalog`,
-//! `journal`, `signing`) and the demo set-up: argument parsing, printing and exit codes. They drive the same engine
+//! `journal`, `signing`, `compliance`, `saft`) and the demo set-up: argument parsing, printing and exit codes. They drive the same engine
 //! as the window; the engine knows nothing of them.
 //!
 //! Every command prints JSON lines to stdout (the machine-readable channel); logs and
@@ -57,6 +57,10 @@ pub enum Command {
     Journal(compliance::JournalArgs),
     /// The key that signs concluded transactions.
     Signing(compliance::SigningArgs),
+    /// Cash-register compliance: the SAF-T Cash Register export, journal verification.
+    Compliance(compliance::ComplianceArgs),
+    /// The SAF-T Cash Register export (same as `kasse compliance saft`).
+    Saft(compliance::SaftArgs),
 }
 
 /// Exit codes of the headless commands.
@@ -77,11 +81,17 @@ pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32
         Command::Pay(args) => runtime()?.block_on(pay::run(config_path, args)),
         Command::Recover(args) => runtime()?.block_on(recover::run(config_path, args)),
         Command::Refund(args) => runtime()?.block_on(refund::run(config_path, args)),
+        Command::Bench(bench::BenchArgs {
+            what: Some(bench::BenchCommand::Saft(args)),
+            ..
+        }) => bench::saft(args),
         Command::Bench(args) => runtime()?.block_on(bench::run(args)),
         Command::Config => config::run(config_path),
         Command::Catalog(args) => catalog::run(config_path, args),
         Command::Journal(args) => compliance::journal(config_path, args),
         Command::Signing(args) => compliance::signing(config_path, args),
+        Command::Compliance(args) => compliance::compliance(config_path, args),
+        Command::Saft(args) => compliance::saft(config_path, args),
     }
 }
 

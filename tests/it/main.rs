@@ -10,6 +10,7 @@ mod ui_common;
 
 mod cli_catalog;
 mod compliance_journal;
+mod compliance_saft;
 mod compliance_signatures;
 mod engine_crash;
 mod engine_faults;

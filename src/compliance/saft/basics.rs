@@ -189,7 +189,7 @@ pub fn vat_code(dialect: Dialect, basis_points: u32) -> Option<VatCode> {
         (_, 0) => "5",
         _ => return None,
     };
-    let percent = if basis_points % 100 == 0 {
+    let percent = if basis_points.is_multiple_of(100) {
         (basis_points / 100).to_string()
     } else {
         format!("{}.{:02}", basis_points / 100, basis_points % 100)

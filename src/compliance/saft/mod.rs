@@ -37,6 +37,7 @@ use crate::store::{JournalEntry, Store, StoreError, kind};
 
 pub use self::basics::vat_code;
 pub use self::master::employees;
+pub use self::xml::amount;
 
 /// Software named in the header.
 pub const SOFTWARE: &str = "Kasse";
@@ -94,6 +95,8 @@ pub enum SaftError {
         "the Danish export requires the business's street address (street, number, postal code, city)"
     )]
     AddressMissing,
+    #[error("the Danish schema takes amounts in DKK or EUR, not {0}")]
+    Currency(&'static str),
     #[error("the period ends ({to}) before it starts ({from})")]
     Period { from: Date, to: Date },
     #[error("writing the file failed: {0}")]
@@ -213,6 +216,9 @@ pub fn export<W: Write>(
     if options.dialect == Dialect::Denmark && company.address.is_none() {
         return Err(SaftError::AddressMissing.into());
     }
+    if options.dialect == Dialect::Denmark && options.currency == Currency::Nok {
+        return Err(SaftError::Currency(options.currency.code()).into());
+    }
     if options.to < options.from {
         return Err(SaftError::Period {
             from: options.from,
@@ -254,7 +260,9 @@ fn write_document<W: Write>(
 ) -> Result<(SaftSummary, W), SaftError> {
     let (from_ms, to_ms) = range_ms(Some(Bound::Day(o.from)), Some(Bound::Day(o.to)));
     let mut m = master::read(c, from_ms, to_ms)?;
-    m.registers.insert(o.register_id.clone());
+    if !o.register_id.is_empty() {
+        m.registers.insert(o.register_id.clone());
+    }
     if m.has_returns {
         m.categories.insert(None);
     }
