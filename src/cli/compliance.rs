@@ -90,8 +90,6 @@ pub struct ComplianceArgs {
 pub enum ComplianceCommand {
     /// The SAF-T Cash Register file for the tax authority.
     Saft(SaftArgs),
-    /// Check the hash chain and every register's signature chain (as `kasse journal verify`).
-    Verify(VerifyArgs),
 }
 
 /// `kasse compliance saft ...`
@@ -306,13 +304,10 @@ pub fn journal_export(config_path: Option<&Path>, args: ExportArgs) -> anyhow::R
     Ok(exit::OK)
 }
 
-/// `kasse compliance saft export|verify`.
+/// `kasse compliance saft export`.
 pub fn compliance(config_path: Option<PathBuf>, args: ComplianceArgs) -> anyhow::Result<i32> {
     match args.command {
         ComplianceCommand::Saft(a) => saft(config_path, a),
-        ComplianceCommand::Verify(a) => {
-            journal_verify(config_path.as_deref(), a, &mut std::io::stdout())
-        }
     }
 }
 

@@ -57,7 +57,7 @@ pub enum Command {
     Journal(compliance::JournalArgs),
     /// The key that signs concluded transactions.
     Signing(compliance::SigningArgs),
-    /// Cash-register compliance: the SAF-T Cash Register export, journal verification.
+    /// Cash-register compliance: the SAF-T Cash Register export.
     Compliance(compliance::ComplianceArgs),
     /// The SAF-T Cash Register export (same as `kasse compliance saft`).
     Saft(compliance::SaftArgs),

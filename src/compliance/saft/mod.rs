@@ -33,7 +33,7 @@ use crate::core::journal_code::TransactionCode;
 use crate::core::money::Currency;
 use crate::core::signature_text::{Scheme, local_stamp};
 use crate::core::tender::TenderKind;
-use crate::store::{JournalEntry, Store, StoreError, kind};
+use crate::store::{Store, StoreError, kind};
 
 pub use self::basics::vat_code;
 pub use self::master::employees;
@@ -268,6 +268,11 @@ fn write_document<W: Write>(
     }
     let first_ms = master::first_journal_ms(c)?.unwrap_or(from_ms);
     let event_kinds = master::event_kinds(c, from_ms, to_ms)?;
+    let test_key: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM signing_key WHERE test_key = 1)",
+        [],
+        |r| r.get(0),
+    )?;
 
     let mut x = Xml::new(Counting {
         inner: out,
@@ -280,7 +285,7 @@ fn write_document<W: Write>(
             ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"),
         ],
     )?;
-    write_header(&mut x, o)?;
+    write_header(&mut x, o, test_key)?;
     x.open("company")?;
     write_company(&mut x, o)?;
     write_vat_codes(&mut x, o, &m.vat_rates, first_ms)?;
@@ -382,7 +387,7 @@ fn stamp(ms: i64) -> crate::core::signature_text::LocalStamp {
     })
 }
 
-fn write_header<W: Write>(x: &mut Xml<W>, o: &SaftOptions) -> io::Result<()> {
+fn write_header<W: Write>(x: &mut Xml<W>, o: &SaftOptions, test_key: bool) -> io::Result<()> {
     let now = stamp(o.now_ms);
     x.open("header")?;
     x.text("fiscalYear", &o.from.year().to_string())?;
@@ -398,8 +403,15 @@ fn write_header<W: Write>(x: &mut Xml<W>, o: &SaftOptions) -> io::Result<()> {
     x.text(
         "headerComment",
         &format!(
-            "SAF-T Cash Register export of register {} from {} to {}",
-            o.register_id, o.from, o.to
+            "SAF-T Cash Register export of register {} from {} to {}{}",
+            o.register_id,
+            o.from,
+            o.to,
+            if test_key {
+                ". Signed with Kasse's TEST key: demo or training data, not a declared system"
+            } else {
+                ""
+            }
         ),
     )?;
     x.close("header")
@@ -501,6 +513,7 @@ fn certificates(c: &Connection, dialect: Dialect) -> Result<BTreeMap<String, Str
 }
 
 /// Writes every journal row with an event code in the range as an `event`; returns how many.
+/// One query gives each row with the `transID` of the signed sale its payload names.
 fn write_events<W: Write>(
     x: &mut Xml<W>,
     c: &Connection,
@@ -508,59 +521,40 @@ fn write_events<W: Write>(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<u64, SaftError> {
-    let store = Store::on(c, crate::store::system_clock());
-    let mut count = 0;
-    store.journal_between(from_ms, to_ms, |e: JournalEntry| -> Result<(), SaftError> {
-        if e.codes.and_then(|codes| codes.event).is_none() {
-            return Ok(());
-        }
-        write_event(x, c, register, &e)?;
-        count += 1;
-        Ok(())
-    })?;
-    Ok(count)
-}
-
-fn write_event<W: Write>(
-    x: &mut Xml<W>,
-    c: &Connection,
-    register: &str,
-    e: &JournalEntry,
-) -> Result<(), SaftError> {
-    let at = stamp(e.at_ms);
-    x.open("event")?;
-    x.text("eventID", &e.seq.to_string())?;
-    x.text("eventType", &basics::id(&e.kind))?;
-    if let Some(trans_id) = trans_id_of(c, register, &e.payload)? {
-        x.text("transID", &trans_id)?;
-    }
-    x.text("empID", super::NO_CASHIER)?;
-    x.text("eventDate", &at.date)?;
-    x.text("eventTime", &at.time)?;
-    let text = format!("{}: {}", e.kind, e.payload);
-    x.text("eventText", xml::clip(&text, 9999))?;
-    x.close("event")?;
-    Ok(())
-}
-
-/// The `transID` of the signed sale an event's payload names (`sale_id`), if it is signed.
-fn trans_id_of(
-    c: &Connection,
-    register: &str,
-    payload: &serde_json::Value,
-) -> Result<Option<String>, SaftError> {
-    let Some(sale_id) = payload.get("sale_id").and_then(serde_json::Value::as_i64) else {
-        return Ok(None);
-    };
-    let mut stmt = c.prepare_cached(
-        "SELECT trans_id FROM signed_transaction
-         WHERE sale_id = ?1 AND refund_op_id IS NULL AND register_id = ?2",
+    let mut stmt = c.prepare(
+        "SELECT j.seq, j.at_ms, j.kind, j.payload, t.trans_id
+         FROM journal j
+         LEFT JOIN signed_transaction t
+           ON t.sale_id = json_extract(j.payload, '$.sale_id')
+          AND t.refund_op_id IS NULL AND t.register_id = ?3
+         WHERE j.at_ms >= ?1 AND j.at_ms < ?2 AND j.event_code IS NOT NULL
+         ORDER BY j.seq",
     )?;
-    let mut rows = stmt.query(rusqlite::params![sale_id, register])?;
-    Ok(match rows.next()? {
-        Some(r) => Some(r.get(0)?),
-        None => None,
-    })
+    let mut rows = stmt.query(rusqlite::params![from_ms, to_ms, register])?;
+    let mut count = 0;
+    let mut text = String::new();
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let at = stamp(r.get(1)?);
+        let kind: String = r.get(2)?;
+        let payload: String = r.get(3)?;
+        let trans_id: Option<String> = r.get(4)?;
+        x.open("event")?;
+        x.text("eventID", &seq.to_string())?;
+        x.text("eventType", &basics::id(&kind))?;
+        x.text_opt("transID", trans_id.as_deref())?;
+        x.text("empID", super::NO_CASHIER)?;
+        x.text("eventDate", &at.date)?;
+        x.text("eventTime", &at.time)?;
+        text.clear();
+        text.push_str(&kind);
+        text.push_str(": ");
+        text.push_str(&payload);
+        x.text("eventText", xml::clip(&text, 9999))?;
+        x.close("event")?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 #[cfg(test)]

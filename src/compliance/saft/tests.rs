@@ -67,6 +67,10 @@ fn export_lists_every_signed_transaction_with_exact_totals_and_journals_itself()
     assert!(text.contains("<auditfile xmlns=\"urn:StandardAuditFile-Taxation-CashRegister:NO\""));
     assert!(text.contains("<companyName>Kafé &amp; Kiosk &lt;AS&gt;</companyName>"));
     assert!(text.contains("<taxRegIdent>999999999MVA</taxRegIdent>"));
+    assert!(
+        text.contains("Signed with Kasse&apos;s TEST key"),
+        "the test key is marked"
+    );
     assert!(text.contains("<artDesc>T-skjorte &lt;logo&gt;</artDesc>"));
     assert!(text.contains("<transType>11006</transType>"));
     assert!(text.contains("<paymentType>12011</paymentType>"));
