@@ -355,7 +355,7 @@ fn write_document<W: Write>(
         if *register == o.register_id {
             summary.events += write_events(&mut x, c, register, from_ms, to_ms)?;
         }
-        transactions::for_each(c, register, from_ms, to_ms, |t| -> Result<(), SaftError> {
+        transactions::for_each(c, register, from_ms, to_ms, |t| {
             let w = transactions::write(&mut x, c, &cx, &t)?;
             summary.transactions += 1;
             summary.amount_in += w.amount_in;

@@ -328,49 +328,41 @@ fn write_vat<W: Write>(
 }
 
 /// The signed transactions of `register` in `[from_ms, to_ms)`, in chain order, one at a time.
-pub fn for_each<E: From<StoreError>>(
+pub fn for_each(
     c: &Connection,
     register: &str,
     from_ms: i64,
     to_ms: i64,
-    mut f: impl FnMut(SignedTransaction) -> Result<(), E>,
-) -> Result<(), E> {
-    let run = || -> rusqlite::Result<rusqlite::Statement<'_>> {
-        c.prepare(
-            "SELECT register_id, nr, trans_id, trans_type, sale_id, refund_op_id, emp_id,
-                    trans_date, trans_time, amount_in, amount_ex, currency, company_ident,
-                    key_version, signature, journal_seq, signed_ms
-             FROM signed_transaction
-             WHERE register_id = ?1 AND signed_ms >= ?2 AND signed_ms < ?3 ORDER BY nr",
-        )
-    };
-    let sql = |e: rusqlite::Error| E::from(StoreError::Sqlite(e));
-    let mut stmt = run().map_err(sql)?;
-    let mut rows = stmt.query(params![register, from_ms, to_ms]).map_err(sql)?;
-    while let Some(r) = rows.next().map_err(sql)? {
-        let t = (|| -> rusqlite::Result<SignedTransaction> {
-            Ok(SignedTransaction {
-                register_id: r.get(0)?,
-                nr: r.get(1)?,
-                trans_id: r.get(2)?,
-                trans_type: r.get(3)?,
-                sale_id: r.get(4)?,
-                refund_op_id: r.get(5)?,
-                emp_id: r.get(6)?,
-                trans_date: r.get(7)?,
-                trans_time: r.get(8)?,
-                amount_in: r.get(9)?,
-                amount_ex: r.get(10)?,
-                currency: r.get(11)?,
-                company_ident: r.get(12)?,
-                key_version: r.get(13)?,
-                signature: r.get(14)?,
-                journal_seq: r.get(15)?,
-                signed_ms: r.get(16)?,
-            })
-        })()
-        .map_err(sql)?;
-        f(t)?;
+    mut f: impl FnMut(SignedTransaction) -> Result<(), SaftError>,
+) -> Result<(), SaftError> {
+    let mut stmt = c.prepare(
+        "SELECT register_id, nr, trans_id, trans_type, sale_id, refund_op_id, emp_id,
+                trans_date, trans_time, amount_in, amount_ex, currency, company_ident,
+                key_version, signature, journal_seq, signed_ms
+         FROM signed_transaction
+         WHERE register_id = ?1 AND signed_ms >= ?2 AND signed_ms < ?3 ORDER BY nr",
+    )?;
+    let mut rows = stmt.query(params![register, from_ms, to_ms])?;
+    while let Some(r) = rows.next()? {
+        f(SignedTransaction {
+            register_id: r.get(0)?,
+            nr: r.get(1)?,
+            trans_id: r.get(2)?,
+            trans_type: r.get(3)?,
+            sale_id: r.get(4)?,
+            refund_op_id: r.get(5)?,
+            emp_id: r.get(6)?,
+            trans_date: r.get(7)?,
+            trans_time: r.get(8)?,
+            amount_in: r.get(9)?,
+            amount_ex: r.get(10)?,
+            currency: r.get(11)?,
+            company_ident: r.get(12)?,
+            key_version: r.get(13)?,
+            signature: r.get(14)?,
+            journal_seq: r.get(15)?,
+            signed_ms: r.get(16)?,
+        })?;
     }
     Ok(())
 }

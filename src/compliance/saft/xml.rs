@@ -87,6 +87,9 @@ pub fn percent(basis_points: u32) -> String {
 
 /// At most `max` characters of `text` (SAF-T lengths count characters).
 pub fn clip(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
     match text.char_indices().nth(max) {
         Some((end, _)) => &text[..end],
         None => text,
