@@ -132,10 +132,13 @@ pub struct SaftExportArgs {
     /// Street of the business's address (required for Denmark, with the three below).
     #[arg(long, value_name = "STREET")]
     pub street: Option<String>,
+    /// House number of the address.
     #[arg(long, value_name = "NUMBER")]
     pub street_number: Option<String>,
+    /// Postal code of the address.
     #[arg(long, value_name = "CODE")]
     pub postal_code: Option<String>,
+    /// City of the address.
     #[arg(long, value_name = "CITY")]
     pub city: Option<String>,
 }

@@ -260,8 +260,15 @@ fn write_document<W: Write>(
 ) -> Result<(SaftSummary, W), SaftError> {
     let (from_ms, to_ms) = range_ms(Some(Bound::Day(o.from)), Some(Bound::Day(o.to)));
     let mut m = master::read(c, from_ms, to_ms)?;
-    if !o.register_id.is_empty() {
-        m.registers.insert(o.register_id.clone());
+    // The journal's events belong to this till; a database read without its configuration
+    // (no till id) gives them to its one register.
+    let events_register = match o.register_id.as_str() {
+        "" if m.registers.len() == 1 => m.registers.first().cloned(),
+        "" => None,
+        id => Some(id.to_string()),
+    };
+    if let Some(r) = &events_register {
+        m.registers.insert(r.clone());
     }
     if m.has_returns {
         m.categories.insert(None);
@@ -346,13 +353,14 @@ fn write_document<W: Write>(
     for register in &m.registers {
         x.open("cashregister")?;
         x.text("registerID", xml::clip(register, 100))?;
-        let desc = if *register == o.register_id {
+        let ours = events_register.as_ref() == Some(register);
+        let desc = if ours && !o.register_desc.is_empty() {
             o.register_desc.clone()
         } else {
-            format!("Register {register} (earlier till id)")
+            format!("Register {register}")
         };
         x.text("regDesc", nonempty(xml::clip(&desc, 999), register))?;
-        if *register == o.register_id {
+        if ours {
             summary.events += write_events(&mut x, c, register, from_ms, to_ms)?;
         }
         transactions::for_each(c, register, from_ms, to_ms, |t| {
