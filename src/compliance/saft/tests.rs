@@ -131,3 +131,17 @@ fn file_name_follows_the_example() {
         "SAF-T Cash Register_999999999_20260303020640_1_1.xml"
     );
 }
+
+#[test]
+fn without_a_till_id_the_events_go_to_the_one_register() {
+    let (_dir, store) = generated(3);
+    let mut o = options(Dialect::Norway);
+    o.register_id = String::new();
+    let (summary, out) = export(&store, &o, Vec::new()).unwrap();
+    assert_eq!(summary.registers, 1);
+    assert_eq!(summary.transactions, 3);
+    assert!(summary.events > 0);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.matches("<cashregister>").count(), 1);
+    assert!(text.contains("<registerID>t1</registerID>"));
+}
