@@ -6,6 +6,9 @@
 //!
 //! Relay receive times come from the deliveries (stored by the engine), simulator receive times
 //! from `/sim/v1/log`. Both are wall-clock times on the same machine.
+//!
+//! `kasse bench saft --sales N` fills a temporary store with N signed sales (store layer, test
+//! key) and times the SAF-T Cash Register export of them: seconds, bytes, peak memory.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -83,6 +86,148 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// X and Z reports on a year of trading (`--sales` sales over `--days` days).
     Reports(super::bench_reports::ReportBenchArgs),
+    /// Generate signed sales and time their SAF-T Cash Register export.
+    Saft(SaftBenchArgs),
+}
+
+/// `kasse bench saft`
+#[derive(Debug, Clone, clap::Args)]
+pub struct SaftBenchArgs {
+    /// Signed sales to generate (every 50th is also partly refunded).
+    #[arg(long, default_value_t = 300_000)]
+    pub sales: u64,
+    /// Keep the database and the file in this folder (a database already there with signed
+    /// sales is exported again without generating). Default: a temporary folder, removed.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<std::path::PathBuf>,
+    /// Whose schema to export.
+    #[arg(long, value_enum, default_value = "no")]
+    pub country: crate::compliance::saft::Dialect,
+}
+
+/// Peak resident memory of this process (kB) since the last [`reset_peak_rss`], Linux only.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// `kasse bench saft`: prints one JSON line for the generation and one for the export.
+pub fn saft(args: SaftBenchArgs) -> anyhow::Result<i32> {
+    use crate::compliance::saft::{self, Address, Company, SaftOptions, generate};
+    use crate::compliance::signing::Signer;
+
+    let (dir, temporary) = match &args.keep {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("kasse-bench-saft-{}", std::process::id())),
+            true,
+        ),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let db = dir.join("kasse.db");
+    let mut config = crate::config::Config::default();
+    config.till.id = "bench1".into();
+    config.signing.company_ident = "999999999".into();
+    if args.country == saft::Dialect::Denmark {
+        config.signing.country = "DK".into();
+        config.signing.company_ident = "12345678".into();
+        config.till.currency = Currency::Dkk;
+    }
+    let signer = Signer::for_till(&config, Some(&db))?;
+    // 2026-01-05 08:00 in Oslo.
+    let start_ms = 1_767_596_400_000;
+    let existing: i64 =
+        Store::open(&db)?
+            .conn()
+            .query_row("SELECT count(*) FROM signed_transaction", [], |r| r.get(0))?;
+    let mut last_ms = start_ms + args.sales as i64 * 10_000;
+    if existing == 0 {
+        let step = (args.sales / 10).max(1);
+        let filled = generate::fill(&db, &signer, args.sales, start_ms, |n| {
+            if n % step == 0 || n == args.sales {
+                eprintln!("kasse: generated {n} of {} sales", args.sales);
+            }
+        })?;
+        last_ms = filled.last_ms;
+        let secs = filled.elapsed.as_secs_f64();
+        print_line(&json!({
+            "type": "saft_generate",
+            "sales": filled.sales,
+            "returns": filled.returns,
+            "seconds": secs,
+            "sales_per_second": filled.sales as f64 / secs,
+            "signing_seconds": filled.signing.as_secs_f64(),
+            "signatures_per_second":
+                (filled.sales + filled.returns) as f64 / filled.signing.as_secs_f64(),
+            "database_bytes": std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0),
+        }));
+    }
+    let day = |ms: i64| {
+        time::OffsetDateTime::from_unix_timestamp(ms / 1000 + 3600)
+            .map(|t| t.date())
+            .unwrap_or(time::Date::MIN)
+    };
+    let store = Store::open(&db)?;
+    let file = dir.join(saft::file_name(
+        &config.signing.company_ident,
+        store.now_ms(),
+    ));
+    let options = SaftOptions {
+        dialect: args.country,
+        from: day(start_ms),
+        to: day(last_ms),
+        company: Company {
+            ident: config.signing.company_ident.clone(),
+            name: "Bench AS".into(),
+            address: Some(Address {
+                street: "Storgata".into(),
+                number: "1".into(),
+                postal_code: "0155".into(),
+                city: "Oslo".into(),
+            }),
+        },
+        currency: config.till.currency,
+        register_id: config.till.id.clone(),
+        register_desc: "Bench till".into(),
+        now_ms: store.now_ms(),
+        destination: file.display().to_string(),
+    };
+    reset_peak_rss();
+    let rss_before = peak_rss_kb();
+    let started = Instant::now();
+    let f = std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?;
+    let (summary, w) = saft::export(
+        &store,
+        &options,
+        std::io::BufWriter::with_capacity(1 << 16, f),
+    )?;
+    w.into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all())?;
+    let secs = started.elapsed().as_secs_f64();
+    print_line(&json!({
+        "type": "saft_export",
+        "country": args.country.country(),
+        "transactions": summary.transactions,
+        "events": summary.events,
+        "seconds": secs,
+        "transactions_per_second": summary.transactions as f64 / secs,
+        "bytes": summary.bytes,
+        "bytes_per_transaction": summary.bytes / summary.transactions.max(1),
+        "peak_rss_kb_before": rss_before,
+        "peak_rss_kb": peak_rss_kb(),
+        "file": file.display().to_string(),
+    }));
+    drop(store);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(0)
 }
 
 /// Runs `--sales` sales and prints the latency figures as JSON lines. Exit code 0 when every

@@ -1,5 +1,5 @@
 //! The compliance commands: `kasse journal verify`, `kasse journal export`,
-//! `kasse signing public-key`. One small function per command, each returning the exit code;
+//! `kasse signing public-key`, `kasse compliance saft export` (also `kasse saft export`). One small function per command, each returning the exit code;
 //! [`super::run`] dispatches. The work itself is in `crate::compliance`.
 
 use std::io::Write;
@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::compliance::export::{self, Bound};
+use crate::compliance::saft::{self, Address, Company, Dialect, SaftOptions};
+use crate::compliance::signing::scheme_of;
 use crate::compliance::signing::{Signer, parse_public_key};
 use crate::compliance::verify::{self, Verdict};
 use crate::config::Config;
@@ -75,6 +77,75 @@ pub struct SigningArgs {
 pub enum SigningCommand {
     /// Print the public key (PEM) of the configured signing key, for the product declaration.
     PublicKey,
+}
+
+/// `kasse compliance ...`
+#[derive(Debug, clap::Args)]
+pub struct ComplianceArgs {
+    #[command(subcommand)]
+    pub command: ComplianceCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ComplianceCommand {
+    /// The SAF-T Cash Register file for the tax authority.
+    Saft(SaftArgs),
+}
+
+/// `kasse compliance saft ...`
+#[derive(Debug, clap::Args)]
+pub struct SaftArgs {
+    #[command(subcommand)]
+    pub command: SaftCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SaftCommand {
+    /// Write the SAF-T Cash Register XML of a period (every event and signed transaction).
+    Export(SaftExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SaftExportArgs {
+    /// Till database (default: the configured one).
+    #[arg(long, value_name = "PATH")]
+    pub database: Option<PathBuf>,
+    /// First day of the period (YYYY-MM-DD, local time).
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub from: time::Date,
+    /// Last day of the period, included whole.
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub to: time::Date,
+    /// The file to write, or a folder to write it in under the official name
+    /// (`SAF-T Cash Register_<org nr>_<YYYYMMDDhhmmss>_1_1.xml`). Default: that name here.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub out: Option<PathBuf>,
+    /// Whose schema (default: the signing country).
+    #[arg(long, value_enum)]
+    pub country: Option<Dialect>,
+    /// Organisation (CVR) number (default: signing.company_ident).
+    #[arg(long, value_name = "NUMBER")]
+    pub company_ident: Option<String>,
+    /// The business's name (default: till.name).
+    #[arg(long, value_name = "NAME")]
+    pub company_name: Option<String>,
+    /// Street of the business's address (required for Denmark, with the three below).
+    #[arg(long, value_name = "STREET")]
+    pub street: Option<String>,
+    /// House number of the address.
+    #[arg(long, value_name = "NUMBER")]
+    pub street_number: Option<String>,
+    /// Postal code of the address.
+    #[arg(long, value_name = "CODE")]
+    pub postal_code: Option<String>,
+    /// City of the address.
+    #[arg(long, value_name = "CITY")]
+    pub city: Option<String>,
+}
+
+fn parse_day(s: &str) -> Result<time::Date, String> {
+    let day = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s.trim(), &day).map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
 }
 
 fn load_config(config_path: Option<&Path>) -> Result<Config, i32> {
@@ -233,6 +304,141 @@ pub fn journal_export(config_path: Option<&Path>, args: ExportArgs) -> anyhow::R
             _ => String::new(),
         }
     );
+    Ok(exit::OK)
+}
+
+/// `kasse compliance saft export`.
+pub fn compliance(config_path: Option<PathBuf>, args: ComplianceArgs) -> anyhow::Result<i32> {
+    match args.command {
+        ComplianceCommand::Saft(a) => saft(config_path, a),
+    }
+}
+
+/// `kasse saft export` (and `kasse compliance saft export`).
+pub fn saft(config_path: Option<PathBuf>, args: SaftArgs) -> anyhow::Result<i32> {
+    match args.command {
+        SaftCommand::Export(a) => saft_export(config_path.as_deref(), a, &mut std::io::stdout()),
+    }
+}
+
+/// `kasse saft export`: writes the file, prints one JSON line (file, counts, totals, bytes,
+/// seconds); the export is journalled (13020).
+pub fn saft_export(
+    config_path: Option<&Path>,
+    args: SaftExportArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    let config = match load_config(config_path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let path = match args.database.clone().or_else(|| config.database_path()) {
+        Some(p) => p,
+        None => {
+            eprintln!("kasse: no database path: set store.database or pass --database");
+            return Ok(exit::USAGE);
+        }
+    };
+    let dialect = match args.country {
+        Some(d) => d,
+        None => match scheme_of(&config) {
+            Ok(s) => Dialect::of_scheme(s),
+            Err(e) => {
+                eprintln!("kasse: {e}");
+                return Ok(exit::USAGE);
+            }
+        },
+    };
+    let address = match (
+        &args.street,
+        &args.street_number,
+        &args.postal_code,
+        &args.city,
+    ) {
+        (None, None, None, None) => None,
+        (Some(street), Some(number), Some(postal_code), Some(city)) => Some(Address {
+            street: street.clone(),
+            number: number.clone(),
+            postal_code: postal_code.clone(),
+            city: city.clone(),
+        }),
+        _ => {
+            eprintln!(
+                "kasse: give the whole address: --street, --street-number, --postal-code, --city"
+            );
+            return Ok(exit::USAGE);
+        }
+    };
+    let store = match open_existing(&path) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let ident = args
+        .company_ident
+        .unwrap_or_else(|| config.signing.company_ident.clone());
+    let now_ms = store.now_ms();
+    let file = match &args.out {
+        Some(p) if p.is_dir() => p.join(saft::file_name(&ident, now_ms)),
+        Some(p) => p.clone(),
+        None => PathBuf::from(saft::file_name(&ident, now_ms)),
+    };
+    let options = SaftOptions {
+        dialect,
+        from: args.from,
+        to: args.to,
+        company: Company {
+            ident,
+            name: args
+                .company_name
+                .unwrap_or_else(|| config.till.name.clone()),
+            address,
+        },
+        currency: config.till.currency,
+        register_id: config.till.id.clone(),
+        register_desc: format!("Kasse till {} ({})", config.till.id, config.till.name),
+        now_ms,
+        destination: file.display().to_string(),
+    };
+    let started = std::time::Instant::now();
+    let f = std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?;
+    let result = saft::export(
+        &store,
+        &options,
+        std::io::BufWriter::with_capacity(1 << 16, f),
+    );
+    let (summary, w) = match result {
+        Ok(done) => done,
+        Err(crate::compliance::ComplianceError::Saft(e)) => {
+            let _ = std::fs::remove_file(&file);
+            eprintln!("kasse: {e}");
+            return Ok(exit::USAGE);
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&file);
+            return Err(e).with_context(|| format!("exporting to {}", file.display()));
+        }
+    };
+    w.into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("writing {}", file.display()))?;
+    writeln!(
+        out,
+        "{}",
+        serde_json::json!({
+            "file": file.display().to_string(),
+            "country": dialect.country(),
+            "from": options.from.to_string(),
+            "to": options.to.to_string(),
+            "registers": summary.registers,
+            "transactions": summary.transactions,
+            "events": summary.events,
+            "amount_in": crate::compliance::saft::amount(summary.amount_in),
+            "amount_ex": crate::compliance::saft::amount(summary.amount_ex),
+            "bytes": summary.bytes,
+            "seconds": started.elapsed().as_secs_f64(),
+        })
+    )?;
     Ok(exit::OK)
 }
 

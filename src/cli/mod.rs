@@ -1,5 +1,6 @@
 //! The headless commands of `kasse` (`pay`, `recover`, `refund`, `bench`, `config`, `catalog`,
-//! `journal`, `signing`, `receipt`, `qr-sticker`) and the demo set-up: argument parsing, printing and exit codes. They drive the same engine
+//! `journal`, `signing`, `receipt`, `qr-sticker`, `compliance`, `saft`, `cashier`, `drawer`,
+//! `report`, `return`) and the demo set-up: argument parsing, printing and exit codes. They drive the same engine
 //! as the window; the engine knows nothing of them.
 //!
 //! Every command prints JSON lines to stdout (the machine-readable channel); logs and
@@ -74,6 +75,10 @@ pub enum Command {
     Receipt(receipt::ReceiptArgs),
     /// Write the till's QR as a sticker PDF for the counter.
     QrSticker(receipt::StickerArgs),
+    /// Cash-register compliance: the SAF-T Cash Register export.
+    Compliance(compliance::ComplianceArgs),
+    /// The SAF-T Cash Register export (same as `kasse compliance saft`).
+    Saft(compliance::SaftArgs),
 }
 
 /// Exit codes of the headless commands.
@@ -99,6 +104,10 @@ pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32
             what: Some(bench::BenchWhat::Reports(args)),
             ..
         }) => bench_reports::run(args),
+        Command::Bench(bench::BenchArgs {
+            what: Some(bench::BenchWhat::Saft(args)),
+            ..
+        }) => bench::saft(args),
         Command::Bench(args) => runtime()?.block_on(bench::run(args)),
         Command::Config => config::run(config_path),
         Command::Catalog(args) => catalog::run(config_path, args),
@@ -109,6 +118,8 @@ pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32
         Command::Report(args) => day::report(config_path, args),
         Command::Receipt(args) => runtime()?.block_on(receipt::run(config_path, args)),
         Command::QrSticker(args) => runtime()?.block_on(receipt::sticker(config_path, args)),
+        Command::Compliance(args) => compliance::compliance(config_path, args),
+        Command::Saft(args) => compliance::saft(config_path, args),
     }
 }
 

@@ -14,7 +14,7 @@ use crate::core::signature_text::{
 };
 use crate::store::{SignedTransaction, SigningKeyRecord, Store, kind, system_clock};
 
-/// Employee recorded with each transaction until Kasse has cashiers (signed in Denmark).
+/// Employee recorded with a transaction no cashier is known for (signed in Denmark).
 pub const NO_CASHIER: &str = "0";
 
 /// The exact text signed for `t`, chained to `previous_signature`.
@@ -190,6 +190,34 @@ pub fn sign_till_return(
     )
 }
 
+/// Who concluded it: the cashier of the return (at the till) or of the sale, else
+/// [`NO_CASHIER`].
+fn employee(c: &Connection, what: &Conclusion) -> Result<String, ComplianceError> {
+    let id: Option<i64> = match what.return_id {
+        Some(r) => c
+            .query_row(
+                "SELECT cashier_id FROM sale_return WHERE id = ?1",
+                [r],
+                |row| row.get(0),
+            )
+            .optional()?
+            .flatten(),
+        None => None,
+    };
+    let id = match id {
+        Some(id) => Some(id),
+        None => c
+            .query_row(
+                "SELECT cashier_id FROM sale WHERE id = ?1",
+                [what.sale_id],
+                |row| row.get(0),
+            )
+            .optional()?
+            .flatten(),
+    };
+    Ok(id.map_or_else(|| NO_CASHIER.to_string(), |id| id.to_string()))
+}
+
 fn sale_amounts(c: &Connection, sale_id: i64) -> Result<(i64, i64, String), ComplianceError> {
     c.query_row(
         "SELECT total, excluding_tax, currency FROM sale WHERE id = ?1",
@@ -228,7 +256,7 @@ fn sign(
         trans_type: what.trans_type.0,
         sale_id: what.sale_id,
         refund_op_id: what.refund_op_id,
-        emp_id: NO_CASHIER.to_string(),
+        emp_id: employee(store.conn(), &what)?,
         trans_date: stamp.date,
         trans_time: stamp.time,
         amount_in: what.amount_in,

@@ -1,6 +1,6 @@
 //! Cash-register compliance (Norway's kassasystemforskrifta, Denmark's digital registration
 //! systems): signing each concluded transaction, verifying the journal's hash chain and the
-//! signature chain, and exporting the journal. `docs/compliance.md` says what is covered.
+//! signature chain, and exporting the journal (JSON lines, and SAF-T Cash Register XML). `docs/compliance.md` says what is covered.
 //!
 //! Depends on `core` (codes, signed text) and `store` (journal, signed transactions); the
 //! engine calls [`sign_sale`] and [`sign_return`] inside the transaction that concludes a sale
@@ -8,6 +8,7 @@
 
 mod conclude;
 pub mod export;
+pub mod saft;
 pub mod signing;
 pub mod verify;
 
@@ -34,6 +35,8 @@ pub enum ComplianceError {
     NoSigner,
     #[error("writing the export failed: {0}")]
     Write(#[from] std::io::Error),
+    #[error(transparent)]
+    Saft(#[from] saft::SaftError),
 }
 
 impl From<rusqlite::Error> for ComplianceError {

@@ -11,6 +11,7 @@ mod ui_common;
 mod cli_catalog;
 mod cli_day;
 mod compliance_journal;
+mod compliance_saft;
 mod compliance_signatures;
 mod day_tenders;
 mod engine_crash;
