@@ -465,7 +465,7 @@ async fn saft_export_of_cash_split_and_till_returns_validates() {
 
     let rows = signed_rows(&env.store());
     assert_eq!(rows.len(), 3);
-    assert_eq!(rows[2].return_id.is_some(), true);
+    assert!(rows[2].return_id.is_some());
     let day = rows[0].trans_date.clone();
     let config = env.write_config();
     let dir = tempfile::tempdir().unwrap();
