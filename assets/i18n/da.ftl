@@ -286,3 +286,10 @@ reports-z-hint = Én gang om dagen, af en leder, uden betaling i gang.
 reports-open-drawer = Åbn skuffen (uden salg)
 reports-none = Tag en X-rapport for at se dagen indtil nu.
 reports-drawer-opened = Skuffen blev åbnet (registreret).
+
+## Returns from History
+history-return-title = Returner varer
+history-return-line = { $sold } solgt, { $returned } returneret
+history-return = Returner de valgte varer
+history-return-done = Betalt tilbage { $amount }.
+history-receipt-unknown = Intet salg har det kvitteringsnummer.

@@ -286,3 +286,10 @@ reports-z-hint = Once a day, by a manager, with no payment in progress.
 reports-open-drawer = Open the drawer (no sale)
 reports-none = Take an X report to see the day so far.
 reports-drawer-opened = The drawer was opened (recorded).
+
+## Returns from History
+history-return-title = Return lines
+history-return-line = { $sold } sold, { $returned } returned
+history-return = Return the chosen lines
+history-return-done = Paid back { $amount }.
+history-receipt-unknown = No sale has that receipt number.

@@ -286,3 +286,10 @@ reports-z-hint = Kerran päivässä, esimies, ei maksua kesken.
 reports-open-drawer = Avaa laatikko (ei myyntiä)
 reports-none = Ota X-raportti nähdäksesi päivän tähän asti.
 reports-drawer-opened = Laatikko avattiin (kirjattu).
+
+## Returns from History
+history-return-title = Palauta tuotteita
+history-return-line = { $sold } myyty, { $returned } palautettu
+history-return = Palauta valitut
+history-return-done = Maksettu takaisin { $amount }.
+history-receipt-unknown = Millään myynnillä ei ole tätä kuittinumeroa.

@@ -286,3 +286,10 @@ reports-z-hint = Én gang per dag, av en leder, uten betaling i gang.
 reports-open-drawer = Åpne skuffen (uten salg)
 reports-none = Ta en X-rapport for å se dagen så langt.
 reports-drawer-opened = Skuffen ble åpnet (registrert).
+
+## Returns from History
+history-return-title = Returner varer
+history-return-line = { $sold } solgt, { $returned } returnert
+history-return = Returner valgte varer
+history-return-done = Betalt tilbake { $amount }.
+history-receipt-unknown = Ingen salg har det kvitteringsnummeret.

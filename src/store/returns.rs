@@ -56,7 +56,46 @@ fn share(whole: i64, quantity: i64, sold: i64) -> i64 {
     i64::try_from(q).unwrap_or(i64::MAX)
 }
 
+/// A sold line as the return screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnableLine {
+    pub position: i64,
+    pub name: String,
+    pub sold: i64,
+    pub returned: i64,
+    /// The line's total (VAT included, after discounts).
+    pub total: i64,
+}
+
 impl<C: Borrow<Connection>> Store<C> {
+    /// The lines of sale `sale_id` with what was sold and what is returned already.
+    pub fn returnable_lines(&self, sale_id: i64) -> Result<Vec<ReturnableLine>, StoreError> {
+        let returned = self.returned_so_far(sale_id)?;
+        let mut stmt = self.conn().prepare(
+            "SELECT position, name, quantity, total FROM sale_line
+             WHERE sale_id = ?1 ORDER BY position",
+        )?;
+        let rows = stmt.query_map([sale_id], |r| {
+            Ok(ReturnableLine {
+                position: r.get(0)?,
+                name: r.get(1)?,
+                sold: r.get(2)?,
+                returned: 0,
+                total: r.get(3)?,
+            })
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let mut line = row?;
+            line.returned = returned
+                .iter()
+                .find(|(p, _)| *p == line.position)
+                .map_or(0, |(_, q)| *q);
+            out.push(line);
+        }
+        Ok(out)
+    }
+
     /// Quantities already returned (or being returned) per line position of `sale_id`.
     fn returned_so_far(&self, sale_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
         let mut stmt = self.conn().prepare(

@@ -301,6 +301,13 @@ pub enum Message {
     Lock,
     /// A void, or other record the window wrote, was stored (or not).
     Recorded(Result<(), String>),
+    /// The lines of a sale opened in History (for a return).
+    SaleLines(
+        i64,
+        Result<Vec<crate::store::returns::ReturnableLine>, String>,
+    ),
+    /// The sale a scanned receipt number belongs to.
+    ReceiptFound(Result<Option<i64>, String>),
 }
 
 fn now_ms() -> i64 {
@@ -441,6 +448,8 @@ impl App {
                 | Message::ReportTaken(_)
                 | Message::DrawerOpened(_)
                 | Message::Recorded(_)
+                | Message::SaleLines(..)
+                | Message::ReceiptFound(_)
         ) {
             self.last_input_ms = now_ms();
         }
@@ -501,6 +510,20 @@ impl App {
                     self.notice = Some(why);
                 }
             }
+            Message::SaleLines(sale_id, result) => match result {
+                Ok(lines) => self.history.set_lines(sale_id, lines),
+                Err(why) => self.notice = Some(why),
+            },
+            Message::ReceiptFound(result) => match result {
+                Ok(found) => {
+                    if found.is_none() {
+                        self.notice = Some(self.i18n.t("history-receipt-unknown"));
+                    }
+                    let action = self.history.receipt_found(found);
+                    return self.history_action(action);
+                }
+                Err(why) => self.notice = Some(why),
+            },
             Message::ConfigSaved(result) => {
                 // A configured till picks the file up at once. The demo keeps
                 // its simulator until Kasse restarts (the admin screen says so).
@@ -602,6 +625,10 @@ impl App {
                 self.receipt_action(action)
             }
             Screen::Login(_) => Task::none(),
+            Screen::History if press.named() != Some(keyboard::key::Named::Escape) => {
+                let action = self.history.key(&press);
+                self.history_action(action)
+            }
             Screen::History | Screen::Admin | Screen::Reports(_) => {
                 if press.named() == Some(keyboard::key::Named::Escape) {
                     self.open_tab(Tab::Sale)
@@ -718,6 +745,26 @@ impl App {
             } => Task::perform(self.pin.clone().verify(pin), move |result| {
                 Message::PinChecked(PinUse::Refund { sale_id, amount }, result)
             }),
+            history::Action::LoadLines(sale_id) => Task::perform(
+                self.catalog_store
+                    .clone()
+                    .run(move |s| s.returnable_lines(sale_id)),
+                move |r| Message::SaleLines(sale_id, r.map_err(|e| e.to_string())),
+            ),
+            history::Action::Return { sale_id, lines } => {
+                self.send(Command::Return {
+                    sale_id,
+                    lines,
+                    to: None,
+                });
+                Task::none()
+            }
+            history::Action::FindReceipt(nr) => Task::perform(
+                self.catalog_store
+                    .clone()
+                    .run(move |s| s.sale_of_receipt(nr)),
+                |r| Message::ReceiptFound(r.map_err(|e| e.to_string())),
+            ),
         }
     }
 

@@ -198,3 +198,44 @@ fn voided_lines_and_baskets_are_recorded_for_the_reports() {
     );
     assert_eq!((x.voided_sales.count, x.voided_sales.amount), (1, KAFFE));
 }
+
+#[test]
+fn a_scanned_receipt_number_opens_the_sale_and_one_line_goes_back_to_vipps() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", ready);
+    h.click_id(&tile_id("kaffe"));
+    h.click_id(&tile_id("kanelbolle"));
+    h.click(&pay_label(&h, KAFFE + KANELBOLLE));
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    h.named_key(iced::keyboard::key::Named::Enter);
+    h.wait_for_text(&h.t("sale-basket-empty"));
+
+    // History, then the receipt's barcode (receipt number 1) read by the scanner.
+    h.click(&h.t("tab-history"));
+    h.scan("1");
+    h.wait_for_text(&h.t("history-return-title"));
+    // One Kaffe (the first line) back.
+    h.click("+");
+    h.click(&h.t("history-return"));
+    let done = h.t_args(
+        "history-return-done",
+        &[("amount", Arg::Str(&h.money(KAFFE)))],
+    );
+    h.wait_for_text(&done);
+    let ledger = h.runtime.block_on(h.phone.control().payments()).unwrap();
+    assert_eq!(ledger[0].aggregate.refunded_amount.value, KAFFE);
+    let store = store(&h);
+    let signed_returns: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM signed_transaction WHERE trans_type = 11006",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(signed_returns, 1);
+}

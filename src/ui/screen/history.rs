@@ -5,8 +5,10 @@ use iced::widget::{Space, button, column, container, row, scrollable, text, text
 use iced::{Center, Element, Fill, FillPortion, Length};
 use time::{OffsetDateTime, UtcOffset};
 
+use super::KeyPress;
 use crate::core::money::parse_minor;
 use crate::engine::{MessageId, SaleSummary};
+use crate::store::returns::{ReturnLine, ReturnableLine};
 use crate::ui::i18n::Arg;
 use crate::ui::theme::{self, size};
 use crate::ui::widget::{Ctx, big_button, body, heading, strong};
@@ -35,12 +37,25 @@ struct RefundForm {
     state: RefundState,
 }
 
+/// Lines of the open sale picked for a return.
+#[derive(Debug, Clone)]
+struct ReturnForm {
+    sale_id: i64,
+    lines: Vec<ReturnableLine>,
+    /// Quantity to return per line position.
+    picked: Vec<(i64, i64)>,
+    state: RefundState,
+}
+
 #[derive(Debug, Default)]
 pub struct History {
     sales: Vec<SaleSummary>,
     loaded: bool,
     selected: Option<i64>,
     refund: Option<RefundForm>,
+    returning: Option<ReturnForm>,
+    /// Digits a barcode scanner typed (a receipt number), until Enter.
+    scan: String,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +69,10 @@ pub enum Message {
     Pin(String),
     Confirm,
     CancelRefund,
+    /// One more (or less) of a line to return.
+    ReturnMore(i64),
+    ReturnLess(i64),
+    ConfirmReturn,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +87,15 @@ pub enum Action {
         pin: String,
     },
     Focus(&'static str),
+    /// Load the open sale's lines (for a return).
+    LoadLines(i64),
+    /// Return these lines (to the sale's tender).
+    Return {
+        sale_id: i64,
+        lines: Vec<ReturnLine>,
+    },
+    /// Find the sale with this receipt number (a scanned receipt barcode).
+    FindReceipt(i64),
 }
 
 /// What can still be refunded of a sale.
@@ -106,6 +134,45 @@ impl History {
         }
     }
 
+    /// The open sale's lines arrived.
+    pub fn set_lines(&mut self, sale_id: i64, lines: Vec<ReturnableLine>) {
+        if self.selected == Some(sale_id) {
+            self.returning = Some(ReturnForm {
+                sale_id,
+                lines,
+                picked: Vec::new(),
+                state: RefundState::Editing,
+            });
+        }
+    }
+
+    /// A scanned receipt number found its sale (or not).
+    pub fn receipt_found(&mut self, sale_id: Option<i64>) -> Action {
+        match sale_id {
+            Some(id) => self.update(Message::Open(id)),
+            None => Action::None,
+        }
+    }
+
+    /// Digits then Enter (a barcode scanner reading a receipt) open that sale.
+    pub fn key(&mut self, press: &KeyPress) -> Action {
+        use iced::keyboard::key::Named;
+        match press.named() {
+            Some(Named::Enter) => match std::mem::take(&mut self.scan).parse() {
+                Ok(nr) => Action::FindReceipt(nr),
+                Err(_) => Action::None,
+            },
+            _ => {
+                if let Some(c) = press.character().filter(char::is_ascii_digit)
+                    && self.scan.len() < 18
+                {
+                    self.scan.push(c);
+                }
+                Action::None
+            }
+        }
+    }
+
     /// The engine answered a refund.
     pub fn refund_result(
         &mut self,
@@ -113,6 +180,15 @@ impl History {
         result: Result<i64, (MessageId, Option<String>)>,
     ) {
         if self.selected != Some(sale_id) {
+            return;
+        }
+        if let Some(form) = &mut self.returning
+            && form.state == RefundState::Pending
+        {
+            form.state = match &result {
+                Ok(amount) => RefundState::Done(*amount),
+                Err((id, detail)) => RefundState::Failed(*id, detail.clone()),
+            };
             return;
         }
         if let Some(form) = &mut self.refund {
@@ -129,10 +205,55 @@ impl History {
             Message::Open(sale_id) => {
                 self.selected = Some(sale_id);
                 self.refund = None;
+                self.returning = None;
+                return Action::LoadLines(sale_id);
             }
             Message::Close => {
                 self.selected = None;
                 self.refund = None;
+                self.returning = None;
+            }
+            Message::ReturnMore(position) | Message::ReturnLess(position) => {
+                let more = matches!(message, Message::ReturnMore(_));
+                if let Some(form) = &mut self.returning {
+                    let left = form
+                        .lines
+                        .iter()
+                        .find(|l| l.position == position)
+                        .map_or(0, |l| l.sold - l.returned);
+                    let picked = form.picked.iter().position(|(p, _)| *p == position);
+                    let now = picked.map_or(0, |i| form.picked[i].1);
+                    let next = if more {
+                        (now + 1).min(left)
+                    } else {
+                        (now - 1).max(0)
+                    };
+                    match picked {
+                        Some(i) => form.picked[i].1 = next,
+                        None => form.picked.push((position, next)),
+                    }
+                    form.picked.retain(|(_, q)| *q > 0);
+                    form.state = RefundState::Editing;
+                }
+            }
+            Message::ConfirmReturn => {
+                if let Some(form) = &mut self.returning
+                    && !form.picked.is_empty()
+                    && form.state != RefundState::Pending
+                {
+                    form.state = RefundState::Pending;
+                    return Action::Return {
+                        sale_id: form.sale_id,
+                        lines: form
+                            .picked
+                            .iter()
+                            .map(|(position, quantity)| ReturnLine {
+                                position: *position,
+                                quantity: *quantity,
+                            })
+                            .collect(),
+                    };
+                }
             }
             Message::StartRefund => {
                 self.refund = Some(RefundForm {
@@ -299,6 +420,9 @@ impl History {
         let left = refundable(sale);
         match &self.refund {
             None => {
+                if let Some(form) = &self.returning {
+                    col = col.push(return_panel(ctx, form));
+                }
                 col = col.push(Space::new().height(Fill));
                 if left > 0 {
                     col = col.push(
@@ -420,6 +544,75 @@ fn state_text(ctx: Ctx<'_>, sale: &SaleSummary) -> String {
         ));
     }
     label
+}
+
+/// The open sale's lines with a stepper each, and "Return" for the lines picked.
+fn return_panel<'a>(ctx: Ctx<'a>, form: &'a ReturnForm) -> Element<'a, Message> {
+    let picked = |position: i64| {
+        form.picked
+            .iter()
+            .find(|(p, _)| *p == position)
+            .map_or(0, |(_, q)| *q)
+    };
+    let mut col = column![strong(ctx.t("history-return-title"))].spacing(6);
+    for line in &form.lines {
+        let left = line.sold - line.returned;
+        let n = picked(line.position);
+        let step = |label: &'static str, message: Message, enabled: bool| {
+            button(text(label).size(size::BODY).font(theme::BOLD))
+                .padding([6, 12])
+                .style(theme::plain_button)
+                .on_press_maybe(enabled.then_some(message))
+        };
+        col = col.push(
+            row![
+                column![
+                    body(line.name.clone()),
+                    text(ctx.t_args(
+                        "history-return-line",
+                        &[
+                            ("sold", Arg::Int(line.sold)),
+                            ("returned", Arg::Int(line.returned)),
+                        ],
+                    ))
+                    .size(size::SMALL),
+                ]
+                .width(Fill),
+                step("−", Message::ReturnLess(line.position), n > 0),
+                strong(n.to_string()),
+                step("+", Message::ReturnMore(line.position), n < left),
+            ]
+            .spacing(8)
+            .align_y(Center),
+        );
+    }
+    let status = match &form.state {
+        RefundState::Pending => Some(ctx.t("history-refund-pending")),
+        RefundState::Done(amount) => Some(ctx.t_args(
+            "history-return-done",
+            &[("amount", Arg::Str(&ctx.money(*amount)))],
+        )),
+        RefundState::Failed(id, detail) => {
+            let mut m = ctx.t(&engine_message_key(*id));
+            if let Some(d) = detail {
+                m.push_str(&format!(" ({d})"));
+            }
+            Some(m)
+        }
+        _ => None,
+    };
+    if let Some(status) = status {
+        col = col.push(strong(status));
+    }
+    col = col.push(
+        big_button(ctx.t("history-return"), theme::stop_button)
+            .width(Fill)
+            .on_press_maybe(
+                (!form.picked.is_empty() && form.state != RefundState::Pending)
+                    .then_some(Message::ConfirmReturn),
+            ),
+    );
+    col.into()
 }
 
 #[cfg(test)]
