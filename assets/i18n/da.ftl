@@ -293,3 +293,14 @@ history-return-line = { $sold } solgt, { $returned } returneret
 history-return = Returner de valgte varer
 history-return-done = Betalt tilbage { $amount }.
 history-receipt-unknown = Intet salg har det kvitteringsnummer.
+
+## Cash in and out of the drawer
+reports-amount = Beløb (f.eks. 500)
+reports-reason = Årsag (udbetaling)
+reports-float = Byttepenge
+reports-count = Optæl kassen
+reports-pay-in = Indbetaling
+reports-pay-out = Udbetaling
+reports-bad-amount = Skriv et beløb først (og en årsag til udbetaling).
+reports-cash-recorded = Registreret.
+reports-counted = Optalt. Difference til forventet beholdning: { $difference }

@@ -293,3 +293,14 @@ history-return-line = { $sold } sold, { $returned } returned
 history-return = Return the chosen lines
 history-return-done = Paid back { $amount }.
 history-receipt-unknown = No sale has that receipt number.
+
+## Cash in and out of the drawer
+reports-amount = Amount (e.g. 500)
+reports-reason = Reason (pay-out)
+reports-float = Opening float
+reports-count = Count the cash
+reports-pay-in = Pay in
+reports-pay-out = Pay out
+reports-bad-amount = Type an amount first (and a reason for a pay-out).
+reports-cash-recorded = Recorded.
+reports-counted = Counted. Difference to the expected cash: { $difference }

@@ -293,3 +293,14 @@ history-return-line = { $sold } myyty, { $returned } palautettu
 history-return = Palauta valitut
 history-return-done = Maksettu takaisin { $amount }.
 history-receipt-unknown = Millään myynnillä ei ole tätä kuittinumeroa.
+
+## Cash in and out of the drawer
+reports-amount = Summa (esim. 500)
+reports-reason = Syy (otto)
+reports-float = Vaihtokassa
+reports-count = Laske kassa
+reports-pay-in = Pano
+reports-pay-out = Otto
+reports-bad-amount = Kirjoita ensin summa (ja otolle syy).
+reports-cash-recorded = Kirjattu.
+reports-counted = Laskettu. Erotus odotettuun: { $difference }

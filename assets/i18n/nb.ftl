@@ -293,3 +293,14 @@ history-return-line = { $sold } solgt, { $returned } returnert
 history-return = Returner valgte varer
 history-return-done = Betalt tilbake { $amount }.
 history-receipt-unknown = Ingen salg har det kvitteringsnummeret.
+
+## Cash in and out of the drawer
+reports-amount = Beløp (f.eks. 500)
+reports-reason = Grunn (uttak)
+reports-float = Vekselbeholdning
+reports-count = Tell opp kassen
+reports-pay-in = Innskudd
+reports-pay-out = Uttak
+reports-bad-amount = Skriv et beløp først (og en grunn for uttak).
+reports-cash-recorded = Registrert.
+reports-counted = Telt opp. Differanse mot forventet kontantbeholdning: { $difference }

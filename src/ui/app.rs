@@ -301,6 +301,8 @@ pub enum Message {
     Lock,
     /// A void, or other record the window wrote, was stored (or not).
     Recorded(Result<(), String>),
+    /// A float, pay-in, pay-out or count was recorded (a note), or refused.
+    CashRecorded(Result<Option<i64>, String>),
     /// The lines of a sale opened in History (for a return).
     SaleLines(
         i64,
@@ -449,6 +451,7 @@ impl App {
                 | Message::DrawerOpened(_)
                 | Message::Recorded(_)
                 | Message::SaleLines(..)
+                | Message::CashRecorded(_)
                 | Message::ReceiptFound(_)
         ) {
             self.last_input_ms = now_ms();
@@ -504,6 +507,7 @@ impl App {
             Message::Reports(message) => return self.reports_message(message),
             Message::ReportTaken(result) => self.report_taken(result),
             Message::DrawerOpened(result) => self.drawer_opened(result),
+            Message::CashRecorded(result) => self.cash_recorded(result),
             Message::Lock => return self.lock(false),
             Message::Recorded(result) => {
                 if let Err(why) = result {

@@ -239,3 +239,37 @@ fn a_scanned_receipt_number_opens_the_sale_and_one_line_goes_back_to_vipps() {
         .unwrap();
     assert_eq!(signed_returns, 1);
 }
+
+#[test]
+fn float_and_count_from_the_reports_tab() {
+    let mut h = ui_common::demo();
+    h.click(&h.t("tab-reports"));
+    h.wait_for_text(&h.t("reports-none"));
+    // No amount yet: refused with a hint, nothing recorded.
+    h.click(&h.t("reports-float"));
+    h.wait_for_text(&h.t("reports-bad-amount"));
+    h.click(&h.t("reports-amount"));
+    h.typewrite("500");
+    h.click(&h.t("reports-float"));
+    h.wait_for_text(&h.t("reports-cash-recorded"));
+    h.click(&h.t("reports-amount"));
+    h.typewrite("490");
+    h.click(&h.t("reports-count"));
+    let counted = h.t_args(
+        "reports-counted",
+        &[("difference", Arg::Str(&h.money(-1_000)))],
+    );
+    h.wait_for_text(&counted);
+    let store = store(&h);
+    let x = store
+        .period_report(
+            kasse::core::report::ReportKind::X,
+            "demo",
+            kasse::core::money::Currency::Nok,
+            None,
+        )
+        .unwrap();
+    assert_eq!(x.opening_float, 50_000);
+    assert_eq!(x.counted_cash, Some(49_000));
+    assert_eq!(x.cash_difference, Some(-1_000));
+}

@@ -125,6 +125,19 @@ impl App {
                 store.run(move |s| s.take_z_report(&till, currency, by)),
                 move |r| Message::ReportTaken(r.map(text).map_err(|e| e.to_string())),
             ),
+            reports::Action::Cash {
+                kind,
+                amount,
+                reason,
+            } => Task::perform(
+                store.run(move |s| s.record_cash_movement(kind, amount, reason.as_deref(), by)),
+                |r| Message::CashRecorded(r.map(|()| None).map_err(|e| e.to_string())),
+            ),
+            reports::Action::Count(counted) => {
+                Task::perform(store.run(move |s| s.record_cash_count(counted, by)), |r| {
+                    Message::CashRecorded(r.map(|c| Some(c.difference)).map_err(|e| e.to_string()))
+                })
+            }
             reports::Action::OpenDrawer => {
                 let note = self.i18n.t("reports-drawer-opened");
                 Task::perform(
@@ -140,6 +153,28 @@ impl App {
     pub(super) fn report_taken(&mut self, result: Shown<String>) {
         if let Screen::Reports(screen) = &mut self.screen {
             screen.report(result);
+        }
+    }
+
+    /// A movement (no difference) or a count (its difference to the expected cash) was
+    /// recorded, or refused.
+    pub(super) fn cash_recorded(&mut self, result: Shown<Option<i64>>) {
+        let result = result.map(|difference| match difference {
+            None => self.i18n.t("reports-cash-recorded"),
+            Some(d) => self.i18n.t_args(
+                "reports-counted",
+                &[(
+                    "difference",
+                    crate::ui::i18n::Arg::Str(&crate::core::money::format_minor(
+                        d,
+                        self.config.till.currency,
+                        self.i18n.locale(),
+                    )),
+                )],
+            ),
+        });
+        if let Screen::Reports(screen) = &mut self.screen {
+            screen.cash_recorded(result);
         }
     }
 

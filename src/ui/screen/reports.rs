@@ -2,9 +2,11 @@
 //! opening the drawer without a sale (a manager). The report is shown as the text it is
 //! journalled with.
 
-use iced::widget::{Space, column, container, row, rule, scrollable, text};
+use iced::widget::{Space, column, container, row, rule, scrollable, text, text_input};
 use iced::{Element, Fill, Length};
 
+use crate::core::money::parse_minor;
+use crate::store::day::CashMovementKind;
 use crate::ui::theme::{self, size};
 use crate::ui::widget::{Ctx, big_button, heading};
 
@@ -14,6 +16,9 @@ pub struct Reports {
     error: Option<String>,
     note: Option<String>,
     busy: bool,
+    /// Cash in or out of the drawer: the amount typed (kroner) and the reason.
+    amount: String,
+    reason: String,
 }
 
 #[derive(Debug, Clone)]
@@ -21,30 +26,78 @@ pub enum Message {
     X,
     Z,
     OpenDrawer,
+    Amount(String),
+    Reason(String),
+    Cash(CashMovementKind),
+    Count,
 }
 
 /// What the root must do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     None,
     TakeX,
     TakeZ,
     OpenDrawer,
+    /// The float, a pay-in or a pay-out of `amount` minor units.
+    Cash {
+        kind: CashMovementKind,
+        amount: i64,
+        reason: Option<String>,
+    },
+    /// The cash counted in the drawer.
+    Count(i64),
 }
 
 impl Reports {
     pub fn update(&mut self, message: Message) -> Action {
+        match message {
+            Message::Amount(a) => {
+                self.amount = a;
+                return Action::None;
+            }
+            Message::Reason(r) => {
+                self.reason = r;
+                return Action::None;
+            }
+            _ => {}
+        }
         if self.busy {
             return Action::None;
         }
-        self.busy = true;
         self.error = None;
         self.note = None;
-        match message {
+        let amount = parse_minor(self.amount.trim()).ok().filter(|a| *a >= 0);
+        let action = match message {
             Message::X => Action::TakeX,
             Message::Z => Action::TakeZ,
             Message::OpenDrawer => Action::OpenDrawer,
+            Message::Cash(kind) => match amount {
+                Some(amount) => Action::Cash {
+                    kind,
+                    amount,
+                    reason: Some(self.reason.trim().to_string()).filter(|r| !r.is_empty()),
+                },
+                None => Action::None,
+            },
+            Message::Count => amount.map_or(Action::None, Action::Count),
+            Message::Amount(_) | Message::Reason(_) => Action::None,
+        };
+        if action == Action::None {
+            self.error = Some(String::new());
+        } else {
+            self.busy = true;
         }
+        action
+    }
+
+    /// A cash movement or count was recorded (a note to show) or refused.
+    pub fn cash_recorded(&mut self, result: Result<String, String>) {
+        if result.is_ok() {
+            self.amount.clear();
+            self.reason.clear();
+        }
+        self.drawer(result);
     }
 
     /// A report was taken (its text) or refused (why).
@@ -80,12 +133,45 @@ impl Reports {
             big_button(ctx.t("reports-open-drawer"), theme::plain_button)
                 .width(Fill)
                 .on_press_maybe(enabled(Message::OpenDrawer)),
+            Space::new().height(Length::Fixed(12.0)),
+            text_input(&ctx.t("reports-amount"), &self.amount)
+                .on_input(Message::Amount)
+                .size(size::BODY)
+                .padding(10),
+            text_input(&ctx.t("reports-reason"), &self.reason)
+                .on_input(Message::Reason)
+                .size(size::BODY)
+                .padding(10),
+            row![
+                big_button(ctx.t("reports-float"), theme::plain_button)
+                    .width(Fill)
+                    .on_press_maybe(enabled(Message::Cash(CashMovementKind::Float))),
+                big_button(ctx.t("reports-count"), theme::plain_button)
+                    .width(Fill)
+                    .on_press_maybe(enabled(Message::Count)),
+            ]
+            .spacing(8),
+            row![
+                big_button(ctx.t("reports-pay-in"), theme::plain_button)
+                    .width(Fill)
+                    .on_press_maybe(enabled(Message::Cash(CashMovementKind::PayIn))),
+                big_button(ctx.t("reports-pay-out"), theme::plain_button)
+                    .width(Fill)
+                    .on_press_maybe(enabled(Message::Cash(CashMovementKind::PayOut))),
+            ]
+            .spacing(8),
         ]
         .spacing(12)
         .width(Length::Fixed(360.0));
-        if let Some(error) = &self.error {
+        if let Some(error) = self.error.as_ref().map(|e| {
+            if e.is_empty() {
+                ctx.t("reports-bad-amount")
+            } else {
+                e.clone()
+            }
+        }) {
             actions = actions.push(
-                container(text(error.clone()).size(size::BODY).font(theme::BOLD))
+                container(text(error).size(size::BODY).font(theme::BOLD))
                     .padding(12)
                     .width(Fill)
                     .style(theme::banner(theme::STOP, iced::Color::WHITE)),
