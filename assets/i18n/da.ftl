@@ -304,3 +304,7 @@ reports-pay-out = Udbetaling
 reports-bad-amount = Skriv et beløb først (og en årsag til udbetaling).
 reports-cash-recorded = Registreret.
 reports-counted = Optalt. Difference til forventet beholdning: { $difference }
+
+## Printing
+print-failed = Kvitteringen blev ikke udskrevet ({ $error }); den står i kø: udskriv den igen fra Historik.
+reports-drawer-by-hand = Registreret. Ingen bonprinter er sat op: åbn skuffen manuelt.

@@ -304,3 +304,7 @@ reports-pay-out = Pay out
 reports-bad-amount = Type an amount first (and a reason for a pay-out).
 reports-cash-recorded = Recorded.
 reports-counted = Counted. Difference to the expected cash: { $difference }
+
+## Printing
+print-failed = The receipt did not print ({ $error }); it stays queued: print it again from History.
+reports-drawer-by-hand = Recorded. No receipt printer is set up: open the drawer by hand.

@@ -304,3 +304,7 @@ reports-pay-out = Otto
 reports-bad-amount = Kirjoita ensin summa (ja otolle syy).
 reports-cash-recorded = Kirjattu.
 reports-counted = Laskettu. Erotus odotettuun: { $difference }
+
+## Printing
+print-failed = Kuitti ei tulostunut ({ $error }); se jää jonoon: tulosta uudelleen historiasta.
+reports-drawer-by-hand = Kirjattu. Kuittitulostinta ei ole: avaa laatikko käsin.

@@ -304,3 +304,7 @@ reports-pay-out = Uttak
 reports-bad-amount = Skriv et beløp først (og en grunn for uttak).
 reports-cash-recorded = Registrert.
 reports-counted = Telt opp. Differanse mot forventet kontantbeholdning: { $difference }
+
+## Printing
+print-failed = Kvitteringen ble ikke skrevet ut ({ $error }); den ligger i kø: skriv den ut igjen fra Historikk.
+reports-drawer-by-hand = Registrert. Ingen kvitteringsskriver er satt opp: åpne skuffen for hånd.

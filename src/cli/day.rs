@@ -77,7 +77,11 @@ pub fn drawer(config_path: Option<PathBuf>, args: DrawerArgs) -> anyhow::Result<
         Ok(match args.command {
             DrawerCommand::Open => {
                 store.record_drawer_opening(DrawerReason::NoSale, None, by)?;
-                json!({ "drawer": "opened", "reason": "no_sale" })
+                // Recorded first; then the pulse through the receipt printer, if there is one.
+                let kicked =
+                    super::runtime()?.block_on(crate::print::open_drawer(&config.print_settings()));
+                json!({ "drawer": "opened", "reason": "no_sale", "kicked": kicked.is_ok(),
+                        "printer": kicked.err().map(|e| e.to_string()) })
             }
             DrawerCommand::Float { amount } => {
                 store.record_cash_movement(CashMovementKind::Float, amount, None, by)?;

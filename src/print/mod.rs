@@ -164,6 +164,14 @@ pub async fn issue(
     }
 }
 
+/// Opens the cash drawer through the receipt printer (a drawer-kick pulse and nothing else).
+pub async fn open_drawer(settings: &PrintSettings) -> Result<(), PrintError> {
+    let mut e = escpos::Encoder::new();
+    e.drawer_kick();
+    connection::send(&settings.connection, &e.finish(), settings.timeouts).await?;
+    Ok(())
+}
+
 fn lock(store: &std::sync::Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Store>, PrintError> {
     store
         .lock()

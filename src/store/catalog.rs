@@ -281,6 +281,11 @@ impl CatalogStore {
         self.with(move |store| Ok(f(store)?)).await
     }
 
+    /// The store itself, for work that holds it only between awaits (printing).
+    pub fn shared(&self) -> Arc<Mutex<Store>> {
+        self.0.clone()
+    }
+
     /// The stored catalogue.
     pub async fn load(self) -> Result<Catalog, CatalogStoreError> {
         self.with(|store| Ok(store.load_catalog()?)).await

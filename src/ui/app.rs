@@ -301,6 +301,8 @@ pub enum Message {
     Lock,
     /// A void, or other record the window wrote, was stored (or not).
     Recorded(Result<(), String>),
+    /// A receipt printed (its sale), or did not (why).
+    Printed(Result<i64, String>),
     /// A float, pay-in, pay-out or count was recorded (a note), or refused.
     CashRecorded(Result<Option<i64>, String>),
     /// The lines of a sale opened in History (for a return).
@@ -452,6 +454,7 @@ impl App {
                 | Message::Recorded(_)
                 | Message::SaleLines(..)
                 | Message::CashRecorded(_)
+                | Message::Printed(_)
                 | Message::ReceiptFound(_)
         ) {
             self.last_input_ms = now_ms();
@@ -508,6 +511,7 @@ impl App {
             Message::ReportTaken(result) => self.report_taken(result),
             Message::DrawerOpened(result) => self.drawer_opened(result),
             Message::CashRecorded(result) => self.cash_recorded(result),
+            Message::Printed(result) => self.printed(result),
             Message::Lock => return self.lock(false),
             Message::Recorded(result) => {
                 if let Err(why) = result {
@@ -984,6 +988,7 @@ impl App {
                 if let Some(phone) = &mut self.phone {
                     phone.reset();
                 }
+                return self.print_receipt(sale_id);
             }
             EngineEvent::Paid {
                 sale_id,
@@ -1001,6 +1006,7 @@ impl App {
                         Some(change),
                         rounding,
                     ));
+                return self.print_receipt(sale_id);
             }
             EngineEvent::TenderTaken {
                 tender,

@@ -37,7 +37,11 @@ fn ok(out: &std::process::Output) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_day_headless_from_float_to_z() {
-    let env = Env::start().await;
+    let mut env = Env::start().await;
+    // A file printer: the drawer's pulse and the receipts land in it.
+    let printer = env.demo.dir.join("printer.escpos");
+    env.config.printer.connection =
+        kasse::print::connection::PrinterConnection::File(printer.clone());
     let config = env.write_config();
 
     let out = kasse(
@@ -139,6 +143,15 @@ async fn a_day_headless_from_float_to_z() {
     assert_eq!(x["by_tender"][1]["tender"], "vipps");
     assert_eq!(x["by_tender"][1]["amount"], 2_900);
 
+    // A manager opens the drawer without a sale: recorded, and the pulse goes to the printer.
+    let out = kasse(&config, &["drawer", "open", "--cashier", &m], Some("4321"));
+    ok(&out);
+    assert_eq!(json_lines(&out)[0]["kicked"], true);
+    let bytes = std::fs::read(&printer).unwrap();
+    assert!(
+        bytes.windows(5).any(|w| w == [0x1b, b'p', 0, 25, 250]),
+        "a drawer-kick pulse was sent"
+    );
     let out = kasse(&config, &["drawer", "count", "72900"], None);
     ok(&out);
     assert_eq!(json_lines(&out)[0]["difference"], 0);

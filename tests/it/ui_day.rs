@@ -52,6 +52,28 @@ fn cash_sale_shows_the_change_large_and_records_the_tender() {
     );
     let ledger = h.runtime.block_on(h.phone.control().payments()).unwrap();
     assert!(ledger.is_empty(), "no Vipps payment for a cash sale");
+    // The receipt printed by itself (the demo prints to a file): the original, once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let printed: i64 = store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM receipt_print
+                 WHERE sale_id = ?1 AND kind = 'sales' AND status = 'printed'",
+                [sale_id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if printed == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the receipt never printed"
+        );
+        // Poll until the window's print task lands (deadline above).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 #[test]

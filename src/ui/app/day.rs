@@ -139,12 +139,25 @@ impl App {
                 })
             }
             reports::Action::OpenDrawer => {
-                let note = self.i18n.t("reports-drawer-opened");
+                let opened = self.i18n.t("reports-drawer-opened");
+                let by_hand = self.i18n.t("reports-drawer-by-hand");
+                let settings = self.config.print_settings();
                 Task::perform(
-                    store.run(move |s| s.record_drawer_opening(DrawerReason::NoSale, None, by)),
-                    move |r| {
-                        Message::DrawerOpened(r.map(|()| note.clone()).map_err(|e| e.to_string()))
+                    async move {
+                        store
+                            .run(move |s| s.record_drawer_opening(DrawerReason::NoSale, None, by))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        // Recorded first; then the pulse through the receipt printer.
+                        match crate::print::open_drawer(&settings).await {
+                            Ok(()) => Ok(opened),
+                            Err(crate::print::PrintError::Printer(
+                                crate::print::connection::PrinterError::NotConfigured,
+                            )) => Ok(by_hand),
+                            Err(e) => Err(e.to_string()),
+                        }
                     },
+                    Message::DrawerOpened,
                 )
             }
         }
@@ -193,6 +206,41 @@ impl App {
                 .run(move |s| s.record_void(whole_sale, amount, None, by)),
             |r| Message::Recorded(r.map_err(|e| e.to_string())),
         )
+    }
+
+    /// Prints the receipt of a sale that just completed (the original; a cash sale's receipt
+    /// also opens the drawer). A printer fault keeps it queued and says so; the sale stands.
+    pub(super) fn print_receipt(&mut self, sale_id: i64) -> Task<Message> {
+        let settings = self.config.print_settings();
+        if settings.connection == crate::print::connection::PrinterConnection::None {
+            return Task::none();
+        }
+        let store = self.catalog_store.shared();
+        Task::perform(
+            async move {
+                crate::print::issue(
+                    &store,
+                    &settings,
+                    sale_id,
+                    crate::print::queue::Request::Receipt,
+                    &crate::print::Destination::Printer,
+                )
+                .await
+                .map(|_| sale_id)
+                .map_err(|e| e.to_string())
+            },
+            Message::Printed,
+        )
+    }
+
+    pub(super) fn printed(&mut self, result: Shown<i64>) {
+        if let Err(why) = result {
+            tracing::warn!(error = %why, "the receipt did not print");
+            self.notice = Some(self.i18n.t_args(
+                "print-failed",
+                &[("error", crate::ui::i18n::Arg::Str(&why))],
+            ));
+        }
     }
 
     pub(super) fn reports_screen() -> Screen {
