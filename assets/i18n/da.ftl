@@ -307,4 +307,4 @@ reports-counted = Optalt. Difference til forventet beholdning: { $difference }
 
 ## Printing
 print-failed = Kvitteringen blev ikke udskrevet ({ $error }); den står i kø: udskriv den igen fra Historik.
-reports-drawer-by-hand = Registreret. Ingen bonprinter er sat op: åbn skuffen manuelt.
+reports-drawer-by-hand = Registreret. Ingen bonprinter er sat op: åbn skuffen manuelt.history-print = Udskriv kvitteringen (igen: kopi)

@@ -307,4 +307,4 @@ reports-counted = Counted. Difference to the expected cash: { $difference }
 
 ## Printing
 print-failed = The receipt did not print ({ $error }); it stays queued: print it again from History.
-reports-drawer-by-hand = Recorded. No receipt printer is set up: open the drawer by hand.
+reports-drawer-by-hand = Recorded. No receipt printer is set up: open the drawer by hand.history-print = Print the receipt (again: a copy)

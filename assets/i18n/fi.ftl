@@ -307,4 +307,4 @@ reports-counted = Laskettu. Erotus odotettuun: { $difference }
 
 ## Printing
 print-failed = Kuitti ei tulostunut ({ $error }); se jää jonoon: tulosta uudelleen historiasta.
-reports-drawer-by-hand = Kirjattu. Kuittitulostinta ei ole: avaa laatikko käsin.
+reports-drawer-by-hand = Kirjattu. Kuittitulostinta ei ole: avaa laatikko käsin.history-print = Tulosta kuitti (uudelleen: kopio)

@@ -307,4 +307,4 @@ reports-counted = Telt opp. Differanse mot forventet kontantbeholdning: { $diffe
 
 ## Printing
 print-failed = Kvitteringen ble ikke skrevet ut ({ $error }); den ligger i kø: skriv den ut igjen fra Historikk.
-reports-drawer-by-hand = Registrert. Ingen kvitteringsskriver er satt opp: åpne skuffen for hånd.
+reports-drawer-by-hand = Registrert. Ingen kvitteringsskriver er satt opp: åpne skuffen for hånd.history-print = Skriv ut kvitteringen (igjen: kopi)

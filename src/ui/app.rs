@@ -767,6 +767,7 @@ impl App {
                 });
                 Task::none()
             }
+            history::Action::Print(sale_id) => self.print_receipt(sale_id),
             history::Action::FindReceipt(nr) => Task::perform(
                 self.catalog_store
                     .clone()

@@ -260,6 +260,45 @@ fn a_scanned_receipt_number_opens_the_sale_and_one_line_goes_back_to_vipps() {
         )
         .unwrap();
     assert_eq!(signed_returns, 1);
+
+    // The receipt printed by itself after the sale; "print again" gives the one copy (KOPI),
+    // and a second copy is refused with a message.
+    h.click(&h.t("history-print"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let kinds: Vec<String> = store
+            .conn()
+            .prepare("SELECT kind FROM receipt_print WHERE status = 'printed' ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        if kinds == ["sales", "copy"] {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{kinds:?}");
+        // Poll until the window's print task lands (deadline above).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.click(&h.t("history-print"));
+    h.wait_until("second copy refused", |h| {
+        h.has_text(
+            &h.t_args(
+                "print-failed",
+                &[(
+                    "error",
+                    Arg::Str(
+                        &kasse::print::PrintError::CopyAlreadyIssued {
+                            sale_id: 1,
+                            refund_op_id: None,
+                        }
+                        .to_string(),
+                    ),
+                )],
+            ),
+        )
+    });
 }
 
 #[test]

@@ -73,6 +73,8 @@ pub enum Message {
     ReturnMore(i64),
     ReturnLess(i64),
     ConfirmReturn,
+    /// Print the open sale's receipt: the original if it never came out, else the one copy.
+    Print,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +98,8 @@ pub enum Action {
     },
     /// Find the sale with this receipt number (a scanned receipt barcode).
     FindReceipt(i64),
+    /// Print the sale's receipt (again).
+    Print(i64),
 }
 
 /// What can still be refunded of a sale.
@@ -234,6 +238,11 @@ impl History {
                     }
                     form.picked.retain(|(_, q)| *q > 0);
                     form.state = RefundState::Editing;
+                }
+            }
+            Message::Print => {
+                if let Some(sale_id) = self.selected {
+                    return Action::Print(sale_id);
                 }
             }
             Message::ConfirmReturn => {
@@ -432,6 +441,13 @@ impl History {
                     );
                 } else {
                     col = col.push(body(ctx.t("history-nothing-to-refund")));
+                }
+                if sale.state == "completed" {
+                    col = col.push(
+                        big_button(ctx.t("history-print"), theme::plain_button)
+                            .width(Fill)
+                            .on_press(Message::Print),
+                    );
                 }
                 col = col.push(
                     big_button(ctx.t("common-close"), theme::plain_button)
