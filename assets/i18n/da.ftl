@@ -308,3 +308,18 @@ reports-counted = Optalt. Difference til forventet beholdning: { $difference }
 ## Printing
 print-failed = Kvitteringen blev ikke udskrevet ({ $error }); den står i kø: udskriv den igen fra Historik.
 reports-drawer-by-hand = Registreret. Ingen bonprinter er sat op: åbn skuffen manuelt.history-print = Udskriv kvitteringen (igen: kopi)
+
+## Admin: cashiers
+admin-section-cashiers = Ekspedienter
+admin-cashiers-title = Ekspedienter
+admin-cashiers-none = Ingen ekspedienter endnu: kassen sælger uden login, til du tilføjer en.
+admin-cashier-role-cashier = Ekspedient
+admin-cashier-role-manager = Leder
+admin-cashier-disable = Deaktiver
+admin-cashier-disabled = Deaktiveret
+admin-cashier-add-title = Ny ekspedient
+admin-cashier-name = Navn
+admin-cashier-pin = PIN-kode (4 til 8 cifre)
+admin-cashier-manager = Leder (retur, skuffe, Z-rapport, admin)
+admin-cashier-add = Tilføj ekspedient
+admin-cashier-not-yourself = Du kan ikke deaktivere dig selv, mens du er logget ind.

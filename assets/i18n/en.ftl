@@ -308,3 +308,18 @@ reports-counted = Counted. Difference to the expected cash: { $difference }
 ## Printing
 print-failed = The receipt did not print ({ $error }); it stays queued: print it again from History.
 reports-drawer-by-hand = Recorded. No receipt printer is set up: open the drawer by hand.history-print = Print the receipt (again: a copy)
+
+## Admin: cashiers
+admin-section-cashiers = Cashiers
+admin-cashiers-title = Cashiers
+admin-cashiers-none = No cashiers yet: the till sells without a log-in until you add one.
+admin-cashier-role-cashier = Cashier
+admin-cashier-role-manager = Manager
+admin-cashier-disable = Disable
+admin-cashier-disabled = Disabled
+admin-cashier-add-title = New cashier
+admin-cashier-name = Name
+admin-cashier-pin = PIN (4 to 8 digits)
+admin-cashier-manager = Manager (refunds, drawer, Z report, admin)
+admin-cashier-add = Add cashier
+admin-cashier-not-yourself = You cannot disable yourself while logged in.

@@ -308,3 +308,18 @@ reports-counted = Laskettu. Erotus odotettuun: { $difference }
 ## Printing
 print-failed = Kuitti ei tulostunut ({ $error }); se jää jonoon: tulosta uudelleen historiasta.
 reports-drawer-by-hand = Kirjattu. Kuittitulostinta ei ole: avaa laatikko käsin.history-print = Tulosta kuitti (uudelleen: kopio)
+
+## Admin: cashiers
+admin-section-cashiers = Kassat
+admin-cashiers-title = Kassahenkilöt
+admin-cashiers-none = Ei kassahenkilöitä: kassa myy ilman kirjautumista, kunnes lisäät yhden.
+admin-cashier-role-cashier = Kassa
+admin-cashier-role-manager = Esimies
+admin-cashier-disable = Poista käytöstä
+admin-cashier-disabled = Pois käytöstä
+admin-cashier-add-title = Uusi kassahenkilö
+admin-cashier-name = Nimi
+admin-cashier-pin = PIN-koodi (4–8 numeroa)
+admin-cashier-manager = Esimies (palautukset, laatikko, Z-raportti, ylläpito)
+admin-cashier-add = Lisää kassahenkilö
+admin-cashier-not-yourself = Et voi poistaa itseäsi käytöstä kirjautuneena.

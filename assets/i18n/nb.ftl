@@ -308,3 +308,18 @@ reports-counted = Telt opp. Differanse mot forventet kontantbeholdning: { $diffe
 ## Printing
 print-failed = Kvitteringen ble ikke skrevet ut ({ $error }); den ligger i kø: skriv den ut igjen fra Historikk.
 reports-drawer-by-hand = Registrert. Ingen kvitteringsskriver er satt opp: åpne skuffen for hånd.history-print = Skriv ut kvitteringen (igjen: kopi)
+
+## Admin: cashiers
+admin-section-cashiers = Kasserere
+admin-cashiers-title = Kasserere
+admin-cashiers-none = Ingen kasserere ennå: kassen selger uten innlogging til du legger til en.
+admin-cashier-role-cashier = Kasserer
+admin-cashier-role-manager = Leder
+admin-cashier-disable = Deaktiver
+admin-cashier-disabled = Deaktivert
+admin-cashier-add-title = Ny kasserer
+admin-cashier-name = Navn
+admin-cashier-pin = PIN-kode (4 til 8 sifre)
+admin-cashier-manager = Leder (retur, skuff, Z-rapport, admin)
+admin-cashier-add = Legg til kasserer
+admin-cashier-not-yourself = Du kan ikke deaktivere deg selv mens du er logget inn.

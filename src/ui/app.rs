@@ -301,6 +301,10 @@ pub enum Message {
     Lock,
     /// A void, or other record the window wrote, was stored (or not).
     Recorded(Result<(), String>),
+    /// The cashiers for Admin, after a load, an add or a disable.
+    AdminCashiers(Result<Vec<crate::core::cashier::Cashier>, String>),
+    /// A cashier was added or disabled (or not: why); the list follows.
+    AdminCashierSaved(Result<(), String>),
     /// A receipt printed (its sale), or did not (why).
     Printed(Result<i64, String>),
     /// A float, pay-in, pay-out or count was recorded (a note), or refused.
@@ -455,6 +459,8 @@ impl App {
                 | Message::SaleLines(..)
                 | Message::CashRecorded(_)
                 | Message::Printed(_)
+                | Message::AdminCashiers(_)
+                | Message::AdminCashierSaved(_)
                 | Message::ReceiptFound(_)
         ) {
             self.last_input_ms = now_ms();
@@ -512,6 +518,17 @@ impl App {
             Message::DrawerOpened(result) => self.drawer_opened(result),
             Message::CashRecorded(result) => self.cash_recorded(result),
             Message::Printed(result) => self.printed(result),
+            Message::AdminCashiers(result) => match result {
+                Ok(list) => self.admin.cashiers_loaded(list),
+                Err(why) => self.admin.cashier_saved(Err(why)),
+            },
+            Message::AdminCashierSaved(result) => {
+                let ok = result.is_ok();
+                self.admin.cashier_saved(result);
+                if ok {
+                    return self.load_admin_cashiers();
+                }
+            }
             Message::Lock => return self.lock(false),
             Message::Recorded(result) => {
                 if let Err(why) = result {
@@ -834,6 +851,8 @@ impl App {
                     .import_csv(PathBuf::from(path), Some(self.country)),
                 Message::CsvImported,
             ),
+            admin::Action::LoadCashiers => self.load_admin_cashiers(),
+            admin::Action::Cashier(action) => self.admin_cashier(action),
             admin::Action::Language(locale) => {
                 self.i18n = I18n::new(locale);
                 self.config.till.language = locale;

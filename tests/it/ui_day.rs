@@ -334,3 +334,44 @@ fn float_and_count_from_the_reports_tab() {
     assert_eq!(x.counted_cash, Some(49_000));
     assert_eq!(x.cash_difference, Some(-1_000));
 }
+
+#[test]
+fn admin_adds_a_cashier_who_can_then_log_in() {
+    use kasse::ui::screen::admin;
+    let mut h = ui_common::demo();
+    h.click(&h.t("tab-admin"));
+    h.wait_for_text(&h.t("admin-set-pin-title"));
+    h.click_id(admin::PIN_ID);
+    h.typewrite("4321");
+    h.click_id(admin::PIN_REPEAT_ID);
+    h.typewrite("4321");
+    h.click(&h.t("admin-set-pin"));
+    h.wait_for_text(&h.t("admin-test-connection"));
+    h.click(&h.t("admin-section-cashiers"));
+    h.wait_for_text(&h.t("admin-cashier-add-title"));
+    h.click(&h.t("admin-cashier-name"));
+    h.typewrite("Kari Nordmann");
+    h.click(&h.t("admin-cashier-pin"));
+    h.typewrite("12"); // too short: refused, nothing stored
+    h.click(&h.t("admin-cashier-add"));
+    h.wait_for_text("the PIN must be 4 to 8 digits");
+    h.click(&h.t("admin-cashier-pin"));
+    h.typewrite("5678");
+    h.click(&h.t("admin-cashier-add"));
+    h.wait_for_text(&h.t("admin-cashier-role-cashier"));
+    assert!(h.has_text("Kari Nordmann"));
+    // The new cashier logs in after a lock.
+    h.click(&h.t("tab-sale"));
+    h.click(&h.t_args("login-lock-as", &[("name", Arg::Str("Demo"))]));
+    h.wait_for_text(&h.t("login-who"));
+    h.click("Kari Nordmann");
+    h.scan("5678");
+    h.wait_for_text(&h.t_args("login-lock-as", &[("name", Arg::Str("Kari Nordmann"))]));
+    let names: Vec<String> = store(&h)
+        .cashiers()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["Demo", "Kari Nordmann"]);
+}

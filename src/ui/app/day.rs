@@ -9,6 +9,7 @@ use crate::core::cashier::Cashier;
 use crate::core::report::Report;
 use crate::engine::Command;
 use crate::store::day::DrawerReason;
+use crate::ui::screen::admin;
 use crate::ui::screen::login::{self, Login};
 use crate::ui::screen::reports::{self, Reports};
 
@@ -240,6 +241,36 @@ impl App {
                 "print-failed",
                 &[("error", crate::ui::i18n::Arg::Str(&why))],
             ));
+        }
+    }
+
+    pub(super) fn load_admin_cashiers(&mut self) -> Task<Message> {
+        Task::perform(self.catalog_store.clone().run(|s| s.cashiers()), |r| {
+            Message::AdminCashiers(r.map_err(|e| e.to_string()))
+        })
+    }
+
+    /// Adds or disables a cashier from Admin (behind the admin PIN), as the cashier logged in.
+    pub(super) fn admin_cashier(&mut self, action: admin::CashierAction) -> Task<Message> {
+        let by = self.cashier.as_ref().map(|c| c.id);
+        let store = self.catalog_store.clone();
+        let done = |r: Result<(), crate::store::CatalogStoreError>| {
+            Message::AdminCashierSaved(r.map_err(|e| e.to_string()))
+        };
+        match action {
+            admin::CashierAction::None => Task::none(),
+            admin::CashierAction::Add { name, role, pin } => Task::perform(
+                store.run(move |s| s.add_cashier(&name, role, &pin, by).map(|_| ())),
+                done,
+            ),
+            admin::CashierAction::Disable(id) => {
+                if by == Some(id) {
+                    self.admin
+                        .cashier_saved(Err(self.i18n.t("admin-cashier-not-yourself")));
+                    return Task::none();
+                }
+                Task::perform(store.run(move |s| s.disable_cashier(id, by)), done)
+            }
         }
     }
 

@@ -6,6 +6,10 @@ use iced::widget::{
 };
 use iced::{Center, Element, Fill, FillPortion, Length};
 
+mod cashiers;
+
+pub use cashiers::{Action as CashierAction, CashierForm, Message as CashierMessage};
+
 use crate::config::{Config, ConfigError, VippsEnvironment};
 use crate::core::catalog::{Catalog, CatalogError, Item, Unit};
 use crate::core::catalog_csv::CsvProblem;
@@ -168,6 +172,7 @@ pub enum CatalogueError {
 enum Section {
     Connection,
     Catalogue,
+    Cashiers,
     Language,
 }
 
@@ -196,6 +201,7 @@ struct Unlocked {
     csv_path: String,
     csv_result: Option<Result<usize, CsvImportError>>,
     catalogue_error: Option<String>,
+    cashiers: CashierForm,
 }
 
 #[derive(Debug)]
@@ -239,6 +245,7 @@ pub enum Message {
     CsvPath(String),
     ImportCsv,
     Language(Locale),
+    Cashier(CashierMessage),
 }
 
 /// Public alias for the section tabs (keeps `Section` private to the form).
@@ -246,6 +253,7 @@ pub enum Message {
 pub enum SectionChoice {
     Connection,
     Catalogue,
+    Cashiers,
     Language,
 }
 
@@ -310,6 +318,10 @@ pub enum Action {
     ImportCsv(String),
     Language(Locale),
     Focus(&'static str),
+    /// Read the cashiers (the Cashiers section opened).
+    LoadCashiers,
+    /// Add or disable a cashier.
+    Cashier(CashierAction),
 }
 
 impl Admin {
@@ -347,7 +359,22 @@ impl Admin {
             csv_path: String::new(),
             csv_result: None,
             catalogue_error: None,
+            cashiers: CashierForm::default(),
         }));
+    }
+
+    /// The cashiers as stored, for the Cashiers section.
+    pub fn cashiers_loaded(&mut self, list: Vec<crate::core::cashier::Cashier>) {
+        if let State::Unlocked(form) = &mut self.state {
+            form.cashiers.set_list(list);
+        }
+    }
+
+    /// A cashier was added or disabled (or not: why).
+    pub fn cashier_saved(&mut self, result: Result<(), String>) {
+        if let State::Unlocked(form) = &mut self.state {
+            form.cashiers.saved(result);
+        }
     }
 
     /// The root refused the PIN.
@@ -548,8 +575,18 @@ fn update_unlocked(
             form.section = match choice {
                 SectionChoice::Connection => Section::Connection,
                 SectionChoice::Catalogue => Section::Catalogue,
+                SectionChoice::Cashiers => Section::Cashiers,
                 SectionChoice::Language => Section::Language,
+            };
+            if form.section == Section::Cashiers {
+                return Action::LoadCashiers;
             }
+        }
+        Message::Cashier(message) => {
+            return match form.cashiers.update(message) {
+                CashierAction::None => Action::None,
+                action => Action::Cashier(action),
+            };
         }
         Message::Environment(environment) => {
             form.settings.environment = environment;
@@ -711,6 +748,11 @@ fn view_unlocked<'a>(
             Section::Catalogue
         ),
         tab(
+            ctx.t("admin-section-cashiers"),
+            SectionChoice::Cashiers,
+            Section::Cashiers
+        ),
+        tab(
             ctx.t("admin-section-language"),
             SectionChoice::Language,
             Section::Language
@@ -725,6 +767,7 @@ fn view_unlocked<'a>(
     let body: Element<'a, Message> = match form.section {
         Section::Connection => connection(ctx, form, demo, config_path),
         Section::Catalogue => catalogue(ctx, form, catalog, country),
+        Section::Cashiers => form.cashiers.view(ctx).map(Message::Cashier),
         Section::Language => language(ctx, country),
     };
     column![tabs, body]
