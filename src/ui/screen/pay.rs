@@ -425,7 +425,7 @@ impl Pay {
             (Step::Captured, "pay-step-captured"),
         ];
         let failed = self.outcome.is_some();
-        let mut list = column![heading(ctx.t("pay-progress"))].spacing(12);
+        let mut list = column![heading(ctx.t("pay-progress"))].spacing(8);
         // Once the payment stopped, the message and the ways forward matter,
         // not the steps: leave them out so everything fits a small screen.
         let steps: &[(Step, &str)] = if failed { &[] } else { &steps };
@@ -470,7 +470,7 @@ impl Pay {
             );
         }
 
-        let mut panel = column![list].spacing(20);
+        let mut panel = column![list].spacing(12);
         for (kind, amount) in &self.parts {
             panel = panel.push(strong(ctx.t_args(
                 "pay-part-paid",
