@@ -463,6 +463,10 @@ async fn saft_export_of_cash_split_and_till_returns_validates() {
     engine.send(Command::Shutdown).unwrap();
     engine.closed().await;
 
+    // The day closes: X, then Z; both are journalled whole and exported as eventReports.
+    let store = env.store();
+    store.take_x_report("demo1", Currency::Nok, None).unwrap();
+    let z = store.take_z_report("demo1", Currency::Nok, None).unwrap();
     let rows = signed_rows(&env.store());
     assert_eq!(rows.len(), 3);
     assert!(rows[2].return_id.is_some());
@@ -502,4 +506,23 @@ async fn saft_export_of_cash_split_and_till_returns_validates() {
     // the catalogue: sale of goods).
     assert!(all(&t, "ctLine/artGroupID").iter().all(|g| *g == "04003"));
     assert!(xml.contains("<predefinedBasicID>04003</predefinedBasicID>"));
+    assert_eq!(all(&t, "eventReport/reportType"), ["X report", "Z report"]);
+    assert_eq!(all(&t, "eventReport/reportID")[1], "Z1");
+    let totals: Vec<i64> = all(&t, "reportTotalCashSales/totalCashSaleAmnt")
+        .iter()
+        .map(|a| minor(a))
+        .collect();
+    assert_eq!(totals, [z.sales.amount, z.sales.amount]);
+    assert_eq!(z.sales.amount, 2 * 12_900);
+    let paid: Vec<i64> = all(&t, "reportPayment/paymentAmnt")
+        .iter()
+        .map(|a| minor(a))
+        .collect();
+    // X and Z: cash 129.00 + 100.00, Vipps 29.00.
+    assert_eq!(paid, [22_900, 2_900, 22_900, 2_900]);
+    assert_eq!(
+        all(&t, "eventReport/reportGrandTotalSalesNet")[1],
+        "243.00",
+        "258.00 sold, 15.00 returned"
+    );
 }

@@ -15,6 +15,7 @@
 mod basics;
 pub mod generate;
 mod master;
+mod report;
 mod transactions;
 mod xml;
 
@@ -373,7 +374,7 @@ fn write_document<W: Write>(
         };
         x.text("regDesc", nonempty(xml::clip(&desc, 999), register))?;
         if ours {
-            summary.events += write_events(&mut x, c, register, from_ms, to_ms)?;
+            summary.events += write_events(&mut x, c, register, from_ms, to_ms, &o.company)?;
         }
         transactions::for_each(c, register, from_ms, to_ms, |t| {
             let w = transactions::write(&mut x, c, &cx, &t)?;
@@ -540,6 +541,7 @@ fn write_events<W: Write>(
     register: &str,
     from_ms: i64,
     to_ms: i64,
+    company: &Company,
 ) -> Result<u64, SaftError> {
     let mut stmt = c.prepare(
         "SELECT j.seq, j.at_ms, j.kind, j.payload, t.trans_id
@@ -571,6 +573,13 @@ fn write_events<W: Write>(
         text.push_str(": ");
         text.push_str(&payload);
         x.text("eventText", xml::clip(&text, 9999))?;
+        // X and Z reports are journalled whole: exported as the report too.
+        if kind == crate::store::kind::X_REPORT || kind == crate::store::kind::Z_REPORT {
+            match serde_json::from_str::<crate::core::report::Report>(&payload) {
+                Ok(report) => report::write(x, &report, seq, company)?,
+                Err(e) => tracing::warn!(seq, error = %e, "a report row that does not read back"),
+            }
+        }
         x.close("event")?;
         count += 1;
     }
