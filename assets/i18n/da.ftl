@@ -323,3 +323,5 @@ admin-cashier-pin = PIN-kode (4 til 8 cifre)
 admin-cashier-manager = Leder (retur, skuffe, Z-rapport, admin)
 admin-cashier-add = Tilføj ekspedient
 admin-cashier-not-yourself = Du kan ikke deaktivere dig selv, mens du er logget ind.
+reports-print = Udskriv rapporten
+reports-printed = Udskrevet.

@@ -323,3 +323,5 @@ admin-cashier-pin = PIN (4 to 8 digits)
 admin-cashier-manager = Manager (refunds, drawer, Z report, admin)
 admin-cashier-add = Add cashier
 admin-cashier-not-yourself = You cannot disable yourself while logged in.
+reports-print = Print the report
+reports-printed = Printed.

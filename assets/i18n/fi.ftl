@@ -323,3 +323,5 @@ admin-cashier-pin = PIN-koodi (4–8 numeroa)
 admin-cashier-manager = Esimies (palautukset, laatikko, Z-raportti, ylläpito)
 admin-cashier-add = Lisää kassahenkilö
 admin-cashier-not-yourself = Et voi poistaa itseäsi käytöstä kirjautuneena.
+reports-print = Tulosta raportti
+reports-printed = Tulostettu.

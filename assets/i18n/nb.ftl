@@ -323,3 +323,5 @@ admin-cashier-pin = PIN-kode (4 til 8 sifre)
 admin-cashier-manager = Leder (retur, skuff, Z-rapport, admin)
 admin-cashier-add = Legg til kasserer
 admin-cashier-not-yourself = Du kan ikke deaktivere deg selv mens du er logget inn.
+reports-print = Skriv ut rapporten
+reports-printed = Skrevet ut.

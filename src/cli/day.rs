@@ -54,6 +54,9 @@ pub struct ReportArgs {
     /// Print the report as one JSON object instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Also print it on the receipt printer.
+    #[arg(long, global = true)]
+    pub print: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -134,6 +137,15 @@ pub fn report(config_path: Option<PathBuf>, args: ReportArgs) -> anyhow::Result<
     })();
     match result {
         Ok(Some(report)) => {
+            if args.print {
+                let printed = super::runtime()?.block_on(crate::print::print_report(
+                    &config.print_settings(),
+                    &report,
+                ));
+                if let Err(e) = printed {
+                    eprintln!("kasse: the report was taken but did not print: {e}");
+                }
+            }
             if args.json {
                 print_line(&json!(report));
             } else {

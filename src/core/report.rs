@@ -128,147 +128,135 @@ pub struct Report {
     pub grand_total_net: i64,
 }
 
+/// One line of a report as shown, printed or written as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportLine {
+    Title(String),
+    Text(String),
+    /// A label and its figure.
+    Pair(String, String),
+    Rule,
+}
+
 impl Report {
-    /// The report as plain text lines (for the terminal and the window), `width` columns.
-    pub fn text(&self, locale: Locale, width: usize) -> String {
+    /// The report's lines: the one layout the window, the printer and the text share.
+    pub fn lines(&self, locale: Locale) -> Vec<ReportLine> {
+        use ReportLine::{Pair, Rule, Text, Title};
         let m = |minor: i64| format_minor(minor, self.currency, locale);
-        let mut out = String::new();
-        let title = match (self.kind, self.z_nr) {
+        let pair = |left: String, right: String| Pair(left, right);
+        let mut out = vec![Title(match (self.kind, self.z_nr) {
             (ReportKind::Z, Some(nr)) => format!("Z report {nr}"),
             _ => "X report".to_string(),
-        };
-        let _ = writeln!(out, "{title}");
-        let _ = writeln!(
-            out,
+        })];
+        out.push(Text(format!(
             "Till {} · {} {} · period {}",
             self.till_id, self.date, self.time, self.period
-        );
+        )));
         if let Some(by) = &self.taken_by {
-            let _ = writeln!(out, "Taken by {by}");
+            out.push(Text(format!("Taken by {by}")));
         }
-        let rule = "-".repeat(width);
-        let line = |out: &mut String, left: &str, right: &str| {
-            let pad = width.saturating_sub(left.chars().count() + right.chars().count());
-            // At least two spaces: the window splits label and figure there.
-            let _ = writeln!(out, "{left}{}{right}", " ".repeat(pad.max(2)));
-        };
-        let _ = writeln!(out, "{rule}");
-        line(
-            &mut out,
-            &format!("Sales ({})", self.sales.count),
-            &m(self.sales.amount),
-        );
-        line(&mut out, "Cash rounding", &m(self.rounding));
-        let _ = writeln!(out, "{rule}\nBy means of payment");
+        out.push(Rule);
+        out.push(pair(
+            format!("Sales ({})", self.sales.count),
+            m(self.sales.amount),
+        ));
+        out.push(pair("Cash rounding".into(), m(self.rounding)));
+        out.push(Rule);
+        out.push(Text("By means of payment".into()));
         for t in &self.by_tender {
-            line(
-                &mut out,
-                &format!("  {} ({})", t.tender, t.count),
-                &m(t.amount),
-            );
+            out.push(pair(format!("  {} ({})", t.tender, t.count), m(t.amount)));
         }
-        let _ = writeln!(out, "By article group");
+        out.push(Text("By article group".into()));
         for g in &self.by_article_group {
             let name = super::article_group::description(&g.group).unwrap_or("?");
-            line(
-                &mut out,
-                &format!("  {} {name} ({})", g.group, g.lines),
-                &m(g.amount),
-            );
+            out.push(pair(
+                format!("  {} {} ({})", g.group, name.trim(), g.lines),
+                m(g.amount),
+            ));
         }
-        let _ = writeln!(out, "By VAT rate (basis / VAT)");
+        out.push(Text("By VAT rate (basis / VAT)".into()));
         for v in &self.by_vat {
-            line(
-                &mut out,
-                &format!("  {}.{:02} %", v.rate_bp / 100, v.rate_bp % 100),
-                &format!("{} / {}", m(v.basis), m(v.vat)),
-            );
+            out.push(pair(
+                format!("  {}.{:02} %", v.rate_bp / 100, v.rate_bp % 100),
+                format!("{} / {}", m(v.basis), m(v.vat)),
+            ));
         }
         if !self.by_cashier.is_empty() {
-            let _ = writeln!(out, "By cashier");
+            out.push(Text("By cashier".into()));
             for c in &self.by_cashier {
-                line(
-                    &mut out,
-                    &format!("  {} ({})", c.name, c.sales.count),
-                    &m(c.sales.amount),
-                );
+                out.push(pair(
+                    format!("  {} ({})", c.name, c.sales.count),
+                    m(c.sales.amount),
+                ));
             }
         }
-        let _ = writeln!(out, "{rule}");
-        line(&mut out, "Opening float", &m(self.opening_float));
-        line(
-            &mut out,
-            &format!("Pay-ins ({})", self.pay_ins.count),
-            &m(self.pay_ins.amount),
-        );
-        line(
-            &mut out,
-            &format!("Pay-outs ({})", self.pay_outs.count),
-            &m(self.pay_outs.amount),
-        );
-        line(&mut out, "Expected cash in drawer", &m(self.expected_cash));
+        out.push(Rule);
+        out.push(pair("Opening float".into(), m(self.opening_float)));
+        out.push(pair(
+            format!("Pay-ins ({})", self.pay_ins.count),
+            m(self.pay_ins.amount),
+        ));
+        out.push(pair(
+            format!("Pay-outs ({})", self.pay_outs.count),
+            m(self.pay_outs.amount),
+        ));
+        out.push(pair(
+            "Expected cash in drawer".into(),
+            m(self.expected_cash),
+        ));
         if let (Some(counted), Some(diff)) = (self.counted_cash, self.cash_difference) {
-            line(&mut out, "Counted cash", &m(counted));
-            line(&mut out, "Difference", &m(diff));
+            out.push(pair("Counted cash".into(), m(counted)));
+            out.push(pair("Difference".into(), m(diff)));
         }
-        let _ = writeln!(out, "{rule}");
-        line(
-            &mut out,
-            &format!("Returns ({})", self.returns.count),
-            &m(self.returns.amount),
-        );
-        line(
-            &mut out,
-            &format!("Discounts ({})", self.discounts.count),
-            &m(self.discounts.amount),
-        );
-        line(
-            &mut out,
-            &format!("Voided sales ({})", self.voided_sales.count),
-            &m(self.voided_sales.amount),
-        );
-        line(
-            &mut out,
-            &format!("Voided lines ({})", self.voided_lines.count),
-            &m(self.voided_lines.amount),
-        );
-        line(
-            &mut out,
-            &format!("Cancelled after part payment ({})", self.given_back.count),
-            &m(self.given_back.amount),
-        );
-        line(&mut out, "Receipts", &self.receipts.to_string());
-        line(&mut out, "Copy receipts", &self.copy_receipts.to_string());
-        line(
-            &mut out,
-            "Provisional receipts",
-            &self.provisional_receipts.to_string(),
-        );
-        line(
-            &mut out,
-            "Training receipts",
-            &self.training_receipts.to_string(),
-        );
-        line(
-            &mut out,
-            "Drawer openings",
-            &self.drawer_openings.to_string(),
-        );
-        line(
-            &mut out,
-            "  without a sale",
-            &self.drawer_openings_without_sale.to_string(),
-        );
-        line(&mut out, "Price look-ups", &self.price_look_ups.to_string());
-        line(&mut out, "Price changes", &self.price_changes.to_string());
-        let _ = writeln!(out, "{rule}");
-        line(&mut out, "Grand total sales", &m(self.grand_total_sales));
-        line(
-            &mut out,
-            "Grand total returns",
-            &m(self.grand_total_returns),
-        );
-        line(&mut out, "Grand total net", &m(self.grand_total_net));
+        out.push(Rule);
+        for (label, t) in [
+            ("Returns", self.returns),
+            ("Discounts", self.discounts),
+            ("Voided sales", self.voided_sales),
+            ("Voided lines", self.voided_lines),
+            ("Cancelled after part payment", self.given_back),
+        ] {
+            out.push(pair(format!("{label} ({})", t.count), m(t.amount)));
+        }
+        for (label, n) in [
+            ("Receipts", self.receipts),
+            ("Copy receipts", self.copy_receipts),
+            ("Provisional receipts", self.provisional_receipts),
+            ("Training receipts", self.training_receipts),
+            ("Drawer openings", self.drawer_openings),
+            ("  without a sale", self.drawer_openings_without_sale),
+            ("Price look-ups", self.price_look_ups),
+            ("Price changes", self.price_changes),
+        ] {
+            out.push(pair(label.into(), n.to_string()));
+        }
+        out.push(Rule);
+        out.push(pair("Grand total sales".into(), m(self.grand_total_sales)));
+        out.push(pair(
+            "Grand total returns".into(),
+            m(self.grand_total_returns),
+        ));
+        out.push(pair("Grand total net".into(), m(self.grand_total_net)));
+        out
+    }
+
+    /// The report as plain text, `width` columns (the terminal).
+    pub fn text(&self, locale: Locale, width: usize) -> String {
+        let mut out = String::new();
+        for line in self.lines(locale) {
+            match line {
+                ReportLine::Title(t) | ReportLine::Text(t) => {
+                    let _ = writeln!(out, "{t}");
+                }
+                ReportLine::Rule => {
+                    let _ = writeln!(out, "{}", "-".repeat(width));
+                }
+                ReportLine::Pair(left, right) => {
+                    let pad = width.saturating_sub(left.chars().count() + right.chars().count());
+                    let _ = writeln!(out, "{left}{}{right}", " ".repeat(pad.max(1)));
+                }
+            }
+        }
         out
     }
 }

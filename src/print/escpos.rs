@@ -310,7 +310,8 @@ pub fn sticker(
     encode_blocks(&blocks, false, options)
 }
 
-fn encode_blocks(blocks: &[Block], open_drawer: bool, options: &Options) -> Vec<u8> {
+/// The ESC/POS bytes of `blocks` (a receipt's, or any other document's such as a report).
+pub fn encode_blocks(blocks: &[Block], open_drawer: bool, options: &Options) -> Vec<u8> {
     let cols = options.columns.max(16);
     let mut e = Encoder::new();
     e.init();

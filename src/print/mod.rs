@@ -164,6 +164,36 @@ pub async fn issue(
     }
 }
 
+/// Prints an X or Z report on the receipt printer, through the receipts' ESC/POS encoder.
+pub async fn print_report(
+    settings: &PrintSettings,
+    report: &crate::core::report::Report,
+) -> Result<(), PrintError> {
+    use crate::core::receipt_doc::{Align, Block};
+    use crate::core::report::ReportLine;
+    let blocks: Vec<Block> = report
+        .lines(settings.language)
+        .into_iter()
+        .map(|line| match line {
+            ReportLine::Title(t) => Block::Heading(t),
+            ReportLine::Text(text) => Block::Text {
+                text,
+                align: Align::Left,
+                bold: false,
+            },
+            ReportLine::Pair(left, right) => Block::Columns {
+                left,
+                right,
+                bold: false,
+            },
+            ReportLine::Rule => Block::Rule,
+        })
+        .collect();
+    let bytes = escpos::encode_blocks(&blocks, false, &settings.escpos);
+    connection::send(&settings.connection, &bytes, settings.timeouts).await?;
+    Ok(())
+}
+
 /// Opens the cash drawer through the receipt printer (a drawer-kick pulse and nothing else).
 pub async fn open_drawer(settings: &PrintSettings) -> Result<(), PrintError> {
     let mut e = escpos::Encoder::new();

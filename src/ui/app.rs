@@ -295,8 +295,8 @@ pub enum Message {
     Reports(reports::Message),
     LoggedIn(Result<crate::core::cashier::Cashier, String>),
     CashiersLoaded(Result<Vec<crate::core::cashier::Cashier>, String>),
-    ReportTaken(Result<String, String>),
-    DrawerOpened(Result<String, String>),
+    ReportTaken(Result<crate::core::report::Report, String>),
+    ReportsNote(Result<String, String>),
     /// Lock the till (back to the log-in).
     Lock,
     /// A void, or other record the window wrote, was stored (or not).
@@ -454,7 +454,7 @@ impl App {
                 | Message::LoggedIn(_)
                 | Message::CashiersLoaded(_)
                 | Message::ReportTaken(_)
-                | Message::DrawerOpened(_)
+                | Message::ReportsNote(_)
                 | Message::Recorded(_)
                 | Message::SaleLines(..)
                 | Message::CashRecorded(_)
@@ -515,7 +515,7 @@ impl App {
             Message::CashiersLoaded(result) => self.cashiers_loaded(result),
             Message::Reports(message) => return self.reports_message(message),
             Message::ReportTaken(result) => self.report_taken(result),
-            Message::DrawerOpened(result) => self.drawer_opened(result),
+            Message::ReportsNote(result) => self.reports_note(result),
             Message::CashRecorded(result) => self.cash_recorded(result),
             Message::Printed(result) => self.printed(result),
             Message::AdminCashiers(result) => match result {

@@ -155,8 +155,18 @@ async fn a_day_headless_from_float_to_z() {
     let out = kasse(&config, &["drawer", "count", "72900"], None);
     ok(&out);
     assert_eq!(json_lines(&out)[0]["difference"], 0);
-    let out = kasse(&config, &["report", "z", "--cashier", &m], Some("4321"));
+    let out = kasse(
+        &config,
+        &["report", "z", "--cashier", &m, "--print"],
+        Some("4321"),
+    );
     ok(&out);
+    // The Z report went to the printer too.
+    let printed = std::fs::read(&printer).unwrap();
+    assert!(
+        printed.windows(10).any(|w| w == b"Z report 1"),
+        "the Z report was printed"
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("Z report 1"), "{text}");
     assert!(text.contains("Grand total sales"), "{text}");

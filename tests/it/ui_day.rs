@@ -165,6 +165,9 @@ fn lock_log_in_again_and_close_the_day_with_x_and_z() {
     h.wait_for_text(&h.t("reports-drawer-opened"));
     h.click(&h.t("reports-z"));
     h.wait_for_text("Z report 1");
+    // The demo prints to a file: the report goes to the receipt printer.
+    h.click(&h.t("reports-print"));
+    h.wait_for_text(&h.t("reports-printed"));
     let store = store(&h);
     let z = store.z_report(1).unwrap().expect("Z 1 stored");
     h.click(&h.t("reports-z"));

@@ -113,19 +113,30 @@ impl App {
         let by = self.cashier.as_ref().map(|c| c.id);
         let till = self.config.till.id.clone();
         let currency = self.config.till.currency;
-        let locale = self.config.till.language;
         let store = self.catalog_store.clone();
-        let text = move |r: Report| r.text(locale, 48);
         match screen.update(message) {
             reports::Action::None => Task::none(),
             reports::Action::TakeX => Task::perform(
                 store.run(move |s| s.take_x_report(&till, currency, by)),
-                move |r| Message::ReportTaken(r.map(text).map_err(|e| e.to_string())),
+                |r| Message::ReportTaken(r.map_err(|e| e.to_string())),
             ),
             reports::Action::TakeZ => Task::perform(
                 store.run(move |s| s.take_z_report(&till, currency, by)),
-                move |r| Message::ReportTaken(r.map(text).map_err(|e| e.to_string())),
+                |r| Message::ReportTaken(r.map_err(|e| e.to_string())),
             ),
+            reports::Action::Print(report) => {
+                let settings = self.config.print_settings();
+                let printed = self.i18n.t("reports-printed");
+                Task::perform(
+                    async move {
+                        crate::print::print_report(&settings, &report)
+                            .await
+                            .map(|()| printed)
+                            .map_err(|e| e.to_string())
+                    },
+                    Message::ReportsNote,
+                )
+            }
             reports::Action::Cash {
                 kind,
                 amount,
@@ -158,13 +169,13 @@ impl App {
                             Err(e) => Err(e.to_string()),
                         }
                     },
-                    Message::DrawerOpened,
+                    Message::ReportsNote,
                 )
             }
         }
     }
 
-    pub(super) fn report_taken(&mut self, result: Shown<String>) {
+    pub(super) fn report_taken(&mut self, result: Shown<Report>) {
         if let Screen::Reports(screen) = &mut self.screen {
             screen.report(result);
         }
@@ -192,7 +203,8 @@ impl App {
         }
     }
 
-    pub(super) fn drawer_opened(&mut self, result: Shown<String>) {
+    /// A note for the Reports screen (the drawer opened, a report printed) or a refusal.
+    pub(super) fn reports_note(&mut self, result: Shown<String>) {
         if let Screen::Reports(screen) = &mut self.screen {
             screen.drawer(result);
         }

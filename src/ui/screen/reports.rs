@@ -6,13 +6,14 @@ use iced::widget::{Space, column, container, row, rule, scrollable, text, text_i
 use iced::{Element, Fill, Length};
 
 use crate::core::money::parse_minor;
+use crate::core::report::{Report, ReportLine};
 use crate::store::day::CashMovementKind;
 use crate::ui::theme::{self, size};
 use crate::ui::widget::{Ctx, big_button, heading};
 
 #[derive(Debug, Default)]
 pub struct Reports {
-    shown: Option<String>,
+    shown: Option<Report>,
     error: Option<String>,
     note: Option<String>,
     busy: bool,
@@ -30,6 +31,8 @@ pub enum Message {
     Reason(String),
     Cash(CashMovementKind),
     Count,
+    /// Print the report shown.
+    Print,
 }
 
 /// What the root must do.
@@ -47,6 +50,8 @@ pub enum Action {
     },
     /// The cash counted in the drawer.
     Count(i64),
+    /// Print this report on the receipt printer.
+    Print(Box<Report>),
 }
 
 impl Reports {
@@ -81,6 +86,10 @@ impl Reports {
                 None => Action::None,
             },
             Message::Count => amount.map_or(Action::None, Action::Count),
+            Message::Print => match &self.shown {
+                Some(report) => Action::Print(Box::new(report.clone())),
+                None => Action::None,
+            },
             Message::Amount(_) | Message::Reason(_) => Action::None,
         };
         if action == Action::None {
@@ -100,11 +109,11 @@ impl Reports {
         self.drawer(result);
     }
 
-    /// A report was taken (its text) or refused (why).
-    pub fn report(&mut self, result: Result<String, String>) {
+    /// A report was taken or refused (why).
+    pub fn report(&mut self, result: Result<Report, String>) {
         self.busy = false;
         match result {
-            Ok(text) => self.shown = Some(text),
+            Ok(report) => self.shown = Some(report),
             Err(why) => self.error = Some(why),
         }
     }
@@ -186,12 +195,18 @@ impl Reports {
             );
         }
         let paper: Element<'a, Message> = match &self.shown {
-            Some(report) => scrollable(
-                container(report_lines(report))
-                    .padding(24)
-                    .style(theme::panel),
-            )
-            .height(Fill)
+            Some(report) => column![
+                scrollable(
+                    container(report_lines(report.lines(ctx.i18n.locale())))
+                        .padding(24)
+                        .style(theme::panel),
+                )
+                .height(Fill),
+                big_button(ctx.t("reports-print"), theme::plain_button)
+                    .width(Length::Fixed(360.0))
+                    .on_press_maybe(enabled(Message::Print)),
+            ]
+            .spacing(12)
             .into(),
             None => container(text(ctx.t("reports-none")).size(size::BODY))
                 .padding(24)
@@ -206,22 +221,18 @@ impl Reports {
     }
 }
 
-/// The report's text lines as rows: label left, figure right (the text pads them with
-/// spaces for a fixed-width printer), rules as rules.
-fn report_lines<'a, M: 'a>(report: &str) -> Element<'a, M> {
-    column(report.lines().map(|line| {
-        if !line.is_empty() && line.chars().all(|c| c == '-') {
-            return rule::horizontal(1).into();
-        }
-        match line.trim_end().rsplit_once("  ") {
-            Some((left, right)) if !left.trim().is_empty() => row![
-                text(left.trim_end().to_string())
-                    .size(size::SMALL)
-                    .width(Fill),
-                text(right.trim().to_string()).size(size::SMALL),
+/// The report's lines as rows: label left, figure right, rules as rules.
+fn report_lines<'a, M: 'a>(lines: Vec<ReportLine>) -> Element<'a, M> {
+    column(lines.into_iter().map(|line| {
+        match line {
+            ReportLine::Rule => rule::horizontal(1).into(),
+            ReportLine::Title(t) => text(t).size(size::BODY).font(theme::BOLD).into(),
+            ReportLine::Text(t) => text(t).size(size::SMALL).into(),
+            ReportLine::Pair(left, right) => row![
+                text(left).size(size::SMALL).width(Fill),
+                text(right).size(size::SMALL),
             ]
             .into(),
-            _ => text(line.to_string()).size(size::SMALL).into(),
         }
     }))
     .spacing(2)
