@@ -211,7 +211,7 @@ enum Screen {
     Pay(Pay),
     Receipt(Receipt),
     History,
-    Reports(Reports),
+    Reports(Box<Reports>),
     Admin,
 }
 
@@ -295,7 +295,7 @@ pub enum Message {
     Reports(reports::Message),
     LoggedIn(Result<crate::core::cashier::Cashier, String>),
     CashiersLoaded(Result<Vec<crate::core::cashier::Cashier>, String>),
-    ReportTaken(Result<crate::core::report::Report, String>),
+    ReportTaken(Result<Box<crate::core::report::Report>, String>),
     ReportsNote(Result<String, String>),
     /// Lock the till (back to the log-in).
     Lock,

@@ -11,7 +11,7 @@ use crate::engine::Command;
 use crate::store::day::DrawerReason;
 use crate::ui::screen::admin;
 use crate::ui::screen::login::{self, Login};
-use crate::ui::screen::reports::{self, Reports};
+use crate::ui::screen::reports;
 
 /// The result of store work for the window: the value, or the message to show.
 pub type Shown<T> = Result<T, String>;
@@ -118,11 +118,11 @@ impl App {
             reports::Action::None => Task::none(),
             reports::Action::TakeX => Task::perform(
                 store.run(move |s| s.take_x_report(&till, currency, by)),
-                |r| Message::ReportTaken(r.map_err(|e| e.to_string())),
+                |r| Message::ReportTaken(r.map(Box::new).map_err(|e| e.to_string())),
             ),
             reports::Action::TakeZ => Task::perform(
                 store.run(move |s| s.take_z_report(&till, currency, by)),
-                |r| Message::ReportTaken(r.map_err(|e| e.to_string())),
+                |r| Message::ReportTaken(r.map(Box::new).map_err(|e| e.to_string())),
             ),
             reports::Action::Print(report) => {
                 let settings = self.config.print_settings();
@@ -175,9 +175,9 @@ impl App {
         }
     }
 
-    pub(super) fn report_taken(&mut self, result: Shown<Report>) {
+    pub(super) fn report_taken(&mut self, result: Shown<Box<Report>>) {
         if let Screen::Reports(screen) = &mut self.screen {
-            screen.report(result);
+            screen.report(result.map(|r| *r));
         }
     }
 
@@ -287,6 +287,6 @@ impl App {
     }
 
     pub(super) fn reports_screen() -> Screen {
-        Screen::Reports(Reports::default())
+        Screen::Reports(Box::default())
     }
 }
