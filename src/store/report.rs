@@ -44,8 +44,9 @@ fn previous_z(c: &Connection, period: i64) -> Result<Option<PreviousZ>, StoreErr
     .optional()?)
 }
 
-fn tally(c: &Connection, sql: &str, period: i64) -> Result<Tally, StoreError> {
-    Ok(c.query_row(sql, [period], |r| {
+/// A `COUNT(*), SUM(...)` query's answer.
+fn tally(c: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Tally, StoreError> {
+    Ok(c.query_row(sql, params, |r| {
         Ok(Tally {
             count: r.get(0)?,
             amount: r.get(1)?,
@@ -102,15 +103,10 @@ impl<C: Borrow<Connection>> Store<C> {
         let stamp = local_stamp(now).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let completed = SaleState::Completed.as_str();
 
-        let sales = c.query_row(
+        let sales = tally(
+            c,
             "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM sale WHERE period = ?1 AND state = ?2",
             params![period, completed],
-            |r| {
-                Ok(Tally {
-                    count: r.get(0)?,
-                    amount: r.get(1)?,
-                })
-            },
         )?;
         let mut by_article_group = Vec::new();
         {
@@ -190,18 +186,13 @@ impl<C: Borrow<Connection>> Store<C> {
                 });
             }
         }
-        let movement = |k: &str| -> Result<Tally, StoreError> {
-            Ok(c.query_row(
+        let movement = |k: &str| {
+            tally(
+                c,
                 "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM cash_movement
                  WHERE period = ?1 AND kind = ?2",
                 params![period, k],
-                |r| {
-                    Ok(Tally {
-                        count: r.get(0)?,
-                        amount: r.get(1)?,
-                    })
-                },
-            )?)
+            )
         };
         let opening_float = movement("float")?.amount;
         let pay_ins = movement("pay_in")?;
@@ -218,7 +209,7 @@ impl<C: Borrow<Connection>> Store<C> {
             c,
             "SELECT COUNT(*), COALESCE(-SUM(amount), 0) FROM sale_tender
              WHERE period = ?1 AND purpose = 'return'",
-            period,
+            [period],
         )?;
         let returns_by_tender = tender_lines(
             c,
@@ -230,32 +221,22 @@ impl<C: Borrow<Connection>> Store<C> {
             c,
             "SELECT COUNT(DISTINCT sale_id), COALESCE(-SUM(amount), 0) FROM sale_tender
              WHERE period = ?1 AND purpose = 'given_back'",
-            period,
+            [period],
         )?;
-        let discounts = c.query_row(
+        let discounts = tally(
+            c,
             "SELECT COUNT(*), COALESCE(SUM(l.discount), 0)
              FROM sale s JOIN sale_line l ON l.sale_id = s.id
              WHERE s.period = ?1 AND s.state = ?2 AND l.discount > 0",
             params![period, completed],
-            |r| {
-                Ok(Tally {
-                    count: r.get(0)?,
-                    amount: r.get(1)?,
-                })
-            },
         )?;
-        let correction = |k: &str| -> Result<Tally, StoreError> {
-            Ok(c.query_row(
+        let correction = |k: &str| {
+            tally(
+                c,
                 "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM correction
                  WHERE period = ?1 AND kind = ?2",
                 params![period, k],
-                |r| {
-                    Ok(Tally {
-                        count: r.get(0)?,
-                        amount: r.get(1)?,
-                    })
-                },
-            )?)
+            )
         };
         let (drawer_openings, drawer_openings_without_sale): (i64, i64) = c.query_row(
             "SELECT COUNT(*), COALESCE(SUM(reason = 'no_sale'), 0) FROM drawer_opening

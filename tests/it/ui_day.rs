@@ -24,15 +24,45 @@ fn store<P: TillProgram>(h: &Harness<P>) -> kasse::store::Store {
     kasse::store::Store::open(&h.database).unwrap()
 }
 
+/// Reads `read` until `done` holds (the window writes from its own tasks), or panics after
+/// 20 s with the last value.
+fn poll<T: std::fmt::Debug>(
+    what: &str,
+    mut read: impl FnMut() -> T,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let value = read();
+        if done(&value) {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {value:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Pay for `total` (already in the basket) and open the cash keypad.
+fn pay_and_open_cash<P: TillProgram>(h: &mut Harness<P>, total: i64) {
+    h.click(&pay_label(h, total));
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    h.click(&h.t("pay-cash"));
+    h.wait_for_text(&h.t("pay-tender-exact"));
+}
+
+/// The simulated customer scans the till's QR and approves.
+fn customer_approves<P: TillProgram>(h: &mut Harness<P>) {
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+}
+
 #[test]
 fn cash_sale_shows_the_change_large_and_records_the_tender() {
     let mut h = ui_common::demo();
     h.wait_until("the relay", ready);
     h.click_id(&tile_id("kopp"));
-    h.click(&pay_label(&h, TERMOKOPP));
-    h.wait_for_text(&h.t("pay-scan-hint"));
-    h.click(&h.t("pay-cash"));
-    h.wait_for_text(&h.t("pay-tender-exact"));
+    pay_and_open_cash(&mut h, TERMOKOPP);
     // 200 kroner handed over, typed on the keyboard, Enter takes it.
     h.scan("200");
     let change = h.t_args("pay-change", &[("amount", Arg::Str(&h.money(100)))]);
@@ -53,27 +83,21 @@ fn cash_sale_shows_the_change_large_and_records_the_tender() {
     let ledger = h.runtime.block_on(h.phone.control().payments()).unwrap();
     assert!(ledger.is_empty(), "no Vipps payment for a cash sale");
     // The receipt printed by itself (the demo prints to a file): the original, once.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let printed: i64 = store
-            .conn()
-            .query_row(
-                "SELECT count(*) FROM receipt_print
-                 WHERE sale_id = ?1 AND kind = 'sales' AND status = 'printed'",
-                [sale_id],
-                |r| r.get(0),
-            )
-            .unwrap();
-        if printed == 1 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the receipt never printed"
-        );
-        // Poll until the window's print task lands (deadline above).
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    poll(
+        "the receipt printed",
+        || -> i64 {
+            store
+                .conn()
+                .query_row(
+                    "SELECT count(*) FROM receipt_print
+                     WHERE sale_id = ?1 AND kind = 'sales' AND status = 'printed'",
+                    [sale_id],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        },
+        |printed| *printed == 1,
+    );
 }
 
 #[test]
@@ -83,10 +107,7 @@ fn split_cash_and_vipps_from_the_pay_screen() {
     h.click_id(&tile_id("kaffe"));
     h.click_id(&tile_id("kanelbolle"));
     let total = KAFFE + KANELBOLLE;
-    h.click(&pay_label(&h, total));
-    h.wait_for_text(&h.t("pay-scan-hint"));
-    h.click(&h.t("pay-cash"));
-    h.wait_for_text(&h.t("pay-tender-exact"));
+    pay_and_open_cash(&mut h, total);
     h.scan("50");
     let part = h.t_args(
         "pay-part-paid",
@@ -98,9 +119,7 @@ fn split_cash_and_vipps_from_the_pay_screen() {
     h.wait_for_text(&part);
     // Vipps is asked for the rest only.
     assert!(h.has_text(&h.money(total - 5_000)));
-    h.click(&h.t("phone-scan"));
-    h.wait_for_text(&h.t("phone-approve"));
-    h.click(&h.t("phone-approve"));
+    customer_approves(&mut h);
     h.wait_for_text(&h.t("receipt-new-sale"));
     assert!(h.has_text(&h.t("tender-cash")));
 
@@ -133,10 +152,7 @@ fn lock_log_in_again_and_close_the_day_with_x_and_z() {
     h.wait_until("the relay", ready);
     // A cash sale to report.
     h.click_id(&tile_id("kaffe"));
-    h.click(&pay_label(&h, KAFFE));
-    h.wait_for_text(&h.t("pay-scan-hint"));
-    h.click(&h.t("pay-cash"));
-    h.wait_for_text(&h.t("pay-tender-exact"));
+    pay_and_open_cash(&mut h, KAFFE);
     h.click(&h.t("pay-tender-exact"));
     h.click(&h.t("pay-tender-take"));
     h.wait_for_text(&h.t("receipt-new-sale"));
@@ -201,22 +217,20 @@ fn voided_lines_and_baskets_are_recorded_for_the_reports() {
     h.click(&h.t("sale-clear"));
     h.wait_for_text(&h.t("sale-basket-empty"));
     let store = store(&h);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let x = loop {
-        let x = store
-            .period_report(
-                kasse::core::report::ReportKind::X,
-                "demo",
-                kasse::core::money::Currency::Nok,
-                None,
-            )
-            .unwrap();
-        if x.voided_sales.count == 1 || std::time::Instant::now() > deadline {
-            break x;
-        }
-        // Poll until the window's write lands (deadline above).
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let x = poll(
+        "the voids recorded",
+        || {
+            store
+                .period_report(
+                    kasse::core::report::ReportKind::X,
+                    "demo",
+                    kasse::core::money::Currency::Nok,
+                    None,
+                )
+                .unwrap()
+        },
+        |x| x.voided_sales.count == 1,
+    );
     assert_eq!(
         (x.voided_lines.count, x.voided_lines.amount),
         (1, TERMOKOPP)
@@ -232,9 +246,7 @@ fn a_scanned_receipt_number_opens_the_sale_and_one_line_goes_back_to_vipps() {
     h.click_id(&tile_id("kanelbolle"));
     h.click(&pay_label(&h, KAFFE + KANELBOLLE));
     h.wait_for_text(&h.t("pay-scan-hint"));
-    h.click(&h.t("phone-scan"));
-    h.wait_for_text(&h.t("phone-approve"));
-    h.click(&h.t("phone-approve"));
+    customer_approves(&mut h);
     h.wait_for_text(&h.t("receipt-new-sale"));
     h.named_key(iced::keyboard::key::Named::Enter);
     h.wait_for_text(&h.t("sale-basket-empty"));
@@ -267,23 +279,20 @@ fn a_scanned_receipt_number_opens_the_sale_and_one_line_goes_back_to_vipps() {
     // The receipt printed by itself after the sale; "print again" gives the one copy (KOPI),
     // and a second copy is refused with a message.
     h.click(&h.t("history-print"));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let kinds: Vec<String> = store
-            .conn()
-            .prepare("SELECT kind FROM receipt_print WHERE status = 'printed' ORDER BY id")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        if kinds == ["sales", "copy"] {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{kinds:?}");
-        // Poll until the window's print task lands (deadline above).
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    poll(
+        "the original and its copy printed",
+        || -> Vec<String> {
+            store
+                .conn()
+                .prepare("SELECT kind FROM receipt_print WHERE status = 'printed' ORDER BY id")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        },
+        |kinds| kinds == &["sales", "copy"],
+    );
     h.click(&h.t("history-print"));
     h.wait_until("second copy refused", |h| {
         h.has_text(
