@@ -325,3 +325,12 @@ admin-cashier-add = Tilføj ekspedient
 admin-cashier-not-yourself = Du kan ikke deaktivere dig selv, mens du er logget ind.
 reports-print = Udskriv rapporten
 reports-printed = Udskrevet.
+
+## Admin: receipts and printer
+admin-receipts = Kvitteringer og printer
+admin-shop-name = Butiksnavn på kvitteringen
+admin-shop-org-nr = CVR-nummer
+admin-shop-address = Adresse (linjer adskilt med komma)
+admin-printer = Bonprinter (tcp://VÆRT:9100, device:/dev/usb/lp0, file:STI, none)
+admin-print-test-page = Udskriv testside
+admin-test-page-printed = Testsiden blev sendt til printeren.

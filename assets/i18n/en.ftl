@@ -325,3 +325,12 @@ admin-cashier-add = Add cashier
 admin-cashier-not-yourself = You cannot disable yourself while logged in.
 reports-print = Print the report
 reports-printed = Printed.
+
+## Admin: receipts and printer
+admin-receipts = Receipts and printer
+admin-shop-name = Shop name on receipts
+admin-shop-org-nr = Organisation number
+admin-shop-address = Address (lines separated by commas)
+admin-printer = Receipt printer (tcp://HOST:9100, device:/dev/usb/lp0, file:PATH, none)
+admin-print-test-page = Print test page
+admin-test-page-printed = The test page was sent to the printer.

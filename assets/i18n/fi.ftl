@@ -325,3 +325,12 @@ admin-cashier-add = Lisää kassahenkilö
 admin-cashier-not-yourself = Et voi poistaa itseäsi käytöstä kirjautuneena.
 reports-print = Tulosta raportti
 reports-printed = Tulostettu.
+
+## Admin: receipts and printer
+admin-receipts = Kuitit ja tulostin
+admin-shop-name = Kaupan nimi kuitissa
+admin-shop-org-nr = Y-tunnus
+admin-shop-address = Osoite (rivit pilkuilla eroteltuina)
+admin-printer = Kuittitulostin (tcp://PALVELIN:9100, device:/dev/usb/lp0, file:POLKU, none)
+admin-print-test-page = Tulosta testisivu
+admin-test-page-printed = Testisivu lähetettiin tulostimelle.

@@ -325,3 +325,12 @@ admin-cashier-add = Legg til kasserer
 admin-cashier-not-yourself = Du kan ikke deaktivere deg selv mens du er logget inn.
 reports-print = Skriv ut rapporten
 reports-printed = Skrevet ut.
+
+## Admin: receipts and printer
+admin-receipts = Kvitteringer og skriver
+admin-shop-name = Butikknavn på kvitteringen
+admin-shop-org-nr = Organisasjonsnummer
+admin-shop-address = Adresse (linjer skilt med komma)
+admin-printer = Kvitteringsskriver (tcp://VERT:9100, device:/dev/usb/lp0, file:STI, none)
+admin-print-test-page = Skriv ut testside
+admin-test-page-printed = Testsiden ble sendt til skriveren.

@@ -194,6 +194,46 @@ pub async fn print_report(
     Ok(())
 }
 
+/// A test page: the shop as printed, the Nordic letters, the paper's width, a cut. For Admin
+/// ("Print test page") to check the printer, its code page and its width.
+pub async fn print_test_page(settings: &PrintSettings) -> Result<(), PrintError> {
+    use crate::core::receipt_doc::{Align, Block};
+    let shop = &settings.origin.shop;
+    let mut blocks = vec![Block::Heading(if shop.name.is_empty() {
+        "Kasse".to_string()
+    } else {
+        shop.name.clone()
+    })];
+    for line in &shop.address {
+        blocks.push(Block::Text {
+            text: line.clone(),
+            align: Align::Center,
+            bold: false,
+        });
+    }
+    blocks.push(Block::Rule);
+    for (text, bold) in [
+        ("Test page / Testside", true),
+        ("Æ Ø Å æ ø å", false),
+        ("0123456789 kr 1 234,50", false),
+    ] {
+        blocks.push(Block::Text {
+            text: text.into(),
+            align: Align::Left,
+            bold,
+        });
+    }
+    blocks.push(Block::Columns {
+        left: "Columns".into(),
+        right: settings.escpos.columns.to_string(),
+        bold: false,
+    });
+    blocks.push(Block::Rule);
+    let bytes = escpos::encode_blocks(&blocks, false, &settings.escpos);
+    connection::send(&settings.connection, &bytes, settings.timeouts).await?;
+    Ok(())
+}
+
 /// Opens the cash drawer through the receipt printer (a drawer-kick pulse and nothing else).
 pub async fn open_drawer(settings: &PrintSettings) -> Result<(), PrintError> {
     let mut e = escpos::Encoder::new();

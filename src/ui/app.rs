@@ -305,6 +305,8 @@ pub enum Message {
     AdminCashiers(Result<Vec<crate::core::cashier::Cashier>, String>),
     /// A cashier was added or disabled (or not: why); the list follows.
     AdminCashierSaved(Result<(), String>),
+    /// Admin's test page printed, or did not (why).
+    TestPagePrinted(Result<(), String>),
     /// A receipt printed (its sale), or did not (why).
     Printed(Result<i64, String>),
     /// A float, pay-in, pay-out or count was recorded (a note), or refused.
@@ -459,6 +461,7 @@ impl App {
                 | Message::SaleLines(..)
                 | Message::CashRecorded(_)
                 | Message::Printed(_)
+                | Message::TestPagePrinted(_)
                 | Message::AdminCashiers(_)
                 | Message::AdminCashierSaved(_)
                 | Message::ReceiptFound(_)
@@ -518,6 +521,7 @@ impl App {
             Message::ReportsNote(result) => self.reports_note(result),
             Message::CashRecorded(result) => self.cash_recorded(result),
             Message::Printed(result) => self.printed(result),
+            Message::TestPagePrinted(result) => self.admin.test_page_printed(result),
             Message::AdminCashiers(result) => match result {
                 Ok(list) => self.admin.cashiers_loaded(list),
                 Err(why) => self.admin.cashier_saved(Err(why)),
@@ -852,6 +856,23 @@ impl App {
                 Message::CsvImported,
             ),
             admin::Action::LoadCashiers => self.load_admin_cashiers(),
+            admin::Action::PrintTestPage(settings) => {
+                let settings = match settings.apply(&self.config) {
+                    Ok(config) => config.print_settings(),
+                    Err(e) => {
+                        self.admin.test_page_printed(Err(e.to_string()));
+                        return Task::none();
+                    }
+                };
+                Task::perform(
+                    async move {
+                        crate::print::print_test_page(&settings)
+                            .await
+                            .map_err(|e| e.to_string())
+                    },
+                    Message::TestPagePrinted,
+                )
+            }
             admin::Action::Cashier(action) => self.admin_cashier(action),
             admin::Action::Language(locale) => {
                 self.i18n = I18n::new(locale);

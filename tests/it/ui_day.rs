@@ -387,3 +387,44 @@ fn admin_adds_a_cashier_who_can_then_log_in() {
         .collect();
     assert_eq!(names, ["Demo", "Kari Nordmann"]);
 }
+
+#[test]
+fn admin_prints_a_test_page_on_the_printer_as_typed() {
+    use kasse::ui::screen::admin::{self, Field};
+    let mut h = ui_common::demo();
+    h.click(&h.t("tab-admin"));
+    h.wait_for_text(&h.t("admin-set-pin-title"));
+    h.click_id(admin::PIN_ID);
+    h.typewrite("4321");
+    h.click_id(admin::PIN_REPEAT_ID);
+    h.typewrite("4321");
+    h.click(&h.t("admin-set-pin"));
+    h.wait_for_text(&h.t("admin-print-test-page"));
+    let printer = h.database.with_file_name("test-page.escpos");
+    // Replace what the demo set with a file of our own.
+    h.send(kasse::ui::app::Message::Admin(admin::Message::Field(
+        Field::Printer,
+        format!("file:{}", printer.display()),
+    )));
+    h.click(&h.t("admin-print-test-page"));
+    h.wait_for_text(&h.t("admin-test-page-printed"));
+    let bytes = std::fs::read(&printer).unwrap();
+    // Æ Ø Å in the Nordic code page, and the cut.
+    assert!(
+        bytes
+            .windows(5)
+            .any(|w| w == [0x92, b' ', 0x9D, b' ', 0x8F])
+    );
+    // A printer that cannot be reached is said plainly.
+    h.send(kasse::ui::app::Message::Admin(admin::Message::Field(
+        Field::Printer,
+        "nonsense".into(),
+    )));
+    h.click(&h.t("admin-print-test-page"));
+    let why = "nonsense"
+        .parse::<kasse::print::connection::PrinterConnection>()
+        .unwrap_err();
+    h.wait_for_text(&format!(
+        "invalid configuration value printer.connection: {why}"
+    ));
+}

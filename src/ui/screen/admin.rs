@@ -59,6 +59,12 @@ pub struct Settings {
     pub currency: String,
     pub relay_url: String,
     pub relay_token: String,
+    /// `[shop]` as printed on receipts, and the receipt printer (`tcp://HOST:9100`,
+    /// `device:/dev/usb/lp0`, `file:PATH` or `none`).
+    pub shop_name: String,
+    pub shop_org_nr: String,
+    pub shop_address: String,
+    pub printer: String,
 }
 
 impl std::fmt::Debug for Settings {
@@ -97,6 +103,18 @@ impl Settings {
             currency: config.till.currency.code().to_owned(),
             relay_url: config.relay.url.clone(),
             relay_token: config.relay.till_token.expose().to_owned(),
+            shop_name: config.shop.name.clone(),
+            shop_org_nr: config.shop.org_nr.clone(),
+            // One line per address line in the file; ", " between them here.
+            shop_address: config
+                .shop
+                .address
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(", "),
+            printer: config.printer.connection.to_string(),
         }
     }
 
@@ -132,6 +150,21 @@ impl Settings {
                 })?;
         config.relay.url = self.relay_url.trim().to_owned();
         config.relay.till_token = self.relay_token.trim().into();
+        config.shop.name = self.shop_name.trim().to_owned();
+        config.shop.org_nr = self.shop_org_nr.trim().to_owned();
+        config.shop.address = self
+            .shop_address
+            .split(',')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        config.printer.connection = self.printer.trim().parse().map_err(
+            |e: crate::print::connection::ConnectionParseError| ConfigError::Invalid {
+                key: "printer.connection",
+                message: e.to_string(),
+            },
+        )?;
         Ok(config)
     }
 }
@@ -202,6 +235,8 @@ struct Unlocked {
     csv_result: Option<Result<usize, CsvImportError>>,
     catalogue_error: Option<String>,
     cashiers: CashierForm,
+    /// The last test page: printed, or why not.
+    test_print: Option<Result<(), String>>,
 }
 
 #[derive(Debug)]
@@ -246,6 +281,8 @@ pub enum Message {
     ImportCsv,
     Language(Locale),
     Cashier(CashierMessage),
+    /// Print a test page on the printer as typed (before saving).
+    PrintTestPage,
 }
 
 /// Public alias for the section tabs (keeps `Section` private to the form).
@@ -270,6 +307,10 @@ pub enum Field {
     Currency,
     RelayUrl,
     RelayToken,
+    ShopName,
+    ShopOrgNr,
+    ShopAddress,
+    Printer,
 }
 
 /// Widget id of a settings field (`admin-field-relay-url`, ...).
@@ -286,6 +327,10 @@ pub fn field_id(field: Field) -> String {
         Field::Currency => "currency",
         Field::RelayUrl => "relay-url",
         Field::RelayToken => "relay-token",
+        Field::ShopName => "shop-name",
+        Field::ShopOrgNr => "shop-org-nr",
+        Field::ShopAddress => "shop-address",
+        Field::Printer => "printer",
     };
     format!("admin-field-{name}")
 }
@@ -322,6 +367,8 @@ pub enum Action {
     LoadCashiers,
     /// Add or disable a cashier.
     Cashier(CashierAction),
+    /// Print a test page with these (unsaved) settings.
+    PrintTestPage(Settings),
 }
 
 impl Admin {
@@ -360,7 +407,15 @@ impl Admin {
             csv_result: None,
             catalogue_error: None,
             cashiers: CashierForm::default(),
+            test_print: None,
         }));
+    }
+
+    /// The test page printed (or not: why).
+    pub fn test_page_printed(&mut self, result: Result<(), String>) {
+        if let State::Unlocked(form) = &mut self.state {
+            form.test_print = Some(result);
+        }
     }
 
     /// The cashiers as stored, for the Cashiers section.
@@ -582,6 +637,10 @@ fn update_unlocked(
                 return Action::LoadCashiers;
             }
         }
+        Message::PrintTestPage => {
+            form.test_print = None;
+            return Action::PrintTestPage(form.settings.clone());
+        }
         Message::Cashier(message) => {
             return match form.cashiers.update(message) {
                 CashierAction::None => Action::None,
@@ -606,6 +665,10 @@ fn update_unlocked(
                 Field::Currency => &mut s.currency,
                 Field::RelayUrl => &mut s.relay_url,
                 Field::RelayToken => &mut s.relay_token,
+                Field::ShopName => &mut s.shop_name,
+                Field::ShopOrgNr => &mut s.shop_org_nr,
+                Field::ShopAddress => &mut s.shop_address,
+                Field::Printer => &mut s.printer,
             };
             *slot = value;
             form.save_result = None;
@@ -888,6 +951,23 @@ fn connection<'a>(
             ctx.t("admin-relay-token"),
             field_input(&s.relay_token, Field::RelayToken, true)
         ),
+        heading(ctx.t("admin-receipts")),
+        labelled(
+            ctx.t("admin-shop-name"),
+            field_input(&s.shop_name, Field::ShopName, false)
+        ),
+        labelled(
+            ctx.t("admin-shop-org-nr"),
+            field_input(&s.shop_org_nr, Field::ShopOrgNr, false)
+        ),
+        labelled(
+            ctx.t("admin-shop-address"),
+            field_input(&s.shop_address, Field::ShopAddress, false)
+        ),
+        labelled(
+            ctx.t("admin-printer"),
+            field_input(&s.printer, Field::Printer, false)
+        ),
     ]
     .spacing(10);
 
@@ -895,8 +975,17 @@ fn connection<'a>(
         big_button(ctx.t("admin-test-connection"), theme::primary_button)
             .width(Fill)
             .on_press_maybe((!form.testing).then_some(Message::TestConnection)),
+        big_button(ctx.t("admin-print-test-page"), theme::plain_button)
+            .width(Fill)
+            .on_press(Message::PrintTestPage),
     ]
     .spacing(10);
+    if let Some(result) = &form.test_print {
+        actions = actions.push(match result {
+            Ok(()) => strong(ctx.t("admin-test-page-printed")).color(theme::GO),
+            Err(why) => strong(why.clone()).color(theme::STOP),
+        });
+    }
     if form.testing {
         actions = actions.push(body(ctx.t("admin-testing")));
     }
