@@ -428,3 +428,42 @@ fn admin_prints_a_test_page_on_the_printer_as_typed() {
         "invalid configuration value printer.connection: {why}"
     ));
 }
+
+#[test]
+fn a_gift_card_pays_part_and_cash_the_rest() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", ready);
+    h.click_id(&tile_id("kopp"));
+    pay_and_open_cash(&mut h, TERMOKOPP);
+    h.click(&h.t("tender-gift-card"));
+    h.scan("100");
+    h.wait_for_text(&h.t_args(
+        "pay-part-paid",
+        &[
+            ("tender", Arg::Str(&h.t("tender-gift-card"))),
+            ("amount", Arg::Str(&h.money(10_000))),
+        ],
+    ));
+    h.click(&h.t("pay-cash"));
+    h.click(&h.t("pay-tender-exact"));
+    h.click(&h.t("pay-tender-take"));
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    let store = store(&h);
+    let sale_id: i64 = store
+        .conn()
+        .query_row("SELECT max(id) FROM sale", [], |r| r.get(0))
+        .unwrap();
+    let parts: Vec<_> = store
+        .tenders_of_sale(sale_id)
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.kind, t.amount))
+        .collect();
+    assert_eq!(
+        parts,
+        vec![
+            (TenderKind::GiftCard, 10_000),
+            (TenderKind::Cash, TERMOKOPP - 10_000)
+        ]
+    );
+}

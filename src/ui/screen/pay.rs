@@ -257,7 +257,9 @@ impl Pay {
             }
             Message::OpenTender(kind) => {
                 self.phone = None;
-                self.tender = Some(TenderEntry { kind, amount: 0 });
+                // Switching the means keeps what was typed.
+                let amount = self.tender.as_ref().map_or(0, |t| t.amount);
+                self.tender = Some(TenderEntry { kind, amount });
             }
             Message::CloseTender => self.tender = None,
             Message::TenderExact => {
@@ -609,7 +611,27 @@ impl Pay {
         .padding(12)
         .width(Fill)
         .style(theme::qr_frame);
+        // Any means of payment at the till: the one chosen is highlighted.
+        let kinds = row([
+            TenderKind::Cash,
+            TenderKind::Card,
+            TenderKind::GiftCard,
+            TenderKind::CreditNote,
+        ]
+        .map(|kind| {
+            button(text(ctx.t(&tender_key(kind))).size(size::SMALL))
+                .padding([8, 10])
+                .style(if kind == t.kind {
+                    theme::selected_button
+                } else {
+                    theme::plain_button
+                })
+                .on_press(Message::OpenTender(kind))
+                .into()
+        }))
+        .spacing(6);
         column![
+            kinds,
             heading(ctx.t(&tender_key(t.kind))),
             text(ctx.t_args(
                 "pay-tender-left",
