@@ -161,6 +161,24 @@ impl Till {
         }) {
             self.storage_failed(&e);
         }
+        // A sale that ends without completing (its Vipps part cancelled, failed, the till
+        // stopping) gives back the parts taken at the till, unless Vipps captured money or the
+        // admin must look at it: then the parts stay for the admin to settle with the rest.
+        let keep = match self.db.read(|c| {
+            let settled_elsewhere = es::attempts_of_sale(c, sale_id)?
+                .iter()
+                .any(|a| a.captured_amount > 0 || a.needs_admin);
+            Ok(settled_elsewhere || db::sale_state(c, sale_id)? == SaleState::Completed)
+        }) {
+            Ok(keep) => keep,
+            Err(e) => {
+                self.storage_failed(&e);
+                true
+            }
+        };
+        if !keep {
+            self.give_back_tenders(sale_id);
+        }
         self.current_sale = None;
         self.emit(EngineEvent::Idle);
     }

@@ -603,3 +603,37 @@ async fn returns_of_lines_go_back_to_their_tender_and_are_signed() {
     // Two sales and three returns, one chain.
     assert_eq!(report.registers[0].transactions, 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_the_vipps_part_in_the_app_gives_the_cash_back() {
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    let sale_id = start_sale(&engine, &mut rx, basket()).await;
+    engine.send(tender(TenderKind::Cash, 5_000)).unwrap();
+    wait_for(&mut rx, "rest for Vipps", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { amount: 7_900, .. })
+    })
+    .await;
+    assert!(env.demo.phone.scan().await.unwrap());
+    requested(&mut rx).await;
+    // The request is in the customer's app; the cashier cancels the sale.
+    engine.send(Command::Cancel).unwrap();
+    let given = wait_for(&mut rx, "given back", |e| {
+        matches!(e, EngineEvent::GivenBack { .. })
+    })
+    .await;
+    assert_eq!(
+        given,
+        EngineEvent::GivenBack {
+            sale_id,
+            parts: vec![(TenderKind::Cash, 5_000)]
+        }
+    );
+    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    let store = env.store();
+    assert_eq!(store.expected_cash().unwrap(), 0);
+    assert_ledger_settled(&env.ledger_all().await);
+    // Nothing holds the day open.
+    store.take_z_report("demo1", Currency::Nok, None).unwrap();
+}
