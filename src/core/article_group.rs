@@ -73,6 +73,13 @@ pub fn description(code: &str) -> Option<&'static str> {
         .map(|(_, en, _)| *en)
 }
 
+/// The Norwegian description of `code`, `None` when it is not in the list.
+pub fn description_nb(code: &str) -> Option<&'static str> {
+    LIST.iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, _, nb)| *nb)
+}
+
 /// Checks a group code, with a message naming the list.
 pub fn check(code: &str) -> Result<(), String> {
     if description(code).is_some() {

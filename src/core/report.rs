@@ -138,43 +138,186 @@ pub enum ReportLine {
     Rule,
 }
 
+/// A report's words in one language (Norwegian for nb and da, English for en and fi, as the
+/// receipts).
+struct Words {
+    x: &'static str,
+    z: &'static str,
+    till: &'static str,
+    period: &'static str,
+    taken_by: &'static str,
+    sales: &'static str,
+    rounding: &'static str,
+    by_tender: &'static str,
+    by_group: &'static str,
+    by_vat: &'static str,
+    by_cashier: &'static str,
+    float: &'static str,
+    pay_ins: &'static str,
+    pay_outs: &'static str,
+    expected: &'static str,
+    counted: &'static str,
+    difference: &'static str,
+    /// Returns, discounts, voided sales, voided lines, cancelled after part payment.
+    tallies: [&'static str; 5],
+    /// Receipts, copies, provisional, training, drawer openings, without a sale, price
+    /// look-ups, price changes.
+    counts: [&'static str; 8],
+    grand: [&'static str; 3],
+    /// Cash, card, Vipps, gift card, credit note.
+    tenders: [&'static str; 5],
+    norwegian_groups: bool,
+}
+
+const NB: Words = Words {
+    x: "X-rapport",
+    z: "Z-rapport",
+    till: "Kasse",
+    period: "periode",
+    taken_by: "Tatt av",
+    sales: "Salg",
+    rounding: "Øreavrunding",
+    by_tender: "Per betalingsmiddel",
+    by_group: "Per varegruppe",
+    by_vat: "Per mva-sats (grunnlag / mva)",
+    by_cashier: "Per kasserer",
+    float: "Vekselbeholdning",
+    pay_ins: "Innskudd",
+    pay_outs: "Uttak",
+    expected: "Forventet kontant i skuffen",
+    counted: "Opptalt kontant",
+    difference: "Differanse",
+    tallies: [
+        "Returer",
+        "Rabatter",
+        "Annullerte salg",
+        "Annullerte linjer",
+        "Avbrutt etter delbetaling",
+    ],
+    counts: [
+        "Kvitteringer",
+        "Kopikvitteringer",
+        "Foreløpige kvitteringer",
+        "Treningskvitteringer",
+        "Skuffåpninger",
+        "  uten salg",
+        "Prisoppslag",
+        "Prisendringer",
+    ],
+    grand: [
+        "Grand total salg",
+        "Grand total returer",
+        "Grand total netto",
+    ],
+    tenders: ["kontant", "kort", "Vipps", "gavekort", "tilgodelapp"],
+    norwegian_groups: true,
+};
+
+const EN: Words = Words {
+    x: "X report",
+    z: "Z report",
+    till: "Till",
+    period: "period",
+    taken_by: "Taken by",
+    sales: "Sales",
+    rounding: "Cash rounding",
+    by_tender: "By means of payment",
+    by_group: "By article group",
+    by_vat: "By VAT rate (basis / VAT)",
+    by_cashier: "By cashier",
+    float: "Opening float",
+    pay_ins: "Pay-ins",
+    pay_outs: "Pay-outs",
+    expected: "Expected cash in drawer",
+    counted: "Counted cash",
+    difference: "Difference",
+    tallies: [
+        "Returns",
+        "Discounts",
+        "Voided sales",
+        "Voided lines",
+        "Cancelled after part payment",
+    ],
+    counts: [
+        "Receipts",
+        "Copy receipts",
+        "Provisional receipts",
+        "Training receipts",
+        "Drawer openings",
+        "  without a sale",
+        "Price look-ups",
+        "Price changes",
+    ],
+    grand: [
+        "Grand total sales",
+        "Grand total returns",
+        "Grand total net",
+    ],
+    tenders: ["cash", "card", "Vipps", "gift card", "credit note"],
+    norwegian_groups: false,
+};
+
+fn words(locale: Locale) -> &'static Words {
+    match locale {
+        Locale::Nb | Locale::Da => &NB,
+        Locale::En | Locale::Fi => &EN,
+    }
+}
+
 impl Report {
-    /// The report's lines: the one layout the window, the printer and the text share.
+    /// The report's lines: the one layout the window, the printer and the text share, in the
+    /// store's language.
     pub fn lines(&self, locale: Locale) -> Vec<ReportLine> {
         use ReportLine::{Pair, Rule, Text, Title};
+        let w = words(locale);
         let m = |minor: i64| format_minor(minor, self.currency, locale);
         let pair = |left: String, right: String| Pair(left, right);
+        let tender = |t: TenderKind| match t {
+            TenderKind::Cash => w.tenders[0],
+            TenderKind::Card => w.tenders[1],
+            TenderKind::Vipps => w.tenders[2],
+            TenderKind::GiftCard => w.tenders[3],
+            TenderKind::CreditNote => w.tenders[4],
+        };
         let mut out = vec![Title(match (self.kind, self.z_nr) {
-            (ReportKind::Z, Some(nr)) => format!("Z report {nr}"),
-            _ => "X report".to_string(),
+            (ReportKind::Z, Some(nr)) => format!("{} {nr}", w.z),
+            _ => w.x.to_string(),
         })];
         out.push(Text(format!(
-            "Till {} · {} {} · period {}",
-            self.till_id, self.date, self.time, self.period
+            "{} {} · {} {} · {} {}",
+            w.till, self.till_id, self.date, self.time, w.period, self.period
         )));
         if let Some(by) = &self.taken_by {
-            out.push(Text(format!("Taken by {by}")));
+            out.push(Text(format!("{} {by}", w.taken_by)));
         }
         out.push(Rule);
         out.push(pair(
-            format!("Sales ({})", self.sales.count),
+            format!("{} ({})", w.sales, self.sales.count),
             m(self.sales.amount),
         ));
-        out.push(pair("Cash rounding".into(), m(self.rounding)));
+        out.push(pair(w.rounding.into(), m(self.rounding)));
         out.push(Rule);
-        out.push(Text("By means of payment".into()));
+        out.push(Text(w.by_tender.into()));
         for t in &self.by_tender {
-            out.push(pair(format!("  {} ({})", t.tender, t.count), m(t.amount)));
+            out.push(pair(
+                format!("  {} ({})", tender(t.tender), t.count),
+                m(t.amount),
+            ));
         }
-        out.push(Text("By article group".into()));
+        out.push(Text(w.by_group.into()));
         for g in &self.by_article_group {
-            let name = super::article_group::description(&g.group).unwrap_or("?");
+            let name = if w.norwegian_groups {
+                super::article_group::description_nb(&g.group)
+            } else {
+                super::article_group::description(&g.group)
+            }
+            .unwrap_or("?");
             out.push(pair(
                 format!("  {} {} ({})", g.group, name.trim(), g.lines),
                 m(g.amount),
             ));
         }
-        out.push(Text("By VAT rate (basis / VAT)".into()));
+        out.push(Text(w.by_vat.into()));
         for v in &self.by_vat {
             out.push(pair(
                 format!("  {}.{:02} %", v.rate_bp / 100, v.rate_bp % 100),
@@ -182,7 +325,7 @@ impl Report {
             ));
         }
         if !self.by_cashier.is_empty() {
-            out.push(Text("By cashier".into()));
+            out.push(Text(w.by_cashier.into()));
             for c in &self.by_cashier {
                 out.push(pair(
                     format!("  {} ({})", c.name, c.sales.count),
@@ -191,52 +334,53 @@ impl Report {
             }
         }
         out.push(Rule);
-        out.push(pair("Opening float".into(), m(self.opening_float)));
+        out.push(pair(w.float.into(), m(self.opening_float)));
         out.push(pair(
-            format!("Pay-ins ({})", self.pay_ins.count),
+            format!("{} ({})", w.pay_ins, self.pay_ins.count),
             m(self.pay_ins.amount),
         ));
         out.push(pair(
-            format!("Pay-outs ({})", self.pay_outs.count),
+            format!("{} ({})", w.pay_outs, self.pay_outs.count),
             m(self.pay_outs.amount),
         ));
-        out.push(pair(
-            "Expected cash in drawer".into(),
-            m(self.expected_cash),
-        ));
+        out.push(pair(w.expected.into(), m(self.expected_cash)));
         if let (Some(counted), Some(diff)) = (self.counted_cash, self.cash_difference) {
-            out.push(pair("Counted cash".into(), m(counted)));
-            out.push(pair("Difference".into(), m(diff)));
+            out.push(pair(w.counted.into(), m(counted)));
+            out.push(pair(w.difference.into(), m(diff)));
         }
         out.push(Rule);
-        for (label, t) in [
-            ("Returns", self.returns),
-            ("Discounts", self.discounts),
-            ("Voided sales", self.voided_sales),
-            ("Voided lines", self.voided_lines),
-            ("Cancelled after part payment", self.given_back),
-        ] {
+        let tallies = [
+            self.returns,
+            self.discounts,
+            self.voided_sales,
+            self.voided_lines,
+            self.given_back,
+        ];
+        for (label, t) in w.tallies.iter().zip(tallies) {
             out.push(pair(format!("{label} ({})", t.count), m(t.amount)));
         }
-        for (label, n) in [
-            ("Receipts", self.receipts),
-            ("Copy receipts", self.copy_receipts),
-            ("Provisional receipts", self.provisional_receipts),
-            ("Training receipts", self.training_receipts),
-            ("Drawer openings", self.drawer_openings),
-            ("  without a sale", self.drawer_openings_without_sale),
-            ("Price look-ups", self.price_look_ups),
-            ("Price changes", self.price_changes),
-        ] {
-            out.push(pair(label.into(), n.to_string()));
+        let counts = [
+            self.receipts,
+            self.copy_receipts,
+            self.provisional_receipts,
+            self.training_receipts,
+            self.drawer_openings,
+            self.drawer_openings_without_sale,
+            self.price_look_ups,
+            self.price_changes,
+        ];
+        for (label, n) in w.counts.iter().zip(counts) {
+            out.push(pair((*label).into(), n.to_string()));
         }
         out.push(Rule);
-        out.push(pair("Grand total sales".into(), m(self.grand_total_sales)));
-        out.push(pair(
-            "Grand total returns".into(),
-            m(self.grand_total_returns),
-        ));
-        out.push(pair("Grand total net".into(), m(self.grand_total_net)));
+        let grand = [
+            self.grand_total_sales,
+            self.grand_total_returns,
+            self.grand_total_net,
+        ];
+        for (label, amount) in w.grand.iter().zip(grand) {
+            out.push(pair((*label).into(), m(amount)));
+        }
         out
     }
 

@@ -164,12 +164,12 @@ async fn a_day_headless_from_float_to_z() {
     // The Z report went to the printer too.
     let printed = std::fs::read(&printer).unwrap();
     assert!(
-        printed.windows(10).any(|w| w == b"Z report 1"),
+        printed.windows(11).any(|w| w == b"Z-rapport 1"),
         "the Z report was printed"
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("Z report 1"), "{text}");
-    assert!(text.contains("Grand total sales"), "{text}");
+    assert!(text.starts_with("Z-rapport 1"), "{text}");
+    assert!(text.contains("Grand total salg"), "{text}");
     let out = kasse(&config, &["report", "z"], None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already"));
