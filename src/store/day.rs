@@ -171,10 +171,19 @@ impl<C: Borrow<Connection>> Store<C> {
 
     /// Every cashier, active ones first, by name.
     pub fn cashiers(&self) -> Result<Vec<Cashier>, StoreError> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT id, name, role, active FROM cashier ORDER BY active DESC, name, id")?;
-        let rows = stmt.query_map([], |r| {
+        self.cashiers_where("1", [])
+    }
+
+    fn cashiers_where(
+        &self,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Cashier>, StoreError> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT id, name, role, active FROM cashier WHERE {filter}
+             ORDER BY active DESC, name, id"
+        ))?;
+        let rows = stmt.query_map(params, |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -199,7 +208,7 @@ impl<C: Borrow<Connection>> Store<C> {
 
     /// The cashier `id`, active or not.
     pub fn cashier(&self, id: i64) -> Result<Option<Cashier>, StoreError> {
-        Ok(self.cashiers()?.into_iter().find(|c| c.id == id))
+        Ok(self.cashiers_where("id = ?1", [id])?.pop())
     }
 
     /// Logs a cashier in with their PIN. A wrong PIN counts; after

@@ -288,15 +288,42 @@ impl<C: Borrow<Connection>> Store<C> {
     /// transaction's `signature` and `key_version`.
     pub fn for_each_signed_transaction<E: From<StoreError>>(
         &self,
+        f: impl FnMut(SignedTransaction) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.each_signed(
+            &format!("SELECT {COLUMNS} FROM signed_transaction ORDER BY register_id, nr"),
+            [],
+            f,
+        )
+    }
+
+    /// Calls `f` with the signed transactions of `register_id` signed in `[from_ms, to_ms)`,
+    /// in chain order, one row at a time (the SAF-T export).
+    pub fn for_each_signed_transaction_between<E: From<StoreError>>(
+        &self,
+        register_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        f: impl FnMut(SignedTransaction) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.each_signed(
+            &format!(
+                "SELECT {COLUMNS} FROM signed_transaction
+                 WHERE register_id = ?1 AND signed_ms >= ?2 AND signed_ms < ?3 ORDER BY nr"
+            ),
+            params![register_id, from_ms, to_ms],
+            f,
+        )
+    }
+
+    fn each_signed<E: From<StoreError>>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
         mut f: impl FnMut(SignedTransaction) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut stmt = self
-            .conn()
-            .prepare(&format!(
-                "SELECT {COLUMNS} FROM signed_transaction ORDER BY register_id, nr"
-            ))
-            .map_err(|e| E::from(e.into()))?;
-        let mut rows = stmt.query([]).map_err(|e| E::from(e.into()))?;
+        let mut stmt = self.conn().prepare(sql).map_err(|e| E::from(e.into()))?;
+        let mut rows = stmt.query(params).map_err(|e| E::from(e.into()))?;
         while let Some(r) = rows.next().map_err(|e| E::from(e.into()))? {
             f(from_row(r).map_err(|e| E::from(e.into()))?)?;
         }

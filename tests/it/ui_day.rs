@@ -350,16 +350,8 @@ fn float_and_count_from_the_reports_tab() {
 
 #[test]
 fn admin_adds_a_cashier_who_can_then_log_in() {
-    use kasse::ui::screen::admin;
     let mut h = ui_common::demo();
-    h.click(&h.t("tab-admin"));
-    h.wait_for_text(&h.t("admin-set-pin-title"));
-    h.click_id(admin::PIN_ID);
-    h.typewrite("4321");
-    h.click_id(admin::PIN_REPEAT_ID);
-    h.typewrite("4321");
-    h.click(&h.t("admin-set-pin"));
-    h.wait_for_text(&h.t("admin-test-connection"));
+    h.set_admin_pin("4321");
     h.click(&h.t("admin-section-cashiers"));
     h.wait_for_text(&h.t("admin-cashier-add-title"));
     h.click(&h.t("admin-cashier-name"));
@@ -393,14 +385,7 @@ fn admin_adds_a_cashier_who_can_then_log_in() {
 fn admin_prints_a_test_page_on_the_printer_as_typed() {
     use kasse::ui::screen::admin::{self, Field};
     let mut h = ui_common::demo();
-    h.click(&h.t("tab-admin"));
-    h.wait_for_text(&h.t("admin-set-pin-title"));
-    h.click_id(admin::PIN_ID);
-    h.typewrite("4321");
-    h.click_id(admin::PIN_REPEAT_ID);
-    h.typewrite("4321");
-    h.click(&h.t("admin-set-pin"));
-    h.wait_for_text(&h.t("admin-print-test-page"));
+    h.set_admin_pin("4321");
     let printer = h.database.with_file_name("test-page.escpos");
     // Replace what the demo set with a file of our own.
     h.send(kasse::ui::app::Message::Admin(admin::Message::Field(

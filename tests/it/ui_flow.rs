@@ -155,15 +155,8 @@ fn cancel_with_escape_returns_to_the_same_basket_and_takes_no_money() {
 #[test]
 fn admin_refuses_a_wrong_pin_and_opens_with_the_right_one() {
     let mut h = ui_common::demo();
-    h.click(&h.t("tab-admin"));
     // First use: choose the PIN.
-    h.wait_for_text(&h.t("admin-set-pin-title"));
-    h.click_id(admin::PIN_ID);
-    h.typewrite("4321");
-    h.click_id(admin::PIN_REPEAT_ID);
-    h.typewrite("4321");
-    h.click(&h.t("admin-set-pin"));
-    h.wait_for_text(&h.t("admin-test-connection"));
+    h.set_admin_pin("4321");
 
     // Leave and come back: locked.
     h.click(&h.t("tab-sale"));
@@ -189,14 +182,7 @@ fn refund_needs_the_admin_pin_and_moves_the_money_back() {
     let mut h = ui_common::demo();
     h.wait_until("the relay", h_ready);
     // Choose the PIN first.
-    h.click(&h.t("tab-admin"));
-    h.wait_for_text(&h.t("admin-set-pin-title"));
-    h.click_id(admin::PIN_ID);
-    h.typewrite("2468");
-    h.click_id(admin::PIN_REPEAT_ID);
-    h.typewrite("2468");
-    h.click(&h.t("admin-set-pin"));
-    h.wait_for_text(&h.t("admin-test-connection"));
+    h.set_admin_pin("2468");
     h.click(&h.t("tab-sale"));
 
     // A completed sale.

@@ -376,12 +376,13 @@ fn write_document<W: Write>(
         if ours {
             summary.events += write_events(&mut x, c, register, from_ms, to_ms, &o.company)?;
         }
-        transactions::for_each(c, register, from_ms, to_ms, |t| {
+        let signed = crate::store::Store::on(c, crate::store::system_clock());
+        signed.for_each_signed_transaction_between(register, from_ms, to_ms, |t| {
             let w = transactions::write(&mut x, c, &cx, &t)?;
             summary.transactions += 1;
             summary.amount_in += w.amount_in;
             summary.amount_ex += w.amount_ex;
-            Ok(())
+            Ok::<(), SaftError>(())
         })?;
         x.close("cashregister")?;
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::basics::{self, DISCOUNT, LINE_RETURN, LINE_SALE};
 use super::master::LINE_CATEGORY;
@@ -404,47 +404,6 @@ fn write_vat<W: Write>(
     x.text("vatAmntTp", debit_credit(tax + base))?;
     x.amount("vatBasAmnt", base)?;
     x.close("vat")
-}
-
-/// The signed transactions of `register` in `[from_ms, to_ms)`, in chain order, one at a time.
-pub fn for_each(
-    c: &Connection,
-    register: &str,
-    from_ms: i64,
-    to_ms: i64,
-    mut f: impl FnMut(SignedTransaction) -> Result<(), SaftError>,
-) -> Result<(), SaftError> {
-    let mut stmt = c.prepare(
-        "SELECT register_id, nr, trans_id, trans_type, sale_id, refund_op_id, emp_id,
-                trans_date, trans_time, amount_in, amount_ex, currency, company_ident,
-                key_version, signature, journal_seq, signed_ms, return_id
-         FROM signed_transaction
-         WHERE register_id = ?1 AND signed_ms >= ?2 AND signed_ms < ?3 ORDER BY nr",
-    )?;
-    let mut rows = stmt.query(params![register, from_ms, to_ms])?;
-    while let Some(r) = rows.next()? {
-        f(SignedTransaction {
-            register_id: r.get(0)?,
-            nr: r.get(1)?,
-            trans_id: r.get(2)?,
-            trans_type: r.get(3)?,
-            sale_id: r.get(4)?,
-            refund_op_id: r.get(5)?,
-            emp_id: r.get(6)?,
-            trans_date: r.get(7)?,
-            trans_time: r.get(8)?,
-            amount_in: r.get(9)?,
-            amount_ex: r.get(10)?,
-            currency: r.get(11)?,
-            company_ident: r.get(12)?,
-            key_version: r.get(13)?,
-            signature: r.get(14)?,
-            journal_seq: r.get(15)?,
-            signed_ms: r.get(16)?,
-            return_id: r.get(17)?,
-        })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

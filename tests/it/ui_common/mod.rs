@@ -275,6 +275,19 @@ impl<P: TillProgram> Harness<P> {
         self.global_key(keyboard::Key::Named(key), None);
     }
 
+    /// Admin on first use: choose `pin` (typed twice); Admin opens unlocked.
+    pub fn set_admin_pin(&mut self, pin: &str) {
+        use kasse::ui::screen::admin;
+        self.click(&self.t("tab-admin"));
+        self.wait_for_text(&self.t("admin-set-pin-title"));
+        self.click_id(admin::PIN_ID);
+        self.typewrite(pin);
+        self.click_id(admin::PIN_REPEAT_ID);
+        self.typewrite(pin);
+        self.click(&self.t("admin-set-pin"));
+        self.wait_for_text(&self.t("admin-test-connection"));
+    }
+
     /// Sends a message to the window as if a widget had produced it.
     pub fn send(&mut self, message: Message) {
         self.emulator.update(&self.program, message);
