@@ -225,6 +225,7 @@ engine-busy = Et salg er i gang: afslut eller annuller det først.
 engine-not-now = Ikke muligt lige nu.
 engine-invalid-amount = Beløbet kan ikke betales med Vipps (tom kurv, eller for lille eller for stort).
 engine-tender-refused = Den delbetaling blev afvist; intet er registreret.
+engine-training-no-vipps = Træningstilstand: Vipps flytter rigtige penge her, så der startes ingen Vipps-betaling. Tag træningssalget kontant eller med kort.
 engine-return-refused = Returneringen blev afvist; intet er registreret.
 engine-invalid-phone = Vipps kender ikke dette telefonnummer. Tjek det og prøv igen.
 engine-payment-rejected = Vipps afviste betalingsanmodningen.

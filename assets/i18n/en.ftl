@@ -225,6 +225,7 @@ engine-busy = A sale is in progress: finish or cancel it first.
 engine-not-now = Not possible right now.
 engine-invalid-amount = The amount cannot be paid with Vipps (empty basket, or too small or too large).
 engine-tender-refused = That part of the payment was refused; nothing was recorded.
+engine-training-no-vipps = Training mode: Vipps moves real money here, so no Vipps payment is started. Take the training sale in cash or by card.
 engine-return-refused = That return was refused; nothing was recorded.
 engine-invalid-phone = Vipps does not know this phone number. Check it and try again.
 engine-payment-rejected = Vipps rejected the payment request.

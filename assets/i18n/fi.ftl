@@ -225,6 +225,7 @@ engine-busy = Myynti on kesken: vie se loppuun tai peru se ensin.
 engine-not-now = Ei mahdollista juuri nyt.
 engine-invalid-amount = Summaa ei voi maksaa Vippsillä (tyhjä kori tai liian pieni tai suuri summa).
 engine-tender-refused = Osamaksu hylättiin; mitään ei kirjattu.
+engine-training-no-vipps = Harjoitustila: Vipps siirtää täällä oikeaa rahaa, joten Vipps-maksua ei aloiteta. Ota harjoitusmyynti käteisellä tai kortilla.
 engine-return-refused = Palautus hylättiin; mitään ei kirjattu.
 engine-invalid-phone = Vipps ei tunne tätä puhelinnumeroa. Tarkista se ja yritä uudelleen.
 engine-payment-rejected = Vipps hylkäsi maksupyynnön.

@@ -225,6 +225,7 @@ engine-busy = Et salg pågår: fullfør eller avbryt det først.
 engine-not-now = Ikke mulig akkurat nå.
 engine-invalid-amount = Beløpet kan ikke betales med Vipps (tom kurv, eller for lite eller for stort).
 engine-tender-refused = Denne delbetalingen ble avvist; ingenting er registrert.
+engine-training-no-vipps = Treningsmodus: Vipps flytter ekte penger her, så ingen Vipps-betaling startes. Ta treningssalget med kontant eller kort.
 engine-return-refused = Returen ble avvist; ingenting er registrert.
 engine-invalid-phone = Vipps kjenner ikke dette telefonnummeret. Sjekk det og prøv igjen.
 engine-payment-rejected = Vipps avviste betalingsforespørselen.

@@ -1,5 +1,5 @@
-//! The day's cash and reports, headless: `kasse drawer open|float|pay-in|pay-out|count` and
-//! `kasse report x|z`. They work on the till's database directly (beside a running window:
+//! The day's cash, reports and training mode, headless: `kasse drawer
+//! open|float|pay-in|pay-out|count`, `kasse report x|z` and `kasse training on|off|status`. They work on the till's database directly (beside a running window:
 //! SQLite serialises the writes), as the cashier given with `--cashier` (PIN from
 //! `KASSE_CASHIER_PIN`), or as the shop's administrator when none is given.
 
@@ -67,6 +67,58 @@ pub enum ReportCommand {
     Z,
     /// Show a stored Z report again.
     Show { nr: i64 },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrainingArgs {
+    #[command(subcommand)]
+    pub command: TrainingCommand,
+    /// Act as this cashier (a manager); PIN from KASSE_CASHIER_PIN.
+    #[arg(long, global = true, value_name = "ID")]
+    pub cashier: Option<i64>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum TrainingCommand {
+    /// Switch training mode on: sales from now on move no real money, are not signed, print
+    /// "Treningskvittering" and are counted apart in X and Z.
+    On,
+    /// Switch training mode off.
+    Off,
+    /// Whether training mode is on, and since when.
+    Status,
+}
+
+pub fn training(config_path: Option<PathBuf>, args: TrainingArgs) -> anyhow::Result<i32> {
+    let config = match load_config(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let store = open_store(&config)?;
+    let result = (|| -> anyhow::Result<serde_json::Value> {
+        let changed = match args.command {
+            TrainingCommand::Status => false,
+            TrainingCommand::On | TrainingCommand::Off => {
+                let by = super::cashier::log_in_from_env(&store, args.cashier)?;
+                store.set_training_mode(matches!(args.command, TrainingCommand::On), by)?
+            }
+        };
+        let mode = store.training_mode()?;
+        Ok(
+            json!({ "training": mode.is_some(), "since_ms": mode.map(|m| m.since_ms),
+                   "changed": changed }),
+        )
+    })();
+    match result {
+        Ok(v) => {
+            print_line(&v);
+            Ok(exit::COMPLETED)
+        }
+        Err(e) => {
+            eprintln!("kasse: {e:#}");
+            Ok(exit::FAILED)
+        }
+    }
 }
 
 pub fn drawer(config_path: Option<PathBuf>, args: DrawerArgs) -> anyhow::Result<i32> {

@@ -71,6 +71,8 @@ pub enum Command {
     Drawer(day::DrawerArgs),
     /// X report (the day so far) or Z report (close the day).
     Report(day::ReportArgs),
+    /// Training mode: practise without moving real money (a manager switches it).
+    Training(day::TrainingArgs),
     /// Print a sale's receipt or write it as a PDF (the original once, then one copy).
     Receipt(receipt::ReceiptArgs),
     /// Write the till's QR as a sticker PDF for the counter.
@@ -116,6 +118,7 @@ pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32
         Command::Cashier(args) => cashier::run(config_path, args),
         Command::Drawer(args) => day::drawer(config_path, args),
         Command::Report(args) => day::report(config_path, args),
+        Command::Training(args) => day::training(config_path, args),
         Command::Receipt(args) => runtime()?.block_on(receipt::run(config_path, args)),
         Command::QrSticker(args) => runtime()?.block_on(receipt::sticker(config_path, args)),
         Command::Compliance(args) => compliance::compliance(config_path, args),

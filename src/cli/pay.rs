@@ -414,6 +414,7 @@ fn is_fatal(id: MessageId) -> bool {
             | MessageId::InvalidPhone
             | MessageId::PaymentRejected
             | MessageId::TenderRefused
+            | MessageId::TrainingNoVipps
     )
 }
 

@@ -95,8 +95,33 @@ struct Conclusion {
     currency: String,
 }
 
+/// How a completed sale concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Concluded {
+    /// A real sale: signed, with its receipt number.
+    Signed(Box<SignedTransaction>),
+    /// A training sale: numbered from the training series, not signed.
+    Training { nr: i64 },
+}
+
+/// Concludes the completed sale `sale_id`: a real sale is signed ([`sign_sale`]), a training
+/// sale takes the next number of the training series. Concluding twice returns the first
+/// result.
+pub fn conclude_sale(
+    c: &Connection,
+    signer: &Signer,
+    sale_id: i64,
+    now_ms: i64,
+) -> Result<Concluded, ComplianceError> {
+    if crate::store::training::is_training_sale(c, sale_id)? {
+        let nr = Store::on(c, system_clock()).number_training_sale(sale_id)?;
+        return Ok(Concluded::Training { nr });
+    }
+    sign_sale(c, signer, sale_id, now_ms).map(|t| Concluded::Signed(Box::new(t)))
+}
+
 /// Signs the completed sale `sale_id` at `now_ms` (its total and split as stored). Signing a
-/// sale twice returns the first signature.
+/// sale twice returns the first signature. A training sale is refused: it is never signed.
 pub fn sign_sale(
     c: &Connection,
     signer: &Signer,
@@ -106,6 +131,11 @@ pub fn sign_sale(
     let store = Store::on(c, system_clock());
     if let Some(done) = store.signed_sale(sale_id)? {
         return Ok(done);
+    }
+    if crate::store::training::is_training_sale(c, sale_id)? {
+        return Err(ComplianceError::Store(crate::store::StoreError::Conflict(
+            format!("sale {sale_id} is a training sale: it is numbered, never signed"),
+        )));
     }
     let (total, excluding, currency) = sale_amounts(c, sale_id)?;
     sign(

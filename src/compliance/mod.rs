@@ -13,7 +13,8 @@ pub mod signing;
 pub mod verify;
 
 pub use conclude::{
-    NO_CASHIER, journal_payload, sign_return, sign_sale, sign_till_return, signed_text,
+    Concluded, NO_CASHIER, conclude_sale, journal_payload, sign_return, sign_sale,
+    sign_till_return, signed_text,
 };
 pub use signing::{Signer, SigningError};
 

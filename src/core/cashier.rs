@@ -39,6 +39,7 @@ impl Role {
             | Privilege::OpenDrawer
             | Privilege::CashMovement
             | Privilege::ZReport
+            | Privilege::TrainingMode
             | Privilege::Admin => self == Role::Manager,
         }
     }
@@ -64,6 +65,8 @@ pub enum Privilege {
     CashMovement,
     XReport,
     ZReport,
+    /// Switch the till into training mode and out of it.
+    TrainingMode,
     /// Catalogue, prices, cashiers, settings.
     Admin,
 }
@@ -107,6 +110,8 @@ mod tests {
         assert!(!Role::Cashier.may(Privilege::OpenDrawer));
         assert!(!Role::Cashier.may(Privilege::ReturnWithoutReceipt));
         assert!(Role::Manager.may(Privilege::ZReport));
+        assert!(Role::Manager.may(Privilege::TrainingMode));
+        assert!(!Role::Cashier.may(Privilege::TrainingMode));
         assert!(Role::Manager.may(Privilege::Admin));
         assert_eq!(Role::parse("manager"), Some(Role::Manager));
         assert_eq!(Role::parse("boss"), None);

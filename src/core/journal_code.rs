@@ -194,6 +194,19 @@ pub const TABLE: &[(&str, JournalCodes)] = &[
         "training_receipt_issued",
         JournalCodes::event(EventCode::TRAINING_RECEIPT),
     ),
+    // Training mode.
+    (
+        "training_mode_on",
+        JournalCodes::event(EventCode::TRAINING_MODE_ON),
+    ),
+    (
+        "training_mode_off",
+        JournalCodes::event(EventCode::TRAINING_MODE_OFF),
+    ),
+    (
+        "training_sale_concluded",
+        JournalCodes::event(EventCode::OTHER),
+    ),
     // Basket and sale bookkeeping.
     ("item_added", JournalCodes::event(EventCode::OTHER)),
     ("item_removed", JournalCodes::event(EventCode::OTHER)),

@@ -249,6 +249,9 @@ pub struct ReceiptData {
     pub is_return: bool,
     /// A return: the number of the receipt it returns from.
     pub returns_receipt_nr: Option<i64>,
+    /// A training sale: its number in the training series (printed only on training
+    /// receipts).
+    pub training_nr: Option<i64>,
 }
 
 /// The words of a receipt in one language.
@@ -268,6 +271,7 @@ pub struct Words {
     pub date: &'static str,
     pub till: &'static str,
     pub receipt_nr: &'static str,
+    pub training_nr: &'static str,
     pub returns_receipt: &'static str,
     pub cashier: &'static str,
     pub discount: &'static str,
@@ -301,6 +305,7 @@ pub const NB: Words = Words {
     date: "Dato",
     till: "Kasse",
     receipt_nr: "Kvittering nr",
+    training_nr: "Treningsnr",
     returns_receipt: "Retur av kvittering nr",
     cashier: "Kasserer",
     discount: "Rabatt",
@@ -333,6 +338,7 @@ pub const EN: Words = Words {
     date: "Date",
     till: "Till",
     receipt_nr: "Receipt no.",
+    training_nr: "Training no.",
     returns_receipt: "Return of receipt no.",
     cashier: "Cashier",
     discount: "Discount",
@@ -444,6 +450,10 @@ pub fn build(data: &ReceiptData, kind: DocKind, locale: Locale) -> Document {
     }
     if let Some(nr) = data.returns_receipt_nr {
         b.push(columns(w.returns_receipt, &nr.to_string()));
+    }
+    // The training series is the training receipt's own.
+    if let Some(nr) = data.training_nr.filter(|_| kind == DocKind::Training) {
+        b.push(columns(w.training_nr, &nr.to_string()));
     }
     if let Some(cashier) = data.cashier.as_deref().filter(|c| !c.is_empty()) {
         b.push(text_left(&format!("{}: {cashier}", w.cashier)));
@@ -620,6 +630,7 @@ pub(crate) mod tests {
             tenders: vec![TenderLine::vipps(r.total, "till1-abc-1")],
             is_return: false,
             returns_receipt_nr: None,
+            training_nr: None,
         }
     }
 

@@ -112,6 +112,9 @@ pub struct Report {
     pub copy_receipts: i64,
     pub provisional_receipts: i64,
     pub training_receipts: i64,
+    /// Sales concluded in training mode: in no other figure of the report.
+    #[serde(default)]
+    pub training_sales: Tally,
     /// Returns (count, amount paid back) and by means.
     pub returns: Tally,
     pub returns_by_tender: Vec<TenderLine>,
@@ -158,8 +161,9 @@ struct Words {
     expected: &'static str,
     counted: &'static str,
     difference: &'static str,
-    /// Returns, discounts, voided sales, voided lines, cancelled after part payment.
-    tallies: [&'static str; 5],
+    /// Returns, discounts, voided sales, voided lines, cancelled after part payment, training
+    /// sales.
+    tallies: [&'static str; 6],
     /// Receipts, copies, provisional, training, drawer openings, without a sale, price
     /// look-ups, price changes.
     counts: [&'static str; 8],
@@ -193,6 +197,7 @@ const NB: Words = Words {
         "Annullerte salg",
         "Annullerte linjer",
         "Avbrutt etter delbetaling",
+        "Treningssalg",
     ],
     counts: [
         "Kvitteringer",
@@ -237,6 +242,7 @@ const EN: Words = Words {
         "Voided sales",
         "Voided lines",
         "Cancelled after part payment",
+        "Training sales",
     ],
     counts: [
         "Receipts",
@@ -355,6 +361,7 @@ impl Report {
             self.voided_sales,
             self.voided_lines,
             self.given_back,
+            self.training_sales,
         ];
         for (label, t) in w.tallies.iter().zip(tallies) {
             out.push(pair(format!("{label} ({})", t.count), m(t.amount)));

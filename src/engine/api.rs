@@ -311,6 +311,9 @@ pub enum MessageId {
     /// A part of the payment was refused (more than is left, not positive, ...): nothing was
     /// recorded; the detail says why.
     TenderRefused,
+    /// The till is in training mode with production Vipps settings: no Vipps payment is
+    /// started for a training sale (it must move no real money); take cash or card instead.
+    TrainingNoVipps,
     /// A return was refused (more than was sold, not completed, not allowed for this
     /// cashier, ...): nothing was recorded; the detail says why.
     ReturnRefused,

@@ -199,8 +199,26 @@ impl Till {
     }
 
     /// A sale with captured money, or one flagged for the admin, never gets another payment
-    /// (that could charge the customer twice): says so and returns true.
+    /// (that could charge the customer twice), and a training sale gets none from production
+    /// Vipps (it must move no real money): says so and returns true.
     fn refuse_new_attempt(&mut self, sale_id: i64) -> bool {
+        if self.config.vipps.environment.is_production() {
+            match self
+                .db
+                .read(|c| Ok(crate::store::training::is_training_sale(c, sale_id)?))
+            {
+                Ok(false) => {}
+                Ok(true) => {
+                    tracing::info!(sale_id, "training sale: no Vipps payment in production");
+                    self.problem(MessageId::TrainingNoVipps, None, false);
+                    return true;
+                }
+                Err(e) => {
+                    self.storage_failed(&e);
+                    return true;
+                }
+            }
+        }
         let attempts = match self.db.read(|c| Ok(es::attempts_of_sale(c, sale_id)?)) {
             Ok(a) => a,
             Err(e) => {
@@ -1490,7 +1508,7 @@ impl Till {
                     self.cashier,
                 )?;
                 let signer = self.signer.as_deref().ok_or(ComplianceError::NoSigner)?;
-                compliance::sign_sale(c, signer, attempt.sale_id, now)?;
+                compliance::conclude_sale(c, signer, attempt.sale_id, now)?;
             }
             Ok(())
         });

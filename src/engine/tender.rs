@@ -194,7 +194,7 @@ impl Till {
             s.conclude_in_period(sale.id, cashier)?;
             s.journal_sale_completed(sale.id, cashier)?;
             let signer = self.signer.as_deref().ok_or(ComplianceError::NoSigner)?;
-            compliance::sign_sale(c, signer, sale.id, now)?;
+            compliance::conclude_sale(c, signer, sale.id, now)?;
             Ok(())
         });
         if let Err(e) = done {

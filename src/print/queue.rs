@@ -109,6 +109,10 @@ pub fn plan<C: Borrow<Connection>>(
                     if !completed {
                         return Ok(Err(PrintError::NotCompleted { sale_id, state }));
                     }
+                    // A training sale only ever gets training receipts (any number of them).
+                    if crate::store::training::is_training_sale(store.conn(), sale_id)? {
+                        return insert(store, sale_id, None, DocKind::Training, target).map(Ok);
+                    }
                     (DocKind::Sales, None)
                 }
                 Request::Return { refund_op_id } => {

@@ -53,6 +53,7 @@ pub fn receipt_data<C: Borrow<Connection>>(
         tenders: Vec::new(),
         is_return: false,
         returns_receipt_nr: None,
+        training_nr: sale.training_nr,
     };
     let (date, time) = match &signed {
         Some(s) => (s.trans_date.clone(), s.trans_time.clone()),

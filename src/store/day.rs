@@ -346,13 +346,14 @@ impl<C: Borrow<Connection>> Store<C> {
             )?;
             let id = self.conn().last_insert_rowid();
             if part.kind != TenderKind::Vipps {
-                self.append_journal_paid(
-                    kind::TENDER_TAKEN,
-                    part.kind.payment_code(),
-                    &json!({ "sale_id": sale_id, "tender": part.kind, "amount": part.amount,
-                             "tendered": part.tendered, "change": part.change,
-                             "rounding": part.rounding, "reference": part.reference, "by": by }),
-                )?;
+                let mut payload = json!({ "sale_id": sale_id, "tender": part.kind,
+                    "amount": part.amount, "tendered": part.tendered, "change": part.change,
+                    "rounding": part.rounding, "reference": part.reference, "by": by });
+                if super::training::is_training_sale(self.conn(), sale_id)? {
+                    // Practice money: recorded, never part of the takings.
+                    payload["training"] = json!(true);
+                }
+                self.append_journal_paid(kind::TENDER_TAKEN, part.kind.payment_code(), &payload)?;
             }
             Ok(id)
         })
@@ -515,6 +516,10 @@ impl<C: Borrow<Connection>> Store<C> {
     /// Journals a sale paid in full without Vipps as concluded (transaction 11001, with the
     /// payment code of its tender, or "other" when several kinds paid it).
     pub fn journal_sale_completed(&self, sale_id: i64, by: Actor) -> Result<(), StoreError> {
+        if super::training::is_training_sale(self.conn(), sale_id)? {
+            // Not a cash sale: its conclusion is journalled with its training number.
+            return Ok(());
+        }
         let tenders = self.tenders_of_sale(sale_id)?;
         let mut kinds: Vec<TenderKind> = tenders.iter().map(|t| t.kind).collect();
         kinds.dedup();
@@ -554,6 +559,7 @@ impl<C: Borrow<Connection>> Store<C> {
                 "a pay-out needs its reason (e.g. \"to the bank\")".into(),
             ));
         }
+        self.refuse_in_training("move cash in or out of the drawer")?;
         self.atomic(|| {
             let period = open_period(self.conn())?;
             let now = self.now_ms();
@@ -586,7 +592,8 @@ impl<C: Borrow<Connection>> Store<C> {
                COALESCE((SELECT SUM(CASE kind WHEN 'pay_out' THEN -amount ELSE amount END)
                          FROM cash_movement WHERE period = ?1 AND kind <> 'count'), 0)
              + COALESCE((SELECT SUM(amount) FROM sale_tender
-                         WHERE period = ?1 AND kind = 'cash'), 0)",
+                         WHERE period = ?1 AND kind = 'cash'
+                           AND sale_id NOT IN (SELECT id FROM sale WHERE training = 1)), 0)",
             [period],
             |r| r.get(0),
         )?)
@@ -600,6 +607,7 @@ impl<C: Borrow<Connection>> Store<C> {
             )));
         }
         self.check_privilege(by, Privilege::CashMovement)?;
+        self.refuse_in_training("count the drawer")?;
         self.atomic(|| {
             let expected = self.expected_cash()?;
             let period = open_period(self.conn())?;

@@ -95,6 +95,11 @@ pub mod kind {
     pub const PROVISIONAL_RECEIPT_ISSUED: &str = "provisional_receipt_issued";
     /// A training receipt was issued (13017).
     pub const TRAINING_RECEIPT_ISSUED: &str = "training_receipt_issued";
+    /// Training mode switched on (13023) / off (13024).
+    pub const TRAINING_MODE_ON: &str = "training_mode_on";
+    pub const TRAINING_MODE_OFF: &str = "training_mode_off";
+    /// A training sale concluded with its number of the training series.
+    pub const TRAINING_SALE_CONCLUDED: &str = "training_sale_concluded";
 }
 
 /// Hash format of rows written before journal codes existed.

@@ -38,6 +38,10 @@ pub const MIGRATIONS: MigrationList = &[
         "0007_receipts.sql",
         include_str!("../../migrations/till/0007_receipts.sql"),
     ),
+    (
+        "0008_training.sql",
+        include_str!("../../migrations/till/0008_training.sql"),
+    ),
 ];
 
 /// The schema version this build writes and understands.

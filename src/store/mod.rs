@@ -20,6 +20,7 @@ pub mod report;
 pub mod returns;
 mod sales;
 mod signatures;
+pub mod training;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -105,7 +105,15 @@ impl<C: Borrow<Connection>> Store<C> {
 
         let sales = tally(
             c,
-            "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM sale WHERE period = ?1 AND state = ?2",
+            "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM sale
+             WHERE period = ?1 AND state = ?2 AND training = 0",
+            params![period, completed],
+        )?;
+        // Training sales: counted apart, in no other figure.
+        let training_sales = tally(
+            c,
+            "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM sale
+             WHERE period = ?1 AND state = ?2 AND training = 1",
             params![period, completed],
         )?;
         let mut by_article_group = Vec::new();
@@ -113,7 +121,7 @@ impl<C: Borrow<Connection>> Store<C> {
             let mut stmt = c.prepare(
                 "SELECT l.article_group, COUNT(*), SUM(l.total)
                  FROM sale s JOIN sale_line l ON l.sale_id = s.id
-                 WHERE s.period = ?1 AND s.state = ?2
+                 WHERE s.period = ?1 AND s.state = ?2 AND s.training = 0
                  GROUP BY l.article_group ORDER BY l.article_group",
             )?;
             let rows = stmt.query_map(params![period, completed], |r| {
@@ -132,7 +140,7 @@ impl<C: Borrow<Connection>> Store<C> {
             let mut stmt = c.prepare(
                 "SELECT l.vat_bp, SUM(l.excluding_tax), SUM(l.tax)
                  FROM sale s JOIN sale_line l ON l.sale_id = s.id
-                 WHERE s.period = ?1 AND s.state = ?2
+                 WHERE s.period = ?1 AND s.state = ?2 AND s.training = 0
                  GROUP BY l.vat_bp ORDER BY l.vat_bp DESC",
             )?;
             let rows = stmt.query_map(params![period, completed], |r| {
@@ -150,12 +158,14 @@ impl<C: Borrow<Connection>> Store<C> {
             c,
             "SELECT t.kind, COUNT(*), SUM(t.amount) FROM sale_tender t JOIN sale s ON s.id = t.sale_id
              WHERE t.period = ?1 AND t.purpose = 'payment' AND s.state = 'completed'
+               AND s.training = 0
              GROUP BY t.kind ORDER BY t.kind",
             period,
         )?;
         let rounding: i64 = c.query_row(
             "SELECT COALESCE(SUM(t.rounding), 0) FROM sale_tender t JOIN sale s ON s.id = t.sale_id
-             WHERE t.period = ?1 AND t.purpose = 'payment' AND s.state = 'completed'",
+             WHERE t.period = ?1 AND t.purpose = 'payment' AND s.state = 'completed'
+               AND s.training = 0",
             [period],
             |r| r.get(0),
         )?;
@@ -164,7 +174,7 @@ impl<C: Borrow<Connection>> Store<C> {
             let mut stmt = c.prepare(
                 "SELECT s.cashier_id, c.name, c.role, COUNT(*), SUM(s.total)
                  FROM sale s LEFT JOIN cashier c ON c.id = s.cashier_id
-                 WHERE s.period = ?1 AND s.state = ?2
+                 WHERE s.period = ?1 AND s.state = ?2 AND s.training = 0
                  GROUP BY s.cashier_id ORDER BY c.name",
             )?;
             let rows = stmt.query_map(params![period, completed], |r| {
@@ -220,14 +230,15 @@ impl<C: Borrow<Connection>> Store<C> {
         let given_back = tally(
             c,
             "SELECT COUNT(DISTINCT sale_id), COALESCE(-SUM(amount), 0) FROM sale_tender
-             WHERE period = ?1 AND purpose = 'given_back'",
+             WHERE period = ?1 AND purpose = 'given_back'
+               AND sale_id NOT IN (SELECT id FROM sale WHERE training = 1)",
             [period],
         )?;
         let discounts = tally(
             c,
             "SELECT COUNT(*), COALESCE(SUM(l.discount), 0)
              FROM sale s JOIN sale_line l ON l.sale_id = s.id
-             WHERE s.period = ?1 AND s.state = ?2 AND l.discount > 0",
+             WHERE s.period = ?1 AND s.state = ?2 AND s.training = 0 AND l.discount > 0",
             params![period, completed],
         )?;
         let correction = |k: &str| {
@@ -282,6 +293,7 @@ impl<C: Borrow<Connection>> Store<C> {
             copy_receipts: events(c, EventCode::COPY_RECEIPT, after_seq)?,
             provisional_receipts: events(c, EventCode::PROVISIONAL_RECEIPT, after_seq)?,
             training_receipts: events(c, EventCode::TRAINING_RECEIPT, after_seq)?,
+            training_sales,
             returns,
             returns_by_tender,
             discounts,
@@ -321,6 +333,7 @@ impl<C: Borrow<Connection>> Store<C> {
         by: Actor,
     ) -> Result<Report, StoreError> {
         self.check_privilege(by, Privilege::ZReport)?;
+        self.refuse_in_training("take the Z report")?;
         self.atomic(|| {
             let c = self.conn();
             let in_flight: Vec<i64> = {

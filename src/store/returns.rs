@@ -140,6 +140,12 @@ impl<C: Borrow<Connection>> Store<C> {
                 "choose at least one line to return".into(),
             ));
         }
+        self.refuse_in_training("take a return")?;
+        if super::training::is_training_sale(self.conn(), sale_id).unwrap_or(false) {
+            return Err(StoreError::Refused(format!(
+                "sale {sale_id} was a training sale: nothing was paid, nothing can be returned"
+            )));
+        }
         self.atomic(|| {
             let c = self.conn();
             let sale: Option<(String, Option<i64>)> = c

@@ -35,6 +35,10 @@ pub struct SaleRecord {
     pub created_ms: i64,
     pub updated_ms: i64,
     pub completed_ms: Option<i64>,
+    /// Frozen in training mode: moves no real money, never signed.
+    pub training: bool,
+    /// A concluded training sale's number in the training series.
+    pub training_nr: Option<i64>,
 }
 
 /// One row of the sales history.
@@ -72,10 +76,12 @@ impl<C: Borrow<Connection>> Store<C> {
         self.atomic(|| {
             let now = self.now_ms();
             let receipt = Receipt::from_basket(basket);
+            // A sale frozen in training mode stays a training sale.
+            let training = super::training::training_mode(self.conn())?.is_some();
             self.conn().execute(
                 "INSERT INTO sale (currency, state, total, excluding_tax, tax, discount,
-                                   basket_json, receipt_json, created_ms, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                                   basket_json, receipt_json, created_ms, updated_ms, training)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
                 params![
                     basket.currency().code(),
                     SaleState::AwaitingCheckIn.as_str(),
@@ -85,15 +91,17 @@ impl<C: Borrow<Connection>> Store<C> {
                     receipt.discount,
                     serde_json::to_string(basket)?,
                     serde_json::to_string(&receipt)?,
-                    now
+                    now,
+                    training
                 ],
             )?;
             let sale_id = self.conn().last_insert_rowid();
             self.insert_lines(sale_id, basket, &receipt)?;
-            self.append_journal(
-                kind::SALE_FROZEN,
-                &json!({ "sale_id": sale_id, "receipt": receipt }),
-            )?;
+            let mut payload = json!({ "sale_id": sale_id, "receipt": receipt });
+            if training {
+                payload["training"] = json!(true);
+            }
+            self.append_journal(kind::SALE_FROZEN, &payload)?;
             Ok(sale_id)
         })
     }
@@ -221,7 +229,8 @@ impl<C: Borrow<Connection>> Store<C> {
             .conn()
             .query_row(
                 "SELECT id, state, currency, total, excluding_tax, tax, discount, basket_json,
-                        receipt_json, attempts, created_ms, updated_ms, completed_ms
+                        receipt_json, attempts, created_ms, updated_ms, completed_ms,
+                        training, training_nr
                  FROM sale WHERE id = ?1",
                 [sale_id],
                 |r| {
@@ -235,12 +244,23 @@ impl<C: Borrow<Connection>> Store<C> {
                         r.get::<_, i64>(9)?,
                         [r.get::<_, i64>(10)?, r.get(11)?],
                         r.get::<_, Option<i64>>(12)?,
+                        (r.get::<_, bool>(13)?, r.get::<_, Option<i64>>(14)?),
                     ))
                 },
             )
             .optional()?;
-        let Some((id, state, currency, amounts, basket, receipt, attempts, times, completed_ms)) =
-            row
+        let Some((
+            id,
+            state,
+            currency,
+            amounts,
+            basket,
+            receipt,
+            attempts,
+            times,
+            completed_ms,
+            (training, training_nr),
+        )) = row
         else {
             return Ok(None);
         };
@@ -260,6 +280,8 @@ impl<C: Borrow<Connection>> Store<C> {
             created_ms,
             updated_ms,
             completed_ms,
+            training,
+            training_nr,
         }))
     }
 

@@ -320,7 +320,7 @@ fn schema4_journal(path: &Path, kinds: &[&str]) {
 }
 
 /// Kinds that came after journal codes (migration 5): never in a format 1 row.
-const NEW_KINDS: [&str; 25] = [
+const NEW_KINDS: [&str; 28] = [
     "sale_signed",
     "return_signed",
     "journal_exported",
@@ -346,6 +346,9 @@ const NEW_KINDS: [&str; 25] = [
     "copy_receipt_issued",
     "provisional_receipt_issued",
     "training_receipt_issued",
+    "training_mode_on",
+    "training_mode_off",
+    "training_sale_concluded",
 ];
 
 #[test]

@@ -3,47 +3,13 @@
 //! and X/Z reports whose totals match the sales made (øre exact).
 
 use crate::engine_support::*;
-use kasse::core::basket::Basket;
-use kasse::core::catalog::Item;
 use kasse::core::money::Currency;
 use kasse::core::report::ReportKind;
 use kasse::core::sale::SaleState;
 use kasse::core::tender::TenderKind;
-use kasse::core::vat::VatRate;
 use kasse::engine::{Command, EngineEvent, MessageId};
 use kasse::store::StoreError;
 use kasse::store::day::{CashMovementKind, TenderPurpose};
-
-fn one_item(price: i64) -> Basket {
-    let mut b = Basket::new(Currency::Nok);
-    b.add_item(&Item::new("sku-x", "Thing", price, VatRate::NO_STANDARD))
-        .unwrap();
-    b
-}
-
-fn tender(kind: TenderKind, amount: i64) -> Command {
-    Command::Tender {
-        tender: kind,
-        amount,
-        reference: None,
-    }
-}
-
-async fn start_sale(
-    engine: &kasse::engine::EngineHandle,
-    rx: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
-    basket: Basket,
-) -> i64 {
-    engine.send(Command::Pay { basket }).unwrap();
-    match wait_for(rx, "awaiting check-in", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await
-    {
-        EngineEvent::AwaitingCheckIn { sale_id, .. } => sale_id,
-        _ => unreachable!(),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cash_sale_gives_change_and_rounds_to_whole_kroner() {

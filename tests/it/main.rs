@@ -14,6 +14,7 @@ mod compliance_journal;
 mod compliance_saft;
 mod compliance_signatures;
 mod day_tenders;
+mod day_training;
 mod engine_crash;
 mod engine_faults;
 mod engine_flow;

@@ -111,8 +111,12 @@ pub fn write<W: Write>(
 
     x.text("reportReceiptDeliveryNum", "0")?;
     x.amount("reportReceiptDeliveryAmnt", 0)?;
-    x.text("reportTrainingNum", &report.training_receipts.to_string())?;
-    x.amount("reportTrainingAmnt", 0)?;
+    // Training mode transactions (the sales concluded in training mode, apart from the rest).
+    x.text(
+        "reportTrainingNum",
+        &report.training_sales.count.to_string(),
+    )?;
+    x.amount("reportTrainingAmnt", report.training_sales.amount)?;
 
     x.open("reportPayIns")?;
     x.open("reportPayIn")?;

@@ -9,8 +9,9 @@ use kasse::config::Config;
 use kasse::core::basket::Basket;
 use kasse::core::catalog::Item;
 use kasse::core::money::Currency;
+use kasse::core::tender::TenderKind;
 use kasse::core::vat::VatRate;
-use kasse::engine::{Engine, EngineEvent, EngineHandle, EngineOptions};
+use kasse::engine::{Command, Engine, EngineEvent, EngineHandle, EngineOptions};
 use kasse::sim::{SimConfig, client::LedgerPayment, client::LoggedCall};
 use kasse::store::Store;
 use tokio::sync::broadcast;
@@ -377,4 +378,38 @@ pub async fn pay_by_phone(
 ) -> String {
     send_to_phone(engine, rx).await;
     requested(rx).await
+}
+
+/// A one-line basket of `price` øre (standard VAT).
+pub fn one_item(price: i64) -> Basket {
+    let mut b = Basket::new(Currency::Nok);
+    b.add_item(&Item::new("sku-x", "Thing", price, VatRate::NO_STANDARD))
+        .unwrap();
+    b
+}
+
+/// A part of the payment taken at the till.
+pub fn tender(kind: TenderKind, amount: i64) -> Command {
+    Command::Tender {
+        tender: kind,
+        amount,
+        reference: None,
+    }
+}
+
+/// Presses Pay on `basket` and returns the sale id once it awaits the customer.
+pub async fn start_sale(
+    engine: &EngineHandle,
+    rx: &mut broadcast::Receiver<EngineEvent>,
+    basket: Basket,
+) -> i64 {
+    engine.send(Command::Pay { basket }).unwrap();
+    match wait_for(rx, "awaiting check-in", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await
+    {
+        EngineEvent::AwaitingCheckIn { sale_id, .. } => sale_id,
+        _ => unreachable!(),
+    }
 }
