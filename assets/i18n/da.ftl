@@ -26,6 +26,7 @@ status-engine-stopped = Betalingsmotoren er stoppet. Genstart kassen.
 status-settings-not-saved = Indstillingerne blev ikke gemt: { $error }
 status-recovered-unresolved = { $unresolved } ufærdige betalinger er ikke afklaret endnu; kassen prøver videre.
 demo-banner = Demotilstand: en indbygget Vipps-simulator træder i stedet for Vipps, og ingen rigtige penge flyttes. Brug den simulerede telefon til højre. For at sætte en rigtig kasse op: Admin → Forbindelse.
+training-banner = TRÆNINGSTILSTAND · ingen rigtige penge flyttes; bonerne hedder «Treningskvittering». En leder afslutter under Rapporter.
 
 ## Salg
 sale-search-placeholder = Søg eller scan stregkode
@@ -284,6 +285,11 @@ reports-title = Rapporter og skuffe
 reports-x = X-rapport (dagen indtil nu)
 reports-z = Z-rapport (afslut dagen)
 reports-z-hint = Én gang om dagen, af en leder, uden betaling i gang.
+reports-training-on = Start træningstilstand
+reports-training-off = Afslut træningstilstand
+reports-training-hint = En leder. Træningssalg tælles for sig; Z-rapport, returneringer og kontantbevægelser venter, til træningen er slut.
+reports-training-now-on = Træningstilstand er slået til.
+reports-training-now-off = Træningstilstand er slået fra.
 reports-open-drawer = Åbn skuffen (uden salg)
 reports-none = Tag en X-rapport for at se dagen indtil nu.
 reports-drawer-opened = Skuffen blev åbnet (registreret).

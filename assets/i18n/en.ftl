@@ -26,6 +26,7 @@ status-engine-stopped = The payment engine has stopped. Restart the till.
 status-settings-not-saved = The settings could not be saved: { $error }
 status-recovered-unresolved = { $unresolved } unfinished payment(s) could not be settled yet; the till keeps trying.
 demo-banner = Demo mode: a built-in Vipps simulator stands in for Vipps and no real money moves. Use the simulated phone on the right. To set up a real till: Admin → Connection.
+training-banner = TRAINING MODE · no real money moves; receipts say "Treningskvittering". A manager ends it under Reports.
 
 ## Sale
 sale-search-placeholder = Search or scan a barcode
@@ -284,6 +285,11 @@ reports-title = Reports and drawer
 reports-x = X report (the day so far)
 reports-z = Z report (close the day)
 reports-z-hint = Once a day, by a manager, with no payment in progress.
+reports-training-on = Start training mode
+reports-training-off = End training mode
+reports-training-hint = A manager. Training sales are counted apart; the Z report, returns and cash movements wait until training ends.
+reports-training-now-on = Training mode is on.
+reports-training-now-off = Training mode is off.
 reports-open-drawer = Open the drawer (no sale)
 reports-none = Take an X report to see the day so far.
 reports-drawer-opened = The drawer was opened (recorded).

@@ -26,6 +26,7 @@ status-engine-stopped = Maksumoottori on pysähtynyt. Käynnistä kassa uudellee
 status-settings-not-saved = Asetuksia ei tallennettu: { $error }
 status-recovered-unresolved = { $unresolved } keskeneräistä maksua ei ole vielä selvitetty; kassa yrittää edelleen.
 demo-banner = Demotila: sisäänrakennettu Vipps-simulaattori toimii Vippsin sijaan, eikä oikeaa rahaa liiku. Käytä oikealla olevaa simuloitua puhelinta. Oikean kassan käyttöönotto: Ylläpito → Yhteys.
+training-banner = HARJOITUSTILA · oikeaa rahaa ei liiku; kuitit ovat «Treningskvittering». Esimies lopettaa sen Raporteissa.
 
 ## Myynti
 sale-search-placeholder = Hae tai skannaa viivakoodi
@@ -284,6 +285,11 @@ reports-title = Raportit ja kassalaatikko
 reports-x = X-raportti (päivä tähän asti)
 reports-z = Z-raportti (päätä päivä)
 reports-z-hint = Kerran päivässä, esimies, ei maksua kesken.
+reports-training-on = Aloita harjoitustila
+reports-training-off = Lopeta harjoitustila
+reports-training-hint = Esimies. Harjoitusmyynnit lasketaan erikseen; Z-raportti, palautukset ja käteisliikkeet odottavat harjoituksen loppuun.
+reports-training-now-on = Harjoitustila on päällä.
+reports-training-now-off = Harjoitustila on pois päältä.
 reports-open-drawer = Avaa laatikko (ei myyntiä)
 reports-none = Ota X-raportti nähdäksesi päivän tähän asti.
 reports-drawer-opened = Laatikko avattiin (kirjattu).

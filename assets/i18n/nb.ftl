@@ -26,6 +26,7 @@ status-engine-stopped = Betalingsmotoren har stoppet. Start kassen på nytt.
 status-settings-not-saved = Innstillingene ble ikke lagret: { $error }
 status-recovered-unresolved = { $unresolved } uferdige betalinger er ikke avklart ennå; kassen prøver videre.
 demo-banner = Demomodus: en innebygd Vipps-simulator står i stedet for Vipps, og ingen ekte penger flyttes. Bruk den simulerte telefonen til høyre. For å sette opp en ekte kasse: Admin → Tilkobling.
+training-banner = TRENINGSMODUS · ingen ekte penger flyttes; kvitteringene heter «Treningskvittering». En leder avslutter under Rapporter.
 
 ## Salg
 sale-search-placeholder = Søk eller skann strekkode
@@ -284,6 +285,11 @@ reports-title = Rapporter og skuff
 reports-x = X-rapport (dagen så langt)
 reports-z = Z-rapport (avslutt dagen)
 reports-z-hint = Én gang per dag, av en leder, uten betaling i gang.
+reports-training-on = Start treningsmodus
+reports-training-off = Avslutt treningsmodus
+reports-training-hint = En leder. Treningssalg telles for seg; Z-rapport, returer og kontantbevegelser venter til treningen er slutt.
+reports-training-now-on = Treningsmodus er på.
+reports-training-now-off = Treningsmodus er av.
 reports-open-drawer = Åpne skuffen (uten salg)
 reports-none = Ta en X-rapport for å se dagen så langt.
 reports-drawer-opened = Skuffen ble åpnet (registrert).

@@ -62,6 +62,8 @@ pub struct Boot {
     pub utc_offset: UtcOffset,
     /// The till's cashiers: with any, the window starts at the log-in.
     pub cashiers: Vec<crate::core::cashier::Cashier>,
+    /// The till is in training mode.
+    pub training: bool,
 }
 
 impl std::fmt::Debug for Boot {
@@ -136,6 +138,10 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
             s.cashiers()
         })
         .await?;
+    let training = catalog_store
+        .clone()
+        .run(|s| Ok(s.training_mode()?.is_some()))
+        .await?;
     // The engine's connection is opened after the catalogue is in place, so
     // its first transaction never starts from a snapshot older than that write.
     let (engine, events) = Engine::open(config.clone(), EngineOptions::default())?;
@@ -154,6 +160,7 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         demo,
         utc_offset,
         cashiers,
+        training,
     })
 }
 
@@ -257,6 +264,8 @@ pub struct App {
     cashier: Option<crate::core::cashier::Cashier>,
     /// The last key or click (for the idle lock).
     last_input_ms: i64,
+    /// Training mode: a banner says so on every screen.
+    training: bool,
 }
 
 impl std::fmt::Debug for App {
@@ -298,6 +307,8 @@ pub enum Message {
     LoggedIn(Result<crate::core::cashier::Cashier, String>),
     CashiersLoaded(Result<Vec<crate::core::cashier::Cashier>, String>),
     ReportTaken(Result<Box<crate::core::report::Report>, String>),
+    /// Training mode was switched to the given state (or refused).
+    TrainingSet(Result<bool, String>),
     ReportsNote(Result<String, String>),
     /// Lock the till (back to the log-in).
     Lock,
@@ -367,6 +378,7 @@ impl App {
             notice: None,
             cashier: None,
             last_input_ms: now_ms(),
+            training: boot.training,
         };
         let events = listen(boot.events);
         (
@@ -458,6 +470,7 @@ impl App {
                 | Message::LoggedIn(_)
                 | Message::CashiersLoaded(_)
                 | Message::ReportTaken(_)
+                | Message::TrainingSet(_)
                 | Message::ReportsNote(_)
                 | Message::Recorded(_)
                 | Message::SaleLines(..)
@@ -520,6 +533,7 @@ impl App {
             Message::CashiersLoaded(result) => self.cashiers_loaded(result),
             Message::Reports(message) => return self.reports_message(message),
             Message::ReportTaken(result) => self.report_taken(result),
+            Message::TrainingSet(result) => self.training_set(result),
             Message::ReportsNote(result) => self.reports_note(result),
             Message::CashRecorded(result) => self.cash_recorded(result),
             Message::Printed(result) => self.printed(result),
@@ -698,7 +712,7 @@ impl App {
                 operation::focus(admin::PIN_ID)
             }
             Tab::Reports => {
-                self.screen = Self::reports_screen();
+                self.screen = self.reports_screen();
                 Task::none()
             }
         }

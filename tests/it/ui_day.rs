@@ -453,3 +453,55 @@ fn a_gift_card_pays_part_and_cash_the_rest() {
         ]
     );
 }
+
+#[test]
+fn a_manager_trains_on_the_till_and_the_sale_prints_a_training_receipt() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", ready);
+    h.click(&h.t("tab-reports"));
+    h.click(&h.t("reports-training-on"));
+    h.wait_for_text(&h.t("reports-training-now-on"));
+    assert!(h.has_text(&h.t("training-banner")));
+    assert!(h.has_text(&h.t("reports-training-off")));
+
+    h.click(&h.t("tab-sale"));
+    h.click_id(&tile_id("kopp"));
+    pay_and_open_cash(&mut h, TERMOKOPP);
+    h.scan("199");
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    let store = store(&h);
+    let (sale_id, training, nr): (i64, bool, Option<i64>) = store
+        .conn()
+        .query_row(
+            "SELECT id, training, training_nr FROM sale ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(training);
+    assert_eq!(nr, Some(1));
+    assert!(store.signed_sale(sale_id).unwrap().is_none());
+    // The receipt printed by itself is a training receipt, never a sales receipt.
+    let printed = poll(
+        "the training receipt printed",
+        || -> Vec<String> {
+            let mut stmt = store
+                .conn()
+                .prepare("SELECT kind FROM receipt_print WHERE sale_id = ?1 AND status = 'printed'")
+                .unwrap();
+            stmt.query_map([sale_id], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        },
+        |kinds| !kinds.is_empty(),
+    );
+    assert_eq!(printed, vec!["training".to_string()]);
+
+    h.click(&h.t("receipt-new-sale"));
+    h.click(&h.t("tab-reports"));
+    h.click(&h.t("reports-training-off"));
+    h.wait_for_text(&h.t("reports-training-now-off"));
+    assert!(!h.has_text(&h.t("training-banner")));
+    assert!(store.training_mode().unwrap().is_none());
+}

@@ -137,6 +137,11 @@ impl App {
                     Message::ReportsNote,
                 )
             }
+            reports::Action::SetTraining(on) => {
+                Task::perform(store.run(move |s| s.set_training_mode(on, by)), move |r| {
+                    Message::TrainingSet(r.map(|_| on).map_err(|e| e.to_string()))
+                })
+            }
             reports::Action::Cash {
                 kind,
                 amount,
@@ -286,7 +291,25 @@ impl App {
         }
     }
 
-    pub(super) fn reports_screen() -> Screen {
-        Screen::Reports(Box::default())
+    pub(super) fn reports_screen(&self) -> Screen {
+        Screen::Reports(Box::new(reports::Reports::new(self.training)))
+    }
+
+    /// Training mode was switched by the manager (or refused).
+    pub(super) fn training_set(&mut self, result: Shown<bool>) {
+        if let Ok(on) = result {
+            self.training = on;
+        }
+        let note = |on: bool| {
+            self.i18n.t(if on {
+                "reports-training-now-on"
+            } else {
+                "reports-training-now-off"
+            })
+        };
+        let result = result.map(|on| (on, note(on)));
+        if let Screen::Reports(screen) = &mut self.screen {
+            screen.training_set(result);
+        }
     }
 }

@@ -64,6 +64,18 @@ impl App {
                 .style(theme::banner(theme::DEMO_PURPLE, Color::WHITE)),
             );
         }
+        if self.training {
+            page = page.push(
+                container(
+                    text(self.i18n.t("training-banner"))
+                        .size(size::SMALL)
+                        .font(theme::BOLD),
+                )
+                .padding([6, 16])
+                .width(Fill)
+                .style(theme::banner(theme::TEST_YELLOW, theme::INK)),
+            );
+        }
         if let Some(notice) = &self.notice {
             page = page.push(
                 container(

@@ -20,6 +20,8 @@ pub struct Reports {
     /// Cash in or out of the drawer: the amount typed (kroner) and the reason.
     amount: String,
     reason: String,
+    /// The till is in training mode (the switch shows the way out).
+    training: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +35,8 @@ pub enum Message {
     Count,
     /// Print the report shown.
     Print,
+    /// Switch training mode on or off (a manager).
+    Training,
 }
 
 /// What the root must do.
@@ -52,9 +56,26 @@ pub enum Action {
     Count(i64),
     /// Print this report on the receipt printer.
     Print(Box<Report>),
+    /// Switch training mode on (true) or off.
+    SetTraining(bool),
 }
 
 impl Reports {
+    pub fn new(training: bool) -> Reports {
+        Reports {
+            training,
+            ..Reports::default()
+        }
+    }
+
+    /// Training mode was switched (a note to show) or the switch was refused.
+    pub fn training_set(&mut self, result: Result<(bool, String), String>) {
+        if let Ok((on, _)) = &result {
+            self.training = *on;
+        }
+        self.drawer(result.map(|(_, note)| note));
+    }
+
     pub fn update(&mut self, message: Message) -> Action {
         match message {
             Message::Amount(a) => {
@@ -90,6 +111,7 @@ impl Reports {
                 Some(report) => Action::Print(Box::new(report.clone())),
                 None => Action::None,
             },
+            Message::Training => Action::SetTraining(!self.training),
             Message::Amount(_) | Message::Reason(_) => Action::None,
         };
         if action == Action::None {
@@ -131,14 +153,17 @@ impl Reports {
         let enabled = |m: Message| (!self.busy).then_some(m);
         let mut actions = column![
             heading(ctx.t("reports-title")),
-            big_button(ctx.t("reports-x"), theme::primary_button)
-                .width(Fill)
-                .on_press_maybe(enabled(Message::X)),
-            big_button(ctx.t("reports-z"), theme::stop_button)
-                .width(Fill)
-                .on_press_maybe(enabled(Message::Z)),
+            row![
+                big_button(ctx.t("reports-x"), theme::primary_button)
+                    .width(Fill)
+                    .on_press_maybe(enabled(Message::X)),
+                big_button(ctx.t("reports-z"), theme::stop_button)
+                    .width(Fill)
+                    .on_press_maybe(enabled(Message::Z)),
+            ]
+            .spacing(8),
             text(ctx.t("reports-z-hint")).size(size::SMALL),
-            Space::new().height(Length::Fixed(24.0)),
+            Space::new().height(Length::Fixed(12.0)),
             big_button(ctx.t("reports-open-drawer"), theme::plain_button)
                 .width(Fill)
                 .on_press_maybe(enabled(Message::OpenDrawer)),
@@ -194,25 +219,44 @@ impl Reports {
                     .style(theme::banner(theme::AMBER, theme::INK)),
             );
         }
+        let training = big_button(
+            ctx.t(if self.training {
+                "reports-training-off"
+            } else {
+                "reports-training-on"
+            }),
+            theme::plain_button,
+        )
+        .width(Length::Fixed(320.0))
+        .on_press_maybe(enabled(Message::Training));
+        let mut below = row![].spacing(12).align_y(iced::Alignment::Center);
         let paper: Element<'a, Message> = match &self.shown {
-            Some(report) => column![
+            Some(report) => {
+                below = below.push(
+                    big_button(ctx.t("reports-print"), theme::plain_button)
+                        .width(Length::Fixed(320.0))
+                        .on_press_maybe(enabled(Message::Print)),
+                );
                 scrollable(
                     container(report_lines(report.lines(ctx.i18n.locale())))
                         .padding(24)
                         .style(theme::panel),
                 )
-                .height(Fill),
-                big_button(ctx.t("reports-print"), theme::plain_button)
-                    .width(Length::Fixed(360.0))
-                    .on_press_maybe(enabled(Message::Print)),
-            ]
-            .spacing(12)
-            .into(),
+                .height(Fill)
+                .into()
+            }
             None => container(text(ctx.t("reports-none")).size(size::BODY))
                 .padding(24)
+                .height(Fill)
                 .style(theme::panel)
                 .into(),
         };
+        let below = below.push(training).push(
+            text(ctx.t("reports-training-hint"))
+                .size(size::SMALL)
+                .width(Fill),
+        );
+        let paper = column![paper, below].spacing(12);
         row![actions, container(paper).width(Fill).height(Fill)]
             .spacing(32)
             .padding(24)
