@@ -460,6 +460,20 @@ async fn saft_export_of_cash_split_and_till_returns_validates() {
         matches!(e, EngineEvent::ReturnDone { .. })
     })
     .await;
+    // A training sale in cash: journalled, counted apart, never a signed cash transaction.
+    assert!(env.store().set_training_mode(true, None).unwrap());
+    engine
+        .send(Command::Pay {
+            basket: one_item(4_000),
+        })
+        .unwrap();
+    wait_for(&mut rx, "training sale", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine.send(tender(TenderKind::Cash, 4_000)).unwrap();
+    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    assert!(env.store().set_training_mode(false, None).unwrap());
     engine.send(Command::Shutdown).unwrap();
     engine.closed().await;
 
@@ -525,4 +539,21 @@ async fn saft_export_of_cash_split_and_till_returns_validates() {
         "243.00",
         "258.00 sold, 15.00 returned"
     );
+    // The training sale: in the reports' training figures, in the events, not a transaction.
+    assert_eq!(all(&t, "eventReport/reportTrainingNum"), ["1", "1"]);
+    assert_eq!(
+        all(&t, "eventReport/reportTrainingAmnt"),
+        ["40.00", "40.00"]
+    );
+    assert_eq!(all(&t, "cashtransaction/nr").len(), 3);
+    for kind in [
+        "training_mode_on",
+        "training_mode_off",
+        "training_sale_concluded",
+    ] {
+        assert!(
+            xml.contains(&format!("<eventType>{kind}</eventType>")),
+            "{kind}"
+        );
+    }
 }
