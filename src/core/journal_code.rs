@@ -168,6 +168,10 @@ pub const TABLE: &[(&str, JournalCodes)] = &[
         "engine_started",
         JournalCodes::event(EventCode::APPLICATION_START),
     ),
+    (
+        "engine_stopped",
+        JournalCodes::event(EventCode::APPLICATION_SHUT_DOWN),
+    ),
     ("till_qr_ready", JournalCodes::event(EventCode::OTHER)),
     (
         "journal_exported",

@@ -211,6 +211,17 @@ impl Till {
                 Input::Closed => break,
             }
         }
+        // An orderly stop is journalled (13002); a killed process is seen by the next start.
+        let now = self.now_ms();
+        if let Err(e) = self.db.tx(|c| {
+            db::journal(
+                c,
+                db::jk::ENGINE_STOPPED,
+                serde_json::json!({ "at_ms": now, "ran_ms": now - self.started_at_ms }),
+            )
+        }) {
+            tracing::warn!(error = %e, "the stop could not be journalled");
+        }
         tracing::info!("engine stopped");
     }
 

@@ -19,6 +19,7 @@ pub mod jk {
         REFUND_DONE, REFUND_FAILED, REFUND_REQUESTED,
     };
     pub const ENGINE_STARTED: &str = "engine_started";
+    pub const ENGINE_STOPPED: &str = "engine_stopped";
     pub const QR_READY: &str = "till_qr_ready";
     pub const CHECKIN_RECEIVED: &str = "checkin_received";
     pub const CHECKIN_IGNORED: &str = "checkin_ignored";

@@ -320,7 +320,7 @@ fn schema4_journal(path: &Path, kinds: &[&str]) {
 }
 
 /// Kinds that came after journal codes (migration 5): never in a format 1 row.
-const NEW_KINDS: [&str; 28] = [
+const NEW_KINDS: [&str; 29] = [
     "sale_signed",
     "return_signed",
     "journal_exported",
@@ -349,6 +349,7 @@ const NEW_KINDS: [&str; 28] = [
     "training_mode_on",
     "training_mode_off",
     "training_sale_concluded",
+    "engine_stopped",
 ];
 
 #[test]
