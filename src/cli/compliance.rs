@@ -126,10 +126,12 @@ pub struct SaftExportArgs {
     /// Organisation (CVR) number (default: signing.company_ident).
     #[arg(long, value_name = "NUMBER")]
     pub company_ident: Option<String>,
-    /// The business's name (default: till.name).
+    /// The business's name (default: shop.name, else till.name).
     #[arg(long, value_name = "NAME")]
     pub company_name: Option<String>,
     /// Street of the business's address (required for Denmark, with the three below).
+    /// Default: the shop's address from Admin (`shop.address`), when it reads as a street line
+    /// with a house number and a line of postal code and city.
     #[arg(long, value_name = "STREET")]
     pub street: Option<String>,
     /// House number of the address.
@@ -355,7 +357,8 @@ pub fn saft_export(
         &args.postal_code,
         &args.city,
     ) {
-        (None, None, None, None) => None,
+        // The shop's address as set in Admin, when it has a street line and a postal line.
+        (None, None, None, None) => Address::from_lines(&config.shop.address),
         (Some(street), Some(number), Some(postal_code), Some(city)) => Some(Address {
             street: street.clone(),
             number: number.clone(),
@@ -388,9 +391,13 @@ pub fn saft_export(
         to: args.to,
         company: Company {
             ident,
-            name: args
-                .company_name
-                .unwrap_or_else(|| config.till.name.clone()),
+            name: args.company_name.unwrap_or_else(|| {
+                if config.shop.name.trim().is_empty() {
+                    config.till.name.clone()
+                } else {
+                    config.shop.name.trim().to_string()
+                }
+            }),
             address,
         },
         currency: config.till.currency,

@@ -121,6 +121,38 @@ pub struct Address {
     pub city: String,
 }
 
+impl Address {
+    /// The address as the shop typed it in Admin (one line per line): the street line with
+    /// its house number last ("Storgata 1B"), and a line of postal code and city ("0155 Oslo",
+    /// "DK-2100 København Ø"). `None` when it does not have that shape.
+    pub fn from_lines(text: &str) -> Option<Address> {
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let (postal_code, city) = lines.iter().rev().find_map(|line| {
+            let (code, city) = line.split_once(char::is_whitespace)?;
+            let digits = code.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '-');
+            (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
+                .then(|| (digits.to_string(), city.trim().to_string()))
+                .filter(|(_, city)| !city.is_empty())
+        })?;
+        let (street, number) = lines.iter().find_map(|line| {
+            let (street, number) = line.rsplit_once(char::is_whitespace)?;
+            number
+                .starts_with(|c: char| c.is_ascii_digit())
+                .then(|| (street.trim().to_string(), number.to_string()))
+        })?;
+        Some(Address {
+            street,
+            number,
+            postal_code,
+            city,
+        })
+    }
+}
+
 /// The business the file is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Company {

@@ -145,3 +145,29 @@ fn without_a_till_id_the_events_go_to_the_one_register() {
     assert_eq!(text.matches("<cashregister>").count(), 1);
     assert!(text.contains("<registerID>t1</registerID>"));
 }
+
+#[test]
+fn the_shops_address_lines_become_the_export_address() {
+    assert_eq!(
+        Address::from_lines("Storgata 1B\n0155 Oslo\n"),
+        Some(Address {
+            street: "Storgata".into(),
+            number: "1B".into(),
+            postal_code: "0155".into(),
+            city: "Oslo".into(),
+        })
+    );
+    assert_eq!(
+        Address::from_lines("  Nørre Allé 12 \n\nDK-2200 København N"),
+        Some(Address {
+            street: "Nørre Allé".into(),
+            number: "12".into(),
+            postal_code: "2200".into(),
+            city: "København N".into(),
+        })
+    );
+    // No house number, or no postal code: not an address the schema can take.
+    assert_eq!(Address::from_lines("Torget\n0155 Oslo"), None);
+    assert_eq!(Address::from_lines("Storgata 1"), None);
+    assert_eq!(Address::from_lines(""), None);
+}
