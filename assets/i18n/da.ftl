@@ -341,3 +341,18 @@ admin-shop-address = Adresse (linjer adskilt med komma)
 admin-printer = Bonprinter (tcp://VÆRT:9100, device:/dev/usb/lp0, file:STI, none)
 admin-print-test-page = Udskriv testside
 admin-test-page-printed = Testsiden blev sendt til printeren.
+
+# Customer display
+customer-welcome = Velkommen
+customer-total = I alt
+customer-to-pay = At betale
+customer-scan = Scan QR-koden med Vipps eller MobilePay
+customer-approve = Godkend betalingen i appen
+customer-processing = Gennemfører betalingen …
+customer-not-paid = Betalingen gik ikke igennem. Spørg ved kassen.
+customer-thanks = Tak!
+customer-paid = Betalt
+customer-change = Byttepenge: { $amount }
+customer-discount = Rabat
+customer-window-title = kundeskærm
+customer-display-toggle = Kundeskærm til/fra

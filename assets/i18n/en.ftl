@@ -341,3 +341,18 @@ admin-shop-address = Address (lines separated by commas)
 admin-printer = Receipt printer (tcp://HOST:9100, device:/dev/usb/lp0, file:PATH, none)
 admin-print-test-page = Print test page
 admin-test-page-printed = The test page was sent to the printer.
+
+# Customer display
+customer-welcome = Welcome
+customer-total = Total
+customer-to-pay = To pay
+customer-scan = Scan the QR code with Vipps or MobilePay
+customer-approve = Approve the payment in the app
+customer-processing = Completing the payment…
+customer-not-paid = The payment did not go through. Please ask at the till.
+customer-thanks = Thank you!
+customer-paid = Paid
+customer-change = Your change: { $amount }
+customer-discount = Discount
+customer-window-title = customer display
+customer-display-toggle = Customer display on/off

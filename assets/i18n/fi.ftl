@@ -341,3 +341,18 @@ admin-shop-address = Osoite (rivit pilkuilla eroteltuina)
 admin-printer = Kuittitulostin (tcp://PALVELIN:9100, device:/dev/usb/lp0, file:POLKU, none)
 admin-print-test-page = Tulosta testisivu
 admin-test-page-printed = Testisivu lähetettiin tulostimelle.
+
+# Customer display
+customer-welcome = Tervetuloa
+customer-total = Yhteensä
+customer-to-pay = Maksettavaa
+customer-scan = Skannaa QR-koodi Vippsillä tai MobilePaylla
+customer-approve = Hyväksy maksu sovelluksessa
+customer-processing = Maksua viimeistellään …
+customer-not-paid = Maksu ei mennyt läpi. Kysy kassalta.
+customer-thanks = Kiitos!
+customer-paid = Maksettu
+customer-change = Vaihtoraha: { $amount }
+customer-discount = Alennus
+customer-window-title = asiakasnäyttö
+customer-display-toggle = Asiakasnäyttö päälle/pois

@@ -341,3 +341,18 @@ admin-shop-address = Adresse (linjer skilt med komma)
 admin-printer = Kvitteringsskriver (tcp://VERT:9100, device:/dev/usb/lp0, file:STI, none)
 admin-print-test-page = Skriv ut testside
 admin-test-page-printed = Testsiden ble sendt til skriveren.
+
+# Customer display
+customer-welcome = Velkommen
+customer-total = Totalt
+customer-to-pay = Å betale
+customer-scan = Skann QR-koden med Vipps eller MobilePay
+customer-approve = Godkjenn betalingen i appen
+customer-processing = Fullfører betalingen …
+customer-not-paid = Betalingen gikk ikke gjennom. Spør i kassen.
+customer-thanks = Takk!
+customer-paid = Betalt
+customer-change = Vekslepenger: { $amount }
+customer-discount = Rabatt
+customer-window-title = kundeskjerm
+customer-display-toggle = Kundeskjerm av/på

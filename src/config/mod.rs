@@ -207,6 +207,21 @@ impl Default for ShopSection {
     }
 }
 
+/// `[customer_display]`: the optional second window that faces the customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CustomerDisplaySection {
+    /// Open it when the till starts (it can also be opened and closed from Admin, and from
+    /// the demo banner).
+    pub open: bool,
+    /// Fill the screen it opens on.
+    pub fullscreen: bool,
+    /// Where it opens, in desktop coordinates (its top-left corner): this picks the monitor
+    /// that faces the customer, e.g. `x = 1920` for a second screen right of a 1920-px one.
+    pub x: Option<i32>,
+    pub y: Option<i32>,
+}
+
 /// `[printer]`: the receipt printer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -347,6 +362,7 @@ pub struct Config {
     pub signing: SigningSection,
     pub shop: ShopSection,
     pub printer: PrinterSection,
+    pub customer_display: CustomerDisplaySection,
     /// Problems that did not stop loading (unknown keys, loose secrets file mode).
     #[serde(skip)]
     pub warnings: Vec<String>,

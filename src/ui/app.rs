@@ -8,6 +8,7 @@ use iced::{Center, Color, Element, Fill, Length, Subscription, Task, Theme};
 use time::UtcOffset;
 use tokio::sync::broadcast;
 
+mod customer_display;
 mod day;
 mod events;
 mod view;
@@ -266,6 +267,9 @@ pub struct App {
     last_input_ms: i64,
     /// Training mode: a banner says so on every screen.
     training: bool,
+    /// The till's window and the customer display's, once opened.
+    main_window: Option<iced::window::Id>,
+    customer_window: Option<iced::window::Id>,
 }
 
 impl std::fmt::Debug for App {
@@ -309,6 +313,10 @@ pub enum Message {
     ReportTaken(Result<Box<crate::core::report::Report>, String>),
     /// Training mode was switched to the given state (or refused).
     TrainingSet(Result<bool, String>),
+    /// Open the customer display, or close it.
+    ToggleCustomerDisplay,
+    /// A window was closed (the till's ends the program).
+    WindowClosed(iced::window::Id),
     ReportsNote(Result<String, String>),
     /// Lock the till (back to the log-in).
     Lock,
@@ -379,12 +387,21 @@ impl App {
             cashier: None,
             last_input_ms: now_ms(),
             training: boot.training,
+            main_window: None,
+            customer_window: None,
         };
-        let events = listen(boot.events);
-        (
-            app,
-            Task::batch([events, operation::focus(sale::SEARCH_ID)]),
-        )
+        let mut app = app;
+        let (main, opened) = iced::window::open(customer_display::main_window_settings());
+        app.main_window = Some(main);
+        let mut tasks = vec![
+            opened.discard(),
+            listen(boot.events),
+            operation::focus(sale::SEARCH_ID),
+        ];
+        if app.config.customer_display.open {
+            tasks.push(app.open_customer_display());
+        }
+        (app, Task::batch(tasks))
     }
 
     /// Whether the till runs in demo mode.
@@ -440,7 +457,8 @@ impl App {
         } else {
             Subscription::none()
         };
-        Subscription::batch([keys, tick])
+        let closed = iced::window::close_events().map(Message::WindowClosed);
+        Subscription::batch([keys, tick, closed])
     }
 
     fn ctx(&self) -> Ctx<'_> {
@@ -471,6 +489,7 @@ impl App {
                 | Message::CashiersLoaded(_)
                 | Message::ReportTaken(_)
                 | Message::TrainingSet(_)
+                | Message::WindowClosed(_)
                 | Message::ReportsNote(_)
                 | Message::Recorded(_)
                 | Message::SaleLines(..)
@@ -534,6 +553,8 @@ impl App {
             Message::Reports(message) => return self.reports_message(message),
             Message::ReportTaken(result) => self.report_taken(result),
             Message::TrainingSet(result) => self.training_set(result),
+            Message::ToggleCustomerDisplay => return self.toggle_customer_display(),
+            Message::WindowClosed(id) => return self.window_closed(id),
             Message::ReportsNote(result) => self.reports_note(result),
             Message::CashRecorded(result) => self.cash_recorded(result),
             Message::Printed(result) => self.printed(result),
@@ -872,6 +893,7 @@ impl App {
                 Message::CsvImported,
             ),
             admin::Action::LoadCashiers => self.load_admin_cashiers(),
+            admin::Action::ToggleCustomerDisplay => self.toggle_customer_display(),
             admin::Action::PrintTestPage(settings) => {
                 let settings = match settings.apply(&self.config) {
                     Ok(config) => config.print_settings(),

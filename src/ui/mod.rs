@@ -33,11 +33,12 @@ pub struct RunOptions {
 /// drive the very same program headless.
 pub fn program(
     boot: Boot,
-) -> iced::Application<impl iced::Program<State = App, Message = Message, Theme = iced::Theme>> {
+) -> iced::Daemon<impl iced::Program<State = App, Message = Message, Theme = iced::Theme>> {
     let boot = std::sync::Mutex::new(Some(boot));
-    iced::application(
+    // A daemon: the till's window, and the customer display as a second window when asked.
+    iced::daemon(
         move || {
-            // iced calls this once per window; the till has one window.
+            // iced boots the program once; the till's window is opened by `App::new`.
             let boot = boot
                 .lock()
                 .ok()
@@ -46,15 +47,14 @@ pub fn program(
             App::new(boot)
         },
         App::update,
-        App::view,
+        App::view_window,
     )
-    .title(App::title)
-    .theme(App::theme)
+    .title(App::title_window)
+    .theme(|app: &App, _| app.theme())
     .subscription(App::subscription)
     .font(theme::FONT_REGULAR_BYTES)
     .font(theme::FONT_BOLD_BYTES)
     .default_font(theme::FONT)
-    .window_size((1280.0, 800.0))
     .antialiasing(true)
 }
 

@@ -41,6 +41,7 @@ mod store_concurrency;
 mod store_journal;
 mod store_open;
 mod store_repos;
+mod ui_customer_display;
 mod ui_day;
 mod ui_flow;
 mod ui_screenshot;

@@ -55,9 +55,17 @@ impl App {
         if self.demo.is_some() {
             page = page.push(
                 container(
-                    text(self.i18n.t("demo-banner"))
-                        .size(size::SMALL)
-                        .font(theme::BOLD),
+                    row![
+                        text(self.i18n.t("demo-banner"))
+                            .size(size::SMALL)
+                            .font(theme::BOLD)
+                            .width(Fill),
+                        button(text(self.i18n.t("customer-display-toggle")).size(size::SMALL))
+                            .style(theme::plain_button)
+                            .on_press(Message::ToggleCustomerDisplay),
+                    ]
+                    .spacing(12)
+                    .align_y(Center),
                 )
                 .padding([6, 16])
                 .width(Fill)

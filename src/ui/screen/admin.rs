@@ -288,6 +288,8 @@ pub enum Message {
     Cashier(CashierMessage),
     /// Print a test page on the printer as typed (before saving).
     PrintTestPage,
+    /// Open or close the customer display.
+    CustomerDisplay,
 }
 
 /// Public alias for the section tabs (keeps `Section` private to the form).
@@ -374,6 +376,8 @@ pub enum Action {
     Cashier(CashierAction),
     /// Print a test page with these (unsaved) settings.
     PrintTestPage(Settings),
+    /// Open the customer display, or close it.
+    ToggleCustomerDisplay,
 }
 
 impl Admin {
@@ -642,6 +646,7 @@ fn update_unlocked(
                 return Action::LoadCashiers;
             }
         }
+        Message::CustomerDisplay => return Action::ToggleCustomerDisplay,
         Message::PrintTestPage => {
             form.test_print = None;
             return Action::PrintTestPage(form.settings.clone());

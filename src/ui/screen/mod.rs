@@ -2,6 +2,7 @@
 //! `update` returns an `Action` the root carries out.
 
 pub mod admin;
+pub mod customer;
 pub mod history;
 pub mod login;
 pub mod pay;

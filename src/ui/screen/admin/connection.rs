@@ -122,6 +122,9 @@ pub(super) fn connection<'a>(
         big_button(ctx.t("admin-print-test-page"), theme::plain_button)
             .width(Fill)
             .on_press(Message::PrintTestPage),
+        big_button(ctx.t("customer-display-toggle"), theme::plain_button)
+            .width(Fill)
+            .on_press(Message::CustomerDisplay),
     ]
     .spacing(10);
     if let Some(result) = &form.test_print {
