@@ -51,6 +51,15 @@ pub struct TenderLine {
     pub amount: i64,
 }
 
+/// What one means of payment took for one cashier's sales (no cashier: `None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashierTenderLine {
+    pub cashier_id: Option<i64>,
+    pub tender: TenderKind,
+    pub count: i64,
+    pub amount: i64,
+}
+
 /// Sales at one VAT rate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VatLine {
@@ -95,6 +104,9 @@ pub struct Report {
     pub by_tender: Vec<TenderLine>,
     pub by_vat: Vec<VatLine>,
     pub by_cashier: Vec<CashierLine>,
+    /// Payments per cashier and means (SAF-T `reportEmpPayments`, required in Denmark).
+    #[serde(default)]
+    pub by_cashier_tender: Vec<CashierTenderLine>,
     /// Cash rounding on concluded sales (positive: customers paid more).
     pub rounding: i64,
     pub opening_float: i64,

@@ -11,7 +11,9 @@ use super::{Store, StoreError};
 use crate::core::cashier::{Privilege, Role};
 use crate::core::journal_code::EventCode;
 use crate::core::money::Currency;
-use crate::core::report::{CashierLine, GroupLine, Report, ReportKind, Tally, TenderLine, VatLine};
+use crate::core::report::{
+    CashierLine, CashierTenderLine, GroupLine, Report, ReportKind, Tally, TenderLine, VatLine,
+};
 use crate::core::sale::SaleState;
 use crate::core::signature_text::local_stamp;
 use crate::core::tender::TenderKind;
@@ -169,6 +171,35 @@ impl<C: Borrow<Connection>> Store<C> {
             [period],
             |r| r.get(0),
         )?;
+        let mut by_cashier_tender = Vec::new();
+        {
+            let mut stmt = c.prepare(
+                "SELECT s.cashier_id, t.kind, COUNT(*), SUM(t.amount)
+                 FROM sale_tender t JOIN sale s ON s.id = t.sale_id
+                 WHERE t.period = ?1 AND t.purpose = 'payment' AND s.state = 'completed'
+                   AND s.training = 0
+                 GROUP BY s.cashier_id, t.kind ORDER BY s.cashier_id, t.kind",
+            )?;
+            let rows = stmt.query_map([period], |r| {
+                Ok((
+                    r.get::<_, Option<i64>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (cashier_id, kind, count, amount) = row?;
+                let tender = TenderKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Invalid(format!("tender kind {kind:?}")))?;
+                by_cashier_tender.push(CashierTenderLine {
+                    cashier_id,
+                    tender,
+                    count,
+                    amount,
+                });
+            }
+        }
         let mut by_cashier = Vec::new();
         {
             let mut stmt = c.prepare(
@@ -281,6 +312,7 @@ impl<C: Borrow<Connection>> Store<C> {
             by_tender,
             by_vat,
             by_cashier,
+            by_cashier_tender,
             rounding,
             opening_float,
             pay_ins,

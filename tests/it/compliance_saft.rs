@@ -364,8 +364,15 @@ fn a_danish_store_exports_a_file_the_danish_schema_accepts() {
     let signer = Signer::for_till(&config, Some(&db)).unwrap();
     // 2026-06-01 10:00 in Copenhagen (summer time).
     let start = 1_780_300_800_000;
-    generate::fill(&db, &signer, 55, start, |_| {}).unwrap();
-    let store = Store::open(&db).unwrap();
+    let filled = generate::fill(&db, &signer, 55, start, |_| {}).unwrap();
+    // The day closes with an X and a Z report (exported as eventReports).
+    let end = filled.last_ms + 60_000;
+    let store = Store::open(&db)
+        .unwrap()
+        .with_clock(std::sync::Arc::new(move || end));
+    store.take_x_report("dk1", Currency::Dkk, None).unwrap();
+    let z = store.take_z_report("dk1", Currency::Dkk, None).unwrap();
+    assert_eq!(z.sales.count, 55);
     let file = dir.path().join("dk.xml");
     let options = SaftOptions {
         dialect: Dialect::Denmark,
@@ -399,6 +406,19 @@ fn a_danish_store_exports_a_file_the_danish_schema_accepts() {
     assert_eq!(all(&t, "cashtransaction/certificateData").len(), 56);
     assert!(all(&t, "cashtransaction/certificateData")[0].contains("BEGIN PUBLIC KEY"));
     assert_eq!(all(&t, "header/curCode"), ["DKK"]);
+    assert_eq!(all(&t, "eventReport/reportType"), ["X report", "Z report"]);
+    let totals: Vec<i64> = all(&t, "reportTotalCashSales/totalCashSaleAmnt")
+        .iter()
+        .map(|a| minor(a))
+        .collect();
+    assert_eq!(totals, [z.sales.amount, z.sales.amount]);
+    // Denmark requires the payments per employee: the generated sales had no cashier ("0").
+    assert_eq!(all(&t, "reportEmpPayment/empID"), ["0", "0"]);
+    let by_emp: Vec<i64> = all(&t, "reportEmpPayment/paymentAmnt")
+        .iter()
+        .map(|a| minor(a))
+        .collect();
+    assert_eq!(by_emp, [z.sales.amount, z.sales.amount]);
 }
 
 /// Cash, card and split sales and a return paid back in cash export with their own payment

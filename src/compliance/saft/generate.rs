@@ -15,6 +15,7 @@ use crate::core::basket::Basket;
 use crate::core::catalog::Item;
 use crate::core::money::Currency;
 use crate::core::sale::SaleState;
+use crate::core::tender::{Part, TenderKind};
 use crate::core::vat::VatRate;
 use crate::store::{Store, StoreError};
 
@@ -88,6 +89,20 @@ pub fn fill(
                     params![sale_id, format!("bench-{sale_id}"), total, now],
                 )?;
                 s.set_sale_state(sale_id, SaleState::Completed)?;
+                // Paid by Vipps in the open reporting period, as the engine records it.
+                s.record_tender(
+                    sale_id,
+                    &Part {
+                        kind: TenderKind::Vipps,
+                        amount: total,
+                        tendered: total,
+                        change: 0,
+                        rounding: 0,
+                        reference: Some(format!("bench-{sale_id}")),
+                    },
+                    None,
+                )?;
+                s.conclude_in_period(sale_id, None)?;
                 let signing = Instant::now();
                 sign_sale(s.conn(), signer, sale_id, now)?;
                 filled.signing += signing.elapsed();

@@ -56,6 +56,27 @@ pub fn write<W: Write>(
     }
     x.close("reportPayments")?;
 
+    // Per employee (optional in Norway, required in Denmark): the sales' cashier, or the
+    // till user "0" for sales no cashier was logged in for.
+    x.open("reportEmpPayments")?;
+    if report.by_cashier_tender.is_empty() {
+        emp_payment(x, crate::compliance::NO_CASHIER, "12011", 0, 0)?;
+    }
+    for t in &report.by_cashier_tender {
+        let emp = t.cashier_id.map_or_else(
+            || crate::compliance::NO_CASHIER.to_string(),
+            |id| id.to_string(),
+        );
+        emp_payment(
+            x,
+            &emp,
+            basics::payment(t.tender).id.as_str(),
+            t.count,
+            t.amount,
+        )?;
+    }
+    x.close("reportEmpPayments")?;
+
     x.open("reportCashSalesVat")?;
     if report.by_vat.is_empty() {
         vat(x, 2500, 0, 0)?;
@@ -153,6 +174,21 @@ fn payment<W: Write>(x: &mut Xml<W>, kind: &str, n: i64, amount: i64) -> io::Res
     x.text("paymentNum", &n.to_string())?;
     x.amount("paymentAmnt", amount)?;
     x.close("reportPayment")
+}
+
+fn emp_payment<W: Write>(
+    x: &mut Xml<W>,
+    emp: &str,
+    kind: &str,
+    n: i64,
+    amount: i64,
+) -> io::Result<()> {
+    x.open("reportEmpPayment")?;
+    x.text("empID", emp)?;
+    x.text("paymentType", kind)?;
+    x.text("paymentNum", &n.to_string())?;
+    x.amount("paymentAmnt", amount)?;
+    x.close("reportEmpPayment")
 }
 
 fn vat<W: Write>(x: &mut Xml<W>, rate_bp: i64, basis: i64, tax: i64) -> io::Result<()> {
