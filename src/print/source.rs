@@ -12,7 +12,6 @@ use crate::core::receipt_doc::{ReceiptData, ShopInfo, TenderLine};
 use crate::core::signature_text::{local_stamp, proportional_excluding};
 use crate::core::tender::Part;
 use crate::store::Store;
-use crate::store::day::TenderPurpose;
 
 /// The till as printed: its id and the shop it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,11 +71,7 @@ pub fn receipt_data<C: Borrow<Connection>>(
 
     let Some(op_id) = refund_op_id else {
         // Every part that paid the sale, in the order taken (the Vipps part last).
-        for t in store
-            .tenders_of_sale(sale_id)?
-            .into_iter()
-            .filter(|t| t.purpose == TenderPurpose::Payment)
-        {
+        for t in store.payment_parts(sale_id)? {
             data.rounding += t.rounding;
             data.tenders.push(TenderLine::from(&Part {
                 kind: t.kind,
@@ -86,20 +81,6 @@ pub fn receipt_data<C: Borrow<Connection>>(
                 rounding: t.rounding,
                 reference: t.reference,
             }));
-        }
-        if data.tenders.is_empty() {
-            // A sale recorded without tender rows: what Vipps captured for it.
-            let mut stmt = store.conn().prepare_cached(
-                "SELECT reference, captured_amount FROM payment_attempt
-                 WHERE sale_id = ?1 AND captured_amount > 0 AND reference IS NOT NULL
-                 ORDER BY id",
-            )?;
-            let rows = stmt.query_map([sale_id], |r| {
-                Ok(TenderLine::vipps(r.get(1)?, r.get::<_, String>(0)?))
-            })?;
-            for t in rows {
-                data.tenders.push(t?);
-            }
         }
         return Ok(data);
     };

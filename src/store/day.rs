@@ -359,9 +359,42 @@ impl<C: Borrow<Connection>> Store<C> {
         })
     }
 
+    /// The parts that paid a sale, in the order taken (receipts, the SAF-T export): its
+    /// payment tender rows, or, for a sale concluded before tender rows existed, what Vipps
+    /// captured for it (one part per captured attempt).
+    pub fn payment_parts(&self, sale_id: i64) -> Result<Vec<StoredTender>, StoreError> {
+        let parts: Vec<StoredTender> = self
+            .tenders_of_sale(sale_id)?
+            .into_iter()
+            .filter(|t| t.purpose == TenderPurpose::Payment)
+            .collect();
+        if !parts.is_empty() {
+            return Ok(parts);
+        }
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT captured_amount, reference FROM payment_attempt
+             WHERE sale_id = ?1 AND captured_amount > 0 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([sale_id], |r| {
+            let amount: i64 = r.get(0)?;
+            Ok(StoredTender {
+                id: 0,
+                kind: TenderKind::Vipps,
+                amount,
+                tendered: amount,
+                change: 0,
+                rounding: 0,
+                reference: r.get(1)?,
+                return_id: None,
+                purpose: TenderPurpose::Payment,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The tenders of a sale as stored (money given back as negative amounts).
     pub fn tenders_of_sale(&self, sale_id: i64) -> Result<Vec<StoredTender>, StoreError> {
-        let mut stmt = self.conn().prepare(
+        let mut stmt = self.conn().prepare_cached(
             "SELECT id, kind, amount, tendered, change, rounding, reference, return_id, purpose
              FROM sale_tender WHERE sale_id = ?1 ORDER BY id",
         )?;

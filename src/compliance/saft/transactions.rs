@@ -15,7 +15,7 @@ use crate::core::catalog::Unit;
 use crate::core::journal_code::TransactionCode;
 use crate::core::signature_text::proportional_excluding;
 use crate::core::tender::TenderKind;
-use crate::store::{SignedTransaction, StoreError};
+use crate::store::{SignedTransaction, Store, StoreError, system_clock};
 
 /// A sold line as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,45 +106,15 @@ pub fn tenders(c: &Connection, t: &SignedTransaction) -> Result<Vec<Tender>, Sto
             .into_iter()
             .collect());
     }
-    let mut stmt = c.prepare_cached(
-        "SELECT kind, amount, reference FROM sale_tender
-         WHERE sale_id = ?1 AND purpose = 'payment' ORDER BY id",
-    )?;
-    let parts = stmt
-        .query_map([t.sale_id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    if !parts.is_empty() {
-        return parts
-            .into_iter()
-            .map(|(kind, amount, reference)| {
-                Ok(Tender {
-                    kind: TenderKind::parse(&kind)
-                        .ok_or_else(|| StoreError::Invalid(format!("tender kind {kind:?}")))?,
-                    amount,
-                    reference,
-                })
-            })
-            .collect();
-    }
-    // A sale recorded without tender rows: what Vipps captured for it.
-    let mut stmt = c.prepare_cached(
-        "SELECT captured_amount, reference FROM payment_attempt
-         WHERE sale_id = ?1 AND captured_amount > 0 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([t.sale_id], |r| {
-        Ok(Tender {
-            kind: TenderKind::Vipps,
-            amount: r.get(0)?,
-            reference: r.get(1)?,
+    Ok(Store::on(c, system_clock())
+        .payment_parts(t.sale_id)?
+        .into_iter()
+        .map(|p| Tender {
+            kind: p.kind,
+            amount: p.amount,
+            reference: p.reference,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect())
 }
 
 /// A line as exported.
