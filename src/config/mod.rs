@@ -188,7 +188,7 @@ pub struct ShopSection {
     pub address: String,
     /// Footer printed under every receipt, one line per line of text.
     pub footer: String,
-    /// Language of receipts and the sticker (`nb` or `en`; `da` prints bokmål, `fi` English),
+    /// Language of receipts and the sticker (`nb`, `da` or `en`; `fi` prints English),
     /// independent of the window's language.
     #[serde(deserialize_with = "from_text")]
     pub language: Locale,

@@ -267,6 +267,10 @@ pub struct Words {
     /// A translation printed under it, if any.
     pub not_a_receipt_note: Option<&'static str>,
     pub org_nr: &'static str,
+    /// Print the organisation number in groups of three (Norway) or as one number (the
+    /// Danish CVR number).
+    pub org_nr_grouped: bool,
+    /// After the number when the business is registered for VAT (empty: nothing).
     pub vat_suffix: &'static str,
     pub date: &'static str,
     pub till: &'static str,
@@ -301,6 +305,7 @@ pub const NB: Words = Words {
     not_a_receipt: "IKKJE KVITTERING FOR KJØP",
     not_a_receipt_note: None,
     org_nr: "Org.nr",
+    org_nr_grouped: true,
     vat_suffix: "MVA",
     date: "Dato",
     till: "Kasse",
@@ -334,6 +339,7 @@ pub const EN: Words = Words {
     not_a_receipt: "IKKJE KVITTERING FOR KJØP",
     not_a_receipt_note: Some("Not a receipt for a purchase"),
     org_nr: "Org.nr",
+    org_nr_grouped: true,
     vat_suffix: "MVA",
     date: "Date",
     till: "Till",
@@ -357,12 +363,47 @@ pub const EN: Words = Words {
     scan_to_pay: "Scan to pay with Vipps / MobilePay",
 };
 
+/// Danish, for a shop in Denmark: its own words for the documents that are not receipts (the
+/// Norwegian marking is the Norwegian regulation's) and the CVR number as one number.
+pub const DA: Words = Words {
+    sales: "Kvittering",
+    copy: "KOPI",
+    ret: "Returkvittering",
+    provisional: "Foreløbig kvittering",
+    training: "Træningskvittering",
+    not_a_receipt: "IKKE KVITTERING FOR KØB",
+    not_a_receipt_note: None,
+    org_nr: "CVR-nr.",
+    org_nr_grouped: false,
+    vat_suffix: "",
+    date: "Dato",
+    till: "Kasse",
+    receipt_nr: "Bon nr.",
+    training_nr: "Træningsnr.",
+    returns_receipt: "Retur af bon nr.",
+    cashier: "Ekspedient",
+    discount: "Rabat",
+    rounding: "Øreafrunding",
+    total: "I alt",
+    vat: "Moms",
+    vat_basis: "grundlag",
+    reference: "Ref.",
+    tendered: "Modtaget",
+    change: "Retur",
+    vipps: "Vipps MobilePay",
+    cash: "Kontant",
+    card: "Kort",
+    gift_card: "Gavekort",
+    credit_note: "Tilgodeseddel",
+    scan_to_pay: "Scan for at betale med Vipps / MobilePay",
+};
+
 impl Words {
-    /// The table for `locale`: bokmål for nb (and da, until a Danish table exists), English
-    /// for en and fi.
+    /// The table for `locale`: bokmål for nb, Danish for da, English for en and fi.
     pub fn of(locale: Locale) -> &'static Words {
         match locale {
-            Locale::Nb | Locale::Da => &NB,
+            Locale::Nb => &NB,
+            Locale::Da => &DA,
             Locale::En | Locale::Fi => &EN,
         }
     }
@@ -390,13 +431,17 @@ impl Words {
 /// "Org.nr 999 999 999 MVA" (digits grouped in threes).
 pub fn org_nr_line(words: &Words, org_nr: &str, vat_registered: bool) -> String {
     let digits: String = org_nr.chars().filter(|c| c.is_ascii_digit()).collect();
-    let grouped = digits
-        .as_bytes()
-        .chunks(3)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    if vat_registered {
+    let grouped = if words.org_nr_grouped {
+        digits
+            .as_bytes()
+            .chunks(3)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        digits
+    };
+    if vat_registered && !words.vat_suffix.is_empty() {
         format!("{} {grouped} {}", words.org_nr, words.vat_suffix)
     } else {
         format!("{} {grouped}", words.org_nr)
@@ -668,6 +713,27 @@ pub(crate) mod tests {
         assert!(!text.contains("Kasserer"));
         assert_eq!(doc.blocks.last(), Some(&Block::Barcode("42".into())));
         assert!(!doc.open_drawer);
+    }
+
+    #[test]
+    fn a_danish_shop_gets_danish_words_and_its_cvr_number_whole() {
+        let mut data = sample();
+        data.shop.org_nr = "12345678".into();
+        let doc = build(&data, DocKind::Sales, Locale::Da);
+        let text = nbsp(&doc.text_lines().join("\n"));
+        for want in [
+            "Kvittering",
+            "CVR-nr. 12345678",
+            "Bon nr. 42",
+            "I alt kr 129,90",
+            "Moms 25 % grundlag kr 72,00",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+        assert!(!text.contains("Totalt") && !text.contains("MVA"), "{text}");
+        let training = build(&sample(), DocKind::Training, Locale::Da);
+        let text = training.text_lines().join("\n");
+        assert!(text.contains("Træningskvittering") && text.contains("IKKE KVITTERING FOR KØB"));
     }
 
     #[test]
