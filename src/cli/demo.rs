@@ -125,6 +125,25 @@ impl DemoPhone {
             .map_err(DemoError::from)
     }
 
+    /// Scans a payment-specific QR the till shows (`userFlow: QR`): the request opens in the
+    /// app, ready to approve or decline.
+    pub async fn scan_payment_qr(&self, qr_content: &str) -> Result<(), DemoError> {
+        self.control
+            .scan_payment_qr(qr_content, None)
+            .await
+            .map(|_| ())
+            .map_err(DemoError::from)
+    }
+
+    /// The personal QR the customer's app shows now (a fresh tokenized code, as a scanner
+    /// would read it).
+    pub async fn personal_qr(&self) -> Result<String, DemoError> {
+        self.control
+            .personal_qr(crate::sim::DEFAULT_CUSTOMER_PHONE, false)
+            .await
+            .map_err(DemoError::from)
+    }
+
     /// Approves the payment request `reference` in the app.
     pub async fn approve(&self, reference: &str) -> Result<(), DemoError> {
         self.control

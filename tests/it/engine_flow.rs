@@ -605,6 +605,100 @@ async fn personal_qr_pays_without_the_relay() {
     assert_eq!(a.status, kasse::core::payment::AttemptStatus::Completed);
 }
 
+/// The customer's app shows a tokenized personal QR (the number is not in it): the till pays
+/// with it by polling, with the create's intent and key stored first. A code the app has since
+/// replaced (too old) is refused by Vipps with 4060: a clear message, nothing created, and the
+/// sale stays payable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokenized_personal_qr_pays_and_a_stale_one_is_refused() {
+    use kasse::engine::{EngineOptions, MessageId, PersonalQr};
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine_with(EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    wait_for(&mut rx, "ready", is_ready).await;
+    let stale = env.demo.phone.personal_qr().await.unwrap();
+    assert!(!stale.contains(kasse::sim::DEFAULT_CUSTOMER_PHONE));
+    env.demo
+        .sim
+        .clock()
+        .advance(std::time::Duration::from_secs(11 * 60));
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine
+        .send(Command::SendToPersonalQr {
+            content: PersonalQr(stale),
+        })
+        .unwrap();
+    let refused = wait_for(&mut rx, "4060", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::InvalidPersonalQr,
+                ..
+            }
+        )
+    })
+    .await;
+    let EngineEvent::Problem { detail, .. } = refused else {
+        unreachable!()
+    };
+    assert!(detail.unwrap_or_default().contains("4060"));
+    assert!(env.ledger_all().await.is_empty(), "nothing was created");
+
+    // The customer shows the code again (a fresh one): it pays.
+    engine.send(Command::Retry).unwrap();
+    let fresh = env.demo.phone.personal_qr().await.unwrap();
+    engine
+        .send(Command::SendToPersonalQr {
+            content: PersonalQr(fresh),
+        })
+        .unwrap();
+    let reference = requested(&mut rx).await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.user_flow, "PUSH_MESSAGE");
+    assert_eq!(
+        p.customer_phone.as_deref(),
+        Some(kasse::sim::DEFAULT_CUSTOMER_PHONE)
+    );
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        12_900
+    );
+    let store = env.store();
+    let a = kasse::store::attempts::attempt_by_reference(store.conn(), &reference)
+        .unwrap()
+        .unwrap();
+    let attempts = kasse::store::attempts::attempts_of_sale(store.conn(), a.sale_id).unwrap();
+    assert_eq!(attempts.len(), 2, "the refused attempt is kept");
+    assert_eq!(
+        attempts[0].status,
+        kasse::core::payment::AttemptStatus::Rejected
+    );
+    let ops = kasse::store::attempts::operations_of_attempt(store.conn(), a.id).unwrap();
+    let create = ops
+        .iter()
+        .find(|o| o.idempotency_key == format!("{reference}-create"));
+    assert!(create.is_some(), "{ops:#?}");
+    let sent: Vec<String> = env
+        .log()
+        .await
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path == "/epayment/v1/payments" && c.status == 201)
+        .map(|c| c.idempotency_key.unwrap_or_default())
+        .collect();
+    assert_eq!(sent, [create.unwrap().idempotency_key.clone()]);
+}
+
 /// With no relay (or by choice), the till shows a payment-specific QR: created with
 /// `userFlow: QR` and `TEXT/TARGETURL`, followed by polling, captured as usual.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -638,6 +732,9 @@ async fn one_time_qr_pays_without_the_relay() {
     let p = env.ledger(&reference).await;
     assert_eq!((p.user_flow.as_str(), p.state.as_str()), ("QR", "CREATED"));
     assert_eq!(p.customer_phone, None);
+    // Nobody can approve before scanning it.
+    assert!(env.demo.phone.approve(&reference).await.is_err());
+    env.demo.phone.scan_payment_qr(&qr_content).await.unwrap();
     env.demo.phone.approve(&reference).await.unwrap();
     wait_for(&mut rx, "completed", |e| {
         matches!(e, EngineEvent::Completed { .. })
@@ -691,10 +788,16 @@ async fn relay_down_switches_to_a_one_time_qr() {
         matches!(e, EngineEvent::OneTimeQr { .. })
     })
     .await;
-    let EngineEvent::OneTimeQr { reference, .. } = shown else {
+    let EngineEvent::OneTimeQr {
+        reference,
+        qr_content,
+        ..
+    } = shown
+    else {
         unreachable!()
     };
     assert_eq!(env.ledger(&reference).await.user_flow, "QR");
+    env.demo.phone.scan_payment_qr(&qr_content).await.unwrap();
     env.demo.phone.approve(&reference).await.unwrap();
     wait_for(&mut rx, "completed", |e| {
         matches!(e, EngineEvent::Completed { .. })

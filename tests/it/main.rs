@@ -31,6 +31,7 @@ mod relay_sim_e2e;
 mod sim_auth;
 mod sim_cli;
 mod sim_epayment;
+mod sim_exchange;
 mod sim_faults;
 mod sim_flow;
 mod sim_idempotency;

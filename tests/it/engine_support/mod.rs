@@ -250,6 +250,11 @@ impl Env {
                 // The till is ready for the customer once it prints the QR line (after any parts
                 // paid at the till).
                 Some("qr") => awaiting = true,
+                // A payment-specific QR reaches the app when the customer scans it.
+                Some("one_time_qr") if customer != Customer::Ignore => {
+                    let content = v["qr_content"].as_str().unwrap();
+                    self.demo.phone.scan_payment_qr(content).await.unwrap();
+                }
                 Some("payment_requested") => {
                     let r = v["reference"].as_str().unwrap().to_string();
                     match customer {
