@@ -218,6 +218,8 @@ pub async fn start_with(options: DemoOptions) -> Result<DemoEnvironment, DemoErr
     // Loopback answers in microseconds: poll sooner than Vipps' 5 s guidance suggests.
     config.engine.poll_start_ms = 1_000;
     config.engine.poll_interval_ms = 1_000;
+    // Stop the demo's relay and Pay shows a one-time QR within seconds.
+    config.engine.one_time_qr_after_secs = 5;
     let merchant_qr_id = config.merchant_qr_id();
 
     let relay_db = dir.join("relay.db");

@@ -808,3 +808,88 @@ async fn relay_down_switches_to_a_one_time_qr() {
         12_900
     );
 }
+
+/// The relay goes away while a sale waits for the customer: after the grace period Pay shows a
+/// one-time QR (and says why), the sale completes by polling; when the relay is back, the next
+/// sale waits for a scan of the till's own QR again and a check-in pays it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_dropping_after_pay_switches_and_the_till_qr_returns() {
+    let mut env = Env::start().await;
+    env.config.engine.one_time_qr_after_secs = 1;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    let connected = |e: &EngineEvent| {
+        matches!(
+            e,
+            EngineEvent::RelayStatus {
+                status: kasse::engine::RelayStatus::Connected
+            }
+        )
+    };
+    wait_for(&mut rx, "relay up", connected).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+
+    let relay = env.demo.relay.take().expect("the demo's relay");
+    let addr = relay.local_addr;
+    relay.shutdown().await;
+    let shown = wait_for(&mut rx, "one-time QR", |e| {
+        matches!(e, EngineEvent::OneTimeQr { .. })
+    })
+    .await;
+    let EngineEvent::OneTimeQr {
+        reference,
+        qr_content,
+        relay_down,
+        expires_at_ms,
+        ..
+    } = shown
+    else {
+        unreachable!()
+    };
+    assert!(relay_down);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let left = expires_at_ms - now_ms;
+    let expiry_ms = env.config.engine.payment_expiry_secs as i64 * 1000;
+    assert!(left > expiry_ms - 10_000 && left <= expiry_ms, "{left}");
+    env.demo.phone.scan_payment_qr(&qr_content).await.unwrap();
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        12_900
+    );
+
+    // The relay comes back on its address, with its database.
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let config = kasse::relay::RelayConfig::new(env.demo.dir.join("relay.db"));
+    env.demo.relay = Some(kasse::relay::spawn(config, listener).await.unwrap());
+    wait_for(&mut rx, "relay back", connected).await;
+    engine.send(Command::NewSale).unwrap();
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    let awaiting = wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    let EngineEvent::AwaitingCheckIn { qr_content, .. } = awaiting else {
+        unreachable!()
+    };
+    assert!(qr_content.is_some(), "the till's own QR");
+    assert!(env.demo.phone.scan().await.unwrap(), "check-in delivered");
+    let second = requested(&mut rx).await;
+    assert_eq!(env.ledger(&second).await.user_flow, "PUSH_MESSAGE");
+    env.demo.phone.approve(&second).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+}

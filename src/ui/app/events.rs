@@ -22,14 +22,35 @@ impl App {
             EngineEvent::OneTimeQr {
                 sale_id,
                 qr_content,
+                expires_at_ms,
+                relay_down,
                 ..
             } => {
-                // Shown instead of the till's own QR for this payment; the next sale's
-                // AwaitingCheckIn brings the till's QR back.
-                tracing::info!(sale_id, "pay screen: showing a one-time QR");
+                // Shown instead of the till's own QR for this payment; the next
+                // AwaitingCheckIn (next sale, Retry) brings the till's QR back.
+                tracing::info!(sale_id, relay_down, "pay screen: showing a one-time QR");
+                self.now_ms = now_ms();
+                if let Screen::Pay(pay) = &mut self.screen {
+                    let one_time = pay::OneTime {
+                        expires_at_ms,
+                        relay_down,
+                    };
+                    pay.show_one_time(one_time, self.now_ms);
+                }
+                if let Some(phone) = &mut self.phone {
+                    phone.payment_qr_shown(qr_content.clone());
+                }
                 self.set_qr(qr_content);
             }
-            EngineEvent::RelayStatus { status } => self.status.relay = Some(status),
+            EngineEvent::RelayStatus { status } => {
+                // Only a lost link counts (as in the engine): no relay at all is not "down".
+                let down = matches!(status, RelayStatus::Reconnecting { .. });
+                self.status.relay_down_since_ms = match (down, self.status.relay_down_since_ms) {
+                    (false, _) => None,
+                    (true, since) => Some(since.unwrap_or_else(now_ms)),
+                };
+                self.status.relay = Some(status);
+            }
             EngineEvent::VippsStatus { status } => self.status.vipps = Some(status),
             EngineEvent::CustomerWaiting { expires_at_ms } => {
                 self.now_ms = now_ms();
@@ -47,6 +68,9 @@ impl App {
                 );
                 if let Some(content) = qr_content {
                     self.set_qr(content);
+                    if let Screen::Pay(pay) = &mut self.screen {
+                        pay.static_qr();
+                    }
                 }
                 match &mut self.screen {
                     Screen::Pay(pay) if pay.sale_id() == sale_id || pay.sale_id() == 0 => {

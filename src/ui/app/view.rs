@@ -182,6 +182,17 @@ impl App {
         ]
         .spacing(16)
         .align_y(Center);
+        if self.one_time_qr_mode() {
+            bar = bar.push(
+                container(
+                    text(i18n.t("status-one-time-qr"))
+                        .size(size::SMALL)
+                        .font(theme::BOLD),
+                )
+                .padding([6, 10])
+                .style(theme::banner(theme::AMBER, theme::INK)),
+            );
+        }
         if self.customer_waiting() {
             bar = bar.push(
                 container(
