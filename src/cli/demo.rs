@@ -63,6 +63,9 @@ pub struct DemoOptions {
     pub dir: Option<PathBuf>,
     /// Simulator settings to start from (credentials are always the test ones).
     pub sim: Option<SimConfig>,
+    /// The till answers to this printed MobilePay sticker (its beacon id) instead of its own
+    /// QR; the relay routes the sticker's check-ins to it.
+    pub mobilepay_beacon_id: Option<String>,
 }
 
 impl Default for DemoOptions {
@@ -71,6 +74,7 @@ impl Default for DemoOptions {
             payment_expiry: Duration::from_secs(120),
             dir: None,
             sim: None,
+            mobilepay_beacon_id: None,
         }
     }
 }
@@ -220,6 +224,9 @@ pub async fn start_with(options: DemoOptions) -> Result<DemoEnvironment, DemoErr
     config.engine.poll_interval_ms = 1_000;
     // Stop the demo's relay and Pay shows a one-time QR within seconds.
     config.engine.one_time_qr_after_secs = 5;
+    if let Some(beacon) = &options.mobilepay_beacon_id {
+        config.till.mobilepay_beacon_id = beacon.clone();
+    }
     let merchant_qr_id = config.merchant_qr_id();
 
     let relay_db = dir.join("relay.db");

@@ -893,3 +893,170 @@ async fn relay_dropping_after_pay_switches_and_the_till_qr_returns() {
     })
     .await;
 }
+
+/// A Danish shop keeps its printed MobilePay sticker: the till maps the beacon id at Vipps, the
+/// customer scans the sticker, and the check-in (naming the beacon id) reaches this till through
+/// the relay and pays the sale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mobilepay_sticker_maps_and_its_checkin_pays_the_sale() {
+    const BEACON: &str = "200000000000123";
+    let env = Env::start_with_options(kasse::cli::demo::DemoOptions {
+        mobilepay_beacon_id: Some(BEACON.into()),
+        ..Default::default()
+    })
+    .await;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    let mapped = env
+        .log()
+        .await
+        .into_iter()
+        .find(|c| c.method == "PUT" && c.path.contains("/mobilepay/"))
+        .expect("the beacon was mapped");
+    assert_eq!(
+        (mapped.path.as_str(), mapped.status),
+        ("/qr/v1/merchant-callback/mobilepay/200000000000123", 200)
+    );
+    wait_for(&mut rx, "relay up", |e| {
+        matches!(
+            e,
+            EngineEvent::RelayStatus {
+                status: kasse::engine::RelayStatus::Connected
+            }
+        )
+    })
+    .await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    let scan = env.demo.phone.control().scan(BEACON, None).await.unwrap();
+    assert!(scan.delivered, "{scan:?}");
+    assert_eq!(scan.merchant_qr_id, BEACON);
+    let reference = requested(&mut rx).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        12_900
+    );
+}
+
+/// A beacon id already mapped elsewhere: Vipps answers 409 and the till says what to check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mobilepay_sticker_mapped_elsewhere_is_explained() {
+    use kasse::engine::MessageId;
+    const BEACON: &str = "200000000000999";
+    let mut sim = kasse::sim::SimConfig::for_tests();
+    sim.foreign_beacons = vec![BEACON.into()];
+    let env = Env::start_with_options(kasse::cli::demo::DemoOptions {
+        sim: Some(sim),
+        mobilepay_beacon_id: Some(BEACON.into()),
+        ..Default::default()
+    })
+    .await;
+    let (_engine, mut rx) = env.engine();
+    wait_for(&mut rx, "409 explained", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::BeaconConflict,
+                ..
+            }
+        )
+    })
+    .await;
+    let ledger = env.ledger_all().await;
+    assert!(ledger.is_empty());
+}
+
+/// A one-time QR nobody scans expires: the sale says so and ends cleanly (nothing reserved);
+/// Retry brings the till's own QR back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unscanned_one_time_qr_expires_cleanly() {
+    use kasse::engine::EngineOptions;
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine_with(EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine.send(Command::ShowOneTimeQr).unwrap();
+    let shown = wait_for(&mut rx, "one-time QR", |e| {
+        matches!(e, EngineEvent::OneTimeQr { .. })
+    })
+    .await;
+    let EngineEvent::OneTimeQr { reference, .. } = shown else {
+        unreachable!()
+    };
+    env.demo
+        .sim
+        .clock()
+        .advance(std::time::Duration::from_secs(121));
+    wait_for(&mut rx, "expired", |e| {
+        matches!(e, EngineEvent::Expired { .. })
+    })
+    .await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.state, "EXPIRED");
+    assert_eq!(p.aggregate.authorized_amount.value, 0);
+    engine.send(Command::Retry).unwrap();
+    let again = wait_for(&mut rx, "awaiting again", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    let EngineEvent::AwaitingCheckIn { qr_content, .. } = again else {
+        unreachable!()
+    };
+    assert!(qr_content.is_some(), "the till's own QR is back");
+    let store = env.store();
+    let a = kasse::store::attempts::attempt_by_reference(store.conn(), &reference)
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.status, kasse::core::payment::AttemptStatus::Expired);
+}
+
+/// The admin chose a QR for every payment (`till.pay_qr = one_time`): Pay shows one at once,
+/// without the relay being down, and it pays by polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_qr_one_time_shows_a_qr_for_every_payment() {
+    let mut env = Env::start().await;
+    env.config.till.pay_qr = kasse::config::PayQr::OneTime;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    let shown = wait_for(&mut rx, "one-time QR", |e| {
+        matches!(e, EngineEvent::OneTimeQr { .. })
+    })
+    .await;
+    let EngineEvent::OneTimeQr {
+        reference,
+        qr_content,
+        relay_down,
+        ..
+    } = shown
+    else {
+        unreachable!()
+    };
+    assert!(!relay_down);
+    assert_eq!(env.ledger(&reference).await.user_flow, "QR");
+    env.demo.phone.scan_payment_qr(&qr_content).await.unwrap();
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        12_900
+    );
+}

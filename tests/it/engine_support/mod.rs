@@ -42,14 +42,19 @@ impl Env {
     }
 
     pub async fn start_with(sim: SimConfig, payment_expiry: Duration) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let demo = kasse::cli::demo::start_with(DemoOptions {
+        Self::start_with_options(DemoOptions {
             payment_expiry,
-            dir: Some(dir.path().to_path_buf()),
             sim: Some(sim),
+            ..DemoOptions::default()
         })
         .await
-        .unwrap();
+    }
+
+    /// An environment from demo options (`dir` is always a fresh temporary one).
+    pub async fn start_with_options(mut options: DemoOptions) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        options.dir = Some(dir.path().to_path_buf());
+        let demo = kasse::cli::demo::start_with(options).await.unwrap();
         let mut config = demo.config.clone();
         fast(&mut config);
         Env {
