@@ -172,6 +172,61 @@ impl DemoPhone {
     }
 }
 
+/// The demo's relay as a switch: the window's demo controls stop and start it, to show what the
+/// till does while the relay is down (one-time QRs, personal QRs) and that it recovers.
+#[derive(Clone)]
+pub struct RelaySwitch {
+    slot: Arc<tokio::sync::Mutex<Option<RelayHandle>>>,
+    addr: std::net::SocketAddr,
+    db: PathBuf,
+}
+
+impl std::fmt::Debug for RelaySwitch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelaySwitch")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RelaySwitch {
+    /// Takes the running relay out of `demo` (none when it has none).
+    pub fn take_from(demo: &mut DemoEnvironment) -> Option<RelaySwitch> {
+        let relay = demo.relay.take()?;
+        Some(RelaySwitch {
+            addr: relay.local_addr,
+            db: demo.dir.join("relay.db"),
+            slot: Arc::new(tokio::sync::Mutex::new(Some(relay))),
+        })
+    }
+
+    /// Stops the relay (`false`) or starts it again on its address with its database (`true`).
+    pub async fn set_running(&self, running: bool) -> Result<(), DemoError> {
+        let mut slot = self.slot.lock().await;
+        match (running, slot.take()) {
+            (false, Some(relay)) => relay.shutdown().await,
+            (true, None) => {
+                let listener = tokio::net::TcpListener::bind(self.addr)
+                    .await
+                    .map_err(|e| DemoError::Bind(Arc::new(e)))?;
+                let relay = crate::relay::spawn(RelayConfig::new(&self.db), listener)
+                    .await
+                    .map_err(|e| DemoError::Relay(Arc::new(e)))?;
+                *slot = Some(relay);
+            }
+            (_, current) => *slot = current,
+        }
+        Ok(())
+    }
+
+    /// Stops the relay if it runs (the demo is ending).
+    pub async fn shutdown(&self) {
+        if let Some(relay) = self.slot.lock().await.take() {
+            relay.shutdown().await;
+        }
+    }
+}
+
 /// Starts the demo with default options.
 pub async fn start() -> Result<DemoEnvironment, DemoError> {
     start_with(DemoOptions::default()).await

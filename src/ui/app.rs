@@ -25,7 +25,7 @@ use super::screen::reports::{self, Reports};
 use super::screen::sale::{self, Sale};
 use super::theme::{self, size};
 use super::widget::Ctx;
-use crate::cli::demo::{DemoEnvironment, DemoError, DemoPhone};
+use crate::cli::demo::{DemoEnvironment, DemoError, DemoPhone, RelaySwitch};
 use crate::config::pin::{AdminPin, PinError, PinStore};
 use crate::config::{Config, ConfigError, VippsEnvironment};
 use crate::core::basket::Basket;
@@ -251,6 +251,8 @@ pub struct App {
     now_ms: i64,
     pin: AdminPin,
     demo: Option<DemoEnvironment>,
+    /// The demo's relay, which the demo phone's controls stop and start.
+    demo_relay: Option<RelaySwitch>,
     phone: Option<Phone>,
     utc_offset: UtcOffset,
     /// A problem to show in the status area (engine stopped, a save failed).
@@ -336,7 +338,8 @@ impl App {
         let locale = boot.config.till.language;
         let currency = boot.config.till.currency;
         let country = country_of(currency);
-        let demo = boot.demo;
+        let mut demo = boot.demo;
+        let demo_relay = demo.as_mut().and_then(RelaySwitch::take_from);
         let screen = if boot.cashiers.iter().any(|c| c.active) {
             Screen::Login(Login::new(boot.cashiers, demo.is_some()))
         } else {
@@ -363,8 +366,16 @@ impl App {
             customer_waiting_until: None,
             now_ms: now_ms(),
             pin: boot.pin,
-            phone: demo.as_ref().map(|_| Phone::new()),
+            phone: demo.as_ref().map(|_| {
+                let phone = Phone::new();
+                if demo_relay.is_some() {
+                    phone.with_relay_switch()
+                } else {
+                    phone
+                }
+            }),
             demo,
+            demo_relay,
             utc_offset: boot.utc_offset,
             config: boot.config,
             config_path: boot.config_path,
@@ -964,6 +975,15 @@ impl App {
         let Some(phone) = self.demo_phone().cloned() else {
             return Task::none();
         };
+        if let Op::SetRelay(running) = op {
+            let Some(relay) = self.demo_relay.clone() else {
+                return Task::none();
+            };
+            return Task::perform(
+                async move { relay.set_running(running).await },
+                move |result| Message::Phone(phone::Message::Done(Op::SetRelay(running), result)),
+            );
+        }
         if op == Op::ShowMyQr {
             return Task::perform(
                 async move { phone.personal_qr().await },
@@ -980,7 +1000,7 @@ impl App {
                         Err(e) => Err(e),
                     },
                     Op::ScanPaymentQr(content) => phone.scan_payment_qr(content).await,
-                    Op::ShowMyQr => Ok(()),
+                    Op::ShowMyQr | Op::SetRelay(_) => Ok(()),
                     Op::Approve(reference) => phone.approve(reference).await,
                     Op::Decline(reference) => phone.decline(reference).await,
                 }

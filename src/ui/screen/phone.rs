@@ -34,6 +34,8 @@ pub enum Op {
     ShowMyQr,
     Approve(String),
     Decline(String),
+    /// Demo control: stop (`false`) or start (`true`) the demo's relay.
+    SetRelay(bool),
 }
 
 pub struct Phone {
@@ -46,6 +48,10 @@ pub struct Phone {
     pending: Option<(String, i64)>,
     /// The personal QR on the phone's screen (the cashier scans it).
     my_qr: Option<qr_code::Data>,
+    /// The demo's relay can be stopped and started from here.
+    relay_switch: bool,
+    /// The demo's relay was stopped from here.
+    relay_stopped: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +60,8 @@ pub enum Message {
     ShowMyQr,
     Approve,
     Decline,
+    /// Demo control: stop or start the relay.
+    ToggleRelay,
     /// The root finished an operation.
     Done(Op, Result<(), DemoError>),
 }
@@ -90,7 +98,15 @@ impl Phone {
             payment_qr: None,
             pending: None,
             my_qr: None,
+            relay_switch: false,
+            relay_stopped: false,
         }
+    }
+
+    /// Offers the demo control that stops and starts the relay.
+    pub fn with_relay_switch(mut self) -> Phone {
+        self.relay_switch = true;
+        self
     }
 
     /// The till shows a QR for one payment (engine: `OneTimeQr`): the customer scans that.
@@ -136,6 +152,7 @@ impl Phone {
                 None => Op::Scan,
             },
             (Message::ShowMyQr, _) => Op::ShowMyQr,
+            (Message::ToggleRelay, _) if self.relay_switch => Op::SetRelay(self.relay_stopped),
             (Message::Approve, Screen::Request { reference, .. }) => Op::Approve(reference.clone()),
             (Message::Decline, Screen::Request { reference, .. }) => Op::Decline(reference.clone()),
             (Message::Done(op, result), _) => {
@@ -159,6 +176,7 @@ impl Phone {
                                 };
                             }
                             Op::ShowMyQr => {}
+                            Op::SetRelay(running) => self.relay_stopped = !running,
                             Op::Approve(_) => self.screen = Screen::Answered { approved: true },
                             Op::Decline(_) => self.screen = Screen::Answered { approved: false },
                         }
@@ -248,6 +266,19 @@ impl Phone {
                 screen = screen.push(text(ctx.t(id)).size(size::BODY).font(theme::BOLD));
                 screen = screen.push(Space::new().height(Fill));
             }
+        }
+        if self.relay_switch {
+            let label = if self.relay_stopped {
+                "phone-start-relay"
+            } else {
+                "phone-stop-relay"
+            };
+            screen = screen.push(
+                iced::widget::button(text(ctx.t(label)).size(size::SMALL))
+                    .style(theme::plain_button)
+                    .width(Fill)
+                    .on_press_maybe((!self.busy).then_some(Message::ToggleRelay)),
+            );
         }
         if let Some(error) = &self.error {
             screen = screen.push(

@@ -56,10 +56,6 @@ pub struct Harness<P: iced::Program + 'static> {
     _dir: tempfile::TempDir,
     /// Where the admin screen saves the configuration (nothing there at start).
     pub config_path: std::path::PathBuf,
-    /// The demo's relay, when the test holds it ([`demo_with_relay`]).
-    pub relay: Option<kasse::relay::RelayHandle>,
-    /// The demo relay's database (to start it again on its address).
-    pub relay_db: std::path::PathBuf,
 }
 
 fn settings() -> Settings {
@@ -75,15 +71,6 @@ fn settings() -> Settings {
 
 /// Demo mode, started exactly as `kasse` starts without a configuration.
 pub fn demo() -> Harness<impl TillProgram> {
-    demo_inner(false)
-}
-
-/// Demo mode with its relay in the test's hands ([`Harness::relay`]), to stop and restart it.
-pub fn demo_with_relay() -> Harness<impl TillProgram> {
-    demo_inner(true)
-}
-
-fn demo_inner(take_relay: bool) -> Harness<impl TillProgram> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -96,19 +83,9 @@ fn demo_inner(take_relay: bool) -> Harness<impl TillProgram> {
         // The texts the tests look for are Norwegian, whatever the machine speaks.
         language: Some(Locale::Nb),
     };
-    let mut boot = runtime
+    let boot = runtime
         .block_on(kasse::ui::app::start(options))
         .expect("the till starts in demo mode");
-    let demo_env = boot
-        .demo
-        .as_mut()
-        .expect("no configuration means demo mode");
-    let relay_db = demo_env.dir.join("relay.db");
-    let relay = if take_relay {
-        demo_env.relay.take()
-    } else {
-        None
-    };
     let database = boot.config.database_path().expect("database path");
     let phone = boot
         .demo
@@ -118,8 +95,6 @@ fn demo_inner(take_relay: bool) -> Harness<impl TillProgram> {
         .clone();
     let config_path = dir.path().join("kasse.toml");
     let mut harness = start(boot, phone, runtime, dir);
-    harness.relay = relay;
-    harness.relay_db = relay_db;
     harness.database = database;
     harness.config_path = config_path;
     // Demo mode starts at the log-in with its one cashier chosen: type the PIN, Enter.
@@ -157,8 +132,6 @@ pub fn start(
             database: std::path::PathBuf::new(),
             ready: 0,
             config_path: std::path::PathBuf::new(),
-            relay: None,
-            relay_db: std::path::PathBuf::new(),
             _dir: dir,
         };
         harness.pump();
@@ -313,26 +286,6 @@ impl<P: TillProgram> Harness<P> {
         self.typewrite(pin);
         self.click(&self.t("admin-set-pin"));
         self.wait_for_text(&self.t("admin-test-connection"));
-    }
-
-    /// Stops the demo's relay (held with [`demo_with_relay`]); returns its address.
-    pub fn stop_relay(&mut self) -> std::net::SocketAddr {
-        let relay = self.relay.take().expect("the test holds the relay");
-        let addr = relay.local_addr;
-        self.runtime.block_on(relay.shutdown());
-        addr
-    }
-
-    /// Starts the demo's relay again on `addr` with its database.
-    pub fn restart_relay(&mut self, addr: std::net::SocketAddr) {
-        let config = kasse::relay::RelayConfig::new(&self.relay_db);
-        let relay = self.runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .expect("the relay's address");
-            kasse::relay::spawn(config, listener).await.expect("relay")
-        });
-        self.relay = Some(relay);
     }
 
     /// Sends a message to the window as if a widget had produced it.
