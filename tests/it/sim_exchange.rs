@@ -209,3 +209,59 @@ async fn a_mobilepay_beacon_maps_once_and_its_scan_names_the_beacon() {
     assert_eq!(scan.status, 200, "{:?}", scan.body);
     assert_eq!(scan.body["merchantQrId"], "200000000000123");
 }
+
+/// The Vipps client's calls for stickers and exchanges, against the simulator over loopback.
+#[tokio::test]
+async fn the_vipps_client_maps_a_beacon_and_exchanges_both_ways() {
+    use kasse::vipps::models::CustomerToken;
+    use kasse::vipps::{Client, Environment, VippsConfig};
+    let mut config = SimConfig::for_tests();
+    config.foreign_beacons = vec!["200000000000999".into()];
+    let sim = start(config).await;
+    let client = Client::new(VippsConfig::new(
+        Environment::Custom(sim.handle.base_url.clone()),
+        kasse::sim::TEST_CLIENT_ID,
+        kasse::sim::TEST_CLIENT_SECRET,
+        kasse::sim::TEST_SUBSCRIPTION_KEY,
+        kasse::sim::TEST_MSN,
+    ))
+    .unwrap();
+    client
+        .qr_put_mobilepay_beacon("200000000000123", "Kasse 1")
+        .await
+        .unwrap();
+    let conflict = client
+        .qr_put_mobilepay_beacon("200000000000999", "Kasse 1")
+        .await
+        .unwrap_err();
+    assert_eq!(conflict.status(), Some(409), "{conflict}");
+
+    let code = personal_qr(&sim, "4798765432", "2.0").await;
+    let ex = client.exchange_personal_qr(&code).await.unwrap();
+    assert_eq!(
+        (ex.msisdn.as_str(), ex.version.as_str()),
+        ("4798765432", "2.0")
+    );
+    assert!(ex.timestamp.is_some());
+    assert!(
+        !format!("{ex:?}").contains("4798765432"),
+        "Debug hides the number"
+    );
+    let bad = client
+        .exchange_personal_qr("https://example.com/x")
+        .await
+        .unwrap_err();
+    assert_eq!(bad.status(), Some(400));
+
+    let token = sim.customer_token().await;
+    let ex = client
+        .exchange_customer_token(&CustomerToken::new(token))
+        .await
+        .unwrap();
+    assert_eq!(ex.msisdn, DEFAULT_CUSTOMER_PHONE);
+    let gone = client
+        .exchange_customer_token(&CustomerToken::new("not-a-token"))
+        .await
+        .unwrap_err();
+    assert_eq!(gone.status(), Some(400));
+}
