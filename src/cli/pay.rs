@@ -148,6 +148,10 @@ pub fn basket_from_args(args: &PayArgs, currency: Currency) -> anyhow::Result<Ba
 
 /// `kasse pay`: one sale, progress as JSON lines. Returns the exit code.
 pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<i32> {
+    if args.personal_qr.as_deref() == Some("") && !args.demo {
+        eprintln!("kasse: --personal-qr needs the scanned URL (without it only with --demo)");
+        return Ok(exit::USAGE);
+    }
     let demo = if args.demo {
         Some(super::demo::start().await.context("starting the demo")?)
     } else {
@@ -259,9 +263,8 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                             .personal_qr()
                             .await
                             .context("the demo customer's personal QR")?,
-                        (true, None) => {
-                            anyhow::bail!("--personal-qr needs the scanned URL (or --demo)")
-                        }
+                        // Refused before the sale started (see the top of `run`).
+                        (true, None) => anyhow::bail!("--personal-qr needs the scanned URL"),
                     };
                     handle.send(Command::SendToPersonalQr {
                         content: crate::engine::PersonalQr(content),
