@@ -132,7 +132,9 @@ impl Till {
             };
             match self.run_attempt(&sale, customer).await {
                 AttemptEnd::Completed | AttemptEnd::Ended => break,
-                AttemptEnd::Failed => {}
+                // After a decline, expiry or refusal the cashier decides what next: no
+                // one-time QR on its own until Retry.
+                AttemptEnd::Failed => self.auto_one_time_qr_used = true,
             }
             if self.stopping {
                 break;

@@ -247,6 +247,8 @@ pub struct App {
     status: Status,
     qr: Option<qr_code::Data>,
     qr_content: Option<String>,
+    /// The till's own QR (or its MobilePay sticker), to come back after a one-time QR.
+    till_qr_content: Option<String>,
     customer_waiting_until: Option<i64>,
     now_ms: i64,
     pin: AdminPin,
@@ -363,6 +365,7 @@ impl App {
             },
             qr: None,
             qr_content: None,
+            till_qr_content: None,
             customer_waiting_until: None,
             now_ms: now_ms(),
             pin: boot.pin,

@@ -70,8 +70,10 @@ impl PhoneEntry {
 }
 
 /// A payment-specific QR on the screen instead of the till's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OneTime {
+    /// The payment the QR is for.
+    pub reference: String,
     /// When the request expires (unix ms).
     pub expires_at_ms: i64,
     /// Shown because the relay is unreachable.
@@ -172,8 +174,8 @@ impl Pay {
     }
 
     /// The one-time QR on screen, if any.
-    pub fn one_time(&self) -> Option<OneTime> {
-        self.one_time
+    pub fn one_time(&self) -> Option<&OneTime> {
+        self.one_time.as_ref()
     }
 
     /// The window's clock moved (once a second while something counts down).
@@ -233,7 +235,6 @@ impl Pay {
         self.outcome = None;
         self.problem = None;
         self.cancelling = false;
-        self.one_time = None;
     }
 
     /// The engine moved the payment forward.
@@ -423,9 +424,15 @@ impl Pay {
         .align_x(Center)
         .spacing(4);
 
+        // A one-time QR leaves room below it for its time left.
+        let qr_size = if self.one_time.is_some() {
+            330.0
+        } else {
+            380.0
+        };
         let qr_block: Element<'a, Message> = match qr {
             Some(data) => column![
-                container(qr_code(data).total_size(380.0).style(|_| qr_code::Style {
+                container(qr_code(data).total_size(qr_size).style(|_| qr_code::Style {
                     cell: iced::Color::BLACK,
                     background: iced::Color::WHITE,
                 }))
@@ -515,25 +522,18 @@ impl Pay {
 
     /// What the QR is: the till's own, or one for this payment with its time left.
     fn qr_hint<'a>(&'a self, ctx: Ctx<'a>) -> Element<'a, Message> {
-        let Some(one_time) = self.one_time else {
+        let Some(one_time) = &self.one_time else {
             return strong(ctx.t("pay-scan-hint")).into();
         };
         let left_secs = ((one_time.expires_at_ms - self.now_ms) / 1000).max(0);
         let left = format!("{}:{:02}", left_secs / 60, left_secs % 60);
-        let mut hint = column![
-            strong(ctx.t("pay-one-time-hint")),
+        column![
+            strong(ctx.t("pay-one-time-hint")).align_x(Center),
             body(ctx.t_args("pay-one-time-expires", &[("time", Arg::Str(&left))])),
         ]
         .align_x(Center)
-        .spacing(4);
-        if one_time.relay_down {
-            hint = hint.push(
-                container(text(ctx.t("pay-one-time-relay-down")).size(size::SMALL))
-                    .padding([6, 10])
-                    .style(theme::banner(theme::AMBER, theme::INK)),
-            );
-        }
-        hint.into()
+        .spacing(4)
+        .into()
     }
 
     fn progress_panel<'a>(&'a self, ctx: Ctx<'a>) -> Element<'a, Message> {
@@ -613,6 +613,15 @@ impl Pay {
             );
         }
 
+        // Why the till shows a one-time QR: stays as long as the QR does.
+        if self.one_time.as_ref().is_some_and(|o| o.relay_down) && self.outcome.is_none() {
+            panel = panel.push(
+                container(text(ctx.t("pay-one-time-relay-down")).size(size::BODY))
+                    .padding(12)
+                    .width(Fill)
+                    .style(theme::banner(theme::AMBER, theme::INK)),
+            );
+        }
         if let Some(problem) = &self.problem {
             let mut message = ctx.t(&engine_message_key(problem.message_id));
             if problem.retrying {

@@ -42,8 +42,8 @@ pub struct Phone {
     screen: Screen,
     busy: bool,
     error: Option<String>,
-    /// The till shows a QR for one payment: Scan reads that one.
-    payment_qr: Option<String>,
+    /// The till shows a QR for one payment (its reference, its content): Scan reads that one.
+    payment_qr: Option<(String, String)>,
     /// A request the app shows once the customer has scanned the payment's QR.
     pending: Option<(String, i64)>,
     /// The personal QR on the phone's screen (the cashier scans it).
@@ -110,8 +110,8 @@ impl Phone {
     }
 
     /// The till shows a QR for one payment (engine: `OneTimeQr`): the customer scans that.
-    pub fn payment_qr_shown(&mut self, content: String) {
-        self.payment_qr = Some(content);
+    pub fn payment_qr_shown(&mut self, reference: String, content: String) {
+        self.payment_qr = Some((reference, content));
         self.pending = None;
         self.screen = Screen::Home;
     }
@@ -121,10 +121,13 @@ impl Phone {
     pub fn payment_requested(&mut self, reference: String, amount: i64) {
         self.my_qr = None;
         self.error = None;
-        if self.payment_qr.is_some() {
-            self.pending = Some((reference, amount));
-        } else {
-            self.screen = Screen::Request { reference, amount };
+        match &self.payment_qr {
+            Some((shown, _)) if *shown == reference => self.pending = Some((reference, amount)),
+            _ => {
+                // Pushed to the customer (not the QR on the till's screen).
+                self.payment_qr = None;
+                self.screen = Screen::Request { reference, amount };
+            }
         }
     }
 
@@ -148,7 +151,7 @@ impl Phone {
         }
         let op = match (&message, &self.screen) {
             (Message::Scan, _) => match &self.payment_qr {
-                Some(content) => Op::ScanPaymentQr(content.clone()),
+                Some((_, content)) => Op::ScanPaymentQr(content.clone()),
                 None => Op::Scan,
             },
             (Message::ShowMyQr, _) => Op::ShowMyQr,
@@ -325,7 +328,7 @@ mod tests {
     #[test]
     fn a_payment_qr_request_shows_only_after_the_scan() {
         let mut phone = Phone::new();
-        phone.payment_qr_shown("https://landing.example/x".into());
+        phone.payment_qr_shown("t1-otq".into(), "https://landing.example/x".into());
         phone.payment_requested("t1-otq".into(), 7000);
         assert_eq!(
             phone.update(Message::Approve),
