@@ -582,3 +582,41 @@ fn the_relay_dropping_switches_pay_to_a_one_time_qr_and_back() {
     h.wait_for_text(&h.t("pay-scan-hint"));
     assert!(!h.has_text(&h.t("pay-one-time-hint")));
 }
+
+/// A one-time QR nobody scanned expires; the cashier then sends the request to the customer's
+/// phone number: the till's own QR is back on Pay and the phone shows the request at once.
+#[test]
+fn after_an_expired_one_time_qr_a_phone_number_request_shows_the_tills_qr() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    h.click_id(&tile_id("kaffe"));
+    h.named_key(Named::F12);
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    h.click(&h.t("pay-one-time-qr"));
+    h.wait_for_text(&h.t("pay-one-time-hint"));
+    h.runtime
+        .block_on(
+            h.phone
+                .control()
+                .advance_clock(std::time::Duration::from_secs(601)),
+        )
+        .expect("clock");
+    h.wait_for_text(&h.t("pay-expired-title"));
+    h.named_key(Named::F8);
+    h.scan("12345678");
+    h.wait_for_text(&h.t("phone-approve"));
+    assert!(h.has_text(&h.t("pay-scan-hint")));
+    assert!(!h.has_text(&h.t("pay-one-time-hint")));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-title"));
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger.len(), 2);
+    assert_eq!(
+        (ledger[0].state.as_str(), ledger[1].state.as_str()),
+        ("EXPIRED", "AUTHORIZED")
+    );
+    assert_eq!(ledger[1].aggregate.captured_amount.value, KAFFE);
+}
