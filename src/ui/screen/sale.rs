@@ -914,6 +914,32 @@ mod tests {
     }
 
     #[test]
+    fn a_personal_qr_typed_with_no_field_focused_pays_and_shows_only_the_host() {
+        let catalog = catalog();
+        let mut basket = Basket::new(Currency::Nok);
+        let mut sale = Sale::new();
+        let url = "https://qr.vipps.no/28/2/01/031/4791234567?v=1";
+        // Nothing to pay yet: the scan is read, nothing is sent.
+        for c in url.chars() {
+            sale.key(&press(&c.to_string()), &catalog, &mut basket);
+        }
+        assert_eq!(sale.shown_scan(), "https://qr.vipps.no/…");
+        assert_eq!(
+            sale.key(&named(Named::Enter), &catalog, &mut basket),
+            Action::None
+        );
+        basket.add_by_barcode(&catalog, "7040000000028").unwrap();
+        for c in url.chars() {
+            sale.key(&press(&c.to_string()), &catalog, &mut basket);
+        }
+        assert_eq!(
+            sale.key(&named(Named::Enter), &catalog, &mut basket),
+            Action::PayWithPersonalQr(PersonalQr(url.into()))
+        );
+        assert!(sale.scan_buffer().is_empty());
+    }
+
+    #[test]
     fn scanner_digits_then_enter_add_the_item_and_second_enter_pays() {
         let catalog = catalog();
         let mut basket = Basket::new(Currency::Nok);
