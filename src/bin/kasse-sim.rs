@@ -19,6 +19,8 @@ State is in memory.
 Serves the Vipps paths at its root, so a client's base URL is http://LISTEN:
   POST /accesstoken/get
   PUT|GET|DELETE /qr/v1/merchant-callback/{merchantQrId}, GET /qr/v1/merchant-callback
+  PUT /qr/v1/merchant-callback/mobilepay/{beaconId} (409 when mapped elsewhere)
+  POST /qr/v1/exchange, POST /qr/v1/exchange/customer (personal QR or customer token → MSISDN)
   POST /epayment/v1/payments, GET /epayment/v1/payments/{reference}[/events],
   POST /epayment/v1/payments/{reference}/capture|refund|cancel,
   POST /epayment/v1/test/payments/{reference}/approve
@@ -30,6 +32,10 @@ Control API (no auth; the simulated customer, inspection, faults):
        the customer scans a till QR: a signed user.checked-in.v1 goes to the registered
        webhook now; answers {customerToken, delivered, status, appMessage?}
   POST /sim/v1/scan {\"qrContent\": \"https://qr.vipps.no/...\"}   scan by QR content
+  POST /sim/v1/payment-qr/scan {\"qrContent\": ...}   the customer scans a one-time
+       payment QR (userFlow QR): only then can they approve it
+  POST /sim/v1/customers/{phoneNumber}/personal-qr [{\"version\":\"2.0\"}]   the personal
+       QR the customer's app shows (2.0 tokenized, valid --personal-qr-ttl-secs; 1.0 clear text)
   POST /sim/v1/payments/{reference}/approve | /decline  [{\"phoneNumber\": ...}]
   POST /sim/v1/payments/{reference}/open    the customer is authorizing (cancel: 6250)
   GET  /sim/v1/payments[?state=CREATED&phoneNumber=...]  the ledger (state, aggregate,
@@ -89,6 +95,13 @@ struct Args {
     /// Customer token lifetime after a scan, seconds.
     #[arg(long, default_value_t = 900)]
     customer_token_ttl_secs: u64,
+    /// How long a tokenized personal QR stays valid after the app generated it, seconds.
+    #[arg(long, default_value_t = 600)]
+    personal_qr_ttl_secs: u64,
+    /// A MobilePay beacon id already mapped to another merchant (its mapping answers 409).
+    /// Repeatable.
+    #[arg(long = "foreign-beacon", value_name = "BEACON_ID")]
+    foreign_beacons: Vec<String>,
     /// Calls per reference per minute of each modifying API (create, capture, cancel, refund each).
     #[arg(long, default_value_t = 5)]
     rate_limit_modify: u32,
@@ -208,6 +221,8 @@ fn config(args: Args) -> sim::SimConfig {
     c.access_token_ttl = Duration::from_secs(args.token_ttl_secs);
     c.payment_expiry = Duration::from_secs(args.payment_expiry_secs);
     c.customer_token_ttl = Duration::from_secs(args.customer_token_ttl_secs);
+    c.personal_qr_ttl = Duration::from_secs(args.personal_qr_ttl_secs);
+    c.foreign_beacons = args.foreign_beacons;
     c.rate_limits = (!args.no_rate_limit).then_some(RateLimits {
         modify_per_minute: args.rate_limit_modify,
         get_per_minute: args.rate_limit_get,

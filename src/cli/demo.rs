@@ -63,6 +63,9 @@ pub struct DemoOptions {
     pub dir: Option<PathBuf>,
     /// Simulator settings to start from (credentials are always the test ones).
     pub sim: Option<SimConfig>,
+    /// The till answers to this printed MobilePay sticker (its beacon id) instead of its own
+    /// QR; the relay routes the sticker's check-ins to it.
+    pub mobilepay_beacon_id: Option<String>,
 }
 
 impl Default for DemoOptions {
@@ -71,6 +74,7 @@ impl Default for DemoOptions {
             payment_expiry: Duration::from_secs(120),
             dir: None,
             sim: None,
+            mobilepay_beacon_id: None,
         }
     }
 }
@@ -125,6 +129,25 @@ impl DemoPhone {
             .map_err(DemoError::from)
     }
 
+    /// Scans a payment-specific QR the till shows (`userFlow: QR`): the request opens in the
+    /// app, ready to approve or decline.
+    pub async fn scan_payment_qr(&self, qr_content: &str) -> Result<(), DemoError> {
+        self.control
+            .scan_payment_qr(qr_content, None)
+            .await
+            .map(|_| ())
+            .map_err(DemoError::from)
+    }
+
+    /// The personal QR the customer's app shows now (a fresh tokenized code, as a scanner
+    /// would read it).
+    pub async fn personal_qr(&self) -> Result<String, DemoError> {
+        self.control
+            .personal_qr(crate::sim::DEFAULT_CUSTOMER_PHONE, false)
+            .await
+            .map_err(DemoError::from)
+    }
+
     /// Approves the payment request `reference` in the app.
     pub async fn approve(&self, reference: &str) -> Result<(), DemoError> {
         self.control
@@ -146,6 +169,61 @@ impl DemoPhone {
     /// The simulator's control API (ledger, log, faults).
     pub fn control(&self) -> &ControlClient {
         &self.control
+    }
+}
+
+/// The demo's relay as a switch: the window's demo controls stop and start it, to show what the
+/// till does while the relay is down (one-time QRs, personal QRs) and that it recovers.
+#[derive(Clone)]
+pub struct RelaySwitch {
+    slot: Arc<tokio::sync::Mutex<Option<RelayHandle>>>,
+    addr: std::net::SocketAddr,
+    db: PathBuf,
+}
+
+impl std::fmt::Debug for RelaySwitch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelaySwitch")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RelaySwitch {
+    /// Takes the running relay out of `demo` (none when it has none).
+    pub fn take_from(demo: &mut DemoEnvironment) -> Option<RelaySwitch> {
+        let relay = demo.relay.take()?;
+        Some(RelaySwitch {
+            addr: relay.local_addr,
+            db: demo.dir.join("relay.db"),
+            slot: Arc::new(tokio::sync::Mutex::new(Some(relay))),
+        })
+    }
+
+    /// Stops the relay (`false`) or starts it again on its address with its database (`true`).
+    pub async fn set_running(&self, running: bool) -> Result<(), DemoError> {
+        let mut slot = self.slot.lock().await;
+        match (running, slot.take()) {
+            (false, Some(relay)) => relay.shutdown().await,
+            (true, None) => {
+                let listener = tokio::net::TcpListener::bind(self.addr)
+                    .await
+                    .map_err(|e| DemoError::Bind(Arc::new(e)))?;
+                let relay = crate::relay::spawn(RelayConfig::new(&self.db), listener)
+                    .await
+                    .map_err(|e| DemoError::Relay(Arc::new(e)))?;
+                *slot = Some(relay);
+            }
+            (_, current) => *slot = current,
+        }
+        Ok(())
+    }
+
+    /// Stops the relay if it runs (the demo is ending).
+    pub async fn shutdown(&self) {
+        if let Some(relay) = self.slot.lock().await.take() {
+            relay.shutdown().await;
+        }
     }
 }
 
@@ -199,6 +277,11 @@ pub async fn start_with(options: DemoOptions) -> Result<DemoEnvironment, DemoErr
     // Loopback answers in microseconds: poll sooner than Vipps' 5 s guidance suggests.
     config.engine.poll_start_ms = 1_000;
     config.engine.poll_interval_ms = 1_000;
+    // Stop the demo's relay and Pay shows a one-time QR within seconds.
+    config.engine.one_time_qr_after_secs = 5;
+    if let Some(beacon) = &options.mobilepay_beacon_id {
+        config.till.mobilepay_beacon_id = beacon.clone();
+    }
     let merchant_qr_id = config.merchant_qr_id();
 
     let relay_db = dir.join("relay.db");

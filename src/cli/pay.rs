@@ -45,8 +45,15 @@ pub struct PayArgs {
     #[arg(long, conflicts_with = "personal_qr")]
     pub phone: Option<String>,
     /// Push the payment request to the customer whose personal QR (from their Vipps or
-    /// MobilePay app) was scanned: its text, as the scanner types it. Needs no relay.
-    #[arg(long, value_name = "URL", conflicts_with = "phone")]
+    /// MobilePay app) was scanned: its text, as the scanner types it. Needs no relay. With
+    /// --demo and no URL, the simulated customer's app shows theirs.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "phone",
+        num_args = 0..=1,
+        default_missing_value = ""
+    )]
     pub personal_qr: Option<String>,
     /// Show a payment-specific QR (printed as a `one_time_qr` line) instead of waiting for a
     /// scan of the till's own QR. Needs no relay.
@@ -141,6 +148,10 @@ pub fn basket_from_args(args: &PayArgs, currency: Currency) -> anyhow::Result<Ba
 
 /// `kasse pay`: one sale, progress as JSON lines. Returns the exit code.
 pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<i32> {
+    if args.personal_qr.as_deref() == Some("") && !args.demo {
+        eprintln!("kasse: --personal-qr needs the scanned URL (without it only with --demo)");
+        return Ok(exit::USAGE);
+    }
     let demo = if args.demo {
         Some(super::demo::start().await.context("starting the demo")?)
     } else {
@@ -189,6 +200,7 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
     let mut awaiting_scan = false;
     let mut relay_up = false;
     let mut scanned = false;
+    let mut one_time_qr: Option<String> = None;
     let mut captured: i64 = 0;
     let mut outcome: Option<(i32, serde_json::Value)> = None;
     let mut sale_total: i64 = args.amount;
@@ -245,8 +257,17 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                         phone_number: p.clone(),
                     })?;
                 } else if let Some(q) = &args.personal_qr {
+                    let content = match (q.is_empty(), &phone) {
+                        (false, _) => q.clone(),
+                        (true, Some(phone)) => phone
+                            .personal_qr()
+                            .await
+                            .context("the demo customer's personal QR")?,
+                        // Refused before the sale started (see the top of `run`).
+                        (true, None) => anyhow::bail!("--personal-qr needs the scanned URL"),
+                    };
                     handle.send(Command::SendToPersonalQr {
-                        content: crate::engine::PersonalQr(q.clone()),
+                        content: crate::engine::PersonalQr(content),
                     })?;
                 } else if args.one_time_qr {
                     handle.send(Command::ShowOneTimeQr)?;
@@ -257,11 +278,22 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
             EngineEvent::RelayStatus { status } => {
                 relay_up = matches!(status, RelayStatus::Connected);
             }
+            EngineEvent::OneTimeQr { qr_content, .. } => {
+                // The demo customer points the phone at the screen before answering.
+                one_time_qr = Some(qr_content.clone());
+            }
             EngineEvent::PaymentRequested { reference, .. } => {
                 if let Some(phone) = phone.clone() {
                     let reference = reference.clone();
                     let choice = args.customer;
+                    let scan_first = one_time_qr.take();
                     tokio::spawn(async move {
+                        if let Some(content) = scan_first
+                            && choice != DemoCustomer::Ignore
+                            && let Err(e) = phone.scan_payment_qr(&content).await
+                        {
+                            tracing::warn!(error = %e, "demo customer could not scan the payment QR");
+                        }
                         let r = match choice {
                             DemoCustomer::Approve => phone.approve(&reference).await,
                             DemoCustomer::Decline => phone.decline(&reference).await,

@@ -262,6 +262,13 @@ pub async fn sticker(config_path: Option<PathBuf>, args: StickerArgs) -> anyhow:
 
 async fn fetch_qr_content(config: &crate::config::Config) -> anyhow::Result<String> {
     let client = crate::vipps::Client::from_settings(&config.vipps, config.engine.http_timeout())?;
+    if !config.till.mobilepay_beacon_id.is_empty() {
+        // The till answers to a printed MobilePay sticker: making a Vipps QR with the beacon's
+        // id would stop the sticker from mapping (409).
+        anyhow::bail!(
+            "this till uses the printed MobilePay sticker (till.mobilepay_beacon_id); it has no QR sticker of its own to print"
+        );
+    }
     let qr_id = config.merchant_qr_id();
     client.qr_put(&qr_id, &config.till.name).await?;
     let qr = client

@@ -80,6 +80,13 @@ pub struct TillSection {
     pub name: String,
     /// The merchant callback QR's id; empty means `kasse-<till id>`.
     pub merchant_qr_id: String,
+    /// A printed MobilePay PoS sticker (Denmark, Finland) this till answers to, by its beacon
+    /// id: the till maps it at Vipps and it replaces the till's own QR (check-ins name the
+    /// beacon id). Empty: the till's own QR.
+    pub mobilepay_beacon_id: String,
+    /// What Pay shows: the till's own QR (`static`: check-ins come through the relay) or a QR
+    /// made for each payment (`one_time`: followed by polling, needs no relay).
+    pub pay_qr: PayQr,
     /// `NOK`, `DKK` or `EUR` (any case); must match the sales unit's market.
     #[serde(deserialize_with = "from_text")]
     pub currency: Currency,
@@ -89,6 +96,18 @@ pub struct TillSection {
     /// The window locks (back to the log-in) after this many seconds without input while a
     /// cashier is logged in; 0 never locks.
     pub lock_after_secs: u64,
+}
+
+/// Which QR the Pay screen shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayQr {
+    /// The till's own QR (or its MobilePay sticker); a one-time QR only when the relay is
+    /// down longer than `engine.one_time_qr_after_secs`, or on request.
+    #[default]
+    Static,
+    /// A QR for each payment.
+    OneTime,
 }
 
 /// A value read from its text form with its one parser ([`std::str::FromStr`]).
@@ -108,6 +127,8 @@ impl Default for TillSection {
             id: String::new(),
             name: "Kasse 1".into(),
             merchant_qr_id: String::new(),
+            mobilepay_beacon_id: String::new(),
+            pay_qr: PayQr::Static,
             currency: Currency::Nok,
             language: Locale::Nb,
             lock_after_secs: 300,
@@ -595,10 +616,12 @@ impl Config {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            return Err(invalid(
-                "till.merchant_qr_id",
-                "1 to 64 characters A-Z, a-z, 0-9, '-' or '_'",
-            ));
+            let key = if self.till.mobilepay_beacon_id.is_empty() {
+                "till.merchant_qr_id"
+            } else {
+                "till.mobilepay_beacon_id"
+            };
+            return Err(invalid(key, "1 to 64 characters A-Z, a-z, 0-9, '-' or '_'"));
         }
         if !self.relay.url.is_empty() {
             Url::parse(&self.relay.url).map_err(|e| invalid("relay.url", &e.to_string()))?;
@@ -606,9 +629,12 @@ impl Config {
         Ok(())
     }
 
-    /// The merchant callback QR id of this till (`till.merchant_qr_id`, default `kasse-<till id>`).
+    /// The merchant callback QR id of this till: its MobilePay sticker's beacon id when it has
+    /// one, else `till.merchant_qr_id` (default `kasse-<till id>`). Check-ins name it.
     pub fn merchant_qr_id(&self) -> String {
-        if self.till.merchant_qr_id.is_empty() {
+        if !self.till.mobilepay_beacon_id.is_empty() {
+            self.till.mobilepay_beacon_id.clone()
+        } else if self.till.merchant_qr_id.is_empty() {
             format!("kasse-{}", self.till.id)
         } else {
             self.till.merchant_qr_id.clone()

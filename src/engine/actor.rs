@@ -279,9 +279,14 @@ impl Till {
         };
         let qr_id = self.config.merchant_qr_id();
         let name = self.config.till.name.clone();
+        let beacon = !self.config.till.mobilepay_beacon_id.is_empty();
         let result = async {
             client.access_token().await?;
-            client.qr_put(&qr_id, &name).await?;
+            if beacon {
+                client.qr_put_mobilepay_beacon(&qr_id, &name).await?;
+            } else {
+                client.qr_put(&qr_id, &name).await?;
+            }
             client
                 .qr_get(&qr_id, vipps::models::QrImageFormat::default())
                 .await
@@ -326,7 +331,9 @@ impl Till {
             }
             Err(e) => {
                 let retrying = e.is_retryable();
-                let id = if matches!(e.status(), Some(401 | 403)) {
+                let id = if beacon && e.status() == Some(409) {
+                    MessageId::BeaconConflict
+                } else if matches!(e.status(), Some(401 | 403)) {
                     MessageId::VippsCredentials
                 } else if retrying {
                     MessageId::VippsUnreachable
@@ -426,6 +433,7 @@ impl Till {
                 msg = recv_link(&mut self.link) => msg,
                 _ = sleep_until_opt(deadline) => return Input::Deadline,
             };
+            let was_down = self.relay_down_since.is_some();
             match msg {
                 None => {
                     // The relay client ended; it reconnects by itself, so this is final.
@@ -456,6 +464,11 @@ impl Till {
                         return input;
                     }
                 }
+            }
+            // A sale waiting for its customer re-checks whether a one-time QR should replace
+            // the till's own (the relay went down, or came back).
+            if self.awaiting_customer && was_down != self.relay_down_since.is_some() {
+                return Input::Deadline;
             }
         }
     }

@@ -165,6 +165,10 @@ pub enum EngineEvent {
         sale_id: i64,
         reference: String,
         qr_content: String,
+        /// When the request expires if nobody approves it (unix ms, the till's clock).
+        expires_at_ms: i64,
+        /// Shown because the relay is unreachable (not chosen by the cashier or the admin).
+        relay_down: bool,
     },
     /// The customer declined in the app.
     Declined { sale_id: i64, reference: String },
@@ -300,6 +304,9 @@ pub enum MessageId {
     ConfigInvalid,
     /// The till's QR could not be set up at Vipps.
     QrSetupFailed,
+    /// The MobilePay sticker's beacon id is mapped to another merchant or sales unit, or is
+    /// one of this sales unit's own Vipps QR ids (Vipps 409): the admin must check the id.
+    BeaconConflict,
     /// The local database failed; nothing was sent to Vipps after the failure.
     StorageFailed,
     /// A sale is in progress; finish or cancel it first.

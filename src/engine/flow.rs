@@ -17,6 +17,7 @@ use super::recovery::seen;
 use super::sales_unit::SalesUnit;
 use super::tender;
 use crate::compliance::{self, ComplianceError};
+use crate::config::PayQr;
 use crate::core::basket::Basket;
 use crate::core::payment::{
     Asker, AttemptStatus, CustomerKind, Decision, OpKind, OpStatus, Outcome, Read, Step, decide,
@@ -36,8 +37,11 @@ pub(super) enum Customer {
     Phone(PhoneNumber),
     /// Scanned from the customer's app at the till.
     PersonalQr(PersonalQr),
-    /// Nobody known yet: a payment-specific QR on the screen.
-    OneTimeQr,
+    /// Nobody known yet: a payment-specific QR on the screen (`relay_down`: chosen by the
+    /// engine because check-ins cannot arrive).
+    OneTimeQr {
+        relay_down: bool,
+    },
 }
 
 /// How one attempt ended, from the sale's point of view.
@@ -128,7 +132,9 @@ impl Till {
             };
             match self.run_attempt(&sale, customer).await {
                 AttemptEnd::Completed | AttemptEnd::Ended => break,
-                AttemptEnd::Failed => {}
+                // After a decline, expiry or refusal the cashier decides what next: no
+                // one-time QR on its own until Retry.
+                AttemptEnd::Failed => self.auto_one_time_qr_used = true,
             }
             if self.stopping {
                 break;
@@ -290,7 +296,12 @@ impl Till {
                     "relay unreachable: showing a one-time QR"
                 );
                 self.problem(MessageId::RelayDownOneTimeQr, None, false);
-                return Waited::Customer(Customer::OneTimeQr);
+                return Waited::Customer(Customer::OneTimeQr { relay_down: true });
+            }
+            // The till set up to show a QR for each payment: no need to wait for a scan.
+            if self.config.till.pay_qr == PayQr::OneTime && !self.auto_one_time_qr_used {
+                self.auto_one_time_qr_used = true;
+                return Waited::Customer(Customer::OneTimeQr { relay_down: false });
             }
             match self.next_input(switch_at).await {
                 Input::CheckIn(row) => {
@@ -311,7 +322,7 @@ impl Till {
                     self.problem(MessageId::InvalidPersonalQr, None, false);
                 }
                 Input::Command(Command::ShowOneTimeQr) => {
-                    return Waited::Customer(Customer::OneTimeQr);
+                    return Waited::Customer(Customer::OneTimeQr { relay_down: false });
                 }
                 Input::Command(Command::Tender {
                     tender,
@@ -408,12 +419,12 @@ impl Till {
             Customer::Token(row) => (CustomerKind::Token, Some(row.id), None),
             Customer::Phone(p) => (CustomerKind::Phone, None, Some(p.masked())),
             Customer::PersonalQr(_) => (CustomerKind::PersonalQr, None, None),
-            Customer::OneTimeQr => (CustomerKind::OneTimeQr, None, None),
+            Customer::OneTimeQr { .. } => (CustomerKind::OneTimeQr, None, None),
         };
         let event = match &customer {
             Customer::Token(_) => SaleEvent::CheckedIn,
             // Both push to a known customer without a check-in.
-            Customer::Phone(_) | Customer::PersonalQr(_) | Customer::OneTimeQr => {
+            Customer::Phone(_) | Customer::PersonalQr(_) | Customer::OneTimeQr { .. } => {
                 SaleEvent::SendToPhone
             }
         };
@@ -480,7 +491,7 @@ impl Till {
             ))),
             Customer::Phone(p) => Some(VippsCustomer::PhoneNumber(p.clone())),
             Customer::PersonalQr(q) => Some(VippsCustomer::PersonalQr(q.0.clone())),
-            Customer::OneTimeQr => None,
+            Customer::OneTimeQr { .. } => None,
         };
         let currency = match sale.currency.parse::<crate::core::money::Currency>() {
             Ok(c) => vipps_currency(c),
@@ -541,11 +552,19 @@ impl Till {
                     return AttemptEnd::Ended;
                 }
                 crash::point("create_result");
-                if let (Customer::OneTimeQr, Some(url)) = (&customer, created.redirect_url) {
+                if let (Customer::OneTimeQr { relay_down }, Some(url)) =
+                    (&customer, created.redirect_url)
+                {
+                    // Vipps' default expiry (no `expiresAt` is sent), counted from now.
+                    let expires_at_ms = self.now_ms()
+                        + i64::try_from(self.config.engine.payment_expiry().as_millis())
+                            .unwrap_or(i64::MAX / 2);
                     self.emit(EngineEvent::OneTimeQr {
                         sale_id: sale.id,
                         reference: attempt.reference.clone(),
                         qr_content: url,
+                        expires_at_ms,
+                        relay_down: *relay_down,
                     });
                 }
             }

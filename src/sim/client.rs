@@ -149,6 +149,45 @@ impl ControlClient {
             .await
     }
 
+    /// The customer scans a payment-specific QR (`userFlow: QR`): the request opens in their
+    /// app (`phone`: the customer; default number when None).
+    pub async fn scan_payment_qr(
+        &self,
+        qr_content: &str,
+        phone: Option<&str>,
+    ) -> Result<LedgerPayment, ControlError> {
+        let mut body = json!({"qrContent": qr_content});
+        if let Some(p) = phone {
+            body["phoneNumber"] = json!(p);
+        }
+        self.send(
+            self.http
+                .post(self.url("/sim/v1/payment-qr/scan"))
+                .json(&body),
+        )
+        .await
+    }
+
+    /// The personal QR the customer's app shows now: a fresh tokenized (2.0) code, or with
+    /// `clear_text` the 1.0 code that carries the number.
+    pub async fn personal_qr(&self, phone: &str, clear_text: bool) -> Result<String, ControlError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Answer {
+            personal_qr: String,
+        }
+        let version = if clear_text { "1.0" } else { "2.0" };
+        let path = format!("/sim/v1/customers/{phone}/personal-qr");
+        let answer: Answer = self
+            .send(
+                self.http
+                    .post(self.url(&path))
+                    .json(&json!({"version": version})),
+            )
+            .await?;
+        Ok(answer.personal_qr)
+    }
+
     /// The customer approves the payment in the app.
     pub async fn approve(&self, reference: &str) -> Result<LedgerPayment, ControlError> {
         let path = format!("/sim/v1/payments/{reference}/approve");

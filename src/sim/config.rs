@@ -101,6 +101,12 @@ pub struct SimConfig {
     pub payment_expiry: Duration,
     /// Customer token lifetime after a scan (Vipps: 15 min).
     pub customer_token_ttl: Duration,
+    /// How long a tokenized (2.0) personal QR stays valid after the app generated it
+    /// (undocumented at Vipps; create answers 4060 and the exchange 400 after it).
+    pub personal_qr_ttl: Duration,
+    /// MobilePay beacon ids already mapped to another merchant (`PUT .../mobilepay/{id}`
+    /// answers 409).
+    pub foreign_beacons: Vec<String>,
     /// `None` disables rate limiting.
     pub rate_limits: Option<RateLimits>,
     /// Whether this MSN may use `userFlow: PUSH_MESSAGE` (else 5080).
@@ -148,6 +154,8 @@ impl SimConfig {
             access_token_ttl: Duration::from_secs(3600),
             payment_expiry: Duration::from_secs(600),
             customer_token_ttl: Duration::from_secs(900),
+            personal_qr_ttl: Duration::from_secs(600),
+            foreign_beacons: Vec::new(),
             rate_limits: Some(RateLimits::default()),
             push_message_allowed: true,
             long_living_allowed: false,

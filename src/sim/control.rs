@@ -13,13 +13,16 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::app::{App, random_base64};
+use super::app::{App, random_base64, random_slug};
 use super::clock::{iso_7_digits, iso_millis, unix_nanos};
 use super::config::AutoCustomer;
 use super::delivery::{Attempt, Job};
+use super::epayment::landing_url;
 use super::faults::Faults;
 use super::render::ledger_json;
-use super::state::{CHECKED_IN_EVENT, CustomerToken, PaymentState};
+use super::state::{
+    CHECKED_IN_EVENT, CustomerToken, PERSONAL_QR_V2_PREFIX, PaymentState, PersonalQrCode,
+};
 use super::sync::lock;
 use super::validate::valid_msisdn;
 
@@ -107,6 +110,102 @@ pub async fn scan_content(State(app): State<App>, body: Bytes) -> Response {
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PersonalQrBody {
+    /// `1.0` (clear text, the phone number inside) or `2.0` (tokenized, the default).
+    version: Option<String>,
+}
+
+/// `POST /sim/v1/customers/{phoneNumber}/personal-qr` with optional `{"version": "2.0"}`: the
+/// personal QR the customer's app shows now (`{"personalQr", "version"}`). A 2.0 code is a
+/// fresh token valid for `personal_qr_ttl`; a 1.0 code carries the number in clear text.
+pub async fn personal_qr(
+    State(app): State<App>,
+    Path(phone): Path<String>,
+    body: Bytes,
+) -> Response {
+    let body: PersonalQrBody = match optional_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r.into_response(),
+    };
+    if !valid_msisdn(&phone) {
+        return error(StatusCode::BAD_REQUEST, "phoneNumber must be an MSISDN");
+    }
+    let content = match body.version.as_deref() {
+        Some("1.0") => format!("https://qr.vipps.no/28/2/01/031/{phone}?v=1"),
+        None | Some("2.0") => {
+            let token = random_slug(24);
+            let mut state = app.state();
+            let now = app.now();
+            let ttl = app.config.personal_qr_ttl;
+            state
+                .personal_qrs
+                .retain(|_, c| now.duration_since(c.issued_at).unwrap_or_default() < ttl);
+            state.personal_qrs.insert(
+                token.clone(),
+                PersonalQrCode {
+                    phone: phone.clone(),
+                    issued_at: now,
+                },
+            );
+            format!("{PERSONAL_QR_V2_PREFIX}{token}")
+        }
+        Some(other) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("version {other:?} is not 1.0 or 2.0"),
+            );
+        }
+    };
+    let version = if content.starts_with(PERSONAL_QR_V2_PREFIX) {
+        "2.0"
+    } else {
+        "1.0"
+    };
+    Json(json!({"personalQr": content, "version": version})).into_response()
+}
+
+/// `POST /sim/v1/payment-qr/scan` with `{"qrContent": ..., "phoneNumber"?: ...}`: the customer
+/// scans a payment-specific QR (`userFlow: QR`, its target URL); the request opens in their
+/// app, ready to approve or decline. Answers the payment as the ledger shows it.
+pub async fn scan_payment_qr(State(app): State<App>, body: Bytes) -> Response {
+    let body: ScanContentBody = match optional_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r.into_response(),
+    };
+    let phone = match customer_phone(&app, body.phone_number) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let mut state = app.state();
+    app.settle(&mut state);
+    let Some(payment) = state.payments.values_mut().find(|p| {
+        p.user_flow == "QR"
+            && (p.redirect_url.as_deref() == Some(body.qr_content.as_str())
+                || body.qr_content == landing_url(&p.landing_token))
+    }) else {
+        return error(StatusCode::NOT_FOUND, "no payment has this QR");
+    };
+    if payment.state != PaymentState::Created {
+        return error(
+            StatusCode::CONFLICT,
+            format!("the payment is {}, not CREATED", payment.state.as_str()),
+        );
+    }
+    match &payment.customer_phone {
+        Some(other) if *other != phone => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "another customer has already scanned this QR",
+            );
+        }
+        _ => payment.customer_phone = Some(phone),
+    }
+    tracing::info!(reference = %payment.reference, "customer scanned a payment QR");
+    Json(ledger_json(payment)).into_response()
+}
+
 async fn do_scan(app: &App, merchant_qr_id: &str, phone: String) -> Response {
     let now = app.now();
     let msn = app.config.msn.clone();
@@ -127,6 +226,7 @@ async fn do_scan(app: &App, merchant_qr_id: &str, phone: String) -> Response {
             CustomerToken {
                 phone,
                 merchant_qr_id: merchant_qr_id.to_string(),
+                scanned_at: now,
                 expires_at: now + app.config.customer_token_ttl,
             },
         );
@@ -209,6 +309,13 @@ pub fn customer_choice(
         return Err((
             StatusCode::FORBIDDEN,
             "this payment request was sent to another customer".to_string(),
+        ));
+    }
+    // A payment-specific QR reaches the customer's app only when they scan it.
+    if payment.user_flow == "QR" && payment.customer_phone.is_none() {
+        return Err((
+            StatusCode::CONFLICT,
+            "nobody has scanned this payment's QR yet".to_string(),
         ));
     }
     let mut outbox = Vec::new();

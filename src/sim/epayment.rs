@@ -111,6 +111,11 @@ fn create_keyed(
     Ok((reply, pushed))
 }
 
+/// The landing page (and one-time QR target) of a payment.
+pub fn landing_url(token: &str) -> String {
+    format!("https://landing.vipps.no?token={token}")
+}
+
 fn create_payment(
     app: &App,
     state: &mut Sim,
@@ -129,7 +134,7 @@ fn create_payment(
         ));
     }
     let landing_token = random_slug(24);
-    let landing = format!("https://landing.vipps.no?token={landing_token}");
+    let landing = landing_url(&landing_token);
     let redirect_url = match req.user_flow.as_str() {
         "PUSH_MESSAGE" => None,
         "QR" => match req.qr_format.as_deref() {

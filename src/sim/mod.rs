@@ -24,6 +24,7 @@ pub mod config;
 mod control;
 mod delivery;
 mod epayment;
+mod exchange;
 pub mod faults;
 mod middleware;
 mod problem;
@@ -105,6 +106,12 @@ fn router(app: App) -> Router {
             "/qr/v1/merchant-callback/{id}",
             put(qr::put).get(qr::get).delete(qr::delete),
         )
+        .route(
+            "/qr/v1/merchant-callback/mobilepay/{id}",
+            put(qr::put_beacon),
+        )
+        .route("/qr/v1/exchange", post(exchange::personal_qr))
+        .route("/qr/v1/exchange/customer", post(exchange::customer))
         .route("/qr-images/{file}", get(qr::image))
         // ePayment API
         .route("/epayment/v1/payments", post(epayment::create))
@@ -141,6 +148,11 @@ fn router(app: App) -> Router {
         // Control API
         .route("/sim/v1/merchant-callback/{id}/scan", post(control::scan))
         .route("/sim/v1/scan", post(control::scan_content))
+        .route("/sim/v1/payment-qr/scan", post(control::scan_payment_qr))
+        .route(
+            "/sim/v1/customers/{phone}/personal-qr",
+            post(control::personal_qr),
+        )
         .route("/sim/v1/payments", get(control::payments))
         .route("/sim/v1/payments/{reference}", get(control::payment))
         .route("/sim/v1/payments/{reference}/open", post(control::open))

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::app::{App, random_slug};
 use super::auth::{Msn, authorize};
 use super::problem::{ApiError, Reply, Shape};
-use super::state::MerchantQr;
+use super::state::{MerchantQr, QrKind};
 
 /// QR errors use the QR API's own shape (except gateway answers).
 fn qr_shape(mut e: ApiError) -> ApiError {
@@ -104,14 +104,8 @@ pub async fn put(
     put_inner(&app, &headers, &id, &body).unwrap_or_else(|e| qr_shape(e).reply(uri.path()))
 }
 
-fn put_inner(app: &App, headers: &HeaderMap, id: &str, body: &Bytes) -> Result<Reply, ApiError> {
-    authorize(app, headers, Msn::Required)?;
-    if !valid_qr_id(id) {
-        return Err(invalid(
-            "merchantQrId",
-            "merchantQrId must be 1 to 128 letters, digits, spaces or -_+%.",
-        ));
-    }
+/// The body of both PUTs: `locationDescription` (required, ≤ 36) and the optional `category`.
+fn put_body(body: &Bytes) -> Result<(String, Option<String>), ApiError> {
     let request: Value = serde_json::from_slice(body)
         .map_err(|_| invalid("body", "The request body must be JSON."))?;
     let location = match request.get("locationDescription") {
@@ -140,6 +134,24 @@ fn put_inner(app: &App, headers: &HeaderMap, id: &str, body: &Bytes) -> Result<R
         Some(Value::String(c)) if c == "IN_STORE" || c == "VENDING" => Some(c.clone()),
         Some(_) => return Err(invalid("Category", "Category must be IN_STORE or VENDING.")),
     };
+    Ok((location, category))
+}
+
+fn put_inner(app: &App, headers: &HeaderMap, id: &str, body: &Bytes) -> Result<Reply, ApiError> {
+    authorize(app, headers, Msn::Required)?;
+    if !valid_qr_id(id) {
+        return Err(invalid(
+            "merchantQrId",
+            "merchantQrId must be 1 to 128 letters, digits, spaces or -_+%.",
+        ));
+    }
+    let (location, category) = put_body(body)?;
+    upsert(app, id, location, category, QrKind::Vipps);
+    Ok(Reply::empty(StatusCode::OK))
+}
+
+/// Creates the QR or updates its description (the code itself never changes).
+fn upsert(app: &App, id: &str, location: String, category: Option<String>, kind: QrKind) {
     let mut state = app.state();
     let state = &mut *state;
     match state.qrs.get_mut(id) {
@@ -155,11 +167,57 @@ fn put_inner(app: &App, headers: &HeaderMap, id: &str, body: &Bytes) -> Result<R
                 location_description: location,
                 category,
                 slug: random_slug(18),
+                kind,
             };
             state.qr_images.insert(qr.slug.clone(), qr.qr_content());
             state.qrs.insert(id.to_string(), qr);
         }
     }
+}
+
+/// `PUT /qr/v1/merchant-callback/mobilepay/{beaconId}`: maps a printed MobilePay PoS sticker
+/// to this sales unit; its check-ins then carry the beacon id as `merchantQrId`. 409 when the
+/// beacon is mapped to another merchant, or the id is one of this merchant's own Vipps QRs.
+pub async fn put_beacon(
+    State(app): State<App>,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(beacon_id): Path<String>,
+    body: Bytes,
+) -> Reply {
+    put_beacon_inner(&app, &headers, &beacon_id, &body)
+        .unwrap_or_else(|e| qr_shape(e).reply(uri.path()))
+}
+
+fn put_beacon_inner(
+    app: &App,
+    headers: &HeaderMap,
+    beacon_id: &str,
+    body: &Bytes,
+) -> Result<Reply, ApiError> {
+    authorize(app, headers, Msn::Required)?;
+    if !valid_qr_id(beacon_id) {
+        return Err(invalid(
+            "beaconId",
+            "beaconId must be 1 to 128 letters, digits, spaces or -_+%.",
+        ));
+    }
+    let (location, category) = put_body(body)?;
+    let elsewhere = app.config.foreign_beacons.iter().any(|b| b == beacon_id);
+    let own_vipps_qr = app
+        .state()
+        .qrs
+        .get(beacon_id)
+        .is_some_and(|qr| qr.kind == QrKind::Vipps);
+    if elsewhere || own_vipps_qr {
+        tracing::info!(beacon_id, elsewhere, "beacon mapping refused: conflict");
+        return Ok(Reply::json(
+            StatusCode::CONFLICT,
+            &json!({ "id": beacon_id }),
+        ));
+    }
+    upsert(app, beacon_id, location, category, QrKind::MobilePayBeacon);
+    tracing::info!(beacon_id, "MobilePay beacon mapped");
     Ok(Reply::empty(StatusCode::OK))
 }
 

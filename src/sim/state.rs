@@ -501,7 +501,18 @@ pub struct AccessToken {
 pub struct CustomerToken {
     pub phone: String,
     pub merchant_qr_id: String,
+    /// When the customer scanned (`timestamp` of `POST /qr/v1/exchange/customer`).
+    pub scanned_at: SystemTime,
     pub expires_at: SystemTime,
+}
+
+/// What kind of code a merchant callback QR is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QrKind {
+    /// Made by `PUT /qr/v1/merchant-callback/{merchantQrId}`.
+    Vipps,
+    /// A printed MobilePay PoS sticker mapped by `PUT .../mobilepay/{beaconId}`.
+    MobilePayBeacon,
 }
 
 /// A merchant callback QR.
@@ -512,13 +523,40 @@ pub struct MerchantQr {
     pub category: Option<String>,
     /// Opaque id inside `qrContent` and the image URL; fixed for the QR's life.
     pub slug: String,
+    pub kind: QrKind,
 }
 
 impl MerchantQr {
     pub fn qr_content(&self) -> String {
-        format!("https://qr.vipps.no/28/2/05/031/{}", self.slug)
+        match self.kind {
+            QrKind::Vipps => format!("https://qr.vipps.no/28/2/05/031/{}", self.slug),
+            // What the printed sticker encodes (invented: the real content is not documented).
+            QrKind::MobilePayBeacon => {
+                format!("https://mobilepay.dk/box?beaconId={}", self.merchant_qr_id)
+            }
+        }
     }
 }
+
+/// A tokenized (version 2.0) personal QR a simulated customer's app shows.
+#[derive(Debug, Clone)]
+pub struct PersonalQrCode {
+    pub phone: String,
+    pub issued_at: SystemTime,
+}
+
+/// The customer behind personal QR content, as Vipps resolves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonalQrOwner {
+    pub phone: String,
+    /// `1.0` (clear text) or `2.0` (tokenized).
+    pub version: &'static str,
+    /// When a 2.0 code was generated.
+    pub issued_at: Option<SystemTime>,
+}
+
+/// Prefix of tokenized (2.0) personal QR content.
+pub const PERSONAL_QR_V2_PREFIX: &str = "https://qr.vipps.no/p/";
 
 /// A webhook registration.
 #[derive(Debug, Clone)]
@@ -577,6 +615,8 @@ pub struct RateKey {
 pub struct State {
     pub access_tokens: HashMap<String, AccessToken>,
     pub customer_tokens: HashMap<String, CustomerToken>,
+    /// Tokenized personal QRs by their token (the part after [`PERSONAL_QR_V2_PREFIX`]).
+    pub personal_qrs: HashMap<String, PersonalQrCode>,
     pub qrs: BTreeMap<String, MerchantQr>,
     /// Contents of every QR image the simulator serves, by slug.
     pub qr_images: HashMap<String, String>,
@@ -630,6 +670,37 @@ impl State {
         }
     }
 
+    /// Who shows `content` as their personal QR: clear-text 1.0 codes carry the phone number,
+    /// 2.0 codes are tokens this simulator issued and that are younger than `ttl`.
+    pub fn personal_qr_owner(
+        &self,
+        content: &str,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Option<PersonalQrOwner> {
+        if !(5..=255).contains(&content.chars().count()) {
+            return None;
+        }
+        if let Some(token) = content.strip_prefix(PERSONAL_QR_V2_PREFIX) {
+            let code = self.personal_qrs.get(token)?;
+            let fresh = now.duration_since(code.issued_at).unwrap_or_default() < ttl;
+            return fresh.then(|| PersonalQrOwner {
+                phone: code.phone.clone(),
+                version: "2.0",
+                issued_at: Some(code.issued_at),
+            });
+        }
+        let rest = content.strip_prefix("https://qr.vipps.no/")?;
+        let path = rest.split('?').next()?;
+        let last = path.rsplit('/').next()?;
+        let msisdn = (10..=15).contains(&last.len()) && last.bytes().all(|b| b.is_ascii_digit());
+        msisdn.then(|| PersonalQrOwner {
+            phone: last.to_string(),
+            version: "1.0",
+            issued_at: None,
+        })
+    }
+
     /// Registrations of `msn` subscribed to `event`.
     pub fn subscribers(&self, msn: &str, event: &str) -> Vec<Registration> {
         self.webhooks
@@ -679,6 +750,37 @@ mod tests {
 
     fn code(e: ApiError) -> u32 {
         e.code.unwrap()
+    }
+
+    #[test]
+    fn personal_qrs_resolve_by_version_and_age() {
+        let now = SystemTime::now();
+        let ttl = Duration::from_secs(600);
+        let mut state = State::default();
+        let v1 = state
+            .personal_qr_owner("https://qr.vipps.no/28/2/01/031/4791234567?v=1", now, ttl)
+            .unwrap();
+        assert_eq!((v1.phone.as_str(), v1.version), ("4791234567", "1.0"));
+        assert_eq!(
+            state.personal_qr_owner("https://example.com/4791234567", now, ttl),
+            None
+        );
+        let v2 = format!("{PERSONAL_QR_V2_PREFIX}tok1");
+        assert_eq!(state.personal_qr_owner(&v2, now, ttl), None, "not issued");
+        state.personal_qrs.insert(
+            "tok1".into(),
+            PersonalQrCode {
+                phone: "4712345678".into(),
+                issued_at: now,
+            },
+        );
+        let owner = state.personal_qr_owner(&v2, now, ttl).unwrap();
+        assert_eq!((owner.phone.as_str(), owner.version), ("4712345678", "2.0"));
+        assert_eq!(
+            state.personal_qr_owner(&v2, now + ttl, ttl),
+            None,
+            "expired"
+        );
     }
 
     #[test]

@@ -176,15 +176,18 @@ pub fn customer(
             (CustomerRef::PhoneNumber(text.to_string()), text.to_string())
         }
         "personalQr" => {
-            let phone = personal_qr_phone(text).ok_or_else(|| {
-                coded_field(
-                    400,
-                    4060,
-                    "Invalid PersonalQr",
-                    &field,
-                    "The parameter PersonalQr is invalid.".into(),
-                )
-            })?;
+            let phone = state
+                .personal_qr_owner(text, now, config.personal_qr_ttl)
+                .map(|owner| owner.phone)
+                .ok_or_else(|| {
+                    coded_field(
+                        400,
+                        4060,
+                        "Invalid PersonalQr",
+                        &field,
+                        "The parameter PersonalQr is invalid.".into(),
+                    )
+                })?;
             (CustomerRef::PersonalQr(text.to_string()), phone)
         }
         _ => {
@@ -216,18 +219,6 @@ pub fn customer(
         ));
     }
     Ok((customer, phone))
-}
-
-/// The phone number inside personal QR content like
-/// `https://qr.vipps.no/28/2/01/031/4791234567?v=1` (5..255 chars).
-fn personal_qr_phone(content: &str) -> Option<String> {
-    if !(5..=255).contains(&content.chars().count()) {
-        return None;
-    }
-    let rest = content.strip_prefix("https://qr.vipps.no/")?;
-    let path = rest.split('?').next()?;
-    let last = path.rsplit('/').next()?;
-    valid_msisdn(last).then(|| last.to_string())
 }
 
 fn check_return_url(url: &str) -> Result<(), ApiError> {
@@ -754,14 +745,5 @@ mod tests {
         assert!(!valid_quantity("1."));
         assert!(!valid_quantity("1.123456789"));
         assert!(!valid_quantity("12345678901"));
-    }
-
-    #[test]
-    fn personal_qr_carries_the_phone() {
-        assert_eq!(
-            personal_qr_phone("https://qr.vipps.no/28/2/01/031/4791234567?v=1").as_deref(),
-            Some("4791234567")
-        );
-        assert_eq!(personal_qr_phone("https://example.com/4791234567"), None);
     }
 }

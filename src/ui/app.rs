@@ -26,7 +26,7 @@ use super::screen::reports::{self, Reports};
 use super::screen::sale::{self, Sale};
 use super::theme::{self, size};
 use super::widget::Ctx;
-use crate::cli::demo::{DemoEnvironment, DemoError, DemoPhone};
+use crate::cli::demo::{DemoEnvironment, DemoError, DemoPhone, RelaySwitch};
 use crate::config::pin::{AdminPin, PinError, PinStore};
 use crate::config::{Config, ConfigError, VippsEnvironment};
 use crate::core::basket::Basket;
@@ -233,6 +233,8 @@ struct Status {
     relay: Option<RelayStatus>,
     vipps: Option<VippsStatus>,
     ready: bool,
+    /// Since when the relay is not connected (unix ms, the window's clock).
+    relay_down_since_ms: Option<i64>,
 }
 
 /// The till window's state.
@@ -253,10 +255,14 @@ pub struct App {
     status: Status,
     qr: Option<qr_code::Data>,
     qr_content: Option<String>,
+    /// The till's own QR (or its MobilePay sticker), to come back after a one-time QR.
+    till_qr_content: Option<String>,
     customer_waiting_until: Option<i64>,
     now_ms: i64,
     pin: AdminPin,
     demo: Option<DemoEnvironment>,
+    /// The demo's relay, which the demo phone's controls stop and start.
+    demo_relay: Option<RelaySwitch>,
     phone: Option<Phone>,
     utc_offset: UtcOffset,
     /// A problem to show in the status area (engine stopped, a save failed).
@@ -289,6 +295,8 @@ pub enum Message {
     History(history::Message),
     Admin(admin::Message),
     Phone(phone::Message),
+    /// The demo customer's personal QR, fetched to show on the phone and scan into the till.
+    DemoPersonalQr(Result<String, DemoError>),
     Tab(Tab),
     Engine(EngineEvent),
     EngineStopped,
@@ -351,7 +359,8 @@ impl App {
         let locale = boot.config.till.language;
         let currency = boot.config.till.currency;
         let country = country_of(currency);
-        let demo = boot.demo;
+        let mut demo = boot.demo;
+        let demo_relay = demo.as_mut().and_then(RelaySwitch::take_from);
         let screen = if boot.cashiers.iter().any(|c| c.active) {
             Screen::Login(Login::new(boot.cashiers, demo.is_some()))
         } else {
@@ -375,11 +384,20 @@ impl App {
             },
             qr: None,
             qr_content: None,
+            till_qr_content: None,
             customer_waiting_until: None,
             now_ms: now_ms(),
             pin: boot.pin,
-            phone: demo.as_ref().map(|_| Phone::new()),
+            phone: demo.as_ref().map(|_| {
+                let phone = Phone::new();
+                if demo_relay.is_some() {
+                    phone.with_relay_switch()
+                } else {
+                    phone
+                }
+            }),
             demo,
+            demo_relay,
             utc_offset: boot.utc_offset,
             config: boot.config,
             config_path: boot.config_path,
@@ -450,7 +468,10 @@ impl App {
             })),
             _ => None,
         });
+        let counting_down = matches!(&self.screen, Screen::Pay(pay) if pay.one_time().is_some());
         let tick = if self.customer_waiting_until.is_some()
+            || counting_down
+            || self.status.relay_down_since_ms.is_some()
             || (self.cashier.is_some() && self.config.till.lock_after_secs > 0)
         {
             iced::time::every(std::time::Duration::from_secs(1)).map(|_| Message::Tick)
@@ -471,6 +492,21 @@ impl App {
     fn send(&mut self, command: Command) {
         if self.engine.send(command).is_err() {
             self.notice = Some(self.i18n.t("status-engine-stopped"));
+        }
+    }
+
+    /// Pay shows a QR for each payment: by configuration, or because the relay has been down
+    /// longer than the grace period (check-ins cannot arrive).
+    fn one_time_qr_mode(&self) -> bool {
+        if self.config.till.pay_qr == crate::config::PayQr::OneTime {
+            return true;
+        }
+        let grace = self.config.engine.one_time_qr_after();
+        match (self.status.relay_down_since_ms, grace) {
+            (Some(since), Some(grace)) => {
+                self.now_ms - since >= i64::try_from(grace.as_millis()).unwrap_or(i64::MAX)
+            }
+            _ => false,
         }
     }
 
@@ -540,8 +576,12 @@ impl App {
                 self.notice = Some(self.i18n.t("status-engine-stopped"));
             }
             Message::Key(press) => return self.key(press),
+            Message::DemoPersonalQr(result) => return self.demo_personal_qr(result),
             Message::Tick => {
                 self.now_ms = now_ms();
+                if let Screen::Pay(pay) = &mut self.screen {
+                    pay.tick(self.now_ms);
+                }
                 if !self.customer_waiting() {
                     self.customer_waiting_until = None;
                 }
@@ -942,10 +982,53 @@ impl App {
         }
     }
 
+    /// The demo phone shows its personal QR and the till "scans" it, as a barcode scanner would
+    /// type it: on the sale screen it pays the basket, on Pay it goes to the waiting sale.
+    fn demo_personal_qr(&mut self, result: Result<String, DemoError>) -> Task<Message> {
+        let done = result.as_ref().map(|_| ()).map_err(Clone::clone);
+        if let Some(phone) = &mut self.phone {
+            phone.update(phone::Message::Done(Op::ShowMyQr, done));
+            if let Ok(content) = &result {
+                phone.show_my_qr(content);
+            }
+        }
+        let Ok(content) = result else {
+            return Task::none();
+        };
+        let content = crate::engine::PersonalQr(content);
+        match &mut self.screen {
+            Screen::Sale => {
+                let action = self.sale.personal_qr_scanned(content, &self.basket);
+                self.sale_action(action)
+            }
+            Screen::Pay(pay) => {
+                let action = pay.personal_qr_scanned(content);
+                self.pay_action(action);
+                Task::none()
+            }
+            _ => Task::none(),
+        }
+    }
+
     fn phone_op(&self, op: Op) -> Task<Message> {
         let Some(phone) = self.demo_phone().cloned() else {
             return Task::none();
         };
+        if let Op::SetRelay(running) = op {
+            let Some(relay) = self.demo_relay.clone() else {
+                return Task::none();
+            };
+            return Task::perform(
+                async move { relay.set_running(running).await },
+                move |result| Message::Phone(phone::Message::Done(Op::SetRelay(running), result)),
+            );
+        }
+        if op == Op::ShowMyQr {
+            return Task::perform(
+                async move { phone.personal_qr().await },
+                Message::DemoPersonalQr,
+            );
+        }
         let done = op.clone();
         Task::perform(
             async move {
@@ -955,6 +1038,8 @@ impl App {
                         Ok(false) => Err(DemoError::NotDelivered),
                         Err(e) => Err(e),
                     },
+                    Op::ScanPaymentQr(content) => phone.scan_payment_qr(content).await,
+                    Op::ShowMyQr | Op::SetRelay(_) => Ok(()),
                     Op::Approve(reference) => phone.approve(reference).await,
                     Op::Decline(reference) => phone.decline(reference).await,
                 }

@@ -28,10 +28,11 @@ use super::config::{Settings, VippsConfig};
 use super::error::VippsError;
 use super::models::{
     AccessTokenResponse, Amount, CancelRequest, CreatePaymentRequest, CreatePaymentResponse,
-    Customer, ForceApproveRequest, LOCATION_DESCRIPTION_MAX, MerchantCallbackPutRequest,
-    MerchantCallbackQr, ModificationRequest, ModificationResponse, Payment, PaymentEvent,
-    QrImageFormat, RegisterWebhookRequest, RegisteredWebhook, Webhook, WebhookList,
-    validate_merchant_qr_id, validate_reference,
+    Customer, CustomerExchangeRequest, CustomerExchangeResponse, CustomerToken, CustomerTokenRef,
+    ForceApproveRequest, LOCATION_DESCRIPTION_MAX, MerchantCallbackPutRequest, MerchantCallbackQr,
+    ModificationRequest, ModificationResponse, Payment, PaymentEvent, QrExchangeRequest,
+    QrExchangeResponse, QrImageFormat, RegisterWebhookRequest, RegisteredWebhook, RequestedData,
+    Webhook, WebhookList, validate_merchant_qr_id, validate_reference,
 };
 use super::token::{AccessToken, Clock, SystemClock, TokenCache};
 
@@ -230,6 +231,77 @@ impl Client {
         )
         .json(request)?;
         self.execute(call).await.map(|_| ())
+    }
+
+    /// Map a printed MobilePay PoS sticker (DK/FI) to this sales unit
+    /// (`PUT /qr/v1/merchant-callback/mobilepay/{beaconId}`, 200). Its check-ins then carry
+    /// the beacon id as `merchantQrId`. A 409 means the beacon is mapped elsewhere
+    /// ([`VippsError::status`] `Some(409)`).
+    pub async fn qr_put_mobilepay_beacon(
+        &self,
+        beacon_id: &str,
+        location_description: &str,
+    ) -> Result<(), VippsError> {
+        validate_merchant_qr_id(beacon_id).map_err(VippsError::InvalidInput)?;
+        let n = location_description.chars().count();
+        if n == 0 || n > LOCATION_DESCRIPTION_MAX {
+            return Err(VippsError::InvalidInput(format!(
+                "locationDescription must be 1 to {LOCATION_DESCRIPTION_MAX} characters, got {n}"
+            )));
+        }
+        let request = MerchantCallbackPutRequest {
+            location_description: location_description.to_string(),
+            category: None,
+        };
+        let call = Call::new(
+            "qr.put_mobilepay",
+            Method::PUT,
+            vec!["qr", "v1", "merchant-callback", "mobilepay", beacon_id],
+        )
+        .json(&request)?;
+        self.execute(call).await.map(|_| ())
+    }
+
+    /// The customer's MSISDN from a scanned personal QR (`POST /qr/v1/exchange`); the content
+    /// goes unchanged, never parsed.
+    pub async fn exchange_personal_qr(
+        &self,
+        qr_code: &str,
+    ) -> Result<QrExchangeResponse, VippsError> {
+        let n = qr_code.chars().count();
+        if !(5..=255).contains(&n) {
+            return Err(VippsError::InvalidInput(format!(
+                "a personal QR is 5 to 255 characters, got {n}"
+            )));
+        }
+        let request = QrExchangeRequest {
+            qr_code: qr_code.to_string(),
+            requested_data: vec![RequestedData::Msisdn],
+        };
+        let call =
+            Call::new("qr.exchange", Method::POST, vec!["qr", "v1", "exchange"]).json(&request)?;
+        self.execute_json(call).await
+    }
+
+    /// The customer's MSISDN from a check-in's token, while it is valid
+    /// (`POST /qr/v1/exchange/customer`).
+    pub async fn exchange_customer_token(
+        &self,
+        token: &CustomerToken,
+    ) -> Result<CustomerExchangeResponse, VippsError> {
+        let request = CustomerExchangeRequest {
+            customer: CustomerTokenRef {
+                customer_token: token.clone(),
+            },
+            requested_data: vec![RequestedData::Msisdn],
+        };
+        let call = Call::new(
+            "qr.exchange_customer",
+            Method::POST,
+            vec!["qr", "v1", "exchange", "customer"],
+        )
+        .json(&request)?;
+        self.execute_json(call).await
     }
 
     /// One QR with its `qrContent` and image URL.

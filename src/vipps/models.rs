@@ -851,6 +851,84 @@ pub struct MerchantCallbackQr {
     pub qr_content: Option<String>,
 }
 
+/// What an exchange asks for (`requestedData`; `MSISDN` is the only value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestedData {
+    Msisdn,
+}
+
+/// `POST /qr/v1/exchange` body: the complete content of a scanned personal QR.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QrExchangeRequest {
+    pub qr_code: String,
+    pub requested_data: Vec<RequestedData>,
+}
+
+impl fmt::Debug for QrExchangeRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "QrExchangeRequest(***, {} chars)",
+            self.qr_code.chars().count()
+        )
+    }
+}
+
+/// `POST /qr/v1/exchange` answer.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QrExchangeResponse {
+    pub msisdn: String,
+    /// `1.0` (clear text) or `2.0` (tokenized).
+    pub version: String,
+    /// When a 2.0 code was generated (UTC epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+}
+
+/// `POST /qr/v1/exchange/customer` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerExchangeRequest {
+    pub customer: CustomerTokenRef,
+    pub requested_data: Vec<RequestedData>,
+}
+
+/// `{"customerToken": ...}` inside [`CustomerExchangeRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerTokenRef {
+    pub customer_token: CustomerToken,
+}
+
+/// `POST /qr/v1/exchange/customer` answer.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerExchangeResponse {
+    pub msisdn: String,
+    /// When the customer scanned (UTC epoch seconds); informational.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+}
+
+impl fmt::Debug for QrExchangeResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "QrExchangeResponse(msisdn: ***, version: {})",
+            self.version
+        )
+    }
+}
+
+impl fmt::Debug for CustomerExchangeResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CustomerExchangeResponse(msisdn: ***)")
+    }
+}
+
 /// Image format asked for on `GET` merchant-callback QR.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum QrImageFormat {

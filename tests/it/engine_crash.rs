@@ -475,17 +475,35 @@ async fn next_pay_run_recovers_first_then_sells() {
 
 const PAY_ONE_TIME_QR: &[&str] = &["pay", "--amount", "12900", "--one-time-qr"];
 
-/// `kasse pay` with a flow that needs no relay completes and captures once; killed after the
-/// payment was created while the customer decides, recovery finds it by polling (no webhook
-/// needed) and releases it.
+/// An environment whose relay is stopped: no webhook and no check-in can reach the till.
+async fn env_without_relay() -> Env {
+    let mut env = Env::start().await;
+    if let Some(relay) = env.demo.relay.take() {
+        relay.shutdown().await;
+    }
+    env
+}
+
+/// `kasse pay` with a flow that needs no relay completes and captures once with the relay
+/// stopped; killed after the payment was created while the customer decides, recovery finds it
+/// by polling (no webhook needed) and releases it; killed once the capture was decided (its
+/// intent stored), recovery captures it exactly once with the stored key.
 async fn pays_and_recovers_without_webhooks(args: &[&str], shows: &str) {
-    let env = Env::start().await;
+    let env = env_without_relay().await;
     let run = env.run_till(args, None, Customer::Approve).await;
     assert!(run.status.success(), "{:#?}", run.lines);
     assert!(run.has(shows) && run.has("completed"), "{:#?}", run.lines);
     captured_once(&env, &run.reference().unwrap()).await;
 
-    let env = Env::start().await;
+    let env = env_without_relay().await;
+    let run = crash_then_recover(&env, args, "capture_intent", Customer::Approve).await;
+    captured_once(&env, &run.reference().unwrap()).await;
+    assert_eq!(
+        sale_state(&env, run.sale_id().unwrap()),
+        SaleState::Completed
+    );
+
+    let env = env_without_relay().await;
     crash_then_recover(&env, args, "create_result", Customer::Ignore).await;
     let ledger = env.ledger_all().await;
     assert_eq!(ledger.len(), 1);

@@ -605,6 +605,100 @@ async fn personal_qr_pays_without_the_relay() {
     assert_eq!(a.status, kasse::core::payment::AttemptStatus::Completed);
 }
 
+/// The customer's app shows a tokenized personal QR (the number is not in it): the till pays
+/// with it by polling, with the create's intent and key stored first. A code the app has since
+/// replaced (too old) is refused by Vipps with 4060: a clear message, nothing created, and the
+/// sale stays payable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokenized_personal_qr_pays_and_a_stale_one_is_refused() {
+    use kasse::engine::{EngineOptions, MessageId, PersonalQr};
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine_with(EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    wait_for(&mut rx, "ready", is_ready).await;
+    let stale = env.demo.phone.personal_qr().await.unwrap();
+    assert!(!stale.contains(kasse::sim::DEFAULT_CUSTOMER_PHONE));
+    env.demo
+        .sim
+        .clock()
+        .advance(std::time::Duration::from_secs(11 * 60));
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine
+        .send(Command::SendToPersonalQr {
+            content: PersonalQr(stale),
+        })
+        .unwrap();
+    let refused = wait_for(&mut rx, "4060", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::InvalidPersonalQr,
+                ..
+            }
+        )
+    })
+    .await;
+    let EngineEvent::Problem { detail, .. } = refused else {
+        unreachable!()
+    };
+    assert!(detail.unwrap_or_default().contains("4060"));
+    assert!(env.ledger_all().await.is_empty(), "nothing was created");
+
+    // The customer shows the code again (a fresh one): it pays.
+    engine.send(Command::Retry).unwrap();
+    let fresh = env.demo.phone.personal_qr().await.unwrap();
+    engine
+        .send(Command::SendToPersonalQr {
+            content: PersonalQr(fresh),
+        })
+        .unwrap();
+    let reference = requested(&mut rx).await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.user_flow, "PUSH_MESSAGE");
+    assert_eq!(
+        p.customer_phone.as_deref(),
+        Some(kasse::sim::DEFAULT_CUSTOMER_PHONE)
+    );
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        12_900
+    );
+    let store = env.store();
+    let a = kasse::store::attempts::attempt_by_reference(store.conn(), &reference)
+        .unwrap()
+        .unwrap();
+    let attempts = kasse::store::attempts::attempts_of_sale(store.conn(), a.sale_id).unwrap();
+    assert_eq!(attempts.len(), 2, "the refused attempt is kept");
+    assert_eq!(
+        attempts[0].status,
+        kasse::core::payment::AttemptStatus::Rejected
+    );
+    let ops = kasse::store::attempts::operations_of_attempt(store.conn(), a.id).unwrap();
+    let create = ops
+        .iter()
+        .find(|o| o.idempotency_key == format!("{reference}-create"));
+    assert!(create.is_some(), "{ops:#?}");
+    let sent: Vec<String> = env
+        .log()
+        .await
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path == "/epayment/v1/payments" && c.status == 201)
+        .map(|c| c.idempotency_key.unwrap_or_default())
+        .collect();
+    assert_eq!(sent, [create.unwrap().idempotency_key.clone()]);
+}
+
 /// With no relay (or by choice), the till shows a payment-specific QR: created with
 /// `userFlow: QR` and `TEXT/TARGETURL`, followed by polling, captured as usual.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -638,6 +732,9 @@ async fn one_time_qr_pays_without_the_relay() {
     let p = env.ledger(&reference).await;
     assert_eq!((p.user_flow.as_str(), p.state.as_str()), ("QR", "CREATED"));
     assert_eq!(p.customer_phone, None);
+    // Nobody can approve before scanning it.
+    assert!(env.demo.phone.approve(&reference).await.is_err());
+    env.demo.phone.scan_payment_qr(&qr_content).await.unwrap();
     env.demo.phone.approve(&reference).await.unwrap();
     wait_for(&mut rx, "completed", |e| {
         matches!(e, EngineEvent::Completed { .. })
@@ -691,10 +788,268 @@ async fn relay_down_switches_to_a_one_time_qr() {
         matches!(e, EngineEvent::OneTimeQr { .. })
     })
     .await;
-    let EngineEvent::OneTimeQr { reference, .. } = shown else {
+    let EngineEvent::OneTimeQr {
+        reference,
+        qr_content,
+        ..
+    } = shown
+    else {
         unreachable!()
     };
     assert_eq!(env.ledger(&reference).await.user_flow, "QR");
+    env.demo.phone.scan_payment_qr(&qr_content).await.unwrap();
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        12_900
+    );
+}
+
+/// The relay goes away while a sale waits for the customer: after the grace period Pay shows a
+/// one-time QR (and says why), the sale completes by polling; when the relay is back, the next
+/// sale waits for a scan of the till's own QR again and a check-in pays it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_dropping_after_pay_switches_and_the_till_qr_returns() {
+    let mut env = Env::start().await;
+    env.config.engine.one_time_qr_after_secs = 1;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    let connected = |e: &EngineEvent| {
+        matches!(
+            e,
+            EngineEvent::RelayStatus {
+                status: kasse::engine::RelayStatus::Connected
+            }
+        )
+    };
+    wait_for(&mut rx, "relay up", connected).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+
+    let relay = env.demo.relay.take().expect("the demo's relay");
+    let addr = relay.local_addr;
+    relay.shutdown().await;
+    let shown = wait_for(&mut rx, "one-time QR", |e| {
+        matches!(e, EngineEvent::OneTimeQr { .. })
+    })
+    .await;
+    let EngineEvent::OneTimeQr {
+        reference,
+        qr_content,
+        relay_down,
+        expires_at_ms,
+        ..
+    } = shown
+    else {
+        unreachable!()
+    };
+    assert!(relay_down);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let left = expires_at_ms - now_ms;
+    let expiry_ms = env.config.engine.payment_expiry_secs as i64 * 1000;
+    assert!(left > expiry_ms - 10_000 && left <= expiry_ms, "{left}");
+    env.demo.phone.scan_payment_qr(&qr_content).await.unwrap();
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        12_900
+    );
+
+    // The relay comes back on its address, with its database.
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let config = kasse::relay::RelayConfig::new(env.demo.dir.join("relay.db"));
+    env.demo.relay = Some(kasse::relay::spawn(config, listener).await.unwrap());
+    wait_for(&mut rx, "relay back", connected).await;
+    engine.send(Command::NewSale).unwrap();
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    let awaiting = wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    let EngineEvent::AwaitingCheckIn { qr_content, .. } = awaiting else {
+        unreachable!()
+    };
+    assert!(qr_content.is_some(), "the till's own QR");
+    assert!(env.demo.phone.scan().await.unwrap(), "check-in delivered");
+    let second = requested(&mut rx).await;
+    assert_eq!(env.ledger(&second).await.user_flow, "PUSH_MESSAGE");
+    env.demo.phone.approve(&second).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+}
+
+/// A Danish shop keeps its printed MobilePay sticker: the till maps the beacon id at Vipps, the
+/// customer scans the sticker, and the check-in (naming the beacon id) reaches this till through
+/// the relay and pays the sale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mobilepay_sticker_maps_and_its_checkin_pays_the_sale() {
+    const BEACON: &str = "200000000000123";
+    let env = Env::start_with_options(kasse::cli::demo::DemoOptions {
+        mobilepay_beacon_id: Some(BEACON.into()),
+        ..Default::default()
+    })
+    .await;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    let mapped = env
+        .log()
+        .await
+        .into_iter()
+        .find(|c| c.method == "PUT" && c.path.contains("/mobilepay/"))
+        .expect("the beacon was mapped");
+    assert_eq!(
+        (mapped.path.as_str(), mapped.status),
+        ("/qr/v1/merchant-callback/mobilepay/200000000000123", 200)
+    );
+    wait_for(&mut rx, "relay up", |e| {
+        matches!(
+            e,
+            EngineEvent::RelayStatus {
+                status: kasse::engine::RelayStatus::Connected
+            }
+        )
+    })
+    .await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    let scan = env.demo.phone.control().scan(BEACON, None).await.unwrap();
+    assert!(scan.delivered, "{scan:?}");
+    assert_eq!(scan.merchant_qr_id, BEACON);
+    let reference = requested(&mut rx).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        12_900
+    );
+}
+
+/// A beacon id already mapped elsewhere: Vipps answers 409 and the till says what to check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mobilepay_sticker_mapped_elsewhere_is_explained() {
+    use kasse::engine::MessageId;
+    const BEACON: &str = "200000000000999";
+    let mut sim = kasse::sim::SimConfig::for_tests();
+    sim.foreign_beacons = vec![BEACON.into()];
+    let env = Env::start_with_options(kasse::cli::demo::DemoOptions {
+        sim: Some(sim),
+        mobilepay_beacon_id: Some(BEACON.into()),
+        ..Default::default()
+    })
+    .await;
+    let (_engine, mut rx) = env.engine();
+    wait_for(&mut rx, "409 explained", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::BeaconConflict,
+                ..
+            }
+        )
+    })
+    .await;
+    let ledger = env.ledger_all().await;
+    assert!(ledger.is_empty());
+}
+
+/// A one-time QR nobody scans expires: the sale says so and ends cleanly (nothing reserved);
+/// Retry brings the till's own QR back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unscanned_one_time_qr_expires_cleanly() {
+    use kasse::engine::EngineOptions;
+    let env = Env::start().await;
+    let (engine, mut rx) = env.engine_with(EngineOptions {
+        without_relay: true,
+        ..Default::default()
+    });
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    wait_for(&mut rx, "awaiting", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    engine.send(Command::ShowOneTimeQr).unwrap();
+    let shown = wait_for(&mut rx, "one-time QR", |e| {
+        matches!(e, EngineEvent::OneTimeQr { .. })
+    })
+    .await;
+    let EngineEvent::OneTimeQr { reference, .. } = shown else {
+        unreachable!()
+    };
+    env.demo
+        .sim
+        .clock()
+        .advance(std::time::Duration::from_secs(121));
+    wait_for(&mut rx, "expired", |e| {
+        matches!(e, EngineEvent::Expired { .. })
+    })
+    .await;
+    let p = env.ledger(&reference).await;
+    assert_eq!(p.state, "EXPIRED");
+    assert_eq!(p.aggregate.authorized_amount.value, 0);
+    engine.send(Command::Retry).unwrap();
+    let again = wait_for(&mut rx, "awaiting again", |e| {
+        matches!(e, EngineEvent::AwaitingCheckIn { .. })
+    })
+    .await;
+    let EngineEvent::AwaitingCheckIn { qr_content, .. } = again else {
+        unreachable!()
+    };
+    assert!(qr_content.is_some(), "the till's own QR is back");
+    let store = env.store();
+    let a = kasse::store::attempts::attempt_by_reference(store.conn(), &reference)
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.status, kasse::core::payment::AttemptStatus::Expired);
+}
+
+/// The admin chose a QR for every payment (`till.pay_qr = one_time`): Pay shows one at once,
+/// without the relay being down, and it pays by polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_qr_one_time_shows_a_qr_for_every_payment() {
+    let mut env = Env::start().await;
+    env.config.till.pay_qr = kasse::config::PayQr::OneTime;
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine.send(Command::Pay { basket: basket() }).unwrap();
+    let shown = wait_for(&mut rx, "one-time QR", |e| {
+        matches!(e, EngineEvent::OneTimeQr { .. })
+    })
+    .await;
+    let EngineEvent::OneTimeQr {
+        reference,
+        qr_content,
+        relay_down,
+        ..
+    } = shown
+    else {
+        unreachable!()
+    };
+    assert!(!relay_down);
+    assert_eq!(env.ledger(&reference).await.user_flow, "QR");
+    env.demo.phone.scan_payment_qr(&qr_content).await.unwrap();
     env.demo.phone.approve(&reference).await.unwrap();
     wait_for(&mut rx, "completed", |e| {
         matches!(e, EngineEvent::Completed { .. })

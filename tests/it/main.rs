@@ -10,6 +10,7 @@ mod ui_common;
 
 mod cli_catalog;
 mod cli_day;
+mod cli_no_relay;
 mod compliance_journal;
 mod compliance_saft;
 mod compliance_signatures;
@@ -32,6 +33,7 @@ mod relay_sim_e2e;
 mod sim_auth;
 mod sim_cli;
 mod sim_epayment;
+mod sim_exchange;
 mod sim_faults;
 mod sim_flow;
 mod sim_idempotency;

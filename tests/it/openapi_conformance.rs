@@ -259,6 +259,33 @@ fn qr_and_webhook_bodies_match_their_specs() {
         "QR put with category",
     );
     assert!(!put.is_valid(&json!({"locationDescription": "x".repeat(37)})));
+    let beacon = specs.schema("qr", "MerchantCallbackMobilePayPutRequest");
+    assert_valid(
+        &beacon,
+        &to_json(&MerchantCallbackPutRequest {
+            location_description: "Kasse 1".into(),
+            category: None,
+        }),
+        "MobilePay beacon put",
+    );
+    assert_valid(
+        &specs.schema("qr", "QrExchangeRequest"),
+        &to_json(&kasse::vipps::models::QrExchangeRequest {
+            qr_code: "https://qr.vipps.no/p/abc".into(),
+            requested_data: vec![kasse::vipps::models::RequestedData::Msisdn],
+        }),
+        "personal QR exchange",
+    );
+    assert_valid(
+        &specs.schema("qr", "CustomerExchangeRequest"),
+        &to_json(&kasse::vipps::models::CustomerExchangeRequest {
+            customer: kasse::vipps::models::CustomerTokenRef {
+                customer_token: kasse::vipps::models::CustomerToken::new("tok"),
+            },
+            requested_data: vec![kasse::vipps::models::RequestedData::Msisdn],
+        }),
+        "customer token exchange",
+    );
 
     let register = specs.schema("webhooks", "RegisterRequest");
     let mut all = vec![events::USER_CHECKED_IN];
@@ -447,6 +474,51 @@ mod simulator {
         let (s, b) = raw.get("qr/v1/merchant-callback/nope").await;
         expect(s, 404, &b, "QR get unknown");
         assert_valid_bytes(&qr_error, &b, "QR 404");
+
+        // MobilePay beacon mapping and the exchanges.
+        let (s, b) = raw
+            .call(
+                Method::PUT,
+                "qr/v1/merchant-callback/mobilepay/200000000000123",
+                Some(json!({"locationDescription": "Kasse 1"})),
+                None,
+            )
+            .await;
+        expect(s, 200, &b, "beacon put");
+        let (s, b) = raw
+            .call(
+                Method::PUT,
+                "qr/v1/merchant-callback/mobilepay/till1",
+                Some(json!({"locationDescription": "Kasse 1"})),
+                None,
+            )
+            .await;
+        expect(s, 409, &b, "beacon put on a Vipps QR id");
+        let conflict: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(conflict["id"], "till1");
+        let (s, b) = raw
+            .call(
+                Method::POST,
+                "qr/v1/exchange",
+                Some(json!({"qrCode": "https://qr.vipps.no/28/2/01/031/4791234567?v=1"})),
+                None,
+            )
+            .await;
+        expect(s, 200, &b, "personal QR exchange");
+        assert_valid_bytes(
+            &specs.schema("qr", "QrExchangeResponse"),
+            &b,
+            "personal QR exchange",
+        );
+        let (s, b) = raw
+            .call(Method::POST, "qr/v1/exchange", Some(json!({})), None)
+            .await;
+        expect(s, 400, &b, "personal QR exchange without qrCode");
+        assert_valid_bytes(
+            &specs.schema("qr", "QrExchangeErrorResponse"),
+            &b,
+            "exchange 400",
+        );
 
         // Webhooks API (registered before payments so their events are delivered).
         let (hook_url, mut deliveries) = webhook_sink().await;

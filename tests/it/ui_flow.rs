@@ -472,8 +472,151 @@ fn a_one_time_qr_on_request_pays_the_basket() {
         .block_on(h.phone.control().payments())
         .expect("ledger");
     assert_eq!(ledger[0].user_flow, "QR");
-    h.runtime
-        .block_on(h.phone.control().approve(&ledger[0].reference))
-        .expect("approve");
+    h.wait_for_text(&h.t("pay-one-time-hint"));
+    assert!(
+        !h.has_text(&h.t("pay-one-time-relay-down")),
+        "chosen, not forced"
+    );
+    // The customer points the phone at the screen; only then does the request show.
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
     h.wait_for_text(&h.t("receipt-title"));
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger[0].aggregate.captured_amount.value, TERMOKOPP);
+    assert_eq!(
+        ledger[0].customer_phone.as_deref(),
+        Some(kasse::sim::DEFAULT_CUSTOMER_PHONE)
+    );
+}
+
+/// After Pay, the scanner reads the customer's personal QR (typed into the window with no field
+/// focused): the request goes to that customer and the sale completes.
+#[test]
+fn a_personal_qr_scanned_after_pay_pays_the_sale() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    h.click_id(&tile_id("kaffe"));
+    h.named_key(Named::F12);
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    let code = h
+        .runtime
+        .block_on(h.phone.personal_qr())
+        .expect("the customer's personal QR");
+    h.scan(&code);
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-title"));
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].user_flow, "PUSH_MESSAGE");
+    assert_eq!(ledger[0].aggregate.captured_amount.value, KAFFE);
+}
+
+/// The demo phone's "Show my QR" shows the customer's personal QR and, in demo mode, scans it
+/// into the till: on the sale screen it pays the basket.
+#[test]
+fn show_my_qr_on_the_demo_phone_pays_the_basket() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    h.click_id(&tile_id("kopp"));
+    h.click(&h.t("phone-show-my-qr"));
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-title"));
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].aggregate.captured_amount.value, TERMOKOPP);
+    assert_eq!(
+        ledger[0].customer_phone.as_deref(),
+        Some(kasse::sim::DEFAULT_CUSTOMER_PHONE)
+    );
+}
+
+/// The relay link drops while Pay waits for a scan (the demo phone's control stops the demo's
+/// relay): after the grace period the window says so (status bar, a note under the QR) and
+/// shows a QR for this payment, which the customer scans and pays; when the relay is back, the
+/// status bar clears and the next Pay shows the till's own QR.
+#[test]
+fn the_relay_dropping_switches_pay_to_a_one_time_qr_and_back() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    h.click_id(&tile_id("kopp"));
+    h.named_key(Named::F12);
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    assert!(!h.has_text(&h.t("status-one-time-qr")));
+    h.click(&h.t("phone-stop-relay"));
+    h.wait_for_text(&h.t("phone-start-relay"));
+    h.wait_for_text(&h.t("pay-one-time-hint"));
+    assert!(h.has_text(&h.t("pay-one-time-relay-down")));
+    h.wait_for_text(&h.t("status-one-time-qr"));
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-title"));
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].user_flow, "QR");
+    assert_eq!(ledger[0].aggregate.captured_amount.value, TERMOKOPP);
+
+    h.click(&h.t("phone-start-relay"));
+    h.wait_until("the relay is back", h_ready);
+    h.wait_until("the status bar clears", |h| {
+        !h.has_text(&h.t("status-one-time-qr"))
+    });
+    h.click(&h.t("receipt-new-sale"));
+    h.click_id(&tile_id("kaffe"));
+    h.named_key(Named::F12);
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    assert!(!h.has_text(&h.t("pay-one-time-hint")));
+}
+
+/// A one-time QR nobody scanned expires; the cashier then sends the request to the customer's
+/// phone number: the till's own QR is back on Pay and the phone shows the request at once.
+#[test]
+fn after_an_expired_one_time_qr_a_phone_number_request_shows_the_tills_qr() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    h.click_id(&tile_id("kaffe"));
+    h.named_key(Named::F12);
+    h.wait_for_text(&h.t("pay-scan-hint"));
+    h.click(&h.t("pay-one-time-qr"));
+    h.wait_for_text(&h.t("pay-one-time-hint"));
+    h.runtime
+        .block_on(
+            h.phone
+                .control()
+                .advance_clock(std::time::Duration::from_secs(601)),
+        )
+        .expect("clock");
+    h.wait_for_text(&h.t("pay-expired-title"));
+    h.named_key(Named::F8);
+    h.scan("12345678");
+    h.wait_for_text(&h.t("phone-approve"));
+    assert!(h.has_text(&h.t("pay-scan-hint")));
+    assert!(!h.has_text(&h.t("pay-one-time-hint")));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-title"));
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger.len(), 2);
+    assert_eq!(
+        (ledger[0].state.as_str(), ledger[1].state.as_str()),
+        ("EXPIRED", "AUTHORIZED")
+    );
+    assert_eq!(ledger[1].aggregate.captured_amount.value, KAFFE);
 }

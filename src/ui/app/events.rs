@@ -14,6 +14,7 @@ impl App {
             } => {
                 // The QR's content is printed on the counter anyway: not a secret.
                 tracing::info!(%qr_content, %environment, "till ready: QR received");
+                self.till_qr_content = Some(qr_content.clone());
                 self.set_qr(qr_content);
                 self.status.till_name = till_name;
                 self.status.environment = environment;
@@ -21,15 +22,37 @@ impl App {
             }
             EngineEvent::OneTimeQr {
                 sale_id,
+                reference,
                 qr_content,
-                ..
+                expires_at_ms,
+                relay_down,
             } => {
-                // Shown instead of the till's own QR for this payment; the next sale's
-                // AwaitingCheckIn brings the till's QR back.
-                tracing::info!(sale_id, "pay screen: showing a one-time QR");
+                // Shown instead of the till's own QR for this payment; the next
+                // AwaitingCheckIn (next sale, Retry) brings the till's QR back.
+                tracing::info!(sale_id, relay_down, "pay screen: showing a one-time QR");
+                self.now_ms = now_ms();
+                if let Screen::Pay(pay) = &mut self.screen {
+                    let one_time = pay::OneTime {
+                        reference: reference.clone(),
+                        expires_at_ms,
+                        relay_down,
+                    };
+                    pay.show_one_time(one_time, self.now_ms);
+                }
+                if let Some(phone) = &mut self.phone {
+                    phone.payment_qr_shown(reference.clone(), qr_content.clone());
+                }
                 self.set_qr(qr_content);
             }
-            EngineEvent::RelayStatus { status } => self.status.relay = Some(status),
+            EngineEvent::RelayStatus { status } => {
+                // Only a lost link counts (as in the engine): no relay at all is not "down".
+                let down = matches!(status, RelayStatus::Reconnecting { .. });
+                self.status.relay_down_since_ms = match (down, self.status.relay_down_since_ms) {
+                    (false, _) => None,
+                    (true, since) => Some(since.unwrap_or_else(now_ms)),
+                };
+                self.status.relay = Some(status);
+            }
             EngineEvent::VippsStatus { status } => self.status.vipps = Some(status),
             EngineEvent::CustomerWaiting { expires_at_ms } => {
                 self.now_ms = now_ms();
@@ -46,7 +69,11 @@ impl App {
                     "pay screen: waiting for the customer to scan"
                 );
                 if let Some(content) = qr_content {
+                    self.till_qr_content = Some(content.clone());
                     self.set_qr(content);
+                    if let Screen::Pay(pay) = &mut self.screen {
+                        pay.static_qr();
+                    }
                 }
                 match &mut self.screen {
                     Screen::Pay(pay) if pay.sale_id() == sale_id || pay.sale_id() == 0 => {
@@ -73,6 +100,18 @@ impl App {
                 reference, amount, ..
             } => {
                 self.customer_waiting_until = None;
+                // A request that is not the one-time QR's (a phone number, a personal QR after
+                // it expired): the till's own QR again.
+                let stale_one_time = matches!(&self.screen,
+                    Screen::Pay(pay) if pay.one_time().is_some_and(|o| o.reference != reference));
+                if stale_one_time {
+                    if let Screen::Pay(pay) = &mut self.screen {
+                        pay.static_qr();
+                    }
+                    if let Some(content) = self.till_qr_content.clone() {
+                        self.set_qr(content);
+                    }
+                }
                 if let Screen::Pay(pay) = &mut self.screen {
                     if pay.outcome().is_some() {
                         pay.restart(amount);

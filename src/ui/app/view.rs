@@ -167,6 +167,25 @@ impl App {
             .align_y(Center)
         };
 
+        let mut indicators = column![
+            indicator(relay_text, relay_ok),
+            indicator(vipps_text, vipps_ok)
+        ];
+        // Pay shows a QR for each payment (relay down, or configured): a third line, so the
+        // tabs keep their width.
+        if self.one_time_qr_mode() {
+            indicators = indicators.push(
+                row![
+                    text("●").size(size::SMALL).color(theme::AMBER),
+                    text(i18n.t("status-one-time-qr"))
+                        .size(size::SMALL)
+                        .font(theme::BOLD),
+                ]
+                .spacing(4)
+                .align_y(Center),
+            );
+        }
+
         let in_sale = matches!(
             self.screen,
             Screen::Pay(_) | Screen::Receipt(_) | Screen::Login(_)
@@ -194,11 +213,7 @@ impl App {
                 .size(size::BODY)
                 .font(theme::BOLD),
             // Stacked: the tabs and the cashier need the width.
-            column![
-                indicator(relay_text, relay_ok),
-                indicator(vipps_text, vipps_ok)
-            ]
-            .spacing(2),
+            indicators.spacing(2),
         ]
         .spacing(16)
         .align_y(Center);

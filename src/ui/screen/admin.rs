@@ -61,6 +61,10 @@ pub struct Settings {
     pub till_id: String,
     pub till_name: String,
     pub merchant_qr_id: String,
+    /// A printed MobilePay sticker's beacon id (empty: the till's own QR).
+    pub mobilepay_beacon_id: String,
+    /// Pay shows a QR for every payment (`till.pay_qr = one_time`).
+    pub one_time_qr_always: bool,
     pub currency: String,
     pub relay_url: String,
     pub relay_token: String,
@@ -82,6 +86,8 @@ impl std::fmt::Debug for Settings {
             .field("till_id", &self.till_id)
             .field("till_name", &self.till_name)
             .field("merchant_qr_id", &self.merchant_qr_id)
+            .field("mobilepay_beacon_id", &self.mobilepay_beacon_id)
+            .field("one_time_qr_always", &self.one_time_qr_always)
             .field("currency", &self.currency)
             .field("relay_url", &self.relay_url)
             .finish_non_exhaustive()
@@ -105,6 +111,8 @@ impl Settings {
             till_id: config.till.id.clone(),
             till_name: config.till.name.clone(),
             merchant_qr_id: config.till.merchant_qr_id.clone(),
+            mobilepay_beacon_id: config.till.mobilepay_beacon_id.clone(),
+            one_time_qr_always: config.till.pay_qr == crate::config::PayQr::OneTime,
             currency: config.till.currency.code().to_owned(),
             relay_url: config.relay.url.clone(),
             relay_token: config.relay.till_token.expose().to_owned(),
@@ -146,6 +154,12 @@ impl Settings {
         config.till.id = self.till_id.trim().to_owned();
         config.till.name = self.till_name.trim().to_owned();
         config.till.merchant_qr_id = self.merchant_qr_id.trim().to_owned();
+        config.till.mobilepay_beacon_id = self.mobilepay_beacon_id.trim().to_owned();
+        config.till.pay_qr = if self.one_time_qr_always {
+            crate::config::PayQr::OneTime
+        } else {
+            crate::config::PayQr::Static
+        };
         config.till.currency =
             self.currency
                 .parse()
@@ -273,6 +287,8 @@ pub enum Message {
     Section(SectionChoice),
     Environment(Environment),
     Field(Field, String),
+    /// Pay shows a QR for every payment (on) or the till's own QR (off).
+    OneTimeQrAlways(bool),
     Save,
     TestConnection,
     EditItem(Option<String>),
@@ -311,6 +327,7 @@ pub enum Field {
     TillId,
     TillName,
     MerchantQrId,
+    MobilePayBeaconId,
     Currency,
     RelayUrl,
     RelayToken,
@@ -331,6 +348,7 @@ pub fn field_id(field: Field) -> String {
         Field::TillId => "till-id",
         Field::TillName => "till-name",
         Field::MerchantQrId => "merchant-qr-id",
+        Field::MobilePayBeaconId => "mobilepay-beacon-id",
         Field::Currency => "currency",
         Field::RelayUrl => "relay-url",
         Field::RelayToken => "relay-token",
@@ -672,6 +690,7 @@ fn update_unlocked(
                 Field::TillId => &mut s.till_id,
                 Field::TillName => &mut s.till_name,
                 Field::MerchantQrId => &mut s.merchant_qr_id,
+                Field::MobilePayBeaconId => &mut s.mobilepay_beacon_id,
                 Field::Currency => &mut s.currency,
                 Field::RelayUrl => &mut s.relay_url,
                 Field::RelayToken => &mut s.relay_token,
@@ -681,6 +700,10 @@ fn update_unlocked(
                 Field::Printer => &mut s.printer,
             };
             *slot = value;
+            form.save_result = None;
+        }
+        Message::OneTimeQrAlways(on) => {
+            form.settings.one_time_qr_always = on;
             form.save_result = None;
         }
         Message::Save => return Action::Save(form.settings.clone()),
@@ -914,5 +937,33 @@ mod tests {
             form.apply(&config).unwrap().till.currency,
             crate::core::money::Currency::Nok
         );
+    }
+
+    #[test]
+    fn a_mobilepay_sticker_and_one_time_qrs_are_till_settings() {
+        let mut config = Config::default();
+        config.till.id = "till1".into();
+        let mut form = Settings::from_config(&config);
+        assert!(!form.one_time_qr_always);
+        form.mobilepay_beacon_id = " 200000000000123 ".into();
+        form.one_time_qr_always = true;
+        let applied = form.apply(&config).unwrap();
+        assert_eq!(applied.till.mobilepay_beacon_id, "200000000000123");
+        assert_eq!(applied.merchant_qr_id(), "200000000000123");
+        assert_eq!(applied.till.pay_qr, crate::config::PayQr::OneTime);
+        assert_eq!(Settings::from_config(&applied), form_trimmed(form));
+        // A beacon id Kasse cannot send is named by its key.
+        let mut bad = Settings::from_config(&applied);
+        bad.mobilepay_beacon_id = "has space".into();
+        let err = bad.apply(&config).unwrap().validate().unwrap_err();
+        assert!(
+            err.to_string().contains("till.mobilepay_beacon_id"),
+            "{err}"
+        );
+    }
+
+    fn form_trimmed(mut form: Settings) -> Settings {
+        form.mobilepay_beacon_id = form.mobilepay_beacon_id.trim().to_owned();
+        form
     }
 }

@@ -7,7 +7,7 @@ use iced::{Center, Element, Fill, FillPortion, Length};
 
 use super::KeyPress;
 use crate::core::tender::TenderKind;
-use crate::engine::{Command, MessageId};
+use crate::engine::{Command, MessageId, PersonalQr};
 use crate::ui::i18n::Arg;
 use crate::ui::theme::{self, size};
 use crate::ui::widget::{Ctx, big_button, body, heading, keypad, strong};
@@ -69,6 +69,17 @@ impl PhoneEntry {
     }
 }
 
+/// A payment-specific QR on the screen instead of the till's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneTime {
+    /// The payment the QR is for.
+    pub reference: String,
+    /// When the request expires (unix ms).
+    pub expires_at_ms: i64,
+    /// Shown because the relay is unreachable.
+    pub relay_down: bool,
+}
+
 /// A part of the payment being typed in (whole kroner on the keypad, or the exact amount).
 #[derive(Debug, Clone)]
 struct TenderEntry {
@@ -93,6 +104,12 @@ pub struct Pay {
     parts: Vec<(TenderKind, i64)>,
     /// Change to hand back for the last cash part.
     change: Option<i64>,
+    /// The QR shown is for this payment only.
+    one_time: Option<OneTime>,
+    /// The window's clock (unix ms), for the one-time QR's time left.
+    now_ms: i64,
+    /// What a barcode scanner typed while no field has focus (a customer's personal QR).
+    scanned: String,
 }
 
 #[derive(Debug, Clone)]
@@ -139,7 +156,31 @@ impl Pay {
             tender: None,
             parts: Vec::new(),
             change: None,
+            one_time: None,
+            now_ms: 0,
+            scanned: String::new(),
         }
+    }
+
+    /// A payment-specific QR replaced the till's own (engine: `OneTimeQr`).
+    pub fn show_one_time(&mut self, one_time: OneTime, now_ms: i64) {
+        self.one_time = Some(one_time);
+        self.now_ms = now_ms;
+    }
+
+    /// The till's own QR is back.
+    pub fn static_qr(&mut self) {
+        self.one_time = None;
+    }
+
+    /// The one-time QR on screen, if any.
+    pub fn one_time(&self) -> Option<&OneTime> {
+        self.one_time.as_ref()
+    }
+
+    /// The window's clock moved (once a second while something counts down).
+    pub fn tick(&mut self, now_ms: i64) {
+        self.now_ms = now_ms;
     }
 
     /// The engine recorded a part paid at the till; `remaining` is left for Vipps.
@@ -324,8 +365,13 @@ impl Pay {
         Action::None
     }
 
-    /// Escape cancels; with the keypad open, digits, Backspace and Enter edit and send.
+    /// Escape cancels; with the keypad open, digits, Backspace and Enter edit and send. A
+    /// personal QR a barcode scanner types (its URL, then Enter) pays with it while the till
+    /// waits for the customer.
     pub fn key(&mut self, press: &KeyPress) -> Action {
+        if let Some(action) = self.scanner_key(press) {
+            return action;
+        }
         if self.tender.is_some() {
             match press.named() {
                 Some(Named::Enter) => return self.update(Message::TakeTender),
@@ -378,16 +424,22 @@ impl Pay {
         .align_x(Center)
         .spacing(4);
 
+        // A one-time QR leaves room below it for its time left.
+        let qr_size = if self.one_time.is_some() {
+            330.0
+        } else {
+            380.0
+        };
         let qr_block: Element<'a, Message> = match qr {
             Some(data) => column![
-                container(qr_code(data).total_size(380.0).style(|_| qr_code::Style {
+                container(qr_code(data).total_size(qr_size).style(|_| qr_code::Style {
                     cell: iced::Color::BLACK,
                     background: iced::Color::WHITE,
                 }))
                 .id("qr")
                 .padding(24)
                 .style(theme::qr_frame),
-                strong(ctx.t("pay-scan-hint")),
+                self.qr_hint(ctx),
             ]
             .align_x(Center)
             .spacing(12)
@@ -417,6 +469,71 @@ impl Pay {
             .padding(24)
             .height(Fill)
             .into()
+    }
+
+    /// The customer's personal QR was scanned: while the till waits for the customer (or after
+    /// a payment stopped), the request goes to them; not while one is in their app.
+    pub fn personal_qr_scanned(&mut self, content: PersonalQr) -> Action {
+        if !content.looks_valid() {
+            return Action::None;
+        }
+        let waiting = self.step == Step::WaitingForScan || self.outcome.is_some();
+        if !waiting {
+            self.problem = Some(Problem {
+                message_id: MessageId::Busy,
+                detail: None,
+                retrying: false,
+            });
+            return Action::None;
+        }
+        Action::Send(Command::SendToPersonalQr { content })
+    }
+
+    /// Collects what a scanner types outside the keypads; `None` leaves the key to the rest.
+    fn scanner_key(&mut self, press: &KeyPress) -> Option<Action> {
+        if self.tender.is_some() || self.phone.is_some() {
+            return None;
+        }
+        match press.named() {
+            Some(Named::Enter) if !self.scanned.is_empty() => {
+                let content = PersonalQr(std::mem::take(&mut self.scanned));
+                Some(self.personal_qr_scanned(content))
+            }
+            Some(Named::Escape) if !self.scanned.is_empty() => {
+                self.scanned.clear();
+                Some(Action::None)
+            }
+            _ => {
+                if press.modifiers.control() || press.modifiers.alt() || press.modifiers.logo() {
+                    return None;
+                }
+                let c = press.character().filter(|c| !c.is_control())?;
+                // A scan starts with a letter (`https://...`); single digits stay keypad keys.
+                if self.scanned.is_empty() && !c.is_ascii_alphabetic() {
+                    return None;
+                }
+                if self.scanned.chars().count() < 255 {
+                    self.scanned.push(c);
+                }
+                Some(Action::None)
+            }
+        }
+    }
+
+    /// What the QR is: the till's own, or one for this payment with its time left.
+    fn qr_hint<'a>(&'a self, ctx: Ctx<'a>) -> Element<'a, Message> {
+        let Some(one_time) = &self.one_time else {
+            return strong(ctx.t("pay-scan-hint")).into();
+        };
+        let left_secs = ((one_time.expires_at_ms - self.now_ms) / 1000).max(0);
+        let left = format!("{}:{:02}", left_secs / 60, left_secs % 60);
+        column![
+            strong(ctx.t("pay-one-time-hint")).align_x(Center),
+            body(ctx.t_args("pay-one-time-expires", &[("time", Arg::Str(&left))])),
+        ]
+        .align_x(Center)
+        .spacing(4)
+        .into()
     }
 
     fn progress_panel<'a>(&'a self, ctx: Ctx<'a>) -> Element<'a, Message> {
@@ -496,6 +613,15 @@ impl Pay {
             );
         }
 
+        // Why the till shows a one-time QR: stays as long as the QR does.
+        if self.one_time.as_ref().is_some_and(|o| o.relay_down) && self.outcome.is_none() {
+            panel = panel.push(
+                container(text(ctx.t("pay-one-time-relay-down")).size(size::BODY))
+                    .padding(12)
+                    .width(Fill)
+                    .style(theme::banner(theme::AMBER, theme::INK)),
+            );
+        }
         if let Some(problem) = &self.problem {
             let mut message = ctx.t(&engine_message_key(problem.message_id));
             if problem.retrying {

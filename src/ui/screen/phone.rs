@@ -1,8 +1,9 @@
-//! The simulated customer phone of demo mode (clearly labelled): Scan,
-//! Approve, Decline. It drives the in-process simulator through the root,
-//! exactly as a customer's app would drive Vipps.
+//! The simulated customer phone of demo mode (clearly labelled): Scan (the till's QR, or
+//! the QR shown for one payment), Show my QR (the personal QR the cashier scans), Approve,
+//! Decline. It drives the in-process simulator through the root, exactly as a customer's app
+//! would drive Vipps.
 
-use iced::widget::{Space, column, container, text};
+use iced::widget::{Space, column, container, qr_code, text};
 use iced::{Center, Element, Fill, Length};
 
 use crate::cli::demo::DemoError;
@@ -27,22 +28,40 @@ enum Screen {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     Scan,
+    /// Scan the QR the till shows for one payment (its content).
+    ScanPaymentQr(String),
+    /// Show the customer's personal QR; in demo mode the root "scans" it into the till.
+    ShowMyQr,
     Approve(String),
     Decline(String),
+    /// Demo control: stop (`false`) or start (`true`) the demo's relay.
+    SetRelay(bool),
 }
 
-#[derive(Debug)]
 pub struct Phone {
     screen: Screen,
     busy: bool,
     error: Option<String>,
+    /// The till shows a QR for one payment (its reference, its content): Scan reads that one.
+    payment_qr: Option<(String, String)>,
+    /// A request the app shows once the customer has scanned the payment's QR.
+    pending: Option<(String, i64)>,
+    /// The personal QR on the phone's screen (the cashier scans it).
+    my_qr: Option<qr_code::Data>,
+    /// The demo's relay can be stopped and started from here.
+    relay_switch: bool,
+    /// The demo's relay was stopped from here.
+    relay_stopped: bool,
 }
 
 #[derive(Debug, Clone)]
 pub enum Message {
     Scan,
+    ShowMyQr,
     Approve,
     Decline,
+    /// Demo control: stop or start the relay.
+    ToggleRelay,
     /// The root finished an operation.
     Done(Op, Result<(), DemoError>),
 }
@@ -51,6 +70,17 @@ pub enum Message {
 pub enum Action {
     None,
     Perform(Op),
+}
+
+impl std::fmt::Debug for Phone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Phone")
+            .field("screen", &self.screen)
+            .field("busy", &self.busy)
+            .field("payment_qr", &self.payment_qr.is_some())
+            .field("my_qr", &self.my_qr.is_some())
+            .finish()
+    }
 }
 
 impl Default for Phone {
@@ -65,19 +95,54 @@ impl Phone {
             screen: Screen::Home,
             busy: false,
             error: None,
+            payment_qr: None,
+            pending: None,
+            my_qr: None,
+            relay_switch: false,
+            relay_stopped: false,
         }
     }
 
-    /// The shop sent a payment request (engine: `PaymentRequested`).
+    /// Offers the demo control that stops and starts the relay.
+    pub fn with_relay_switch(mut self) -> Phone {
+        self.relay_switch = true;
+        self
+    }
+
+    /// The till shows a QR for one payment (engine: `OneTimeQr`): the customer scans that.
+    pub fn payment_qr_shown(&mut self, reference: String, content: String) {
+        self.payment_qr = Some((reference, content));
+        self.pending = None;
+        self.screen = Screen::Home;
+    }
+
+    /// The shop sent a payment request (engine: `PaymentRequested`). A payment-specific QR's
+    /// request reaches the app only once the customer has scanned it.
     pub fn payment_requested(&mut self, reference: String, amount: i64) {
-        self.screen = Screen::Request { reference, amount };
+        self.my_qr = None;
         self.error = None;
+        match &self.payment_qr {
+            Some((shown, _)) if *shown == reference => self.pending = Some((reference, amount)),
+            _ => {
+                // Pushed to the customer (not the QR on the till's screen).
+                self.payment_qr = None;
+                self.screen = Screen::Request { reference, amount };
+            }
+        }
+    }
+
+    /// The personal QR to show (the root fetched it from the simulator).
+    pub fn show_my_qr(&mut self, content: &str) {
+        self.my_qr = qr_code::Data::new(content).ok();
     }
 
     /// The sale ended (completed, cancelled, failed): back to the home screen.
     pub fn reset(&mut self) {
         self.screen = Screen::Home;
         self.busy = false;
+        self.payment_qr = None;
+        self.pending = None;
+        self.my_qr = None;
     }
 
     pub fn update(&mut self, message: Message) -> Action {
@@ -85,7 +150,12 @@ impl Phone {
             return Action::None;
         }
         let op = match (&message, &self.screen) {
-            (Message::Scan, _) => Op::Scan,
+            (Message::Scan, _) => match &self.payment_qr {
+                Some((_, content)) => Op::ScanPaymentQr(content.clone()),
+                None => Op::Scan,
+            },
+            (Message::ShowMyQr, _) => Op::ShowMyQr,
+            (Message::ToggleRelay, _) if self.relay_switch => Op::SetRelay(self.relay_stopped),
             (Message::Approve, Screen::Request { reference, .. }) => Op::Approve(reference.clone()),
             (Message::Decline, Screen::Request { reference, .. }) => Op::Decline(reference.clone()),
             (Message::Done(op, result), _) => {
@@ -99,6 +169,17 @@ impl Phone {
                                     self.screen = Screen::Waiting;
                                 }
                             }
+                            Op::ScanPaymentQr(_) => {
+                                self.payment_qr = None;
+                                self.screen = match self.pending.take() {
+                                    Some((reference, amount)) => {
+                                        Screen::Request { reference, amount }
+                                    }
+                                    None => Screen::Waiting,
+                                };
+                            }
+                            Op::ShowMyQr => {}
+                            Op::SetRelay(running) => self.relay_stopped = !running,
                             Op::Approve(_) => self.screen = Screen::Answered { approved: true },
                             Op::Decline(_) => self.screen = Screen::Answered { approved: false },
                         }
@@ -128,11 +209,27 @@ impl Phone {
         match &self.screen {
             Screen::Home => {
                 screen = screen.push(text(ctx.t("phone-home-hint")).size(size::SMALL));
+                if let Some(data) = &self.my_qr {
+                    screen = screen.push(
+                        container(qr_code(data).total_size(150.0).style(|_| qr_code::Style {
+                            cell: iced::Color::BLACK,
+                            background: iced::Color::WHITE,
+                        }))
+                        .padding(8)
+                        .style(theme::qr_frame),
+                    );
+                    screen = screen.push(text(ctx.t("phone-my-qr-hint")).size(size::SMALL));
+                }
                 screen = screen.push(Space::new().height(Fill));
                 screen = screen.push(
                     big_button(ctx.t("phone-scan"), theme::primary_button)
                         .width(Fill)
                         .on_press_maybe((!self.busy).then_some(Message::Scan)),
+                );
+                screen = screen.push(
+                    big_button(ctx.t("phone-show-my-qr"), theme::plain_button)
+                        .width(Fill)
+                        .on_press_maybe((!self.busy).then_some(Message::ShowMyQr)),
                 );
             }
             Screen::Waiting => {
@@ -173,6 +270,19 @@ impl Phone {
                 screen = screen.push(Space::new().height(Fill));
             }
         }
+        if self.relay_switch {
+            let label = if self.relay_stopped {
+                "phone-start-relay"
+            } else {
+                "phone-stop-relay"
+            };
+            screen = screen.push(
+                iced::widget::button(text(ctx.t(label)).size(size::SMALL))
+                    .style(theme::plain_button)
+                    .width(Fill)
+                    .on_press_maybe((!self.busy).then_some(Message::ToggleRelay)),
+            );
+        }
         if let Some(error) = &self.error {
             screen = screen.push(
                 text(ctx.t_args("phone-error", &[("error", Arg::Str(error))]))
@@ -212,6 +322,25 @@ mod tests {
         assert_eq!(
             phone.update(Message::Decline),
             Action::Perform(Op::Decline("t1-abc".into()))
+        );
+    }
+
+    #[test]
+    fn a_payment_qr_request_shows_only_after_the_scan() {
+        let mut phone = Phone::new();
+        phone.payment_qr_shown("t1-otq".into(), "https://landing.example/x".into());
+        phone.payment_requested("t1-otq".into(), 7000);
+        assert_eq!(
+            phone.update(Message::Approve),
+            Action::None,
+            "not scanned yet"
+        );
+        let scan = Op::ScanPaymentQr("https://landing.example/x".into());
+        assert_eq!(phone.update(Message::Scan), Action::Perform(scan.clone()));
+        phone.update(Message::Done(scan, Ok(())));
+        assert_eq!(
+            phone.update(Message::Approve),
+            Action::Perform(Op::Approve("t1-otq".into()))
         );
     }
 }

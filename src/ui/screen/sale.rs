@@ -119,6 +119,18 @@ impl Sale {
         &self.scan_buffer
     }
 
+    /// The scan as shown: a URL (a customer's personal QR can carry their phone number) only
+    /// up to its host.
+    fn shown_scan(&self) -> String {
+        match self.scan_buffer.split_once("://") {
+            Some((scheme, rest)) => {
+                let host = rest.split('/').next().unwrap_or_default();
+                format!("{scheme}://{host}/…")
+            }
+            None => self.scan_buffer.clone(),
+        }
+    }
+
     /// The message shown to the cashier, if any.
     pub fn notice(&self) -> Option<&Notice> {
         self.notice.as_ref()
@@ -140,10 +152,7 @@ impl Sale {
                 let personal_qr = PersonalQr(query.clone());
                 if personal_qr.looks_valid() {
                     self.search.clear();
-                    return match self.pay(basket) {
-                        Action::Pay => Action::PayWithPersonalQr(personal_qr),
-                        other => other,
-                    };
+                    return self.personal_qr_scanned(personal_qr, basket);
                 }
                 // A scanner typing into the focused search field ends with Enter:
                 // an exact barcode adds the item; a single hit adds that item.
@@ -281,6 +290,11 @@ impl Sale {
                     return self.pay(basket);
                 }
                 let code = std::mem::take(&mut self.scan_buffer);
+                // The customer's personal QR, scanned with no field focused: pay with it.
+                let personal_qr = PersonalQr(code.clone());
+                if personal_qr.looks_valid() {
+                    return self.personal_qr_scanned(personal_qr, basket);
+                }
                 self.add_barcode(&code, catalog, basket);
             }
             Some(Named::F12) => return self.pay(basket),
@@ -297,7 +311,14 @@ impl Sale {
                     return Action::None;
                 }
                 if let Some(c) = press.character() {
-                    if c.is_ascii_alphanumeric() && self.scan_buffer.len() < 64 {
+                    // A scan that starts with a letter may be a URL (a personal QR): it keeps
+                    // the URL's punctuation.
+                    let url_like = self
+                        .scan_buffer
+                        .starts_with(|first: char| first.is_ascii_alphabetic());
+                    if c.is_ascii_alphanumeric() && self.scan_buffer.len() < 64
+                        || url_like && !c.is_control() && self.scan_buffer.len() < 255
+                    {
                         self.scan_buffer.push(c);
                     } else if let Some(line) = basket.lines().last().map(|l| l.id) {
                         match c {
@@ -310,6 +331,14 @@ impl Sale {
             }
         }
         Action::None
+    }
+
+    /// The customer's personal QR was scanned: pay the basket with it (if it can be paid).
+    pub fn personal_qr_scanned(&mut self, personal_qr: PersonalQr, basket: &Basket) -> Action {
+        match self.pay(basket) {
+            Action::Pay => Action::PayWithPersonalQr(personal_qr),
+            other => other,
+        }
     }
 
     fn pay(&mut self, basket: &Basket) -> Action {
@@ -422,7 +451,7 @@ impl Sale {
         let mut col = column![bar].spacing(6);
         if !self.scan_buffer.is_empty() {
             col = col.push(
-                text(ctx.t_args("sale-scanning", &[("code", Arg::Str(&self.scan_buffer))]))
+                text(ctx.t_args("sale-scanning", &[("code", Arg::Str(&self.shown_scan()))]))
                     .size(size::SMALL),
             );
         }
@@ -882,6 +911,32 @@ mod tests {
             text: None,
             modifiers: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_personal_qr_typed_with_no_field_focused_pays_and_shows_only_the_host() {
+        let catalog = catalog();
+        let mut basket = Basket::new(Currency::Nok);
+        let mut sale = Sale::new();
+        let url = "https://qr.vipps.no/28/2/01/031/4791234567?v=1";
+        // Nothing to pay yet: the scan is read, nothing is sent.
+        for c in url.chars() {
+            sale.key(&press(&c.to_string()), &catalog, &mut basket);
+        }
+        assert_eq!(sale.shown_scan(), "https://qr.vipps.no/…");
+        assert_eq!(
+            sale.key(&named(Named::Enter), &catalog, &mut basket),
+            Action::None
+        );
+        basket.add_by_barcode(&catalog, "7040000000028").unwrap();
+        for c in url.chars() {
+            sale.key(&press(&c.to_string()), &catalog, &mut basket);
+        }
+        assert_eq!(
+            sale.key(&named(Named::Enter), &catalog, &mut basket),
+            Action::PayWithPersonalQr(PersonalQr(url.into()))
+        );
+        assert!(sale.scan_buffer().is_empty());
     }
 
     #[test]

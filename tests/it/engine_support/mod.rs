@@ -43,14 +43,19 @@ impl Env {
     }
 
     pub async fn start_with(sim: SimConfig, payment_expiry: Duration) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let demo = kasse::cli::demo::start_with(DemoOptions {
+        Self::start_with_options(DemoOptions {
             payment_expiry,
-            dir: Some(dir.path().to_path_buf()),
             sim: Some(sim),
+            ..DemoOptions::default()
         })
         .await
-        .unwrap();
+    }
+
+    /// An environment from demo options (`dir` is always a fresh temporary one).
+    pub async fn start_with_options(mut options: DemoOptions) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        options.dir = Some(dir.path().to_path_buf());
+        let demo = kasse::cli::demo::start_with(options).await.unwrap();
         let mut config = demo.config.clone();
         fast(&mut config);
         Env {
@@ -251,6 +256,11 @@ impl Env {
                 // The till is ready for the customer once it prints the QR line (after any parts
                 // paid at the till).
                 Some("qr") => awaiting = true,
+                // A payment-specific QR reaches the app when the customer scans it.
+                Some("one_time_qr") if customer != Customer::Ignore => {
+                    let content = v["qr_content"].as_str().unwrap();
+                    self.demo.phone.scan_payment_qr(content).await.unwrap();
+                }
                 Some("payment_requested") => {
                     let r = v["reference"].as_str().unwrap().to_string();
                     match customer {

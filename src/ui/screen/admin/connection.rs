@@ -83,6 +83,16 @@ pub(super) fn connection<'a>(
             field_input(&s.merchant_qr_id, Field::MerchantQrId, false)
         ),
         labelled(
+            ctx.t("admin-mobilepay-beacon-id"),
+            field_input(&s.mobilepay_beacon_id, Field::MobilePayBeaconId, false)
+        ),
+        text(ctx.t("admin-mobilepay-beacon-hint")).size(size::SMALL),
+        iced::widget::checkbox(s.one_time_qr_always)
+            .label(ctx.t("admin-one-time-qr-always"))
+            .on_toggle(Message::OneTimeQrAlways)
+            .size(28)
+            .text_size(size::BODY),
+        labelled(
             ctx.t("admin-currency"),
             field_input(&s.currency, Field::Currency, false)
         ),
