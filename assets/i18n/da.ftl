@@ -350,6 +350,7 @@ admin-receipts = Kvitteringer og printer
 admin-shop-name = Butiksnavn på kvitteringen
 admin-shop-org-nr = CVR-nummer
 admin-shop-address = Adresse (linjer adskilt med komma)
+admin-shop-logo = Logo (PNG-fil, udskrives øverst på kvitteringerne)
 admin-printer = Bonprinter (tcp://VÆRT:9100, device:/dev/usb/lp0, file:STI, none)
 admin-print-test-page = Udskriv testside
 admin-test-page-printed = Testsiden blev sendt til printeren.

@@ -350,6 +350,7 @@ admin-receipts = Receipts and printer
 admin-shop-name = Shop name on receipts
 admin-shop-org-nr = Organisation number
 admin-shop-address = Address (lines separated by commas)
+admin-shop-logo = Logo (PNG file, printed at the top of receipts)
 admin-printer = Receipt printer (tcp://HOST:9100, device:/dev/usb/lp0, file:PATH, none)
 admin-print-test-page = Print test page
 admin-test-page-printed = The test page was sent to the printer.

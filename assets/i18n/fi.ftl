@@ -350,6 +350,7 @@ admin-receipts = Kuitit ja tulostin
 admin-shop-name = Kaupan nimi kuitissa
 admin-shop-org-nr = Y-tunnus
 admin-shop-address = Osoite (rivit pilkuilla eroteltuina)
+admin-shop-logo = Logo (PNG-tiedosto, tulostetaan kuittien yläreunaan)
 admin-printer = Kuittitulostin (tcp://PALVELIN:9100, device:/dev/usb/lp0, file:POLKU, none)
 admin-print-test-page = Tulosta testisivu
 admin-test-page-printed = Testisivu lähetettiin tulostimelle.

@@ -350,6 +350,7 @@ admin-receipts = Kvitteringer og skriver
 admin-shop-name = Butikknavn på kvitteringen
 admin-shop-org-nr = Organisasjonsnummer
 admin-shop-address = Adresse (linjer skilt med komma)
+admin-shop-logo = Logo (PNG-fil, skrives øverst på kvitteringene)
 admin-printer = Kvitteringsskriver (tcp://VERT:9100, device:/dev/usb/lp0, file:STI, none)
 admin-print-test-page = Skriv ut testside
 admin-test-page-printed = Testsiden ble sendt til skriveren.

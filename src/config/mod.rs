@@ -209,6 +209,9 @@ pub struct ShopSection {
     pub address: String,
     /// Footer printed under every receipt, one line per line of text.
     pub footer: String,
+    /// A PNG file printed at the top of receipts (scaled to the paper, in black and white);
+    /// empty: no logo.
+    pub logo: String,
     /// Language of receipts and the sticker (`nb`, `da` or `en`; `fi` prints English),
     /// independent of the window's language.
     #[serde(deserialize_with = "from_text")]
@@ -223,6 +226,7 @@ impl Default for ShopSection {
             vat_registered: true,
             address: String::new(),
             footer: String::new(),
+            logo: String::new(),
             language: Locale::Nb,
         }
     }
@@ -656,6 +660,16 @@ impl Config {
         } else {
             self.shop.name.clone()
         };
+        // A logo that cannot be read is left out (the receipt still prints) and reported.
+        let logo = match self.shop.logo.trim() {
+            "" => Ok(None),
+            path => crate::print::logo::load(
+                Path::new(path),
+                crate::print::logo::max_width(self.printer.columns),
+            )
+            .map(|image| Some(std::sync::Arc::new(image)))
+            .inspect_err(|e| tracing::warn!(problem = %e, "the shop's logo is not printed")),
+        };
         crate::print::PrintSettings {
             origin: crate::print::Origin {
                 till_id: self.till.id.clone(),
@@ -665,8 +679,10 @@ impl Config {
                     vat_registered: self.shop.vat_registered,
                     address: lines(&self.shop.address),
                     footer: lines(&self.shop.footer),
+                    logo: logo.as_ref().ok().cloned().flatten(),
                 },
             },
+            logo_problem: logo.err(),
             language: self.shop.language,
             connection: self.printer.connection.clone(),
             escpos: crate::print::escpos::Options {

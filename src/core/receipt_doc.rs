@@ -137,6 +137,8 @@ pub enum Block {
     Barcode(String),
     /// A QR code of `data`.
     Qr(String),
+    /// The shop's logo, centred.
+    Logo(crate::core::logo::MonoImage),
     /// An empty line.
     Feed,
 }
@@ -161,7 +163,7 @@ impl Document {
                 Block::Columns { left, right, .. } => Some(format!("{left} {right}")),
                 Block::Total { label, amount, .. } => Some(format!("{label} {amount}")),
                 Block::Barcode(d) | Block::Qr(d) => Some(d.clone()),
-                Block::Rule | Block::Feed => None,
+                Block::Rule | Block::Feed | Block::Logo(_) => None,
             })
             .collect()
     }
@@ -179,6 +181,9 @@ pub struct ShopInfo {
     pub address: Vec<String>,
     /// Footer lines ("Takk for handelen!").
     pub footer: Vec<String>,
+    /// The logo printed at the top (read from `[shop] logo`).
+    #[serde(skip)]
+    pub logo: Option<std::sync::Arc<crate::core::logo::MonoImage>>,
 }
 
 /// One means of payment on the receipt. A list, so split tenders print one line each.
@@ -457,6 +462,9 @@ pub fn build(data: &ReceiptData, kind: DocKind, locale: Locale) -> Document {
     let not_a_receipt = kind.is_not_a_receipt();
 
     // Who.
+    if let Some(logo) = &data.shop.logo {
+        b.push(Block::Logo(logo.as_ref().clone()));
+    }
     if !data.shop.name.is_empty() {
         b.push(text_center(&data.shop.name, true));
     }
@@ -659,6 +667,7 @@ pub(crate) mod tests {
                 vat_registered: true,
                 address: vec!["Storgata 1".into(), "0155 Oslo".into()],
                 footer: vec!["Takk for handelen!".into()],
+                logo: None,
             },
             till_id: "till1".into(),
             currency: Currency::Nok,

@@ -203,6 +203,17 @@ impl Encoder {
     }
 
     /// A QR code (model 2, module size 6, error correction M) of `data` (at most 7089 bytes).
+    /// `GS v 0`: a raster bit image, 8 dots per byte, 1 = black (the logo).
+    pub fn raster(&mut self, image: &crate::core::logo::MonoImage) -> &mut Self {
+        let x = image.row_bytes() as u16;
+        let y = image.height() as u16;
+        self.out.extend_from_slice(&[GS, b'v', b'0', 0]);
+        self.out.extend_from_slice(&x.to_le_bytes());
+        self.out.extend_from_slice(&y.to_le_bytes());
+        self.out.extend_from_slice(image.bits());
+        self
+    }
+
     pub fn qr(&mut self, data: &str) -> &mut Self {
         let bytes = &data.as_bytes()[..data.len().min(7089)];
         let fun = |out: &mut Vec<u8>, body: &[u8]| {
@@ -359,6 +370,9 @@ pub fn encode_blocks(blocks: &[Block], open_drawer: bool, options: &Options) -> 
             Block::Qr(data) => {
                 e.align(Align::Center).qr(data).line("").align(Align::Left);
             }
+            Block::Logo(image) => {
+                e.align(Align::Center).raster(image).align(Align::Left);
+            }
             Block::Feed => {
                 e.line("");
             }
@@ -404,6 +418,12 @@ pub enum Decoded {
     },
     /// `DLE EOT n`.
     StatusQuery(u8),
+    /// `GS v 0`: a raster image of `row_bytes × 8` dots by `height`, its black dots counted.
+    Image {
+        row_bytes: usize,
+        height: usize,
+        black: u32,
+    },
 }
 
 /// A byte stream the decoder does not understand.
@@ -539,6 +559,27 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Decoded>, DecodeError> {
                             _ => {}
                         }
                         i += 5 + len;
+                    }
+                    b'v' => {
+                        need(i, 8)?;
+                        if bytes[i + 2] != b'0' {
+                            return Err(DecodeError::Unknown(bytes[i..i + 3].to_vec(), i));
+                        }
+                        let row_bytes =
+                            usize::from(u16::from_le_bytes([bytes[i + 4], bytes[i + 5]]));
+                        let height = usize::from(u16::from_le_bytes([bytes[i + 6], bytes[i + 7]]));
+                        let len = row_bytes * height;
+                        need(i, 8 + len)?;
+                        let black = bytes[i + 8..i + 8 + len]
+                            .iter()
+                            .map(|b| b.count_ones())
+                            .sum();
+                        out.push(Decoded::Image {
+                            row_bytes,
+                            height,
+                            black,
+                        });
+                        i += 8 + len;
                     }
                     b'V' => {
                         need(i, 3)?;

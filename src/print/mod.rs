@@ -8,6 +8,7 @@
 
 pub mod connection;
 pub mod escpos;
+pub mod logo;
 pub mod pdf;
 pub mod queue;
 pub mod source;
@@ -44,6 +45,8 @@ pub enum PrintError {
     Printer(#[from] PrinterError),
     #[error("PDF: {0}")]
     Pdf(String),
+    #[error("printed, but without the logo: {0}")]
+    Logo(String),
     #[error("receipt data: {0}")]
     Invalid(String),
     #[error("cannot write {}: {source}", path.display())]
@@ -71,6 +74,8 @@ impl From<rusqlite::Error> for PrintError {
 #[derive(Debug, Clone)]
 pub struct PrintSettings {
     pub origin: Origin,
+    /// Why the configured logo is not printed (unreadable, not a PNG, too tall), if so.
+    pub logo_problem: Option<String>,
     pub language: Locale,
     pub connection: PrinterConnection,
     pub escpos: escpos::Options,
@@ -199,11 +204,16 @@ pub async fn print_report(
 pub async fn print_test_page(settings: &PrintSettings) -> Result<(), PrintError> {
     use crate::core::receipt_doc::{Align, Block};
     let shop = &settings.origin.shop;
-    let mut blocks = vec![Block::Heading(if shop.name.is_empty() {
+    let mut blocks: Vec<Block> = shop
+        .logo
+        .iter()
+        .map(|logo| Block::Logo(logo.as_ref().clone()))
+        .collect();
+    blocks.push(Block::Heading(if shop.name.is_empty() {
         "Kasse".to_string()
     } else {
         shop.name.clone()
-    })];
+    }));
     for line in &shop.address {
         blocks.push(Block::Text {
             text: line.clone(),
@@ -231,7 +241,11 @@ pub async fn print_test_page(settings: &PrintSettings) -> Result<(), PrintError>
     blocks.push(Block::Rule);
     let bytes = escpos::encode_blocks(&blocks, false, &settings.escpos);
     connection::send(&settings.connection, &bytes, settings.timeouts).await?;
-    Ok(())
+    // The page came out; a logo that could not be read is still worth saying.
+    match &settings.logo_problem {
+        Some(problem) => Err(PrintError::Logo(problem.clone())),
+        None => Ok(()),
+    }
 }
 
 /// Opens the cash drawer through the receipt printer (a drawer-kick pulse and nothing else).

@@ -10,6 +10,7 @@ use pdf_writer::types::{FontFlags, TextRenderingMode};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use super::PrintError;
+use crate::core::logo::MonoImage;
 use crate::core::receipt_doc::{Align, Block, Document, Size};
 
 /// Inter Regular (OFL-1.1, see `assets/fonts/Inter-OFL.txt`).
@@ -113,6 +114,8 @@ struct Canvas {
     metrics: Metrics,
     pages: Vec<Content>,
     page_size: (f32, f32),
+    /// Images drawn (the logo), as `/Im<index>` on every page.
+    images: Vec<MonoImage>,
 }
 
 impl Canvas {
@@ -121,6 +124,7 @@ impl Canvas {
             metrics: metrics()?,
             pages: vec![Content::new()],
             page_size,
+            images: Vec::new(),
         })
     }
 
@@ -169,6 +173,17 @@ impl Canvas {
             c.set_text_rendering_mode(TextRenderingMode::Fill);
         }
         c.end_text();
+    }
+
+    /// `image` drawn `w × h` points with its bottom-left corner at (`x`, `y`).
+    fn image(&mut self, image: &MonoImage, x: f32, y: f32, w: f32, h: f32) {
+        let name = format!("Im{}", self.images.len());
+        self.images.push(image.clone());
+        self.page()
+            .save_state()
+            .transform([w, 0.0, 0.0, h, x, y])
+            .x_object(Name(name.as_bytes()))
+            .restore_state();
     }
 
     fn rect(&mut self, x: f32, y: f32, w: f32, h: f32) {
@@ -272,6 +287,23 @@ impl Canvas {
             .filter(Filter::FlateDecode)
             .pair(Name(b"Length1"), FONT.len() as i32);
 
+        // 1 bit per dot, rows padded to bytes as the PDF wants; 1 is black (Decode [1 0]).
+        let first_image = first_page + 2 * self.pages.len() as i32;
+        let image_ids: Vec<Ref> = (0..self.images.len())
+            .map(|i| Ref::new(first_image + i as i32))
+            .collect();
+        for (image, id) in self.images.iter().zip(&image_ids) {
+            let data = miniz_oxide::deflate::compress_to_vec_zlib(image.bits(), 6);
+            let mut x = pdf.image_xobject(*id, &data);
+            x.filter(Filter::FlateDecode);
+            x.width(image.width() as i32);
+            x.height(image.height() as i32);
+            x.color_space().device_gray();
+            x.bits_per_component(1);
+            x.decode([1.0, 0.0]);
+        }
+        let image_names: Vec<String> = (0..image_ids.len()).map(|i| format!("Im{i}")).collect();
+
         let (w, h) = self.page_size;
         for (i, content) in self.pages.into_iter().enumerate() {
             let page_id = page_ids[i];
@@ -280,7 +312,16 @@ impl Canvas {
             page.media_box(Rect::new(0.0, 0.0, w, h))
                 .parent(tree)
                 .contents(content_id);
-            page.resources().fonts().pair(FONT_NAME, font);
+            {
+                let mut resources = page.resources();
+                resources.fonts().pair(FONT_NAME, font);
+                if !image_ids.is_empty() {
+                    let mut objects = resources.x_objects();
+                    for (name, id) in image_names.iter().zip(&image_ids) {
+                        objects.pair(Name(name.as_bytes()), *id);
+                    }
+                }
+            }
             page.finish();
             let data = miniz_oxide::deflate::compress_to_vec_zlib(&content.finish(), 6);
             pdf.stream(content_id, &data).filter(Filter::FlateDecode);
@@ -306,6 +347,7 @@ enum Item<'a> {
     Rule,
     Barcode(&'a str),
     Qr(&'a str),
+    Logo(&'a MonoImage),
     Gap,
 }
 
@@ -398,6 +440,7 @@ fn layout<'a>(doc: &'a Document, canvas: &Canvas, width: f32, base: f32) -> Vec<
             Block::Rule => items.push(Item::Rule),
             Block::Barcode(data) => items.push(Item::Barcode(data)),
             Block::Qr(data) => items.push(Item::Qr(data)),
+            Block::Logo(image) => items.push(Item::Logo(image)),
             Block::Feed => items.push(Item::Gap),
         }
     }
@@ -432,6 +475,7 @@ fn height(item: &Item<'_>, base: f32, width: f32) -> f32 {
         Item::Rule => line * 0.6,
         Item::Barcode(_) => base * 6.0,
         Item::Qr(_) => width.min(base * 14.0) + line,
+        Item::Logo(image) => logo_size(image, width).1 + line * 0.6,
         Item::Gap => line * 0.6,
     }
 }
@@ -494,9 +538,24 @@ fn draw(
             let side = width.min(base * 14.0);
             c.qr(data, left + (width - side) / 2.0, top, side)?;
         }
+        Item::Logo(image) => {
+            let (w, h) = logo_size(image, width);
+            c.image(image, left + (width - w) / 2.0, top - h, w, h);
+        }
         Item::Gap => {}
     }
     Ok(())
+}
+
+/// The logo's size in points: as printed at 8 dots per millimetre, narrowed to `width`.
+fn logo_size(image: &MonoImage, width: f32) -> (f32, f32) {
+    let dot = MM / 8.0;
+    let (w, h) = (image.width() as f32 * dot, image.height() as f32 * dot);
+    if w > width {
+        (width, h * width / w)
+    } else {
+        (w, h)
+    }
 }
 
 /// What the QR sticker says.

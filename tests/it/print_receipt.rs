@@ -745,3 +745,96 @@ fn qr_sticker_decodes_to_the_tills_qr_content() {
         }
     }
 }
+
+/// A 200 × 60 PNG: white, with a black bar 100 dots wide in the middle rows.
+fn logo_png(path: &Path) {
+    let mut data = vec![255u8; 200 * 60];
+    for y in 20..40 {
+        for x in 50..150 {
+            data[y * 200 + x] = 0;
+        }
+    }
+    let file = std::fs::File::create(path).unwrap();
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), 200, 60);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&data).unwrap();
+    writer.finish().unwrap();
+}
+
+#[tokio::test]
+async fn the_shops_logo_prints_as_a_raster_image_and_in_the_pdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("receipts.escpos");
+    let mut till = Till::new(PrinterConnection::File(file.clone()));
+    let logo = till.dir.path().join("logo.png");
+    logo_png(&logo);
+    till.config.shop.logo = logo.to_string_lossy().into_owned();
+    assert_eq!(till.config.print_settings().logo_problem, None);
+
+    let bytes = till
+        .issue(Request::Receipt, &Destination::Printer)
+        .await
+        .unwrap();
+    let decoded = escpos::decode(&bytes).unwrap();
+    // The logo comes first, centred, at its own size (25 bytes = 200 dots wide, 60 rows),
+    // with exactly the bar's dots black; the receipt's text follows unchanged.
+    let image = decoded
+        .iter()
+        .position(|d| matches!(d, Decoded::Image { .. }))
+        .expect("a raster image");
+    assert_eq!(
+        decoded[image],
+        Decoded::Image {
+            row_bytes: 25,
+            height: 60,
+            black: 100 * 20,
+        }
+    );
+    let first_line = decoded
+        .iter()
+        .position(|d| matches!(d, Decoded::Line(_)))
+        .unwrap();
+    assert!(image < first_line);
+    assert!(text_of(&decoded).contains("Salgskvittering"));
+
+    // The PDF carries it as a 1-bit image.
+    let pdf = till.dir.path().join("copy.pdf");
+    till.issue(
+        Request::Receipt,
+        &Destination::Pdf {
+            paper: Paper::Receipt { width_mm: 80 },
+            path: pdf.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    let raw = std::fs::read(&pdf).unwrap();
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(raw.contains("/Subtype /Image"), "no image in the PDF");
+    assert!(raw.contains("/BitsPerComponent 1"));
+    assert!(raw.contains("/Im0"));
+    if tool(
+        "pdftotext",
+        "the_shops_logo_prints_as_a_raster_image_and_in_the_pdf",
+    )
+    .is_some()
+    {
+        assert!(pdftotext(&pdf).contains("KOPI"));
+    }
+
+    // A logo that is not a PNG: the receipt prints without it, the test page says why.
+    std::fs::write(&logo, b"not an image").unwrap();
+    let settings = till.config.print_settings();
+    assert!(settings.origin.shop.logo.is_none());
+    let problem = settings.logo_problem.clone().expect("the problem is kept");
+    assert!(problem.contains("not a PNG"), "{problem}");
+    match kasse::print::print_test_page(&settings).await {
+        Err(PrintError::Logo(why)) => assert_eq!(why, problem),
+        other => panic!("expected the logo's problem, got {other:?}"),
+    }
+    // The page itself came out (the file printer appended it after the receipt).
+    let all = escpos::decode(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(text_of(&all).contains("Test page / Testside"));
+}

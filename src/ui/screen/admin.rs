@@ -73,6 +73,8 @@ pub struct Settings {
     pub shop_name: String,
     pub shop_org_nr: String,
     pub shop_address: String,
+    /// A PNG file printed at the top of receipts; empty: none.
+    pub shop_logo: String,
     pub printer: String,
 }
 
@@ -127,6 +129,7 @@ impl Settings {
                 .filter(|l| !l.is_empty())
                 .collect::<Vec<_>>()
                 .join(", "),
+            shop_logo: config.shop.logo.clone(),
             printer: config.printer.connection.to_string(),
         }
     }
@@ -178,6 +181,7 @@ impl Settings {
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
             .join("\n");
+        config.shop.logo = self.shop_logo.trim().to_owned();
         config.printer.connection = self.printer.trim().parse().map_err(
             |e: crate::print::connection::ConnectionParseError| ConfigError::Invalid {
                 key: "printer.connection",
@@ -334,6 +338,7 @@ pub enum Field {
     ShopName,
     ShopOrgNr,
     ShopAddress,
+    ShopLogo,
     Printer,
 }
 
@@ -355,6 +360,7 @@ pub fn field_id(field: Field) -> String {
         Field::ShopName => "shop-name",
         Field::ShopOrgNr => "shop-org-nr",
         Field::ShopAddress => "shop-address",
+        Field::ShopLogo => "shop-logo",
         Field::Printer => "printer",
     };
     format!("admin-field-{name}")
@@ -697,6 +703,7 @@ fn update_unlocked(
                 Field::ShopName => &mut s.shop_name,
                 Field::ShopOrgNr => &mut s.shop_org_nr,
                 Field::ShopAddress => &mut s.shop_address,
+                Field::ShopLogo => &mut s.shop_logo,
                 Field::Printer => &mut s.printer,
             };
             *slot = value;

@@ -119,6 +119,10 @@ pub(super) fn connection<'a>(
             field_input(&s.shop_address, Field::ShopAddress, false)
         ),
         labelled(
+            ctx.t("admin-shop-logo"),
+            field_input(&s.shop_logo, Field::ShopLogo, false)
+        ),
+        labelled(
             ctx.t("admin-printer"),
             field_input(&s.printer, Field::Printer, false)
         ),
