@@ -5,7 +5,7 @@
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use kasse::relay::server::{RelayConfig, spawn};
-use kasse::relay::store::{EventFilter, RelayDb, Synchronous};
+use kasse::relay::store::{EventFilter, RelayAdmin, RelayDatabase, ReplayOutcome, Synchronous};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -21,8 +21,9 @@ and connect out to the relay.
 Endpoints (serve):
   POST /v1/webhooks/vipps/{msn}   Vipps webhooks: HMAC verified over the raw body, stored
                                   (committed) before the 2xx. 401 bad/missing signature,
-                                  404 unknown MSN, 413 body over 64 KiB, 400 malformed JSON
-                                  (kept as rejected), 503 check-in for a till offline too long,
+                                  404 unknown MSN, 413 body over 64 KiB, 200 for a body it
+                                  cannot parse (kept as rejected; `events replay ID` after an
+                                  upgrade), 503 check-in for a till offline too long,
                                   404 check-in for an unknown merchantQrId.
   GET  /v1/till/stream?after=SEQ  WebSocket for tills (Authorization: Bearer TOKEN): one JSON
                                   frame per event with a sequence number, an ack per event,
@@ -37,13 +38,17 @@ Typical set-up:
   kasse-relay --db relay.db till add --msn 123456 --till t1 --merchant-qr-id <qr id>   # prints the token once
   kasse-relay --db relay.db serve --listen 127.0.0.1:8080 --public-url https://relay.example.com
 
-See docs/relay.md for TLS (reverse proxy), durability and operations.";
+--db takes a SQLite file (the default, one instance) or a postgres:// URL (several instances
+on one PostgreSQL; wake-ups through LISTEN/NOTIFY).
+
+See docs/relay.md for TLS (reverse proxy), durability, several instances and operations.";
 
 #[derive(Parser)]
 #[command(name = "kasse-relay", version, about = ABOUT, long_about = LONG_ABOUT)]
 struct Cli {
-    /// The relay's SQLite database (created and migrated on first use).
-    #[arg(long, global = true, env = "KASSE_RELAY_DB")]
+    /// The relay's database (created and migrated on first use): a SQLite file, or a
+    /// postgres://user:password@host/db URL shared by several relay instances.
+    #[arg(long, global = true, env = "KASSE_RELAY_DB", hide_env_values = true)]
     db: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -264,27 +269,45 @@ enum EventsCommand {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+    /// Re-classify a kept (rejected, unrouted or refused) event, e.g. after an upgrade that
+    /// understands it or after adding its till, and file it again as a new event for its till.
+    ///
+    /// On PostgreSQL the till is woken at once on whichever instance it is connected to; on
+    /// SQLite a running relay's till connection reads it at its next heartbeat.
+    Replay {
+        /// The event id (first column of `events list`).
+        id: i64,
+        /// Customer tokens of check-ins live this long after the scan, seconds.
+        #[arg(long, default_value_t = 900)]
+        checkin_ttl_secs: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                // The bench connects thousands of tills: no line per connection.
+                tracing_subscriber::EnvFilter::new(match cli.command {
+                    Command::Bench(_) => "info,kasse::relay::client=warn",
+                    _ => "info",
+                })
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
-    let db_path = || -> anyhow::Result<PathBuf> {
+    let db = || -> anyhow::Result<RelayDatabase> {
         cli.db
-            .clone()
-            .context("--db PATH (or KASSE_RELAY_DB) is required")
+            .as_deref()
+            .map(RelayDatabase::from_arg)
+            .context("--db PATH or URL (or KASSE_RELAY_DB) is required")
     };
     match &cli.command {
-        Command::Serve(args) => serve(db_path()?, args),
-        Command::Store(cmd) => store(&RelayDb::open(&db_path()?)?, cmd),
-        Command::Till(cmd) => till(&RelayDb::open(&db_path()?)?, cmd),
-        Command::Events(cmd) => events(&RelayDb::open(&db_path()?)?, cmd),
+        Command::Serve(args) => serve(db()?, args),
+        Command::Store(cmd) => store(&RelayAdmin::open(&db()?)?, cmd),
+        Command::Till(cmd) => till(&RelayAdmin::open(&db()?)?, cmd),
+        Command::Events(cmd) => events(&RelayAdmin::open(&db()?)?, cmd),
         Command::Webhooks(cmd) => webhooks(cmd, cli.db.as_deref()),
         Command::Bench(args) => bench(args),
     }
@@ -428,8 +451,15 @@ fn webhooks(cmd: &WebhooksCommand, db: Option<&std::path::Path>) -> anyhow::Resu
     Ok(())
 }
 
-fn serve(db: PathBuf, args: &ServeArgs) -> anyhow::Result<()> {
-    let mut config = RelayConfig::new(db);
+fn serve(db: RelayDatabase, args: &ServeArgs) -> anyhow::Result<()> {
+    let mut config = match db {
+        RelayDatabase::Sqlite(path) => RelayConfig::new(path),
+        RelayDatabase::Postgres(url) => {
+            let mut config = RelayConfig::new(PathBuf::new());
+            config.postgres_url = Some(url);
+            config
+        }
+    };
     config.public_url = args.public_url.clone();
     config.synchronous = args.synchronous;
     config.heartbeat_interval = Duration::from_millis(args.heartbeat_interval_ms.max(1));
@@ -475,7 +505,7 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn store(db: &RelayDb, cmd: &StoreCommand) -> anyhow::Result<()> {
+fn store(db: &RelayAdmin, cmd: &StoreCommand) -> anyhow::Result<()> {
     match cmd {
         StoreCommand::Add { msn, name } => {
             db.add_store(msn, name)?;
@@ -509,7 +539,7 @@ fn store(db: &RelayDb, cmd: &StoreCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn till(db: &RelayDb, cmd: &TillCommand) -> anyhow::Result<()> {
+fn till(db: &RelayAdmin, cmd: &TillCommand) -> anyhow::Result<()> {
     match cmd {
         TillCommand::Add {
             msn,
@@ -549,7 +579,7 @@ fn till(db: &RelayDb, cmd: &TillCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn events(db: &RelayDb, cmd: &EventsCommand) -> anyhow::Result<()> {
+fn events(db: &RelayAdmin, cmd: &EventsCommand) -> anyhow::Result<()> {
     let filter = match cmd {
         EventsCommand::Unrouted { msn, limit } => EventFilter {
             msn: msn.clone(),
@@ -561,6 +591,10 @@ fn events(db: &RelayDb, cmd: &EventsCommand) -> anyhow::Result<()> {
             status: status.clone(),
             limit: *limit,
         },
+        EventsCommand::Replay {
+            id,
+            checkin_ttl_secs,
+        } => return replay(db, *id, Duration::from_secs(*checkin_ttl_secs)),
     };
     println!("id\treceived\tmsn\tkind\tstatus\ttill\troute\treason");
     for e in db.events(&filter)? {
@@ -584,6 +618,33 @@ fn events(db: &RelayDb, cmd: &EventsCommand) -> anyhow::Result<()> {
             e.route_key.as_deref().unwrap_or("-"),
             e.reason.as_deref().unwrap_or("-"),
         );
+    }
+    Ok(())
+}
+
+fn replay(db: &RelayAdmin, id: i64, checkin_ttl: Duration) -> anyhow::Result<()> {
+    match db.replay(id, checkin_ttl)? {
+        ReplayOutcome::Filed(o) => {
+            let till = match &o.disposition {
+                kasse::relay::store::Disposition::Routed { till_id, seq, .. } => {
+                    format!(" for till {till_id} (seq {seq})")
+                }
+                _ => String::new(),
+            };
+            eprintln!(
+                "event {id} filed again as event {}: {}{till}",
+                o.event_id,
+                o.disposition.status()
+            );
+            println!("{}\t{}", o.event_id, o.disposition.status());
+        }
+        ReplayOutcome::StillRejected { reason } => bail!(
+            "event {id} is still not understood ({}); it stays kept",
+            reason.as_deref().unwrap_or("no reason")
+        ),
+        ReplayOutcome::Duplicate { event_id } => bail!(
+            "event {id} is the same event as {event_id}, which was accepted already; nothing filed"
+        ),
     }
     Ok(())
 }

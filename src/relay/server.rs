@@ -8,8 +8,8 @@ use crate::relay::classify::{RouteKey, StoredKind, classify};
 use crate::relay::hub::Hub;
 use crate::relay::metrics::{Metrics, Refusal, UnroutedKey, UnroutedLog, UnroutedReason};
 use crate::relay::store::{
-    CheckInGate, Disposition, NewEvent, RelayStorage, RelayStoreError, RetentionPolicy,
-    SqliteStorage, Synchronous, TillIdentity, WebhookSecret, token_hash,
+    CheckInGate, Disposition, NewEvent, PgOptions, PgStorage, RelayStorage, RelayStoreError,
+    RetentionPolicy, SqliteStorage, Synchronous, TillIdentity, WebhookSecret, token_hash,
 };
 use crate::relay::wire::{self, AckRequest, ClientMessage, PollResponse, ServerMessage, WireEvent};
 use crate::vipps::webhook::{self, VerifyError};
@@ -52,6 +52,8 @@ impl Clock for SystemClock {
 pub struct RelayConfig {
     /// SQLite file; created and migrated on first start.
     pub db_path: PathBuf,
+    /// A `postgres://` URL: PostgreSQL instead of `db_path`, shareable by several instances.
+    pub postgres_url: Option<String>,
     /// The public base URL Vipps calls (behind a reverse proxy). When set, the
     /// signed host and path prefix come from it instead of the `Host` header.
     pub public_url: Option<url::Url>,
@@ -87,6 +89,13 @@ impl std::fmt::Debug for RelayConfig {
         f.debug_struct("RelayConfig")
             .field("db_path", &self.db_path)
             .field(
+                "postgres",
+                &self
+                    .postgres_url
+                    .as_deref()
+                    .map(crate::relay::store::RelayDatabase::redacted_url),
+            )
+            .field(
                 "public_url",
                 &self.public_url.as_ref().map(url::Url::as_str),
             )
@@ -104,6 +113,7 @@ impl RelayConfig {
     pub fn new(db_path: impl Into<PathBuf>) -> RelayConfig {
         RelayConfig {
             db_path: db_path.into(),
+            postgres_url: None,
             public_url: None,
             synchronous: Synchronous::Full,
             heartbeat_interval: Duration::from_secs(5),
@@ -158,11 +168,24 @@ impl RelayHandle {
     }
 }
 
-/// Start a relay on `listener` with SQLite at `config.db_path`.
+/// Start a relay on `listener` with PostgreSQL at `config.postgres_url` when set, else
+/// SQLite at `config.db_path`.
 pub async fn spawn(
     config: RelayConfig,
     listener: tokio::net::TcpListener,
 ) -> Result<RelayHandle, RelayError> {
+    if let Some(url) = &config.postgres_url {
+        // Presence is refreshed every heartbeat: a till connected to another instance must
+        // not look offline between two refreshes.
+        let opts = PgOptions {
+            checkin_offline_grace: config
+                .checkin_offline_grace
+                .max(config.heartbeat_interval * 3),
+            ..PgOptions::default()
+        };
+        let storage = PgStorage::connect(url, opts).await?;
+        return spawn_with_storage(config, Arc::new(storage), listener);
+    }
     let path = config.db_path.clone();
     let sync = config.synchronous;
     let storage = tokio::task::spawn_blocking(move || SqliteStorage::open(&path, sync))
@@ -185,6 +208,7 @@ pub fn spawn_with_storage(
     let app = App::new(config, storage, shutdown_rx.clone());
     let router = router(app.clone());
     tokio::spawn(prune_loop(app.clone()));
+    tokio::spawn(presence_loop(app.clone()));
     tokio::spawn(unrouted_summary_loop(app.clone()));
     let mut signal = shutdown_rx;
     let task = tokio::spawn(async move {
@@ -226,8 +250,16 @@ impl App {
         let hub = Arc::new(Hub::new());
         let listener_hub = hub.clone();
         storage.set_commit_listener(Arc::new(move |fresh| listener_hub.deliver(fresh)));
+        let wake_hub = hub.clone();
+        storage.set_wake_listener(Arc::new(move |wake| wake_hub.wake(wake)));
         let gate_hub = hub.clone();
         let grace = config.checkin_offline_grace;
+        let gate: CheckInGate = if storage.shared() {
+            // Connected here now; the storage adds tills seen by any instance.
+            Arc::new(move |till| gate_hub.connected(till))
+        } else {
+            Arc::new(move |till| gate_hub.reachable(till, grace))
+        };
         Arc::new(App {
             config,
             storage,
@@ -235,7 +267,7 @@ impl App {
             metrics: Metrics::default(),
             unrouted_log: UnroutedLog::default(),
             secrets: SecretCache::default(),
-            gate: Arc::new(move |till| gate_hub.reachable(till, grace)),
+            gate,
             shutdown,
         })
     }
@@ -326,6 +358,16 @@ impl App {
                 "unrouted events not logged one by one since the last summary: {s}"
             );
         }
+    }
+
+    /// Record in shared storage, in the background, that the till is connected here.
+    fn touch(&self, till: i64) {
+        let fut = self.storage.touch_tills(vec![till], self.now_ms());
+        tokio::spawn(async move {
+            if let Err(e) = fut.await {
+                tracing::debug!(error = %e, "recording till presence failed");
+            }
+        });
     }
 
     /// Record acknowledgements in the background (the writer batches them).
@@ -571,6 +613,9 @@ async fn ingest(
         // Correctly signed but not understood: the bytes are kept (an operator can see and
         // replay them) and the answer is 2xx. A non-2xx would make Vipps retry it for 7 days
         // and hold back every later event of that payment meanwhile.
+        (Disposition::Rejected, _) if outcome.duplicate => {
+            body(StatusCode::OK, Some("not understood; kept already"))
+        }
         (Disposition::Rejected, _) => {
             tracing::warn!(
                 msn,
@@ -637,7 +682,7 @@ async fn run_stream(
     after: u64,
     mut socket: WebSocket,
 ) {
-    tracing::info!(
+    tracing::debug!(
         msn = till.msn,
         till_id = till.till_id,
         after,
@@ -655,7 +700,7 @@ async fn run_stream(
         StreamEnd::Shutdown => "relay shutting down",
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(None))).await;
-    tracing::info!(
+    tracing::debug!(
         msn = till.msn,
         till_id = till.till_id,
         reason,
@@ -694,6 +739,7 @@ async fn stream_loop(
     socket: &mut WebSocket,
 ) -> StreamEnd {
     let presence = app.hub.connect(till.key, true);
+    app.touch(till.key);
     let mut wake = presence.wake.clone();
     let mut shutdown = app.shutdown.clone();
     let timeout = app.config.heartbeat_timeout;
@@ -853,6 +899,7 @@ async fn poll(
         .min(app.config.long_poll_max_wait);
     let deadline = Instant::now() + wait;
     let presence = app.hub.connect(till.key, false);
+    app.touch(till.key);
     let mut wake = presence.wake.clone();
     let mut shutdown = app.shutdown.clone();
     loop {
@@ -951,6 +998,27 @@ async fn unrouted_summary_loop(app: Arc<App>) {
             _ = ticker.tick() => app.log_unrouted_summary(),
             // The server task logs the last summary once it has stopped.
             _ = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+/// Refresh, every heartbeat, the presence of the tills connected here (shared storage only),
+/// so another instance filing a check-in for one of them routes it instead of refusing it.
+async fn presence_loop(app: Arc<App>) {
+    let mut shutdown = app.shutdown.clone();
+    let mut ticker = tokio::time::interval(app.config.heartbeat_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped(&mut shutdown) => return,
+        }
+        let tills = app.hub.connected_keys();
+        if tills.is_empty() {
+            continue;
+        }
+        if let Err(e) = app.storage.touch_tills(tills, app.now_ms()).await {
+            tracing::warn!(error = %e, "recording till presence failed");
         }
     }
 }

@@ -32,10 +32,16 @@ use tokio::sync::oneshot;
 /// The relay schema: `migrations/relay/`, loaded the way every database's migrations are (see
 /// `crate::migrations`). A database created when the first file was `01-init/up.sql` is at
 /// version 1 with the same schema and opens unchanged.
-pub const MIGRATIONS: MigrationList = &[(
-    "0001_init.sql",
-    include_str!("../../../migrations/relay/0001_init.sql"),
-)];
+pub const MIGRATIONS: MigrationList = &[
+    (
+        "0001_init.sql",
+        include_str!("../../../migrations/relay/0001_init.sql"),
+    ),
+    (
+        "0002_replay.sql",
+        include_str!("../../../migrations/relay/0002_replay.sql"),
+    ),
+];
 
 /// SQLite `synchronous` for the relay database (WAL mode).
 ///
@@ -791,15 +797,14 @@ fn in_savepoint<T>(
     }
 }
 
-fn ingest_one(
+pub(super) fn ingest_one(
     conn: &Connection,
     event: &NewEvent,
     gate: &CheckInGate,
 ) -> Result<(IngestOutcome, Option<FreshDelivery>), rusqlite::Error> {
     let c = &event.classified;
-    if c.kind != StoredKind::Malformed
-        && let Some(outcome) = find_accepted(conn, &event.msn, &c.dedupe_key)?
-    {
+    // A malformed body too: it was answered 2xx, so the same bytes again are a re-delivery.
+    if let Some(outcome) = find_accepted(conn, &event.msn, &c.dedupe_key)? {
         return Ok((outcome, None));
     }
 
@@ -843,12 +848,12 @@ fn ingest_one(
             },
             _ => (Disposition::Unrouted, None),
         };
-    // A check-in nobody can take and a malformed body are answered non-2xx, so
-    // they do not count as accepted (a retry is filed again).
+    // A check-in nobody can take is answered non-2xx, so it does not count as
+    // accepted (a retry is filed again). A malformed body is answered 2xx (kept
+    // for operators) and takes part in de-duplication like any other.
     let accepted = !matches!(
         (&disposition_base, c.kind),
-        (Disposition::Rejected | Disposition::Refused { .. }, _)
-            | (Disposition::Unrouted, StoredKind::CheckedIn)
+        (Disposition::Refused { .. }, _) | (Disposition::Unrouted, StoredKind::CheckedIn)
     );
     let reason = match &disposition_base {
         Disposition::Rejected => c.reason.clone(),
@@ -972,6 +977,7 @@ fn find_accepted(
                 seq: id.unsigned_abs(),
             },
             ("expired", _, _) => Disposition::Expired,
+            ("rejected", _, _) => Disposition::Rejected,
             _ => Disposition::Unrouted,
         };
         Ok(IngestOutcome {

@@ -2,6 +2,8 @@
 //! binary on loopback, provision it through its CLI, sign webhooks like Vipps.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use kasse::vipps::webhook;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
