@@ -101,6 +101,14 @@ struct BenchArgs {
     /// Delivery phase: seconds.
     #[arg(long, default_value_t = 10)]
     seconds: u32,
+    /// Also run both phases on this PostgreSQL server (a database is created there and
+    /// dropped afterwards), with the relay as several instances; the figures are printed
+    /// beside SQLite's.
+    #[arg(long, env = "KASSE_RELAY_BENCH_POSTGRES", hide_env_values = true)]
+    postgres: Option<String>,
+    /// Relay instances on PostgreSQL (tills and webhooks spread over them).
+    #[arg(long, default_value_t = 2)]
+    instances: usize,
     /// Sustained mode: load the relay this long (e.g. 60s, 5m) instead of the two phases.
     #[arg(long, value_parser = kasse::relay::bench::parse_duration)]
     sustained: Option<Duration>,
@@ -333,28 +341,43 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         };
         return bench_sustained(&runtime, &opts, sustained);
     }
-    let r = runtime.block_on(kasse::relay::bench::run(&opts))?;
+    let mut reports = vec![runtime.block_on(kasse::relay::bench::run(&opts))?];
+    if let Some(url) = &args.postgres {
+        opts.instances = args.instances.max(1);
+        reports.push(runtime.block_on(kasse::relay::bench::run_postgres(&opts, url))?);
+    }
     println!(
-        "kasse-relay bench (loopback, synchronous={:?})",
-        r.synchronous
+        "kasse-relay bench (loopback, SQLite synchronous={:?}): ingest {} webhooks over {} \
+         connections; delivery {} tills, {} webhooks/s for {} s",
+        opts.synchronous, opts.webhooks, opts.connections, opts.tills, opts.rate, opts.seconds
     );
-    println!(
-        "ingest:   {} signed webhooks over {} connections in {:.2} s: {:.0} accepted/s ({} failed); POST {}",
-        r.ingest.webhooks,
-        r.ingest.connections,
-        r.ingest.elapsed.as_secs_f64(),
-        r.ingest.per_second,
-        r.ingest.failures,
-        r.ingest.post_latency
-    );
-    println!(
-        "delivery: {} tills connected, {} webhooks/s: {} sent, {} received; POST -> till {}",
-        r.delivery.tills,
-        r.delivery.rate,
-        r.delivery.sent,
-        r.delivery.delivered,
-        r.delivery.latency
-    );
+    let row = |label: &str, f: &dyn Fn(&kasse::relay::bench::BenchReport) -> String| {
+        let cells: Vec<String> = reports.iter().map(|r| format!("{:>24}", f(r))).collect();
+        println!("{label:<28}{}", cells.join(""));
+    };
+    row("", &|r| r.backend.clone());
+    row("ingest accepted/s", &|r| {
+        format!("{:.0}", r.ingest.per_second)
+    });
+    row("ingest failed", &|r| r.ingest.failures.to_string());
+    row("ingest POST p50/p99 ms", &|r| {
+        format!(
+            "{:.1} / {:.1}",
+            r.ingest.post_latency.p50, r.ingest.post_latency.p99
+        )
+    });
+    row("delivery sent/received", &|r| {
+        format!("{} / {}", r.delivery.sent, r.delivery.delivered)
+    });
+    row("delivery POST->till p50/p99", &|r| {
+        format!(
+            "{:.1} / {:.1}",
+            r.delivery.latency.p50, r.delivery.latency.p99
+        )
+    });
+    row("delivery POST->till max ms", &|r| {
+        format!("{:.1}", r.delivery.latency.max)
+    });
     Ok(())
 }
 
