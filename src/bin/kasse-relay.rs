@@ -61,6 +61,10 @@ enum Command {
     /// Stores (Vipps sales units, by MSN) and their webhook secrets.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Partners: one webhook registration made with partner keys (no MSN) feeds all the
+    /// partner's stores through POST /v1/webhooks/vipps/partner/<id>, routed by the body's msn.
+    #[command(subcommand)]
+    Partner(PartnerCommand),
     /// Tills of a store and their tokens.
     #[command(subcommand)]
     Till(TillCommand),
@@ -166,6 +170,9 @@ enum StoreCommand {
         msn: String,
         #[arg(long)]
         name: String,
+        /// The partner whose registration delivers this store's events.
+        #[arg(long)]
+        partner: Option<String>,
     },
     /// Store the secret of a webhook registration (several may be live during a rotation).
     Secret {
@@ -186,6 +193,27 @@ enum StoreCommand {
     },
     /// List stores and their webhook registrations.
     List,
+}
+
+#[derive(Subcommand)]
+enum PartnerCommand {
+    /// Add a partner.
+    Add {
+        /// Partner id (letters, digits, '-', '_'), the last segment of its webhook URL.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Store the secret of the partner's webhook registration.
+    Secret {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        webhook_id: String,
+        #[arg(long, env = "KASSE_RELAY_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -315,6 +343,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve(db()?, args),
         Command::Store(cmd) => store(&RelayAdmin::open(&db()?)?, cmd),
         Command::Till(cmd) => till(&RelayAdmin::open(&db()?)?, cmd),
+        Command::Partner(cmd) => partner(&RelayAdmin::open(&db()?)?, cmd),
         Command::Events(cmd) => events(&RelayAdmin::open(&db()?)?, cmd),
         Command::Webhooks(cmd) => webhooks(cmd, cli.db.as_deref()),
         Command::Bench(args) => bench(args),
@@ -530,8 +559,11 @@ async fn shutdown_signal() {
 
 fn store(db: &RelayAdmin, cmd: &StoreCommand) -> anyhow::Result<()> {
     match cmd {
-        StoreCommand::Add { msn, name } => {
+        StoreCommand::Add { msn, name, partner } => {
             db.add_store(msn, name)?;
+            if let Some(p) = partner {
+                db.set_store_partner(msn, Some(p))?;
+            }
             eprintln!("store {msn} ({name}) added");
         }
         StoreCommand::Secret {
@@ -557,6 +589,24 @@ fn store(db: &RelayAdmin, cmd: &StoreCommand) -> anyhow::Result<()> {
                     s.webhook_ids.join(",")
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+fn partner(db: &RelayAdmin, cmd: &PartnerCommand) -> anyhow::Result<()> {
+    match cmd {
+        PartnerCommand::Add { id, name } => {
+            db.add_partner(id, name)?;
+            eprintln!("partner {id} ({name}) added; its URL is /v1/webhooks/vipps/partner/{id}");
+        }
+        PartnerCommand::Secret {
+            id,
+            webhook_id,
+            secret,
+        } => {
+            db.add_partner_secret(id, webhook_id, secret)?;
+            eprintln!("secret of webhook {webhook_id} stored for partner {id}");
         }
     }
     Ok(())

@@ -8,7 +8,7 @@ use crate::relay::classify::{RouteKey, StoredKind, classify};
 use crate::relay::hub::Hub;
 use crate::relay::metrics::{Metrics, Refusal, UnroutedKey, UnroutedLog, UnroutedReason};
 use crate::relay::store::{
-    CheckInGate, Disposition, NewEvent, PgOptions, PgStorage, RelayStorage, RelayStoreError,
+    CheckInGate, Disposition, Hold, NewEvent, PgOptions, PgStorage, RelayStorage, RelayStoreError,
     RetentionPolicy, SqliteStorage, Synchronous, TillIdentity, WebhookSecret, token_hash,
 };
 use crate::relay::wire::{self, AckRequest, ClientMessage, PollResponse, ServerMessage, WireEvent};
@@ -302,15 +302,19 @@ impl App {
 
     /// Count an event kept unrouted, and log it if it is the first of its kind
     /// (store, reason, `merchantQrId` or till id) in this period.
-    fn unrouted(&self, msn: &str, route: &RouteKey, event_id: i64) {
-        let (reason, id) = match route {
-            RouteKey::MerchantQr(qr) => (UnroutedReason::UnknownMerchantQr, Some(qr.as_str())),
-            RouteKey::Reference {
-                till_id: Some(till),
-                ..
-            } => (UnroutedReason::UnknownTill, Some(till.as_str())),
-            RouteKey::Reference { till_id: None, .. } => (UnroutedReason::NoTillPrefix, None),
-            RouteKey::None => (UnroutedReason::NotRoutable, None),
+    fn unrouted(&self, msn: &str, route: &RouteKey, hold: Option<Hold>, event_id: i64) {
+        let (reason, id) = match (hold, route) {
+            (Some(Hold::UnknownMsn), _) => (UnroutedReason::UnknownMsn, None),
+            (Some(Hold::MsnMismatch), _) => (UnroutedReason::MsnMismatch, None),
+            (None, route) => match route {
+                RouteKey::MerchantQr(qr) => (UnroutedReason::UnknownMerchantQr, Some(qr.as_str())),
+                RouteKey::Reference {
+                    till_id: Some(till),
+                    ..
+                } => (UnroutedReason::UnknownTill, Some(till.as_str())),
+                RouteKey::Reference { till_id: None, .. } => (UnroutedReason::NoTillPrefix, None),
+                RouteKey::None => (UnroutedReason::NotRoutable, None),
+            },
         };
         let logged = self.unrouted_log.record(UnroutedKey {
             msn: msn.to_string(),
@@ -339,6 +343,16 @@ impl App {
                 msn,
                 event_id,
                 "event kept unrouted: reference has no <till_id>- prefix (more like it are summarised every {every} s)"
+            ),
+            UnroutedReason::UnknownMsn => tracing::warn!(
+                msn,
+                event_id,
+                "partner event kept unrouted: its msn is not one of the partner's stores (more like it are summarised every {every} s)"
+            ),
+            UnroutedReason::MsnMismatch => tracing::warn!(
+                msn,
+                event_id,
+                "event kept unrouted: the msn in its body is not the store of its URL (more like it are summarised every {every} s)"
             ),
             UnroutedReason::NotRoutable => tracing::warn!(
                 msn,
@@ -399,6 +413,10 @@ fn router(app: Arc<App>) -> axum::Router {
         .route(
             &format!("{}{{msn}}", wire::WEBHOOK_PATH_PREFIX),
             post(ingest).layer(DefaultBodyLimit::max(limit)),
+        )
+        .route(
+            &format!("{}partner/{{partner}}", wire::WEBHOOK_PATH_PREFIX),
+            post(ingest_partner).layer(DefaultBodyLimit::max(limit)),
         )
         .route(wire::STREAM_PATH, get(stream))
         .route(wire::POLL_PATH, get(poll))
@@ -496,6 +514,86 @@ fn verify_any(
     Err(last)
 }
 
+/// What Vipps signed: the registered URL's authority and path. Behind a
+/// reverse proxy they come from the public URL, not from the request.
+fn signed_target(app: &App, uri: &Uri, headers: &HeaderMap) -> (String, String) {
+    let (host, prefix) = match &app.config.public_url {
+        Some(public) => (
+            webhook::authority(public),
+            public.path().trim_end_matches('/').to_string(),
+        ),
+        None => (
+            headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| uri.authority().map(|a| a.to_string()))
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            String::new(),
+        ),
+    };
+    let path_and_query = format!(
+        "{prefix}{}",
+        uri.path_and_query().map_or(uri.path(), |pq| pq.as_str())
+    );
+    (host, path_and_query)
+}
+
+/// `POST /v1/webhooks/vipps/partner/{id}`: a partner's registration (made with partner keys,
+/// without MSN) delivers events of all its merchants here. Verified with the partner's
+/// secrets, then routed by the body's `msn` to one of the partner's stores and on as a
+/// store's event; an `msn` that is none of them is kept unrouted.
+async fn ingest_partner(
+    State(app): State<Arc<App>>,
+    Path(partner): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let received_at_ms = app.now_ms();
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                app.metrics.refused_before_filing(Refusal::TooLarge);
+                tracing::warn!(partner, "partner webhook body over the size limit");
+            }
+            return rejection.into_response();
+        }
+    };
+    let keys = match app.storage.partner(partner.clone()).await {
+        Ok(Some(keys)) => keys,
+        Ok(None) => {
+            app.metrics.refused_before_filing(Refusal::UnknownStore);
+            return problem(StatusCode::NOT_FOUND, "unknown partner");
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "loading partner secrets failed");
+            app.metrics.refused_before_filing(Refusal::StorageError);
+            return problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable");
+        }
+    };
+    let (host, path_and_query) = signed_target(&app, &uri, &headers);
+    let webhook_id = match verify_any(&keys.secrets, &headers, &path_and_query, &host, &body) {
+        Ok(id) => id,
+        Err(e) => {
+            let why = match e {
+                VerifyError::MissingHeader(_) => Refusal::MissingHeader,
+                _ => Refusal::BadSignature,
+            };
+            app.metrics.refused_before_filing(why);
+            tracing::warn!(partner, reason = %e, "partner webhook failed authentication");
+            return problem(StatusCode::UNAUTHORIZED, &e.to_string());
+        }
+    };
+    let scope = Scope::Partner {
+        id: &partner,
+        msns: &keys.msns,
+    };
+    file(&app, scope, webhook_id, received_at_ms, body).await
+}
+
 async fn ingest(
     State(app): State<Arc<App>>,
     Path(msn): Path<String>,
@@ -531,28 +629,7 @@ async fn ingest(
         return problem(StatusCode::NOT_FOUND, "unknown store");
     };
 
-    // What Vipps signed: the registered URL's authority and path. Behind a
-    // reverse proxy they come from the public URL, not from the request.
-    let (host, prefix) = match &app.config.public_url {
-        Some(public) => (
-            webhook::authority(public),
-            public.path().trim_end_matches('/').to_string(),
-        ),
-        None => (
-            headers
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-                .or_else(|| uri.authority().map(|a| a.to_string()))
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
-            String::new(),
-        ),
-    };
-    let path_and_query = format!(
-        "{prefix}{}",
-        uri.path_and_query().map_or(uri.path(), |pq| pq.as_str())
-    );
+    let (host, path_and_query) = signed_target(&app, &uri, &headers);
 
     let mut verified = verify_any(&current, &headers, &path_and_query, &host, &body);
     if matches!(verified, Err(VerifyError::SignatureMismatch))
@@ -577,15 +654,44 @@ async fn ingest(
         }
     };
 
+    file(&app, Scope::Store(&msn), webhook_id, received_at_ms, body).await
+}
+
+/// Whose webhook URL a delivery came in on.
+enum Scope<'a> {
+    /// `/v1/webhooks/vipps/{msn}`: one store's registration.
+    Store(&'a str),
+    /// `/v1/webhooks/vipps/partner/{id}`: a partner's registration, for all its stores.
+    Partner { id: &'a str, msns: &'a [String] },
+}
+
+/// Classify an authenticated delivery, file it, and answer.
+async fn file(
+    app: &Arc<App>,
+    scope: Scope<'_>,
+    webhook_id: String,
+    received_at_ms: i64,
+    body: Bytes,
+) -> Response {
     let classified = classify(&body, received_at_ms, app.config.checkin_ttl);
     let kind = classified.kind;
     let route = classified.route.clone();
+    let (msn, hold) = match scope {
+        Scope::Store(msn) => (msn.to_string(), Hold::for_store(msn, &classified)),
+        Scope::Partner { id, msns } => match &classified.msn {
+            Some(m) if msns.contains(m) => (m.clone(), None),
+            // Kept under the msn it names (or the partner) for operators to see.
+            Some(m) => (m.clone(), Some(Hold::UnknownMsn)),
+            None => (format!("partner:{id}"), Some(Hold::UnknownMsn)),
+        },
+    };
     let event = NewEvent {
         msn: msn.clone(),
         webhook_id: Some(webhook_id),
         received_at_ms,
         body,
         classified,
+        hold,
     };
     let outcome = match app.storage.ingest(event, app.gate.clone()).await {
         Ok(o) => o,
@@ -630,13 +736,13 @@ async fn ingest(
         }
         (Disposition::Unrouted, StoredKind::CheckedIn) => {
             if !outcome.duplicate {
-                app.unrouted(&msn, &route, outcome.event_id);
+                app.unrouted(&msn, &route, hold, outcome.event_id);
             }
             body(StatusCode::NOT_FOUND, Some("no till has this merchantQrId"))
         }
         (Disposition::Unrouted, _) => {
             if !outcome.duplicate {
-                app.unrouted(&msn, &route, outcome.event_id);
+                app.unrouted(&msn, &route, hold, outcome.event_id);
             }
             body(StatusCode::OK, None)
         }

@@ -3,7 +3,7 @@
 //! synchronous).
 
 use super::postgres::{PgOptions, connect_pool, replay_on};
-use super::provisioning::{check_msn, check_qr, now_ms};
+use super::provisioning::{check_msn, check_partner_id, check_qr, now_ms};
 use super::{
     EventFilter, EventSummary, NewTill, RelayDatabase, RelayDb, RelayStoreError, ReplayOutcome,
     StoreInfo, TillInfo, generate_till_token, token_hash,
@@ -92,6 +92,85 @@ impl RelayAdmin {
                          VALUES ($1, $2, $3, $4)
                          ON CONFLICT (msn, webhook_id) DO UPDATE SET secret = excluded.secret",
                         &[&msn, &webhook_id, &secret, &now_ms()],
+                    )
+                    .await?;
+                Ok(())
+            }),
+        }
+    }
+
+    pub fn add_partner(&self, partner_id: &str, name: &str) -> Result<(), RelayStoreError> {
+        match self {
+            RelayAdmin::Sqlite(db) => db.add_partner(partner_id, name),
+            RelayAdmin::Postgres(pg) => pg.run(|pool| async move {
+                check_partner_id(partner_id)?;
+                if name.trim().is_empty() {
+                    return Err(RelayStoreError::Empty("partner name"));
+                }
+                let n = pool
+                    .get()
+                    .await?
+                    .execute(
+                        "INSERT INTO partners (partner_id, name, created_at_ms) VALUES ($1, $2, $3)
+                         ON CONFLICT (partner_id) DO NOTHING",
+                        &[&partner_id, &name, &now_ms()],
+                    )
+                    .await?;
+                if n == 0 {
+                    return Err(RelayStoreError::PartnerExists(partner_id.to_string()));
+                }
+                Ok(())
+            }),
+        }
+    }
+
+    pub fn add_partner_secret(
+        &self,
+        partner_id: &str,
+        webhook_id: &str,
+        secret: &str,
+    ) -> Result<(), RelayStoreError> {
+        match self {
+            RelayAdmin::Sqlite(db) => db.add_partner_secret(partner_id, webhook_id, secret),
+            RelayAdmin::Postgres(pg) => pg.run(|pool| async move {
+                if webhook_id.trim().is_empty() {
+                    return Err(RelayStoreError::Empty("webhook id"));
+                }
+                if secret.is_empty() {
+                    return Err(RelayStoreError::Empty("webhook secret"));
+                }
+                let client = pool.get().await?;
+                require_partner(&client, partner_id).await?;
+                client
+                    .execute(
+                        "INSERT INTO partner_secrets (partner_id, webhook_id, secret, created_at_ms)
+                         VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (partner_id, webhook_id) DO UPDATE SET secret = excluded.secret",
+                        &[&partner_id, &webhook_id, &secret, &now_ms()],
+                    )
+                    .await?;
+                Ok(())
+            }),
+        }
+    }
+
+    pub fn set_store_partner(
+        &self,
+        msn: &str,
+        partner_id: Option<&str>,
+    ) -> Result<(), RelayStoreError> {
+        match self {
+            RelayAdmin::Sqlite(db) => db.set_store_partner(msn, partner_id),
+            RelayAdmin::Postgres(pg) => pg.run(|pool| async move {
+                let client = pool.get().await?;
+                require_store(&client, msn).await?;
+                if let Some(p) = partner_id {
+                    require_partner(&client, p).await?;
+                }
+                client
+                    .execute(
+                        "UPDATE stores SET partner_id = $2 WHERE msn = $1",
+                        &[&msn, &partner_id],
                     )
                     .await?;
                 Ok(())
@@ -340,5 +419,21 @@ async fn require_store(
     {
         Some(_) => Ok(()),
         None => Err(RelayStoreError::UnknownStore(msn.to_string())),
+    }
+}
+
+async fn require_partner(
+    client: &deadpool_postgres::Client,
+    partner_id: &str,
+) -> Result<(), RelayStoreError> {
+    match client
+        .query_opt(
+            "SELECT 1 FROM partners WHERE partner_id = $1",
+            &[&partner_id],
+        )
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(RelayStoreError::UnknownPartner(partner_id.to_string())),
     }
 }

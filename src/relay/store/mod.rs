@@ -51,6 +51,12 @@ pub enum RelayStoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("unknown store (MSN {0})")]
     UnknownStore(String),
+    #[error("unknown partner {0}")]
+    UnknownPartner(String),
+    #[error("partner {0} already exists")]
+    PartnerExists(String),
+    #[error("invalid partner id {0:?}: expected 1 to 64 ASCII letters, digits, '-' or '_'")]
+    InvalidPartnerId(String),
     #[error("store with MSN {0} already exists")]
     StoreExists(String),
     #[error("invalid MSN {0:?}: expected 1 to 32 ASCII letters or digits")]
@@ -123,6 +129,43 @@ pub struct NewEvent {
     pub received_at_ms: i64,
     pub body: Bytes,
     pub classified: Classified,
+    /// Keep it unrouted instead of routing it, for this reason.
+    pub hold: Option<Hold>,
+}
+
+/// Why an authenticated event is kept rather than routed, whatever its shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// A partner webhook naming a sales unit that is not one of the partner's stores here.
+    UnknownMsn,
+    /// A store's webhook whose body names another sales unit.
+    MsnMismatch,
+}
+
+impl Hold {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Hold::UnknownMsn => "msn is not a store of this partner",
+            Hold::MsnMismatch => "msn in the body is not the store of the URL",
+        }
+    }
+
+    /// The hold for a body received on a store's URL: the body's `msn`, when it names one,
+    /// must be the store's.
+    pub fn for_store(store_msn: &str, classified: &Classified) -> Option<Hold> {
+        match &classified.msn {
+            Some(m) if m != store_msn => Some(Hold::MsnMismatch),
+            _ => None,
+        }
+    }
+}
+
+/// A partner: one webhook registration without MSN feeds all its stores.
+#[derive(Debug, Clone)]
+pub struct PartnerKeys {
+    pub secrets: Vec<WebhookSecret>,
+    /// The MSNs of the partner's stores here.
+    pub msns: Vec<String>,
 }
 
 /// Decides, at the moment a check-in is filed, whether its till can act on it
@@ -289,6 +332,12 @@ pub trait RelayStorage: Send + Sync + 'static {
         &self,
         msn: String,
     ) -> BoxFuture<'static, Result<Option<Vec<WebhookSecret>>, RelayStoreError>>;
+
+    /// A partner's webhook secrets and stores; `None` for an unknown partner.
+    fn partner(
+        &self,
+        partner_id: String,
+    ) -> BoxFuture<'static, Result<Option<PartnerKeys>, RelayStoreError>>;
 
     /// The active till holding a token with this SHA-256.
     fn till_by_token_hash(

@@ -19,9 +19,9 @@
 //!   connected to instance B is routed, not refused.
 
 use super::{
-    CheckInGate, CommitListener, Disposition, FreshDelivery, IngestOutcome, NewEvent, RelayStorage,
-    RelayStoreError, ReplayOutcome, RetentionPolicy, StorageCounts, TillIdentity, TillKey, Wake,
-    WakeListener, WebhookSecret, check_replayable,
+    CheckInGate, CommitListener, Disposition, FreshDelivery, Hold, IngestOutcome, NewEvent,
+    PartnerKeys, RelayStorage, RelayStoreError, ReplayOutcome, RetentionPolicy, StorageCounts,
+    TillIdentity, TillKey, Wake, WakeListener, WebhookSecret, check_replayable,
 };
 use crate::relay::classify::{RouteKey, StoredKind, classify};
 use crate::relay::wire::{EventKind, WireEvent};
@@ -34,10 +34,16 @@ use tokio_postgres::NoTls;
 
 /// The relay schema on PostgreSQL: `migrations/relay-postgres/`, applied in order and recorded
 /// in `kasse_relay_migrations`. Never edit a released file; add the next one.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_init.sql",
-    include_str!("../../../migrations/relay-postgres/0001_init.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_init.sql",
+        include_str!("../../../migrations/relay-postgres/0001_init.sql"),
+    ),
+    (
+        "0002_partners.sql",
+        include_str!("../../../migrations/relay-postgres/0002_partners.sql"),
+    ),
+];
 
 /// The NOTIFY channel for wake-ups.
 const CHANNEL: &str = "kasse_relay";
@@ -236,8 +242,10 @@ pub(super) async fn replay_on(
     // The kept row gives its place in de-duplication to the new one.
     tx.execute("UPDATE events SET accepted = false WHERE id = $1", &[&id])
         .await?;
+    let msn: String = row.get(0);
     let event = NewEvent {
-        msn: row.get(0),
+        hold: Hold::for_store(&msn, &classified),
+        msn,
         webhook_id: row.get(1),
         // A check-in is judged by whether its token still lives now.
         received_at_ms: if classified.kind == StoredKind::CheckedIn {
@@ -362,7 +370,7 @@ async fn file_in(
                 }
             )
     );
-    let found = if routable {
+    let found = if routable && event.hold.is_none() {
         lock_till(c, &event.msn, &cl.route).await?
     } else {
         None
@@ -404,6 +412,7 @@ async fn file_in(
         Disposition::Rejected => cl.reason.clone(),
         Disposition::Refused { .. } => Some("till offline".to_string()),
         Disposition::Expired => Some("customer token expired before delivery".to_string()),
+        Disposition::Unrouted if event.hold.is_some() => event.hold.map(|h| h.reason().to_string()),
         Disposition::Unrouted => Some(
             match &cl.route {
                 RouteKey::MerchantQr(_) => "no till has this merchantQrId",
@@ -548,6 +557,49 @@ impl RelayStorage for PgStorage {
                     })
                     .collect(),
             ))
+        }
+        .boxed()
+    }
+
+    fn partner(
+        &self,
+        partner_id: String,
+    ) -> BoxFuture<'static, Result<Option<PartnerKeys>, RelayStoreError>> {
+        let pool = self.pool.clone();
+        async move {
+            let client = pool.get().await?;
+            let exists = client
+                .query_opt(
+                    "SELECT 1 FROM partners WHERE partner_id = $1",
+                    &[&partner_id],
+                )
+                .await?;
+            if exists.is_none() {
+                return Ok(None);
+            }
+            let secrets = client
+                .query(
+                    "SELECT webhook_id, secret FROM partner_secrets WHERE partner_id = $1
+                     ORDER BY created_at_ms DESC",
+                    &[&partner_id],
+                )
+                .await?
+                .iter()
+                .map(|r| WebhookSecret {
+                    webhook_id: r.get(0),
+                    secret: r.get(1),
+                })
+                .collect();
+            let msns = client
+                .query(
+                    "SELECT msn FROM stores WHERE partner_id = $1 ORDER BY msn",
+                    &[&partner_id],
+                )
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            Ok(Some(PartnerKeys { secrets, msns }))
         }
         .boxed()
     }

@@ -109,6 +109,18 @@ pub(super) fn check_msn(msn: &str) -> Result<(), RelayStoreError> {
     Ok(())
 }
 
+pub(super) fn check_partner_id(id: &str) -> Result<(), RelayStoreError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok {
+        return Err(RelayStoreError::InvalidPartnerId(id.to_string()));
+    }
+    Ok(())
+}
+
 pub(super) fn check_qr(qr: &str) -> Result<(), RelayStoreError> {
     if qr.is_empty() || qr.chars().count() > 128 || qr.chars().any(char::is_control) {
         return Err(RelayStoreError::InvalidMerchantQrId(qr.to_string()));
@@ -139,6 +151,79 @@ impl RelayDb {
             return Err(RelayStoreError::StoreExists(msn.to_string()));
         }
         Ok(())
+    }
+
+    /// Add a partner (a POS vendor whose one registration, made with partner keys, feeds
+    /// all its stores). Fails if the id exists.
+    pub fn add_partner(&self, partner_id: &str, name: &str) -> Result<(), RelayStoreError> {
+        check_partner_id(partner_id)?;
+        if name.trim().is_empty() {
+            return Err(RelayStoreError::Empty("partner name"));
+        }
+        let inserted = self.conn.execute(
+            "INSERT INTO partners (partner_id, name, created_at_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (partner_id) DO NOTHING",
+            params![partner_id, name, now_ms()],
+        )?;
+        if inserted == 0 {
+            return Err(RelayStoreError::PartnerExists(partner_id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Store (or replace) the secret of one of a partner's webhook registrations.
+    pub fn add_partner_secret(
+        &self,
+        partner_id: &str,
+        webhook_id: &str,
+        secret: &str,
+    ) -> Result<(), RelayStoreError> {
+        self.require_partner(partner_id)?;
+        if webhook_id.trim().is_empty() {
+            return Err(RelayStoreError::Empty("webhook id"));
+        }
+        if secret.is_empty() {
+            return Err(RelayStoreError::Empty("webhook secret"));
+        }
+        self.conn.execute(
+            "INSERT INTO partner_secrets (partner_id, webhook_id, secret, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (partner_id, webhook_id) DO UPDATE SET secret = excluded.secret",
+            params![partner_id, webhook_id, secret, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Let the partner's registration deliver this store's events (`None`: no partner).
+    pub fn set_store_partner(
+        &self,
+        msn: &str,
+        partner_id: Option<&str>,
+    ) -> Result<(), RelayStoreError> {
+        self.require_store(msn)?;
+        if let Some(p) = partner_id {
+            self.require_partner(p)?;
+        }
+        self.conn.execute(
+            "UPDATE stores SET partner_id = ?2 WHERE msn = ?1",
+            params![msn, partner_id],
+        )?;
+        Ok(())
+    }
+
+    fn require_partner(&self, partner_id: &str) -> Result<(), RelayStoreError> {
+        let found: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM partners WHERE partner_id = ?1",
+                [partner_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(RelayStoreError::UnknownPartner(partner_id.to_string())),
+        }
     }
 
     fn require_store(&self, msn: &str) -> Result<(), RelayStoreError> {
@@ -382,6 +467,7 @@ impl RelayDb {
         // The kept row gives its place in de-duplication to the new one.
         tx.execute("UPDATE events SET accepted = 0 WHERE id = ?1", [id])?;
         let event = NewEvent {
+            hold: super::Hold::for_store(&msn, &classified),
             msn,
             webhook_id,
             // A check-in is judged by whether its token still lives now.

@@ -15,8 +15,9 @@
 //! grown past a size and truncates it once writes stop.
 
 use super::{
-    CheckInGate, CommitListener, Disposition, FreshDelivery, IngestOutcome, NewEvent, RelayStorage,
-    RelayStoreError, RetentionPolicy, StorageCounts, TillIdentity, TillKey, WebhookSecret,
+    CheckInGate, CommitListener, Disposition, FreshDelivery, IngestOutcome, NewEvent, PartnerKeys,
+    RelayStorage, RelayStoreError, RetentionPolicy, StorageCounts, TillIdentity, TillKey,
+    WebhookSecret,
 };
 use crate::migrations::{self, MigrationList};
 use crate::relay::classify::{RouteKey, StoredKind};
@@ -40,6 +41,10 @@ pub const MIGRATIONS: MigrationList = &[
     (
         "0002_replay.sql",
         include_str!("../../../migrations/relay/0002_replay.sql"),
+    ),
+    (
+        "0003_partners.sql",
+        include_str!("../../../migrations/relay/0003_partners.sql"),
     ),
 ];
 
@@ -339,6 +344,38 @@ impl RelayStorage for SqliteStorage {
                 })
             })?;
             Ok(Some(rows.collect::<Result<Vec<_>, _>>()?))
+        })
+    }
+
+    fn partner(
+        &self,
+        partner_id: String,
+    ) -> BoxFuture<'static, Result<Option<PartnerKeys>, RelayStoreError>> {
+        self.read(move |conn| {
+            let exists: Option<i64> = conn
+                .prepare_cached("SELECT 1 FROM partners WHERE partner_id = ?1")?
+                .query_row([&partner_id], |r| r.get(0))
+                .optional()?;
+            if exists.is_none() {
+                return Ok(None);
+            }
+            let secrets = conn
+                .prepare_cached(
+                    "SELECT webhook_id, secret FROM partner_secrets WHERE partner_id = ?1
+                     ORDER BY created_at_ms DESC",
+                )?
+                .query_map([&partner_id], |r| {
+                    Ok(WebhookSecret {
+                        webhook_id: r.get(0)?,
+                        secret: r.get(1)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let msns = conn
+                .prepare_cached("SELECT msn FROM stores WHERE partner_id = ?1 ORDER BY msn")?
+                .query_map([&partner_id], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(Some(PartnerKeys { secrets, msns }))
         })
     }
 
@@ -812,6 +849,7 @@ pub(super) fn ingest_one(
     let (disposition_base, till): (Disposition, Option<(TillKey, String)>) =
         match (&c.kind, &c.route) {
             (StoredKind::Malformed, _) => (Disposition::Rejected, None),
+            _ if event.hold.is_some() => (Disposition::Unrouted, None),
             (StoredKind::CheckedIn, RouteKey::MerchantQr(qr)) => {
                 let expired = c
                     .actionable_until_ms
@@ -859,6 +897,7 @@ pub(super) fn ingest_one(
         Disposition::Rejected => c.reason.clone(),
         Disposition::Refused { .. } => Some("till offline".to_string()),
         Disposition::Expired => Some("customer token expired before delivery".to_string()),
+        Disposition::Unrouted if event.hold.is_some() => event.hold.map(|h| h.reason().to_string()),
         Disposition::Unrouted => Some(match &c.route {
             RouteKey::MerchantQr(_) => "no till has this merchantQrId".to_string(),
             RouteKey::Reference { till_id: None, .. } => {
@@ -1056,6 +1095,7 @@ mod tests {
             received_at_ms: at,
             body: body.as_bytes().to_vec().into(),
             classified: classify(body.as_bytes(), at, TTL),
+            hold: None,
         }
     }
 
