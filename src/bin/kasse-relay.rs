@@ -160,6 +160,18 @@ struct ServeArgs {
     /// How often to prune, seconds.
     #[arg(long, default_value_t = 600)]
     prune_interval_secs: u64,
+    /// Vipps credentials of the stores (TOML, chmod 600): `[[store]]` tables with msn,
+    /// vipps_base_url, client_id, client_secret, subscription_key. With it the relay checks
+    /// the stores' webhook registrations at Vipps (see /metrics and /healthz).
+    #[arg(long, env = "KASSE_RELAY_VIPPS_CREDENTIALS")]
+    vipps_credentials: Option<PathBuf>,
+    /// How often to check the registrations, milliseconds.
+    #[arg(long, default_value_t = 3_600_000)]
+    registration_check_interval_ms: u64,
+    /// Register again when a store's registration is missing at Vipps, and store the new
+    /// secret (run it on one instance only when several share a database).
+    #[arg(long, requires = "vipps_credentials")]
+    reregister: bool,
 }
 
 #[derive(Subcommand)]
@@ -521,6 +533,14 @@ fn serve(db: RelayDatabase, args: &ServeArgs) -> anyhow::Result<()> {
     config.retention = Duration::from_secs(args.retention_hours * 3600);
     config.undelivered_retention = Duration::from_secs(args.undelivered_retention_hours * 3600);
     config.prune_interval = Duration::from_secs(args.prune_interval_secs.max(1));
+    if let Some(path) = &args.vipps_credentials {
+        let stores = kasse::relay::watchdog::load_credentials(path)?;
+        config.watchdog = Some(kasse::relay::watchdog::WatchdogConfig {
+            stores,
+            interval: Duration::from_millis(args.registration_check_interval_ms.max(10)),
+            reregister: args.reregister,
+        });
+    }
     if config.heartbeat_timeout <= config.heartbeat_interval {
         bail!("--heartbeat-timeout-ms must be longer than --heartbeat-interval-ms");
     }

@@ -11,6 +11,7 @@ use crate::relay::store::{
     CheckInGate, Disposition, Hold, NewEvent, PgOptions, PgStorage, RelayStorage, RelayStoreError,
     RetentionPolicy, SqliteStorage, Synchronous, TillIdentity, WebhookSecret, token_hash,
 };
+use crate::relay::watchdog::{self, Registrations, WatchdogConfig};
 use crate::relay::wire::{self, AckRequest, ClientMessage, PollResponse, ServerMessage, WireEvent};
 use crate::vipps::webhook::{self, VerifyError};
 use axum::Json;
@@ -82,6 +83,8 @@ pub struct RelayConfig {
     /// each period is logged at WARN, the rest in one summary line per period.
     pub unrouted_log_every: Duration,
     pub clock: Arc<dyn Clock>,
+    /// Watch the stores' webhook registrations at Vipps (needs their credentials).
+    pub watchdog: Option<WatchdogConfig>,
 }
 
 impl std::fmt::Debug for RelayConfig {
@@ -130,6 +133,7 @@ impl RelayConfig {
             send_window: 256,
             unrouted_log_every: Duration::from_secs(60),
             clock: Arc::new(SystemClock),
+            watchdog: None,
         }
     }
 }
@@ -205,7 +209,24 @@ pub fn spawn_with_storage(
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let public_url = config.public_url.clone();
+    let watchdog_config = config.watchdog.clone();
+    let target = watchdog::Target {
+        db: config
+            .postgres_url
+            .clone()
+            .map_or_else(|| config.db_path.clone(), PathBuf::from),
+        public_base: public_url.clone().unwrap_or_else(|| base_url.clone()),
+    };
     let app = App::new(config, storage, shutdown_rx.clone());
+    if let Some(w) = watchdog_config {
+        tokio::spawn(watchdog::run(
+            w,
+            target,
+            app.storage.clone(),
+            app.registrations.clone(),
+            shutdown_rx.clone(),
+        ));
+    }
     let router = router(app.clone());
     tokio::spawn(prune_loop(app.clone()));
     tokio::spawn(presence_loop(app.clone()));
@@ -237,6 +258,7 @@ struct App {
     metrics: Metrics,
     unrouted_log: UnroutedLog,
     secrets: SecretCache,
+    registrations: Arc<Registrations>,
     gate: CheckInGate,
     shutdown: watch::Receiver<bool>,
 }
@@ -267,6 +289,7 @@ impl App {
             metrics: Metrics::default(),
             unrouted_log: UnroutedLog::default(),
             secrets: SecretCache::default(),
+            registrations: Arc::default(),
             gate,
             shutdown,
         })
@@ -1070,13 +1093,24 @@ async fn ack(
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     match app.storage.counts(app.now_ms()).await {
-        Ok(c) => Json(serde_json::json!({
-            "status": "ok",
-            "connectedTills": app.hub.connected_tills(),
-            "pendingEvents": c.pending,
-            "unroutedEvents": c.unrouted,
-        }))
-        .into_response(),
+        Ok(c) => {
+            let registrations: serde_json::Map<String, serde_json::Value> = app
+                .registrations
+                .snapshot()
+                .into_iter()
+                .map(|(msn, state)| (msn, state.as_str().into()))
+                .collect();
+            // 200 as long as this instance works: a missing registration is not the
+            // instance's fault, and taking it out of a balancer would not help.
+            Json(serde_json::json!({
+                "status": "ok",
+                "connectedTills": app.hub.connected_tills(),
+                "pendingEvents": c.pending,
+                "unroutedEvents": c.unrouted,
+                "registrations": registrations,
+            }))
+            .into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "health check: storage unavailable");
             problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
@@ -1089,7 +1123,7 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     let counts = app.storage.counts(now).await.ok();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.hub.connected_tills(), counts, now),
+        app.metrics.render(app.hub.connected_tills(), counts, now) + &app.registrations.render(),
     )
         .into_response()
 }

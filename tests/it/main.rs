@@ -31,6 +31,7 @@ mod relay_partner;
 mod relay_postgres;
 mod relay_replay;
 mod relay_sim_e2e;
+mod relay_watchdog;
 mod sim_auth;
 mod sim_cli;
 mod sim_epayment;
