@@ -415,3 +415,94 @@ async fn postgres_restart_is_answered_503_and_the_relay_recovers_by_itself() {
     assert_eq!(*engine.duplicates.lock().unwrap(), 0);
     engine.task.abort();
 }
+
+/// Two storages (two instances) filing events for one till at once, while a reader follows
+/// the till's cursor: the reader sees every event (a lower id never commits after a higher
+/// one was read) and each exactly once, in increasing order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_filing_on_two_instances_never_lets_a_cursor_skip() {
+    use kasse::relay::classify::classify;
+    use kasse::relay::store::{
+        NewEvent, PgOptions, PgStorage, RelayAdmin, RelayDatabase, RelayStorage, token_hash,
+    };
+    const WRITERS: usize = 8;
+    const EACH: usize = 50;
+    let Some(pg) = PgCluster::start("concurrent_filing_on_two_instances_never_lets_a_cursor_skip")
+    else {
+        return;
+    };
+    let db = RelayDatabase::Postgres(pg.url.clone());
+    let token = tokio::task::spawn_blocking(move || {
+        let admin = RelayAdmin::open(&db).unwrap();
+        admin.add_store(MSN, "Shop").unwrap();
+        admin.add_till(MSN, "t1", "qr-1").unwrap().token
+    })
+    .await
+    .unwrap();
+    let a: Arc<dyn RelayStorage> = Arc::new(
+        PgStorage::connect(&pg.url, PgOptions::default())
+            .await
+            .unwrap(),
+    );
+    let b: Arc<dyn RelayStorage> = Arc::new(
+        PgStorage::connect(&pg.url, PgOptions::default())
+            .await
+            .unwrap(),
+    );
+    let till = a
+        .till_by_token_hash(token_hash(&token))
+        .await
+        .unwrap()
+        .unwrap()
+        .key;
+    let gate: kasse::relay::store::CheckInGate = Arc::new(|_| true);
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let storage = if w % 2 == 0 { a.clone() } else { b.clone() };
+        let gate = gate.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                let body = payment_body(&format!("t1-{w}-{i}"), "AUTHORIZED", "psp");
+                let event = NewEvent {
+                    msn: MSN.into(),
+                    webhook_id: None,
+                    received_at_ms: 1,
+                    classified: classify(body.as_bytes(), 1, Duration::from_secs(900)),
+                    body: body.into_bytes().into(),
+                    hold: None,
+                };
+                storage.ingest(event, gate.clone()).await.unwrap();
+            }
+        }));
+    }
+    let mut cursor = 0u64;
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while seen.len() < WRITERS * EACH {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reader saw {}",
+            seen.len()
+        );
+        for ev in b.deliveries_after(till, cursor, 2, 1000).await.unwrap() {
+            assert!(ev.seq > cursor);
+            cursor = ev.seq;
+            seen.push(ev.payload);
+        }
+        tokio::task::yield_now().await;
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let unique: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), WRITERS * EACH, "every event once");
+    // Nothing is left behind the cursor.
+    assert!(
+        a.deliveries_after(till, cursor, 2, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all = a.deliveries_after(till, 0, 2, 10_000).await.unwrap();
+    assert_eq!(all.len(), WRITERS * EACH);
+}

@@ -755,8 +755,8 @@ impl RelayStorage for PgStorage {
             let client = pool.get().await?;
             let done_before = now_ms.saturating_sub(policy.delivered_ms);
             let undelivered_before = now_ms.saturating_sub(policy.undelivered_ms);
-            // In chunks, so a large prune never holds many row locks at once. A till's newest
-            // event is kept (its id is the till's cursor; see `tills` in the schema).
+            // In chunks, so a large prune never holds many row locks at once. (Ids come from a
+            // sequence and are never reused, so removing the newest event is harmless here.)
             let stmt = client
                 .prepare_cached(
                     "DELETE FROM events WHERE id IN (

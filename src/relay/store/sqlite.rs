@@ -1066,13 +1066,17 @@ fn prune_in(
     let undelivered_before = now_ms.saturating_sub(policy.undelivered_ms);
     let n = conn
         .prepare_cached(
+            // The newest event always stays: SQLite gives a new row the largest id + 1, so
+            // removing it would hand its id (a till's cursor may be there) to the next event,
+            // which that till would then skip.
             "DELETE FROM events WHERE id IN (
                SELECT id FROM events
-               WHERE received_at_ms < ?2
-                  OR (received_at_ms < ?1 AND (
-                        status <> 'routed'
-                        OR acked_at_ms < ?1
-                        OR actionable_until_ms < ?1))
+               WHERE (received_at_ms < ?2
+                      OR (received_at_ms < ?1 AND (
+                            status <> 'routed'
+                            OR acked_at_ms < ?1
+                            OR actionable_until_ms < ?1)))
+                 AND id < (SELECT max(id) FROM events)
                LIMIT ?3)",
         )?
         .execute(params![done_before, undelivered_before, PRUNE_CHUNK])?;
@@ -1364,15 +1368,19 @@ mod tests {
             left.iter().map(|e| e.seq).collect::<Vec<_>>(),
             vec![seq(&old_pending), seq(&recent_acked)]
         );
-        // Past the undelivered retention even the unacknowledged one goes.
-        assert_eq!(storage.prune(policy, 200_000).await.unwrap(), 2);
-        assert!(
-            storage
-                .deliveries_after(till, 0, 200_000, 10)
-                .await
-                .unwrap()
-                .is_empty()
+        // Past the undelivered retention even the unacknowledged one goes; the newest event
+        // stays, so the next one never gets an id a cursor has passed.
+        assert_eq!(storage.prune(policy, 200_000).await.unwrap(), 1);
+        let left = storage
+            .deliveries_after(till, 0, 200_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            left.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![seq(&recent_acked)]
         );
+        let next = ingest(payment("t1-e"), 200_000).await.unwrap();
+        assert!(seq(&next) > seq(&recent_acked), "ids never go back");
     }
 
     #[tokio::test]
