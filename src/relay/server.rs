@@ -703,9 +703,9 @@ async fn file(
         Scope::Store(msn) => (msn.to_string(), Hold::for_store(msn, &classified)),
         Scope::Partner { id, msns } => match &classified.msn {
             Some(m) if msns.contains(m) => (m.clone(), None),
-            // Kept under the msn it names (or the partner) for operators to see.
-            Some(m) => (m.clone(), Some(Hold::UnknownMsn)),
-            None => (format!("partner:{id}"), Some(Hold::UnknownMsn)),
+            // Kept under the partner, not under the msn it names: the same event may also come
+            // on that store's own registration and must not count as a duplicate there.
+            _ => (format!("partner:{id}"), Some(Hold::UnknownMsn)),
         },
     };
     let event = NewEvent {

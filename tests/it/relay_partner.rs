@@ -197,12 +197,40 @@ async fn one_partner_url_feeds_two_stores(db: &Path) {
         "a check-in nobody can take: 404 at once"
     );
     assert_eq!(v["status"], "unrouted");
-    let unrouted = cli(db, &["events", "unrouted"]);
+    let held = cli(db, &["events", "unrouted", "--msn", "partner:pos1"]);
+    let rows: Vec<&str> = held.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{held}");
     assert!(
-        unrouted.contains("333333") && unrouted.contains("not a store of this partner"),
-        "{unrouted}"
+        rows.iter()
+            .all(|r| r.contains("not a store of this partner")),
+        "{held}"
     );
-    assert!(unrouted.contains("999999"), "{unrouted}");
+    // Store 333333's own registration delivering the same event still routes it there.
+    cli(
+        db,
+        &[
+            "store",
+            "secret",
+            "--msn",
+            "333333",
+            "--webhook-id",
+            "wh-c",
+            "--secret",
+            "c-secret",
+        ],
+    );
+    let (status, v) = post(
+        &relay.webhook_url("333333"),
+        "c-secret",
+        &payment("333333", "t1-c-0001"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        v["status"], "routed",
+        "not a duplicate of the partner's copy: {v}"
+    );
+    assert_eq!(v["duplicate"], false);
 
     // Store A's own URL: an event naming store B is kept, not routed to A's till.
     let store_url = relay.webhook_url("111111");
