@@ -506,3 +506,89 @@ async fn concurrent_filing_on_two_instances_never_lets_a_cursor_skip() {
     let all = a.deliveries_after(till, 0, 2, 10_000).await.unwrap();
     assert_eq!(all.len(), WRITERS * EACH);
 }
+
+/// `sslmode=require`: the relay talks TLS to PostgreSQL and verifies the server against
+/// `PGSSLROOTCERT`; without a root that vouches for the server it refuses to connect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_sslmode_require_the_relay_talks_tls_and_verifies_the_server() {
+    let Some((pg, ca)) =
+        PgCluster::start_tls("with_sslmode_require_the_relay_talks_tls_and_verifies_the_server")
+    else {
+        return;
+    };
+    let url = format!("{}?sslmode=require", pg.url);
+    let db = std::path::Path::new(&url);
+    // No root for this server's CA: refused, with a clear error.
+    let err = cli_fails(db, &["store", "list"]);
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+
+    let ca = ca.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .arg("--db")
+            .arg(&url)
+            .args(args)
+            .env("PGSSLROOTCERT", ca)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["store", "add", "--msn", MSN, "--name", "Shop"]);
+    run(&[
+        "store",
+        "secret",
+        "--msn",
+        MSN,
+        "--webhook-id",
+        "wh",
+        "--secret",
+        SECRET,
+    ]);
+    let token = run(&[
+        "till",
+        "add",
+        "--msn",
+        MSN,
+        "--till",
+        "t1",
+        "--merchant-qr-id",
+        "qr-1",
+    ]);
+    let relay = Relay::start_with_env(db, "127.0.0.1:0", &[], &[("PGSSLROOTCERT", ca)]).await;
+    let http = reqwest::Client::new();
+    let body = payment_body("t1-tls-0001", "AUTHORIZED", "psp-tls");
+    let r = post_signed(&http, &relay.webhook_url(MSN), SECRET, body.as_bytes()).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let (_, events) = poll(&http, &relay.base_url, token.trim(), 0, 0)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+
+    // The server sees the relay's connections encrypted.
+    let rows = pg.client().await;
+    let tls: i64 = rows
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE s.ssl AND a.application_name = 'kasse-relay'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(tls >= 1, "TLS connections from the relay: {tls}");
+    let plain: i64 = rows
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE NOT s.ssl AND a.application_name = 'kasse-relay'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(plain, 0, "no plain connection from the relay");
+}

@@ -31,6 +31,7 @@ use futures_util::future::BoxFuture;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The relay schema on PostgreSQL: `migrations/relay-postgres/`, applied in order and recorded
 /// in `kasse_relay_migrations`. Never edit a released file; add the next one.
@@ -97,16 +98,56 @@ fn parse_config(url: &str, opts: &PgOptions) -> Result<tokio_postgres::Config, R
     Ok(cfg)
 }
 
+/// TLS to PostgreSQL when the URL says `sslmode=require`: the server's certificate is
+/// verified against the PEM file named by `PGSSLROOTCERT` (as libpq does), else the system's
+/// roots. Any other `sslmode` (`prefer`, the default, or `disable`) connects over plain TCP.
+fn tls_for(cfg: &tokio_postgres::Config) -> Result<Option<MakeRustlsConnect>, RelayStoreError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    if cfg.get_ssl_mode() != tokio_postgres::config::SslMode::Require {
+        return Ok(None);
+    }
+    let tls_err = |e: String| RelayStoreError::PostgresUrl(format!("TLS: {e}"));
+    let mut roots = rustls::RootCertStore::empty();
+    match std::env::var_os("PGSSLROOTCERT") {
+        Some(path) => {
+            let certs = CertificateDer::pem_file_iter(&path)
+                .map_err(|e| tls_err(format!("PGSSLROOTCERT {}: {e}", path.display())))?;
+            for cert in certs {
+                let cert = cert.map_err(|e| tls_err(format!("PGSSLROOTCERT: {e}")))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| tls_err(format!("PGSSLROOTCERT: {e}")))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                // A system certificate rustls cannot use is skipped, as everywhere.
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(tls_err(
+            "no root certificates to verify the server with".into(),
+        ));
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Some(MakeRustlsConnect::new(config)))
+}
+
 /// Connect a pool and bring the schema up to date.
 pub(super) async fn connect_pool(url: &str, opts: &PgOptions) -> Result<Pool, RelayStoreError> {
     let cfg = parse_config(url, opts)?;
-    let manager = Manager::from_config(
-        cfg,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    let recycling = ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = match tls_for(&cfg)? {
+        Some(tls) => Manager::from_config(cfg, tls, recycling),
+        None => Manager::from_config(cfg, NoTls, recycling),
+    };
     let pool = Pool::builder(manager)
         .max_size(opts.max_connections.max(2))
         .runtime(Runtime::Tokio1)
@@ -186,7 +227,14 @@ impl PgStorage {
         let wake: Arc<RwLock<Option<WakeListener>>> = Arc::new(RwLock::new(None));
         let (stop, stopped) = tokio::sync::watch::channel(());
         let cfg = parse_config(url, &opts)?;
-        tokio::spawn(listen_loop(cfg, instance.clone(), wake.clone(), stopped));
+        let tls = tls_for(&cfg)?;
+        tokio::spawn(listen_loop(
+            cfg,
+            tls,
+            instance.clone(),
+            wake.clone(),
+            stopped,
+        ));
         Ok(PgStorage {
             pool,
             instance,
@@ -852,8 +900,35 @@ impl RelayStorage for PgStorage {
 }
 
 /// Keep a connection that LISTENs for wake-ups; re-open it when lost.
+/// Run a listening connection, passing each notification's payload on.
+fn drive<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
+    tx: tokio::sync::mpsc::UnboundedSender<String>,
+) -> tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(m) = futures_util::StreamExt::next(&mut messages).await {
+            match m {
+                Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                    if tx.send(n.payload().to_string()).is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    })
+}
+
 async fn listen_loop(
     cfg: tokio_postgres::Config,
+    tls: Option<MakeRustlsConnect>,
     instance: String,
     wake: Arc<RwLock<Option<WakeListener>>>,
     mut stop: tokio::sync::watch::Receiver<()>,
@@ -869,24 +944,17 @@ async fn listen_loop(
     let mut lost = false;
     loop {
         let session = async {
-            let (client, mut connection) = cfg.connect(NoTls).await?;
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            let driver = tokio::spawn(async move {
-                let mut messages =
-                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-                while let Some(m) = futures_util::StreamExt::next(&mut messages).await {
-                    match m {
-                        Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
-                            if tx.send(n.payload().to_string()).is_err() {
-                                break;
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(e) => return Err(e),
-                    }
+            let (client, driver) = match &tls {
+                Some(tls) => {
+                    let (client, connection) = cfg.connect(tls.clone()).await?;
+                    (client, drive(connection, tx))
                 }
-                Ok(())
-            });
+                None => {
+                    let (client, connection) = cfg.connect(NoTls).await?;
+                    (client, drive(connection, tx))
+                }
+            };
             client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
             Ok::<_, tokio_postgres::Error>((client, driver, rx))
         };

@@ -18,6 +18,8 @@ pub struct PgCluster {
     dir: tempfile::TempDir,
     /// User and group ids to run as (we are root).
     run_as: Option<(u32, u32)>,
+    /// More server options (`-c name=value ...`).
+    extra: String,
     pub port: u16,
     /// `postgres://postgres@127.0.0.1:<port>/postgres`
     pub url: String,
@@ -100,6 +102,16 @@ impl PgCluster {
     /// Start a fresh cluster, or `None` after printing `skipped <test>: ...` when no PostgreSQL
     /// is installed (outside CI; in CI it panics).
     pub fn start(test: &str) -> Option<PgCluster> {
+        PgCluster::start_with(test, false).map(|(c, _)| c)
+    }
+
+    /// A cluster that also takes TLS connections, with a certificate for 127.0.0.1 and
+    /// localhost from a throwaway CA; returns the CA's PEM file too. Needs `openssl`.
+    pub fn start_tls(test: &str) -> Option<(PgCluster, PathBuf)> {
+        PgCluster::start_with(test, true).map(|(c, ca)| (c, ca.expect("CA file")))
+    }
+
+    fn start_with(test: &str, tls: bool) -> Option<(PgCluster, Option<PathBuf>)> {
         let Some(bin) = find_bindir() else {
             assert!(
                 !ci(),
@@ -128,6 +140,7 @@ impl PgCluster {
             log,
             dir,
             run_as,
+            extra: String::new(),
             port: 0,
             url: String::new(),
         };
@@ -144,12 +157,13 @@ impl PgCluster {
                 "--no-instructions",
             ],
         );
+        let ca = tls.then(|| cluster.make_certificates());
         // The port may be taken between choosing and binding it: try a few.
         for attempt in 0..5 {
             cluster.port = free_port();
             if cluster.try_start() {
                 cluster.url = format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port);
-                return Some(cluster);
+                return Some((cluster, ca));
             }
             eprintln!(
                 "PostgreSQL did not start on port {} (attempt {attempt})",
@@ -193,11 +207,93 @@ impl PgCluster {
         );
     }
 
+    /// A CA and a server certificate signed by it; the server is told to use them.
+    fn make_certificates(&mut self) -> PathBuf {
+        let dir = self.dir.path();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("run openssl (install it for the TLS test)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=kasse test CA",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        std::fs::write(
+            dir.join("san.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .expect("write san.ext");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "1",
+            "-extfile",
+            "san.ext",
+        ]);
+        let key = dir.join("server.key");
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod key");
+        }
+        if let Some((uid, gid)) = self.run_as {
+            std::os::unix::fs::chown(&key, Some(uid), Some(gid)).expect("chown key");
+        }
+        self.extra = format!(
+            "-c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            dir.join("server.crt").display(),
+            key.display()
+        );
+        dir.join("ca.pem")
+    }
+
     fn try_start(&self) -> bool {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 {}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.extra
         );
         self.command("pg_ctl")
             .args(["-D", self.data.to_str().expect("utf-8 path")])
