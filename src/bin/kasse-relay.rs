@@ -5,7 +5,7 @@
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use kasse::relay::server::{RelayConfig, spawn};
-use kasse::relay::store::{EventFilter, RelayDb, Synchronous};
+use kasse::relay::store::{EventFilter, RelayAdmin, RelayDatabase, ReplayOutcome, Synchronous};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -21,8 +21,9 @@ and connect out to the relay.
 Endpoints (serve):
   POST /v1/webhooks/vipps/{msn}   Vipps webhooks: HMAC verified over the raw body, stored
                                   (committed) before the 2xx. 401 bad/missing signature,
-                                  404 unknown MSN, 413 body over 64 KiB, 400 malformed JSON
-                                  (kept as rejected), 503 check-in for a till offline too long,
+                                  404 unknown MSN, 413 body over 64 KiB, 200 for a body it
+                                  cannot parse (kept as rejected; `events replay ID` after an
+                                  upgrade), 503 check-in for a till offline too long,
                                   404 check-in for an unknown merchantQrId.
   GET  /v1/till/stream?after=SEQ  WebSocket for tills (Authorization: Bearer TOKEN): one JSON
                                   frame per event with a sequence number, an ack per event,
@@ -37,13 +38,17 @@ Typical set-up:
   kasse-relay --db relay.db till add --msn 123456 --till t1 --merchant-qr-id <qr id>   # prints the token once
   kasse-relay --db relay.db serve --listen 127.0.0.1:8080 --public-url https://relay.example.com
 
-See docs/relay.md for TLS (reverse proxy), durability and operations.";
+--db takes a SQLite file (the default, one instance) or a postgres:// URL (several instances
+on one PostgreSQL; wake-ups through LISTEN/NOTIFY).
+
+See docs/relay.md for TLS (reverse proxy), durability, several instances and operations.";
 
 #[derive(Parser)]
 #[command(name = "kasse-relay", version, about = ABOUT, long_about = LONG_ABOUT)]
 struct Cli {
-    /// The relay's SQLite database (created and migrated on first use).
-    #[arg(long, global = true, env = "KASSE_RELAY_DB")]
+    /// The relay's database (created and migrated on first use): a SQLite file, or a
+    /// postgres://user:password@host/db URL shared by several relay instances.
+    #[arg(long, global = true, env = "KASSE_RELAY_DB", hide_env_values = true)]
     db: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -56,6 +61,10 @@ enum Command {
     /// Stores (Vipps sales units, by MSN) and their webhook secrets.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Partners: one webhook registration made with partner keys (no MSN) feeds all the
+    /// partner's stores through POST /v1/webhooks/vipps/partner/<id>, routed by the body's msn.
+    #[command(subcommand)]
+    Partner(PartnerCommand),
     /// Tills of a store and their tokens.
     #[command(subcommand)]
     Till(TillCommand),
@@ -96,6 +105,14 @@ struct BenchArgs {
     /// Delivery phase: seconds.
     #[arg(long, default_value_t = 10)]
     seconds: u32,
+    /// Also run both phases on this PostgreSQL server (a database is created there and
+    /// dropped afterwards), with the relay as several instances; the figures are printed
+    /// beside SQLite's.
+    #[arg(long, env = "KASSE_RELAY_BENCH_POSTGRES", hide_env_values = true)]
+    postgres: Option<String>,
+    /// Relay instances on PostgreSQL (tills and webhooks spread over them).
+    #[arg(long, default_value_t = 2)]
+    instances: usize,
     /// Sustained mode: load the relay this long (e.g. 60s, 5m) instead of the two phases.
     #[arg(long, value_parser = kasse::relay::bench::parse_duration)]
     sustained: Option<Duration>,
@@ -143,6 +160,18 @@ struct ServeArgs {
     /// How often to prune, seconds.
     #[arg(long, default_value_t = 600)]
     prune_interval_secs: u64,
+    /// Vipps credentials of the stores (TOML, chmod 600): `[[store]]` tables with msn,
+    /// vipps_base_url, client_id, client_secret, subscription_key. With it the relay checks
+    /// the stores' webhook registrations at Vipps (see /metrics and /healthz).
+    #[arg(long, env = "KASSE_RELAY_VIPPS_CREDENTIALS")]
+    vipps_credentials: Option<PathBuf>,
+    /// How often to check the registrations, milliseconds.
+    #[arg(long, default_value_t = 3_600_000)]
+    registration_check_interval_ms: u64,
+    /// Register again when a store's registration is missing at Vipps, and store the new
+    /// secret (run it on one instance only when several share a database).
+    #[arg(long, requires = "vipps_credentials")]
+    reregister: bool,
 }
 
 #[derive(Subcommand)]
@@ -153,6 +182,9 @@ enum StoreCommand {
         msn: String,
         #[arg(long)]
         name: String,
+        /// The partner whose registration delivers this store's events.
+        #[arg(long)]
+        partner: Option<String>,
     },
     /// Store the secret of a webhook registration (several may be live during a rotation).
     Secret {
@@ -173,6 +205,27 @@ enum StoreCommand {
     },
     /// List stores and their webhook registrations.
     List,
+}
+
+#[derive(Subcommand)]
+enum PartnerCommand {
+    /// Add a partner.
+    Add {
+        /// Partner id (letters, digits, '-', '_'), the last segment of its webhook URL.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Store the secret of the partner's webhook registration.
+    Secret {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        webhook_id: String,
+        #[arg(long, env = "KASSE_RELAY_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -264,27 +317,46 @@ enum EventsCommand {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+    /// Re-classify a kept (rejected, unrouted or refused) event, e.g. after an upgrade that
+    /// understands it or after adding its till, and file it again as a new event for its till.
+    ///
+    /// On PostgreSQL the till is woken at once on whichever instance it is connected to; on
+    /// SQLite a running relay's till connection reads it at its next heartbeat.
+    Replay {
+        /// The event id (first column of `events list`).
+        id: i64,
+        /// Customer tokens of check-ins live this long after the scan, seconds.
+        #[arg(long, default_value_t = 900)]
+        checkin_ttl_secs: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                // The bench connects thousands of tills: no line per connection.
+                tracing_subscriber::EnvFilter::new(match cli.command {
+                    Command::Bench(_) => "info,kasse::relay::client=warn",
+                    _ => "info",
+                })
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
-    let db_path = || -> anyhow::Result<PathBuf> {
+    let db = || -> anyhow::Result<RelayDatabase> {
         cli.db
-            .clone()
-            .context("--db PATH (or KASSE_RELAY_DB) is required")
+            .as_deref()
+            .map(RelayDatabase::from_arg)
+            .context("--db PATH or URL (or KASSE_RELAY_DB) is required")
     };
     match &cli.command {
-        Command::Serve(args) => serve(db_path()?, args),
-        Command::Store(cmd) => store(&RelayDb::open(&db_path()?)?, cmd),
-        Command::Till(cmd) => till(&RelayDb::open(&db_path()?)?, cmd),
-        Command::Events(cmd) => events(&RelayDb::open(&db_path()?)?, cmd),
+        Command::Serve(args) => serve(db()?, args),
+        Command::Store(cmd) => store(&RelayAdmin::open(&db()?)?, cmd),
+        Command::Till(cmd) => till(&RelayAdmin::open(&db()?)?, cmd),
+        Command::Partner(cmd) => partner(&RelayAdmin::open(&db()?)?, cmd),
+        Command::Events(cmd) => events(&RelayAdmin::open(&db()?)?, cmd),
         Command::Webhooks(cmd) => webhooks(cmd, cli.db.as_deref()),
         Command::Bench(args) => bench(args),
     }
@@ -310,28 +382,43 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         };
         return bench_sustained(&runtime, &opts, sustained);
     }
-    let r = runtime.block_on(kasse::relay::bench::run(&opts))?;
+    let mut reports = vec![runtime.block_on(kasse::relay::bench::run(&opts))?];
+    if let Some(url) = &args.postgres {
+        opts.instances = args.instances.max(1);
+        reports.push(runtime.block_on(kasse::relay::bench::run_postgres(&opts, url))?);
+    }
     println!(
-        "kasse-relay bench (loopback, synchronous={:?})",
-        r.synchronous
+        "kasse-relay bench (loopback, SQLite synchronous={:?}): ingest {} webhooks over {} \
+         connections; delivery {} tills, {} webhooks/s for {} s",
+        opts.synchronous, opts.webhooks, opts.connections, opts.tills, opts.rate, opts.seconds
     );
-    println!(
-        "ingest:   {} signed webhooks over {} connections in {:.2} s: {:.0} accepted/s ({} failed); POST {}",
-        r.ingest.webhooks,
-        r.ingest.connections,
-        r.ingest.elapsed.as_secs_f64(),
-        r.ingest.per_second,
-        r.ingest.failures,
-        r.ingest.post_latency
-    );
-    println!(
-        "delivery: {} tills connected, {} webhooks/s: {} sent, {} received; POST -> till {}",
-        r.delivery.tills,
-        r.delivery.rate,
-        r.delivery.sent,
-        r.delivery.delivered,
-        r.delivery.latency
-    );
+    let row = |label: &str, f: &dyn Fn(&kasse::relay::bench::BenchReport) -> String| {
+        let cells: Vec<String> = reports.iter().map(|r| format!("{:>24}", f(r))).collect();
+        println!("{label:<28}{}", cells.join(""));
+    };
+    row("", &|r| r.backend.clone());
+    row("ingest accepted/s", &|r| {
+        format!("{:.0}", r.ingest.per_second)
+    });
+    row("ingest failed", &|r| r.ingest.failures.to_string());
+    row("ingest POST p50/p99 ms", &|r| {
+        format!(
+            "{:.1} / {:.1}",
+            r.ingest.post_latency.p50, r.ingest.post_latency.p99
+        )
+    });
+    row("delivery sent/received", &|r| {
+        format!("{} / {}", r.delivery.sent, r.delivery.delivered)
+    });
+    row("delivery POST->till p50/p99", &|r| {
+        format!(
+            "{:.1} / {:.1}",
+            r.delivery.latency.p50, r.delivery.latency.p99
+        )
+    });
+    row("delivery POST->till max ms", &|r| {
+        format!("{:.1}", r.delivery.latency.max)
+    });
     Ok(())
 }
 
@@ -428,8 +515,15 @@ fn webhooks(cmd: &WebhooksCommand, db: Option<&std::path::Path>) -> anyhow::Resu
     Ok(())
 }
 
-fn serve(db: PathBuf, args: &ServeArgs) -> anyhow::Result<()> {
-    let mut config = RelayConfig::new(db);
+fn serve(db: RelayDatabase, args: &ServeArgs) -> anyhow::Result<()> {
+    let mut config = match db {
+        RelayDatabase::Sqlite(path) => RelayConfig::new(path),
+        RelayDatabase::Postgres(url) => {
+            let mut config = RelayConfig::new(PathBuf::new());
+            config.postgres_url = Some(url);
+            config
+        }
+    };
     config.public_url = args.public_url.clone();
     config.synchronous = args.synchronous;
     config.heartbeat_interval = Duration::from_millis(args.heartbeat_interval_ms.max(1));
@@ -439,6 +533,14 @@ fn serve(db: PathBuf, args: &ServeArgs) -> anyhow::Result<()> {
     config.retention = Duration::from_secs(args.retention_hours * 3600);
     config.undelivered_retention = Duration::from_secs(args.undelivered_retention_hours * 3600);
     config.prune_interval = Duration::from_secs(args.prune_interval_secs.max(1));
+    if let Some(path) = &args.vipps_credentials {
+        let stores = kasse::relay::watchdog::load_credentials(path)?;
+        config.watchdog = Some(kasse::relay::watchdog::WatchdogConfig {
+            stores,
+            interval: Duration::from_millis(args.registration_check_interval_ms.max(10)),
+            reregister: args.reregister,
+        });
+    }
     if config.heartbeat_timeout <= config.heartbeat_interval {
         bail!("--heartbeat-timeout-ms must be longer than --heartbeat-interval-ms");
     }
@@ -475,10 +577,13 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn store(db: &RelayDb, cmd: &StoreCommand) -> anyhow::Result<()> {
+fn store(db: &RelayAdmin, cmd: &StoreCommand) -> anyhow::Result<()> {
     match cmd {
-        StoreCommand::Add { msn, name } => {
+        StoreCommand::Add { msn, name, partner } => {
             db.add_store(msn, name)?;
+            if let Some(p) = partner {
+                db.set_store_partner(msn, Some(p))?;
+            }
             eprintln!("store {msn} ({name}) added");
         }
         StoreCommand::Secret {
@@ -509,7 +614,25 @@ fn store(db: &RelayDb, cmd: &StoreCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn till(db: &RelayDb, cmd: &TillCommand) -> anyhow::Result<()> {
+fn partner(db: &RelayAdmin, cmd: &PartnerCommand) -> anyhow::Result<()> {
+    match cmd {
+        PartnerCommand::Add { id, name } => {
+            db.add_partner(id, name)?;
+            eprintln!("partner {id} ({name}) added; its URL is /v1/webhooks/vipps/partner/{id}");
+        }
+        PartnerCommand::Secret {
+            id,
+            webhook_id,
+            secret,
+        } => {
+            db.add_partner_secret(id, webhook_id, secret)?;
+            eprintln!("secret of webhook {webhook_id} stored for partner {id}");
+        }
+    }
+    Ok(())
+}
+
+fn till(db: &RelayAdmin, cmd: &TillCommand) -> anyhow::Result<()> {
     match cmd {
         TillCommand::Add {
             msn,
@@ -549,7 +672,7 @@ fn till(db: &RelayDb, cmd: &TillCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn events(db: &RelayDb, cmd: &EventsCommand) -> anyhow::Result<()> {
+fn events(db: &RelayAdmin, cmd: &EventsCommand) -> anyhow::Result<()> {
     let filter = match cmd {
         EventsCommand::Unrouted { msn, limit } => EventFilter {
             msn: msn.clone(),
@@ -561,6 +684,10 @@ fn events(db: &RelayDb, cmd: &EventsCommand) -> anyhow::Result<()> {
             status: status.clone(),
             limit: *limit,
         },
+        EventsCommand::Replay {
+            id,
+            checkin_ttl_secs,
+        } => return replay(db, *id, Duration::from_secs(*checkin_ttl_secs)),
     };
     println!("id\treceived\tmsn\tkind\tstatus\ttill\troute\treason");
     for e in db.events(&filter)? {
@@ -584,6 +711,33 @@ fn events(db: &RelayDb, cmd: &EventsCommand) -> anyhow::Result<()> {
             e.route_key.as_deref().unwrap_or("-"),
             e.reason.as_deref().unwrap_or("-"),
         );
+    }
+    Ok(())
+}
+
+fn replay(db: &RelayAdmin, id: i64, checkin_ttl: Duration) -> anyhow::Result<()> {
+    match db.replay(id, checkin_ttl)? {
+        ReplayOutcome::Filed(o) => {
+            let till = match &o.disposition {
+                kasse::relay::store::Disposition::Routed { till_id, seq, .. } => {
+                    format!(" for till {till_id} (seq {seq})")
+                }
+                _ => String::new(),
+            };
+            eprintln!(
+                "event {id} filed again as event {}: {}{till}",
+                o.event_id,
+                o.disposition.status()
+            );
+            println!("{}\t{}", o.event_id, o.disposition.status());
+        }
+        ReplayOutcome::StillRejected { reason } => bail!(
+            "event {id} is still not understood ({}); it stays kept",
+            reason.as_deref().unwrap_or("no reason")
+        ),
+        ReplayOutcome::Duplicate { event_id } => bail!(
+            "event {id} is the same event as {event_id}, which was accepted already; nothing filed"
+        ),
     }
     Ok(())
 }

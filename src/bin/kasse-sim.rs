@@ -80,6 +80,19 @@ struct Args {
     /// The sales unit's Merchant-Serial-Number.
     #[arg(long, env = "KASSE_SIM_MSN", default_value = sim::TEST_MSN)]
     msn: String,
+    /// Partner keys: a client id that acts for the --partner-msn sales units (API calls name
+    /// one in Merchant-Serial-Number; webhooks registered without it cover them all).
+    #[arg(
+        long,
+        env = "KASSE_SIM_PARTNER_CLIENT_ID",
+        requires = "partner_client_secret"
+    )]
+    partner_client_id: Option<String>,
+    #[arg(long, env = "KASSE_SIM_PARTNER_CLIENT_SECRET", hide_env_values = true)]
+    partner_client_secret: Option<String>,
+    /// A sales unit the partner keys act for (repeatable; default: --msn).
+    #[arg(long = "partner-msn")]
+    partner_msns: Vec<String>,
     /// The sales unit's market currency (NOK, DKK, EUR).
     #[arg(long, env = "KASSE_SIM_CURRENCY", default_value = "NOK")]
     currency: Currency,
@@ -216,6 +229,20 @@ fn config(args: Args) -> sim::SimConfig {
         args.subscription_key,
         args.msn,
     );
+    if let (Some(client_id), Some(client_secret)) =
+        (args.partner_client_id, args.partner_client_secret)
+    {
+        let msns = if args.partner_msns.is_empty() {
+            vec![c.msn.clone()]
+        } else {
+            args.partner_msns
+        };
+        c.partner = Some(sim::PartnerKeys {
+            client_id,
+            client_secret,
+            msns,
+        });
+    }
     c.currency = args.currency;
     c.public_base_url = args.public_url;
     c.access_token_ttl = Duration::from_secs(args.token_ttl_secs);

@@ -11,10 +11,15 @@
 //!    and its write-ahead log reported per window, then how the log shrinks
 //!    once the load stops. A falling curve or a growing log shows here.
 //!
+//! With a PostgreSQL server (`--postgres URL`) phases 1 and 2 run a second
+//! time on a fresh database there, with the relay as several instances
+//! (`--instances`, default 2): webhooks and tills spread over them, so most
+//! deliveries cross from one instance to another through LISTEN/NOTIFY.
+//!
 //! Figures are printed, never asserted.
 
 use crate::relay::client::{RelayClient, RelayClientConfig, RelayEvent, Transport};
-use crate::relay::store::{RelayDb, RelayStoreError, Synchronous};
+use crate::relay::store::{RelayAdmin, RelayDatabase, RelayDb, RelayStoreError, Synchronous};
 use crate::relay::wire;
 use crate::vipps::webhook;
 use std::collections::HashMap;
@@ -37,6 +42,10 @@ pub struct BenchOptions {
     pub tills: usize,
     pub rate: u32,
     pub seconds: u32,
+    /// A PostgreSQL server to run the phases on as well (a database is created and dropped).
+    pub postgres_url: Option<String>,
+    /// Relay instances on PostgreSQL.
+    pub instances: usize,
 }
 
 impl BenchOptions {
@@ -49,6 +58,8 @@ impl BenchOptions {
             tills: 1_000,
             rate: 500,
             seconds: 10,
+            postgres_url: None,
+            instances: 2,
         }
     }
 }
@@ -61,6 +72,8 @@ pub enum BenchError {
     Io(#[from] std::io::Error),
     #[error("bench: {0}")]
     Failed(String),
+    #[error("bench: PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
 }
 
 /// Latency percentiles in milliseconds.
@@ -120,6 +133,8 @@ pub struct DeliveryReport {
 
 #[derive(Debug, Clone)]
 pub struct BenchReport {
+    /// "SQLite" or "PostgreSQL ×N".
+    pub backend: String,
     pub synchronous: Synchronous,
     pub ingest: IngestReport,
     pub delivery: DeliveryReport,
@@ -228,39 +243,102 @@ impl Drop for BenchDb {
     }
 }
 
-/// Run both phases.
+/// Run both phases on SQLite.
 pub async fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     let db = BenchDb::create(opts.tills, "phases")?;
     let relay = start_relay(opts, &db.path).await?;
-    let url =
-        wire::webhook_url(&relay.base_url, MSN).map_err(|e| BenchError::Failed(e.to_string()))?;
-    let result = async {
-        let ingest = ingest_phase(opts, &url).await?;
-        let delivery = delivery_phase(opts, &relay.base_url, &url, &db.tokens).await?;
-        Ok(BenchReport {
-            synchronous: opts.synchronous,
-            ingest,
-            delivery,
-        })
-    }
-    .await;
+    let result = phases(opts, "SQLite".into(), &[&relay], &db.tokens).await;
     drop(relay.child);
     result
 }
 
-async fn ingest_phase(opts: &BenchOptions, url: &url::Url) -> Result<IngestReport, BenchError> {
+/// Run both phases on a fresh database of the PostgreSQL server at `url`, with
+/// `opts.instances` relay processes sharing it; the database is dropped afterwards.
+pub async fn run_postgres(opts: &BenchOptions, url: &str) -> Result<BenchReport, BenchError> {
+    let name = format!("kasse_relay_bench_{}", std::process::id());
+    let (admin, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let conn = tokio::spawn(conn);
+    // One statement each: neither may run inside a transaction block.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
+    let mut bench_url = url::Url::parse(url).map_err(|e| BenchError::Failed(e.to_string()))?;
+    bench_url.set_path(&format!("/{name}"));
+    let result = async {
+        let db = RelayDatabase::Postgres(bench_url.to_string());
+        let tills = opts.tills.max(1);
+        let tokens = tokio::task::spawn_blocking(move || {
+            let admin = RelayAdmin::open(&db)?;
+            admin.add_store(MSN, "Bench shop")?;
+            admin.add_secret(MSN, "bench-webhook", SECRET)?;
+            (0..tills)
+                .map(|i| {
+                    admin
+                        .add_till(MSN, &format!("b{i}"), &format!("qr-{i}"))
+                        .map(|t| t.token)
+                })
+                .collect::<Result<Vec<_>, RelayStoreError>>()
+        })
+        .await
+        .map_err(|e| BenchError::Failed(e.to_string()))??;
+        let mut relays = Vec::new();
+        for _ in 0..opts.instances.max(1) {
+            relays.push(start_relay(opts, Path::new(bench_url.as_str())).await?);
+        }
+        let refs: Vec<&RelayProcess> = relays.iter().collect();
+        let backend = format!("PostgreSQL x{}", relays.len());
+        phases(opts, backend, &refs, &tokens).await
+    }
+    .await;
+    // The relays hold connections to the database: end them first.
+    let _ = admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+    drop(admin);
+    let _ = conn.await;
+    result
+}
+
+/// Ingest, then delivery, with webhooks and tills spread over `relays`.
+async fn phases(
+    opts: &BenchOptions,
+    backend: String,
+    relays: &[&RelayProcess],
+    tokens: &[String],
+) -> Result<BenchReport, BenchError> {
+    let bases: Vec<url::Url> = relays.iter().map(|r| r.base_url.clone()).collect();
+    let urls = bases
+        .iter()
+        .map(|b| wire::webhook_url(b, MSN).map_err(|e| BenchError::Failed(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ingest = ingest_phase(opts, &urls).await?;
+    let delivery = delivery_phase(opts, &bases, &urls, tokens).await?;
+    Ok(BenchReport {
+        backend,
+        synchronous: opts.synchronous,
+        ingest,
+        delivery,
+    })
+}
+
+async fn ingest_phase(opts: &BenchOptions, urls: &[url::Url]) -> Result<IngestReport, BenchError> {
     let connections = opts.connections.max(1);
     let date = webhook::http_date(std::time::SystemTime::now());
     // Routed to tills that are not connected: the full ingest path, no delivery.
     let mut queues: Vec<Vec<Signed>> = (0..connections).map(|_| Vec::new()).collect();
     for i in 0..opts.webhooks {
         let reference = format!("b{}-ingest-{i:08}", i % opts.tills.max(1));
+        let url = &urls[(i % connections) % urls.len()];
         queues[i % connections].push(signed_payment(url, &reference, &date));
     }
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for queue in queues {
-        let url = url.clone();
+    for (c, queue) in queues.into_iter().enumerate() {
+        // Each connection talks to one instance.
+        let url = urls[c % urls.len()].clone();
         tasks.push(tokio::spawn(async move {
             // One keep-alive connection per task.
             let http = reqwest::Client::builder()
@@ -303,18 +381,20 @@ async fn ingest_phase(opts: &BenchOptions, url: &url::Url) -> Result<IngestRepor
 
 async fn delivery_phase(
     opts: &BenchOptions,
-    base: &url::Url,
-    url: &url::Url,
+    bases: &[url::Url],
+    urls: &[url::Url],
     tokens: &[String],
 ) -> Result<DeliveryReport, BenchError> {
+    let base = &bases[0];
     // Start the tills from the current end of their streams (the ingest
     // phase left events for them).
     let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let mut clients = Vec::with_capacity(tokens.len());
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(tokens.len().max(1));
-    for token in tokens {
-        let mut config = RelayClientConfig::new(base.clone(), token.clone(), 0);
+    for (i, token) in tokens.iter().enumerate() {
+        // Till i on instance i mod N.
+        let mut config = RelayClientConfig::new(bases[i % bases.len()].clone(), token.clone(), 0);
         config.transport = Transport::WebSocket;
         let mut client = RelayClient::connect(config);
         let (sent_at, latencies, ready) = (sent_at.clone(), latencies.clone(), ready_tx.clone());
@@ -389,6 +469,8 @@ async fn delivery_phase(
     for i in 0..total {
         ticker.tick().await;
         let reference = format!("b{}-live-{i:08}", i % tokens.len());
+        // The webhook goes to the instance after the till's: it crosses instances.
+        let url = &urls[(i % tokens.len() + 1) % urls.len()];
         let s = signed_payment(url, &reference, &date);
         let (http, url, sent_at) = (http.clone(), url.clone(), sent_at.clone());
         posts.push(tokio::spawn(async move {

@@ -75,6 +75,8 @@ pub struct Classified {
     pub actionable_until_ms: Option<i64>,
     /// Why a body is malformed.
     pub reason: Option<String>,
+    /// The sales unit the body names (`msn`, or `merchantSerialNumber` in older check-in docs).
+    pub msn: Option<String>,
 }
 
 fn body_key(body: &[u8]) -> String {
@@ -88,6 +90,7 @@ fn malformed(body: &[u8], reason: String) -> Classified {
         route: RouteKey::None,
         actionable_until_ms: None,
         reason: Some(reason),
+        msn: None,
     }
 }
 
@@ -111,6 +114,9 @@ pub fn classify(body: &[u8], received_at_ms: i64, checkin_ttl: Duration) -> Clas
         return malformed(body, "JSON body is not an object".into());
     };
     let text = |field: &str| obj.get(field).and_then(|v| v.as_str());
+    let msn = text("msn")
+        .or_else(|| text("merchantSerialNumber"))
+        .map(str::to_string);
 
     if obj.contains_key("customerToken") {
         if text("customerToken").is_none_or(str::is_empty) {
@@ -131,6 +137,7 @@ pub fn classify(body: &[u8], received_at_ms: i64, checkin_ttl: Duration) -> Clas
             route: RouteKey::MerchantQr(qr.to_string()),
             actionable_until_ms: Some(scanned.saturating_add(ttl_ms)),
             reason: None,
+            msn,
         };
     }
 
@@ -151,6 +158,7 @@ pub fn classify(body: &[u8], received_at_ms: i64, checkin_ttl: Duration) -> Clas
             },
             actionable_until_ms: None,
             reason: None,
+            msn,
         };
     }
 
@@ -160,6 +168,7 @@ pub fn classify(body: &[u8], received_at_ms: i64, checkin_ttl: Duration) -> Clas
         route: RouteKey::None,
         actionable_until_ms: None,
         reason: None,
+        msn,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Which tills are connected, and waking their connections when new events
 //! for them are committed.
 
-use crate::relay::store::{FreshDelivery, TillKey};
+use crate::relay::store::{FreshDelivery, TillKey, Wake};
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -160,6 +160,42 @@ impl Hub {
         }
         let since = last.map_or(self.started, |t| t.max(self.started));
         now.saturating_duration_since(since) <= grace
+    }
+
+    /// Wake a till's connections (or every till's) without a fresh delivery: they
+    /// read from storage. Another instance filed something for them.
+    pub fn wake(&self, wake: Wake) {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let bump = |slot: &Slot| slot.version.send_modify(|v| *v = v.wrapping_add(1));
+        match wake {
+            Wake::Till(till) => {
+                if let Some(slot) = slots.get(&till) {
+                    bump(slot);
+                }
+            }
+            Wake::All => slots.values().for_each(bump),
+        }
+    }
+
+    /// Whether the till has an open connection to this instance now.
+    pub fn connected(&self, till: TillKey) -> bool {
+        self.slots
+            .lock()
+            .map(|s| s.get(&till).is_some_and(|slot| slot.connections > 0))
+            .unwrap_or(false)
+    }
+
+    /// The tills with at least one open connection.
+    pub fn connected_keys(&self) -> Vec<TillKey> {
+        self.slots
+            .lock()
+            .map(|s| {
+                s.iter()
+                    .filter(|(_, slot)| slot.connections > 0)
+                    .map(|(k, _)| *k)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Tills with at least one open connection.

@@ -33,14 +33,20 @@ pub enum UnroutedReason {
     NoTillPrefix,
     /// JSON of no shape the relay routes.
     NotRoutable,
+    /// A partner webhook for a sales unit that is not one of the partner's stores here.
+    UnknownMsn,
+    /// A store's webhook whose body names another sales unit.
+    MsnMismatch,
 }
 
 impl UnroutedReason {
-    const ALL: [UnroutedReason; 4] = [
+    const ALL: [UnroutedReason; 6] = [
         UnroutedReason::UnknownMerchantQr,
         UnroutedReason::UnknownTill,
         UnroutedReason::NoTillPrefix,
         UnroutedReason::NotRoutable,
+        UnroutedReason::UnknownMsn,
+        UnroutedReason::MsnMismatch,
     ];
 
     pub fn label(self) -> &'static str {
@@ -49,6 +55,8 @@ impl UnroutedReason {
             UnroutedReason::UnknownTill => "unknown_till",
             UnroutedReason::NoTillPrefix => "no_till_prefix",
             UnroutedReason::NotRoutable => "not_routable",
+            UnroutedReason::UnknownMsn => "unknown_msn",
+            UnroutedReason::MsnMismatch => "msn_mismatch",
         }
     }
 
@@ -58,6 +66,8 @@ impl UnroutedReason {
             UnroutedReason::UnknownTill => 1,
             UnroutedReason::NoTillPrefix => 2,
             UnroutedReason::NotRoutable => 3,
+            UnroutedReason::UnknownMsn => 4,
+            UnroutedReason::MsnMismatch => 5,
         }
     }
 }

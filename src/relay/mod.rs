@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod provision;
 pub mod server;
 pub mod store;
+pub mod watchdog;
 pub mod wire;
 
 pub use server::{RelayConfig, RelayHandle, spawn};

@@ -1,7 +1,7 @@
 //! Webhook registration at Vipps for a store, storing the returned secret in
 //! the relay database (the secret is shown by Vipps only once).
 
-use crate::relay::store::{RelayDb, RelayStoreError};
+use crate::relay::store::{RelayAdmin, RelayDatabase, RelayStoreError};
 use crate::relay::wire;
 use crate::vipps::models::events;
 use crate::vipps::{Client, VippsError};
@@ -44,10 +44,11 @@ pub struct Registration {
 
 async fn with_db<T: Send + 'static>(
     db_path: &Path,
-    f: impl FnOnce(&RelayDb) -> Result<T, RelayStoreError> + Send + 'static,
+    f: impl FnOnce(&RelayAdmin) -> Result<T, RelayStoreError> + Send + 'static,
 ) -> Result<T, ProvisionError> {
-    let path = db_path.to_path_buf();
-    tokio::task::spawn_blocking(move || f(&RelayDb::open(&path)?))
+    // A SQLite file, or a `postgres://` URL.
+    let db = RelayDatabase::from_arg(db_path);
+    tokio::task::spawn_blocking(move || f(&RelayAdmin::open(&db)?))
         .await
         .map_err(|e| ProvisionError::Task(e.to_string()))?
         .map_err(ProvisionError::from)

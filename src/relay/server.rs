@@ -8,9 +8,10 @@ use crate::relay::classify::{RouteKey, StoredKind, classify};
 use crate::relay::hub::Hub;
 use crate::relay::metrics::{Metrics, Refusal, UnroutedKey, UnroutedLog, UnroutedReason};
 use crate::relay::store::{
-    CheckInGate, Disposition, NewEvent, RelayStorage, RelayStoreError, RetentionPolicy,
-    SqliteStorage, Synchronous, TillIdentity, WebhookSecret, token_hash,
+    CheckInGate, Disposition, Hold, NewEvent, PgOptions, PgStorage, RelayStorage, RelayStoreError,
+    RetentionPolicy, SqliteStorage, Synchronous, TillIdentity, WebhookSecret, token_hash,
 };
+use crate::relay::watchdog::{self, Registrations, WatchdogConfig};
 use crate::relay::wire::{self, AckRequest, ClientMessage, PollResponse, ServerMessage, WireEvent};
 use crate::vipps::webhook::{self, VerifyError};
 use axum::Json;
@@ -52,6 +53,8 @@ impl Clock for SystemClock {
 pub struct RelayConfig {
     /// SQLite file; created and migrated on first start.
     pub db_path: PathBuf,
+    /// A `postgres://` URL: PostgreSQL instead of `db_path`, shareable by several instances.
+    pub postgres_url: Option<String>,
     /// The public base URL Vipps calls (behind a reverse proxy). When set, the
     /// signed host and path prefix come from it instead of the `Host` header.
     pub public_url: Option<url::Url>,
@@ -80,12 +83,21 @@ pub struct RelayConfig {
     /// each period is logged at WARN, the rest in one summary line per period.
     pub unrouted_log_every: Duration,
     pub clock: Arc<dyn Clock>,
+    /// Watch the stores' webhook registrations at Vipps (needs their credentials).
+    pub watchdog: Option<WatchdogConfig>,
 }
 
 impl std::fmt::Debug for RelayConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RelayConfig")
             .field("db_path", &self.db_path)
+            .field(
+                "postgres",
+                &self
+                    .postgres_url
+                    .as_deref()
+                    .map(crate::relay::store::RelayDatabase::redacted_url),
+            )
             .field(
                 "public_url",
                 &self.public_url.as_ref().map(url::Url::as_str),
@@ -104,6 +116,7 @@ impl RelayConfig {
     pub fn new(db_path: impl Into<PathBuf>) -> RelayConfig {
         RelayConfig {
             db_path: db_path.into(),
+            postgres_url: None,
             public_url: None,
             synchronous: Synchronous::Full,
             heartbeat_interval: Duration::from_secs(5),
@@ -120,6 +133,7 @@ impl RelayConfig {
             send_window: 256,
             unrouted_log_every: Duration::from_secs(60),
             clock: Arc::new(SystemClock),
+            watchdog: None,
         }
     }
 }
@@ -158,11 +172,24 @@ impl RelayHandle {
     }
 }
 
-/// Start a relay on `listener` with SQLite at `config.db_path`.
+/// Start a relay on `listener` with PostgreSQL at `config.postgres_url` when set, else
+/// SQLite at `config.db_path`.
 pub async fn spawn(
     config: RelayConfig,
     listener: tokio::net::TcpListener,
 ) -> Result<RelayHandle, RelayError> {
+    if let Some(url) = &config.postgres_url {
+        // Presence is refreshed every heartbeat: a till connected to another instance must
+        // not look offline between two refreshes.
+        let opts = PgOptions {
+            checkin_offline_grace: config
+                .checkin_offline_grace
+                .max(config.heartbeat_interval * 3),
+            ..PgOptions::default()
+        };
+        let storage = PgStorage::connect(url, opts).await?;
+        return spawn_with_storage(config, Arc::new(storage), listener);
+    }
     let path = config.db_path.clone();
     let sync = config.synchronous;
     let storage = tokio::task::spawn_blocking(move || SqliteStorage::open(&path, sync))
@@ -182,9 +209,27 @@ pub fn spawn_with_storage(
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let public_url = config.public_url.clone();
+    let watchdog_config = config.watchdog.clone();
+    let target = watchdog::Target {
+        db: config
+            .postgres_url
+            .clone()
+            .map_or_else(|| config.db_path.clone(), PathBuf::from),
+        public_base: public_url.clone().unwrap_or_else(|| base_url.clone()),
+    };
     let app = App::new(config, storage, shutdown_rx.clone());
+    if let Some(w) = watchdog_config {
+        tokio::spawn(watchdog::run(
+            w,
+            target,
+            app.storage.clone(),
+            app.registrations.clone(),
+            shutdown_rx.clone(),
+        ));
+    }
     let router = router(app.clone());
     tokio::spawn(prune_loop(app.clone()));
+    tokio::spawn(presence_loop(app.clone()));
     tokio::spawn(unrouted_summary_loop(app.clone()));
     let mut signal = shutdown_rx;
     let task = tokio::spawn(async move {
@@ -213,6 +258,7 @@ struct App {
     metrics: Metrics,
     unrouted_log: UnroutedLog,
     secrets: SecretCache,
+    registrations: Arc<Registrations>,
     gate: CheckInGate,
     shutdown: watch::Receiver<bool>,
 }
@@ -226,8 +272,16 @@ impl App {
         let hub = Arc::new(Hub::new());
         let listener_hub = hub.clone();
         storage.set_commit_listener(Arc::new(move |fresh| listener_hub.deliver(fresh)));
+        let wake_hub = hub.clone();
+        storage.set_wake_listener(Arc::new(move |wake| wake_hub.wake(wake)));
         let gate_hub = hub.clone();
         let grace = config.checkin_offline_grace;
+        let gate: CheckInGate = if storage.shared() {
+            // Connected here now; the storage adds tills seen by any instance.
+            Arc::new(move |till| gate_hub.connected(till))
+        } else {
+            Arc::new(move |till| gate_hub.reachable(till, grace))
+        };
         Arc::new(App {
             config,
             storage,
@@ -235,7 +289,8 @@ impl App {
             metrics: Metrics::default(),
             unrouted_log: UnroutedLog::default(),
             secrets: SecretCache::default(),
-            gate: Arc::new(move |till| gate_hub.reachable(till, grace)),
+            registrations: Arc::default(),
+            gate,
             shutdown,
         })
     }
@@ -270,15 +325,19 @@ impl App {
 
     /// Count an event kept unrouted, and log it if it is the first of its kind
     /// (store, reason, `merchantQrId` or till id) in this period.
-    fn unrouted(&self, msn: &str, route: &RouteKey, event_id: i64) {
-        let (reason, id) = match route {
-            RouteKey::MerchantQr(qr) => (UnroutedReason::UnknownMerchantQr, Some(qr.as_str())),
-            RouteKey::Reference {
-                till_id: Some(till),
-                ..
-            } => (UnroutedReason::UnknownTill, Some(till.as_str())),
-            RouteKey::Reference { till_id: None, .. } => (UnroutedReason::NoTillPrefix, None),
-            RouteKey::None => (UnroutedReason::NotRoutable, None),
+    fn unrouted(&self, msn: &str, route: &RouteKey, hold: Option<Hold>, event_id: i64) {
+        let (reason, id) = match (hold, route) {
+            (Some(Hold::UnknownMsn), _) => (UnroutedReason::UnknownMsn, None),
+            (Some(Hold::MsnMismatch), _) => (UnroutedReason::MsnMismatch, None),
+            (None, route) => match route {
+                RouteKey::MerchantQr(qr) => (UnroutedReason::UnknownMerchantQr, Some(qr.as_str())),
+                RouteKey::Reference {
+                    till_id: Some(till),
+                    ..
+                } => (UnroutedReason::UnknownTill, Some(till.as_str())),
+                RouteKey::Reference { till_id: None, .. } => (UnroutedReason::NoTillPrefix, None),
+                RouteKey::None => (UnroutedReason::NotRoutable, None),
+            },
         };
         let logged = self.unrouted_log.record(UnroutedKey {
             msn: msn.to_string(),
@@ -308,6 +367,16 @@ impl App {
                 event_id,
                 "event kept unrouted: reference has no <till_id>- prefix (more like it are summarised every {every} s)"
             ),
+            UnroutedReason::UnknownMsn => tracing::warn!(
+                msn,
+                event_id,
+                "partner event kept unrouted: its msn is not one of the partner's stores (more like it are summarised every {every} s)"
+            ),
+            UnroutedReason::MsnMismatch => tracing::warn!(
+                msn,
+                event_id,
+                "event kept unrouted: the msn in its body is not the store of its URL (more like it are summarised every {every} s)"
+            ),
             UnroutedReason::NotRoutable => tracing::warn!(
                 msn,
                 event_id,
@@ -326,6 +395,16 @@ impl App {
                 "unrouted events not logged one by one since the last summary: {s}"
             );
         }
+    }
+
+    /// Record in shared storage, in the background, that the till is connected here.
+    fn touch(&self, till: i64) {
+        let fut = self.storage.touch_tills(vec![till], self.now_ms());
+        tokio::spawn(async move {
+            if let Err(e) = fut.await {
+                tracing::debug!(error = %e, "recording till presence failed");
+            }
+        });
     }
 
     /// Record acknowledgements in the background (the writer batches them).
@@ -357,6 +436,10 @@ fn router(app: Arc<App>) -> axum::Router {
         .route(
             &format!("{}{{msn}}", wire::WEBHOOK_PATH_PREFIX),
             post(ingest).layer(DefaultBodyLimit::max(limit)),
+        )
+        .route(
+            &format!("{}partner/{{partner}}", wire::WEBHOOK_PATH_PREFIX),
+            post(ingest_partner).layer(DefaultBodyLimit::max(limit)),
         )
         .route(wire::STREAM_PATH, get(stream))
         .route(wire::POLL_PATH, get(poll))
@@ -454,6 +537,86 @@ fn verify_any(
     Err(last)
 }
 
+/// What Vipps signed: the registered URL's authority and path. Behind a
+/// reverse proxy they come from the public URL, not from the request.
+fn signed_target(app: &App, uri: &Uri, headers: &HeaderMap) -> (String, String) {
+    let (host, prefix) = match &app.config.public_url {
+        Some(public) => (
+            webhook::authority(public),
+            public.path().trim_end_matches('/').to_string(),
+        ),
+        None => (
+            headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| uri.authority().map(|a| a.to_string()))
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            String::new(),
+        ),
+    };
+    let path_and_query = format!(
+        "{prefix}{}",
+        uri.path_and_query().map_or(uri.path(), |pq| pq.as_str())
+    );
+    (host, path_and_query)
+}
+
+/// `POST /v1/webhooks/vipps/partner/{id}`: a partner's registration (made with partner keys,
+/// without MSN) delivers events of all its merchants here. Verified with the partner's
+/// secrets, then routed by the body's `msn` to one of the partner's stores and on as a
+/// store's event; an `msn` that is none of them is kept unrouted.
+async fn ingest_partner(
+    State(app): State<Arc<App>>,
+    Path(partner): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let received_at_ms = app.now_ms();
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                app.metrics.refused_before_filing(Refusal::TooLarge);
+                tracing::warn!(partner, "partner webhook body over the size limit");
+            }
+            return rejection.into_response();
+        }
+    };
+    let keys = match app.storage.partner(partner.clone()).await {
+        Ok(Some(keys)) => keys,
+        Ok(None) => {
+            app.metrics.refused_before_filing(Refusal::UnknownStore);
+            return problem(StatusCode::NOT_FOUND, "unknown partner");
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "loading partner secrets failed");
+            app.metrics.refused_before_filing(Refusal::StorageError);
+            return problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable");
+        }
+    };
+    let (host, path_and_query) = signed_target(&app, &uri, &headers);
+    let webhook_id = match verify_any(&keys.secrets, &headers, &path_and_query, &host, &body) {
+        Ok(id) => id,
+        Err(e) => {
+            let why = match e {
+                VerifyError::MissingHeader(_) => Refusal::MissingHeader,
+                _ => Refusal::BadSignature,
+            };
+            app.metrics.refused_before_filing(why);
+            tracing::warn!(partner, reason = %e, "partner webhook failed authentication");
+            return problem(StatusCode::UNAUTHORIZED, &e.to_string());
+        }
+    };
+    let scope = Scope::Partner {
+        id: &partner,
+        msns: &keys.msns,
+    };
+    file(&app, scope, webhook_id, received_at_ms, body).await
+}
+
 async fn ingest(
     State(app): State<Arc<App>>,
     Path(msn): Path<String>,
@@ -489,28 +652,7 @@ async fn ingest(
         return problem(StatusCode::NOT_FOUND, "unknown store");
     };
 
-    // What Vipps signed: the registered URL's authority and path. Behind a
-    // reverse proxy they come from the public URL, not from the request.
-    let (host, prefix) = match &app.config.public_url {
-        Some(public) => (
-            webhook::authority(public),
-            public.path().trim_end_matches('/').to_string(),
-        ),
-        None => (
-            headers
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-                .or_else(|| uri.authority().map(|a| a.to_string()))
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
-            String::new(),
-        ),
-    };
-    let path_and_query = format!(
-        "{prefix}{}",
-        uri.path_and_query().map_or(uri.path(), |pq| pq.as_str())
-    );
+    let (host, path_and_query) = signed_target(&app, &uri, &headers);
 
     let mut verified = verify_any(&current, &headers, &path_and_query, &host, &body);
     if matches!(verified, Err(VerifyError::SignatureMismatch))
@@ -535,15 +677,44 @@ async fn ingest(
         }
     };
 
+    file(&app, Scope::Store(&msn), webhook_id, received_at_ms, body).await
+}
+
+/// Whose webhook URL a delivery came in on.
+enum Scope<'a> {
+    /// `/v1/webhooks/vipps/{msn}`: one store's registration.
+    Store(&'a str),
+    /// `/v1/webhooks/vipps/partner/{id}`: a partner's registration, for all its stores.
+    Partner { id: &'a str, msns: &'a [String] },
+}
+
+/// Classify an authenticated delivery, file it, and answer.
+async fn file(
+    app: &Arc<App>,
+    scope: Scope<'_>,
+    webhook_id: String,
+    received_at_ms: i64,
+    body: Bytes,
+) -> Response {
     let classified = classify(&body, received_at_ms, app.config.checkin_ttl);
     let kind = classified.kind;
     let route = classified.route.clone();
+    let (msn, hold) = match scope {
+        Scope::Store(msn) => (msn.to_string(), Hold::for_store(msn, &classified)),
+        Scope::Partner { id, msns } => match &classified.msn {
+            Some(m) if msns.contains(m) => (m.clone(), None),
+            // Kept under the partner, not under the msn it names: the same event may also come
+            // on that store's own registration and must not count as a duplicate there.
+            _ => (format!("partner:{id}"), Some(Hold::UnknownMsn)),
+        },
+    };
     let event = NewEvent {
         msn: msn.clone(),
         webhook_id: Some(webhook_id),
         received_at_ms,
         body,
         classified,
+        hold,
     };
     let outcome = match app.storage.ingest(event, app.gate.clone()).await {
         Ok(o) => o,
@@ -571,6 +742,9 @@ async fn ingest(
         // Correctly signed but not understood: the bytes are kept (an operator can see and
         // replay them) and the answer is 2xx. A non-2xx would make Vipps retry it for 7 days
         // and hold back every later event of that payment meanwhile.
+        (Disposition::Rejected, _) if outcome.duplicate => {
+            body(StatusCode::OK, Some("not understood; kept already"))
+        }
         (Disposition::Rejected, _) => {
             tracing::warn!(
                 msn,
@@ -585,13 +759,13 @@ async fn ingest(
         }
         (Disposition::Unrouted, StoredKind::CheckedIn) => {
             if !outcome.duplicate {
-                app.unrouted(&msn, &route, outcome.event_id);
+                app.unrouted(&msn, &route, hold, outcome.event_id);
             }
             body(StatusCode::NOT_FOUND, Some("no till has this merchantQrId"))
         }
         (Disposition::Unrouted, _) => {
             if !outcome.duplicate {
-                app.unrouted(&msn, &route, outcome.event_id);
+                app.unrouted(&msn, &route, hold, outcome.event_id);
             }
             body(StatusCode::OK, None)
         }
@@ -637,7 +811,7 @@ async fn run_stream(
     after: u64,
     mut socket: WebSocket,
 ) {
-    tracing::info!(
+    tracing::debug!(
         msn = till.msn,
         till_id = till.till_id,
         after,
@@ -655,7 +829,7 @@ async fn run_stream(
         StreamEnd::Shutdown => "relay shutting down",
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(None))).await;
-    tracing::info!(
+    tracing::debug!(
         msn = till.msn,
         till_id = till.till_id,
         reason,
@@ -694,6 +868,7 @@ async fn stream_loop(
     socket: &mut WebSocket,
 ) -> StreamEnd {
     let presence = app.hub.connect(till.key, true);
+    app.touch(till.key);
     let mut wake = presence.wake.clone();
     let mut shutdown = app.shutdown.clone();
     let timeout = app.config.heartbeat_timeout;
@@ -853,6 +1028,7 @@ async fn poll(
         .min(app.config.long_poll_max_wait);
     let deadline = Instant::now() + wait;
     let presence = app.hub.connect(till.key, false);
+    app.touch(till.key);
     let mut wake = presence.wake.clone();
     let mut shutdown = app.shutdown.clone();
     loop {
@@ -917,13 +1093,24 @@ async fn ack(
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     match app.storage.counts(app.now_ms()).await {
-        Ok(c) => Json(serde_json::json!({
-            "status": "ok",
-            "connectedTills": app.hub.connected_tills(),
-            "pendingEvents": c.pending,
-            "unroutedEvents": c.unrouted,
-        }))
-        .into_response(),
+        Ok(c) => {
+            let registrations: serde_json::Map<String, serde_json::Value> = app
+                .registrations
+                .snapshot()
+                .into_iter()
+                .map(|(msn, state)| (msn, state.as_str().into()))
+                .collect();
+            // 200 as long as this instance works: a missing registration is not the
+            // instance's fault, and taking it out of a balancer would not help.
+            Json(serde_json::json!({
+                "status": "ok",
+                "connectedTills": app.hub.connected_tills(),
+                "pendingEvents": c.pending,
+                "unroutedEvents": c.unrouted,
+                "registrations": registrations,
+            }))
+            .into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "health check: storage unavailable");
             problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
@@ -936,7 +1123,7 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     let counts = app.storage.counts(now).await.ok();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.hub.connected_tills(), counts, now),
+        app.metrics.render(app.hub.connected_tills(), counts, now) + &app.registrations.render(),
     )
         .into_response()
 }
@@ -951,6 +1138,27 @@ async fn unrouted_summary_loop(app: Arc<App>) {
             _ = ticker.tick() => app.log_unrouted_summary(),
             // The server task logs the last summary once it has stopped.
             _ = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+/// Refresh, every heartbeat, the presence of the tills connected here (shared storage only),
+/// so another instance filing a check-in for one of them routes it instead of refusing it.
+async fn presence_loop(app: Arc<App>) {
+    let mut shutdown = app.shutdown.clone();
+    let mut ticker = tokio::time::interval(app.config.heartbeat_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped(&mut shutdown) => return,
+        }
+        let tills = app.hub.connected_keys();
+        if tills.is_empty() {
+            continue;
+        }
+        if let Err(e) = app.storage.touch_tills(tills, app.now_ms()).await {
+            tracing::warn!(error = %e, "recording till presence failed");
         }
     }
 }

@@ -25,6 +25,24 @@ fn same(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// Partner keys (BRIEF §2, partner-keys.md): a client id and secret of a POS vendor that act
+/// for several sales units. API calls name the sales unit in `Merchant-Serial-Number`
+/// (mandatory); a webhook registered without it covers all of them.
+#[derive(Debug, Clone)]
+pub struct PartnerKeys {
+    pub client_id: String,
+    pub client_secret: String,
+    pub msns: Vec<String>,
+}
+
+/// Whom a Webhooks API call acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookScope {
+    SalesUnit(String),
+    /// Partner keys without `Merchant-Serial-Number`: the partner's registrations.
+    Partner(Vec<String>),
+}
+
 /// Whether the Merchant-Serial-Number header must be present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Msn {
@@ -92,8 +110,57 @@ fn check_msn(app: &App, headers: &HeaderMap, rule: Msn) -> Result<String, ApiErr
     }
 }
 
+/// A partner token's `Merchant-Serial-Number`: required, and one of the partner's.
+fn check_partner_msn(app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
+    let msn = header(headers, "Merchant-Serial-Number").ok_or_else(|| {
+        ApiError::invalid(
+            "Merchant-Serial-Number",
+            "The Merchant-Serial-Number header is required with partner keys.",
+        )
+    })?;
+    let covered = app
+        .config
+        .partner
+        .as_ref()
+        .is_some_and(|p| p.msns.iter().any(|m| m == msn));
+    if !covered {
+        return Err(ApiError::status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "The partner keys do not give access to this Merchant-Serial-Number.",
+        ));
+    }
+    Ok(msn.to_string())
+}
+
 /// Check a Vipps API call. Returns the MSN the call acts for.
 pub fn authorize(app: &App, headers: &HeaderMap, rule: Msn) -> Result<String, ApiError> {
+    if authorize_token(app, headers)? {
+        return check_partner_msn(app, headers);
+    }
+    check_msn(app, headers, rule)
+}
+
+/// Check a Webhooks API call: a sales unit's, or a partner's for all its sales units when
+/// partner keys name no `Merchant-Serial-Number`.
+pub fn authorize_webhooks(app: &App, headers: &HeaderMap) -> Result<WebhookScope, ApiError> {
+    if !authorize_token(app, headers)? {
+        return check_msn(app, headers, Msn::Optional).map(WebhookScope::SalesUnit);
+    }
+    if header(headers, "Merchant-Serial-Number").is_some() {
+        return check_partner_msn(app, headers).map(WebhookScope::SalesUnit);
+    }
+    let msns = app
+        .config
+        .partner
+        .as_ref()
+        .map(|p| p.msns.clone())
+        .unwrap_or_default();
+    Ok(WebhookScope::Partner(msns))
+}
+
+/// Subscription key, bearer token and system headers. True for a partner token.
+fn authorize_token(app: &App, headers: &HeaderMap) -> Result<bool, ApiError> {
     check_subscription_key(app, headers)?;
     let unauthorized = || {
         ApiError::gateway(
@@ -106,15 +173,15 @@ pub fn authorize(app: &App, headers: &HeaderMap, rule: Msn) -> Result<String, Ap
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(unauthorized)?;
     let now = app.now();
-    {
+    let partner = {
         let state = app.state();
         match state.access_tokens.get(token) {
-            Some(t) if t.expires_at > now => {}
+            Some(t) if t.expires_at > now => t.partner,
             _ => return Err(unauthorized()),
         }
-    }
+    };
     check_system_headers(headers)?;
-    check_msn(app, headers, rule)
+    Ok(partner)
 }
 
 /// A JWT-shaped access token longer than 1000 characters, like Vipps'.
@@ -144,10 +211,17 @@ pub async fn token(State(app): State<App>, headers: HeaderMap) -> Reply {
     if let Err(e) = check_subscription_key(&app, &headers) {
         return e.reply(instance);
     }
-    let id_ok = header(&headers, "client_id").is_some_and(|v| same(v, &app.config.client_id));
-    let secret_ok =
-        header(&headers, "client_secret").is_some_and(|v| same(v, &app.config.client_secret));
-    if !id_ok || !secret_ok {
+    let matches = |id: &str, secret: &str| {
+        header(&headers, "client_id").is_some_and(|v| same(v, id))
+            && header(&headers, "client_secret").is_some_and(|v| same(v, secret))
+    };
+    let sales_unit = matches(&app.config.client_id, &app.config.client_secret);
+    let partner = app
+        .config
+        .partner
+        .as_ref()
+        .filter(|p| !sales_unit && matches(&p.client_id, &p.client_secret));
+    if !sales_unit && partner.is_none() {
         return Reply::json(
             StatusCode::UNAUTHORIZED,
             &json!({
@@ -157,7 +231,10 @@ pub async fn token(State(app): State<App>, headers: HeaderMap) -> Reply {
         );
     }
     if let Some(msn) = header(&headers, "Merchant-Serial-Number")
-        && msn != app.config.msn
+        && match partner {
+            Some(p) => !p.msns.iter().any(|m| m == msn),
+            None => msn != app.config.msn,
+        }
     {
         return Reply::json(
             StatusCode::UNAUTHORIZED,
@@ -181,6 +258,7 @@ pub async fn token(State(app): State<App>, headers: HeaderMap) -> Reply {
         token.clone(),
         AccessToken {
             expires_at: now + ttl,
+            partner: partner.is_some(),
         },
     );
     drop(state);

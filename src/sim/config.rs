@@ -93,6 +93,8 @@ pub struct SimConfig {
     pub client_secret: String,
     pub subscription_key: String,
     pub msn: String,
+    /// Partner keys that may also act for this and other sales units (none by default).
+    pub partner: Option<super::auth::PartnerKeys>,
     /// The sales unit's market.
     pub currency: Currency,
     /// Access token lifetime (Vipps test: 1 hour).
@@ -150,6 +152,7 @@ impl SimConfig {
             client_secret: client_secret.into(),
             subscription_key: subscription_key.into(),
             msn: msn.into(),
+            partner: None,
             currency: Currency::Nok,
             access_token_ttl: Duration::from_secs(3600),
             payment_expiry: Duration::from_secs(600),

@@ -42,6 +42,7 @@ use axum::Router;
 use axum::routing::{get, post, put};
 use tokio::task::AbortHandle;
 
+pub use auth::PartnerKeys;
 pub use client::{ControlClient, ControlError, ScanOutcome};
 pub use clock::SimClock;
 pub use config::{

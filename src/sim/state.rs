@@ -494,6 +494,8 @@ impl Payment {
 #[derive(Debug, Clone)]
 pub struct AccessToken {
     pub expires_at: SystemTime,
+    /// Issued for partner keys (acts for the partner's sales units), not one sales unit's.
+    pub partner: bool,
 }
 
 /// A customer token minted by a scan.
@@ -562,15 +564,27 @@ pub const PERSONAL_QR_V2_PREFIX: &str = "https://qr.vipps.no/p/";
 #[derive(Debug, Clone)]
 pub struct Registration {
     pub id: String,
+    /// The sales unit (empty for a partner registration).
     pub msn: String,
     pub url: url::Url,
     pub events: Vec<String>,
     pub secret: String,
+    /// A partner registration (made with partner keys, without MSN): the sales units it
+    /// covers. `None` for a sales unit's registration.
+    pub partner_msns: Option<Vec<String>>,
 }
 
 impl Registration {
     pub fn wants(&self, event: &str) -> bool {
         self.events.iter().any(|e| e == event)
+    }
+
+    /// Whether events of `msn` go to this registration.
+    pub fn covers(&self, msn: &str) -> bool {
+        match &self.partner_msns {
+            Some(msns) => msns.iter().any(|m| m == msn),
+            None => self.msn == msn,
+        }
     }
 }
 
@@ -701,11 +715,18 @@ impl State {
         })
     }
 
-    /// Registrations of `msn` subscribed to `event`.
+    /// Registrations covering `msn` (its own and its partner's) subscribed to `event`. For
+    /// `user.checked-in.v1` the sales unit's own registration wins when both exist (BRIEF §4).
     pub fn subscribers(&self, msn: &str, event: &str) -> Vec<Registration> {
-        self.webhooks
-            .iter()
-            .filter(|r| r.msn == msn && r.wants(event))
+        let matching = || {
+            self.webhooks
+                .iter()
+                .filter(|r| r.covers(msn) && r.wants(event))
+        };
+        let own_check_in =
+            event == CHECKED_IN_EVENT && matching().any(|r| r.partner_msns.is_none());
+        matching()
+            .filter(|r| !own_check_in || r.partner_msns.is_none())
             .cloned()
             .collect()
     }

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use serde_json::{Value, json};
 
 use super::app::{App, random_base64, uuid};
-use super::auth::{Msn, authorize};
+use super::auth::{WebhookScope, authorize_webhooks};
 use super::problem::{ApiError, Reply};
 use super::state::{CHECKED_IN_EVENT, Registration, SUPPORTED_EVENTS};
 
@@ -20,13 +20,22 @@ fn bad(name: &str, reason: impl Into<String>) -> ApiError {
     e
 }
 
+/// Whether a registration belongs to the caller: a sales unit's own, or the partner's
+/// (the two kinds are separate, also for the limits).
+fn in_scope(r: &Registration, scope: &WebhookScope) -> bool {
+    match scope {
+        WebhookScope::SalesUnit(msn) => r.partner_msns.is_none() && r.msn == *msn,
+        WebhookScope::Partner(_) => r.partner_msns.is_some(),
+    }
+}
+
 /// `POST /webhooks/v1/webhooks` → 201 `{id, secret}`.
 pub async fn register(State(app): State<App>, uri: Uri, headers: HeaderMap, body: Bytes) -> Reply {
     register_inner(&app, &headers, &body).unwrap_or_else(|e| e.reply(uri.path()))
 }
 
 fn register_inner(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Reply, ApiError> {
-    let msn = authorize(app, headers, Msn::Optional)?;
+    let scope = authorize_webhooks(app, headers)?;
     let request: Value =
         serde_json::from_slice(body).map_err(|_| bad("body", "The request body must be JSON."))?;
     let url_text = match request.get("url") {
@@ -73,7 +82,7 @@ fn register_inner(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Reply,
         let existing = state
             .webhooks
             .iter()
-            .filter(|r| r.msn == msn && r.wants(event))
+            .filter(|r| in_scope(r, &scope) && r.wants(event))
             .count();
         let limit = if event == CHECKED_IN_EVENT {
             1
@@ -83,13 +92,24 @@ fn register_inner(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Reply,
         if existing >= limit {
             return Err(bad(
                 "events",
-                format!("At most {limit} webhook(s) can be registered for {event} per sales unit."),
+                format!(
+                    "At most {limit} webhook(s) can be registered for {event} per {}.",
+                    match scope {
+                        WebhookScope::SalesUnit(_) => "sales unit",
+                        WebhookScope::Partner(_) => "partner",
+                    }
+                ),
             ));
         }
     }
+    let (msn, partner_msns) = match scope {
+        WebhookScope::SalesUnit(msn) => (msn, None),
+        WebhookScope::Partner(msns) => (String::new(), Some(msns)),
+    };
     let registration = Registration {
         id: uuid(),
         msn,
+        partner_msns,
         url,
         events,
         // 64 random bytes → an 88-character base64 string, like Vipps' secrets.
@@ -106,12 +126,12 @@ fn register_inner(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Reply,
 
 /// `GET /webhooks/v1/webhooks` → `{webhooks: [{id, url, events}]}` (no secrets).
 pub async fn list(State(app): State<App>, uri: Uri, headers: HeaderMap) -> Reply {
-    let result = authorize(&app, &headers, Msn::Optional).map(|msn| {
+    let result = authorize_webhooks(&app, &headers).map(|scope| {
         let state = app.state();
         let hooks: Vec<Value> = state
             .webhooks
             .iter()
-            .filter(|r| r.msn == msn)
+            .filter(|r| in_scope(r, &scope))
             .map(|r| json!({"id": r.id, "url": r.url.as_str(), "events": r.events}))
             .collect();
         Reply::json(StatusCode::OK, &json!({"webhooks": hooks}))
@@ -126,10 +146,12 @@ pub async fn delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Reply {
-    let result = authorize(&app, &headers, Msn::Optional).and_then(|msn| {
+    let result = authorize_webhooks(&app, &headers).and_then(|scope| {
         let mut state = app.state();
         let before = state.webhooks.len();
-        state.webhooks.retain(|r| !(r.id == id && r.msn == msn));
+        state
+            .webhooks
+            .retain(|r| !(r.id == id && in_scope(r, &scope)));
         if state.webhooks.len() == before {
             return Err(ApiError::status(
                 StatusCode::NOT_FOUND,

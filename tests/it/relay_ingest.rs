@@ -205,7 +205,9 @@ async fn events_reach_only_their_own_till_and_the_unroutable_are_kept() {
 
     let checkin_a1 = checkin_body("qr-1", "tok-a1");
     let pay_a2 = payment_body("t2-0001", "AUTHORIZED", "p-a2");
-    let pay_b1 = payment_body("t1-0001", "AUTHORIZED", "p-b1");
+    // Store B's own event names store B (the relay keeps, unrouted, one naming another store).
+    let pay_b1 = payment_body("t1-0001", "AUTHORIZED", "p-b1")
+        .replace("\"msn\":\"123456\"", &format!("\"msn\":\"{MSN_B}\""));
     for (url, secret, body) in [
         (&url_a, SECRET_A, &checkin_a1),
         (&url_a, SECRET_A, &pay_a2),

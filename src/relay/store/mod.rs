@@ -3,14 +3,19 @@
 //! secrets, tills) used by the CLI and by demo mode.
 //!
 //! The interface is small on purpose so a shared database can back several
-//! relay instances later. Whatever backs it must keep one promise: the
-//! sequence numbers of one till's events become visible in increasing order
-//! (a cursor must never skip a later-committed lower number). SQLite keeps it
-//! with a single writer.
+//! relay instances. Whatever backs it must keep one promise: the sequence
+//! numbers of one till's events become visible in increasing order (a cursor
+//! must never skip a later-committed lower number). SQLite keeps it with a
+//! single writer; PostgreSQL ([`PgStorage`]) by locking the till's row while
+//! an event for it is filed.
 
+mod admin;
+mod postgres;
 mod provisioning;
 mod sqlite;
 
+pub use admin::RelayAdmin;
+pub use postgres::{PgOptions, PgStorage};
 pub use provisioning::{
     EventFilter, EventSummary, NewTill, RelayDb, StoreInfo, TillInfo, generate_till_token,
     token_hash,
@@ -46,6 +51,12 @@ pub enum RelayStoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("unknown store (MSN {0})")]
     UnknownStore(String),
+    #[error("unknown partner {0}")]
+    UnknownPartner(String),
+    #[error("partner {0} already exists")]
+    PartnerExists(String),
+    #[error("invalid partner id {0:?}: expected 1 to 64 ASCII letters, digits, '-' or '_'")]
+    InvalidPartnerId(String),
     #[error("store with MSN {0} already exists")]
     StoreExists(String),
     #[error("invalid MSN {0:?}: expected 1 to 32 ASCII letters or digits")]
@@ -66,6 +77,18 @@ pub enum RelayStoreError {
     },
     #[error("no active till {till_id} in store {msn}")]
     UnknownTill { msn: String, till_id: String },
+    #[error("relay database (PostgreSQL): {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("relay database (PostgreSQL): no connection: {0}")]
+    PostgresPool(#[from] deadpool_postgres::PoolError),
+    #[error("relay database (PostgreSQL): invalid URL: {0}")]
+    PostgresUrl(String),
+    #[error("no event {0}")]
+    UnknownEvent(i64),
+    #[error("event {id} is {status}: only rejected, unrouted or refused events can be replayed")]
+    NotReplayable { id: i64, status: String },
+    #[error("event {id} was already replayed as event {new_id}")]
+    AlreadyReplayed { id: i64, new_id: i64 },
     #[error("relay storage writer has stopped")]
     WriterGone,
     #[error("relay storage task failed: {0}")]
@@ -106,6 +129,43 @@ pub struct NewEvent {
     pub received_at_ms: i64,
     pub body: Bytes,
     pub classified: Classified,
+    /// Keep it unrouted instead of routing it, for this reason.
+    pub hold: Option<Hold>,
+}
+
+/// Why an authenticated event is kept rather than routed, whatever its shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// A partner webhook naming a sales unit that is not one of the partner's stores here.
+    UnknownMsn,
+    /// A store's webhook whose body names another sales unit.
+    MsnMismatch,
+}
+
+impl Hold {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Hold::UnknownMsn => "msn is not a store of this partner",
+            Hold::MsnMismatch => "msn in the body is not the store of the URL",
+        }
+    }
+
+    /// The hold for a body received on a store's URL: the body's `msn`, when it names one,
+    /// must be the store's.
+    pub fn for_store(store_msn: &str, classified: &Classified) -> Option<Hold> {
+        match &classified.msn {
+            Some(m) if m != store_msn => Some(Hold::MsnMismatch),
+            _ => None,
+        }
+    }
+}
+
+/// A partner: one webhook registration without MSN feeds all its stores.
+#[derive(Debug, Clone)]
+pub struct PartnerKeys {
+    pub secrets: Vec<WebhookSecret>,
+    /// The MSNs of the partner's stores here.
+    pub msns: Vec<String>,
 }
 
 /// Decides, at the moment a check-in is filed, whether its till can act on it
@@ -188,6 +248,83 @@ pub struct StorageCounts {
     pub oldest_pending_ms: Option<i64>,
 }
 
+/// Where the relay keeps its data, from `--db`: a `postgres://` (or `postgresql://`) URL
+/// selects PostgreSQL, anything else is a SQLite file.
+#[derive(Clone, PartialEq, Eq)]
+pub enum RelayDatabase {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl RelayDatabase {
+    /// A PostgreSQL URL with its password hidden, for logs and errors.
+    pub fn redacted_url(url: &str) -> String {
+        postgres::redacted(url)
+    }
+
+    pub fn from_arg(arg: &std::path::Path) -> RelayDatabase {
+        match arg.to_str() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                RelayDatabase::Postgres(url.to_string())
+            }
+            _ => RelayDatabase::Sqlite(arg.to_path_buf()),
+        }
+    }
+}
+
+/// Never prints a PostgreSQL password.
+impl std::fmt::Debug for RelayDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RelayDatabase::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            RelayDatabase::Postgres(url) => f
+                .debug_tuple("Postgres")
+                .field(&postgres::redacted(url))
+                .finish(),
+        }
+    }
+}
+
+/// A wake-up from another relay instance (through the database): new events may be waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    Till(TillKey),
+    /// Wake-ups may have been missed (the listening connection was lost): every till.
+    All,
+}
+
+/// Told about wake-ups from other instances.
+pub type WakeListener = Arc<dyn Fn(Wake) + Send + Sync>;
+
+/// What `kasse-relay events replay` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayOutcome {
+    /// Filed again as a new event (a new id, so the till's cursor sees it).
+    Filed(IngestOutcome),
+    /// Still not understood; nothing new was filed.
+    StillRejected { reason: Option<String> },
+    /// An accepted event with the same identity exists (Vipps delivered it again meanwhile).
+    Duplicate { event_id: i64 },
+}
+
+/// Whether an event with `status` may be replayed (routed and expired ones never are).
+pub(crate) fn check_replayable(
+    id: i64,
+    status: &str,
+    replayed_as: Option<i64>,
+) -> Result<(), RelayStoreError> {
+    if let Some(new_id) = replayed_as {
+        return Err(RelayStoreError::AlreadyReplayed { id, new_id });
+    }
+    match status {
+        "rejected" | "unrouted" | "refused" => Ok(()),
+        other => Err(RelayStoreError::NotReplayable {
+            id,
+            status: other.to_string(),
+        }),
+    }
+}
+
 /// The storage interface the server runs on.
 pub trait RelayStorage: Send + Sync + 'static {
     /// The secrets of a store's webhook registrations; `None` for an unknown MSN.
@@ -195,6 +332,12 @@ pub trait RelayStorage: Send + Sync + 'static {
         &self,
         msn: String,
     ) -> BoxFuture<'static, Result<Option<Vec<WebhookSecret>>, RelayStoreError>>;
+
+    /// A partner's webhook secrets and stores; `None` for an unknown partner.
+    fn partner(
+        &self,
+        partner_id: String,
+    ) -> BoxFuture<'static, Result<Option<PartnerKeys>, RelayStoreError>>;
 
     /// The active till holding a token with this SHA-256.
     fn till_by_token_hash(
@@ -241,4 +384,28 @@ pub trait RelayStorage: Send + Sync + 'static {
 
     /// Called after each commit with the new deliveries, in sequence order.
     fn set_commit_listener(&self, listener: CommitListener);
+
+    /// Whether several relay instances may share this storage. Then a till
+    /// counts as reachable for a check-in only through the presence every
+    /// instance records ([`RelayStorage::touch_tills`]), not through a grace
+    /// period after this instance started.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Called on wake-ups committed by other processes. Storage that only this
+    /// process writes has none (the default); a till's stream then sees what an
+    /// operator's command filed at its next heartbeat read.
+    fn set_wake_listener(&self, _listener: WakeListener) {}
+
+    /// Record that these tills are connected to this instance now, so other
+    /// instances sharing the storage let their check-ins through. A no-op for
+    /// storage only one instance uses (the default).
+    fn touch_tills(
+        &self,
+        _tills: Vec<TillKey>,
+        _now_ms: i64,
+    ) -> BoxFuture<'static, Result<(), RelayStoreError>> {
+        Box::pin(async { Ok(()) })
+    }
 }

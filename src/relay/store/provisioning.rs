@@ -1,13 +1,14 @@
 //! Provisioning and operator queries on the relay database (synchronous; the
 //! CLI and demo mode call these, also while a server runs on the same file).
 
-use super::RelayStoreError;
-use super::sqlite::open_connection;
+use super::sqlite::{ingest_one, open_connection};
+use super::{CheckInGate, NewEvent, RelayStoreError, ReplayOutcome, check_replayable};
+use crate::relay::classify::{StoredKind, classify};
 use crate::relay::wire::is_valid_till_id;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -94,21 +95,33 @@ pub struct RelayDb {
     conn: Connection,
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn check_msn(msn: &str) -> Result<(), RelayStoreError> {
+pub(super) fn check_msn(msn: &str) -> Result<(), RelayStoreError> {
     if msn.is_empty() || msn.len() > 32 || !msn.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(RelayStoreError::InvalidMsn(msn.to_string()));
     }
     Ok(())
 }
 
-fn check_qr(qr: &str) -> Result<(), RelayStoreError> {
+pub(super) fn check_partner_id(id: &str) -> Result<(), RelayStoreError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok {
+        return Err(RelayStoreError::InvalidPartnerId(id.to_string()));
+    }
+    Ok(())
+}
+
+pub(super) fn check_qr(qr: &str) -> Result<(), RelayStoreError> {
     if qr.is_empty() || qr.chars().count() > 128 || qr.chars().any(char::is_control) {
         return Err(RelayStoreError::InvalidMerchantQrId(qr.to_string()));
     }
@@ -138,6 +151,79 @@ impl RelayDb {
             return Err(RelayStoreError::StoreExists(msn.to_string()));
         }
         Ok(())
+    }
+
+    /// Add a partner (a POS vendor whose one registration, made with partner keys, feeds
+    /// all its stores). Fails if the id exists.
+    pub fn add_partner(&self, partner_id: &str, name: &str) -> Result<(), RelayStoreError> {
+        check_partner_id(partner_id)?;
+        if name.trim().is_empty() {
+            return Err(RelayStoreError::Empty("partner name"));
+        }
+        let inserted = self.conn.execute(
+            "INSERT INTO partners (partner_id, name, created_at_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (partner_id) DO NOTHING",
+            params![partner_id, name, now_ms()],
+        )?;
+        if inserted == 0 {
+            return Err(RelayStoreError::PartnerExists(partner_id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Store (or replace) the secret of one of a partner's webhook registrations.
+    pub fn add_partner_secret(
+        &self,
+        partner_id: &str,
+        webhook_id: &str,
+        secret: &str,
+    ) -> Result<(), RelayStoreError> {
+        self.require_partner(partner_id)?;
+        if webhook_id.trim().is_empty() {
+            return Err(RelayStoreError::Empty("webhook id"));
+        }
+        if secret.is_empty() {
+            return Err(RelayStoreError::Empty("webhook secret"));
+        }
+        self.conn.execute(
+            "INSERT INTO partner_secrets (partner_id, webhook_id, secret, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (partner_id, webhook_id) DO UPDATE SET secret = excluded.secret",
+            params![partner_id, webhook_id, secret, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Let the partner's registration deliver this store's events (`None`: no partner).
+    pub fn set_store_partner(
+        &self,
+        msn: &str,
+        partner_id: Option<&str>,
+    ) -> Result<(), RelayStoreError> {
+        self.require_store(msn)?;
+        if let Some(p) = partner_id {
+            self.require_partner(p)?;
+        }
+        self.conn.execute(
+            "UPDATE stores SET partner_id = ?2 WHERE msn = ?1",
+            params![msn, partner_id],
+        )?;
+        Ok(())
+    }
+
+    fn require_partner(&self, partner_id: &str) -> Result<(), RelayStoreError> {
+        let found: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM partners WHERE partner_id = ?1",
+                [partner_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(RelayStoreError::UnknownPartner(partner_id.to_string())),
+        }
     }
 
     fn require_store(&self, msn: &str) -> Result<(), RelayStoreError> {
@@ -336,6 +422,77 @@ impl RelayDb {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Re-classify a kept (rejected, unrouted or refused) event and file it again as a new
+    /// event with a new id, so its till's cursor sees it; the old row points at the new one.
+    ///
+    /// A server running on the same file has no wake-up from this process: a connected till's
+    /// stream reads it at its next heartbeat, a long-poll at its next poll.
+    pub fn replay(
+        &self,
+        id: i64,
+        now_ms: i64,
+        checkin_ttl: std::time::Duration,
+    ) -> Result<ReplayOutcome, RelayStoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        type Kept = (String, Option<String>, i64, String, Vec<u8>, Option<i64>);
+        let kept: Option<Kept> = tx
+            .query_row(
+                "SELECT msn, webhook_id, received_at_ms, status, body, replayed_as
+                 FROM events WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((msn, webhook_id, received_at_ms, status, body, replayed_as)) = kept else {
+            return Err(RelayStoreError::UnknownEvent(id));
+        };
+        check_replayable(id, &status, replayed_as)?;
+        let classified = classify(&body, received_at_ms, checkin_ttl);
+        if classified.kind == StoredKind::Malformed {
+            return Ok(ReplayOutcome::StillRejected {
+                reason: classified.reason,
+            });
+        }
+        // The kept row gives its place in de-duplication to the new one.
+        tx.execute("UPDATE events SET accepted = 0 WHERE id = ?1", [id])?;
+        let event = NewEvent {
+            hold: super::Hold::for_store(&msn, &classified),
+            msn,
+            webhook_id,
+            // A check-in is judged by whether its token still lives now.
+            received_at_ms: if classified.kind == StoredKind::CheckedIn {
+                now_ms
+            } else {
+                received_at_ms
+            },
+            body: body.into(),
+            classified,
+        };
+        let gate: CheckInGate = std::sync::Arc::new(|_| true);
+        let (outcome, _) = ingest_one(&tx, &event, &gate)?;
+        if outcome.duplicate {
+            // Dropping the transaction rolls it back: the kept row stays as it was.
+            return Ok(ReplayOutcome::Duplicate {
+                event_id: outcome.event_id,
+            });
+        }
+        tx.execute(
+            "UPDATE events SET replayed_as = ?2 WHERE id = ?1",
+            params![id, outcome.event_id],
+        )?;
+        tx.commit()?;
+        Ok(ReplayOutcome::Filed(outcome))
     }
 
     /// The raw body of one event (operators replaying or inspecting it).

@@ -15,8 +15,9 @@
 //! grown past a size and truncates it once writes stop.
 
 use super::{
-    CheckInGate, CommitListener, Disposition, FreshDelivery, IngestOutcome, NewEvent, RelayStorage,
-    RelayStoreError, RetentionPolicy, StorageCounts, TillIdentity, TillKey, WebhookSecret,
+    CheckInGate, CommitListener, Disposition, FreshDelivery, IngestOutcome, NewEvent, PartnerKeys,
+    RelayStorage, RelayStoreError, RetentionPolicy, StorageCounts, TillIdentity, TillKey,
+    WebhookSecret,
 };
 use crate::migrations::{self, MigrationList};
 use crate::relay::classify::{RouteKey, StoredKind};
@@ -32,10 +33,20 @@ use tokio::sync::oneshot;
 /// The relay schema: `migrations/relay/`, loaded the way every database's migrations are (see
 /// `crate::migrations`). A database created when the first file was `01-init/up.sql` is at
 /// version 1 with the same schema and opens unchanged.
-pub const MIGRATIONS: MigrationList = &[(
-    "0001_init.sql",
-    include_str!("../../../migrations/relay/0001_init.sql"),
-)];
+pub const MIGRATIONS: MigrationList = &[
+    (
+        "0001_init.sql",
+        include_str!("../../../migrations/relay/0001_init.sql"),
+    ),
+    (
+        "0002_replay.sql",
+        include_str!("../../../migrations/relay/0002_replay.sql"),
+    ),
+    (
+        "0003_partners.sql",
+        include_str!("../../../migrations/relay/0003_partners.sql"),
+    ),
+];
 
 /// SQLite `synchronous` for the relay database (WAL mode).
 ///
@@ -333,6 +344,38 @@ impl RelayStorage for SqliteStorage {
                 })
             })?;
             Ok(Some(rows.collect::<Result<Vec<_>, _>>()?))
+        })
+    }
+
+    fn partner(
+        &self,
+        partner_id: String,
+    ) -> BoxFuture<'static, Result<Option<PartnerKeys>, RelayStoreError>> {
+        self.read(move |conn| {
+            let exists: Option<i64> = conn
+                .prepare_cached("SELECT 1 FROM partners WHERE partner_id = ?1")?
+                .query_row([&partner_id], |r| r.get(0))
+                .optional()?;
+            if exists.is_none() {
+                return Ok(None);
+            }
+            let secrets = conn
+                .prepare_cached(
+                    "SELECT webhook_id, secret FROM partner_secrets WHERE partner_id = ?1
+                     ORDER BY created_at_ms DESC",
+                )?
+                .query_map([&partner_id], |r| {
+                    Ok(WebhookSecret {
+                        webhook_id: r.get(0)?,
+                        secret: r.get(1)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let msns = conn
+                .prepare_cached("SELECT msn FROM stores WHERE partner_id = ?1 ORDER BY msn")?
+                .query_map([&partner_id], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(Some(PartnerKeys { secrets, msns }))
         })
     }
 
@@ -791,15 +834,14 @@ fn in_savepoint<T>(
     }
 }
 
-fn ingest_one(
+pub(super) fn ingest_one(
     conn: &Connection,
     event: &NewEvent,
     gate: &CheckInGate,
 ) -> Result<(IngestOutcome, Option<FreshDelivery>), rusqlite::Error> {
     let c = &event.classified;
-    if c.kind != StoredKind::Malformed
-        && let Some(outcome) = find_accepted(conn, &event.msn, &c.dedupe_key)?
-    {
+    // A malformed body too: it was answered 2xx, so the same bytes again are a re-delivery.
+    if let Some(outcome) = find_accepted(conn, &event.msn, &c.dedupe_key)? {
         return Ok((outcome, None));
     }
 
@@ -807,6 +849,7 @@ fn ingest_one(
     let (disposition_base, till): (Disposition, Option<(TillKey, String)>) =
         match (&c.kind, &c.route) {
             (StoredKind::Malformed, _) => (Disposition::Rejected, None),
+            _ if event.hold.is_some() => (Disposition::Unrouted, None),
             (StoredKind::CheckedIn, RouteKey::MerchantQr(qr)) => {
                 let expired = c
                     .actionable_until_ms
@@ -843,17 +886,18 @@ fn ingest_one(
             },
             _ => (Disposition::Unrouted, None),
         };
-    // A check-in nobody can take and a malformed body are answered non-2xx, so
-    // they do not count as accepted (a retry is filed again).
+    // A check-in nobody can take is answered non-2xx, so it does not count as
+    // accepted (a retry is filed again). A malformed body is answered 2xx (kept
+    // for operators) and takes part in de-duplication like any other.
     let accepted = !matches!(
         (&disposition_base, c.kind),
-        (Disposition::Rejected | Disposition::Refused { .. }, _)
-            | (Disposition::Unrouted, StoredKind::CheckedIn)
+        (Disposition::Refused { .. }, _) | (Disposition::Unrouted, StoredKind::CheckedIn)
     );
     let reason = match &disposition_base {
         Disposition::Rejected => c.reason.clone(),
         Disposition::Refused { .. } => Some("till offline".to_string()),
         Disposition::Expired => Some("customer token expired before delivery".to_string()),
+        Disposition::Unrouted if event.hold.is_some() => event.hold.map(|h| h.reason().to_string()),
         Disposition::Unrouted => Some(match &c.route {
             RouteKey::MerchantQr(_) => "no till has this merchantQrId".to_string(),
             RouteKey::Reference { till_id: None, .. } => {
@@ -972,6 +1016,7 @@ fn find_accepted(
                 seq: id.unsigned_abs(),
             },
             ("expired", _, _) => Disposition::Expired,
+            ("rejected", _, _) => Disposition::Rejected,
             _ => Disposition::Unrouted,
         };
         Ok(IngestOutcome {
@@ -1021,13 +1066,17 @@ fn prune_in(
     let undelivered_before = now_ms.saturating_sub(policy.undelivered_ms);
     let n = conn
         .prepare_cached(
+            // The newest event always stays: SQLite gives a new row the largest id + 1, so
+            // removing it would hand its id (a till's cursor may be there) to the next event,
+            // which that till would then skip.
             "DELETE FROM events WHERE id IN (
                SELECT id FROM events
-               WHERE received_at_ms < ?2
-                  OR (received_at_ms < ?1 AND (
-                        status <> 'routed'
-                        OR acked_at_ms < ?1
-                        OR actionable_until_ms < ?1))
+               WHERE (received_at_ms < ?2
+                      OR (received_at_ms < ?1 AND (
+                            status <> 'routed'
+                            OR acked_at_ms < ?1
+                            OR actionable_until_ms < ?1)))
+                 AND id < (SELECT max(id) FROM events)
                LIMIT ?3)",
         )?
         .execute(params![done_before, undelivered_before, PRUNE_CHUNK])?;
@@ -1050,6 +1099,7 @@ mod tests {
             received_at_ms: at,
             body: body.as_bytes().to_vec().into(),
             classified: classify(body.as_bytes(), at, TTL),
+            hold: None,
         }
     }
 
@@ -1318,15 +1368,19 @@ mod tests {
             left.iter().map(|e| e.seq).collect::<Vec<_>>(),
             vec![seq(&old_pending), seq(&recent_acked)]
         );
-        // Past the undelivered retention even the unacknowledged one goes.
-        assert_eq!(storage.prune(policy, 200_000).await.unwrap(), 2);
-        assert!(
-            storage
-                .deliveries_after(till, 0, 200_000, 10)
-                .await
-                .unwrap()
-                .is_empty()
+        // Past the undelivered retention even the unacknowledged one goes; the newest event
+        // stays, so the next one never gets an id a cursor has passed.
+        assert_eq!(storage.prune(policy, 200_000).await.unwrap(), 1);
+        let left = storage
+            .deliveries_after(till, 0, 200_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            left.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![seq(&recent_acked)]
         );
+        let next = ingest(payment("t1-e"), 200_000).await.unwrap();
+        assert!(seq(&next) > seq(&recent_acked), "ids never go back");
     }
 
     #[tokio::test]

@@ -2,6 +2,8 @@
 //! binary on loopback, provision it through its CLI, sign webhooks like Vipps.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use kasse::vipps::webhook;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -118,13 +120,36 @@ impl Relay {
         (relay, Logs { lines, reader })
     }
 
+    /// Like [`Relay::start`], with more environment variables.
+    pub async fn start_with_env(
+        db: &Path,
+        listen: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Relay {
+        Relay::spawn_env(db, listen, extra, env, Stdio::inherit())
+            .await
+            .0
+    }
+
     async fn spawn(
         db: &Path,
         listen: &str,
         extra: &[&str],
         stderr: Stdio,
     ) -> (Relay, Option<tokio::process::ChildStderr>) {
+        Relay::spawn_env(db, listen, extra, &[], stderr).await
+    }
+
+    async fn spawn_env(
+        db: &Path,
+        listen: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> (Relay, Option<tokio::process::ChildStderr>) {
         let mut cmd = tokio::process::Command::new(BIN);
+        cmd.envs(env.iter().copied());
         cmd.arg("--db")
             .arg(db)
             .args(["serve", "--listen", listen])
