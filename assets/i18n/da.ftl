@@ -369,3 +369,6 @@ customer-change = Byttepenge: { $amount }
 customer-discount = Rabat
 customer-window-title = kundeskærm
 customer-display-toggle = Kundeskærm til/fra
+admin-customer-display-open = Åbn kundeskærmen, når kassen starter
+admin-customer-display-fullscreen = Kundeskærm i fuld skærm
+admin-customer-display-at = Kundeskærmens placering x,y (dens skærm; tom: hvor som helst)

@@ -369,3 +369,6 @@ customer-change = Your change: { $amount }
 customer-discount = Discount
 customer-window-title = customer display
 customer-display-toggle = Customer display on/off
+admin-customer-display-open = Open the customer display when the till starts
+admin-customer-display-fullscreen = Customer display full screen
+admin-customer-display-at = Customer display position x,y (its monitor; empty: anywhere)

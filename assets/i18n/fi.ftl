@@ -369,3 +369,6 @@ customer-change = Vaihtoraha: { $amount }
 customer-discount = Alennus
 customer-window-title = asiakasnäyttö
 customer-display-toggle = Asiakasnäyttö päälle/pois
+admin-customer-display-open = Avaa asiakasnäyttö, kun kassa käynnistyy
+admin-customer-display-fullscreen = Asiakasnäyttö koko näytöllä
+admin-customer-display-at = Asiakasnäytön paikka x,y (sen näyttö; tyhjä: mikä tahansa)

@@ -369,3 +369,6 @@ customer-change = Vekslepenger: { $amount }
 customer-discount = Rabatt
 customer-window-title = kundeskjerm
 customer-display-toggle = Kundeskjerm av/på
+admin-customer-display-open = Åpne kundeskjermen når kassen starter
+admin-customer-display-fullscreen = Kundeskjerm i fullskjerm
+admin-customer-display-at = Kundeskjermens plass x,y (skjermen dens; tom: hvor som helst)

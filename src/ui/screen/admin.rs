@@ -75,6 +75,11 @@ pub struct Settings {
     pub shop_address: String,
     /// A PNG file printed at the top of receipts; empty: none.
     pub shop_logo: String,
+    /// `[customer_display]`: open at start, where (`x,y`, empty: where the desktop puts it),
+    /// full screen.
+    pub customer_display_open: bool,
+    pub customer_display_at: String,
+    pub customer_display_fullscreen: bool,
     pub printer: String,
 }
 
@@ -130,6 +135,12 @@ impl Settings {
                 .collect::<Vec<_>>()
                 .join(", "),
             shop_logo: config.shop.logo.clone(),
+            customer_display_open: config.customer_display.open,
+            customer_display_at: match (config.customer_display.x, config.customer_display.y) {
+                (Some(x), Some(y)) => format!("{x},{y}"),
+                _ => String::new(),
+            },
+            customer_display_fullscreen: config.customer_display.fullscreen,
             printer: config.printer.connection.to_string(),
         }
     }
@@ -182,6 +193,16 @@ impl Settings {
             .collect::<Vec<_>>()
             .join("\n");
         config.shop.logo = self.shop_logo.trim().to_owned();
+        config.customer_display.open = self.customer_display_open;
+        config.customer_display.fullscreen = self.customer_display_fullscreen;
+        (config.customer_display.x, config.customer_display.y) =
+            parse_position(&self.customer_display_at).ok_or_else(|| ConfigError::Invalid {
+                key: "customer_display.x",
+                message: format!(
+                    "{:?} is not a position: write x,y (e.g. 1920,0) or leave it empty",
+                    self.customer_display_at.trim()
+                ),
+            })?;
         config.printer.connection = self.printer.trim().parse().map_err(
             |e: crate::print::connection::ConnectionParseError| ConfigError::Invalid {
                 key: "printer.connection",
@@ -293,6 +314,8 @@ pub enum Message {
     Field(Field, String),
     /// Pay shows a QR for every payment (on) or the till's own QR (off).
     OneTimeQrAlways(bool),
+    CustomerDisplayOpen(bool),
+    CustomerDisplayFullscreen(bool),
     Save,
     TestConnection,
     EditItem(Option<String>),
@@ -339,7 +362,18 @@ pub enum Field {
     ShopOrgNr,
     ShopAddress,
     ShopLogo,
+    CustomerDisplayAt,
     Printer,
+}
+
+/// `x,y` as typed (spaces allowed); empty: no position. `None` when it is neither.
+fn parse_position(text: &str) -> Option<(Option<i32>, Option<i32>)> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Some((None, None));
+    }
+    let (x, y) = text.split_once(',')?;
+    Some((Some(x.trim().parse().ok()?), Some(y.trim().parse().ok()?)))
 }
 
 /// Widget id of a settings field (`admin-field-relay-url`, ...).
@@ -361,6 +395,7 @@ pub fn field_id(field: Field) -> String {
         Field::ShopOrgNr => "shop-org-nr",
         Field::ShopAddress => "shop-address",
         Field::ShopLogo => "shop-logo",
+        Field::CustomerDisplayAt => "customer-display-at",
         Field::Printer => "printer",
     };
     format!("admin-field-{name}")
@@ -704,6 +739,7 @@ fn update_unlocked(
                 Field::ShopOrgNr => &mut s.shop_org_nr,
                 Field::ShopAddress => &mut s.shop_address,
                 Field::ShopLogo => &mut s.shop_logo,
+                Field::CustomerDisplayAt => &mut s.customer_display_at,
                 Field::Printer => &mut s.printer,
             };
             *slot = value;
@@ -711,6 +747,14 @@ fn update_unlocked(
         }
         Message::OneTimeQrAlways(on) => {
             form.settings.one_time_qr_always = on;
+            form.save_result = None;
+        }
+        Message::CustomerDisplayOpen(on) => {
+            form.settings.customer_display_open = on;
+            form.save_result = None;
+        }
+        Message::CustomerDisplayFullscreen(on) => {
+            form.settings.customer_display_fullscreen = on;
             form.save_result = None;
         }
         Message::Save => return Action::Save(form.settings.clone()),
@@ -944,6 +988,29 @@ mod tests {
             form.apply(&config).unwrap().till.currency,
             crate::core::money::Currency::Nok
         );
+    }
+
+    #[test]
+    fn the_customer_display_opens_where_admin_says() {
+        let config = Config::default();
+        let mut form = Settings::from_config(&config);
+        assert_eq!(form.customer_display_at, "");
+        form.customer_display_open = true;
+        form.customer_display_fullscreen = true;
+        form.customer_display_at = " 1920, 0 ".into();
+        let applied = form.apply(&config).unwrap();
+        assert!(applied.customer_display.open && applied.customer_display.fullscreen);
+        assert_eq!(
+            (applied.customer_display.x, applied.customer_display.y),
+            (Some(1920), Some(0))
+        );
+        assert_eq!(
+            Settings::from_config(&applied).customer_display_at,
+            "1920,0"
+        );
+        form.customer_display_at = "left".into();
+        let err = form.apply(&config).unwrap_err().to_string();
+        assert!(err.contains("customer_display.x"), "{err}");
     }
 
     #[test]

@@ -139,6 +139,20 @@ pub(super) fn connection<'a>(
         big_button(ctx.t("customer-display-toggle"), theme::plain_button)
             .width(Fill)
             .on_press(Message::CustomerDisplay),
+        iced::widget::checkbox(s.customer_display_open)
+            .label(ctx.t("admin-customer-display-open"))
+            .on_toggle(Message::CustomerDisplayOpen)
+            .size(28)
+            .text_size(size::BODY),
+        iced::widget::checkbox(s.customer_display_fullscreen)
+            .label(ctx.t("admin-customer-display-fullscreen"))
+            .on_toggle(Message::CustomerDisplayFullscreen)
+            .size(28)
+            .text_size(size::BODY),
+        labelled(
+            ctx.t("admin-customer-display-at"),
+            field_input(&s.customer_display_at, Field::CustomerDisplayAt, false)
+        ),
     ]
     .spacing(10);
     if let Some(result) = &form.test_print {
