@@ -109,16 +109,7 @@ pub fn training(config_path: Option<PathBuf>, args: TrainingArgs) -> anyhow::Res
                    "changed": changed }),
         )
     })();
-    match result {
-        Ok(v) => {
-            print_line(&v);
-            Ok(exit::COMPLETED)
-        }
-        Err(e) => {
-            eprintln!("kasse: {e:#}");
-            Ok(exit::FAILED)
-        }
-    }
+    Ok(answer(result))
 }
 
 pub fn drawer(config_path: Option<PathBuf>, args: DrawerArgs) -> anyhow::Result<i32> {
@@ -159,16 +150,7 @@ pub fn drawer(config_path: Option<PathBuf>, args: DrawerArgs) -> anyhow::Result<
             DrawerCommand::Expected => json!({ "expected_cash": store.expected_cash()? }),
         })
     })();
-    match result {
-        Ok(v) => {
-            print_line(&v);
-            Ok(exit::COMPLETED)
-        }
-        Err(e) => {
-            eprintln!("kasse: {e:#}");
-            Ok(exit::FAILED)
-        }
-    }
+    Ok(answer(result))
 }
 
 pub fn report(config_path: Option<PathBuf>, args: ReportArgs) -> anyhow::Result<i32> {
@@ -212,6 +194,20 @@ pub fn report(config_path: Option<PathBuf>, args: ReportArgs) -> anyhow::Result<
         Err(e) => {
             eprintln!("kasse: {e:#}");
             Ok(exit::FAILED)
+        }
+    }
+}
+
+/// Prints a command's JSON answer (exit 0) or its error (exit 1).
+fn answer(result: anyhow::Result<serde_json::Value>) -> i32 {
+    match result {
+        Ok(v) => {
+            print_line(&v);
+            exit::COMPLETED
+        }
+        Err(e) => {
+            eprintln!("kasse: {e:#}");
+            exit::FAILED
         }
     }
 }
