@@ -152,6 +152,20 @@ async fn a_day_headless_from_float_to_z() {
         bytes.windows(5).any(|w| w == [0x1b, b'p', 0, 25, 250]),
         "a drawer-kick pulse was sent"
     );
+    // Training mode headless: on (a manager's PIN), the Z waits, off again.
+    let out = kasse(&config, &["training", "on", "--cashier", &m], Some("4321"));
+    ok(&out);
+    assert_eq!(json_lines(&out)[0]["training"], true);
+    assert_eq!(json_lines(&out)[0]["changed"], true);
+    let out = kasse(&config, &["training", "status"], None);
+    ok(&out);
+    assert_eq!(json_lines(&out)[0]["training"], true);
+    let out = kasse(&config, &["report", "z"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("training mode"));
+    let out = kasse(&config, &["training", "off"], None);
+    ok(&out);
+    assert_eq!(json_lines(&out)[0]["training"], false);
     let out = kasse(&config, &["drawer", "count", "72900"], None);
     ok(&out);
     assert_eq!(json_lines(&out)[0]["difference"], 0);
