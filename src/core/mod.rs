@@ -3,6 +3,7 @@
 //! No I/O, no async, no iced. The rules are written up in `docs/domain.md`.
 
 pub mod article_group;
+pub mod backoff;
 pub mod basket;
 pub mod cashier;
 pub mod catalog;

@@ -113,26 +113,29 @@ impl RateLimiter {
     }
 }
 
-/// Exponential back-off with full jitter removed (deterministic; the limiter spreads calls).
+/// Exponential back-off ([`crate::core::backoff`]) without jitter (deterministic; the limiter
+/// spreads calls), counting its own attempts.
 #[derive(Debug, Clone)]
 pub struct Backoff {
-    next: Duration,
+    initial: Duration,
     max: Duration,
+    attempt: u32,
 }
 
 impl Backoff {
     pub fn new(initial: Duration, max: Duration) -> Self {
         Self {
-            next: initial,
-            max: max.max(initial),
+            initial,
+            max,
+            attempt: 0,
         }
     }
 
     /// The delay before the next retry; doubles each time up to the maximum. A server's
     /// `Retry-After` wins when it is longer.
     pub fn next_delay(&mut self, retry_after: Option<Duration>) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(self.max);
+        self.attempt = self.attempt.saturating_add(1);
+        let d = crate::core::backoff::exponential(self.initial, self.max, self.attempt);
         match retry_after {
             Some(ra) if ra > d => ra.min(WINDOW),
             _ => d,

@@ -648,10 +648,8 @@ async fn post_acks(
 /// Delay before reconnect attempt `attempt` (1-based): exponential from
 /// `reconnect_min`, capped at `reconnect_max`, drawn from half to all of it.
 fn backoff(config: &RelayClientConfig, attempt: u32) -> Duration {
-    let exp = config
-        .reconnect_min
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
-    let cap = exp.min(config.reconnect_max);
+    let cap =
+        crate::core::backoff::exponential(config.reconnect_min, config.reconnect_max, attempt);
     let half = cap / 2;
     half + rand::rng().random_range(Duration::ZERO..=cap - half)
 }

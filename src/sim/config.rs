@@ -59,8 +59,7 @@ pub struct Backoff {
 impl Backoff {
     /// The wait after failed attempt number `attempt` (1-based).
     pub fn delay_after(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
-        self.initial.saturating_mul(factor).min(self.max)
+        crate::core::backoff::exponential(self.initial, self.max, attempt)
     }
 }
 
