@@ -410,32 +410,14 @@ fn load_or_create_test_key(path: &Path) -> Result<PrivateKey, SigningError> {
     }
     let key = process_test_key()?;
     let text = test_key_file_text(&key)?;
-    write_private(path, text.as_bytes()).map_err(|e| SigningError::WriteTestKey {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
+    crate::config::create_private(path, text.as_bytes()).map_err(|e| {
+        SigningError::WriteTestKey {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        }
     })?;
     tracing::info!(path = %path.display(), "wrote Kasse's test signing key (demo and test use only)");
     Ok(key)
-}
-
-/// Writes a file only its owner can read (created with mode 0600, never looser).
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }
 
 #[cfg(test)]
@@ -537,7 +519,7 @@ mod tests {
         // Configured explicitly, the marked file is still the test key.
         let path = dir.path().join("copied.pem");
         let key = process_test_key().unwrap();
-        write_private(&path, test_key_file_text(&key).unwrap().as_bytes()).unwrap();
+        crate::config::create_private(&path, test_key_file_text(&key).unwrap().as_bytes()).unwrap();
         c.signing.key_file = path.to_string_lossy().into_owned();
         c.signing.key_version = "2026-1".into();
         assert_eq!(
@@ -589,7 +571,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut c = config(dir.path());
         let path = dir.path().join("junk.pem");
-        write_private(&path, b"-----BEGIN CERTIFICATE-----\nAAAA\n").unwrap();
+        crate::config::create_private(&path, b"-----BEGIN CERTIFICATE-----\nAAAA\n").unwrap();
         c.signing.key_file = path.to_string_lossy().into_owned();
         c.signing.key_version = "1".into();
         assert!(matches!(

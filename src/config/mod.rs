@@ -23,7 +23,7 @@ use url::Url;
 pub use crate::core::money::{Currency, Locale};
 pub use crate::print::PrinterConnection;
 pub use crate::vipps::{Environment as VippsEnvironment, Secret};
-pub use private::write_private;
+pub use private::{create_private, write_private};
 
 /// The `[vipps]` section: environment, sales unit and credentials (typed, secrets wrapped).
 pub type VippsSection = crate::vipps::Settings;
