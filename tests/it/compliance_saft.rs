@@ -461,9 +461,7 @@ async fn saft_export_of_cash_split_and_till_returns_validates() {
         matches!(e, EngineEvent::AwaitingCheckIn { amount: 2_900, .. })
     })
     .await;
-    assert!(env.demo.phone.scan().await.unwrap());
-    let reference = requested(&mut rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
+    customer_scans_and_approves(&env, &mut rx).await;
     wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
     // One bread of the cash sale back in cash.
     engine

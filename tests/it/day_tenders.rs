@@ -95,13 +95,7 @@ async fn split_cash_then_vipps_pays_the_rest() {
         matches!(e, EngineEvent::AwaitingCheckIn { amount: 2_900, .. })
     })
     .await;
-    assert!(env.demo.phone.scan().await.unwrap());
-    let reference = requested(&mut rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
-    wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await;
+    let reference = customer_scans_and_approves(&env, &mut rx).await;
 
     let p = env.ledger(&reference).await;
     assert_eq!(p.amount.value, 2_900);
@@ -291,13 +285,7 @@ async fn a_day_with_cashiers_a_return_and_x_and_z_reports() {
     wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
     // Sale 2: all Vipps.
     let s2 = start_sale(&engine, &mut rx, basket()).await;
-    assert!(env.demo.phone.scan().await.unwrap());
-    let reference = requested(&mut rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
-    wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await;
+    customer_scans_and_approves(&env, &mut rx).await;
     wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
     // Return 15.00 (one bread) of sale 2 to Vipps.
     engine
@@ -461,9 +449,7 @@ async fn returns_of_lines_go_back_to_their_tender_and_are_signed() {
     wait_for(&mut rx, "paid", |e| matches!(e, EngineEvent::Paid { .. })).await;
     wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
     let vipps_sale = start_sale(&engine, &mut rx, basket()).await;
-    assert!(env.demo.phone.scan().await.unwrap());
-    let reference = requested(&mut rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
+    let reference = customer_scans_and_approves(&env, &mut rx).await;
     wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
 
     let ret = |sale_id: i64, position: i64, quantity: i64| Command::Return {

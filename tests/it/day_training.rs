@@ -51,13 +51,7 @@ async fn training_sales_are_numbered_apart_unsigned_and_out_of_the_takings() {
     wait_for(&mut rx, "paid", |e| matches!(e, EngineEvent::Paid { .. })).await;
     wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
     let t2 = start_sale(&engine, &mut rx, one_item(2_500)).await;
-    assert!(env.demo.phone.scan().await.unwrap());
-    let reference = requested(&mut rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
-    wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await;
+    customer_scans_and_approves(&env, &mut rx).await;
     wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
 
     // Refused while training: Z, cash movements, returns (of a real or a training sale).

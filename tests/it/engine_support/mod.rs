@@ -423,3 +423,19 @@ pub async fn start_sale(
         _ => unreachable!(),
     }
 }
+
+/// The simulated customer scans the till's QR and approves the request; returns its reference
+/// once the engine says the sale completed.
+pub async fn customer_scans_and_approves(
+    env: &Env,
+    rx: &mut broadcast::Receiver<EngineEvent>,
+) -> String {
+    assert!(env.demo.phone.scan().await.unwrap());
+    let reference = requested(rx).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    wait_for(rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    reference
+}
