@@ -3,7 +3,9 @@
 //! synchronous).
 
 use super::postgres::{PgOptions, connect_pool, replay_on};
-use super::provisioning::{check_msn, check_partner_id, check_qr, now_ms};
+use super::provisioning::{
+    check_new_partner, check_new_store, check_qr, check_webhook_secret, now_ms,
+};
 use super::{
     EventFilter, EventSummary, NewTill, RelayDatabase, RelayDb, RelayStoreError, ReplayOutcome,
     StoreInfo, TillInfo, generate_till_token, token_hash,
@@ -48,10 +50,7 @@ impl RelayAdmin {
         match self {
             RelayAdmin::Sqlite(db) => db.add_store(msn, name),
             RelayAdmin::Postgres(pg) => pg.run(|pool| async move {
-                check_msn(msn)?;
-                if name.trim().is_empty() {
-                    return Err(RelayStoreError::Empty("store name"));
-                }
+                check_new_store(msn, name)?;
                 let n = pool
                     .get()
                     .await?
@@ -78,12 +77,7 @@ impl RelayAdmin {
         match self {
             RelayAdmin::Sqlite(db) => db.add_secret(msn, webhook_id, secret),
             RelayAdmin::Postgres(pg) => pg.run(|pool| async move {
-                if webhook_id.trim().is_empty() {
-                    return Err(RelayStoreError::Empty("webhook id"));
-                }
-                if secret.is_empty() {
-                    return Err(RelayStoreError::Empty("webhook secret"));
-                }
+                check_webhook_secret(webhook_id, secret)?;
                 let client = pool.get().await?;
                 require_store(&client, msn).await?;
                 client
@@ -103,10 +97,7 @@ impl RelayAdmin {
         match self {
             RelayAdmin::Sqlite(db) => db.add_partner(partner_id, name),
             RelayAdmin::Postgres(pg) => pg.run(|pool| async move {
-                check_partner_id(partner_id)?;
-                if name.trim().is_empty() {
-                    return Err(RelayStoreError::Empty("partner name"));
-                }
+                check_new_partner(partner_id, name)?;
                 let n = pool
                     .get()
                     .await?
@@ -133,12 +124,7 @@ impl RelayAdmin {
         match self {
             RelayAdmin::Sqlite(db) => db.add_partner_secret(partner_id, webhook_id, secret),
             RelayAdmin::Postgres(pg) => pg.run(|pool| async move {
-                if webhook_id.trim().is_empty() {
-                    return Err(RelayStoreError::Empty("webhook id"));
-                }
-                if secret.is_empty() {
-                    return Err(RelayStoreError::Empty("webhook secret"));
-                }
+                check_webhook_secret(webhook_id, secret)?;
                 let client = pool.get().await?;
                 require_partner(&client, partner_id).await?;
                 client

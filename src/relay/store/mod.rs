@@ -185,6 +185,33 @@ pub struct FreshDelivery {
     pub event: WireEvent,
 }
 
+impl FreshDelivery {
+    /// Event `id` just filed for `till` from `event` as classified by `cl`.
+    pub(super) fn new(
+        till: TillKey,
+        prev_seq: i64,
+        id: i64,
+        cl: &crate::relay::classify::Classified,
+        event: &NewEvent,
+    ) -> FreshDelivery {
+        FreshDelivery {
+            till,
+            prev_seq: prev_seq.unsigned_abs(),
+            actionable_until_ms: cl.actionable_until_ms,
+            event: WireEvent {
+                seq: id.unsigned_abs(),
+                kind: if cl.kind == crate::relay::classify::StoredKind::CheckedIn {
+                    crate::relay::wire::EventKind::CheckedIn
+                } else {
+                    crate::relay::wire::EventKind::Payment
+                },
+                received_at_ms: event.received_at_ms,
+                payload: String::from_utf8_lossy(&event.body).into_owned(),
+            },
+        }
+    }
+}
+
 /// Told, after each commit, about the new deliveries.
 pub type CommitListener = Arc<dyn Fn(Vec<FreshDelivery>) + Send + Sync>;
 

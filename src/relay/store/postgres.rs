@@ -526,21 +526,7 @@ async fn file_in(
         };
     };
     let id: i64 = row.get(0);
-    let fresh = till.map(|key| FreshDelivery {
-        till: key,
-        prev_seq: prev_seq.unsigned_abs(),
-        actionable_until_ms: cl.actionable_until_ms,
-        event: WireEvent {
-            seq: id.unsigned_abs(),
-            kind: if cl.kind == StoredKind::CheckedIn {
-                EventKind::CheckedIn
-            } else {
-                EventKind::Payment
-            },
-            received_at_ms: event.received_at_ms,
-            payload: String::from_utf8_lossy(&event.body).into_owned(),
-        },
-    });
+    let fresh = till.map(|key| FreshDelivery::new(key, prev_seq, id, cl, event));
     if let Some(key) = till {
         let stmt = c.prepare_cached("SELECT pg_notify($1, $2)").await?;
         c.execute(&stmt, &[&CHANNEL, &format!("{instance} {key}")])

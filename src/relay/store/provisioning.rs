@@ -121,6 +121,34 @@ pub(super) fn check_partner_id(id: &str) -> Result<(), RelayStoreError> {
     Ok(())
 }
 
+/// A new store: a valid MSN and a name.
+pub(super) fn check_new_store(msn: &str, name: &str) -> Result<(), RelayStoreError> {
+    check_msn(msn)?;
+    check_filled(name, "store name")
+}
+
+/// A new partner: a valid id and a name.
+pub(super) fn check_new_partner(id: &str, name: &str) -> Result<(), RelayStoreError> {
+    check_partner_id(id)?;
+    check_filled(name, "partner name")
+}
+
+/// A webhook registration's id and secret, both given.
+pub(super) fn check_webhook_secret(webhook_id: &str, secret: &str) -> Result<(), RelayStoreError> {
+    check_filled(webhook_id, "webhook id")?;
+    if secret.is_empty() {
+        return Err(RelayStoreError::Empty("webhook secret"));
+    }
+    Ok(())
+}
+
+fn check_filled(text: &str, what: &'static str) -> Result<(), RelayStoreError> {
+    if text.trim().is_empty() {
+        return Err(RelayStoreError::Empty(what));
+    }
+    Ok(())
+}
+
 pub(super) fn check_qr(qr: &str) -> Result<(), RelayStoreError> {
     if qr.is_empty() || qr.chars().count() > 128 || qr.chars().any(char::is_control) {
         return Err(RelayStoreError::InvalidMerchantQrId(qr.to_string()));
@@ -138,10 +166,7 @@ impl RelayDb {
 
     /// Add a store (sales unit). Fails if the MSN exists.
     pub fn add_store(&self, msn: &str, name: &str) -> Result<(), RelayStoreError> {
-        check_msn(msn)?;
-        if name.trim().is_empty() {
-            return Err(RelayStoreError::Empty("store name"));
-        }
+        check_new_store(msn, name)?;
         let inserted = self.conn.execute(
             "INSERT INTO stores (msn, name, created_at_ms) VALUES (?1, ?2, ?3)
              ON CONFLICT (msn) DO NOTHING",
@@ -156,10 +181,7 @@ impl RelayDb {
     /// Add a partner (a POS vendor whose one registration, made with partner keys, feeds
     /// all its stores). Fails if the id exists.
     pub fn add_partner(&self, partner_id: &str, name: &str) -> Result<(), RelayStoreError> {
-        check_partner_id(partner_id)?;
-        if name.trim().is_empty() {
-            return Err(RelayStoreError::Empty("partner name"));
-        }
+        check_new_partner(partner_id, name)?;
         let inserted = self.conn.execute(
             "INSERT INTO partners (partner_id, name, created_at_ms) VALUES (?1, ?2, ?3)
              ON CONFLICT (partner_id) DO NOTHING",
@@ -179,12 +201,7 @@ impl RelayDb {
         secret: &str,
     ) -> Result<(), RelayStoreError> {
         self.require_partner(partner_id)?;
-        if webhook_id.trim().is_empty() {
-            return Err(RelayStoreError::Empty("webhook id"));
-        }
-        if secret.is_empty() {
-            return Err(RelayStoreError::Empty("webhook secret"));
-        }
+        check_webhook_secret(webhook_id, secret)?;
         self.conn.execute(
             "INSERT INTO partner_secrets (partner_id, webhook_id, secret, created_at_ms)
              VALUES (?1, ?2, ?3, ?4)
@@ -246,12 +263,7 @@ impl RelayDb {
         secret: &str,
     ) -> Result<(), RelayStoreError> {
         self.require_store(msn)?;
-        if webhook_id.trim().is_empty() {
-            return Err(RelayStoreError::Empty("webhook id"));
-        }
-        if secret.is_empty() {
-            return Err(RelayStoreError::Empty("webhook secret"));
-        }
+        check_webhook_secret(webhook_id, secret)?;
         self.conn.execute(
             "INSERT INTO store_secrets (msn, webhook_id, secret, created_at_ms)
              VALUES (?1, ?2, ?3, ?4)

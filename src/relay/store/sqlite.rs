@@ -938,21 +938,7 @@ pub(super) fn ingest_one(
     ])?;
     let id = conn.last_insert_rowid();
     let fresh = match (&till, prev_seq) {
-        (Some((key, _)), Some(prev)) => Some(FreshDelivery {
-            till: *key,
-            prev_seq: prev.unsigned_abs(),
-            actionable_until_ms: c.actionable_until_ms,
-            event: WireEvent {
-                seq: id.unsigned_abs(),
-                kind: if c.kind == StoredKind::CheckedIn {
-                    EventKind::CheckedIn
-                } else {
-                    EventKind::Payment
-                },
-                received_at_ms: event.received_at_ms,
-                payload: String::from_utf8_lossy(&event.body).into_owned(),
-            },
-        }),
+        (Some((key, _)), Some(prev)) => Some(FreshDelivery::new(*key, prev, id, c, event)),
         _ => None,
     };
     let disposition = match disposition_base {
