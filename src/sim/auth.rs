@@ -25,16 +25,6 @@ fn same(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-/// Partner keys (BRIEF §2, partner-keys.md): a client id and secret of a POS vendor that act
-/// for several sales units. API calls name the sales unit in `Merchant-Serial-Number`
-/// (mandatory); a webhook registered without it covers all of them.
-#[derive(Debug, Clone)]
-pub struct PartnerKeys {
-    pub client_id: String,
-    pub client_secret: String,
-    pub msns: Vec<String>,
-}
-
 /// Whom a Webhooks API call acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookScope {

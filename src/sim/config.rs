@@ -45,6 +45,16 @@ impl Default for RateLimits {
     }
 }
 
+/// Partner keys (BRIEF §2, partner-keys.md): a client id and secret of a POS vendor that act
+/// for several sales units. API calls name the sales unit in `Merchant-Serial-Number`
+/// (mandatory); a webhook registered without it covers all of them.
+#[derive(Debug, Clone)]
+pub struct PartnerKeys {
+    pub client_id: String,
+    pub client_secret: String,
+    pub msns: Vec<String>,
+}
+
 /// Webhook retry schedule: exponential from `initial`, capped at `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
@@ -93,7 +103,7 @@ pub struct SimConfig {
     pub subscription_key: String,
     pub msn: String,
     /// Partner keys that may also act for this and other sales units (none by default).
-    pub partner: Option<super::auth::PartnerKeys>,
+    pub partner: Option<PartnerKeys>,
     /// The sales unit's market.
     pub currency: Currency,
     /// Access token lifetime (Vipps test: 1 hour).

@@ -17,9 +17,8 @@ use super::app::{App, random_base64, random_slug};
 use super::clock::{iso_7_digits, iso_millis, unix_nanos};
 use super::config::AutoCustomer;
 use super::delivery::{Attempt, Job};
-use super::epayment::landing_url;
 use super::faults::Faults;
-use super::render::ledger_json;
+use super::render::{landing_url, ledger_json};
 use super::state::{
     CHECKED_IN_EVENT, CustomerToken, PERSONAL_QR_V2_PREFIX, PaymentState, PersonalQrCode,
 };

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::app::{App, Idem, header, idempotency_lookup, idempotency_store, random_slug};
 use super::auth::{Msn, authorize};
 use super::problem::{ApiError, Reply, reference_not_found};
-use super::render::{events_json, payment_json};
+use super::render::{events_json, landing_url, payment_json};
 use super::state::{OpCounts, Payment, PaymentState, RateApi, State as Sim};
 use super::validate::{self, valid_reference};
 
@@ -109,11 +109,6 @@ fn create_keyed(
     };
     idempotency_store(&mut state, &endpoint, &key, request, &reply);
     Ok((reply, pushed))
-}
-
-/// The landing page (and one-time QR target) of a payment.
-pub fn landing_url(token: &str) -> String {
-    format!("https://landing.vipps.no?token={token}")
 }
 
 fn create_payment(

@@ -42,9 +42,9 @@ use axum::Router;
 use axum::routing::{get, post, put};
 use tokio::task::AbortHandle;
 
-pub use auth::PartnerKeys;
 pub use client::{ControlClient, ControlError, ScanOutcome};
 pub use clock::SimClock;
+pub use config::PartnerKeys;
 pub use config::{
     AutoCustomer, Backoff, Currency, DEFAULT_CUSTOMER_PHONE, RateLimits, SimConfig, TEST_CLIENT_ID,
     TEST_CLIENT_SECRET, TEST_MSN, TEST_SUBSCRIPTION_KEY,

@@ -8,6 +8,11 @@ use super::app::{amount_json, uuid_text};
 use super::clock::iso_millis;
 use super::state::{Payment, PaymentState};
 
+/// The landing page (and one-time QR target) of a payment.
+pub fn landing_url(token: &str) -> String {
+    format!("https://landing.vipps.no?token={token}")
+}
+
 /// A stable `profile.sub` for a customer.
 fn profile_sub(phone: &str) -> String {
     uuid_text(&Sha256::digest(phone.as_bytes()))

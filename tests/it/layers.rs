@@ -493,3 +493,68 @@ fn the_scan_finds_what_breaks_a_layer() {
     assert_eq!(problems("engine/x.rs", quiet), Vec::<String>::new());
     assert_eq!(problems("core/x.rs", quiet), Vec::<String>::new());
 }
+
+/// The modules of `src/sim/` (one file each) and which of them each names.
+fn sim_module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sim");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    let mut graph = std::collections::BTreeMap::new();
+    for file in &files {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        if name == "mod" {
+            continue;
+        }
+        let source = std::fs::read_to_string(file).unwrap();
+        let module = vec!["sim".to_string(), name.clone()];
+        let named = paths(&source, &module)
+            .into_iter()
+            .filter_map(|(_, p)| {
+                let rest = p.strip_prefix("crate::sim::")?;
+                let first = rest.split("::").next()?.to_string();
+                (first != name).then_some(first)
+            })
+            .collect();
+        graph.insert(name, named);
+    }
+    graph
+}
+
+#[test]
+fn the_simulators_modules_name_each_other_without_cycles() {
+    let graph = sim_module_graph();
+    assert!(
+        graph.len() > 10,
+        "only {} simulator modules seen",
+        graph.len()
+    );
+    // Depth-first search for a module that reaches itself again.
+    fn reaches(
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        from: &str,
+        target: &str,
+        path: &mut Vec<String>,
+    ) -> bool {
+        for next in graph.get(from).into_iter().flatten() {
+            if next == target {
+                return true;
+            }
+            if !path.contains(next) && graph.contains_key(next) {
+                path.push(next.clone());
+                if reaches(graph, next, target, path) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    for module in graph.keys() {
+        let mut path = vec![module.clone()];
+        assert!(
+            !reaches(&graph, module, module, &mut path),
+            "an import cycle in src/sim: {} -> {module}",
+            path.join(" -> ")
+        );
+    }
+}
