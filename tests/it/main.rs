@@ -37,6 +37,7 @@ mod sim_exchange;
 mod sim_faults;
 mod sim_flow;
 mod sim_idempotency;
+mod sim_login;
 mod sim_qr;
 mod sim_webhooks;
 mod store_concurrency;
