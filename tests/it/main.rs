@@ -49,3 +49,4 @@ mod ui_day;
 mod ui_flow;
 mod ui_screenshot;
 mod vipps_client;
+mod vipps_login;
