@@ -8,6 +8,7 @@ pub mod cashier;
 pub mod catalog;
 pub mod catalog_csv;
 pub mod journal_code;
+pub mod loyalty;
 pub mod money;
 pub mod payment;
 pub mod receipt;

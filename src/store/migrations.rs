@@ -42,6 +42,10 @@ pub const MIGRATIONS: MigrationList = &[
         "0008_training.sql",
         include_str!("../../migrations/till/0008_training.sql"),
     ),
+    (
+        "0009_loyalty.sql",
+        include_str!("../../migrations/till/0009_loyalty.sql"),
+    ),
 ];
 
 /// The schema version this build writes and understands.

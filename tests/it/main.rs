@@ -42,6 +42,7 @@ mod sim_qr;
 mod sim_webhooks;
 mod store_concurrency;
 mod store_journal;
+mod store_loyalty;
 mod store_open;
 mod store_repos;
 mod ui_customer_display;
