@@ -25,6 +25,7 @@ pub mod db;
 mod flow;
 pub mod keys;
 pub mod link;
+pub mod loyalty;
 pub mod pacing;
 mod receipt;
 mod record;

@@ -20,6 +20,7 @@ mod engine_crash;
 mod engine_faults;
 mod engine_flow;
 mod engine_followup;
+mod engine_loyalty;
 mod engine_review;
 mod engine_salesunit;
 mod engine_soak;

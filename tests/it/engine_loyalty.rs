@@ -1,0 +1,350 @@
+//! Enrolment as its own persisted state machine, against the simulator over loopback: approved,
+//! declined, expired, slow_down honoured, refused starts, and recovery after a crash at each
+//! step. Waiting goes through an injected sleep that moves the simulator's clock, so nothing
+//! sleeps for real and the waits are checked exactly.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use kasse::core::loyalty::{EnrolmentFailure, EnrolmentState};
+use kasse::engine::Clock;
+use kasse::engine::loyalty::{self, EnrolOutcome, SLOW_DOWN_STEP};
+use kasse::sim::{self, SimConfig, SimHandle};
+use kasse::store::Store;
+use kasse::vipps::{Client, Environment, LoginApi, LoginAuth, PhoneNumber, VippsConfig};
+
+const USER: &str = "4798765432";
+
+struct World {
+    sim: SimHandle,
+    api: LoginApi,
+    clock: Clock,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn start(config: SimConfig) -> World {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim = sim::spawn(config, listener);
+        let vipps = VippsConfig::new(
+            Environment::Custom(sim.base_url.clone()),
+            sim::TEST_CLIENT_ID,
+            sim::TEST_CLIENT_SECRET,
+            sim::TEST_SUBSCRIPTION_KEY,
+            sim::TEST_MSN,
+        );
+        let api = LoginApi::new(Client::new(vipps).unwrap(), LoginAuth::ClientSecretBasic);
+        let sim_clock = sim.clock().clone();
+        let clock = Clock::new(move || sim_clock.now());
+        World {
+            sim,
+            api,
+            clock,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The till's database (reopened after a "crash": nothing in memory survives).
+    fn store(&self) -> Store {
+        Store::open(&self.dir.path().join("till.db")).unwrap()
+    }
+
+    /// A sleep that moves the simulator's clock and records each wait; `act` runs at the
+    /// n-th wait (the customer acting in the app meanwhile).
+    fn sleeper(
+        &self,
+        waits: Rc<RefCell<Vec<Duration>>>,
+        act: Option<(usize, Action)>,
+    ) -> impl FnMut(Duration) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+        let clock = self.sim.clock().clone();
+        let control = self.sim.control();
+        move |d| {
+            waits.borrow_mut().push(d);
+            let n = waits.borrow().len();
+            let clock = clock.clone();
+            let control = control.clone();
+            let act = act.filter(|(at, _)| *at == n).map(|(_, a)| a);
+            Box::pin(async move {
+                clock.advance(d);
+                if let Some(action) = act {
+                    let login = control.logins().await.unwrap().pop().unwrap();
+                    match action {
+                        Action::Approve => {
+                            control
+                                .approve_login(&login.auth_req_id, "Kari", Some(&["sms"]))
+                                .await
+                                .unwrap();
+                        }
+                        Action::Deny => {
+                            control.deny_login(&login.auth_req_id).await.unwrap();
+                        }
+                    }
+                }
+            })
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Approve,
+    Deny,
+}
+
+fn number() -> PhoneNumber {
+    PhoneNumber::parse(USER).unwrap()
+}
+
+#[tokio::test]
+async fn loyalty_an_approved_invitation_stores_the_member_with_consents() {
+    let w = World::start(SimConfig::for_tests()).await;
+    let store = w.store();
+    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    assert_eq!(e.state, EnrolmentState::Pending);
+    assert_eq!(e.interval_s, Some(5));
+    // The code the till shows is the one the app shows.
+    let app = w.sim.control().logins().await.unwrap();
+    assert_eq!(
+        app[0].binding_message.as_deref(),
+        Some(e.binding_message.as_str())
+    );
+    assert_eq!(app[0].msisdn, USER);
+
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let outcome = loyalty::follow(
+        &store,
+        &w.api,
+        &w.clock,
+        e.id,
+        w.sleeper(waits.clone(), Some((2, Action::Approve))),
+    )
+    .await
+    .unwrap();
+    let EnrolOutcome::Member(member) = outcome else {
+        panic!("expected a member, got {outcome:?}");
+    };
+    assert_eq!(member.sub, sim::sub_of(sim::TEST_MSN, USER));
+    assert_eq!(member.given_name.as_deref(), Some("Kari"));
+    assert_eq!(member.msisdn, number());
+    let sms = member.consents.iter().find(|c| c.id == "sms").unwrap();
+    assert!(sms.accepted && sms.time_of_consent.ends_with('Z'));
+    assert_eq!(
+        *waits.borrow(),
+        vec![Duration::from_secs(5); 2],
+        "polled at the interval"
+    );
+    let stored = store.enrolment(e.id).unwrap().unwrap();
+    assert_eq!(stored.state, EnrolmentState::Approved);
+    assert_eq!(stored.member_id, Some(member.id));
+    assert_eq!(
+        store.member_by_msisdn(&number()).unwrap().unwrap().id,
+        member.id
+    );
+}
+
+#[tokio::test]
+async fn loyalty_declined_and_expired_invitations_make_no_member() {
+    let w = World::start(SimConfig::for_tests()).await;
+    let store = w.store();
+    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let outcome = loyalty::follow(
+        &store,
+        &w.api,
+        &w.clock,
+        e.id,
+        w.sleeper(waits.clone(), Some((1, Action::Deny))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome,
+        EnrolOutcome::NotEnrolled(EnrolmentFailure::Declined)
+    );
+    assert_eq!(
+        store.enrolment(e.id).unwrap().unwrap().state,
+        EnrolmentState::Declined
+    );
+
+    // Nobody answers: polled every 5 s until Vipps' 600 s are up, then EXPIRED.
+    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let outcome = loyalty::follow(
+        &store,
+        &w.api,
+        &w.clock,
+        e.id,
+        w.sleeper(waits.clone(), None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome,
+        EnrolOutcome::NotEnrolled(EnrolmentFailure::Expired)
+    );
+    let total: Duration = waits.borrow().iter().sum();
+    assert!(
+        (Duration::from_secs(600)..=Duration::from_secs(605)).contains(&total),
+        "{total:?}"
+    );
+    assert!(waits.borrow().iter().all(|d| *d == Duration::from_secs(5)));
+    assert_eq!(store.member_by_msisdn(&number()).unwrap(), None);
+}
+
+#[tokio::test]
+async fn loyalty_slow_down_is_honoured() {
+    let w = World::start(SimConfig::for_tests()).await;
+    let store = w.store();
+    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    // The first two waits are cut short (as a till restarted mid-wait would poll early):
+    // Vipps answers pending, then slow_down. From then on the till waits 5 s longer, and
+    // Vipps is satisfied: no second slow_down.
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let mut early = 2;
+    let mut inner = w.sleeper(waits.clone(), Some((4, Action::Approve)));
+    let outcome = loyalty::follow(&store, &w.api, &w.clock, e.id, move |d| {
+        if early > 0 {
+            early -= 1;
+            return inner(Duration::ZERO);
+        }
+        inner(d)
+    })
+    .await
+    .unwrap();
+    assert!(matches!(outcome, EnrolOutcome::Member(_)), "{outcome:?}");
+    let waits = waits.borrow().clone();
+    assert_eq!(waits[..2], [Duration::ZERO; 2]);
+    assert!(waits.len() >= 4, "{waits:?}");
+    assert!(
+        waits[2..]
+            .iter()
+            .all(|d| *d == Duration::from_secs(5) + SLOW_DOWN_STEP),
+        "{waits:?}"
+    );
+    let log = w.sim.control().log().await.unwrap();
+    let polls = log
+        .iter()
+        .filter(|c| c.path.ends_with("/oauth2/token"))
+        .map(|c| c.status)
+        .collect::<Vec<_>>();
+    // pending, slow_down, pending (10 s later: accepted), then the approved login.
+    assert_eq!(polls, [400, 400, 400, 200]);
+    assert_eq!(waits.len(), 4);
+    assert_eq!(store.enrolment(e.id).unwrap().unwrap().interval_s, Some(10));
+}
+
+#[tokio::test]
+async fn loyalty_refused_starts_end_at_once_with_their_reason() {
+    let mut config = SimConfig::for_tests();
+    config.unknown_phone_numbers = vec!["4711111111".into()];
+    config.login.old_app_numbers = vec!["4722222222".into()];
+    let w = World::start(config).await;
+    let store = w.store();
+    for (n, reason) in [
+        ("4711111111", EnrolmentFailure::InvalidUser),
+        ("4722222222", EnrolmentFailure::OldApp),
+    ] {
+        let e = loyalty::invite(
+            &store,
+            &w.api,
+            &w.clock,
+            &PhoneNumber::parse(n).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(e.state, EnrolmentState::Failed);
+        assert_eq!(e.failure, Some(reason));
+    }
+    // A login already pending at Vipps for the customer (e.g. from another till): 429.
+    let first = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    store
+        .end_enrolment(first.id, EnrolmentFailure::Interrupted)
+        .unwrap();
+    let again = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    assert_eq!(again.failure, Some(EnrolmentFailure::AlreadyInProgress));
+}
+
+#[tokio::test]
+async fn loyalty_recovery_after_a_crash_at_each_step_leaves_no_half_enrolled_member() {
+    let w = World::start(SimConfig::for_tests()).await;
+    // Crash right after STARTED was written: the login cannot be followed → FAILED.
+    let started = w
+        .store()
+        .start_enrolment(&number(), "CRA-SH1", None)
+        .unwrap();
+    // Crash after PENDING (the process dies while waiting): the customer approves meanwhile.
+    let other = PhoneNumber::parse("4791111111").unwrap();
+    let pending = {
+        let store = w.store();
+        loyalty::invite(&store, &w.api, &w.clock, &other, None)
+            .await
+            .unwrap()
+    };
+    let login = w.sim.control().logins().await.unwrap().pop().unwrap();
+    w.sim
+        .control()
+        .approve_login(&login.auth_req_id, "Ola", None)
+        .await
+        .unwrap();
+
+    let store = w.store();
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let outcomes = loyalty::recover(&store, &w.api, &w.clock, w.sleeper(waits, None))
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 2);
+    assert_eq!(
+        outcomes[0],
+        (
+            started.id,
+            EnrolOutcome::NotEnrolled(EnrolmentFailure::Interrupted)
+        )
+    );
+    assert!(matches!(outcomes[1], (id, EnrolOutcome::Member(_)) if id == pending.id));
+    assert!(store.open_enrolments().unwrap().is_empty());
+    assert_eq!(store.member_by_msisdn(&number()).unwrap(), None);
+    assert!(store.member_by_msisdn(&other).unwrap().is_some());
+
+    // Crash after the token was taken but before the member was stored: Vipps hands a login
+    // out once, so recovery ends it as interrupted (invite again), never half a member.
+    let third = PhoneNumber::parse("4792222222").unwrap();
+    let e = loyalty::invite(&store, &w.api, &w.clock, &third, None)
+        .await
+        .unwrap();
+    let id = e.auth_req_id.clone().unwrap();
+    w.sim
+        .control()
+        .approve_login(&id, "Per", None)
+        .await
+        .unwrap();
+    w.sim.clock().advance(Duration::from_secs(5));
+    w.api.token(&id).await.unwrap();
+    drop(store);
+    let store = w.store();
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let outcomes = loyalty::recover(&store, &w.api, &w.clock, w.sleeper(waits, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![(
+            e.id,
+            EnrolOutcome::NotEnrolled(EnrolmentFailure::Interrupted)
+        )]
+    );
+    assert_eq!(store.member_by_msisdn(&third).unwrap(), None);
+}
