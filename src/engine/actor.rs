@@ -85,6 +85,8 @@ pub struct Till {
     pub(super) signer: Option<std::sync::Arc<crate::compliance::Signer>>,
     /// The cashier logged in ([`Command::SetCashier`]): recorded with every sale and tender.
     pub(super) cashier: Option<i64>,
+    /// Loyalty: customer-token exchanges running beside the flow, and whom they found.
+    pub(super) recognition: super::identify::Recognition,
 }
 
 impl Till {
@@ -122,6 +124,7 @@ impl Till {
             started_at_ms: 0,
             signer: None,
             cashier: None,
+            recognition: super::identify::Recognition::default(),
         }
     }
 
@@ -430,6 +433,10 @@ impl Till {
                     }
                     Some(cmd) => return Input::Command(cmd),
                 },
+                Some(answer) = self.recognition.rx.recv() => {
+                    self.on_exchanged(answer);
+                    continue;
+                }
                 msg = recv_link(&mut self.link) => msg,
                 _ = sleep_until_opt(deadline) => return Input::Deadline,
             };
@@ -461,6 +468,9 @@ impl Till {
                     relay_received_at_ns,
                 }) => {
                     if let Some(input) = self.store_delivery(seq, event, relay_received_at_ns) {
+                        if let Input::CheckIn(row) = &input {
+                            self.start_exchange(row.id, &row.customer_token);
+                        }
                         return input;
                     }
                 }

@@ -224,6 +224,16 @@ pub enum EngineEvent {
     },
     /// Answer to [`Command::ListSales`].
     History { sales: Vec<SaleSummary> },
+    /// Loyalty: the customer who scanned is a member (first name, number masked but for the
+    /// last two digits).
+    MemberRecognised {
+        first_name: Option<String>,
+        masked_number: String,
+    },
+    /// Loyalty: the customer who scanned is not a member yet (they may be invited).
+    NotAMember { masked_number: String },
+    /// Loyalty: member prices were applied to the sale before it was frozen.
+    MemberPrices { sale_id: i64, saving: i64 },
     /// Start-up reconciliation finished; `unresolved` attempts could not be settled yet
     /// (their references in `unresolved_references`).
     Recovered {
@@ -263,6 +273,9 @@ impl EngineEvent {
             Self::RefundDone { .. } => "refund_done",
             Self::RefundFailed { .. } => "refund_failed",
             Self::History { .. } => "history",
+            Self::MemberRecognised { .. } => "member_recognised",
+            Self::NotAMember { .. } => "not_a_member",
+            Self::MemberPrices { .. } => "member_prices",
             Self::Recovered { .. } => "recovered",
         }
     }

@@ -23,6 +23,7 @@ pub mod connection;
 pub mod crash;
 pub mod db;
 mod flow;
+mod identify;
 pub mod keys;
 pub mod link;
 pub mod loyalty;

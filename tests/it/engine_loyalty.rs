@@ -348,3 +348,185 @@ async fn loyalty_recovery_after_a_crash_at_each_step_leaves_no_half_enrolled_mem
     );
     assert_eq!(store.member_by_msisdn(&third).unwrap(), None);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The whole till: recognition at the scan, beside the payment.
+
+mod till {
+    use crate::engine_support::*;
+    use kasse::core::Basket;
+    use kasse::core::catalog::Item;
+    use kasse::core::money::Currency;
+    use kasse::core::vat::VatRate;
+    use kasse::engine::{Command, EngineEvent};
+    use kasse::sim::{DEFAULT_CUSTOMER_PHONE, Faults};
+    use kasse::store::loyalty::{LoyaltySettings, NewMember};
+    use kasse::vipps::PhoneNumber;
+
+    fn coffee() -> Item {
+        let mut item = Item::new("sku-coffee", "Coffee", 4_500, VatRate::NO_STANDARD);
+        item.category = Some("drinks".into());
+        item
+    }
+
+    /// Loyalty on, a member price for coffee, and (optionally) the demo customer a member.
+    fn set_up(env: &Env, member: bool) {
+        let store = env.store();
+        store
+            .set_loyalty_settings(&LoyaltySettings {
+                enabled: true,
+                programme: "Kaffeklubben".into(),
+                consent_text: "Member prices for members.".into(),
+            })
+            .unwrap();
+        store.save_item(&coffee()).unwrap();
+        store.set_member_price("sku-coffee", Some(3_900)).unwrap();
+        if member {
+            let number = PhoneNumber::parse(DEFAULT_CUSTOMER_PHONE).unwrap();
+            let e = store.start_enrolment(&number, "ABCDE", None).unwrap();
+            store.enrolment_pending(e.id, "req", 5, i64::MAX).unwrap();
+            store
+                .approve_enrolment(
+                    e.id,
+                    &NewMember {
+                        sub: "sub-demo".into(),
+                        msisdn: number,
+                        given_name: Some("Kari".into()),
+                        family_name: Some("Nordmann".into()),
+                        consents: vec![],
+                    },
+                )
+                .unwrap();
+        }
+    }
+
+    fn two_coffees() -> Basket {
+        let mut b = Basket::new(Currency::Nok);
+        let l = b.add_item(&coffee()).unwrap();
+        b.set_quantity(l, 2).unwrap();
+        b
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_member_who_scans_before_pay_gets_the_member_price_captured_exactly() {
+        let env = Env::start().await;
+        set_up(&env, true);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        assert!(env.demo.phone.scan().await.unwrap());
+        let recognised = wait_for(&mut rx, "member recognised", |e| {
+            matches!(e, EngineEvent::MemberRecognised { .. })
+        })
+        .await;
+        let EngineEvent::MemberRecognised {
+            first_name,
+            masked_number,
+        } = recognised
+        else {
+            unreachable!()
+        };
+        assert_eq!(first_name.as_deref(), Some("Kari"));
+        assert!(masked_number.ends_with(" 78"), "{masked_number}");
+        assert!(!masked_number.contains("4712"));
+
+        engine
+            .send(Command::Pay {
+                basket: two_coffees(),
+            })
+            .unwrap();
+        // 2 × 45.00 at the member price of 39.00.
+        wait_for(&mut rx, "member prices", |e| {
+            matches!(e, EngineEvent::MemberPrices { saving: 1_200, .. })
+        })
+        .await;
+        let reference = requested(&mut rx).await;
+        env.demo.phone.approve(&reference).await.unwrap();
+        let done = wait_for(&mut rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await;
+        let EngineEvent::Completed { receipt, .. } = done else {
+            unreachable!()
+        };
+        assert_eq!(receipt.total, 7_800);
+        let p = env.ledger(&reference).await;
+        assert_eq!(p.amount.value, 7_800);
+        assert_eq!(p.aggregate.captured_amount.value, 7_800);
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_failing_exchange_never_stops_the_payment() {
+        let env = Env::start().await;
+        set_up(&env, true);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        // Every QR API call fails from now on (the till's QR is already set up).
+        let mut faults = Faults::default();
+        faults.error_rate.insert(kasse::sim::EndpointClass::Qr, 1.0);
+        env.demo.phone.control().set_faults(&faults).await.unwrap();
+
+        engine
+            .send(Command::Pay {
+                basket: two_coffees(),
+            })
+            .unwrap();
+        wait_for(&mut rx, "awaiting", |e| {
+            matches!(e, EngineEvent::AwaitingCheckIn { .. })
+        })
+        .await;
+        assert!(env.demo.phone.scan().await.unwrap());
+        let reference = requested(&mut rx).await;
+        env.demo.phone.approve(&reference).await.unwrap();
+        wait_for(&mut rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await;
+        // Full price: the member was not known at Pay; the exchange was tried and failed.
+        let p = env.ledger(&reference).await;
+        assert_eq!(p.aggregate.captured_amount.value, 9_000);
+        eventually("the exchange was tried", || async {
+            env.log()
+                .await
+                .iter()
+                .any(|c| c.path == "/qr/v1/exchange/customer" && c.status == 500)
+        })
+        .await;
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_off_means_no_exchange_and_full_prices() {
+        let env = Env::start().await;
+        set_up(&env, true);
+        env.store()
+            .set_loyalty_settings(&LoyaltySettings::default())
+            .unwrap();
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        assert!(env.demo.phone.scan().await.unwrap());
+        engine
+            .send(Command::Pay {
+                basket: two_coffees(),
+            })
+            .unwrap();
+        let reference = requested(&mut rx).await;
+        env.demo.phone.approve(&reference).await.unwrap();
+        wait_for(&mut rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await;
+        assert_eq!(
+            env.ledger(&reference).await.aggregate.captured_amount.value,
+            9_000
+        );
+        assert!(
+            !env.log()
+                .await
+                .iter()
+                .any(|c| c.path.starts_with("/qr/v1/exchange")),
+            "no exchange while loyalty is off"
+        );
+        engine.send(Command::Shutdown).unwrap();
+    }
+}

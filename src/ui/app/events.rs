@@ -268,6 +268,10 @@ impl App {
                     .refund_result(sale_id, Err((message_id, detail)));
             }
             EngineEvent::History { sales } => self.history.set_sales(sales),
+            // Loyalty is not on the sale screen yet.
+            EngineEvent::MemberRecognised { .. }
+            | EngineEvent::NotAMember { .. }
+            | EngineEvent::MemberPrices { .. } => {}
             EngineEvent::Recovered {
                 settled,
                 unresolved,
