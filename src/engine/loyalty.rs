@@ -21,7 +21,8 @@ use crate::core::loyalty::{EnrolmentFailure, EnrolmentState};
 use crate::store::loyalty::{Enrolment, Member, MemberConsent, NewMember};
 use crate::store::{Store, StoreError};
 use crate::vipps::{
-    BindingMessage, ENROL_SCOPE, LoginApi, LoginError, PhoneNumber, StartLogin, UserInfo,
+    BindingMessage, ENROL_SCOPE, LoginApi, LoginError, LoginStarted, PhoneNumber, StartLogin,
+    UserInfo,
 };
 
 /// How much longer to wait between polls after a `slow_down` (CIBA: at least 5 s).
@@ -54,6 +55,17 @@ pub async fn invite(
     msisdn: &PhoneNumber,
     sale_id: Option<i64>,
 ) -> Result<Enrolment, EnrolError> {
+    let (enrolment, request) = begin(store, msisdn, sale_id)?;
+    let result = api.start(&request).await;
+    record_start(store, clock, enrolment.id, result)
+}
+
+/// Record an invitation (STARTED) and the login request to send for it.
+pub fn begin(
+    store: &Store,
+    msisdn: &PhoneNumber,
+    sale_id: Option<i64>,
+) -> Result<(Enrolment, StartLogin), EnrolError> {
     let code = BindingMessage::random();
     let enrolment = store.start_enrolment(msisdn, code.as_str(), sale_id)?;
     super::crash::point("enrolment_started");
@@ -63,12 +75,22 @@ pub async fn invite(
         binding_message: Some(code),
         requested_expiry: None,
     };
-    match api.start(&request).await {
+    Ok((enrolment, request))
+}
+
+/// Record what Vipps answered to the start: PENDING, or FAILED with its reason.
+pub fn record_start(
+    store: &Store,
+    clock: &Clock,
+    id: i64,
+    result: Result<LoginStarted, LoginError>,
+) -> Result<Enrolment, EnrolError> {
+    match result {
         Ok(started) => {
             let expires_ms = clock.now_ms()
                 + i64::try_from(started.expires_in.saturating_mul(1000)).unwrap_or(i64::MAX);
             store.enrolment_pending(
-                enrolment.id,
+                id,
                 &started.auth_req_id,
                 started.interval.max(1),
                 expires_ms,
@@ -78,16 +100,16 @@ pub async fn invite(
         Err(e) => {
             let failure = start_failure(&e);
             tracing::info!(
-                enrolment = enrolment.id,
+                enrolment = id,
                 reason = failure.as_str(),
                 "invitation refused"
             );
-            store.end_enrolment(enrolment.id, failure)?;
+            store.end_enrolment(id, failure)?;
         }
     }
     Ok(store
-        .enrolment(enrolment.id)?
-        .ok_or_else(|| StoreError::NotFound(format!("enrolment {}", enrolment.id)))?)
+        .enrolment(id)?
+        .ok_or_else(|| StoreError::NotFound(format!("enrolment {id}")))?)
 }
 
 fn start_failure(e: &LoginError) -> EnrolmentFailure {
@@ -97,6 +119,129 @@ fn start_failure(e: &LoginError) -> EnrolmentFailure {
         LoginError::TooManyLogins { .. } => EnrolmentFailure::AlreadyInProgress,
         _ => EnrolmentFailure::Vipps,
     }
+}
+
+/// The answer of one poll: the member's userinfo, a token that was taken but whose userinfo
+/// could not be read (the login is used up), or the token endpoint's error.
+#[derive(Debug)]
+pub enum PollAnswer {
+    Info(Box<UserInfo>),
+    TokenUsedUp,
+    Failed(LoginError),
+}
+
+/// One poll of a login: the token, then at once userinfo.
+pub async fn poll_once(api: &LoginApi, auth_req_id: &str) -> PollAnswer {
+    match api.token(auth_req_id).await {
+        Ok(tokens) => {
+            super::crash::point("enrolment_token");
+            match api.userinfo(&tokens).await {
+                Ok(info) => PollAnswer::Info(Box::new(info)),
+                Err(error) => {
+                    tracing::warn!(%error, "userinfo failed");
+                    PollAnswer::TokenUsedUp
+                }
+            }
+        }
+        Err(e) => PollAnswer::Failed(e),
+    }
+}
+
+/// What to do next with an enrolment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Poll its login (`auth_req_id`) after this wait.
+    Poll { wait: Duration, auth_req_id: String },
+    /// It has ended.
+    Done(EnrolOutcome),
+}
+
+/// Where a stored enrolment stands: its next poll, or its end (expiring it when its time is up).
+pub fn next(store: &Store, clock: &Clock, id: i64) -> Result<Next, EnrolError> {
+    let e = store
+        .enrolment(id)?
+        .ok_or_else(|| StoreError::NotFound(format!("enrolment {id}")))?;
+    match e.state {
+        EnrolmentState::Pending => {}
+        EnrolmentState::Approved => {
+            let member_id = e.member_id.unwrap_or_default();
+            return match store.member(member_id)? {
+                Some(m) => Ok(Next::Done(EnrolOutcome::Member(Box::new(m)))),
+                None => Err(StoreError::NotFound(format!("member {member_id}")).into()),
+            };
+        }
+        EnrolmentState::Started => {
+            // Without its auth_req_id the login cannot be followed.
+            return end(store, id, EnrolmentFailure::Interrupted).map(Next::Done);
+        }
+        _ => {
+            return Ok(Next::Done(EnrolOutcome::NotEnrolled(
+                e.failure.unwrap_or(EnrolmentFailure::Vipps),
+            )));
+        }
+    }
+    let (Some(auth_req_id), Some(interval_s), Some(expires_ms)) =
+        (e.auth_req_id, e.interval_s, e.expires_ms)
+    else {
+        return Err(
+            StoreError::Invalid(format!("enrolment {id} is pending without its login")).into(),
+        );
+    };
+    if clock.now_ms() >= expires_ms {
+        return end(store, id, EnrolmentFailure::Expired).map(Next::Done);
+    }
+    Ok(Next::Poll {
+        wait: Duration::from_secs(interval_s),
+        auth_req_id,
+    })
+}
+
+/// Record one poll's answer. `transient` counts retryable failures in a row (reset on an
+/// answer). Returns the enrolment's next step.
+pub fn record_poll(
+    store: &Store,
+    clock: &Clock,
+    id: i64,
+    answer: PollAnswer,
+    transient: &mut u32,
+) -> Result<Next, EnrolError> {
+    let invited = store
+        .enrolment(id)?
+        .ok_or_else(|| StoreError::NotFound(format!("enrolment {id}")))?;
+    match answer {
+        PollAnswer::Info(info) => {
+            return approve(store, id, &invited.msisdn, *info).map(Next::Done);
+        }
+        PollAnswer::TokenUsedUp => {
+            return end(store, id, EnrolmentFailure::Interrupted).map(Next::Done);
+        }
+        PollAnswer::Failed(LoginError::AuthorizationPending) => *transient = 0,
+        PollAnswer::Failed(LoginError::SlowDown) => {
+            *transient = 0;
+            let current = Duration::from_secs(invited.interval_s.unwrap_or(5));
+            store.enrolment_interval(id, (current + SLOW_DOWN_STEP).as_secs())?;
+        }
+        PollAnswer::Failed(LoginError::AccessDenied) => {
+            return end(store, id, EnrolmentFailure::Declined).map(Next::Done);
+        }
+        PollAnswer::Failed(LoginError::ExpiredToken) => {
+            return end(store, id, EnrolmentFailure::Expired).map(Next::Done);
+        }
+        PollAnswer::Failed(LoginError::InvalidGrant) => {
+            return end(store, id, EnrolmentFailure::Interrupted).map(Next::Done);
+        }
+        PollAnswer::Failed(err)
+            if err.is_retryable() && *transient + 1 < MAX_TRANSIENT_FAILURES =>
+        {
+            *transient += 1;
+            tracing::debug!(enrolment = id, error = %err, "login poll failed; trying again");
+        }
+        PollAnswer::Failed(err) => {
+            tracing::warn!(enrolment = id, error = %err, "login poll failed");
+            return end(store, id, EnrolmentFailure::Vipps).map(Next::Done);
+        }
+    }
+    next(store, clock, id)
 }
 
 /// Follows a PENDING enrolment to its end: waits `interval` (through `sleep`) before each poll,
@@ -114,70 +259,14 @@ where
     F: Future<Output = ()>,
 {
     let mut transient = 0;
+    let mut step = next(store, clock, id)?;
     loop {
-        let e = store
-            .enrolment(id)?
-            .ok_or_else(|| StoreError::NotFound(format!("enrolment {id}")))?;
-        match e.state {
-            EnrolmentState::Pending => {}
-            EnrolmentState::Approved => {
-                let member_id = e.member_id.unwrap_or_default();
-                return match store.member(member_id)? {
-                    Some(m) => Ok(EnrolOutcome::Member(Box::new(m))),
-                    None => Err(StoreError::NotFound(format!("member {member_id}")).into()),
-                };
-            }
-            EnrolmentState::Started => {
-                // Not ours to follow: `invite` or `recover` settles it.
-                return Err(
-                    StoreError::Conflict(format!("enrolment {id} was never started")).into(),
-                );
-            }
-            _ => {
-                return Ok(EnrolOutcome::NotEnrolled(
-                    e.failure.unwrap_or(EnrolmentFailure::Vipps),
-                ));
-            }
-        }
-        let (Some(auth_req_id), Some(interval_s), Some(expires_ms)) =
-            (e.auth_req_id.as_deref(), e.interval_s, e.expires_ms)
-        else {
-            return Err(StoreError::Invalid(format!(
-                "enrolment {id} is pending without its login"
-            ))
-            .into());
-        };
-        if clock.now_ms() >= expires_ms {
-            return end(store, id, EnrolmentFailure::Expired);
-        }
-        sleep(Duration::from_secs(interval_s)).await;
-        match api.token(auth_req_id).await {
-            Ok(tokens) => {
-                super::crash::point("enrolment_token");
-                return match api.userinfo(&tokens).await {
-                    Ok(info) => approve(store, id, &e.msisdn, info),
-                    // The token is used up: the login cannot be read again.
-                    Err(err) => {
-                        tracing::warn!(enrolment = id, error = %err, "userinfo failed");
-                        end(store, id, EnrolmentFailure::Interrupted)
-                    }
-                };
-            }
-            Err(LoginError::AuthorizationPending) => transient = 0,
-            Err(LoginError::SlowDown) => {
-                let longer = Duration::from_secs(interval_s) + SLOW_DOWN_STEP;
-                store.enrolment_interval(id, longer.as_secs())?;
-            }
-            Err(LoginError::AccessDenied) => return end(store, id, EnrolmentFailure::Declined),
-            Err(LoginError::ExpiredToken) => return end(store, id, EnrolmentFailure::Expired),
-            Err(LoginError::InvalidGrant) => return end(store, id, EnrolmentFailure::Interrupted),
-            Err(err) if err.is_retryable() && transient + 1 < MAX_TRANSIENT_FAILURES => {
-                transient += 1;
-                tracing::debug!(enrolment = id, error = %err, "login poll failed; trying again");
-            }
-            Err(err) => {
-                tracing::warn!(enrolment = id, error = %err, "login poll failed");
-                return end(store, id, EnrolmentFailure::Vipps);
+        match step {
+            Next::Done(outcome) => return Ok(outcome),
+            Next::Poll { wait, auth_req_id } => {
+                sleep(wait).await;
+                let answer = poll_once(api, &auth_req_id).await;
+                step = record_poll(store, clock, id, answer, &mut transient)?;
             }
         }
     }
@@ -242,10 +331,7 @@ where
 {
     let mut out = Vec::new();
     for e in store.open_enrolments()? {
-        let outcome = match e.state {
-            EnrolmentState::Started => end(store, e.id, EnrolmentFailure::Interrupted)?,
-            _ => follow(store, api, clock, e.id, &mut sleep).await?,
-        };
+        let outcome = follow(store, api, clock, e.id, &mut sleep).await?;
         out.push((e.id, outcome));
     }
     Ok(out)
