@@ -87,6 +87,8 @@ pub struct Till {
     pub(super) cashier: Option<i64>,
     /// Loyalty: customer-token exchanges running beside the flow, and whom they found.
     pub(super) recognition: super::identify::Recognition,
+    /// Loyalty: invitations whose Vipps calls run beside the flow.
+    pub(super) invitations: super::invite::Invitations,
 }
 
 impl Till {
@@ -125,6 +127,7 @@ impl Till {
             signer: None,
             cashier: None,
             recognition: super::identify::Recognition::default(),
+            invitations: super::invite::Invitations::default(),
         }
     }
 
@@ -175,6 +178,7 @@ impl Till {
         self.setup().await;
         self.connect_relay();
         self.reconcile_all().await;
+        self.resume_enrolments();
         self.announce_held_checkin();
         while !self.stopping {
             if let Some(cmd) = self.queued.pop_front() {
@@ -437,6 +441,10 @@ impl Till {
                     self.on_exchanged(answer);
                     continue;
                 }
+                Some(msg) = self.invitations.rx.recv() => {
+                    self.on_login(msg);
+                    continue;
+                }
                 msg = recv_link(&mut self.link) => msg,
                 _ = sleep_until_opt(deadline) => return Input::Deadline,
             };
@@ -655,6 +663,7 @@ impl Till {
     /// Commands while no sale is in progress.
     async fn idle_command(&mut self, cmd: Command) {
         match cmd {
+            Command::InviteMember { phone_number } => self.invite_member(phone_number),
             Command::Pay { basket } => self.run_sale(basket).await,
             Command::Refund { sale_id, amount } => self.refund(sale_id, amount).await,
             Command::Return { sale_id, lines, to } => self.take_return(sale_id, lines, to).await,
@@ -675,6 +684,7 @@ impl Till {
     /// Commands that arrive while a sale is in progress and are not about it.
     pub(super) fn busy_command(&mut self, cmd: Command) {
         match cmd {
+            Command::InviteMember { phone_number } => self.invite_member(phone_number),
             Command::Refund { .. } | Command::Return { .. } | Command::ReloadConfig => {
                 self.queued.push_back(cmd)
             }

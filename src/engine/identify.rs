@@ -39,6 +39,8 @@ pub(super) struct Recognition {
     tx: mpsc::UnboundedSender<Exchanged>,
     pub(super) rx: mpsc::UnboundedReceiver<Exchanged>,
     pub(super) identified: Option<Identified>,
+    /// The number of the customer who scanned last (whom "Invite" invites).
+    pub(super) last_msisdn: Option<PhoneNumber>,
 }
 
 impl Default for Recognition {
@@ -48,6 +50,7 @@ impl Default for Recognition {
             tx,
             rx,
             identified: None,
+            last_msisdn: None,
         }
     }
 }
@@ -114,6 +117,7 @@ impl Till {
                 masked_number: masked,
             }),
         }
+        self.recognition.last_msisdn = Some(msisdn);
         self.recognition.identified = Some(Identified {
             checkin_id: answer.checkin_id,
             member_id: member.map(|m| m.id),

@@ -13,7 +13,10 @@
 //! member was not stored before the crash cannot be read again (a login is exchanged once), so
 //! its poll answers `invalid_grant` and it too becomes FAILED `interrupted`: invite again.
 
+use std::borrow::Borrow;
 use std::future::Future;
+
+use rusqlite::Connection;
 use std::time::Duration;
 
 use super::Clock;
@@ -43,13 +46,13 @@ pub enum EnrolOutcome {
 /// Storage failed: nothing more was sent to Vipps.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
-pub struct EnrolError(#[from] StoreError);
+pub struct EnrolError(#[from] pub StoreError);
 
 /// Starts an invitation: records it (STARTED), starts the login at Vipps with a fresh binding
 /// code, and records the result (PENDING, or FAILED with its reason). Returns the enrolment as
 /// stored; show its `binding_message` large to the customer while it is PENDING.
-pub async fn invite(
-    store: &Store,
+pub async fn invite<C: Borrow<Connection>>(
+    store: &Store<C>,
     api: &LoginApi,
     clock: &Clock,
     msisdn: &PhoneNumber,
@@ -61,8 +64,8 @@ pub async fn invite(
 }
 
 /// Record an invitation (STARTED) and the login request to send for it.
-pub fn begin(
-    store: &Store,
+pub fn begin<C: Borrow<Connection>>(
+    store: &Store<C>,
     msisdn: &PhoneNumber,
     sale_id: Option<i64>,
 ) -> Result<(Enrolment, StartLogin), EnrolError> {
@@ -79,8 +82,8 @@ pub fn begin(
 }
 
 /// Record what Vipps answered to the start: PENDING, or FAILED with its reason.
-pub fn record_start(
-    store: &Store,
+pub fn record_start<C: Borrow<Connection>>(
+    store: &Store<C>,
     clock: &Clock,
     id: i64,
     result: Result<LoginStarted, LoginError>,
@@ -157,7 +160,11 @@ pub enum Next {
 }
 
 /// Where a stored enrolment stands: its next poll, or its end (expiring it when its time is up).
-pub fn next(store: &Store, clock: &Clock, id: i64) -> Result<Next, EnrolError> {
+pub fn next<C: Borrow<Connection>>(
+    store: &Store<C>,
+    clock: &Clock,
+    id: i64,
+) -> Result<Next, EnrolError> {
     let e = store
         .enrolment(id)?
         .ok_or_else(|| StoreError::NotFound(format!("enrolment {id}")))?;
@@ -198,8 +205,8 @@ pub fn next(store: &Store, clock: &Clock, id: i64) -> Result<Next, EnrolError> {
 
 /// Record one poll's answer. `transient` counts retryable failures in a row (reset on an
 /// answer). Returns the enrolment's next step.
-pub fn record_poll(
-    store: &Store,
+pub fn record_poll<C: Borrow<Connection>>(
+    store: &Store<C>,
     clock: &Clock,
     id: i64,
     answer: PollAnswer,
@@ -247,8 +254,8 @@ pub fn record_poll(
 /// Follows a PENDING enrolment to its end: waits `interval` (through `sleep`) before each poll,
 /// adds [`SLOW_DOWN_STEP`] on every `slow_down` (and stores the new interval), reads userinfo on
 /// approval and stores the member with the enrolment. Gives up at its `expires_ms`.
-pub async fn follow<S, F>(
-    store: &Store,
+pub async fn follow<C: Borrow<Connection>, S, F>(
+    store: &Store<C>,
     api: &LoginApi,
     clock: &Clock,
     id: i64,
@@ -272,15 +279,19 @@ where
     }
 }
 
-fn end(store: &Store, id: i64, failure: EnrolmentFailure) -> Result<EnrolOutcome, EnrolError> {
+fn end<C: Borrow<Connection>>(
+    store: &Store<C>,
+    id: i64,
+    failure: EnrolmentFailure,
+) -> Result<EnrolOutcome, EnrolError> {
     store.end_enrolment(id, failure)?;
     Ok(EnrolOutcome::NotEnrolled(failure))
 }
 
 /// Store the member from userinfo. The number is the one Vipps reports (it may have changed
 /// since the invitation); the invited one when userinfo has none.
-fn approve(
-    store: &Store,
+fn approve<C: Borrow<Connection>>(
+    store: &Store<C>,
     id: i64,
     invited: &PhoneNumber,
     info: UserInfo,
@@ -319,8 +330,8 @@ fn approve(
 
 /// Finish every open enrolment after a start (see the module docs). Returns each one's id and
 /// outcome.
-pub async fn recover<S, F>(
-    store: &Store,
+pub async fn recover<C: Borrow<Connection>, S, F>(
+    store: &Store<C>,
     api: &LoginApi,
     clock: &Clock,
     mut sleep: S,

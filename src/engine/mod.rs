@@ -24,6 +24,7 @@ pub mod crash;
 pub mod db;
 mod flow;
 mod identify;
+mod invite;
 pub mod keys;
 pub mod link;
 pub mod loyalty;

@@ -529,4 +529,170 @@ mod till {
         );
         engine.send(Command::Shutdown).unwrap();
     }
+
+    /// A simulator whose logins want a poll every second (Vipps: 5 s), so tests stay short.
+    async fn quick_logins() -> Env {
+        let mut sim = kasse::sim::SimConfig::for_tests();
+        sim.login.interval = std::time::Duration::from_secs(1);
+        Env::start_with(sim, std::time::Duration::from_secs(120)).await
+    }
+
+    async fn pending_code(rx: &mut tokio::sync::broadcast::Receiver<EngineEvent>) -> String {
+        match wait_for(rx, "invite pending", |e| {
+            matches!(e, EngineEvent::InvitePending { .. })
+        })
+        .await
+        {
+            EngineEvent::InvitePending {
+                binding_message, ..
+            } => binding_message,
+            _ => unreachable!(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_invite_approve_then_member_price_on_the_same_sale() {
+        let env = quick_logins().await;
+        set_up(&env, false);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        assert!(env.demo.phone.scan().await.unwrap());
+        wait_for(&mut rx, "not a member", |e| {
+            matches!(e, EngineEvent::NotAMember { masked_number } if masked_number.ends_with(" 78"))
+        })
+        .await;
+        engine
+            .send(Command::InviteMember { phone_number: None })
+            .unwrap();
+        let code = pending_code(&mut rx).await;
+        let control = env.demo.phone.control();
+        let login = control.logins().await.unwrap().pop().unwrap();
+        assert_eq!(login.binding_message.as_deref(), Some(code.as_str()));
+        assert_eq!(login.msisdn, DEFAULT_CUSTOMER_PHONE);
+        control
+            .approve_login(&login.auth_req_id, "Kari", None)
+            .await
+            .unwrap();
+        wait_for(
+            &mut rx,
+            "member enrolled",
+            |e| matches!(e, EngineEvent::MemberEnrolled { first_name: Some(n), .. } if n == "Kari"),
+        )
+        .await;
+
+        // Now Pay: the scan's customer is a member, so the member price applies.
+        engine
+            .send(Command::Pay {
+                basket: two_coffees(),
+            })
+            .unwrap();
+        wait_for(&mut rx, "member prices", |e| {
+            matches!(e, EngineEvent::MemberPrices { saving: 1_200, .. })
+        })
+        .await;
+        let reference = requested(&mut rx).await;
+        env.demo.phone.approve(&reference).await.unwrap();
+        wait_for(&mut rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await;
+        assert_eq!(
+            env.ledger(&reference).await.aggregate.captured_amount.value,
+            7_800
+        );
+        let member = env
+            .store()
+            .member_by_msisdn(&PhoneNumber::parse(DEFAULT_CUSTOMER_PHONE).unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            member.sub,
+            kasse::sim::sub_of(kasse::sim::TEST_MSN, DEFAULT_CUSTOMER_PHONE)
+        );
+        assert!(!member.consents.is_empty());
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_declined_invite_is_told_and_the_sale_goes_on() {
+        let env = quick_logins().await;
+        set_up(&env, false);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        engine
+            .send(Command::Pay {
+                basket: two_coffees(),
+            })
+            .unwrap();
+        wait_for(&mut rx, "awaiting", |e| {
+            matches!(e, EngineEvent::AwaitingCheckIn { .. })
+        })
+        .await;
+        // The cashier invites a typed number while the sale waits for its customer.
+        engine
+            .send(Command::InviteMember {
+                phone_number: Some("+47 987 65 432".into()),
+            })
+            .unwrap();
+        pending_code(&mut rx).await;
+        let control = env.demo.phone.control();
+        let login = control.logins().await.unwrap().pop().unwrap();
+        assert_eq!(login.msisdn, "4798765432");
+        control.deny_login(&login.auth_req_id).await.unwrap();
+        wait_for(&mut rx, "invite ended", |e| {
+            matches!(
+                e,
+                EngineEvent::InviteEnded {
+                    reason: kasse::core::loyalty::EnrolmentFailure::Declined,
+                    ..
+                }
+            )
+        })
+        .await;
+        assert!(env.demo.phone.scan().await.unwrap());
+        let reference = requested(&mut rx).await;
+        env.demo.phone.approve(&reference).await.unwrap();
+        wait_for(&mut rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await;
+        assert_eq!(
+            env.ledger(&reference).await.aggregate.captured_amount.value,
+            9_000
+        );
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_an_invitation_survives_a_restart_of_the_engine() {
+        let env = quick_logins().await;
+        set_up(&env, false);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        engine
+            .send(Command::InviteMember {
+                phone_number: Some("4798765432".into()),
+            })
+            .unwrap();
+        pending_code(&mut rx).await;
+        engine.send(Command::Shutdown).unwrap();
+        engine.closed().await;
+
+        // The customer approves while the till is down; the next engine finishes the enrolment.
+        let control = env.demo.phone.control();
+        let login = control.logins().await.unwrap().pop().unwrap();
+        control
+            .approve_login(&login.auth_req_id, "Ola", None)
+            .await
+            .unwrap();
+        let (engine, mut rx) = env.engine();
+        wait_for(
+            &mut rx,
+            "member enrolled",
+            |e| matches!(e, EngineEvent::MemberEnrolled { first_name: Some(n), .. } if n == "Ola"),
+        )
+        .await;
+        assert!(env.store().open_enrolments().unwrap().is_empty());
+        engine.send(Command::Shutdown).unwrap();
+    }
 }

@@ -271,7 +271,10 @@ impl App {
             // Loyalty is not on the sale screen yet.
             EngineEvent::MemberRecognised { .. }
             | EngineEvent::NotAMember { .. }
-            | EngineEvent::MemberPrices { .. } => {}
+            | EngineEvent::MemberPrices { .. }
+            | EngineEvent::InvitePending { .. }
+            | EngineEvent::MemberEnrolled { .. }
+            | EngineEvent::InviteEnded { .. } => {}
             EngineEvent::Recovered {
                 settled,
                 unresolved,
