@@ -14,6 +14,7 @@ pub mod compliance;
 pub mod config;
 pub mod day;
 pub mod demo;
+pub mod loyalty_demo;
 pub mod pay;
 pub mod receipt;
 pub mod recover;

@@ -10,6 +10,7 @@ mod ui_common;
 
 mod cli_catalog;
 mod cli_day;
+mod cli_loyalty;
 mod cli_no_relay;
 mod compliance_journal;
 mod compliance_saft;
