@@ -496,6 +496,62 @@ mod till {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_hanging_exchange_does_not_hold_the_payment_back() {
+        let env = Env::start().await;
+        set_up(&env, true);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        // From now on every QR API call (only the exchange, the QR is set up) hangs 8 s.
+        let mut faults = Faults::default();
+        faults.hold.insert(
+            kasse::sim::EndpointClass::Qr,
+            kasse::sim::Hold {
+                ms: 8_000,
+                count: None,
+            },
+        );
+        env.demo.phone.control().set_faults(&faults).await.unwrap();
+        engine
+            .send(Command::Pay {
+                basket: two_coffees(),
+            })
+            .unwrap();
+        wait_for(&mut rx, "awaiting", |e| {
+            matches!(e, EngineEvent::AwaitingCheckIn { .. })
+        })
+        .await;
+        assert!(env.demo.phone.scan().await.unwrap());
+        let reference = requested(&mut rx).await;
+        env.demo.phone.approve(&reference).await.unwrap();
+        wait_for(&mut rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await;
+        // The sale is paid while the exchange is still held (the log lists a call once it is
+        // answered).
+        assert_eq!(
+            env.ledger(&reference).await.aggregate.captured_amount.value,
+            9_000
+        );
+        assert!(
+            !env.log()
+                .await
+                .iter()
+                .any(|c| c.path == "/qr/v1/exchange/customer"),
+            "the exchange has not answered yet"
+        );
+        // It was asked all the same, and answers once its hold ends.
+        eventually("the held exchange answered", || async {
+            env.log()
+                .await
+                .iter()
+                .any(|c| c.path == "/qr/v1/exchange/customer" && c.held_ms == 8_000)
+        })
+        .await;
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn loyalty_off_means_no_exchange_and_full_prices() {
         let env = Env::start().await;
         set_up(&env, true);
