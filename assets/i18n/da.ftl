@@ -371,3 +371,15 @@ customer-change = Byttepenge: { $amount }
 customer-discount = Rabat
 customer-window-title = kundeskærm
 customer-display-toggle = Kundeskærm til/fra
+
+# Loyalty (sale screen)
+loyalty-member = Medlem: { $name } ({ $number })
+loyalty-not-member = Ikke medlem ({ $number })
+loyalty-invite = Inviter til { $programme }
+loyalty-code = Invitationen er sendt. Kunden ser denne kode i appen:
+loyalty-declined = Kunden sagde nej til at blive medlem. Salget fortsætter.
+loyalty-expired = Invitationen udløb. Salget fortsætter.
+loyalty-invalid-user = Dette nummer kan ikke blive medlem med Vipps (ingen bruger, eller under 15). Salget fortsætter.
+loyalty-old-app = Kundens app er for gammel til at blive medlem. Salget fortsætter.
+loyalty-in-progress = En invitation venter allerede i kundens app. Prøv igen om et par minutter.
+loyalty-failed = Invitationen kunne ikke gennemføres. Inviter igen, eller fortsæt salget.

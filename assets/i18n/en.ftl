@@ -371,3 +371,15 @@ customer-change = Your change: { $amount }
 customer-discount = Discount
 customer-window-title = customer display
 customer-display-toggle = Customer display on/off
+
+# Loyalty (sale screen)
+loyalty-member = Member: { $name } ({ $number })
+loyalty-not-member = Not a member ({ $number })
+loyalty-invite = Invite to { $programme }
+loyalty-code = Invitation sent. The customer sees this code in the app:
+loyalty-declined = The customer said no to joining. The sale goes on.
+loyalty-expired = The invitation expired. The sale goes on.
+loyalty-invalid-user = This number cannot join with Vipps (no user, or under 15). The sale goes on.
+loyalty-old-app = The customer's app is too old to join. The sale goes on.
+loyalty-in-progress = An invitation is already waiting in the customer's app. Try again in a few minutes.
+loyalty-failed = The invitation could not be completed. Invite again, or go on with the sale.

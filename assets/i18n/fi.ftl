@@ -371,3 +371,15 @@ customer-change = Vaihtoraha: { $amount }
 customer-discount = Alennus
 customer-window-title = asiakasnäyttö
 customer-display-toggle = Asiakasnäyttö päälle/pois
+
+# Loyalty (sale screen)
+loyalty-member = Jäsen: { $name } ({ $number })
+loyalty-not-member = Ei jäsen ({ $number })
+loyalty-invite = Kutsu: { $programme }
+loyalty-code = Kutsu lähetetty. Asiakas näkee tämän koodin sovelluksessa:
+loyalty-declined = Asiakas kieltäytyi liittymästä. Myynti jatkuu.
+loyalty-expired = Kutsu vanheni. Myynti jatkuu.
+loyalty-invalid-user = Tällä numerolla ei voi liittyä Vippsin kautta (ei käyttäjää tai alle 15-vuotias). Myynti jatkuu.
+loyalty-old-app = Asiakkaan sovellus on liian vanha liittymiseen. Myynti jatkuu.
+loyalty-in-progress = Kutsu odottaa jo asiakkaan sovelluksessa. Yritä uudelleen muutaman minuutin päästä.
+loyalty-failed = Kutsua ei voitu viedä loppuun. Kutsu uudelleen tai jatka myyntiä.

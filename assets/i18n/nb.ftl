@@ -371,3 +371,15 @@ customer-change = Vekslepenger: { $amount }
 customer-discount = Rabatt
 customer-window-title = kundeskjerm
 customer-display-toggle = Kundeskjerm av/på
+
+# Loyalty (sale screen)
+loyalty-member = Medlem: { $name } ({ $number })
+loyalty-not-member = Ikke medlem ({ $number })
+loyalty-invite = Inviter til { $programme }
+loyalty-code = Invitasjonen er sendt. Kunden ser denne koden i appen:
+loyalty-declined = Kunden takket nei til å bli medlem. Salget fortsetter.
+loyalty-expired = Invitasjonen gikk ut. Salget fortsetter.
+loyalty-invalid-user = Dette nummeret kan ikke bli medlem med Vipps (ingen bruker, eller under 15). Salget fortsetter.
+loyalty-old-app = Kundens app er for gammel til å bli medlem. Salget fortsetter.
+loyalty-in-progress = En invitasjon venter allerede i kundens app. Prøv igjen om noen minutter.
+loyalty-failed = Invitasjonen kunne ikke fullføres. Inviter på nytt, eller fortsett salget.

@@ -237,7 +237,11 @@ pub enum EngineEvent {
         masked_number: String,
     },
     /// Loyalty: the customer who scanned is not a member yet (they may be invited).
-    NotAMember { masked_number: String },
+    NotAMember {
+        masked_number: String,
+        /// The programme's name ("Invite to <programme>").
+        programme: String,
+    },
     /// Loyalty: the invitation is in the customer's app; show the binding code large.
     InvitePending {
         enrolment_id: i64,

@@ -113,9 +113,17 @@ impl Till {
                 first_name: m.given_name.clone(),
                 masked_number: masked,
             }),
-            None => self.emit(EngineEvent::NotAMember {
-                masked_number: masked,
-            }),
+            None => {
+                let programme = self
+                    .db
+                    .read(|c| Ok(Store::on(c, system_clock()).loyalty_settings()?))
+                    .map(|s| s.programme)
+                    .unwrap_or_default();
+                self.emit(EngineEvent::NotAMember {
+                    masked_number: masked,
+                    programme,
+                });
+            }
         }
         self.recognition.last_msisdn = Some(msisdn);
         self.recognition.identified = Some(Identified {

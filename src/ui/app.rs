@@ -258,6 +258,8 @@ pub struct App {
     /// The till's own QR (or its MobilePay sticker), to come back after a one-time QR.
     till_qr_content: Option<String>,
     customer_waiting_until: Option<i64>,
+    /// Loyalty: the customer who scanned, as the sale screen shows them.
+    loyalty: Option<sale::Loyalty>,
     now_ms: i64,
     pin: AdminPin,
     demo: Option<DemoEnvironment>,
@@ -386,6 +388,7 @@ impl App {
             qr_content: None,
             till_qr_content: None,
             customer_waiting_until: None,
+            loyalty: None,
             now_ms: now_ms(),
             pin: boot.pin,
             phone: demo.as_ref().map(|_| {
@@ -786,6 +789,10 @@ impl App {
             sale::Action::Voided { whole_sale, amount } => self.record_void(whole_sale, amount),
             sale::Action::Pay => {
                 self.start_payment();
+                Task::none()
+            }
+            sale::Action::Invite => {
+                self.send(Command::InviteMember { phone_number: None });
                 Task::none()
             }
             sale::Action::PayWithPersonalQr(content) => {

@@ -614,7 +614,7 @@ mod till {
         wait_for(&mut rx, "ready", is_ready).await;
         assert!(env.demo.phone.scan().await.unwrap());
         wait_for(&mut rx, "not a member", |e| {
-            matches!(e, EngineEvent::NotAMember { masked_number } if masked_number.ends_with(" 78"))
+            matches!(e, EngineEvent::NotAMember { masked_number, programme } if masked_number.ends_with(" 78") && programme == "Kaffeklubben")
         })
         .await;
         engine

@@ -50,6 +50,7 @@ mod store_repos;
 mod ui_customer_display;
 mod ui_day;
 mod ui_flow;
+mod ui_loyalty;
 mod ui_screenshot;
 mod vipps_client;
 mod vipps_login;

@@ -137,6 +137,7 @@ impl App {
                 reference,
                 receipt,
             } => {
+                self.loyalty = None;
                 let (parts, change) = match &self.screen {
                     Screen::Pay(pay) => (pay.parts().to_vec(), pay.change()),
                     _ => (Vec::new(), None),
@@ -155,6 +156,7 @@ impl App {
                 change,
                 rounding,
             } => {
+                self.loyalty = None;
                 let parts = match &self.screen {
                     Screen::Pay(pay) => pay.parts().to_vec(),
                     _ => Vec::new(),
@@ -268,13 +270,40 @@ impl App {
                     .refund_result(sale_id, Err((message_id, detail)));
             }
             EngineEvent::History { sales } => self.history.set_sales(sales),
-            // Loyalty is not on the sale screen yet.
-            EngineEvent::MemberRecognised { .. }
-            | EngineEvent::NotAMember { .. }
-            | EngineEvent::MemberPrices { .. }
-            | EngineEvent::InvitePending { .. }
-            | EngineEvent::MemberEnrolled { .. }
-            | EngineEvent::InviteEnded { .. } => {}
+            EngineEvent::MemberRecognised {
+                first_name,
+                masked_number,
+            }
+            | EngineEvent::MemberEnrolled {
+                first_name,
+                masked_number,
+                ..
+            } => {
+                self.loyalty = Some(sale::Loyalty::Member {
+                    first_name,
+                    masked_number,
+                });
+            }
+            EngineEvent::NotAMember {
+                masked_number,
+                programme,
+            } => {
+                self.loyalty = Some(sale::Loyalty::NotMember {
+                    masked_number,
+                    programme,
+                });
+            }
+            EngineEvent::InvitePending {
+                binding_message, ..
+            } => {
+                self.loyalty = Some(sale::Loyalty::Inviting {
+                    code: binding_message,
+                });
+            }
+            EngineEvent::InviteEnded { reason, .. } => {
+                self.loyalty = Some(sale::Loyalty::NotJoined { reason });
+            }
+            EngineEvent::MemberPrices { .. } => {}
             EngineEvent::Recovered {
                 settled,
                 unresolved,

@@ -1,0 +1,81 @@
+//! Loyalty in the till window, end to end with the demo's simulator and relay: the customer
+//! scans before Pay, is not a member, is invited (the binding code shown large), approves in
+//! the simulated app, is shown as a member, and pays the member price.
+
+#![cfg(feature = "gui")]
+
+use crate::ui_common;
+use crate::ui_common::{Harness, TillProgram};
+use kasse::store::Store;
+use kasse::store::loyalty::LoyaltySettings;
+use kasse::ui::i18n::Arg;
+use kasse::ui::screen::sale::tile_id;
+
+const KAFFE: i64 = 3500;
+const KAFFE_MEMBER: i64 = 3000;
+
+fn relay_connected<P: TillProgram>(h: &mut Harness<P>) -> bool {
+    h.has_text(&h.t("status-relay-connected"))
+}
+
+#[test]
+fn loyalty_invite_approve_member_shown_then_member_price_paid() {
+    let mut h = ui_common::demo();
+    // What Admin would configure: the programme on, a member price for Kaffe.
+    let store = Store::open(&h.database).unwrap();
+    store
+        .set_loyalty_settings(&LoyaltySettings {
+            enabled: true,
+            programme: "Kaffeklubben".into(),
+            consent_text: "Medlemspriser for medlemmer.".into(),
+        })
+        .unwrap();
+    store.set_member_price("kaffe", Some(KAFFE_MEMBER)).unwrap();
+    drop(store);
+    h.wait_until("relay connected", relay_connected);
+
+    // The customer scans before Pay: not a member yet.
+    assert!(h.runtime.block_on(h.phone.scan()).unwrap());
+    let not_member = h.t_args("loyalty-not-member", &[("number", Arg::Str("•••••••• 78"))]);
+    h.wait_for_text(&not_member);
+    h.click(&h.t_args("loyalty-invite", &[("programme", Arg::Str("Kaffeklubben"))]));
+
+    // The login is in the customer's app, with the code the till shows.
+    let control = h.phone.control().clone();
+    h.wait_until("the login in the app", |h| {
+        !h.runtime.block_on(control.logins()).unwrap().is_empty()
+    });
+    let login = h.runtime.block_on(control.logins()).unwrap().remove(0);
+    let code = login.binding_message.clone().expect("a binding code");
+    h.wait_for_text(&code);
+    assert!(h.has_text(&h.t("loyalty-code")));
+    h.runtime
+        .block_on(control.approve_login(&login.auth_req_id, "Kari", None))
+        .unwrap();
+    let member = h.t_args(
+        "loyalty-member",
+        &[
+            ("name", Arg::Str("Kari")),
+            ("number", Arg::Str("•••••••• 78")),
+        ],
+    );
+    h.wait_for_text(&member);
+
+    // Pay: the member price applies before the payment is created.
+    h.click_id(&tile_id("kaffe"));
+    h.click(&h.t_args("sale-pay", &[("amount", Arg::Str(&h.money(KAFFE)))]));
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    let paid = h.t_args(
+        "receipt-paid",
+        &[("amount", Arg::Str(&h.money(KAFFE_MEMBER)))],
+    );
+    assert!(h.has_text(&paid), "{paid}");
+    let ledger = h.runtime.block_on(control.payments()).unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].aggregate.captured_amount.value, KAFFE_MEMBER);
+    let stored = Store::open(&h.database).unwrap().members(None).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].given_name.as_deref(), Some("Kari"));
+}
