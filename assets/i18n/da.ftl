@@ -224,6 +224,7 @@ phone-approve = Godkend
 phone-decline = Afvis
 phone-approved = Godkendt ✓
 phone-declined = Afvist
+phone-login-code = Butikken viser også denne kode:
 phone-error = Telefon: { $error }
 
 ## Meddelelser fra betalingsmotoren (engine-<id>)

@@ -224,6 +224,7 @@ phone-approve = Approve
 phone-decline = Decline
 phone-approved = Approved ✓
 phone-declined = Declined
+phone-login-code = The shop shows this code too:
 phone-error = Phone: { $error }
 
 ## Engine messages (engine-<id>)

@@ -224,6 +224,7 @@ phone-approve = Hyväksy
 phone-decline = Hylkää
 phone-approved = Hyväksytty ✓
 phone-declined = Hylätty
+phone-login-code = Kauppa näyttää myös tämän koodin:
 phone-error = Puhelin: { $error }
 
 ## Maksumoottorin viestit (engine-<id>)

@@ -224,6 +224,7 @@ phone-approve = Godkjenn
 phone-decline = Avvis
 phone-approved = Godkjent ✓
 phone-declined = Avvist
+phone-login-code = Butikken viser også denne koden:
 phone-error = Telefon: { $error }
 
 ## Meldinger fra betalingsmotoren (engine-<id>)

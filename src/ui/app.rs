@@ -1049,6 +1049,18 @@ impl App {
                     Op::ShowMyQr | Op::SetRelay(_) => Ok(()),
                     Op::Approve(reference) => phone.approve(reference).await,
                     Op::Decline(reference) => phone.decline(reference).await,
+                    Op::ApproveLogin(id) => phone
+                        .control()
+                        .approve_login(id, "Kari", None)
+                        .await
+                        .map(|_| ())
+                        .map_err(DemoError::from),
+                    Op::DenyLogin(id) => phone
+                        .control()
+                        .deny_login(id)
+                        .await
+                        .map(|_| ())
+                        .map_err(DemoError::from),
                 }
             },
             move |result| Message::Phone(phone::Message::Done(done.clone(), result)),

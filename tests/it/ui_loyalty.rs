@@ -1,6 +1,6 @@
 //! Loyalty in the till window, end to end with the demo's simulator and relay: the customer
-//! scans before Pay, is not a member, is invited (the binding code shown large), approves in
-//! the simulated app, is shown as a member, and pays the member price.
+//! scans before Pay, is not a member, is invited (the binding code shown large), approves on
+//! the simulated phone (which shows the consent text and the same code), is shown as a member, and pays the member price.
 
 #![cfg(feature = "gui")]
 
@@ -49,9 +49,10 @@ fn loyalty_invite_approve_member_shown_then_member_price_paid() {
     let code = login.binding_message.clone().expect("a binding code");
     h.wait_for_text(&code);
     assert!(h.has_text(&h.t("loyalty-code")));
-    h.runtime
-        .block_on(control.approve_login(&login.auth_req_id, "Kari", None))
-        .unwrap();
+    // The simulated phone shows the request: the consent text, the same code, Approve.
+    h.wait_for_text(&login.consent_text);
+    assert!(h.has_text(&h.t("phone-login-code")));
+    h.click(&h.t("phone-approve"));
     let member = h.t_args(
         "loyalty-member",
         &[

@@ -299,6 +299,28 @@ impl App {
                 self.loyalty = Some(sale::Loyalty::Inviting {
                     code: binding_message,
                 });
+                // Demo mode: the login request reaches the simulated phone.
+                if self.phone.is_some()
+                    && let Some(demo) = &self.demo
+                {
+                    let control = demo.phone.control().clone();
+                    return Task::perform(async move { control.logins().await }, |logins| {
+                        match logins
+                            .ok()
+                            .and_then(|l| l.into_iter().rev().find(|l| l.state == "PENDING"))
+                        {
+                            Some(l) => {
+                                Message::Phone(phone::Message::LoginArrived(phone::LoginRequest {
+                                    auth_req_id: l.auth_req_id,
+                                    code: l.binding_message.unwrap_or_default(),
+                                    heading: l.consent_heading,
+                                    text: l.consent_text,
+                                }))
+                            }
+                            None => Message::Tick,
+                        }
+                    });
+                }
             }
             EngineEvent::InviteEnded { reason, .. } => {
                 self.loyalty = Some(sale::Loyalty::NotJoined { reason });
