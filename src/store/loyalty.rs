@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::attempts::{meta_get, meta_set};
 use super::{Store, StoreError};
-use crate::core::loyalty::{EnrolmentFailure, EnrolmentState, MemberPrices};
+use crate::core::loyalty::{EnrolmentFailure, EnrolmentState, MemberPrices, masked_number};
 use crate::vipps::PhoneNumber;
 
 /// The `meta` key of the programme settings.
@@ -57,7 +57,7 @@ impl std::fmt::Debug for Member {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Member")
             .field("id", &self.id)
-            .field("msisdn", &self.msisdn)
+            .field("msisdn", &masked_number(self.msisdn.expose()))
             .finish_non_exhaustive()
     }
 }
@@ -95,7 +95,7 @@ impl std::fmt::Debug for Enrolment {
         f.debug_struct("Enrolment")
             .field("id", &self.id)
             .field("state", &self.state)
-            .field("msisdn", &self.msisdn)
+            .field("msisdn", &masked_number(self.msisdn.expose()))
             .field("failure", &self.failure)
             .finish_non_exhaustive()
     }

@@ -76,6 +76,7 @@ fn an_enrolment_moves_through_its_states_and_stores_the_member_at_approval() {
         .unwrap();
     assert_eq!(e.state, EnrolmentState::Started);
     assert!(!format!("{e:?}").contains("4798765432"));
+    assert!(format!("{e:?}").contains("•••••••• 32"), "{e:?}");
     // One open invitation per number.
     assert!(matches!(
         store.start_enrolment(&number("4798765432"), "ABC-124", None),
