@@ -384,3 +384,20 @@ loyalty-invalid-user = Dette nummer kan ikke blive medlem med Vipps (ingen bruge
 loyalty-old-app = Kundens app er for gammel til at blive medlem. Salget fortsætter.
 loyalty-in-progress = En invitation venter allerede i kundens app. Prøv igen om et par minutter.
 loyalty-failed = Invitationen kunne ikke gennemføres. Inviter igen, eller fortsæt salget.
+
+# Loyalty (Admin)
+admin-section-loyalty = Kundeklub
+admin-loyalty-title = Kundeklub
+admin-loyalty-enabled = Til (hver scanning tjekkes mod medlemmerne)
+admin-loyalty-programme = Klubbens navn
+admin-loyalty-consent = Samtykketekst (som sat op hos Vipps)
+admin-loyalty-save = Gem
+admin-loyalty-saved = Gemt.
+admin-members-title = Medlemmer
+admin-members-search = Søg på navn eller nummer
+admin-members-none = Ingen medlemmer endnu.
+admin-member-export = Eksporter
+admin-member-erase = Slet
+admin-member-erase-confirm = Slet for altid?
+admin-member-exported = Eksporteret til { $path }
+admin-member-erased = Medlemmet er slettet. Salgene består, uden personoplysninger.

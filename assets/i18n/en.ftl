@@ -384,3 +384,20 @@ loyalty-invalid-user = This number cannot join with Vipps (no user, or under 15)
 loyalty-old-app = The customer's app is too old to join. The sale goes on.
 loyalty-in-progress = An invitation is already waiting in the customer's app. Try again in a few minutes.
 loyalty-failed = The invitation could not be completed. Invite again, or go on with the sale.
+
+# Loyalty (Admin)
+admin-section-loyalty = Loyalty
+admin-loyalty-title = Loyalty programme
+admin-loyalty-enabled = On (each scan is checked against the members)
+admin-loyalty-programme = Programme name
+admin-loyalty-consent = Consent text (as configured at Vipps)
+admin-loyalty-save = Save
+admin-loyalty-saved = Saved.
+admin-members-title = Members
+admin-members-search = Search by name or number
+admin-members-none = No members yet.
+admin-member-export = Export
+admin-member-erase = Delete
+admin-member-erase-confirm = Delete for good?
+admin-member-exported = Exported to { $path }
+admin-member-erased = Member deleted. Their sales stay, without personal data.

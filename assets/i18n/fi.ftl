@@ -384,3 +384,20 @@ loyalty-invalid-user = Tällä numerolla ei voi liittyä Vippsin kautta (ei käy
 loyalty-old-app = Asiakkaan sovellus on liian vanha liittymiseen. Myynti jatkuu.
 loyalty-in-progress = Kutsu odottaa jo asiakkaan sovelluksessa. Yritä uudelleen muutaman minuutin päästä.
 loyalty-failed = Kutsua ei voitu viedä loppuun. Kutsu uudelleen tai jatka myyntiä.
+
+# Loyalty (Admin)
+admin-section-loyalty = Kanta-asiakkaat
+admin-loyalty-title = Kanta-asiakasohjelma
+admin-loyalty-enabled = Päällä (jokainen skannaus tarkistetaan jäsenistä)
+admin-loyalty-programme = Ohjelman nimi
+admin-loyalty-consent = Suostumusteksti (kuten Vippsissä asetettu)
+admin-loyalty-save = Tallenna
+admin-loyalty-saved = Tallennettu.
+admin-members-title = Jäsenet
+admin-members-search = Hae nimellä tai numerolla
+admin-members-none = Ei vielä jäseniä.
+admin-member-export = Vie
+admin-member-erase = Poista
+admin-member-erase-confirm = Poistetaanko lopullisesti?
+admin-member-exported = Viety tiedostoon { $path }
+admin-member-erased = Jäsen poistettu. Myynnit säilyvät ilman henkilötietoja.

@@ -384,3 +384,20 @@ loyalty-invalid-user = Dette nummeret kan ikke bli medlem med Vipps (ingen bruke
 loyalty-old-app = Kundens app er for gammel til å bli medlem. Salget fortsetter.
 loyalty-in-progress = En invitasjon venter allerede i kundens app. Prøv igjen om noen minutter.
 loyalty-failed = Invitasjonen kunne ikke fullføres. Inviter på nytt, eller fortsett salget.
+
+# Loyalty (Admin)
+admin-section-loyalty = Kundeklubb
+admin-loyalty-title = Kundeklubb
+admin-loyalty-enabled = På (hver skanning sjekkes mot medlemmene)
+admin-loyalty-programme = Navn på klubben
+admin-loyalty-consent = Samtykketekst (som satt opp hos Vipps)
+admin-loyalty-save = Lagre
+admin-loyalty-saved = Lagret.
+admin-members-title = Medlemmer
+admin-members-search = Søk på navn eller nummer
+admin-members-none = Ingen medlemmer ennå.
+admin-member-export = Eksporter
+admin-member-erase = Slett
+admin-member-erase-confirm = Slette for godt?
+admin-member-exported = Eksportert til { $path }
+admin-member-erased = Medlemmet er slettet. Salgene består, uten personopplysninger.

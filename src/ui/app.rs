@@ -336,6 +336,18 @@ pub enum Message {
     AdminCashiers(Result<Vec<crate::core::cashier::Cashier>, String>),
     /// A cashier was added or disabled (or not: why); the list follows.
     AdminCashierSaved(Result<(), String>),
+    /// Loyalty settings and members for Admin.
+    AdminMembers(
+        Result<
+            (
+                crate::store::loyalty::LoyaltySettings,
+                Vec<admin::MemberRow>,
+            ),
+            String,
+        >,
+    ),
+    /// A loyalty save, export or erasure: what to tell, or why not.
+    AdminMembersDone(Result<String, String>),
     /// Admin's test page printed, or did not (why).
     TestPagePrinted(Result<(), String>),
     /// A receipt printed (its sale), or did not (why).
@@ -537,6 +549,8 @@ impl App {
                 | Message::TestPagePrinted(_)
                 | Message::AdminCashiers(_)
                 | Message::AdminCashierSaved(_)
+                | Message::AdminMembers(_)
+                | Message::AdminMembersDone(_)
                 | Message::ReceiptFound(_)
         ) {
             self.last_input_ms = now_ms();
@@ -606,6 +620,17 @@ impl App {
                 Ok(list) => self.admin.cashiers_loaded(list),
                 Err(why) => self.admin.cashier_saved(Err(why)),
             },
+            Message::AdminMembers(result) => match result {
+                Ok((settings, list)) => self.admin.members_loaded(settings, list),
+                Err(why) => self.admin.members_done(Err(why)),
+            },
+            Message::AdminMembersDone(result) => {
+                let ok = result.is_ok();
+                self.admin.members_done(result);
+                if ok {
+                    return self.load_admin_members(String::new());
+                }
+            }
             Message::AdminCashierSaved(result) => {
                 let ok = result.is_ok();
                 self.admin.cashier_saved(result);
@@ -940,6 +965,8 @@ impl App {
                 Message::CsvImported,
             ),
             admin::Action::LoadCashiers => self.load_admin_cashiers(),
+            admin::Action::LoadMembers(search) => self.load_admin_members(search),
+            admin::Action::Members(action) => self.admin_members(action),
             admin::Action::ToggleCustomerDisplay => self.toggle_customer_display(),
             admin::Action::PrintTestPage(settings) => {
                 let settings = match settings.apply(&self.config) {

@@ -80,3 +80,76 @@ fn loyalty_invite_approve_member_shown_then_member_price_paid() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].given_name.as_deref(), Some("Kari"));
 }
+
+#[test]
+fn loyalty_admin_turns_it_on_exports_and_deletes_a_member() {
+    let mut h = ui_common::demo();
+    // A member, as an approved invitation leaves them.
+    let store = Store::open(&h.database).unwrap();
+    let number = kasse::vipps::PhoneNumber::parse("4798765432").unwrap();
+    let e = store.start_enrolment(&number, "ABCDE", None).unwrap();
+    store.enrolment_pending(e.id, "req", 5, i64::MAX).unwrap();
+    let member = store
+        .approve_enrolment(
+            e.id,
+            &kasse::store::loyalty::NewMember {
+                sub: "sub-1".into(),
+                msisdn: number,
+                given_name: Some("Ola".into()),
+                family_name: Some("Nordmann".into()),
+                consents: vec![],
+            },
+        )
+        .unwrap();
+    drop(store);
+
+    h.set_admin_pin("4321");
+    h.click(&h.t("admin-section-loyalty"));
+    h.wait_for_text("Ola Nordmann");
+    assert!(h.has_text("•••••••• 32"));
+    assert!(!h.has_text("4798765432"));
+
+    // Turn the programme on with a name.
+    h.click(&h.t("admin-loyalty-enabled"));
+    h.click(&h.t("admin-loyalty-programme"));
+    h.typewrite("Kaffeklubben");
+    h.click(&h.t("admin-loyalty-save"));
+    h.wait_for_text(&h.t("admin-loyalty-saved"));
+    let settings = Store::open(&h.database)
+        .unwrap()
+        .loyalty_settings()
+        .unwrap();
+    assert!(settings.enabled);
+    assert_eq!(settings.programme, "Kaffeklubben");
+
+    // Export: a JSON file with the member's data beside the database.
+    h.click(&h.t("admin-member-export"));
+    let path = h
+        .database
+        .parent()
+        .unwrap()
+        .join(format!("member-{}.json", member.id));
+    h.wait_until("the export", |_| path.exists());
+    let data: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(data["msisdn"], "4798765432");
+    assert_eq!(data["given_name"], "Ola");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by the user only");
+    }
+
+    // Delete needs a second tap.
+    h.click(&h.t("admin-member-erase"));
+    h.click(&h.t("admin-member-erase-confirm"));
+    h.wait_for_text(&h.t("admin-member-erased"));
+    assert!(
+        Store::open(&h.database)
+            .unwrap()
+            .members(None)
+            .unwrap()
+            .is_empty()
+    );
+    h.wait_for_text(&h.t("admin-members-none"));
+}
