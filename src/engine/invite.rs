@@ -114,7 +114,10 @@ impl Till {
             loyalty::begin(&Store::on(c, system_clock()), &msisdn, sale_id).map_err(db_error)
         });
         let (enrolment, request) = match begun {
-            Ok(b) => b,
+            Ok(b) => {
+                super::crash::point("enrolment_started");
+                b
+            }
             Err(DbError::Store(crate::store::StoreError::Conflict(_))) => {
                 self.problem(MessageId::InviteOpen, None, false);
                 return;
@@ -143,6 +146,7 @@ impl Till {
                 });
                 match stored {
                     Ok(e) if e.state == crate::core::loyalty::EnrolmentState::Pending => {
+                        super::crash::point("enrolment_pending");
                         self.emit(EngineEvent::InvitePending {
                             enrolment_id: id,
                             binding_message: e.binding_message.clone(),
@@ -176,6 +180,9 @@ impl Till {
         match step {
             Ok(Next::Poll { wait, auth_req_id }) => self.schedule_poll(id, wait, auth_req_id),
             Ok(Next::Done(outcome)) => {
+                if matches!(outcome, EnrolOutcome::Member(_)) {
+                    super::crash::point("enrolment_approved");
+                }
                 self.invitations.transient.remove(&id);
                 self.tell_outcome(id, outcome);
             }

@@ -59,11 +59,17 @@ pub async fn invite<C: Borrow<Connection>>(
     sale_id: Option<i64>,
 ) -> Result<Enrolment, EnrolError> {
     let (enrolment, request) = begin(store, msisdn, sale_id)?;
+    super::crash::point("enrolment_started");
     let result = api.start(&request).await;
-    record_start(store, clock, enrolment.id, result)
+    let stored = record_start(store, clock, enrolment.id, result)?;
+    if stored.state == EnrolmentState::Pending {
+        super::crash::point("enrolment_pending");
+    }
+    Ok(stored)
 }
 
-/// Record an invitation (STARTED) and the login request to send for it.
+/// Record an invitation (STARTED) and the login request to send for it. (The crash points of
+/// these steps are the caller's, after its commit.)
 pub fn begin<C: Borrow<Connection>>(
     store: &Store<C>,
     msisdn: &PhoneNumber,
@@ -71,7 +77,6 @@ pub fn begin<C: Borrow<Connection>>(
 ) -> Result<(Enrolment, StartLogin), EnrolError> {
     let code = BindingMessage::random();
     let enrolment = store.start_enrolment(msisdn, code.as_str(), sale_id)?;
-    super::crash::point("enrolment_started");
     let request = StartLogin {
         msisdn: msisdn.clone(),
         scope: ENROL_SCOPE.to_string(),
@@ -98,7 +103,6 @@ pub fn record_start<C: Borrow<Connection>>(
                 started.interval.max(1),
                 expires_ms,
             )?;
-            super::crash::point("enrolment_pending");
         }
         Err(e) => {
             let failure = start_failure(&e);
@@ -324,7 +328,6 @@ fn approve<C: Borrow<Connection>>(
         consents,
     };
     let member = store.approve_enrolment(id, &new)?;
-    super::crash::point("enrolment_approved");
     Ok(EnrolOutcome::Member(Box::new(member)))
 }
 

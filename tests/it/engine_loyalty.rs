@@ -751,4 +751,108 @@ mod till {
         assert!(env.store().open_enrolments().unwrap().is_empty());
         engine.send(Command::Shutdown).unwrap();
     }
+
+    /// `kasse invite --phone N` as a separate process, aborted at `crash_at`.
+    async fn invite_process(env: &Env, crash_at: Option<&str>) -> std::process::ExitStatus {
+        let config = env.write_config();
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kasse"));
+        cmd.args(["invite", "--phone", "4798765432", "--config"])
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("KASSE_") {
+                cmd.env_remove(k);
+            }
+        }
+        if let Some(step) = crash_at {
+            cmd.env("KASSE_CRASH_AT", step);
+        }
+        tokio::time::timeout(std::time::Duration::from_secs(60), cmd.status())
+            .await
+            .expect("kasse invite ends")
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_till_killed_while_the_invitation_waits_enrols_the_member_on_restart() {
+        let env = quick_logins().await;
+        set_up(&env, false);
+        let status = invite_process(&env, Some("enrolment_pending")).await;
+        assert!(!status.success(), "the process aborted at the crash point");
+        let open = env.store().open_enrolments().unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].state, kasse::core::loyalty::EnrolmentState::Pending);
+
+        // The customer approves while the till is down; the next start finishes the enrolment.
+        let control = env.demo.phone.control();
+        let login = control.logins().await.unwrap().pop().unwrap();
+        control
+            .approve_login(&login.auth_req_id, "Ola", None)
+            .await
+            .unwrap();
+        let (engine, mut rx) = env.engine();
+        wait_for(
+            &mut rx,
+            "member enrolled",
+            |e| matches!(e, EngineEvent::MemberEnrolled { first_name: Some(n), .. } if n == "Ola"),
+        )
+        .await;
+        assert!(env.store().open_enrolments().unwrap().is_empty());
+        assert_eq!(env.store().members(None).unwrap().len(), 1);
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_till_killed_before_the_login_started_ends_it_as_interrupted() {
+        let env = quick_logins().await;
+        set_up(&env, false);
+        let status = invite_process(&env, Some("enrolment_started")).await;
+        assert!(!status.success());
+        assert!(
+            env.demo.phone.control().logins().await.unwrap().is_empty(),
+            "Vipps was never asked"
+        );
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "invite ended", |e| {
+            matches!(
+                e,
+                EngineEvent::InviteEnded {
+                    reason: kasse::core::loyalty::EnrolmentFailure::Interrupted,
+                    ..
+                }
+            )
+        })
+        .await;
+        assert!(env.store().open_enrolments().unwrap().is_empty());
+        assert!(env.store().members(None).unwrap().is_empty());
+        engine.send(Command::Shutdown).unwrap();
+        engine.closed().await;
+
+        // Without a crash the same command enrols (the customer approves in the app).
+        let control = env.demo.phone.control().clone();
+        let approve = tokio::spawn(async move {
+            loop {
+                if let Some(l) = control
+                    .logins()
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|l| l.state == "PENDING")
+                {
+                    control
+                        .approve_login(&l.auth_req_id, "Ola", None)
+                        .await
+                        .unwrap();
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        });
+        let status = invite_process(&env, None).await;
+        approve.await.unwrap();
+        assert!(status.success(), "{status:?}");
+        assert_eq!(env.store().members(None).unwrap().len(), 1);
+    }
 }
