@@ -262,6 +262,30 @@ impl<C: Borrow<Connection>> Store<C> {
         }))
     }
 
+    /// Write one member's data ([`Self::export_member`]) as pretty JSON to `path`, a file only
+    /// its owner can read.
+    pub fn export_member_to(&self, id: i64, path: &std::path::Path) -> Result<(), StoreError> {
+        use std::io::Write;
+        let data = serde_json::to_vec_pretty(&self.export_member(id)?)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let written = options.open(path).and_then(|mut f| {
+            // An older file keeps its mode on open: narrow it before writing.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+            f.write_all(&data)
+        });
+        written.map_err(|e| StoreError::Refused(format!("cannot write {}: {e}", path.display())))
+    }
+
     /// Erase a member: the row, its consents and every enrolment of its number. Sales stay.
     pub fn erase_member(&self, id: i64) -> Result<(), StoreError> {
         self.atomic(|| {

@@ -317,16 +317,7 @@ impl App {
                     )],
                 );
                 Task::perform(
-                    store.run(move |s| {
-                        let data = s.export_member(id)?;
-                        write_private(&path, &serde_json::to_vec_pretty(&data)?).map_err(|e| {
-                            crate::store::StoreError::Refused(format!(
-                                "cannot write {}: {e}",
-                                path.display()
-                            ))
-                        })?;
-                        Ok(note)
-                    }),
+                    store.run(move |s| s.export_member_to(id, &path).map(|()| note)),
                     done,
                 )
             }
@@ -385,17 +376,4 @@ impl App {
             screen.training_set(result);
         }
     }
-}
-
-/// Write a file only its owner can read (a member's personal data).
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
 }
