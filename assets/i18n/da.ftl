@@ -224,6 +224,7 @@ phone-approve = Godkend
 phone-decline = Afvis
 phone-approved = Godkendt ✓
 phone-declined = Afvist
+phone-login-code = Butikken viser også denne kode:
 phone-error = Telefon: { $error }
 
 ## Meddelelser fra betalingsmotoren (engine-<id>)
@@ -252,6 +253,9 @@ engine-refund-rejected = Vipps afviste refusionen.
 engine-refund-pending = Refusionen er gemt og bliver prøvet igen.
 engine-amount-mismatch = Et beløb fra Vipps passer ikke med salget. Bed admin se på det.
 engine-rate-limited = Vipps begrænser kald for denne betaling; Kasse prøver igen om lidt.
+engine-loyalty-off = Kundeklubben er slået fra. En administrator slår den til i Admin.
+engine-no-customer-to-invite = Ingen kunde at invitere: lad kunden scanne kassens QR, eller indtast nummeret.
+engine-invite-open = En invitation til dette nummer er allerede i gang. Vent til den er færdig.
 engine-relay-down-one-time-qr = Forbindelsen til scanning af kassens QR-kode er nede: viser en QR-kode til denne betaling i stedet.
 engine-beacon-conflict = Vipps afviste MobilePay-klistermærket: dets beacon-id er allerede knyttet til en anden butik eller salgsenhed, eller det er et af denne salgsenheds egne QR-id'er. Tjek id'et i Admin, eller bed klistermærkets ejer om at frigive det.
 engine-invalid-personal-qr = Det er ikke en gyldig personlig QR-kode. Bed kunden vise den igen eller scanne kassens QR-kode.
@@ -372,3 +376,32 @@ customer-display-toggle = Kundeskærm til/fra
 admin-customer-display-open = Åbn kundeskærmen, når kassen starter
 admin-customer-display-fullscreen = Kundeskærm i fuld skærm
 admin-customer-display-at = Kundeskærmens placering x,y (dens skærm; tom: hvor som helst)
+
+# Loyalty (sale screen)
+loyalty-member = Medlem: { $name } ({ $number })
+loyalty-not-member = Ikke medlem ({ $number })
+loyalty-invite = Inviter til { $programme }
+loyalty-code = Invitationen er sendt. Kunden ser denne kode i appen:
+loyalty-declined = Kunden sagde nej til at blive medlem. Salget fortsætter.
+loyalty-expired = Invitationen udløb. Salget fortsætter.
+loyalty-invalid-user = Dette nummer kan ikke blive medlem med Vipps (ingen bruger, eller under 15). Salget fortsætter.
+loyalty-old-app = Kundens app er for gammel til at blive medlem. Salget fortsætter.
+loyalty-in-progress = En invitation venter allerede i kundens app. Prøv igen om et par minutter.
+loyalty-failed = Invitationen kunne ikke gennemføres. Inviter igen, eller fortsæt salget.
+
+# Loyalty (Admin)
+admin-section-loyalty = Kundeklub
+admin-loyalty-title = Kundeklub
+admin-loyalty-enabled = Til (hver scanning tjekkes mod medlemmerne)
+admin-loyalty-programme = Klubbens navn
+admin-loyalty-consent = Samtykketekst (som sat op hos Vipps)
+admin-loyalty-save = Gem
+admin-loyalty-saved = Gemt.
+admin-members-title = Medlemmer
+admin-members-search = Søg på navn eller nummer
+admin-members-none = Ingen medlemmer endnu.
+admin-member-export = Eksporter
+admin-member-erase = Slet
+admin-member-erase-confirm = Slet for altid?
+admin-member-exported = Eksporteret til { $path }
+admin-member-erased = Medlemmet er slettet. Salgene består, uden personoplysninger.

@@ -224,6 +224,7 @@ phone-approve = Approve
 phone-decline = Decline
 phone-approved = Approved ✓
 phone-declined = Declined
+phone-login-code = The shop shows this code too:
 phone-error = Phone: { $error }
 
 ## Engine messages (engine-<id>)
@@ -252,6 +253,9 @@ engine-refund-rejected = Vipps rejected the refund.
 engine-refund-pending = The refund is stored and will be retried.
 engine-amount-mismatch = An amount from Vipps does not match the sale. Ask the admin to look at it.
 engine-rate-limited = Vipps is limiting calls for this payment; Kasse retries shortly.
+engine-loyalty-off = Loyalty is off. An admin turns it on in Admin.
+engine-no-customer-to-invite = No customer to invite: let the customer scan the till's QR, or type their number.
+engine-invite-open = An invitation for this number is already open. Wait for it to end.
 engine-relay-down-one-time-qr = The connection for scans of the till's QR is down: showing a QR for this payment instead.
 engine-beacon-conflict = Vipps refused the MobilePay sticker: its beacon id is already mapped to another shop or sales unit, or it is one of this sales unit's own QR ids. Check the id in Admin, or ask the MobilePay sticker's owner to release it.
 engine-invalid-personal-qr = That is not a valid personal QR. Ask the customer to show it again, or to scan the till's QR.
@@ -372,3 +376,32 @@ customer-display-toggle = Customer display on/off
 admin-customer-display-open = Open the customer display when the till starts
 admin-customer-display-fullscreen = Customer display full screen
 admin-customer-display-at = Customer display position x,y (its monitor; empty: anywhere)
+
+# Loyalty (sale screen)
+loyalty-member = Member: { $name } ({ $number })
+loyalty-not-member = Not a member ({ $number })
+loyalty-invite = Invite to { $programme }
+loyalty-code = Invitation sent. The customer sees this code in the app:
+loyalty-declined = The customer said no to joining. The sale goes on.
+loyalty-expired = The invitation expired. The sale goes on.
+loyalty-invalid-user = This number cannot join with Vipps (no user, or under 15). The sale goes on.
+loyalty-old-app = The customer's app is too old to join. The sale goes on.
+loyalty-in-progress = An invitation is already waiting in the customer's app. Try again in a few minutes.
+loyalty-failed = The invitation could not be completed. Invite again, or go on with the sale.
+
+# Loyalty (Admin)
+admin-section-loyalty = Loyalty
+admin-loyalty-title = Loyalty programme
+admin-loyalty-enabled = On (each scan is checked against the members)
+admin-loyalty-programme = Programme name
+admin-loyalty-consent = Consent text (as configured at Vipps)
+admin-loyalty-save = Save
+admin-loyalty-saved = Saved.
+admin-members-title = Members
+admin-members-search = Search by name or number
+admin-members-none = No members yet.
+admin-member-export = Export
+admin-member-erase = Delete
+admin-member-erase-confirm = Delete for good?
+admin-member-exported = Exported to { $path }
+admin-member-erased = Member deleted. Their sales stay, without personal data.

@@ -224,6 +224,7 @@ phone-approve = Hyväksy
 phone-decline = Hylkää
 phone-approved = Hyväksytty ✓
 phone-declined = Hylätty
+phone-login-code = Kauppa näyttää myös tämän koodin:
 phone-error = Puhelin: { $error }
 
 ## Maksumoottorin viestit (engine-<id>)
@@ -252,6 +253,9 @@ engine-refund-rejected = Vipps hylkäsi palautuksen.
 engine-refund-pending = Palautus on tallennettu ja sitä yritetään uudelleen.
 engine-amount-mismatch = Vippsin ilmoittama summa ei vastaa myyntiä. Pyydä ylläpitäjää tarkistamaan se.
 engine-rate-limited = Vipps rajoittaa tämän maksun kutsuja; Kasse yrittää pian uudelleen.
+engine-loyalty-off = Kanta-asiakasohjelma on pois päältä. Ylläpitäjä kytkee sen päälle Adminissa.
+engine-no-customer-to-invite = Ei kutsuttavaa asiakasta: pyydä asiakasta skannaamaan kassan QR tai syötä numero.
+engine-invite-open = Tähän numeroon on jo avoin kutsu. Odota, että se päättyy.
 engine-relay-down-one-time-qr = Kassan QR-koodin skannausyhteys ei toimi: näytetään tämän maksun QR-koodi sen sijaan.
 engine-beacon-conflict = Vipps hylkäsi MobilePay-tarran: sen beacon-tunnus on jo liitetty toiseen kauppaan tai myyntiyksikköön, tai se on tämän myyntiyksikön oma QR-tunnus. Tarkista tunnus Adminissa tai pyydä tarran omistajaa vapauttamaan se.
 engine-invalid-personal-qr = Tämä ei ole kelvollinen henkilökohtainen QR-koodi. Pyydä asiakasta näyttämään se uudelleen tai skannaamaan kassan QR-koodi.
@@ -372,3 +376,32 @@ customer-display-toggle = Asiakasnäyttö päälle/pois
 admin-customer-display-open = Avaa asiakasnäyttö, kun kassa käynnistyy
 admin-customer-display-fullscreen = Asiakasnäyttö koko näytöllä
 admin-customer-display-at = Asiakasnäytön paikka x,y (sen näyttö; tyhjä: mikä tahansa)
+
+# Loyalty (sale screen)
+loyalty-member = Jäsen: { $name } ({ $number })
+loyalty-not-member = Ei jäsen ({ $number })
+loyalty-invite = Kutsu: { $programme }
+loyalty-code = Kutsu lähetetty. Asiakas näkee tämän koodin sovelluksessa:
+loyalty-declined = Asiakas kieltäytyi liittymästä. Myynti jatkuu.
+loyalty-expired = Kutsu vanheni. Myynti jatkuu.
+loyalty-invalid-user = Tällä numerolla ei voi liittyä Vippsin kautta (ei käyttäjää tai alle 15-vuotias). Myynti jatkuu.
+loyalty-old-app = Asiakkaan sovellus on liian vanha liittymiseen. Myynti jatkuu.
+loyalty-in-progress = Kutsu odottaa jo asiakkaan sovelluksessa. Yritä uudelleen muutaman minuutin päästä.
+loyalty-failed = Kutsua ei voitu viedä loppuun. Kutsu uudelleen tai jatka myyntiä.
+
+# Loyalty (Admin)
+admin-section-loyalty = Kanta-asiakkaat
+admin-loyalty-title = Kanta-asiakasohjelma
+admin-loyalty-enabled = Päällä (jokainen skannaus tarkistetaan jäsenistä)
+admin-loyalty-programme = Ohjelman nimi
+admin-loyalty-consent = Suostumusteksti (kuten Vippsissä asetettu)
+admin-loyalty-save = Tallenna
+admin-loyalty-saved = Tallennettu.
+admin-members-title = Jäsenet
+admin-members-search = Hae nimellä tai numerolla
+admin-members-none = Ei vielä jäseniä.
+admin-member-export = Vie
+admin-member-erase = Poista
+admin-member-erase-confirm = Poistetaanko lopullisesti?
+admin-member-exported = Viety tiedostoon { $path }
+admin-member-erased = Jäsen poistettu. Myynnit säilyvät ilman henkilötietoja.

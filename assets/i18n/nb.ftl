@@ -224,6 +224,7 @@ phone-approve = Godkjenn
 phone-decline = Avvis
 phone-approved = Godkjent ✓
 phone-declined = Avvist
+phone-login-code = Butikken viser også denne koden:
 phone-error = Telefon: { $error }
 
 ## Meldinger fra betalingsmotoren (engine-<id>)
@@ -252,6 +253,9 @@ engine-refund-rejected = Vipps avviste refusjonen.
 engine-refund-pending = Refusjonen er lagret og blir prøvd igjen.
 engine-amount-mismatch = Et beløp fra Vipps stemmer ikke med salget. Be admin se på det.
 engine-rate-limited = Vipps begrenser kall for denne betalingen; Kasse prøver igjen straks.
+engine-loyalty-off = Kundeklubben er slått av. En administrator slår den på i Admin.
+engine-no-customer-to-invite = Ingen kunde å invitere: la kunden skanne kassens QR, eller skriv inn nummeret.
+engine-invite-open = En invitasjon til dette nummeret pågår allerede. Vent til den er ferdig.
 engine-relay-down-one-time-qr = Forbindelsen for skanning av kassens QR-kode er nede: viser en QR-kode for denne betalingen i stedet.
 engine-beacon-conflict = Vipps avviste MobilePay-klistremerket: beacon-id-en er allerede koblet til en annen butikk eller salgsenhet, eller er en av denne salgsenhetens egne QR-id-er. Sjekk id-en i Admin, eller be eieren av klistremerket frigi det.
 engine-invalid-personal-qr = Det er ikke en gyldig personlig QR-kode. Be kunden vise den igjen, eller skanne kassens QR-kode.
@@ -372,3 +376,32 @@ customer-display-toggle = Kundeskjerm av/på
 admin-customer-display-open = Åpne kundeskjermen når kassen starter
 admin-customer-display-fullscreen = Kundeskjerm i fullskjerm
 admin-customer-display-at = Kundeskjermens plass x,y (skjermen dens; tom: hvor som helst)
+
+# Loyalty (sale screen)
+loyalty-member = Medlem: { $name } ({ $number })
+loyalty-not-member = Ikke medlem ({ $number })
+loyalty-invite = Inviter til { $programme }
+loyalty-code = Invitasjonen er sendt. Kunden ser denne koden i appen:
+loyalty-declined = Kunden takket nei til å bli medlem. Salget fortsetter.
+loyalty-expired = Invitasjonen gikk ut. Salget fortsetter.
+loyalty-invalid-user = Dette nummeret kan ikke bli medlem med Vipps (ingen bruker, eller under 15). Salget fortsetter.
+loyalty-old-app = Kundens app er for gammel til å bli medlem. Salget fortsetter.
+loyalty-in-progress = En invitasjon venter allerede i kundens app. Prøv igjen om noen minutter.
+loyalty-failed = Invitasjonen kunne ikke fullføres. Inviter på nytt, eller fortsett salget.
+
+# Loyalty (Admin)
+admin-section-loyalty = Kundeklubb
+admin-loyalty-title = Kundeklubb
+admin-loyalty-enabled = På (hver skanning sjekkes mot medlemmene)
+admin-loyalty-programme = Navn på klubben
+admin-loyalty-consent = Samtykketekst (som satt opp hos Vipps)
+admin-loyalty-save = Lagre
+admin-loyalty-saved = Lagret.
+admin-members-title = Medlemmer
+admin-members-search = Søk på navn eller nummer
+admin-members-none = Ingen medlemmer ennå.
+admin-member-export = Eksporter
+admin-member-erase = Slett
+admin-member-erase-confirm = Slette for godt?
+admin-member-exported = Eksportert til { $path }
+admin-member-erased = Medlemmet er slettet. Salgene består, uten personopplysninger.

@@ -14,6 +14,8 @@ pub mod compliance;
 pub mod config;
 pub mod day;
 pub mod demo;
+pub mod invite;
+pub mod loyalty_demo;
 pub mod pay;
 pub mod receipt;
 pub mod recover;
@@ -53,6 +55,8 @@ pub enum Command {
     Recover(recover::RecoverArgs),
     /// Refund part or all of a completed sale.
     Refund(refund::RefundArgs),
+    /// Invite a customer to the loyalty programme (a Vipps login pushed to their app).
+    Invite(invite::InviteArgs),
     /// Return lines of an earlier sale (by id or receipt number) to its tender.
     Return(returns::ReturnArgs),
     /// Run sales through an in-process simulator and relay and report latencies.
@@ -101,6 +105,7 @@ pub fn run(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<i32
         Command::Pay(args) => runtime()?.block_on(pay::run(config_path, args)),
         Command::Recover(args) => runtime()?.block_on(recover::run(config_path, args)),
         Command::Refund(args) => runtime()?.block_on(refund::run(config_path, args)),
+        Command::Invite(args) => runtime()?.block_on(invite::run(config_path, args)),
         Command::Return(args) => runtime()?.block_on(returns::run(config_path, args)),
         Command::Bench(bench::BenchArgs {
             what: Some(bench::BenchWhat::Reports(args)),

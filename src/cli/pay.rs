@@ -65,6 +65,16 @@ pub struct PayArgs {
     /// What the simulated customer does (with --demo).
     #[arg(long, value_enum, default_value = "approve")]
     pub customer: DemoCustomer,
+    /// Loyalty in the demo (with --demo): the customer scans first and is a `member` (member
+    /// price), is invited and approves (`invite`, member price), or declines (`decline`, normal
+    /// price). Every line gets a member price of 10 % off. See docs/loyalty.md.
+    #[arg(
+        long,
+        value_enum,
+        requires = "demo",
+        conflicts_with_all = ["phone", "personal_qr", "one_time_qr"]
+    )]
+    pub loyalty: Option<super::loyalty_demo::DemoLoyalty>,
     /// Cash handed over, minor units (may exceed what is left: the change is printed). Cash
     /// settles the rest rounded to the cash step (whole kroner in Norway, 50 øre in Denmark).
     #[arg(long, value_name = "MINOR")]
@@ -179,6 +189,10 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
             return Ok(exit::USAGE);
         }
     };
+    if let Some(mode) = args.loyalty {
+        super::loyalty_demo::prepare(&store, &basket, mode, &config.vipps.msn)
+            .context("setting up loyalty for the demo")?;
+    }
     let tenders = tenders_from_args(&args);
     let print_config = config.clone();
     let (handle, mut events) = Engine::start_with(config, store, EngineOptions::default());
@@ -187,7 +201,13 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
             cashier_id: cashier,
         })?;
     }
-    handle.send(Command::Pay { basket })?;
+    // With --loyalty the customer scans first and Pay follows once loyalty has had its say.
+    let mut pay_later = None;
+    if args.loyalty.is_some() {
+        pay_later = Some(basket);
+    } else {
+        handle.send(Command::Pay { basket })?;
+    }
     // Parts taken at the till go first; Vipps pays what they leave, once all are recorded.
     let mut tenders_sent = tenders.is_empty();
     let mut tenders_pending = 0usize;
@@ -305,6 +325,32 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                     });
                 }
             }
+            EngineEvent::MemberRecognised { .. }
+            | EngineEvent::MemberEnrolled { .. }
+            | EngineEvent::InviteEnded { .. } => {
+                if let Some(basket) = pay_later.take() {
+                    handle.send(Command::Pay { basket })?;
+                }
+            }
+            EngineEvent::NotAMember { .. } => match args.loyalty {
+                Some(super::loyalty_demo::DemoLoyalty::Member) | None => {
+                    if let Some(basket) = pay_later.take() {
+                        handle.send(Command::Pay { basket })?;
+                    }
+                }
+                Some(_) => handle.send(Command::InviteMember { phone_number: None })?,
+            },
+            EngineEvent::InvitePending { .. } => {
+                if let (Some(phone), Some(mode)) = (phone.clone(), args.loyalty) {
+                    tokio::spawn(async move {
+                        if let Err(e) =
+                            super::loyalty_demo::answer_login(phone.control(), mode).await
+                        {
+                            tracing::warn!(error = %e, "demo customer could not answer the login");
+                        }
+                    });
+                }
+            }
             EngineEvent::Captured { amount, .. } => captured += amount,
             EngineEvent::TenderTaken { .. } => tenders_pending = tenders_pending.saturating_sub(1),
             EngineEvent::Paid {
@@ -398,7 +444,7 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
             }
             _ => {}
         }
-        if awaiting_scan
+        if (awaiting_scan || pay_later.is_some())
             && relay_up
             && !scanned
             && let Some(phone) = phone.clone()

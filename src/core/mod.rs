@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod catalog_csv;
 pub mod journal_code;
 pub mod logo;
+pub mod loyalty;
 pub mod money;
 pub mod payment;
 pub mod receipt;

@@ -85,6 +85,10 @@ pub struct Till {
     pub(super) signer: Option<std::sync::Arc<crate::compliance::Signer>>,
     /// The cashier logged in ([`Command::SetCashier`]): recorded with every sale and tender.
     pub(super) cashier: Option<i64>,
+    /// Loyalty: customer-token exchanges running beside the flow, and whom they found.
+    pub(super) recognition: super::identify::Recognition,
+    /// Loyalty: invitations whose Vipps calls run beside the flow.
+    pub(super) invitations: super::invite::Invitations,
 }
 
 impl Till {
@@ -122,6 +126,8 @@ impl Till {
             started_at_ms: 0,
             signer: None,
             cashier: None,
+            recognition: super::identify::Recognition::default(),
+            invitations: super::invite::Invitations::default(),
         }
     }
 
@@ -172,6 +178,7 @@ impl Till {
         self.setup().await;
         self.connect_relay();
         self.reconcile_all().await;
+        self.resume_enrolments();
         self.announce_held_checkin();
         while !self.stopping {
             if let Some(cmd) = self.queued.pop_front() {
@@ -430,6 +437,14 @@ impl Till {
                     }
                     Some(cmd) => return Input::Command(cmd),
                 },
+                Some(answer) = self.recognition.rx.recv() => {
+                    self.on_exchanged(answer);
+                    continue;
+                }
+                Some(msg) = self.invitations.rx.recv() => {
+                    self.on_login(msg);
+                    continue;
+                }
                 msg = recv_link(&mut self.link) => msg,
                 _ = sleep_until_opt(deadline) => return Input::Deadline,
             };
@@ -461,6 +476,9 @@ impl Till {
                     relay_received_at_ns,
                 }) => {
                     if let Some(input) = self.store_delivery(seq, event, relay_received_at_ns) {
+                        if let Input::CheckIn(row) = &input {
+                            self.start_exchange(row.id, &row.customer_token);
+                        }
                         return input;
                     }
                 }
@@ -645,6 +663,7 @@ impl Till {
     /// Commands while no sale is in progress.
     async fn idle_command(&mut self, cmd: Command) {
         match cmd {
+            Command::InviteMember { phone_number } => self.invite_member(phone_number),
             Command::Pay { basket } => self.run_sale(basket).await,
             Command::Refund { sale_id, amount } => self.refund(sale_id, amount).await,
             Command::Return { sale_id, lines, to } => self.take_return(sale_id, lines, to).await,
@@ -665,6 +684,7 @@ impl Till {
     /// Commands that arrive while a sale is in progress and are not about it.
     pub(super) fn busy_command(&mut self, cmd: Command) {
         match cmd {
+            Command::InviteMember { phone_number } => self.invite_member(phone_number),
             Command::Refund { .. } | Command::Return { .. } | Command::ReloadConfig => {
                 self.queued.push_back(cmd)
             }

@@ -65,6 +65,12 @@ pub enum Command {
     ReloadConfig,
     /// Ask for the most recent sales (answered by [`EngineEvent::History`]).
     ListSales { limit: u32 },
+    /// Loyalty: invite a customer to the programme (a Vipps login pushed to their app). No
+    /// number: the customer who scanned last. Runs beside the sale.
+    InviteMember {
+        #[serde(default)]
+        phone_number: Option<String>,
+    },
     /// Stop the engine task (after finishing nothing: unfinished payments are recovered on start).
     Shutdown,
 }
@@ -224,6 +230,37 @@ pub enum EngineEvent {
     },
     /// Answer to [`Command::ListSales`].
     History { sales: Vec<SaleSummary> },
+    /// Loyalty: the customer who scanned is a member (first name, number masked but for the
+    /// last two digits).
+    MemberRecognised {
+        first_name: Option<String>,
+        masked_number: String,
+    },
+    /// Loyalty: the customer who scanned is not a member yet (they may be invited).
+    NotAMember {
+        masked_number: String,
+        /// The programme's name ("Invite to <programme>").
+        programme: String,
+    },
+    /// Loyalty: the invitation is in the customer's app; show the binding code large.
+    InvitePending {
+        enrolment_id: i64,
+        binding_message: String,
+        expires_at_ms: i64,
+    },
+    /// Loyalty: the customer approved and is a member now.
+    MemberEnrolled {
+        enrolment_id: i64,
+        first_name: Option<String>,
+        masked_number: String,
+    },
+    /// Loyalty: the invitation ended without a membership (the sale goes on).
+    InviteEnded {
+        enrolment_id: i64,
+        reason: crate::core::loyalty::EnrolmentFailure,
+    },
+    /// Loyalty: member prices were applied to the sale before it was frozen.
+    MemberPrices { sale_id: i64, saving: i64 },
     /// Start-up reconciliation finished; `unresolved` attempts could not be settled yet
     /// (their references in `unresolved_references`).
     Recovered {
@@ -263,6 +300,12 @@ impl EngineEvent {
             Self::RefundDone { .. } => "refund_done",
             Self::RefundFailed { .. } => "refund_failed",
             Self::History { .. } => "history",
+            Self::MemberRecognised { .. } => "member_recognised",
+            Self::NotAMember { .. } => "not_a_member",
+            Self::MemberPrices { .. } => "member_prices",
+            Self::InvitePending { .. } => "invite_pending",
+            Self::MemberEnrolled { .. } => "member_enrolled",
+            Self::InviteEnded { .. } => "invite_ended",
             Self::Recovered { .. } => "recovered",
         }
     }
@@ -359,6 +402,12 @@ pub enum MessageId {
     /// Vipps is rate-limiting this payment (429, or the per-minute limit is used up); the
     /// engine retries when the window allows (the detail says when).
     RateLimited,
+    /// Loyalty is off (Admin turns it on).
+    LoyaltyOff,
+    /// Nobody to invite: no number given and no customer recognised at a scan.
+    NoCustomerToInvite,
+    /// An invitation for this number is already open (or could not be recorded).
+    InviteOpen,
 }
 
 /// One line of the sales history.

@@ -37,6 +37,10 @@ pub const STEPS: &[&str] = &[
     "refund_intent",
     "refund_result",
     "payment_event_stored",
+    "enrolment_started",
+    "enrolment_pending",
+    "enrolment_token",
+    "enrolment_approved",
 ];
 
 #[cfg(feature = "crash-points")]

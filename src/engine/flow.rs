@@ -72,6 +72,12 @@ impl Till {
     // The sale
 
     pub(super) async fn run_sale(&mut self, basket: Basket) {
+        let mut basket = basket;
+        let member_saving = if basket.check_payable().is_ok() {
+            self.apply_member_prices(&mut basket)
+        } else {
+            0
+        };
         if let Err(e) = basket.check_payable() {
             self.problem(MessageId::InvalidAmount, Some(e.to_string()), false);
             return;
@@ -109,6 +115,12 @@ impl Till {
             }
         };
         crash::point("sale_frozen");
+        if member_saving > 0 {
+            self.emit(EngineEvent::MemberPrices {
+                sale_id: sale.id,
+                saving: member_saving,
+            });
+        }
         self.current_sale = Some(sale.id);
         self.auto_one_time_qr_used = false;
         self.emit(EngineEvent::AwaitingCheckIn {

@@ -82,6 +82,21 @@ pub struct LedgerPayment {
 /// One received Vipps API call of `GET /sim/v1/log`.
 pub use super::app::CallRecord as LoggedCall;
 
+/// A merchant-initiated login as the customer's app sees it (`GET /sim/v1/logins`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimLogin {
+    pub auth_req_id: String,
+    pub msisdn: String,
+    pub scope: String,
+    pub binding_message: Option<String>,
+    /// PENDING, APPROVED, DENIED, EXPIRED or EXCHANGED.
+    pub state: String,
+    pub interval_secs: u64,
+    pub consent_heading: String,
+    pub consent_text: String,
+}
+
 /// Client for `/sim/v1/...`.
 #[derive(Debug, Clone)]
 pub struct ControlClient {
@@ -186,6 +201,37 @@ impl ControlClient {
             )
             .await?;
         Ok(answer.personal_qr)
+    }
+
+    /// Every merchant-initiated login, oldest first.
+    pub async fn logins(&self) -> Result<Vec<SimLogin>, ControlError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            logins: Vec<SimLogin>,
+        }
+        let answer: Answer = self.send(self.http.get(self.url("/sim/v1/logins"))).await?;
+        Ok(answer.logins)
+    }
+
+    /// The customer approves a login, ticking `accepted` consents (None: every one).
+    pub async fn approve_login(
+        &self,
+        auth_req_id: &str,
+        given_name: &str,
+        accepted: Option<&[&str]>,
+    ) -> Result<SimLogin, ControlError> {
+        let path = format!("/sim/v1/logins/{auth_req_id}/approve");
+        let mut body = json!({"givenName": given_name, "familyName": "Nordmann"});
+        if let Some(ids) = accepted {
+            body["accepted"] = json!(ids);
+        }
+        self.send(self.http.post(self.url(&path)).json(&body)).await
+    }
+
+    /// The customer denies a login.
+    pub async fn deny_login(&self, auth_req_id: &str) -> Result<SimLogin, ControlError> {
+        let path = format!("/sim/v1/logins/{auth_req_id}/deny");
+        self.send(self.http.post(self.url(&path))).await
     }
 
     /// The customer approves the payment in the app.

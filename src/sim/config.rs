@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::SimClock;
 use super::faults::Faults;
+pub use super::login::{ConsentConfig, ConsentSpec, LoginClientAuth, LoginConfig};
 
 /// Fixed credentials of [`SimConfig::for_tests`] (and the binary's defaults).
 pub const TEST_CLIENT_ID: &str = "fb492b5e-7907-4d83-ba20-c7fb60ca35de";
@@ -146,6 +147,8 @@ pub struct SimConfig {
     pub clock: SimClock,
     /// Base URL to advertise (in `qrImageUrl`) when the simulator sits behind a proxy.
     pub public_base_url: Option<url::Url>,
+    /// The Login API (merchant-initiated login) of this sales unit.
+    pub login: LoginConfig,
 }
 
 impl SimConfig {
@@ -182,6 +185,7 @@ impl SimConfig {
             faults: Faults::default(),
             clock: SimClock::new(),
             public_base_url: None,
+            login: LoginConfig::default(),
         }
     }
 

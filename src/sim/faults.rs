@@ -30,6 +30,8 @@ pub enum EndpointClass {
     ForceApprove,
     /// Webhooks API (register, list, delete).
     Webhooks,
+    /// Login API: discovery, user-exists, backchannel authentication, token, userinfo.
+    Login,
 }
 
 impl EndpointClass {
@@ -44,6 +46,12 @@ impl EndpointClass {
         }
         if path.starts_with("/webhooks/v1/") {
             return Some(Self::Webhooks);
+        }
+        if path.starts_with("/access-management-1.0/")
+            || path.starts_with("/vipps-login-ciba/")
+            || path.starts_with("/vipps-userinfo-api/")
+        {
+            return Some(Self::Login);
         }
         if path.starts_with("/epayment/v1/test/payments/") {
             return Some(Self::ForceApprove);

@@ -26,6 +26,7 @@ mod delivery;
 mod epayment;
 mod exchange;
 pub mod faults;
+mod login;
 mod middleware;
 mod problem;
 mod qr;
@@ -42,7 +43,7 @@ use axum::Router;
 use axum::routing::{get, post, put};
 use tokio::task::AbortHandle;
 
-pub use client::{ControlClient, ControlError, ScanOutcome};
+pub use client::{ControlClient, ControlError, ScanOutcome, SimLogin};
 pub use clock::SimClock;
 pub use config::PartnerKeys;
 pub use config::{
@@ -52,6 +53,9 @@ pub use config::{
 pub use control::CANT_CONNECT;
 pub use delivery::USER_AGENT as WEBHOOK_USER_AGENT;
 pub use faults::{EndpointClass, Faults, Hold};
+pub use login::{
+    ConsentConfig, ConsentSpec, LOGIN_PING_EVENT, LoginClientAuth, LoginConfig, sub_of,
+};
 
 use app::{App, Inner};
 use delivery::Deliverer;
@@ -114,6 +118,14 @@ fn router(app: App) -> Router {
         .route("/qr/v1/exchange", post(exchange::personal_qr))
         .route("/qr/v1/exchange/customer", post(exchange::customer))
         .route("/qr-images/{file}", get(qr::image))
+        // Login API (merchant-initiated login)
+        .route(login::DISCOVERY_PATH, get(login::discovery))
+        .route(login::JWKS_PATH, get(login::jwks))
+        .route(login::USER_EXISTS_PATH, post(login::user_exists))
+        .route(login::BACKCHANNEL_PATH, post(login::backchannel))
+        .route(login::TOKEN_PATH, post(login::token))
+        .route(login::USERINFO_PATH, get(login::userinfo))
+        .route("/vipps-userinfo-api/userinfo/", get(login::userinfo))
         // ePayment API
         .route("/epayment/v1/payments", post(epayment::create))
         .route("/epayment/v1/payments/{reference}", get(epayment::get))
@@ -164,6 +176,15 @@ fn router(app: App) -> Router {
         .route(
             "/sim/v1/payments/{reference}/decline",
             post(control::decline),
+        )
+        .route("/sim/v1/logins", get(login::control_list))
+        .route(
+            "/sim/v1/logins/{auth_req_id}/approve",
+            post(login::control_approve),
+        )
+        .route(
+            "/sim/v1/logins/{auth_req_id}/deny",
+            post(login::control_deny),
         )
         .route("/sim/v1/log", get(control::log))
         .route("/sim/v1/webhook-deliveries", get(control::deliveries))

@@ -88,6 +88,7 @@ pub const SUPPORTED_EVENTS: &[&str] = &[
     "epayments.payment.authorized.v1",
     "epayments.payment.terminated.v1",
     CHECKED_IN_EVENT,
+    super::login::LOGIN_PING_EVENT,
     "recurring.agreement-activated.v1",
     "recurring.agreement-rejected.v1",
     "recurring.agreement-stopped.v1",
@@ -640,6 +641,8 @@ pub struct State {
     pub payment_order: Vec<String>,
     /// (endpoint, idempotency key) → stored result.
     pub idempotency: HashMap<(String, String), IdempotentResult>,
+    /// Merchant-initiated logins and their access tokens.
+    pub login: super::login::LoginStore,
     rate_windows: HashMap<RateKey, VecDeque<SystemTime>>,
 }
 

@@ -1,7 +1,7 @@
 //! The till schema: `migrations/till/`, loaded the way every database's migrations are (see
 //! `crate::migrations`), applied in order inside one transaction.
 //!
-//! To change the schema, add the next file (`0008_<what>.sql`) and append it
+//! To change the schema, add the next file (`0010_<what>.sql`) and append it
 //! here. Never edit a file that has been released.
 
 use rusqlite_migration::Migrations;
@@ -41,6 +41,10 @@ pub const MIGRATIONS: MigrationList = &[
     (
         "0008_training.sql",
         include_str!("../../migrations/till/0008_training.sql"),
+    ),
+    (
+        "0009_loyalty.sql",
+        include_str!("../../migrations/till/0009_loyalty.sql"),
     ),
 ];
 

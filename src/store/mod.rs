@@ -15,6 +15,7 @@ pub mod attempts;
 mod catalog;
 pub mod day;
 mod journal;
+pub mod loyalty;
 mod migrations;
 pub mod report;
 pub mod returns;

@@ -258,6 +258,8 @@ pub struct App {
     /// The till's own QR (or its MobilePay sticker), to come back after a one-time QR.
     till_qr_content: Option<String>,
     customer_waiting_until: Option<i64>,
+    /// Loyalty: the customer who scanned, as the sale screen shows them.
+    loyalty: Option<sale::Loyalty>,
     now_ms: i64,
     pin: AdminPin,
     demo: Option<DemoEnvironment>,
@@ -334,6 +336,18 @@ pub enum Message {
     AdminCashiers(Result<Vec<crate::core::cashier::Cashier>, String>),
     /// A cashier was added or disabled (or not: why); the list follows.
     AdminCashierSaved(Result<(), String>),
+    /// Loyalty settings and members for Admin.
+    AdminMembers(
+        Result<
+            (
+                crate::store::loyalty::LoyaltySettings,
+                Vec<admin::MemberRow>,
+            ),
+            String,
+        >,
+    ),
+    /// A loyalty save, export or erasure: what to tell, or why not.
+    AdminMembersDone(Result<String, String>),
     /// Admin's test page printed, or did not (why).
     TestPagePrinted(Result<(), String>),
     /// A receipt printed (its sale), or did not (why).
@@ -386,6 +400,7 @@ impl App {
             qr_content: None,
             till_qr_content: None,
             customer_waiting_until: None,
+            loyalty: None,
             now_ms: now_ms(),
             pin: boot.pin,
             phone: demo.as_ref().map(|_| {
@@ -534,6 +549,8 @@ impl App {
                 | Message::TestPagePrinted(_)
                 | Message::AdminCashiers(_)
                 | Message::AdminCashierSaved(_)
+                | Message::AdminMembers(_)
+                | Message::AdminMembersDone(_)
                 | Message::ReceiptFound(_)
         ) {
             self.last_input_ms = now_ms();
@@ -603,6 +620,17 @@ impl App {
                 Ok(list) => self.admin.cashiers_loaded(list),
                 Err(why) => self.admin.cashier_saved(Err(why)),
             },
+            Message::AdminMembers(result) => match result {
+                Ok((settings, list)) => self.admin.members_loaded(settings, list),
+                Err(why) => self.admin.members_done(Err(why)),
+            },
+            Message::AdminMembersDone(result) => {
+                let ok = result.is_ok();
+                self.admin.members_done(result);
+                if ok {
+                    return self.load_admin_members(String::new());
+                }
+            }
             Message::AdminCashierSaved(result) => {
                 let ok = result.is_ok();
                 self.admin.cashier_saved(result);
@@ -788,6 +816,10 @@ impl App {
                 self.start_payment();
                 Task::none()
             }
+            sale::Action::Invite => {
+                self.send(Command::InviteMember { phone_number: None });
+                Task::none()
+            }
             sale::Action::PayWithPersonalQr(content) => {
                 // The engine takes the commands in order: the sale first, then its customer.
                 self.start_payment();
@@ -933,6 +965,8 @@ impl App {
                 Message::CsvImported,
             ),
             admin::Action::LoadCashiers => self.load_admin_cashiers(),
+            admin::Action::LoadMembers(search) => self.load_admin_members(search),
+            admin::Action::Members(action) => self.admin_members(action),
             admin::Action::ToggleCustomerDisplay => self.toggle_customer_display(),
             admin::Action::PrintTestPage(settings) => {
                 let settings = match settings.apply(&self.config) {
@@ -1042,6 +1076,18 @@ impl App {
                     Op::ShowMyQr | Op::SetRelay(_) => Ok(()),
                     Op::Approve(reference) => phone.approve(reference).await,
                     Op::Decline(reference) => phone.decline(reference).await,
+                    Op::ApproveLogin(id) => phone
+                        .control()
+                        .approve_login(id, "Kari", None)
+                        .await
+                        .map(|_| ())
+                        .map_err(DemoError::from),
+                    Op::DenyLogin(id) => phone
+                        .control()
+                        .deny_login(id)
+                        .await
+                        .map(|_| ())
+                        .map_err(DemoError::from),
                 }
             },
             move |result| Message::Phone(phone::Message::Done(done.clone(), result)),

@@ -153,6 +153,32 @@ impl Client {
         &self.inner.config
     }
 
+    /// The HTTP client (timeouts, no redirects) for sibling API modules.
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Now, by the injected clock.
+    pub(super) fn now(&self) -> std::time::SystemTime {
+        self.inner.clock.now()
+    }
+
+    /// `base_url` + these path segments.
+    pub(super) fn url_of(&self, segments: &[&str]) -> Result<Url, VippsError> {
+        self.url(segments, &[])
+    }
+
+    /// Add the four `Vipps-System-*` headers (and nothing else) to a request.
+    pub(super) fn with_system_headers(
+        &self,
+        mut request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, VippsError> {
+        for (name, value) in self.inner.config.system.headers() {
+            request = request.header(HeaderName::from_static(lower(name)), plain(value)?);
+        }
+        Ok(request)
+    }
+
     // -----------------------------------------------------------------------
     // Access token
 

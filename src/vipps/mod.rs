@@ -6,6 +6,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod login;
 pub mod mask;
 pub mod models;
 pub mod token;
@@ -16,6 +17,10 @@ pub use client::{
 };
 pub use config::{Environment, InvalidEnvironment, Settings, SystemInfo, Timeouts, VippsConfig};
 pub use error::{ProblemParam, VippsError};
+pub use login::{
+    BindingMessage, Consent, DelegatedConsents, Discovery, ENROL_SCOPE, LoginApi, LoginAuth,
+    LoginError, LoginStarted, LoginTokens, StartLogin, UserInfo,
+};
 pub use mask::{PhoneNumber, Secret, mask_phone};
 pub use models::{
     Aggregate, Amount, CheckedInEvent, CreatePaymentRequest, CreatePaymentResponse, Currency,

@@ -267,6 +267,70 @@ impl App {
         })
     }
 
+    /// Reads the loyalty settings and the members matching `search` for Admin.
+    pub(super) fn load_admin_members(&mut self, search: String) -> Task<Message> {
+        let read = self.catalog_store.clone().run(move |s| {
+            let settings = s.loyalty_settings()?;
+            let query = search.trim().to_string();
+            let members = s.members((!query.is_empty()).then_some(query.as_str()))?;
+            Ok((
+                settings,
+                members
+                    .iter()
+                    .map(admin::MemberRow::from)
+                    .collect::<Vec<_>>(),
+            ))
+        });
+        Task::perform(read, |r| {
+            Message::AdminMembers(r.map_err(|e| e.to_string()))
+        })
+    }
+
+    /// Saves the loyalty settings, exports a member's data (a JSON file beside the database,
+    /// readable by the user only) or erases a member, from Admin.
+    pub(super) fn admin_members(&mut self, action: admin::MembersAction) -> Task<Message> {
+        let store = self.catalog_store.clone();
+        let done = |r: Result<String, crate::store::CatalogStoreError>| {
+            Message::AdminMembersDone(r.map_err(|e| e.to_string()))
+        };
+        match action {
+            admin::MembersAction::None | admin::MembersAction::Load(_) => Task::none(),
+            admin::MembersAction::SaveSettings(settings) => {
+                let saved = self.i18n.t("admin-loyalty-saved");
+                Task::perform(
+                    store.run(move |s| s.set_loyalty_settings(&settings).map(|()| saved)),
+                    done,
+                )
+            }
+            admin::MembersAction::Export(id) => {
+                let dir = self
+                    .config
+                    .database_path()
+                    .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+                    .unwrap_or_else(std::env::temp_dir);
+                let path = dir.join(format!("member-{id}.json"));
+                let note = self.i18n.t_args(
+                    "admin-member-exported",
+                    &[(
+                        "path",
+                        crate::ui::i18n::Arg::Str(&path.display().to_string()),
+                    )],
+                );
+                Task::perform(
+                    store.run(move |s| s.export_member_to(id, &path).map(|()| note)),
+                    done,
+                )
+            }
+            admin::MembersAction::Erase(id) => {
+                let erased = self.i18n.t("admin-member-erased");
+                Task::perform(
+                    store.run(move |s| s.erase_member(id).map(|()| erased)),
+                    done,
+                )
+            }
+        }
+    }
+
     /// Adds or disables a cashier from Admin (behind the admin PIN), as the cashier logged in.
     pub(super) fn admin_cashier(&mut self, action: admin::CashierAction) -> Task<Message> {
         let by = self.cashier.as_ref().map(|c| c.id);

@@ -137,6 +137,7 @@ impl App {
                 reference,
                 receipt,
             } => {
+                self.loyalty = None;
                 let (parts, change) = match &self.screen {
                     Screen::Pay(pay) => (pay.parts().to_vec(), pay.change()),
                     _ => (Vec::new(), None),
@@ -155,6 +156,7 @@ impl App {
                 change,
                 rounding,
             } => {
+                self.loyalty = None;
                 let parts = match &self.screen {
                     Screen::Pay(pay) => pay.parts().to_vec(),
                     _ => Vec::new(),
@@ -268,6 +270,62 @@ impl App {
                     .refund_result(sale_id, Err((message_id, detail)));
             }
             EngineEvent::History { sales } => self.history.set_sales(sales),
+            EngineEvent::MemberRecognised {
+                first_name,
+                masked_number,
+            }
+            | EngineEvent::MemberEnrolled {
+                first_name,
+                masked_number,
+                ..
+            } => {
+                self.loyalty = Some(sale::Loyalty::Member {
+                    first_name,
+                    masked_number,
+                });
+            }
+            EngineEvent::NotAMember {
+                masked_number,
+                programme,
+            } => {
+                self.loyalty = Some(sale::Loyalty::NotMember {
+                    masked_number,
+                    programme,
+                });
+            }
+            EngineEvent::InvitePending {
+                binding_message, ..
+            } => {
+                self.loyalty = Some(sale::Loyalty::Inviting {
+                    code: binding_message,
+                });
+                // Demo mode: the login request reaches the simulated phone.
+                if self.phone.is_some()
+                    && let Some(demo) = &self.demo
+                {
+                    let control = demo.phone.control().clone();
+                    return Task::perform(async move { control.logins().await }, |logins| {
+                        match logins
+                            .ok()
+                            .and_then(|l| l.into_iter().rev().find(|l| l.state == "PENDING"))
+                        {
+                            Some(l) => {
+                                Message::Phone(phone::Message::LoginArrived(phone::LoginRequest {
+                                    auth_req_id: l.auth_req_id,
+                                    code: l.binding_message.unwrap_or_default(),
+                                    heading: l.consent_heading,
+                                    text: l.consent_text,
+                                }))
+                            }
+                            None => Message::Tick,
+                        }
+                    });
+                }
+            }
+            EngineEvent::InviteEnded { reason, .. } => {
+                self.loyalty = Some(sale::Loyalty::NotJoined { reason });
+            }
+            EngineEvent::MemberPrices { .. } => {}
             EngineEvent::Recovered {
                 settled,
                 unresolved,

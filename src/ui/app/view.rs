@@ -23,7 +23,13 @@ impl App {
             Screen::Reports(reports) => reports.view(ctx).map(Message::Reports),
             Screen::Sale => self
                 .sale
-                .view(ctx, &self.catalog, &self.basket, self.customer_waiting())
+                .view(
+                    ctx,
+                    &self.catalog,
+                    &self.basket,
+                    self.customer_waiting(),
+                    self.loyalty.as_ref(),
+                )
                 .map(Message::Sale),
             Screen::Pay(pay) => pay.view(ctx, self.qr.as_ref()).map(Message::Pay),
             Screen::Receipt(receipt) => receipt.view(ctx).map(Message::Receipt),

@@ -9,11 +9,13 @@ use iced::{Center, Element, Fill, FillPortion, Length};
 mod cashiers;
 mod catalogue;
 mod connection;
+mod members;
 
 pub use cashiers::{Action as CashierAction, CashierForm, Message as CashierMessage};
 pub use catalogue::csv_problem_text;
 use catalogue::{catalogue, language};
 use connection::connection;
+pub use members::{Action as MembersAction, MemberRow, MembersPanel, Message as MembersMessage};
 
 use crate::config::{Config, ConfigError, VippsEnvironment};
 use crate::core::catalog::{Catalog, CatalogError, Item, Unit};
@@ -250,6 +252,7 @@ enum Section {
     Connection,
     Catalogue,
     Cashiers,
+    Loyalty,
     Language,
 }
 
@@ -279,6 +282,7 @@ struct Unlocked {
     csv_result: Option<Result<usize, CsvImportError>>,
     catalogue_error: Option<String>,
     cashiers: CashierForm,
+    members: MembersPanel,
     /// The last test page: printed, or why not.
     test_print: Option<Result<(), String>>,
 }
@@ -329,6 +333,7 @@ pub enum Message {
     ImportCsv,
     Language(Locale),
     Cashier(CashierMessage),
+    Members(MembersMessage),
     /// Print a test page on the printer as typed (before saving).
     PrintTestPage,
     /// Open or close the customer display.
@@ -341,6 +346,7 @@ pub enum SectionChoice {
     Connection,
     Catalogue,
     Cashiers,
+    Loyalty,
     Language,
 }
 
@@ -433,6 +439,10 @@ pub enum Action {
     LoadCashiers,
     /// Add or disable a cashier.
     Cashier(CashierAction),
+    /// Loyalty: read the settings and members (matching a search).
+    LoadMembers(String),
+    /// Loyalty: save the settings, export or erase a member.
+    Members(MembersAction),
     /// Print a test page with these (unsaved) settings.
     PrintTestPage(Settings),
     /// Open the customer display, or close it.
@@ -475,6 +485,7 @@ impl Admin {
             csv_result: None,
             catalogue_error: None,
             cashiers: CashierForm::default(),
+            members: MembersPanel::default(),
             test_print: None,
         }));
     }
@@ -490,6 +501,24 @@ impl Admin {
     pub fn cashiers_loaded(&mut self, list: Vec<crate::core::cashier::Cashier>) {
         if let State::Unlocked(form) = &mut self.state {
             form.cashiers.set_list(list);
+        }
+    }
+
+    /// The loyalty settings and members as stored, for the Loyalty section.
+    pub fn members_loaded(
+        &mut self,
+        settings: crate::store::loyalty::LoyaltySettings,
+        list: Vec<MemberRow>,
+    ) {
+        if let State::Unlocked(form) = &mut self.state {
+            form.members.set_loaded(settings, list);
+        }
+    }
+
+    /// A loyalty save, export or erasure went through (what to tell) or not (why).
+    pub fn members_done(&mut self, result: Result<String, String>) {
+        if let State::Unlocked(form) = &mut self.state {
+            form.members.done(result);
         }
     }
 
@@ -699,16 +728,27 @@ fn update_unlocked(
                 SectionChoice::Connection => Section::Connection,
                 SectionChoice::Catalogue => Section::Catalogue,
                 SectionChoice::Cashiers => Section::Cashiers,
+                SectionChoice::Loyalty => Section::Loyalty,
                 SectionChoice::Language => Section::Language,
             };
             if form.section == Section::Cashiers {
                 return Action::LoadCashiers;
+            }
+            if form.section == Section::Loyalty {
+                return Action::LoadMembers(String::new());
             }
         }
         Message::CustomerDisplay => return Action::ToggleCustomerDisplay,
         Message::PrintTestPage => {
             form.test_print = None;
             return Action::PrintTestPage(form.settings.clone());
+        }
+        Message::Members(message) => {
+            return match form.members.update(message) {
+                MembersAction::None => Action::None,
+                MembersAction::Load(search) => Action::LoadMembers(search),
+                action => Action::Members(action),
+            };
         }
         Message::Cashier(message) => {
             return match form.cashiers.update(message) {
@@ -900,6 +940,11 @@ fn view_unlocked<'a>(
             Section::Cashiers
         ),
         tab(
+            ctx.t("admin-section-loyalty"),
+            SectionChoice::Loyalty,
+            Section::Loyalty
+        ),
+        tab(
             ctx.t("admin-section-language"),
             SectionChoice::Language,
             Section::Language
@@ -915,6 +960,7 @@ fn view_unlocked<'a>(
         Section::Connection => connection(ctx, form, demo, config_path),
         Section::Catalogue => catalogue(ctx, form, catalog, country),
         Section::Cashiers => form.cashiers.view(ctx).map(Message::Cashier),
+        Section::Loyalty => form.members.view(ctx).map(Message::Members),
         Section::Language => language(ctx, country),
     };
     column![tabs, body]

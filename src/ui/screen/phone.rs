@@ -22,6 +22,18 @@ enum Screen {
     Request { reference: String, amount: i64 },
     /// The customer answered; waiting for the shop to finish.
     Answered { approved: bool },
+    /// A shop asks the customer to log in and join its programme.
+    Login(LoginRequest),
+}
+
+/// A login request as the app shows it (loyalty: "Join the customer club").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRequest {
+    pub auth_req_id: String,
+    /// The code the till shows too.
+    pub code: String,
+    pub heading: String,
+    pub text: String,
 }
 
 /// An operation the phone asks the root to perform on the simulator.
@@ -34,6 +46,9 @@ pub enum Op {
     ShowMyQr,
     Approve(String),
     Decline(String),
+    /// Approve or deny a login request (by `auth_req_id`).
+    ApproveLogin(String),
+    DenyLogin(String),
     /// Demo control: stop (`false`) or start (`true`) the demo's relay.
     SetRelay(bool),
 }
@@ -62,6 +77,8 @@ pub enum Message {
     Decline,
     /// Demo control: stop or start the relay.
     ToggleRelay,
+    /// A login request reached the app (the root read it from the simulator).
+    LoginArrived(LoginRequest),
     /// The root finished an operation.
     Done(Op, Result<(), DemoError>),
 }
@@ -156,6 +173,12 @@ impl Phone {
             },
             (Message::ShowMyQr, _) => Op::ShowMyQr,
             (Message::ToggleRelay, _) if self.relay_switch => Op::SetRelay(self.relay_stopped),
+            (Message::LoginArrived(request), _) => {
+                self.screen = Screen::Login(request.clone());
+                return Action::None;
+            }
+            (Message::Approve, Screen::Login(r)) => Op::ApproveLogin(r.auth_req_id.clone()),
+            (Message::Decline, Screen::Login(r)) => Op::DenyLogin(r.auth_req_id.clone()),
             (Message::Approve, Screen::Request { reference, .. }) => Op::Approve(reference.clone()),
             (Message::Decline, Screen::Request { reference, .. }) => Op::Decline(reference.clone()),
             (Message::Done(op, result), _) => {
@@ -182,6 +205,7 @@ impl Phone {
                             Op::SetRelay(running) => self.relay_stopped = !running,
                             Op::Approve(_) => self.screen = Screen::Answered { approved: true },
                             Op::Decline(_) => self.screen = Screen::Answered { approved: false },
+                            Op::ApproveLogin(_) | Op::DenyLogin(_) => self.screen = Screen::Home,
                         }
                     }
                     Err(error) => self.error = Some(error.to_string()),
@@ -260,6 +284,27 @@ impl Phone {
                         .on_press_maybe((!self.busy).then_some(Message::Decline)),
                 );
             }
+            Screen::Login(request) => {
+                screen = screen.push(strong(request.heading.as_str()));
+                screen = screen.push(text(request.text.as_str()).size(size::SMALL));
+                screen = screen.push(text(ctx.t("phone-login-code")).size(size::SMALL));
+                screen = screen.push(
+                    text(request.code.as_str())
+                        .size(size::HEADING + 4.0)
+                        .font(theme::BOLD),
+                );
+                screen = screen.push(Space::new().height(Fill));
+                screen = screen.push(
+                    big_button(ctx.t("phone-approve"), theme::go_button)
+                        .width(Fill)
+                        .on_press_maybe((!self.busy).then_some(Message::Approve)),
+                );
+                screen = screen.push(
+                    big_button(ctx.t("phone-decline"), theme::stop_button)
+                        .width(Fill)
+                        .on_press_maybe((!self.busy).then_some(Message::Decline)),
+                );
+            }
             Screen::Answered { approved } => {
                 let id = if *approved {
                     "phone-approved"
@@ -322,6 +367,32 @@ mod tests {
         assert_eq!(
             phone.update(Message::Decline),
             Action::Perform(Op::Decline("t1-abc".into()))
+        );
+    }
+
+    #[test]
+    fn a_login_request_is_approved_or_denied_by_its_id() {
+        let mut phone = Phone::new();
+        let request = LoginRequest {
+            auth_req_id: "req-1".into(),
+            code: "ABC-123".into(),
+            heading: "Join".into(),
+            text: "Share your name".into(),
+        };
+        assert_eq!(
+            phone.update(Message::LoginArrived(request.clone())),
+            Action::None
+        );
+        assert_eq!(
+            phone.update(Message::Approve),
+            Action::Perform(Op::ApproveLogin("req-1".into()))
+        );
+        phone.update(Message::Done(Op::ApproveLogin("req-1".into()), Ok(())));
+        assert_eq!(phone.update(Message::Approve), Action::None, "back home");
+        phone.update(Message::LoginArrived(request));
+        assert_eq!(
+            phone.update(Message::Decline),
+            Action::Perform(Op::DenyLogin("req-1".into()))
         );
     }
 

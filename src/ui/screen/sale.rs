@@ -61,6 +61,8 @@ pub struct Sale {
 
 #[derive(Debug, Clone)]
 pub enum Message {
+    /// Loyalty: invite the customer who scanned.
+    Invite,
     Search(String),
     SearchSubmitted,
     ClearSearch,
@@ -86,6 +88,8 @@ pub enum Message {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     None,
+    /// Loyalty: invite the customer who scanned to the programme.
+    Invite,
     /// Hand the basket to the engine.
     Pay,
     /// Hand the basket to the engine and push the payment to the customer whose personal QR
@@ -138,6 +142,7 @@ impl Sale {
 
     pub fn update(&mut self, message: Message, catalog: &Catalog, basket: &mut Basket) -> Action {
         match message {
+            Message::Invite => return Action::Invite,
             Message::Search(query) => {
                 self.search = query;
             }
@@ -420,6 +425,7 @@ impl Sale {
         catalog: &'a Catalog,
         basket: &'a Basket,
         customer_waiting: bool,
+        loyalty: Option<&'a Loyalty>,
     ) -> Element<'a, Message> {
         let left = column![
             self.search_bar(ctx),
@@ -428,7 +434,7 @@ impl Sale {
         ]
         .spacing(12)
         .width(FillPortion(3));
-        let right = self.basket_panel(ctx, basket, customer_waiting);
+        let right = self.basket_panel(ctx, basket, customer_waiting, loyalty);
         row![left, right]
             .spacing(16)
             .padding(16)
@@ -561,6 +567,7 @@ impl Sale {
         ctx: Ctx<'a>,
         basket: &'a Basket,
         customer_waiting: bool,
+        loyalty: Option<&'a Loyalty>,
     ) -> Element<'a, Message> {
         let totals = basket.totals();
         let mut header = row![heading(ctx.t("sale-basket")).width(Fill)].align_y(Center);
@@ -702,6 +709,10 @@ impl Sale {
                 .width(Fill)
                 .style(theme::banner(theme::AMBER, theme::INK)),
             );
+        }
+
+        if let Some(loyalty) = loyalty {
+            panel = panel.push(loyalty_banner(ctx, loyalty));
         }
 
         let payable = basket.check_payable().is_ok();
@@ -1052,4 +1063,82 @@ mod tests {
         assert_eq!(parse_grams("0"), None);
         assert_eq!(parse_grams(""), None);
     }
+}
+
+/// What the sale screen shows about loyalty for the customer who scanned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loyalty {
+    /// A member (first name, number masked but for the last two digits).
+    Member {
+        first_name: Option<String>,
+        masked_number: String,
+    },
+    /// Not a member yet: the cashier may invite them.
+    NotMember {
+        masked_number: String,
+        programme: String,
+    },
+    /// The invitation is in the customer's app: the code they must see there too.
+    Inviting { code: String },
+    /// The invitation ended without a membership.
+    NotJoined {
+        reason: crate::core::loyalty::EnrolmentFailure,
+    },
+}
+
+fn loyalty_banner<'a>(ctx: Ctx<'a>, loyalty: &'a Loyalty) -> Element<'a, Message> {
+    let content: Element<'a, Message> = match loyalty {
+        Loyalty::Member {
+            first_name,
+            masked_number,
+        } => text(ctx.t_args(
+            "loyalty-member",
+            &[
+                ("name", Arg::Str(first_name.as_deref().unwrap_or(""))),
+                ("number", Arg::Str(masked_number)),
+            ],
+        ))
+        .size(size::BODY)
+        .font(theme::BOLD)
+        .into(),
+        Loyalty::NotMember {
+            masked_number,
+            programme,
+        } => column![
+            text(ctx.t_args("loyalty-not-member", &[("number", Arg::Str(masked_number))]))
+                .size(size::BODY),
+            big_button(
+                ctx.t_args("loyalty-invite", &[("programme", Arg::Str(programme))]),
+                theme::go_button
+            )
+            .width(Fill)
+            .on_press(Message::Invite),
+        ]
+        .spacing(8)
+        .into(),
+        Loyalty::Inviting { code } => column![
+            text(ctx.t("loyalty-code")).size(size::BODY),
+            text(code.as_str())
+                .size(size::HEADING * 2.0)
+                .font(theme::BOLD),
+        ]
+        .spacing(4)
+        .into(),
+        Loyalty::NotJoined { reason } => text(ctx.t(match reason {
+            crate::core::loyalty::EnrolmentFailure::Declined => "loyalty-declined",
+            crate::core::loyalty::EnrolmentFailure::Expired => "loyalty-expired",
+            crate::core::loyalty::EnrolmentFailure::InvalidUser => "loyalty-invalid-user",
+            crate::core::loyalty::EnrolmentFailure::OldApp => "loyalty-old-app",
+            crate::core::loyalty::EnrolmentFailure::AlreadyInProgress => "loyalty-in-progress",
+            crate::core::loyalty::EnrolmentFailure::Vipps
+            | crate::core::loyalty::EnrolmentFailure::Interrupted => "loyalty-failed",
+        }))
+        .size(size::BODY)
+        .into(),
+    };
+    container(content)
+        .padding([10, 14])
+        .width(Fill)
+        .style(theme::banner(theme::PANEL, theme::INK))
+        .into()
 }

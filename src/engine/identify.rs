@@ -1,0 +1,183 @@
+//! Recognising a member at the scan (BRIEF §10.0 steps 2-3), beside the payment.
+//!
+//! When loyalty is on, each stored check-in starts a task that exchanges its customer token
+//! for the msisdn (`POST /qr/v1/exchange/customer`). The flow does not wait for it: the task's
+//! answer arrives through a channel that [`Till::next_input`](super::actor::Till) reads like
+//! relay messages, so a slow or failing exchange never delays a payment request.
+//!
+//! The rule for member prices ("known in time"): they apply when the member is known at the
+//! moment the cashier presses Pay, i.e. the customer scanned before Pay and the exchange had
+//! answered by then. A member recognised after Pay is shown, but that sale keeps its prices:
+//! the sale is frozen (stored and later signed) at Pay, and the payment request goes out at
+//! once when the customer scans.
+
+use tokio::sync::mpsc;
+
+use super::actor::Till;
+use super::api::EngineEvent;
+use crate::core::loyalty::masked_number;
+use crate::store::{Store, system_clock};
+use crate::vipps::{CustomerToken, PhoneNumber, VippsError};
+
+/// The answer of one exchange, sent back to the engine.
+#[derive(Debug)]
+pub(super) struct Exchanged {
+    checkin_id: i64,
+    result: Result<PhoneNumber, VippsError>,
+}
+
+/// The customer behind the latest check-in, once the exchange answered.
+#[derive(Debug, Clone)]
+pub(super) struct Identified {
+    pub checkin_id: i64,
+    pub member_id: Option<i64>,
+}
+
+/// The engine's side of recognition: where exchange answers arrive.
+#[derive(Debug)]
+pub(super) struct Recognition {
+    tx: mpsc::UnboundedSender<Exchanged>,
+    pub(super) rx: mpsc::UnboundedReceiver<Exchanged>,
+    pub(super) identified: Option<Identified>,
+    /// The number of the customer who scanned last (whom "Invite" invites).
+    pub(super) last_msisdn: Option<PhoneNumber>,
+}
+
+impl Default for Recognition {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Self {
+            tx,
+            rx,
+            identified: None,
+            last_msisdn: None,
+        }
+    }
+}
+
+impl Till {
+    /// Whether the admin turned loyalty on (off when it cannot be read).
+    pub(super) fn loyalty_on(&self) -> bool {
+        self.db
+            .read(|c| Ok(Store::on(c, system_clock()).loyalty_settings()?))
+            .is_ok_and(|s| s.enabled)
+    }
+
+    /// Start the exchange for a stored check-in, when loyalty is on. Returns at once.
+    pub(super) fn start_exchange(&mut self, checkin_id: i64, token: &str) {
+        let Some(client) = self.vipps.clone() else {
+            return;
+        };
+        if !self.loyalty_on() {
+            return;
+        }
+        let tx = self.recognition.tx.clone();
+        let token = CustomerToken::new(token);
+        tokio::spawn(async move {
+            let result = client
+                .exchange_customer_token(&token)
+                .await
+                .and_then(|answer| {
+                    PhoneNumber::parse(&answer.msisdn).map_err(|e| VippsError::Decode {
+                        status: 200,
+                        message: e.to_string(),
+                    })
+                });
+            let _ = tx.send(Exchanged { checkin_id, result });
+        });
+    }
+
+    /// An exchange answered: look the customer up (by msisdn: the exchange gives no `sub`) and
+    /// tell the drivers. A failure is logged and the sale goes on without loyalty.
+    pub(super) fn on_exchanged(&mut self, answer: Exchanged) {
+        let msisdn = match answer.result {
+            Ok(m) => m,
+            Err(error) => {
+                tracing::info!(checkin = answer.checkin_id, %error, "customer token exchange failed");
+                return;
+            }
+        };
+        let member = match self
+            .db
+            .read(|c| Ok(Store::on(c, system_clock()).member_by_msisdn(&msisdn)?))
+        {
+            Ok(m) => m,
+            Err(e) => {
+                self.storage_failed(&e);
+                return;
+            }
+        };
+        let masked = masked_number(msisdn.expose());
+        match &member {
+            Some(m) => self.emit(EngineEvent::MemberRecognised {
+                first_name: m.given_name.clone(),
+                masked_number: masked,
+            }),
+            None => {
+                let programme = self
+                    .db
+                    .read(|c| Ok(Store::on(c, system_clock()).loyalty_settings()?))
+                    .map(|s| s.programme)
+                    .unwrap_or_default();
+                self.emit(EngineEvent::NotAMember {
+                    masked_number: masked,
+                    programme,
+                });
+            }
+        }
+        self.recognition.last_msisdn = Some(msisdn);
+        self.recognition.identified = Some(Identified {
+            checkin_id: answer.checkin_id,
+            member_id: member.map(|m| m.id),
+        });
+    }
+
+    /// Member prices on a basket about to be frozen, when the customer whose check-in the sale
+    /// will use was recognised as a member. Returns the saving (0 when none applied).
+    pub(super) fn apply_member_prices(&mut self, basket: &mut crate::core::basket::Basket) -> i64 {
+        if self.member_for_new_sale().is_none() {
+            return 0;
+        }
+        let prices = match self
+            .db
+            .read(|c| Ok(Store::on(c, system_clock()).member_prices()?))
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "member prices could not be read");
+                return 0;
+            }
+        };
+        let mut priced = basket.clone();
+        match crate::core::loyalty::apply_member_prices(&mut priced, &prices) {
+            Ok(saving) if priced.check_payable().is_ok() => {
+                *basket = priced;
+                saving
+            }
+            Ok(_) => 0,
+            Err(e) => {
+                tracing::warn!(error = %e, "member prices could not be applied");
+                0
+            }
+        }
+    }
+
+    /// The member for a sale about to be frozen: recognised from the check-in the sale will use.
+    fn member_for_new_sale(&mut self) -> Option<i64> {
+        let identified = self.recognition.identified.take()?;
+        let now = self.now_ms();
+        let held = self
+            .db
+            .read(|c| {
+                Ok(crate::store::attempts::held_checkin(
+                    c,
+                    now + super::actor::TOKEN_MARGIN_MS,
+                )?)
+            })
+            .ok()
+            .flatten()?;
+        (held.id == identified.checkin_id)
+            .then_some(identified.member_id)
+            .flatten()
+    }
+}

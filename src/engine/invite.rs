@@ -1,0 +1,258 @@
+//! Inviting a customer to the loyalty programme from the till ([`Command::InviteMember`]),
+//! beside the sale.
+//!
+//! The engine owns the store, so it writes every step of the enrolment itself (see
+//! [`super::loyalty`]) and runs only the Vipps calls in spawned tasks: the login start, and each
+//! poll after its wait. Their answers come back through a channel that
+//! [`Till::next_input`](super::actor::Till) reads, so a sale never waits for a login, and a
+//! login never waits for a sale. Open enrolments are resumed when the engine starts.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::actor::Till;
+use super::api::{EngineEvent, MessageId};
+use super::db::DbError;
+use super::loyalty::{self, EnrolOutcome, Next, PollAnswer};
+use crate::core::loyalty::masked_number;
+use crate::store::{Store, system_clock};
+use crate::vipps::{LoginApi, LoginAuth, LoginError, LoginStarted, PhoneNumber};
+
+fn db_error(e: loyalty::EnrolError) -> DbError {
+    DbError::Store(e.0)
+}
+
+/// A Vipps answer for an enrolment.
+#[derive(Debug)]
+pub(super) enum LoginMsg {
+    Started {
+        id: i64,
+        result: Result<LoginStarted, LoginError>,
+    },
+    Polled {
+        id: i64,
+        answer: PollAnswer,
+    },
+}
+
+/// The engine's side of invitations.
+#[derive(Debug)]
+pub(super) struct Invitations {
+    tx: mpsc::UnboundedSender<LoginMsg>,
+    pub(super) rx: mpsc::UnboundedReceiver<LoginMsg>,
+    /// Retryable poll failures in a row, per enrolment.
+    transient: std::collections::HashMap<i64, u32>,
+    /// The running Vipps calls: aborted when the engine stops, so a stopped engine never takes
+    /// a login's one token exchange away from the next one.
+    tasks: Vec<tokio::task::AbortHandle>,
+}
+
+impl Invitations {
+    fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.retain(|t| !t.is_finished());
+        self.tasks.push(tokio::spawn(task).abort_handle());
+    }
+}
+
+impl Drop for Invitations {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Default for Invitations {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Self {
+            tx,
+            rx,
+            transient: Default::default(),
+            tasks: Vec::new(),
+        }
+    }
+}
+
+impl Till {
+    fn login_api(&self) -> Option<LoginApi> {
+        self.vipps
+            .clone()
+            .map(|c| LoginApi::new(c, LoginAuth::ClientSecretBasic))
+    }
+
+    /// [`Command::InviteMember`]: start a login for the given number, or for the customer
+    /// recognised at the last scan.
+    pub(super) fn invite_member(&mut self, phone_number: Option<String>) {
+        if !self.loyalty_on() {
+            self.problem(MessageId::LoyaltyOff, None, false);
+            return;
+        }
+        let msisdn = match phone_number {
+            Some(text) => match PhoneNumber::parse(&text) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.problem(MessageId::InvalidPhone, Some(e.to_string()), false);
+                    return;
+                }
+            },
+            None => match self.recognition.last_msisdn.clone() {
+                Some(p) => p,
+                None => {
+                    self.problem(MessageId::NoCustomerToInvite, None, false);
+                    return;
+                }
+            },
+        };
+        let Some(api) = self.login_api() else {
+            self.problem(MessageId::ConfigInvalid, None, false);
+            return;
+        };
+        let sale_id = self.current_sale;
+        let begun = self.db.tx(|c| {
+            loyalty::begin(&Store::on(c, system_clock()), &msisdn, sale_id).map_err(db_error)
+        });
+        let (enrolment, request) = match begun {
+            Ok(b) => {
+                super::crash::point("enrolment_started");
+                b
+            }
+            Err(DbError::Store(crate::store::StoreError::Conflict(_))) => {
+                self.problem(MessageId::InviteOpen, None, false);
+                return;
+            }
+            Err(e) => {
+                self.storage_failed(&e);
+                return;
+            }
+        };
+        let tx = self.invitations.tx.clone();
+        let id = enrolment.id;
+        self.invitations.spawn(async move {
+            let result = api.start(&request).await;
+            let _ = tx.send(LoginMsg::Started { id, result });
+        });
+    }
+
+    /// A Vipps answer for an enrolment: record it, then poll again, or tell how it ended.
+    pub(super) fn on_login(&mut self, msg: LoginMsg) {
+        let clock = self.clock.clone();
+        let (id, step) = match msg {
+            LoginMsg::Started { id, result } => {
+                let stored = self.db.tx(|c| {
+                    loyalty::record_start(&Store::on(c, system_clock()), &clock, id, result)
+                        .map_err(db_error)
+                });
+                match stored {
+                    Ok(e) if e.state == crate::core::loyalty::EnrolmentState::Pending => {
+                        super::crash::point("enrolment_pending");
+                        self.emit(EngineEvent::InvitePending {
+                            enrolment_id: id,
+                            binding_message: e.binding_message.clone(),
+                            expires_at_ms: e.expires_ms.unwrap_or_default(),
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        self.storage_failed(&e);
+                        return;
+                    }
+                }
+                (id, self.next_step(id))
+            }
+            LoginMsg::Polled { id, answer } => {
+                let mut transient = self.invitations.transient.remove(&id).unwrap_or(0);
+                let step = self.db.tx(|c| {
+                    loyalty::record_poll(
+                        &Store::on(c, system_clock()),
+                        &clock,
+                        id,
+                        answer,
+                        &mut transient,
+                    )
+                    .map_err(db_error)
+                });
+                self.invitations.transient.insert(id, transient);
+                (id, step)
+            }
+        };
+        match step {
+            Ok(Next::Poll { wait, auth_req_id }) => self.schedule_poll(id, wait, auth_req_id),
+            Ok(Next::Done(outcome)) => {
+                if matches!(outcome, EnrolOutcome::Member(_)) {
+                    super::crash::point("enrolment_approved");
+                }
+                self.invitations.transient.remove(&id);
+                self.tell_outcome(id, outcome);
+            }
+            Err(e) => self.storage_failed(&e),
+        }
+    }
+
+    fn next_step(&mut self, id: i64) -> Result<Next, DbError> {
+        let clock = self.clock.clone();
+        self.db
+            .tx(|c| loyalty::next(&Store::on(c, system_clock()), &clock, id).map_err(db_error))
+    }
+
+    fn schedule_poll(&mut self, id: i64, wait: Duration, auth_req_id: String) {
+        let Some(api) = self.login_api() else {
+            return;
+        };
+        let tx = self.invitations.tx.clone();
+        self.invitations.spawn(async move {
+            tokio::time::sleep(wait).await;
+            let answer = loyalty::poll_once(&api, &auth_req_id).await;
+            let _ = tx.send(LoginMsg::Polled { id, answer });
+        });
+    }
+
+    fn tell_outcome(&mut self, id: i64, outcome: EnrolOutcome) {
+        match outcome {
+            EnrolOutcome::Member(m) => {
+                self.emit(EngineEvent::MemberEnrolled {
+                    enrolment_id: id,
+                    first_name: m.given_name.clone(),
+                    masked_number: masked_number(m.msisdn.expose()),
+                });
+                // The customer at the till is a member now.
+                if let Some(identified) = &mut self.recognition.identified
+                    && self.recognition.last_msisdn.as_ref() == Some(&m.msisdn)
+                {
+                    identified.member_id = Some(m.id);
+                }
+            }
+            EnrolOutcome::NotEnrolled(reason) => self.emit(EngineEvent::InviteEnded {
+                enrolment_id: id,
+                reason,
+            }),
+        }
+    }
+
+    /// After a start: follow every open enrolment again (a STARTED one ends as interrupted).
+    pub(super) fn resume_enrolments(&mut self) {
+        let open = match self
+            .db
+            .read(|c| Ok(Store::on(c, system_clock()).open_enrolments()?))
+        {
+            Ok(open) => open,
+            Err(e) => {
+                self.storage_failed(&e);
+                return;
+            }
+        };
+        for e in open {
+            match self.next_step(e.id) {
+                Ok(Next::Poll { auth_req_id, .. }) => {
+                    // Vipps counts from the last poll, which may have been just before the
+                    // stop: wait a full interval.
+                    let wait = Duration::from_secs(e.interval_s.unwrap_or(5));
+                    self.schedule_poll(e.id, wait, auth_req_id);
+                }
+                Ok(Next::Done(outcome)) => self.tell_outcome(e.id, outcome),
+                Err(err) => self.storage_failed(&err),
+            }
+        }
+    }
+}

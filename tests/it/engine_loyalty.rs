@@ -1,0 +1,858 @@
+//! Enrolment as its own persisted state machine, against the simulator over loopback: approved,
+//! declined, expired, slow_down honoured, refused starts, and recovery after a crash at each
+//! step. Waiting goes through an injected sleep that moves the simulator's clock, so nothing
+//! sleeps for real and the waits are checked exactly.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use kasse::core::loyalty::{EnrolmentFailure, EnrolmentState};
+use kasse::engine::Clock;
+use kasse::engine::loyalty::{self, EnrolOutcome, SLOW_DOWN_STEP};
+use kasse::sim::{self, SimConfig, SimHandle};
+use kasse::store::Store;
+use kasse::vipps::{Client, Environment, LoginApi, LoginAuth, PhoneNumber, VippsConfig};
+
+const USER: &str = "4798765432";
+
+struct World {
+    sim: SimHandle,
+    api: LoginApi,
+    clock: Clock,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn start(config: SimConfig) -> World {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim = sim::spawn(config, listener);
+        let vipps = VippsConfig::new(
+            Environment::Custom(sim.base_url.clone()),
+            sim::TEST_CLIENT_ID,
+            sim::TEST_CLIENT_SECRET,
+            sim::TEST_SUBSCRIPTION_KEY,
+            sim::TEST_MSN,
+        );
+        let api = LoginApi::new(Client::new(vipps).unwrap(), LoginAuth::ClientSecretBasic);
+        let sim_clock = sim.clock().clone();
+        let clock = Clock::new(move || sim_clock.now());
+        World {
+            sim,
+            api,
+            clock,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The till's database (reopened after a "crash": nothing in memory survives).
+    fn store(&self) -> Store {
+        Store::open(&self.dir.path().join("till.db")).unwrap()
+    }
+
+    /// A sleep that moves the simulator's clock and records each wait; `act` runs at the
+    /// n-th wait (the customer acting in the app meanwhile).
+    fn sleeper(
+        &self,
+        waits: Rc<RefCell<Vec<Duration>>>,
+        act: Option<(usize, Action)>,
+    ) -> impl FnMut(Duration) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+        let clock = self.sim.clock().clone();
+        let control = self.sim.control();
+        move |d| {
+            waits.borrow_mut().push(d);
+            let n = waits.borrow().len();
+            let clock = clock.clone();
+            let control = control.clone();
+            let act = act.filter(|(at, _)| *at == n).map(|(_, a)| a);
+            Box::pin(async move {
+                clock.advance(d);
+                if let Some(action) = act {
+                    let login = control.logins().await.unwrap().pop().unwrap();
+                    match action {
+                        Action::Approve => {
+                            control
+                                .approve_login(&login.auth_req_id, "Kari", Some(&["sms"]))
+                                .await
+                                .unwrap();
+                        }
+                        Action::Deny => {
+                            control.deny_login(&login.auth_req_id).await.unwrap();
+                        }
+                    }
+                }
+            })
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Approve,
+    Deny,
+}
+
+fn number() -> PhoneNumber {
+    PhoneNumber::parse(USER).unwrap()
+}
+
+#[tokio::test]
+async fn loyalty_an_approved_invitation_stores_the_member_with_consents() {
+    let w = World::start(SimConfig::for_tests()).await;
+    let store = w.store();
+    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    assert_eq!(e.state, EnrolmentState::Pending);
+    assert_eq!(e.interval_s, Some(5));
+    // The code the till shows is the one the app shows.
+    let app = w.sim.control().logins().await.unwrap();
+    assert_eq!(
+        app[0].binding_message.as_deref(),
+        Some(e.binding_message.as_str())
+    );
+    assert_eq!(app[0].msisdn, USER);
+
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let outcome = loyalty::follow(
+        &store,
+        &w.api,
+        &w.clock,
+        e.id,
+        w.sleeper(waits.clone(), Some((2, Action::Approve))),
+    )
+    .await
+    .unwrap();
+    let EnrolOutcome::Member(member) = outcome else {
+        panic!("expected a member, got {outcome:?}");
+    };
+    assert_eq!(member.sub, sim::sub_of(sim::TEST_MSN, USER));
+    assert_eq!(member.given_name.as_deref(), Some("Kari"));
+    assert_eq!(member.msisdn, number());
+    let sms = member.consents.iter().find(|c| c.id == "sms").unwrap();
+    assert!(sms.accepted && sms.time_of_consent.ends_with('Z'));
+    assert_eq!(
+        *waits.borrow(),
+        vec![Duration::from_secs(5); 2],
+        "polled at the interval"
+    );
+    let stored = store.enrolment(e.id).unwrap().unwrap();
+    assert_eq!(stored.state, EnrolmentState::Approved);
+    assert_eq!(stored.member_id, Some(member.id));
+    assert_eq!(
+        store.member_by_msisdn(&number()).unwrap().unwrap().id,
+        member.id
+    );
+}
+
+#[tokio::test]
+async fn loyalty_declined_and_expired_invitations_make_no_member() {
+    let w = World::start(SimConfig::for_tests()).await;
+    let store = w.store();
+    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let outcome = loyalty::follow(
+        &store,
+        &w.api,
+        &w.clock,
+        e.id,
+        w.sleeper(waits.clone(), Some((1, Action::Deny))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome,
+        EnrolOutcome::NotEnrolled(EnrolmentFailure::Declined)
+    );
+    assert_eq!(
+        store.enrolment(e.id).unwrap().unwrap().state,
+        EnrolmentState::Declined
+    );
+
+    // Nobody answers: polled every 5 s until Vipps' 600 s are up, then EXPIRED.
+    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let outcome = loyalty::follow(
+        &store,
+        &w.api,
+        &w.clock,
+        e.id,
+        w.sleeper(waits.clone(), None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome,
+        EnrolOutcome::NotEnrolled(EnrolmentFailure::Expired)
+    );
+    let total: Duration = waits.borrow().iter().sum();
+    assert!(
+        (Duration::from_secs(600)..=Duration::from_secs(605)).contains(&total),
+        "{total:?}"
+    );
+    assert!(waits.borrow().iter().all(|d| *d == Duration::from_secs(5)));
+    assert_eq!(store.member_by_msisdn(&number()).unwrap(), None);
+}
+
+#[tokio::test]
+async fn loyalty_slow_down_is_honoured() {
+    let w = World::start(SimConfig::for_tests()).await;
+    let store = w.store();
+    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    // The first two waits are cut short (as a till restarted mid-wait would poll early):
+    // Vipps answers pending, then slow_down. From then on the till waits 5 s longer, and
+    // Vipps is satisfied: no second slow_down.
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let mut early = 2;
+    let mut inner = w.sleeper(waits.clone(), Some((4, Action::Approve)));
+    let outcome = loyalty::follow(&store, &w.api, &w.clock, e.id, move |d| {
+        if early > 0 {
+            early -= 1;
+            return inner(Duration::ZERO);
+        }
+        inner(d)
+    })
+    .await
+    .unwrap();
+    assert!(matches!(outcome, EnrolOutcome::Member(_)), "{outcome:?}");
+    let waits = waits.borrow().clone();
+    assert_eq!(waits[..2], [Duration::ZERO; 2]);
+    assert!(waits.len() >= 4, "{waits:?}");
+    assert!(
+        waits[2..]
+            .iter()
+            .all(|d| *d == Duration::from_secs(5) + SLOW_DOWN_STEP),
+        "{waits:?}"
+    );
+    let log = w.sim.control().log().await.unwrap();
+    let polls = log
+        .iter()
+        .filter(|c| c.path.ends_with("/oauth2/token"))
+        .map(|c| c.status)
+        .collect::<Vec<_>>();
+    // pending, slow_down, pending (10 s later: accepted), then the approved login.
+    assert_eq!(polls, [400, 400, 400, 200]);
+    assert_eq!(waits.len(), 4);
+    assert_eq!(store.enrolment(e.id).unwrap().unwrap().interval_s, Some(10));
+}
+
+#[tokio::test]
+async fn loyalty_refused_starts_end_at_once_with_their_reason() {
+    let mut config = SimConfig::for_tests();
+    config.unknown_phone_numbers = vec!["4711111111".into()];
+    config.login.old_app_numbers = vec!["4722222222".into()];
+    let w = World::start(config).await;
+    let store = w.store();
+    for (n, reason) in [
+        ("4711111111", EnrolmentFailure::InvalidUser),
+        ("4722222222", EnrolmentFailure::OldApp),
+    ] {
+        let e = loyalty::invite(
+            &store,
+            &w.api,
+            &w.clock,
+            &PhoneNumber::parse(n).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(e.state, EnrolmentState::Failed);
+        assert_eq!(e.failure, Some(reason));
+    }
+    // A login already pending at Vipps for the customer (e.g. from another till): 429.
+    let first = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    store
+        .end_enrolment(first.id, EnrolmentFailure::Interrupted)
+        .unwrap();
+    let again = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    assert_eq!(again.failure, Some(EnrolmentFailure::AlreadyInProgress));
+}
+
+#[tokio::test]
+async fn loyalty_recovery_after_a_crash_at_each_step_leaves_no_half_enrolled_member() {
+    let w = World::start(SimConfig::for_tests()).await;
+    // Crash right after STARTED was written: the login cannot be followed → FAILED.
+    let started = w
+        .store()
+        .start_enrolment(&number(), "CRA-SH1", None)
+        .unwrap();
+    // Crash after PENDING (the process dies while waiting): the customer approves meanwhile.
+    let other = PhoneNumber::parse("4791111111").unwrap();
+    let pending = {
+        let store = w.store();
+        loyalty::invite(&store, &w.api, &w.clock, &other, None)
+            .await
+            .unwrap()
+    };
+    let login = w.sim.control().logins().await.unwrap().pop().unwrap();
+    w.sim
+        .control()
+        .approve_login(&login.auth_req_id, "Ola", None)
+        .await
+        .unwrap();
+
+    let store = w.store();
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let outcomes = loyalty::recover(&store, &w.api, &w.clock, w.sleeper(waits, None))
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 2);
+    assert_eq!(
+        outcomes[0],
+        (
+            started.id,
+            EnrolOutcome::NotEnrolled(EnrolmentFailure::Interrupted)
+        )
+    );
+    assert!(matches!(outcomes[1], (id, EnrolOutcome::Member(_)) if id == pending.id));
+    assert!(store.open_enrolments().unwrap().is_empty());
+    assert_eq!(store.member_by_msisdn(&number()).unwrap(), None);
+    assert!(store.member_by_msisdn(&other).unwrap().is_some());
+
+    // Crash after the token was taken but before the member was stored: Vipps hands a login
+    // out once, so recovery ends it as interrupted (invite again), never half a member.
+    let third = PhoneNumber::parse("4792222222").unwrap();
+    let e = loyalty::invite(&store, &w.api, &w.clock, &third, None)
+        .await
+        .unwrap();
+    let id = e.auth_req_id.clone().unwrap();
+    w.sim
+        .control()
+        .approve_login(&id, "Per", None)
+        .await
+        .unwrap();
+    w.sim.clock().advance(Duration::from_secs(5));
+    w.api.token(&id).await.unwrap();
+    drop(store);
+    let store = w.store();
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let outcomes = loyalty::recover(&store, &w.api, &w.clock, w.sleeper(waits, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![(
+            e.id,
+            EnrolOutcome::NotEnrolled(EnrolmentFailure::Interrupted)
+        )]
+    );
+    assert_eq!(store.member_by_msisdn(&third).unwrap(), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole till: recognition at the scan, beside the payment.
+
+mod till {
+    use crate::engine_support::*;
+    use kasse::core::Basket;
+    use kasse::core::catalog::Item;
+    use kasse::core::money::Currency;
+    use kasse::core::vat::VatRate;
+    use kasse::engine::{Command, EngineEvent};
+    use kasse::sim::{DEFAULT_CUSTOMER_PHONE, Faults};
+    use kasse::store::loyalty::{LoyaltySettings, NewMember};
+    use kasse::vipps::PhoneNumber;
+
+    fn coffee() -> Item {
+        let mut item = Item::new("sku-coffee", "Coffee", 4_500, VatRate::NO_STANDARD);
+        item.category = Some("drinks".into());
+        item
+    }
+
+    /// Loyalty on, a member price for coffee, and (optionally) the demo customer a member.
+    fn set_up(env: &Env, member: bool) {
+        let store = env.store();
+        store
+            .set_loyalty_settings(&LoyaltySettings {
+                enabled: true,
+                programme: "Kaffeklubben".into(),
+                consent_text: "Member prices for members.".into(),
+            })
+            .unwrap();
+        store.save_item(&coffee()).unwrap();
+        store.set_member_price("sku-coffee", Some(3_900)).unwrap();
+        if member {
+            let number = PhoneNumber::parse(DEFAULT_CUSTOMER_PHONE).unwrap();
+            let e = store.start_enrolment(&number, "ABCDE", None).unwrap();
+            store.enrolment_pending(e.id, "req", 5, i64::MAX).unwrap();
+            store
+                .approve_enrolment(
+                    e.id,
+                    &NewMember {
+                        sub: "sub-demo".into(),
+                        msisdn: number,
+                        given_name: Some("Kari".into()),
+                        family_name: Some("Nordmann".into()),
+                        consents: vec![],
+                    },
+                )
+                .unwrap();
+        }
+    }
+
+    fn two_coffees() -> Basket {
+        let mut b = Basket::new(Currency::Nok);
+        let l = b.add_item(&coffee()).unwrap();
+        b.set_quantity(l, 2).unwrap();
+        b
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_member_who_scans_before_pay_gets_the_member_price_captured_exactly() {
+        let env = Env::start().await;
+        set_up(&env, true);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        assert!(env.demo.phone.scan().await.unwrap());
+        let recognised = wait_for(&mut rx, "member recognised", |e| {
+            matches!(e, EngineEvent::MemberRecognised { .. })
+        })
+        .await;
+        let EngineEvent::MemberRecognised {
+            first_name,
+            masked_number,
+        } = recognised
+        else {
+            unreachable!()
+        };
+        assert_eq!(first_name.as_deref(), Some("Kari"));
+        assert!(masked_number.ends_with(" 78"), "{masked_number}");
+        assert!(!masked_number.contains("4712"));
+
+        engine
+            .send(Command::Pay {
+                basket: two_coffees(),
+            })
+            .unwrap();
+        // 2 × 45.00 at the member price of 39.00.
+        wait_for(&mut rx, "member prices", |e| {
+            matches!(e, EngineEvent::MemberPrices { saving: 1_200, .. })
+        })
+        .await;
+        let reference = requested(&mut rx).await;
+        env.demo.phone.approve(&reference).await.unwrap();
+        let done = wait_for(&mut rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await;
+        let EngineEvent::Completed { receipt, .. } = done else {
+            unreachable!()
+        };
+        assert_eq!(receipt.total, 7_800);
+        let p = env.ledger(&reference).await;
+        assert_eq!(p.amount.value, 7_800);
+        assert_eq!(p.aggregate.captured_amount.value, 7_800);
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_failing_exchange_never_stops_the_payment() {
+        let env = Env::start().await;
+        set_up(&env, true);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        // Every QR API call fails from now on (the till's QR is already set up).
+        let mut faults = Faults::default();
+        faults.error_rate.insert(kasse::sim::EndpointClass::Qr, 1.0);
+        env.demo.phone.control().set_faults(&faults).await.unwrap();
+
+        engine
+            .send(Command::Pay {
+                basket: two_coffees(),
+            })
+            .unwrap();
+        wait_for(&mut rx, "awaiting", |e| {
+            matches!(e, EngineEvent::AwaitingCheckIn { .. })
+        })
+        .await;
+        assert!(env.demo.phone.scan().await.unwrap());
+        let reference = requested(&mut rx).await;
+        env.demo.phone.approve(&reference).await.unwrap();
+        wait_for(&mut rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await;
+        // Full price: the member was not known at Pay; the exchange was tried and failed.
+        let p = env.ledger(&reference).await;
+        assert_eq!(p.aggregate.captured_amount.value, 9_000);
+        eventually("the exchange was tried", || async {
+            env.log()
+                .await
+                .iter()
+                .any(|c| c.path == "/qr/v1/exchange/customer" && c.status == 500)
+        })
+        .await;
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_hanging_exchange_does_not_hold_the_payment_back() {
+        let env = Env::start().await;
+        set_up(&env, true);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        // From now on every QR API call (only the exchange, the QR is set up) hangs 8 s.
+        let mut faults = Faults::default();
+        faults.hold.insert(
+            kasse::sim::EndpointClass::Qr,
+            kasse::sim::Hold {
+                ms: 8_000,
+                count: None,
+            },
+        );
+        env.demo.phone.control().set_faults(&faults).await.unwrap();
+        engine
+            .send(Command::Pay {
+                basket: two_coffees(),
+            })
+            .unwrap();
+        wait_for(&mut rx, "awaiting", |e| {
+            matches!(e, EngineEvent::AwaitingCheckIn { .. })
+        })
+        .await;
+        assert!(env.demo.phone.scan().await.unwrap());
+        let reference = requested(&mut rx).await;
+        env.demo.phone.approve(&reference).await.unwrap();
+        wait_for(&mut rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await;
+        // The sale is paid while the exchange is still held (the log lists a call once it is
+        // answered).
+        assert_eq!(
+            env.ledger(&reference).await.aggregate.captured_amount.value,
+            9_000
+        );
+        assert!(
+            !env.log()
+                .await
+                .iter()
+                .any(|c| c.path == "/qr/v1/exchange/customer"),
+            "the exchange has not answered yet"
+        );
+        // It was asked all the same, and answers once its hold ends.
+        eventually("the held exchange answered", || async {
+            env.log()
+                .await
+                .iter()
+                .any(|c| c.path == "/qr/v1/exchange/customer" && c.held_ms == 8_000)
+        })
+        .await;
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_off_means_no_exchange_and_full_prices() {
+        let env = Env::start().await;
+        set_up(&env, true);
+        env.store()
+            .set_loyalty_settings(&LoyaltySettings::default())
+            .unwrap();
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        assert!(env.demo.phone.scan().await.unwrap());
+        engine
+            .send(Command::Pay {
+                basket: two_coffees(),
+            })
+            .unwrap();
+        let reference = requested(&mut rx).await;
+        env.demo.phone.approve(&reference).await.unwrap();
+        wait_for(&mut rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await;
+        assert_eq!(
+            env.ledger(&reference).await.aggregate.captured_amount.value,
+            9_000
+        );
+        assert!(
+            !env.log()
+                .await
+                .iter()
+                .any(|c| c.path.starts_with("/qr/v1/exchange")),
+            "no exchange while loyalty is off"
+        );
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    /// A simulator whose logins want a poll every second (Vipps: 5 s), so tests stay short.
+    async fn quick_logins() -> Env {
+        let mut sim = kasse::sim::SimConfig::for_tests();
+        sim.login.interval = std::time::Duration::from_secs(1);
+        Env::start_with(sim, std::time::Duration::from_secs(120)).await
+    }
+
+    async fn pending_code(rx: &mut tokio::sync::broadcast::Receiver<EngineEvent>) -> String {
+        match wait_for(rx, "invite pending", |e| {
+            matches!(e, EngineEvent::InvitePending { .. })
+        })
+        .await
+        {
+            EngineEvent::InvitePending {
+                binding_message, ..
+            } => binding_message,
+            _ => unreachable!(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_invite_approve_then_member_price_on_the_same_sale() {
+        let env = quick_logins().await;
+        set_up(&env, false);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        assert!(env.demo.phone.scan().await.unwrap());
+        wait_for(&mut rx, "not a member", |e| {
+            matches!(e, EngineEvent::NotAMember { masked_number, programme } if masked_number.ends_with(" 78") && programme == "Kaffeklubben")
+        })
+        .await;
+        engine
+            .send(Command::InviteMember { phone_number: None })
+            .unwrap();
+        let code = pending_code(&mut rx).await;
+        let control = env.demo.phone.control();
+        let login = control.logins().await.unwrap().pop().unwrap();
+        assert_eq!(login.binding_message.as_deref(), Some(code.as_str()));
+        assert_eq!(login.msisdn, DEFAULT_CUSTOMER_PHONE);
+        control
+            .approve_login(&login.auth_req_id, "Kari", None)
+            .await
+            .unwrap();
+        wait_for(
+            &mut rx,
+            "member enrolled",
+            |e| matches!(e, EngineEvent::MemberEnrolled { first_name: Some(n), .. } if n == "Kari"),
+        )
+        .await;
+
+        // Now Pay: the scan's customer is a member, so the member price applies.
+        engine
+            .send(Command::Pay {
+                basket: two_coffees(),
+            })
+            .unwrap();
+        wait_for(&mut rx, "member prices", |e| {
+            matches!(e, EngineEvent::MemberPrices { saving: 1_200, .. })
+        })
+        .await;
+        let reference = requested(&mut rx).await;
+        env.demo.phone.approve(&reference).await.unwrap();
+        wait_for(&mut rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await;
+        assert_eq!(
+            env.ledger(&reference).await.aggregate.captured_amount.value,
+            7_800
+        );
+        let member = env
+            .store()
+            .member_by_msisdn(&PhoneNumber::parse(DEFAULT_CUSTOMER_PHONE).unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            member.sub,
+            kasse::sim::sub_of(kasse::sim::TEST_MSN, DEFAULT_CUSTOMER_PHONE)
+        );
+        assert!(!member.consents.is_empty());
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_declined_invite_is_told_and_the_sale_goes_on() {
+        let env = quick_logins().await;
+        set_up(&env, false);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        engine
+            .send(Command::Pay {
+                basket: two_coffees(),
+            })
+            .unwrap();
+        wait_for(&mut rx, "awaiting", |e| {
+            matches!(e, EngineEvent::AwaitingCheckIn { .. })
+        })
+        .await;
+        // The cashier invites a typed number while the sale waits for its customer.
+        engine
+            .send(Command::InviteMember {
+                phone_number: Some("+47 987 65 432".into()),
+            })
+            .unwrap();
+        pending_code(&mut rx).await;
+        let control = env.demo.phone.control();
+        let login = control.logins().await.unwrap().pop().unwrap();
+        assert_eq!(login.msisdn, "4798765432");
+        control.deny_login(&login.auth_req_id).await.unwrap();
+        wait_for(&mut rx, "invite ended", |e| {
+            matches!(
+                e,
+                EngineEvent::InviteEnded {
+                    reason: kasse::core::loyalty::EnrolmentFailure::Declined,
+                    ..
+                }
+            )
+        })
+        .await;
+        assert!(env.demo.phone.scan().await.unwrap());
+        let reference = requested(&mut rx).await;
+        env.demo.phone.approve(&reference).await.unwrap();
+        wait_for(&mut rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await;
+        assert_eq!(
+            env.ledger(&reference).await.aggregate.captured_amount.value,
+            9_000
+        );
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_an_invitation_survives_a_restart_of_the_engine() {
+        let env = quick_logins().await;
+        set_up(&env, false);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        engine
+            .send(Command::InviteMember {
+                phone_number: Some("4798765432".into()),
+            })
+            .unwrap();
+        pending_code(&mut rx).await;
+        engine.send(Command::Shutdown).unwrap();
+        engine.closed().await;
+
+        // The customer approves while the till is down; the next engine finishes the enrolment.
+        let control = env.demo.phone.control();
+        let login = control.logins().await.unwrap().pop().unwrap();
+        control
+            .approve_login(&login.auth_req_id, "Ola", None)
+            .await
+            .unwrap();
+        let (engine, mut rx) = env.engine();
+        wait_for(
+            &mut rx,
+            "member enrolled",
+            |e| matches!(e, EngineEvent::MemberEnrolled { first_name: Some(n), .. } if n == "Ola"),
+        )
+        .await;
+        assert!(env.store().open_enrolments().unwrap().is_empty());
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    /// `kasse invite --phone N` as a separate process, aborted at `crash_at`.
+    async fn invite_process(env: &Env, crash_at: Option<&str>) -> std::process::ExitStatus {
+        let config = env.write_config();
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kasse"));
+        cmd.args(["invite", "--phone", "4798765432", "--config"])
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("KASSE_") {
+                cmd.env_remove(k);
+            }
+        }
+        if let Some(step) = crash_at {
+            cmd.env("KASSE_CRASH_AT", step);
+        }
+        tokio::time::timeout(std::time::Duration::from_secs(60), cmd.status())
+            .await
+            .expect("kasse invite ends")
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_till_killed_while_the_invitation_waits_enrols_the_member_on_restart() {
+        let env = quick_logins().await;
+        set_up(&env, false);
+        let status = invite_process(&env, Some("enrolment_pending")).await;
+        assert!(!status.success(), "the process aborted at the crash point");
+        let open = env.store().open_enrolments().unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].state, kasse::core::loyalty::EnrolmentState::Pending);
+
+        // The customer approves while the till is down; the next start finishes the enrolment.
+        let control = env.demo.phone.control();
+        let login = control.logins().await.unwrap().pop().unwrap();
+        control
+            .approve_login(&login.auth_req_id, "Ola", None)
+            .await
+            .unwrap();
+        let (engine, mut rx) = env.engine();
+        wait_for(
+            &mut rx,
+            "member enrolled",
+            |e| matches!(e, EngineEvent::MemberEnrolled { first_name: Some(n), .. } if n == "Ola"),
+        )
+        .await;
+        assert!(env.store().open_enrolments().unwrap().is_empty());
+        assert_eq!(env.store().members(None).unwrap().len(), 1);
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_till_killed_before_the_login_started_ends_it_as_interrupted() {
+        let env = quick_logins().await;
+        set_up(&env, false);
+        let status = invite_process(&env, Some("enrolment_started")).await;
+        assert!(!status.success());
+        assert!(
+            env.demo.phone.control().logins().await.unwrap().is_empty(),
+            "Vipps was never asked"
+        );
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "invite ended", |e| {
+            matches!(
+                e,
+                EngineEvent::InviteEnded {
+                    reason: kasse::core::loyalty::EnrolmentFailure::Interrupted,
+                    ..
+                }
+            )
+        })
+        .await;
+        assert!(env.store().open_enrolments().unwrap().is_empty());
+        assert!(env.store().members(None).unwrap().is_empty());
+        engine.send(Command::Shutdown).unwrap();
+        engine.closed().await;
+
+        // Without a crash the same command enrols (the customer approves in the app).
+        let control = env.demo.phone.control().clone();
+        let approve = tokio::spawn(async move {
+            loop {
+                if let Some(l) = control
+                    .logins()
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|l| l.state == "PENDING")
+                {
+                    control
+                        .approve_login(&l.auth_req_id, "Ola", None)
+                        .await
+                        .unwrap();
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        });
+        let status = invite_process(&env, None).await;
+        approve.await.unwrap();
+        assert!(status.success(), "{status:?}");
+        assert_eq!(env.store().members(None).unwrap().len(), 1);
+    }
+}

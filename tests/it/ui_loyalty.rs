@@ -1,0 +1,155 @@
+//! Loyalty in the till window, end to end with the demo's simulator and relay: the customer
+//! scans before Pay, is not a member, is invited (the binding code shown large), approves on
+//! the simulated phone (which shows the consent text and the same code), is shown as a member, and pays the member price.
+
+#![cfg(feature = "gui")]
+
+use crate::ui_common;
+use crate::ui_common::{Harness, TillProgram};
+use kasse::store::Store;
+use kasse::store::loyalty::LoyaltySettings;
+use kasse::ui::i18n::Arg;
+use kasse::ui::screen::sale::tile_id;
+
+const KAFFE: i64 = 3500;
+const KAFFE_MEMBER: i64 = 3000;
+
+fn relay_connected<P: TillProgram>(h: &mut Harness<P>) -> bool {
+    h.has_text(&h.t("status-relay-connected"))
+}
+
+#[test]
+fn loyalty_invite_approve_member_shown_then_member_price_paid() {
+    let mut h = ui_common::demo();
+    // What Admin would configure: the programme on, a member price for Kaffe.
+    let store = Store::open(&h.database).unwrap();
+    store
+        .set_loyalty_settings(&LoyaltySettings {
+            enabled: true,
+            programme: "Kaffeklubben".into(),
+            consent_text: "Medlemspriser for medlemmer.".into(),
+        })
+        .unwrap();
+    store.set_member_price("kaffe", Some(KAFFE_MEMBER)).unwrap();
+    drop(store);
+    h.wait_until("relay connected", relay_connected);
+
+    // The customer scans before Pay: not a member yet.
+    assert!(h.runtime.block_on(h.phone.scan()).unwrap());
+    let not_member = h.t_args("loyalty-not-member", &[("number", Arg::Str("•••••••• 78"))]);
+    h.wait_for_text(&not_member);
+    h.click(&h.t_args("loyalty-invite", &[("programme", Arg::Str("Kaffeklubben"))]));
+
+    // The login is in the customer's app, with the code the till shows.
+    let control = h.phone.control().clone();
+    h.wait_until("the login in the app", |h| {
+        !h.runtime.block_on(control.logins()).unwrap().is_empty()
+    });
+    let login = h.runtime.block_on(control.logins()).unwrap().remove(0);
+    let code = login.binding_message.clone().expect("a binding code");
+    h.wait_for_text(&code);
+    assert!(h.has_text(&h.t("loyalty-code")));
+    // The simulated phone shows the request: the consent text, the same code, Approve.
+    h.wait_for_text(&login.consent_text);
+    assert!(h.has_text(&h.t("phone-login-code")));
+    h.click(&h.t("phone-approve"));
+    let member = h.t_args(
+        "loyalty-member",
+        &[
+            ("name", Arg::Str("Kari")),
+            ("number", Arg::Str("•••••••• 78")),
+        ],
+    );
+    h.wait_for_text(&member);
+
+    // Pay: the member price applies before the payment is created.
+    h.click_id(&tile_id("kaffe"));
+    h.click(&h.t_args("sale-pay", &[("amount", Arg::Str(&h.money(KAFFE)))]));
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    let paid = h.t_args(
+        "receipt-paid",
+        &[("amount", Arg::Str(&h.money(KAFFE_MEMBER)))],
+    );
+    assert!(h.has_text(&paid), "{paid}");
+    let ledger = h.runtime.block_on(control.payments()).unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].aggregate.captured_amount.value, KAFFE_MEMBER);
+    let stored = Store::open(&h.database).unwrap().members(None).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].given_name.as_deref(), Some("Kari"));
+}
+
+#[test]
+fn loyalty_admin_turns_it_on_exports_and_deletes_a_member() {
+    let mut h = ui_common::demo();
+    // A member, as an approved invitation leaves them.
+    let store = Store::open(&h.database).unwrap();
+    let number = kasse::vipps::PhoneNumber::parse("4798765432").unwrap();
+    let e = store.start_enrolment(&number, "ABCDE", None).unwrap();
+    store.enrolment_pending(e.id, "req", 5, i64::MAX).unwrap();
+    let member = store
+        .approve_enrolment(
+            e.id,
+            &kasse::store::loyalty::NewMember {
+                sub: "sub-1".into(),
+                msisdn: number,
+                given_name: Some("Ola".into()),
+                family_name: Some("Nordmann".into()),
+                consents: vec![],
+            },
+        )
+        .unwrap();
+    drop(store);
+
+    h.set_admin_pin("4321");
+    h.click(&h.t("admin-section-loyalty"));
+    h.wait_for_text("Ola Nordmann");
+    assert!(h.has_text("•••••••• 32"));
+    assert!(!h.has_text("4798765432"));
+
+    // Turn the programme on with a name.
+    h.click(&h.t("admin-loyalty-enabled"));
+    h.click(&h.t("admin-loyalty-programme"));
+    h.typewrite("Kaffeklubben");
+    h.click(&h.t("admin-loyalty-save"));
+    h.wait_for_text(&h.t("admin-loyalty-saved"));
+    let settings = Store::open(&h.database)
+        .unwrap()
+        .loyalty_settings()
+        .unwrap();
+    assert!(settings.enabled);
+    assert_eq!(settings.programme, "Kaffeklubben");
+
+    // Export: a JSON file with the member's data beside the database.
+    h.click(&h.t("admin-member-export"));
+    let path = h
+        .database
+        .parent()
+        .unwrap()
+        .join(format!("member-{}.json", member.id));
+    h.wait_until("the export", |_| path.exists());
+    let data: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(data["msisdn"], "4798765432");
+    assert_eq!(data["given_name"], "Ola");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by the user only");
+    }
+
+    // Delete needs a second tap.
+    h.click(&h.t("admin-member-erase"));
+    h.click(&h.t("admin-member-erase-confirm"));
+    h.wait_for_text(&h.t("admin-member-erased"));
+    assert!(
+        Store::open(&h.database)
+            .unwrap()
+            .members(None)
+            .unwrap()
+            .is_empty()
+    );
+    h.wait_for_text(&h.t("admin-members-none"));
+}
