@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::SimClock;
 use super::faults::Faults;
-pub use super::login::{ConsentConfig, ConsentSpec, LoginClientAuth, LoginConfig};
 
 /// Fixed credentials of [`SimConfig::for_tests`] (and the binary's defaults).
 pub const TEST_CLIENT_ID: &str = "fb492b5e-7907-4d83-ba20-c7fb60ca35de";
@@ -42,6 +41,93 @@ impl Default for RateLimits {
         Self {
             modify_per_minute: 5,
             get_per_minute: 120,
+        }
+    }
+}
+
+/// How the sales unit authenticates on the Login API (§10.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginClientAuth {
+    /// `Authorization: Basic base64(client_id:client_secret)` (Vipps' default).
+    #[default]
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form.
+    ClientSecretPost,
+}
+
+/// One marketing consent the sales unit asks for (`delegatedConsents`, §10.8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentSpec {
+    pub id: String,
+    pub required: bool,
+    pub text_displayed_to_user: String,
+}
+
+/// The sales unit's consent configuration (set in the business portal at Vipps).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentConfig {
+    pub heading: String,
+    pub text: String,
+    pub consents: Vec<ConsentSpec>,
+}
+
+impl Default for ConsentConfig {
+    fn default() -> Self {
+        Self {
+            heading: "Join the customer club".into(),
+            text: "Share your name and phone number with the store to become a member.".into(),
+            consents: vec![
+                ConsentSpec {
+                    id: "email".into(),
+                    required: false,
+                    text_displayed_to_user: "Offers by e-mail".into(),
+                },
+                ConsentSpec {
+                    id: "sms".into(),
+                    required: false,
+                    text_displayed_to_user: "Offers by SMS".into(),
+                },
+            ],
+        }
+    }
+}
+
+/// Login API settings of the simulated sales unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginConfig {
+    pub client_auth: LoginClientAuth,
+    /// `interval` returned by backchannel authentication (Vipps: 5 s).
+    pub interval: Duration,
+    /// How much a `slow_down` adds to a login's interval (CIBA: 5 s).
+    pub slow_down_step: Duration,
+    /// `expires_in` when the request names no `requested_expiry` (Vipps: 600 s).
+    pub default_expiry: Duration,
+    /// Life of the access token from the token endpoint (CIBA example: 300 s).
+    pub access_token_ttl: Duration,
+    /// Numbers whose app is too old (`old_app`).
+    pub old_app_numbers: Vec<String>,
+    pub consents: ConsentConfig,
+    /// Userinfo returns `delegatedConsents` only the first time a user consents.
+    pub consents_first_time_only: bool,
+    /// Userinfo answers 401 when a subscription key is sent (toolkit, 2026).
+    pub userinfo_rejects_subscription_key: bool,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self {
+            client_auth: LoginClientAuth::default(),
+            interval: Duration::from_secs(5),
+            slow_down_step: Duration::from_secs(5),
+            default_expiry: Duration::from_secs(600),
+            access_token_ttl: Duration::from_secs(300),
+            old_app_numbers: Vec::new(),
+            consents: ConsentConfig::default(),
+            consents_first_time_only: true,
+            userinfo_rejects_subscription_key: true,
         }
     }
 }

@@ -16,19 +16,18 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::app::{App, header, random_slug, uuid_text};
 use super::clock::{iso_millis, unix_seconds};
+use super::config::{ConsentConfig, LoginClientAuth};
 use super::delivery::Job;
+use super::logins::{Grant, LOGIN_PING_EVENT, Login, LoginAccess, LoginState};
 use super::problem::Reply;
 use super::sync::lock;
-
-/// The login ping webhook event (§10.6).
-pub const LOGIN_PING_EVENT: &str = "login.merchant-initiated.ping.v1";
 
 /// Path of the discovery document.
 pub const DISCOVERY_PATH: &str = "/access-management-1.0/access/.well-known/openid-configuration";
@@ -45,162 +44,6 @@ pub const USERINFO_PATH: &str = "/vipps-userinfo-api/userinfo";
 
 /// The CIBA grant type.
 const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
-
-/// How the sales unit authenticates on the Login API (§10.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LoginClientAuth {
-    /// `Authorization: Basic base64(client_id:client_secret)` (Vipps' default).
-    #[default]
-    ClientSecretBasic,
-    /// `client_id` and `client_secret` in the form.
-    ClientSecretPost,
-}
-
-/// One marketing consent the sales unit asks for (`delegatedConsents`, §10.8).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConsentSpec {
-    pub id: String,
-    pub required: bool,
-    pub text_displayed_to_user: String,
-}
-
-/// The sales unit's consent configuration (set in the business portal at Vipps).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConsentConfig {
-    pub heading: String,
-    pub text: String,
-    pub consents: Vec<ConsentSpec>,
-}
-
-impl Default for ConsentConfig {
-    fn default() -> Self {
-        Self {
-            heading: "Join the customer club".into(),
-            text: "Share your name and phone number with the store to become a member.".into(),
-            consents: vec![
-                ConsentSpec {
-                    id: "email".into(),
-                    required: false,
-                    text_displayed_to_user: "Offers by e-mail".into(),
-                },
-                ConsentSpec {
-                    id: "sms".into(),
-                    required: false,
-                    text_displayed_to_user: "Offers by SMS".into(),
-                },
-            ],
-        }
-    }
-}
-
-/// Login API settings of the simulated sales unit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginConfig {
-    pub client_auth: LoginClientAuth,
-    /// `interval` returned by backchannel authentication (Vipps: 5 s).
-    pub interval: Duration,
-    /// How much a `slow_down` adds to a login's interval (CIBA: 5 s).
-    pub slow_down_step: Duration,
-    /// `expires_in` when the request names no `requested_expiry` (Vipps: 600 s).
-    pub default_expiry: Duration,
-    /// Life of the access token from the token endpoint (CIBA example: 300 s).
-    pub access_token_ttl: Duration,
-    /// Numbers whose app is too old (`old_app`).
-    pub old_app_numbers: Vec<String>,
-    pub consents: ConsentConfig,
-    /// Userinfo returns `delegatedConsents` only the first time a user consents.
-    pub consents_first_time_only: bool,
-    /// Userinfo answers 401 when a subscription key is sent (toolkit, 2026).
-    pub userinfo_rejects_subscription_key: bool,
-}
-
-impl Default for LoginConfig {
-    fn default() -> Self {
-        Self {
-            client_auth: LoginClientAuth::default(),
-            interval: Duration::from_secs(5),
-            slow_down_step: Duration::from_secs(5),
-            default_expiry: Duration::from_secs(600),
-            access_token_ttl: Duration::from_secs(300),
-            old_app_numbers: Vec::new(),
-            consents: ConsentConfig::default(),
-            consents_first_time_only: true,
-            userinfo_rejects_subscription_key: true,
-        }
-    }
-}
-
-/// Where a login stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum LoginState {
-    Pending,
-    Approved,
-    Denied,
-    Expired,
-    Exchanged,
-}
-
-/// What the customer granted when approving.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    pub given_name: String,
-    pub family_name: String,
-    /// Ids of the accepted consents.
-    pub accepted: Vec<String>,
-}
-
-/// One merchant-initiated login.
-#[derive(Debug, Clone)]
-pub struct Login {
-    pub auth_req_id: String,
-    pub msn: String,
-    pub msisdn: String,
-    pub scope: Vec<String>,
-    pub binding_message: Option<String>,
-    pub state: LoginState,
-    pub created_at: SystemTime,
-    pub expires_at: SystemTime,
-    /// Current minimum time between polls (grows by a slow_down).
-    pub interval: Duration,
-    pub last_poll: Option<SystemTime>,
-    pub grant: Option<Grant>,
-}
-
-impl Login {
-    /// Expire a login whose time is up (pending or approved but never exchanged).
-    fn settle(&mut self, now: SystemTime) {
-        if matches!(self.state, LoginState::Pending | LoginState::Approved)
-            && now >= self.expires_at
-        {
-            self.state = LoginState::Expired;
-        }
-    }
-}
-
-/// An access token from the token endpoint, for userinfo.
-#[derive(Debug, Clone)]
-pub struct LoginAccess {
-    pub msn: String,
-    pub msisdn: String,
-    pub scope: Vec<String>,
-    pub grant: Grant,
-    pub expires_at: SystemTime,
-    /// Whether this login gave the consents for the first time.
-    pub first_consent: bool,
-}
-
-/// The Login API's part of the simulator state.
-#[derive(Debug, Default)]
-pub struct LoginStore {
-    pub logins: std::collections::HashMap<String, Login>,
-    pub access: std::collections::HashMap<String, LoginAccess>,
-    /// (MSN, msisdn) of users who have consented at least once.
-    pub consented: std::collections::HashSet<(String, String)>,
-}
 
 /// The stable `sub` of a user at a sales unit (a UUID derived from both).
 pub fn sub_of(msn: &str, msisdn: &str) -> String {

@@ -27,6 +27,7 @@ mod epayment;
 mod exchange;
 pub mod faults;
 mod login;
+mod logins;
 mod middleware;
 mod problem;
 mod qr;
@@ -50,12 +51,12 @@ pub use config::{
     AutoCustomer, Backoff, Currency, DEFAULT_CUSTOMER_PHONE, RateLimits, SimConfig, TEST_CLIENT_ID,
     TEST_CLIENT_SECRET, TEST_MSN, TEST_SUBSCRIPTION_KEY,
 };
+pub use config::{ConsentConfig, ConsentSpec, LoginClientAuth, LoginConfig};
 pub use control::CANT_CONNECT;
 pub use delivery::USER_AGENT as WEBHOOK_USER_AGENT;
 pub use faults::{EndpointClass, Faults, Hold};
-pub use login::{
-    ConsentConfig, ConsentSpec, LOGIN_PING_EVENT, LoginClientAuth, LoginConfig, sub_of,
-};
+pub use login::sub_of;
+pub use logins::LOGIN_PING_EVENT;
 
 use app::{App, Inner};
 use delivery::Deliverer;

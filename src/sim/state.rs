@@ -88,7 +88,7 @@ pub const SUPPORTED_EVENTS: &[&str] = &[
     "epayments.payment.authorized.v1",
     "epayments.payment.terminated.v1",
     CHECKED_IN_EVENT,
-    super::login::LOGIN_PING_EVENT,
+    super::logins::LOGIN_PING_EVENT,
     "recurring.agreement-activated.v1",
     "recurring.agreement-rejected.v1",
     "recurring.agreement-stopped.v1",
@@ -642,7 +642,7 @@ pub struct State {
     /// (endpoint, idempotency key) → stored result.
     pub idempotency: HashMap<(String, String), IdempotentResult>,
     /// Merchant-initiated logins and their access tokens.
-    pub login: super::login::LoginStore,
+    pub login: super::logins::LoginStore,
     rate_windows: HashMap<RateKey, VecDeque<SystemTime>>,
 }
 
