@@ -22,6 +22,7 @@ pub mod returns;
 mod sales;
 mod signatures;
 pub mod training;
+mod window;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,11 +31,12 @@ use std::borrow::Borrow;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-pub use catalog::{CatalogStore, CatalogStoreError, CsvImportError};
+pub use catalog::CsvImportError;
 pub use journal::{HASH_V1, HASH_V2, JournalEntry, JournalError, JournalReport, kind};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use sales::{SaleRecord, SaleSummary};
 pub use signatures::{SignedTransaction, SigningKeyRecord};
+pub use window::{WindowStore, WindowStoreError};
 
 /// `PRAGMA application_id` of a Kasse till database ("KAST").
 pub const APPLICATION_ID: i32 = 0x4B41_5354;

@@ -38,7 +38,7 @@ use crate::engine::connection::{self, Check};
 use crate::engine::{
     Command, Engine, EngineEvent, EngineHandle, EngineOptions, RelayStatus, VippsStatus,
 };
-use crate::store::{CatalogStore, CatalogStoreError, CsvImportError};
+use crate::store::{CsvImportError, WindowStore, WindowStoreError};
 
 /// The demo catalogue shown when the till runs in demo mode.
 pub const DEMO_CATALOG_CSV: &str = include_str!("../../assets/demo-catalog.csv");
@@ -55,7 +55,7 @@ pub struct Boot {
     pub config_path: Option<PathBuf>,
     pub catalog: Catalog,
     /// The store the catalogue is kept in (its own connection to the till's database).
-    pub catalog_store: CatalogStore,
+    pub window_store: WindowStore,
     pub pin: AdminPin,
     /// Demo mode: the simulated customer and the servers behind it.
     pub demo: Option<DemoEnvironment>,
@@ -117,15 +117,15 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         .database_path()
         .ok_or_else(|| anyhow::anyhow!("no data directory for the till database"))?;
 
-    // The catalogue's own connection (see `CatalogStore`).
-    let catalog_store = CatalogStore::open(database).await?;
+    // The catalogue's own connection (see `WindowStore`).
+    let window_store = WindowStore::open(database).await?;
     let catalog = if demo_mode {
-        catalog_store.clone().replace(demo_catalog()).await?
+        window_store.clone().replace(demo_catalog()).await?
     } else {
-        catalog_store.clone().load().await?
+        window_store.clone().load().await?
     };
     // Demo mode has a demo manager to log in as (PIN shown on the log-in screen).
-    let cashiers = catalog_store
+    let cashiers = window_store
         .clone()
         .run(move |s| {
             if demo_mode && s.cashiers()?.is_empty() {
@@ -139,7 +139,7 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
             s.cashiers()
         })
         .await?;
-    let training = catalog_store
+    let training = window_store
         .clone()
         .run(|s| Ok(s.training_mode()?.is_some()))
         .await?;
@@ -156,7 +156,7 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         config,
         config_path,
         catalog,
-        catalog_store,
+        window_store,
         pin: AdminPin::new(pin),
         demo,
         utc_offset,
@@ -245,7 +245,7 @@ pub struct App {
     currency: Currency,
     country: Country,
     catalog: Catalog,
-    catalog_store: CatalogStore,
+    window_store: WindowStore,
     basket: Basket,
     screen: Screen,
     sale: Sale,
@@ -309,7 +309,7 @@ pub enum Message {
     /// A CSV file was imported into the catalogue (or not).
     CsvImported(Result<Catalog, CsvImportError>),
     /// The catalogue was stored (or not): the new one.
-    CatalogueStored(Result<Catalog, CatalogStoreError>),
+    CatalogueStored(Result<Catalog, WindowStoreError>),
     LanguageSaved(Result<(), ConfigError>),
     /// A PIN was checked for `PinUse`.
     PinChecked(PinUse, Result<bool, PinError>),
@@ -385,7 +385,7 @@ impl App {
             currency,
             country,
             catalog: boot.catalog,
-            catalog_store: boot.catalog_store,
+            window_store: boot.window_store,
             basket: Basket::new(currency),
             screen,
             sale: Sale::new(),
@@ -884,7 +884,7 @@ impl App {
                 Message::PinChecked(PinUse::Refund { sale_id, amount }, result)
             }),
             history::Action::LoadLines(sale_id) => Task::perform(
-                self.catalog_store
+                self.window_store
                     .clone()
                     .run(move |s| s.returnable_lines(sale_id)),
                 move |r| Message::SaleLines(sale_id, r.map_err(|e| e.to_string())),
@@ -899,7 +899,7 @@ impl App {
             }
             history::Action::Print(sale_id) => self.print_receipt(sale_id),
             history::Action::FindReceipt(nr) => Task::perform(
-                self.catalog_store
+                self.window_store
                     .clone()
                     .run(move |s| s.sale_of_receipt(nr)),
                 |r| Message::ReceiptFound(r.map_err(|e| e.to_string())),
@@ -959,7 +959,7 @@ impl App {
                 self.catalogue_result(result)
             }
             admin::Action::ImportCsv(path) => Task::perform(
-                self.catalog_store
+                self.window_store
                     .clone()
                     .import_csv(PathBuf::from(path), Some(self.country)),
                 Message::CsvImported,
@@ -1006,7 +1006,7 @@ impl App {
     fn catalogue_result(&mut self, result: Result<Catalog, CatalogError>) -> Task<Message> {
         match result {
             Ok(catalog) => Task::perform(
-                self.catalog_store.clone().replace(catalog),
+                self.window_store.clone().replace(catalog),
                 Message::CatalogueStored,
             ),
             Err(error) => {

@@ -475,11 +475,11 @@ fn the_scan_finds_what_breaks_a_layer() {
     assert!(!found.contains("client::RelayClient"), "{found}");
 
     let window =
-        "use crate::store::{CatalogStore, Store};\nfn s() { let _ = std::fs::read(\"x\"); }\n";
+        "use crate::store::{WindowStore, Store};\nfn s() { let _ = std::fs::read(\"x\"); }\n";
     let found = problems("ui/app.rs", window).join("\n");
     assert!(found.contains("uses crate::store::Store itself"), "{found}");
     assert!(found.contains("uses std::fs itself"), "{found}");
-    assert!(!found.contains("CatalogStore"), "{found}");
+    assert!(!found.contains("WindowStore"), "{found}");
 
     // Within core, `super` from a nested file or an inline test module stays in core.
     let fine =

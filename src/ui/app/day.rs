@@ -34,7 +34,7 @@ impl App {
         match action {
             login::Action::None => Task::none(),
             login::Action::LogIn { cashier_id, pin } => Task::perform(
-                self.catalog_store
+                self.window_store
                     .clone()
                     .run(move |s| s.log_in(cashier_id, &pin)),
                 |r| Message::LoggedIn(r.map_err(|e| e.to_string())),
@@ -75,7 +75,7 @@ impl App {
         self.admin.lock();
         self.screen = Screen::Login(Login::new(Vec::new(), false));
         Task::perform(
-            self.catalog_store.clone().run(move |s| {
+            self.window_store.clone().run(move |s| {
                 s.log_out(cashier.id, idle)?;
                 s.cashiers()
             }),
@@ -113,7 +113,7 @@ impl App {
         let by = self.cashier.as_ref().map(|c| c.id);
         let till = self.config.till.id.clone();
         let currency = self.config.till.currency;
-        let store = self.catalog_store.clone();
+        let store = self.window_store.clone();
         match screen.update(message) {
             reports::Action::None => Task::none(),
             reports::Action::TakeX => Task::perform(
@@ -219,7 +219,7 @@ impl App {
     pub(super) fn record_void(&mut self, whole_sale: bool, amount: i64) -> Task<Message> {
         let by = self.cashier.as_ref().map(|c| c.id);
         Task::perform(
-            self.catalog_store
+            self.window_store
                 .clone()
                 .run(move |s| s.record_void(whole_sale, amount, None, by)),
             |r| Message::Recorded(r.map_err(|e| e.to_string())),
@@ -233,7 +233,7 @@ impl App {
         if settings.connection == crate::print::connection::PrinterConnection::None {
             return Task::none();
         }
-        let store = self.catalog_store.shared();
+        let store = self.window_store.shared();
         Task::perform(
             async move {
                 crate::print::issue(
@@ -262,14 +262,14 @@ impl App {
     }
 
     pub(super) fn load_admin_cashiers(&mut self) -> Task<Message> {
-        Task::perform(self.catalog_store.clone().run(|s| s.cashiers()), |r| {
+        Task::perform(self.window_store.clone().run(|s| s.cashiers()), |r| {
             Message::AdminCashiers(r.map_err(|e| e.to_string()))
         })
     }
 
     /// Reads the loyalty settings and the members matching `search` for Admin.
     pub(super) fn load_admin_members(&mut self, search: String) -> Task<Message> {
-        let read = self.catalog_store.clone().run(move |s| {
+        let read = self.window_store.clone().run(move |s| {
             let settings = s.loyalty_settings()?;
             let query = search.trim().to_string();
             let members = s.members((!query.is_empty()).then_some(query.as_str()))?;
@@ -289,8 +289,8 @@ impl App {
     /// Saves the loyalty settings, exports a member's data (a JSON file beside the database,
     /// readable by the user only) or erases a member, from Admin.
     pub(super) fn admin_members(&mut self, action: admin::MembersAction) -> Task<Message> {
-        let store = self.catalog_store.clone();
-        let done = |r: Result<String, crate::store::CatalogStoreError>| {
+        let store = self.window_store.clone();
+        let done = |r: Result<String, crate::store::WindowStoreError>| {
             Message::AdminMembersDone(r.map_err(|e| e.to_string()))
         };
         match action {
@@ -334,8 +334,8 @@ impl App {
     /// Adds or disables a cashier from Admin (behind the admin PIN), as the cashier logged in.
     pub(super) fn admin_cashier(&mut self, action: admin::CashierAction) -> Task<Message> {
         let by = self.cashier.as_ref().map(|c| c.id);
-        let store = self.catalog_store.clone();
-        let done = |r: Result<(), crate::store::CatalogStoreError>| {
+        let store = self.window_store.clone();
+        let done = |r: Result<(), crate::store::WindowStoreError>| {
             Message::AdminCashierSaved(r.map_err(|e| e.to_string()))
         };
         match action {

@@ -23,7 +23,7 @@ use crate::core::catalog_csv::CsvProblem;
 use crate::core::money::{Locale, MoneyError, parse_minor};
 use crate::core::vat::{Country, VatRate};
 use crate::engine::connection::{Check, Report};
-use crate::store::{CatalogStoreError, CsvImportError};
+use crate::store::{CsvImportError, WindowStoreError};
 use crate::ui::i18n::{self, Arg};
 use crate::ui::theme::{self, size};
 use crate::ui::widget::{Ctx, big_button, body, heading, strong};
@@ -244,7 +244,7 @@ pub enum CatalogueError {
     #[error(transparent)]
     Invalid(#[from] CatalogError),
     #[error(transparent)]
-    Store(#[from] CatalogStoreError),
+    Store(#[from] WindowStoreError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
