@@ -660,16 +660,6 @@ impl Config {
         } else {
             self.shop.name.clone()
         };
-        // A logo that cannot be read is left out (the receipt still prints) and reported.
-        let logo = match self.shop.logo.trim() {
-            "" => Ok(None),
-            path => crate::print::logo::load(
-                Path::new(path),
-                crate::print::logo::max_width(self.printer.columns),
-            )
-            .map(|image| Some(std::sync::Arc::new(image)))
-            .inspect_err(|e| tracing::warn!(problem = %e, "the shop's logo is not printed")),
-        };
         crate::print::PrintSettings {
             origin: crate::print::Origin {
                 till_id: self.till.id.clone(),
@@ -679,10 +669,13 @@ impl Config {
                     vat_registered: self.shop.vat_registered,
                     address: lines(&self.shop.address),
                     footer: lines(&self.shop.footer),
-                    logo: logo.as_ref().ok().cloned().flatten(),
+                    logo: None,
                 },
             },
-            logo_problem: logo.err(),
+            // Read by each print job, not here: this runs in the window's update.
+            logo: Some(self.shop.logo.trim())
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
             language: self.shop.language,
             connection: self.printer.connection.clone(),
             escpos: crate::print::escpos::Options {

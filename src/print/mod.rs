@@ -74,8 +74,8 @@ impl From<rusqlite::Error> for PrintError {
 #[derive(Debug, Clone)]
 pub struct PrintSettings {
     pub origin: Origin,
-    /// Why the configured logo is not printed (unreadable, not a PNG, too tall), if so.
-    pub logo_problem: Option<String>,
+    /// The shop's logo file (`[shop] logo`), read by each document that prints it.
+    pub logo: Option<std::path::PathBuf>,
     pub language: Locale,
     pub connection: PrinterConnection,
     pub escpos: escpos::Options,
@@ -102,6 +102,29 @@ pub enum Destination {
     },
 }
 
+impl PrintSettings {
+    /// The shop as printed, with its logo read from [`Self::logo`] (scaled to the paper). A
+    /// logo that cannot be read is left out and its problem returned beside: the document
+    /// still prints.
+    pub fn shop_with_logo(&self) -> (receipt_doc::ShopInfo, Option<String>) {
+        let mut shop = self.origin.shop.clone();
+        let Some(path) = &self.logo else {
+            return (shop, None);
+        };
+        let dots = logo::max_width(u16::try_from(self.escpos.columns).unwrap_or(u16::MAX));
+        match logo::load(path, dots) {
+            Ok(image) => {
+                shop.logo = Some(Arc::new(image));
+                (shop, None)
+            }
+            Err(problem) => {
+                tracing::warn!(%problem, "the shop's logo is not printed");
+                (shop, Some(problem))
+            }
+        }
+    }
+}
+
 /// Plans, renders, sends and records one document for `sale_id`. The store is used only
 /// briefly before and after the (async) send, so the caller may share it behind a lock. A
 /// printer fault leaves the job queued and is returned as [`PrintError::Printer`].
@@ -119,10 +142,16 @@ pub async fn issue(
         Destination::Printer => Target::Printer,
         Destination::Pdf { .. } => Target::Pdf,
     };
+    // The logo file is read before the store is taken (the store is shared with the window).
+    let (shop, _) = settings.shop_with_logo();
     let (job, document, receipt_nr) = {
         let store = lock(store)?;
         let job = queue::plan(&store, sale_id, request, target)?;
         let data = source::receipt_data(&store, &settings.origin, sale_id, job.refund_op_id);
+        let data = data.map(|mut d| {
+            d.shop = shop;
+            d
+        });
         let data = match data {
             Ok(d) => d,
             Err(e) => {
@@ -203,7 +232,7 @@ pub async fn print_report(
 /// ("Print test page") to check the printer, its code page and its width.
 pub async fn print_test_page(settings: &PrintSettings) -> Result<(), PrintError> {
     use crate::core::receipt_doc::{Align, Block};
-    let shop = &settings.origin.shop;
+    let (shop, logo_problem) = settings.shop_with_logo();
     let mut blocks: Vec<Block> = shop
         .logo
         .iter()
@@ -242,8 +271,8 @@ pub async fn print_test_page(settings: &PrintSettings) -> Result<(), PrintError>
     let bytes = escpos::encode_blocks(&blocks, false, &settings.escpos);
     connection::send(&settings.connection, &bytes, settings.timeouts).await?;
     // The page came out; a logo that could not be read is still worth saying.
-    match &settings.logo_problem {
-        Some(problem) => Err(PrintError::Logo(problem.clone())),
+    match logo_problem {
+        Some(problem) => Err(PrintError::Logo(problem)),
         None => Ok(()),
     }
 }

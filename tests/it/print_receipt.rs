@@ -771,7 +771,7 @@ async fn the_shops_logo_prints_as_a_raster_image_and_in_the_pdf() {
     let logo = till.dir.path().join("logo.png");
     logo_png(&logo);
     till.config.shop.logo = logo.to_string_lossy().into_owned();
-    assert_eq!(till.config.print_settings().logo_problem, None);
+    assert_eq!(till.config.print_settings().shop_with_logo().1, None);
 
     let bytes = till
         .issue(Request::Receipt, &Destination::Printer)
@@ -827,8 +827,9 @@ async fn the_shops_logo_prints_as_a_raster_image_and_in_the_pdf() {
     // A logo that is not a PNG: the receipt prints without it, the test page says why.
     std::fs::write(&logo, b"not an image").unwrap();
     let settings = till.config.print_settings();
-    assert!(settings.origin.shop.logo.is_none());
-    let problem = settings.logo_problem.clone().expect("the problem is kept");
+    let (shop, problem) = settings.shop_with_logo();
+    assert!(shop.logo.is_none());
+    let problem = problem.expect("the problem is kept");
     assert!(problem.contains("not a PNG"), "{problem}");
     match kasse::print::print_test_page(&settings).await {
         Err(PrintError::Logo(why)) => assert_eq!(why, problem),
