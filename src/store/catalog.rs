@@ -125,12 +125,21 @@ impl<C: Borrow<Connection>> Store<C> {
 
     /// Replace the whole catalogue in one transaction: after an error
     /// (invalid item, duplicate id or barcode) the old catalogue is intact.
+    /// Items that stay are updated in place, so what hangs on them (member prices) stays too;
+    /// only items left out are deleted.
     pub fn replace_catalog(&self, items: &[Item]) -> Result<(), StoreError> {
         let catalog = Catalog::new(items.to_vec())?;
         self.atomic(|| {
             let now = self.now_ms();
             self.conn().execute("DELETE FROM catalog_barcode", [])?;
-            self.conn().execute("DELETE FROM catalog_item", [])?;
+            let kept: Vec<&str> = catalog.items().iter().map(|i| i.id.as_str()).collect();
+            let mut ids = self.conn().prepare("SELECT id FROM catalog_item")?;
+            let stored: Vec<String> = ids.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            drop(ids);
+            for id in stored.iter().filter(|id| !kept.contains(&id.as_str())) {
+                self.conn()
+                    .execute("DELETE FROM catalog_item WHERE id = ?1", [id])?;
+            }
             for (position, item) in catalog.items().iter().enumerate() {
                 let position = i64::try_from(position + 1).unwrap_or(i64::MAX);
                 self.insert_item(item, position, now)?;
@@ -149,6 +158,7 @@ impl<C: Borrow<Connection>> Store<C> {
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name,
                     unit_price = excluded.unit_price, vat_bp = excluded.vat_bp,
                     category = excluded.category, unit = excluded.unit,
+                    position = excluded.position,
                     updated_ms = excluded.updated_ms, article_group = excluded.article_group",
                 params![
                     item.id,

@@ -534,6 +534,33 @@ impl<C: Borrow<Connection>> Store<C> {
         }
     }
 
+    /// Store the catalogue (as [`Store::replace_catalog`]) and one item's member price (Some) or
+    /// none (None), in one transaction: an Admin item edit.
+    pub fn replace_catalog_with_member_price(
+        &self,
+        items: &[crate::core::catalog::Item],
+        item_id: &str,
+        member_price: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.atomic(|| {
+            self.replace_catalog(items)?;
+            self.set_member_price(item_id, member_price)
+        })
+    }
+
+    /// Set or clear several categories' member discounts in one transaction: all or none.
+    pub fn set_member_category_discounts(
+        &self,
+        discounts: &[(String, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        self.atomic(|| {
+            for (category, percent_bp) in discounts {
+                self.set_member_category_discount(category, *percent_bp)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Set (Some, 1..=10000 basis points) or clear (None) a category's member discount.
     pub fn set_member_category_discount(
         &self,

@@ -81,6 +81,20 @@ impl WindowStore {
         .await
     }
 
+    /// Replaces the catalogue and sets one item's member price (or none), in one transaction.
+    pub async fn replace_with_member_price(
+        self,
+        catalog: Catalog,
+        item_id: String,
+        member_price: Option<i64>,
+    ) -> Result<Catalog, WindowStoreError> {
+        self.with(move |store| {
+            store.replace_catalog_with_member_price(catalog.items(), &item_id, member_price)?;
+            Ok(catalog)
+        })
+        .await
+    }
+
     /// Reads a CSV file and replaces the catalogue with it: every row or none.
     pub async fn import_csv(
         self,

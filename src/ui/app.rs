@@ -310,6 +310,8 @@ pub enum Message {
     CsvImported(Result<Catalog, CsvImportError>),
     /// The catalogue was stored (or not): the new one.
     CatalogueStored(Result<Catalog, WindowStoreError>),
+    /// The member prices as stored, for Admin's catalogue.
+    MemberPricesLoaded(Result<crate::core::loyalty::MemberPrices, WindowStoreError>),
     LanguageSaved(Result<(), ConfigError>),
     /// A PIN was checked for `PinUse`.
     PinChecked(PinUse, Result<bool, PinError>),
@@ -337,15 +339,7 @@ pub enum Message {
     /// A cashier was added or disabled (or not: why); the list follows.
     AdminCashierSaved(Result<(), String>),
     /// Loyalty settings and members for Admin.
-    AdminMembers(
-        Result<
-            (
-                crate::store::loyalty::LoyaltySettings,
-                Vec<admin::MemberRow>,
-            ),
-            String,
-        >,
-    ),
+    AdminMembers(Result<admin::LoyaltyLoaded, String>),
     /// A loyalty save, export or erasure: what to tell, or why not.
     AdminMembersDone(Result<String, String>),
     /// Admin's test page printed, or did not (why).
@@ -550,6 +544,7 @@ impl App {
                 | Message::AdminCashiers(_)
                 | Message::AdminCashierSaved(_)
                 | Message::AdminMembers(_)
+                | Message::MemberPricesLoaded(_)
                 | Message::AdminMembersDone(_)
                 | Message::ReceiptFound(_)
         ) {
@@ -621,7 +616,7 @@ impl App {
                 Err(why) => self.admin.cashier_saved(Err(why)),
             },
             Message::AdminMembers(result) => match result {
-                Ok((settings, list)) => self.admin.members_loaded(settings, list),
+                Ok(loaded) => self.admin.members_loaded(loaded),
                 Err(why) => self.admin.members_done(Err(why)),
             },
             Message::AdminMembersDone(result) => {
@@ -676,10 +671,21 @@ impl App {
                 self.admin.csv_imported(result);
             }
             Message::CatalogueStored(result) => {
+                let stored = result.is_ok();
                 let result = result.map(|catalog| self.catalog = catalog);
                 self.admin
                     .catalogue_changed(result.map_err(CatalogueError::from));
+                if stored {
+                    // A deleted item took its member price with it.
+                    return self.load_member_prices();
+                }
             }
+            Message::MemberPricesLoaded(result) => match result {
+                Ok(prices) => self.admin.member_prices_loaded(prices),
+                Err(error) => self
+                    .admin
+                    .catalogue_changed(Err(CatalogueError::from(error))),
+            },
             Message::LanguageSaved(result) => {
                 if let Err(error) = result {
                     self.notice = Some(self.i18n.t_args(
@@ -950,10 +956,25 @@ impl App {
                     ))
                 }
             },
-            admin::Action::SaveItem { original_id, item } => {
-                let result = edited_catalog(&self.catalog, original_id.as_deref(), Some(item));
-                self.catalogue_result(result)
+            admin::Action::SaveItem {
+                original_id,
+                item,
+                member_price,
+            } => {
+                let id = item.id.clone();
+                match edited_catalog(&self.catalog, original_id.as_deref(), Some(item)) {
+                    Ok(catalog) => Task::perform(
+                        self.window_store.clone().replace_with_member_price(
+                            catalog,
+                            id,
+                            member_price,
+                        ),
+                        Message::CatalogueStored,
+                    ),
+                    Err(error) => self.catalogue_result(Err(error)),
+                }
             }
+            admin::Action::LoadMemberPrices => self.load_member_prices(),
             admin::Action::DeleteItem(id) => {
                 let result = edited_catalog(&self.catalog, Some(&id), None);
                 self.catalogue_result(result)
@@ -1000,6 +1021,14 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Reads the member prices for Admin's catalogue.
+    fn load_member_prices(&mut self) -> Task<Message> {
+        Task::perform(
+            self.window_store.clone().run(|s| s.member_prices()),
+            Message::MemberPricesLoaded,
+        )
     }
 
     /// Stores a checked catalogue (one transaction: all of it or none) and uses it once stored.

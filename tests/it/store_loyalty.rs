@@ -238,3 +238,81 @@ fn member_prices_need_a_catalogue_item_and_valid_values() {
     store.delete_item("coffee").unwrap();
     assert!(store.member_prices().unwrap().items.is_empty());
 }
+
+#[test]
+fn replacing_the_catalogue_keeps_the_member_prices_of_items_that_stay() {
+    let store = Store::open_in_memory().unwrap();
+    let coffee = Item::new("coffee", "Coffee", 4500, VatRate::NO_STANDARD);
+    let bun = Item::new("bun", "Bun", 3000, VatRate::NO_FOOD);
+    store
+        .replace_catalog(&[coffee.clone(), bun.clone()])
+        .unwrap();
+    store.set_member_price("coffee", Some(3900)).unwrap();
+    store.set_member_price("bun", Some(2500)).unwrap();
+
+    // An edit from Admin stores the whole catalogue again: the coffee's new price, the bun gone,
+    // a tea added.
+    let mut dearer = coffee.clone();
+    dearer.unit_price = 4900;
+    let tea = Item::new("tea", "Tea", 3500, VatRate::NO_STANDARD);
+    store.replace_catalog(&[tea, dearer]).unwrap();
+
+    let prices = store.member_prices().unwrap();
+    assert_eq!(prices.items.get("coffee"), Some(&3900), "kept");
+    assert_eq!(prices.items.get("bun"), None, "went with its item");
+    let catalog = store.load_catalog().unwrap();
+    let ids: Vec<&str> = catalog.items().iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["tea", "coffee"], "in the new order");
+    assert_eq!(catalog.by_id("coffee").unwrap().unit_price, 4900);
+}
+
+#[test]
+fn member_prices_are_saved_with_the_item_and_category_discounts_as_a_whole() {
+    let store = Store::open_in_memory().unwrap();
+    let mut coffee = Item::new("coffee", "Coffee", 4500, VatRate::NO_STANDARD);
+    coffee.category = Some("drinks".into());
+    store
+        .replace_catalog(std::slice::from_ref(&coffee))
+        .unwrap();
+
+    // A member price that cannot be stored leaves the catalogue edit undone as well.
+    let mut renamed = coffee.clone();
+    renamed.name = "Filter coffee".into();
+    assert!(
+        store
+            .replace_catalog_with_member_price(std::slice::from_ref(&renamed), "coffee", Some(-5))
+            .is_err()
+    );
+    assert_eq!(store.load_catalog().unwrap().items()[0].name, "Coffee");
+
+    store
+        .replace_catalog_with_member_price(std::slice::from_ref(&renamed), "coffee", Some(3900))
+        .unwrap();
+    assert_eq!(store.member_prices().unwrap().items["coffee"], 3900);
+    store
+        .replace_catalog_with_member_price(&[renamed], "coffee", None)
+        .unwrap();
+    assert!(store.member_prices().unwrap().items.is_empty());
+
+    store
+        .set_member_category_discounts(&[("drinks".into(), Some(1000)), ("food".into(), Some(500))])
+        .unwrap();
+    assert!(
+        store
+            .set_member_category_discounts(&[("drinks".into(), None), ("cakes".into(), Some(0))])
+            .is_err()
+    );
+    assert_eq!(
+        store.member_prices().unwrap().categories.len(),
+        2,
+        "untouched"
+    );
+    store
+        .set_member_category_discounts(&[("drinks".into(), None), ("food".into(), Some(750))])
+        .unwrap();
+    let categories = store.member_prices().unwrap().categories;
+    assert_eq!(
+        categories.into_iter().collect::<Vec<_>>(),
+        [("food".to_string(), 750)]
+    );
+}

@@ -153,3 +153,54 @@ fn loyalty_admin_turns_it_on_exports_and_deletes_a_member() {
     );
     h.wait_for_text(&h.t("admin-members-none"));
 }
+
+#[test]
+fn loyalty_admin_sets_an_items_member_price_and_a_category_discount() {
+    let mut h = ui_common::demo();
+    h.set_admin_pin("4321");
+
+    // Catalogue: Kaffe (the first item) gets a member price in the item editor.
+    h.click(&h.t("admin-section-catalogue"));
+    h.click(&h.t("admin-item-edit"));
+    h.click_id(kasse::ui::screen::admin::item_field_id(
+        kasse::ui::screen::admin::ItemField::MemberPrice,
+    ));
+    h.typewrite("30,00");
+    h.click(&h.t("admin-save"));
+    let member_price = h.t_args(
+        "admin-item-member-price-short",
+        &[("price", Arg::Str(&h.money(KAFFE_MEMBER)))],
+    );
+    h.wait_until("the member price in the list", |h| {
+        h.has_text(&format!(
+            "kaffe · {} · 15 % · {member_price}",
+            h.money(KAFFE)
+        ))
+    });
+    let store = Store::open(&h.database).unwrap();
+    assert_eq!(
+        store.member_prices().unwrap().items.get("kaffe"),
+        Some(&KAFFE_MEMBER)
+    );
+
+    // Loyalty: 10 % off everything in Bakst for members.
+    h.click(&h.t("admin-section-loyalty"));
+    h.wait_for_text(&h.t("admin-member-discounts-title"));
+    h.click_id(&kasse::ui::screen::admin::category_percent_id("Bakst"));
+    h.typewrite("10");
+    h.click(&h.t("admin-loyalty-save"));
+    h.wait_for_text(&h.t("admin-loyalty-saved"));
+    let prices = store.member_prices().unwrap();
+    assert_eq!(prices.categories.get("Bakst"), Some(&1000));
+    assert_eq!(prices.categories.len(), 1, "the others left empty");
+
+    // A percentage that is none is refused by name, and nothing changes.
+    h.click_id(&kasse::ui::screen::admin::category_percent_id("Mat"));
+    h.typewrite("150");
+    h.click(&h.t("admin-loyalty-save"));
+    h.wait_for_text(&h.t_args(
+        "admin-member-discount-invalid",
+        &[("category", Arg::Str("Mat"))],
+    ));
+    assert_eq!(store.member_prices().unwrap().categories.len(), 1);
+}

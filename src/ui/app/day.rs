@@ -270,16 +270,19 @@ impl App {
     /// Reads the loyalty settings and the members matching `search` for Admin.
     pub(super) fn load_admin_members(&mut self, search: String) -> Task<Message> {
         let read = self.window_store.clone().run(move |s| {
-            let settings = s.loyalty_settings()?;
             let query = search.trim().to_string();
             let members = s.members((!query.is_empty()).then_some(query.as_str()))?;
-            Ok((
-                settings,
-                members
-                    .iter()
-                    .map(admin::MemberRow::from)
-                    .collect::<Vec<_>>(),
-            ))
+            Ok(admin::LoyaltyLoaded {
+                settings: s.loyalty_settings()?,
+                members: members.iter().map(admin::MemberRow::from).collect(),
+                categories: s
+                    .load_catalog()?
+                    .categories()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                prices: s.member_prices()?,
+            })
         });
         Task::perform(read, |r| {
             Message::AdminMembers(r.map_err(|e| e.to_string()))
@@ -295,10 +298,19 @@ impl App {
         };
         match action {
             admin::MembersAction::None | admin::MembersAction::Load(_) => Task::none(),
-            admin::MembersAction::SaveSettings(settings) => {
+            admin::MembersAction::Save {
+                settings,
+                discounts,
+            } => {
                 let saved = self.i18n.t("admin-loyalty-saved");
                 Task::perform(
-                    store.run(move |s| s.set_loyalty_settings(&settings).map(|()| saved)),
+                    store.run(move |s| {
+                        s.atomic(|| {
+                            s.set_loyalty_settings(&settings)?;
+                            s.set_member_category_discounts(&discounts)
+                        })
+                        .map(|()| saved)
+                    }),
                     done,
                 )
             }

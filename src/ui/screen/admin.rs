@@ -15,11 +15,15 @@ pub use cashiers::{Action as CashierAction, CashierForm, Message as CashierMessa
 pub use catalogue::csv_problem_text;
 use catalogue::{catalogue, language};
 use connection::connection;
-pub use members::{Action as MembersAction, MemberRow, MembersPanel, Message as MembersMessage};
+pub use members::{
+    Action as MembersAction, LoyaltyLoaded, MemberRow, MembersPanel, Message as MembersMessage,
+    category_percent_id,
+};
 
 use crate::config::{Config, ConfigError, VippsEnvironment};
 use crate::core::catalog::{Catalog, CatalogError, Item, Unit};
 use crate::core::catalog_csv::CsvProblem;
+use crate::core::loyalty::MemberPrices;
 use crate::core::money::{Locale, MoneyError, parse_minor};
 use crate::core::vat::{Country, VatRate};
 use crate::engine::connection::{Check, Report};
@@ -267,6 +271,8 @@ struct ItemForm {
     barcodes: String,
     category: String,
     by_weight: bool,
+    /// The member price as typed; empty: none.
+    member_price: String,
     error: Option<String>,
 }
 
@@ -281,6 +287,8 @@ struct Unlocked {
     csv_path: String,
     csv_result: Option<Result<usize, CsvImportError>>,
     catalogue_error: Option<String>,
+    /// Member prices as stored (read when the catalogue opens, and after each change).
+    member_prices: MemberPrices,
     cashiers: CashierForm,
     members: MembersPanel,
     /// The last test page: printed, or why not.
@@ -407,6 +415,18 @@ pub fn field_id(field: Field) -> String {
     format!("admin-field-{name}")
 }
 
+/// Widget id of an item editor field (`admin-item-member-price`, ...).
+pub fn item_field_id(field: ItemField) -> &'static str {
+    match field {
+        ItemField::Id => "admin-item-id",
+        ItemField::Name => "admin-item-name",
+        ItemField::Price => "admin-item-price",
+        ItemField::Barcodes => "admin-item-barcodes",
+        ItemField::Category => "admin-item-category",
+        ItemField::MemberPrice => "admin-item-member-price",
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemField {
     Id,
@@ -414,6 +434,7 @@ pub enum ItemField {
     Price,
     Barcodes,
     Category,
+    MemberPrice,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -426,11 +447,14 @@ pub enum Action {
     /// Write the configuration and reload the engine.
     Save(Settings),
     TestConnection(Settings),
-    /// Replace or add an item (`original_id`: the item being edited).
+    /// Replace or add an item (`original_id`: the item being edited) with its member price.
     SaveItem {
         original_id: Option<String>,
         item: Item,
+        member_price: Option<i64>,
     },
+    /// Read the member prices (the catalogue opened).
+    LoadMemberPrices,
     DeleteItem(String),
     ImportCsv(String),
     Language(Locale),
@@ -484,6 +508,7 @@ impl Admin {
             csv_path: String::new(),
             csv_result: None,
             catalogue_error: None,
+            member_prices: MemberPrices::default(),
             cashiers: CashierForm::default(),
             members: MembersPanel::default(),
             test_print: None,
@@ -505,13 +530,10 @@ impl Admin {
     }
 
     /// The loyalty settings and members as stored, for the Loyalty section.
-    pub fn members_loaded(
-        &mut self,
-        settings: crate::store::loyalty::LoyaltySettings,
-        list: Vec<MemberRow>,
-    ) {
+    pub fn members_loaded(&mut self, loaded: LoyaltyLoaded) {
         if let State::Unlocked(form) = &mut self.state {
-            form.members.set_loaded(settings, list);
+            form.member_prices = loaded.prices.clone();
+            form.members.set_loaded(loaded);
         }
     }
 
@@ -567,6 +589,13 @@ impl Admin {
     pub fn csv_imported(&mut self, result: Result<usize, CsvImportError>) {
         if let State::Unlocked(form) = &mut self.state {
             form.csv_result = Some(result);
+        }
+    }
+
+    /// The member prices as stored now.
+    pub fn member_prices_loaded(&mut self, prices: MemberPrices) {
+        if let State::Unlocked(form) = &mut self.state {
+            form.member_prices = prices;
         }
     }
 
@@ -737,6 +766,9 @@ fn update_unlocked(
             if form.section == Section::Loyalty {
                 return Action::LoadMembers(String::new());
             }
+            if form.section == Section::Catalogue {
+                return Action::LoadMemberPrices;
+            }
         }
         Message::CustomerDisplay => return Action::ToggleCustomerDisplay,
         Message::PrintTestPage => {
@@ -813,11 +845,17 @@ fn update_unlocked(
                     original_id: Some(item.id.clone()),
                     id: item.id.clone(),
                     name: item.name.clone(),
-                    price: format!("{},{:02}", item.unit_price / 100, item.unit_price % 100),
+                    price: format_minor(item.unit_price),
                     vat: Some(item.vat),
                     barcodes: item.barcodes.join(" "),
                     category: item.category.clone().unwrap_or_default(),
                     by_weight: item.unit == Unit::Kg,
+                    member_price: form
+                        .member_prices
+                        .items
+                        .get(&item.id)
+                        .map(|p| format_minor(*p))
+                        .unwrap_or_default(),
                     error: None,
                 },
                 None => ItemForm {
@@ -834,6 +872,7 @@ fn update_unlocked(
                     ItemField::Price => &mut item.price,
                     ItemField::Barcodes => &mut item.barcodes,
                     ItemField::Category => &mut item.category,
+                    ItemField::MemberPrice => &mut item.member_price,
                 };
                 *slot = value;
                 item.error = None;
@@ -852,10 +891,11 @@ fn update_unlocked(
         Message::SaveItem => {
             if let Some(editor) = &mut form.item {
                 match build_item(editor) {
-                    Ok(item) => {
+                    Ok((item, member_price)) => {
                         return Action::SaveItem {
                             original_id: editor.original_id.clone(),
                             item,
+                            member_price,
                         };
                     }
                     Err(error) => editor.error = Some(error),
@@ -880,7 +920,13 @@ fn update_unlocked(
     Action::None
 }
 
-fn build_item(form: &ItemForm) -> Result<Item, String> {
+/// `4500` as `45,00` (how prices are typed in the editor).
+fn format_minor(minor: i64) -> String {
+    format!("{},{:02}", minor / 100, minor % 100)
+}
+
+/// The item and its member price as typed (a member price is at most the price).
+fn build_item(form: &ItemForm) -> Result<(Item, Option<i64>), String> {
     let price = parse_minor(&form.price)
         .ok()
         .filter(|p| *p >= 0)
@@ -902,7 +948,16 @@ fn build_item(form: &ItemForm) -> Result<Item, String> {
         item.unit = Unit::Kg;
     }
     item.validate().map_err(|e| e.to_string())?;
-    Ok(item)
+    let member_price = match form.member_price.trim() {
+        "" => None,
+        typed => Some(
+            parse_minor(typed)
+                .ok()
+                .filter(|p| (0..=price).contains(p))
+                .ok_or_else(|| "member price".to_owned())?,
+        ),
+    };
+    Ok((item, member_price))
 }
 
 fn view_unlocked<'a>(
@@ -1033,6 +1088,57 @@ mod tests {
         assert_eq!(
             form.apply(&config).unwrap().till.currency,
             crate::core::money::Currency::Nok
+        );
+    }
+
+    #[test]
+    fn the_item_editor_shows_and_saves_the_member_price() {
+        let catalog = crate::ui::app::demo_catalog();
+        let mut admin = Admin::new(true);
+        admin.unlock(&Config::default());
+        let mut prices = MemberPrices::default();
+        prices.items.insert("kaffe".into(), 3000);
+        admin.member_prices_loaded(prices);
+        let country = Country::No;
+        admin.update(Message::EditItem(Some("kaffe".into())), &catalog, country);
+        let State::Unlocked(form) = &admin.state else {
+            unreachable!()
+        };
+        assert_eq!(form.item.as_ref().unwrap().member_price, "30,00");
+
+        let mut save = |typed: &str| {
+            admin.update(
+                Message::ItemField(ItemField::MemberPrice, typed.into()),
+                &catalog,
+                country,
+            );
+            admin.update(Message::SaveItem, &catalog, country)
+        };
+        match save("29,50") {
+            Action::SaveItem {
+                item, member_price, ..
+            } => {
+                assert_eq!(item.id, "kaffe");
+                assert_eq!(member_price, Some(2950));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            save(" "),
+            Action::SaveItem {
+                member_price: None,
+                ..
+            }
+        ));
+        // Above the price (35,00) or not a price: refused in the editor.
+        assert_eq!(save("35,01"), Action::None);
+        assert_eq!(save("tretti"), Action::None);
+        let State::Unlocked(form) = &admin.state else {
+            unreachable!()
+        };
+        assert_eq!(
+            form.item.as_ref().unwrap().error.as_deref(),
+            Some("member price")
         );
     }
 

@@ -14,12 +14,24 @@ pub(super) fn catalogue<'a>(
             row![
                 column![
                     strong(&item.name),
-                    text(format!(
-                        "{} · {} · {}",
-                        item.id,
-                        ctx.money(item.unit_price),
-                        item.vat
-                    ))
+                    text(match form.member_prices.items.get(&item.id) {
+                        Some(member) => format!(
+                            "{} · {} · {} · {}",
+                            item.id,
+                            ctx.money(item.unit_price),
+                            item.vat,
+                            ctx.t_args(
+                                "admin-item-member-price-short",
+                                &[("price", Arg::Str(&ctx.money(*member)))]
+                            )
+                        ),
+                        None => format!(
+                            "{} · {} · {}",
+                            item.id,
+                            ctx.money(item.unit_price),
+                            item.vat
+                        ),
+                    })
                     .size(size::SMALL),
                 ]
                 .width(Fill),
@@ -80,14 +92,19 @@ pub(super) fn catalogue<'a>(
 
 fn item_editor<'a>(ctx: Ctx<'a>, item: &'a ItemForm, country: Country) -> Element<'a, Message> {
     let input = |value: &'a str, field: ItemField| {
-        text_input("", value)
+        let placeholder = match field {
+            ItemField::MemberPrice => ctx.t("admin-item-member-price-none"),
+            _ => String::new(),
+        };
+        text_input(&placeholder, value)
+            .id(item_field_id(field))
             .on_input(move |v| Message::ItemField(field, v))
             .size(size::BODY)
             .padding(10)
             .style(theme::input)
     };
     let rates: Vec<VatRate> = country.vat_rates().to_vec();
-    let mut col = column![
+    let fields = column![
         heading(if item.original_id.is_some() {
             ctx.t("admin-item-edit-title")
         } else {
@@ -95,10 +112,17 @@ fn item_editor<'a>(ctx: Ctx<'a>, item: &'a ItemForm, country: Country) -> Elemen
         }),
         labelled(ctx.t("admin-item-id"), input(&item.id, ItemField::Id)),
         labelled(ctx.t("admin-item-name"), input(&item.name, ItemField::Name)),
-        labelled(
-            ctx.t("admin-item-price"),
-            input(&item.price, ItemField::Price)
-        ),
+        row![
+            labelled(
+                ctx.t("admin-item-price"),
+                input(&item.price, ItemField::Price)
+            ),
+            labelled(
+                ctx.t("admin-item-member-price"),
+                input(&item.member_price, ItemField::MemberPrice)
+            ),
+        ]
+        .spacing(8),
         labelled(
             ctx.t("admin-item-vat"),
             pick_list(rates, item.vat, Message::ItemVat)
@@ -118,6 +142,12 @@ fn item_editor<'a>(ctx: Ctx<'a>, item: &'a ItemForm, country: Country) -> Elemen
             .on_toggle(Message::ItemByWeight)
             .size(28)
             .text_size(size::BODY),
+    ]
+    .spacing(10)
+    .padding(iced::Padding::ZERO.right(16));
+    // The buttons stay in view below the fields, however far they scroll.
+    let mut col = column![
+        scrollable(fields).height(Fill),
         row![
             big_button(ctx.t("admin-save"), theme::go_button).on_press(Message::SaveItem),
             big_button(ctx.t("common-close"), theme::plain_button).on_press(Message::CloseItem),
@@ -133,7 +163,7 @@ fn item_editor<'a>(ctx: Ctx<'a>, item: &'a ItemForm, country: Country) -> Elemen
                 .color(theme::STOP),
         );
     }
-    scrollable(col).into()
+    col.into()
 }
 
 fn csv_import<'a>(ctx: Ctx<'a>, form: &'a Unlocked) -> Element<'a, Message> {
