@@ -382,6 +382,7 @@ admin-customer-display-at = Kundeskærmens placering x,y (dens skærm; tom: hvor
 
 # Loyalty (sale screen)
 loyalty-member = Medlem: { $name } ({ $number })
+loyalty-points = { $points } point
 loyalty-not-member = Ikke medlem ({ $number })
 loyalty-invite = Inviter til { $programme }
 loyalty-code = Invitationen er sendt. Kunden ser denne kode i appen:

@@ -382,6 +382,7 @@ admin-customer-display-at = Customer display position x,y (its monitor; empty: a
 
 # Loyalty (sale screen)
 loyalty-member = Member: { $name } ({ $number })
+loyalty-points = { $points } points
 loyalty-not-member = Not a member ({ $number })
 loyalty-invite = Invite to { $programme }
 loyalty-code = Invitation sent. The customer sees this code in the app:

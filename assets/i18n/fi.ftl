@@ -382,6 +382,7 @@ admin-customer-display-at = Asiakasnäytön paikka x,y (sen näyttö; tyhjä: mi
 
 # Loyalty (sale screen)
 loyalty-member = Jäsen: { $name } ({ $number })
+loyalty-points = { $points } pistettä
 loyalty-not-member = Ei jäsen ({ $number })
 loyalty-invite = Kutsu: { $programme }
 loyalty-code = Kutsu lähetetty. Asiakas näkee tämän koodin sovelluksessa:

@@ -382,6 +382,7 @@ admin-customer-display-at = Kundeskjermens plass x,y (skjermen dens; tom: hvor s
 
 # Loyalty (sale screen)
 loyalty-member = Medlem: { $name } ({ $number })
+loyalty-points = { $points } poeng
 loyalty-not-member = Ikke medlem ({ $number })
 loyalty-invite = Inviter til { $programme }
 loyalty-code = Invitasjonen er sendt. Kunden ser denne koden i appen:

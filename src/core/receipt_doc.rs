@@ -244,6 +244,8 @@ pub struct ReceiptData {
     pub lines: Vec<ReceiptLine>,
     /// All discounts (already inside the line totals).
     pub discount: i64,
+    /// What member prices saved (part of `discount`; 0: none), told on its own line.
+    pub member_saving: i64,
     /// Cash rounding (positive: the customer paid more).
     pub rounding: i64,
     /// The amount paid (or returned, negative).
@@ -284,6 +286,8 @@ pub struct Words {
     pub returns_receipt: &'static str,
     pub cashier: &'static str,
     pub discount: &'static str,
+    /// "You saved as a member" (the member prices' saving).
+    pub member_saving: &'static str,
     pub rounding: &'static str,
     pub total: &'static str,
     pub vat: &'static str,
@@ -319,6 +323,7 @@ pub const NB: Words = Words {
     returns_receipt: "Retur av kvittering nr",
     cashier: "Kasserer",
     discount: "Rabatt",
+    member_saving: "Spart som medlem",
     rounding: "Øreavrunding",
     total: "Totalt",
     vat: "MVA",
@@ -353,6 +358,7 @@ pub const EN: Words = Words {
     returns_receipt: "Return of receipt no.",
     cashier: "Cashier",
     discount: "Discount",
+    member_saving: "Saved as a member",
     rounding: "Rounding",
     total: "Total",
     vat: "VAT",
@@ -388,6 +394,7 @@ pub const DA: Words = Words {
     returns_receipt: "Retur af bon nr.",
     cashier: "Ekspedient",
     discount: "Rabat",
+    member_saving: "Sparet som medlem",
     rounding: "Øreafrunding",
     total: "I alt",
     vat: "Moms",
@@ -540,6 +547,9 @@ pub fn build(data: &ReceiptData, kind: DocKind, locale: Locale) -> Document {
     if data.discount != 0 {
         b.push(columns(w.discount, &money(-data.discount)));
     }
+    if data.member_saving != 0 {
+        b.push(columns(w.member_saving, &money(data.member_saving)));
+    }
     if data.rounding != 0 {
         b.push(columns(w.rounding, &money(data.rounding)));
     }
@@ -677,6 +687,7 @@ pub(crate) mod tests {
             time: "08:15:00".into(),
             cashier: None,
             discount: r.discount,
+            member_saving: 0,
             rounding: 0,
             total: r.total,
             by_rate: r.by_rate.clone(),
@@ -722,6 +733,29 @@ pub(crate) mod tests {
         assert!(!text.contains("Kasserer"));
         assert_eq!(doc.blocks.last(), Some(&Block::Barcode("42".into())));
         assert!(!doc.open_drawer);
+    }
+
+    #[test]
+    fn a_members_saving_gets_its_own_line_and_no_line_without_one() {
+        let mut data = sample();
+        let without = nbsp(
+            &build(&data, DocKind::Sales, Locale::Nb)
+                .text_lines()
+                .join("\n"),
+        );
+        assert!(!without.contains("Spart som medlem"), "{without}");
+        data.member_saving = 1000;
+        for (kind, locale, want) in [
+            (DocKind::Sales, Locale::Nb, "Spart som medlem kr 10,00"),
+            (DocKind::Copy, Locale::Nb, "Spart som medlem kr 10,00"),
+            (DocKind::Sales, Locale::En, "Saved as a member NOK 10.00"),
+        ] {
+            let text = nbsp(&build(&data, kind, locale).text_lines().join("\n"));
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+            // Told after the discounts it is part of, before the total.
+            let saving = text.find(want).unwrap();
+            assert!(saving < text.find("Total").unwrap(), "{text}");
+        }
     }
 
     #[test]

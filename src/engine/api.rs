@@ -235,6 +235,8 @@ pub enum EngineEvent {
     MemberRecognised {
         first_name: Option<String>,
         masked_number: String,
+        /// Points from the member's earlier sales (see `Store::member_points`).
+        points: i64,
     },
     /// Loyalty: the customer who scanned is not a member yet (they may be invited).
     NotAMember {

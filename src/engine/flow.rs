@@ -73,11 +73,12 @@ impl Till {
 
     pub(super) async fn run_sale(&mut self, basket: Basket) {
         let mut basket = basket;
-        let member_saving = if basket.check_payable().is_ok() {
+        let member = if basket.check_payable().is_ok() {
             self.apply_member_prices(&mut basket)
         } else {
-            0
+            None
         };
+        let member_saving = member.map_or(0, |m| m.saving);
         if let Err(e) = basket.check_payable() {
             self.problem(MessageId::InvalidAmount, Some(e.to_string()), false);
             return;
@@ -106,6 +107,14 @@ impl Till {
             let sale = db::insert_sale(c, &basket)?;
             Store::on(c, system_clock()).set_sale_cashier(sale.id, cashier)?;
             es::assign_held_checkins(c, sale.id)?;
+            if let Some(m) = member {
+                // Frozen with the sale: the saving is printed on its receipt and every copy.
+                Store::on(c, system_clock()).record_member_sale(
+                    sale.id,
+                    m.member_id,
+                    Some(m.saving),
+                )?;
+            }
             Ok(sale)
         }) {
             Ok(s) => s,

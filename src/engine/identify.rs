@@ -33,6 +33,13 @@ pub(super) struct Identified {
     pub member_id: Option<i64>,
 }
 
+/// The member known when the cashier pressed Pay, and what their prices saved.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct MemberAtPay {
+    pub member_id: i64,
+    pub saving: i64,
+}
+
 /// The engine's side of recognition: where exchange answers arrive.
 #[derive(Debug)]
 pub(super) struct Recognition {
@@ -109,10 +116,30 @@ impl Till {
         };
         let masked = masked_number(msisdn.expose());
         match &member {
-            Some(m) => self.emit(EngineEvent::MemberRecognised {
-                first_name: m.given_name.clone(),
-                masked_number: masked,
-            }),
+            Some(m) => {
+                let points = match self.db.tx(|c| {
+                    let store = Store::on(c, system_clock());
+                    // A member who scanned after Pay: the sale that takes their check-in is
+                    // theirs (for points), though its prices were frozen at Pay.
+                    if let Some(sale_id) =
+                        crate::store::attempts::checkin_sale(c, answer.checkin_id)?
+                    {
+                        store.record_member_sale(sale_id, m.id, None)?;
+                    }
+                    Ok(store.member_points(m.id)?)
+                }) {
+                    Ok(points) => points,
+                    Err(e) => {
+                        self.storage_failed(&e);
+                        return;
+                    }
+                };
+                self.emit(EngineEvent::MemberRecognised {
+                    first_name: m.given_name.clone(),
+                    masked_number: masked,
+                    points,
+                });
+            }
             None => {
                 let programme = self
                     .db
@@ -133,11 +160,19 @@ impl Till {
     }
 
     /// Member prices on a basket about to be frozen, when the customer whose check-in the sale
-    /// will use was recognised as a member. Returns the saving (0 when none applied).
-    pub(super) fn apply_member_prices(&mut self, basket: &mut crate::core::basket::Basket) -> i64 {
-        if self.member_for_new_sale().is_none() {
-            return 0;
-        }
+    /// will use was recognised as a member. Returns that member and the saving (0 when no
+    /// price applied); `None` when no member is known.
+    pub(super) fn apply_member_prices(
+        &mut self,
+        basket: &mut crate::core::basket::Basket,
+    ) -> Option<MemberAtPay> {
+        let member_id = self.member_for_new_sale()?;
+        let saving = self.priced_for_member(basket);
+        Some(MemberAtPay { member_id, saving })
+    }
+
+    /// Applies the member prices to `basket`; returns the saving (0 when none applied).
+    fn priced_for_member(&mut self, basket: &mut crate::core::basket::Basket) -> i64 {
         let prices = match self
             .db
             .read(|c| Ok(Store::on(c, system_clock()).member_prices()?))

@@ -46,6 +46,7 @@ pub fn receipt_data<C: Borrow<Connection>>(
         cashier: None,
         lines: sale.receipt.lines.clone(),
         discount: sale.discount,
+        member_saving: sale.member_saving,
         rounding: 0,
         total: sale.total,
         by_rate: sale.receipt.by_rate.clone(),
@@ -104,6 +105,8 @@ pub fn receipt_data<C: Borrow<Connection>>(
     let amount = amount.abs();
     let signed_return = store.signed_return(op_id)?;
     data.is_return = true;
+    // A return receipt tells what went back, not what was saved.
+    data.member_saving = 0;
     data.returns_receipt_nr = data.receipt_nr;
     data.receipt_nr = signed_return.as_ref().map(|s| s.nr);
     (data.date, data.time) = match &signed_return {

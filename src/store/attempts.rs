@@ -226,6 +226,17 @@ pub fn discard_checkins_of_sale(conn: &Connection, sale_id: i64) -> Result<usize
 }
 
 /// Gives every held check-in (no sale yet) to `sale_id`.
+/// The sale a stored check-in belongs to, if any.
+pub fn checkin_sale(conn: &Connection, checkin_id: i64) -> Result<Option<i64>> {
+    conn.query_row(
+        "SELECT sale_id FROM checkin WHERE id = ?1",
+        [checkin_id],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(Option::flatten)
+}
+
 pub fn assign_held_checkins(conn: &Connection, sale_id: i64) -> Result<usize> {
     conn.execute(
         "UPDATE checkin SET sale_id = ?1

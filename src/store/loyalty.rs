@@ -259,7 +259,75 @@ impl<C: Borrow<Connection>> Store<C> {
             "enrolled_ms": member.enrolled_ms,
             "updated_ms": member.updated_ms,
             "consents": member.consents,
+            "points": self.member_points(id)?,
+            "sales": self.member_sales(id)?,
         }))
+    }
+
+    /// Record that `member_id` made sale `sale_id`, and what the member prices saved on it
+    /// (`None`: leave the saving as it is). Recording the same sale again changes nothing else.
+    pub fn record_member_sale(
+        &self,
+        sale_id: i64,
+        member_id: i64,
+        saving: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.atomic(|| {
+            self.conn().execute(
+                "INSERT INTO member_sale (sale_id, member_id) VALUES (?1, ?2)
+                 ON CONFLICT (sale_id) DO NOTHING",
+                params![sale_id, member_id],
+            )?;
+            if let Some(saving) = saving {
+                self.conn().execute(
+                    "UPDATE sale SET member_saving = ?2 WHERE id = ?1",
+                    params![sale_id, saving.max(0)],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// A member's points: one per whole currency unit of their completed sales (training sales
+    /// left out), less what was paid back for them. Counted from the sales, never stored.
+    pub fn member_points(&self, member_id: i64) -> Result<i64, StoreError> {
+        let net: i64 = self.conn().query_row(
+            "SELECT
+               coalesce((SELECT sum(s.total) FROM member_sale ms JOIN sale s ON s.id = ms.sale_id
+                         WHERE ms.member_id = ?1 AND s.state = 'completed' AND s.training = 0), 0)
+             - coalesce((SELECT sum(r.amount) FROM member_sale ms
+                         JOIN sale_return r ON r.sale_id = ms.sale_id
+                         WHERE ms.member_id = ?1 AND r.state = 'done'), 0)
+             - coalesce((SELECT sum(abs(o.amount)) FROM member_sale ms
+                         JOIN payment_attempt a ON a.sale_id = ms.sale_id
+                         JOIN payment_operation o ON o.attempt_id = a.id
+                         WHERE ms.member_id = ?1 AND o.kind = 'refund' AND o.status = 'succeeded'
+                           AND NOT EXISTS (SELECT 1 FROM sale_return r
+                                           WHERE r.refund_op_id = o.id)), 0)",
+            [member_id],
+            |r| r.get(0),
+        )?;
+        Ok(net.max(0) / 100)
+    }
+
+    /// A member's sales (for their data export): id, state, total and member saving.
+    fn member_sales(&self, member_id: i64) -> Result<Vec<serde_json::Value>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT s.id, s.state, s.total, s.currency, s.member_saving, s.created_ms
+             FROM member_sale ms JOIN sale s ON s.id = ms.sale_id
+             WHERE ms.member_id = ?1 ORDER BY s.id",
+        )?;
+        let rows = stmt.query_map([member_id], |r| {
+            Ok(serde_json::json!({
+                "sale_id": r.get::<_, i64>(0)?,
+                "state": r.get::<_, String>(1)?,
+                "total": r.get::<_, i64>(2)?,
+                "currency": r.get::<_, String>(3)?,
+                "member_saving": r.get::<_, i64>(4)?,
+                "created_ms": r.get::<_, i64>(5)?,
+            }))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Write one member's data ([`Self::export_member`]) as pretty JSON to `path`, a file only

@@ -46,6 +46,10 @@ pub const MIGRATIONS: MigrationList = &[
         "0009_loyalty.sql",
         include_str!("../../migrations/till/0009_loyalty.sql"),
     ),
+    (
+        "0010_member_sales.sql",
+        include_str!("../../migrations/till/0010_member_sales.sql"),
+    ),
 ];
 
 /// The schema version this build writes and understands.

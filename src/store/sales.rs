@@ -39,6 +39,8 @@ pub struct SaleRecord {
     pub training: bool,
     /// A concluded training sale's number in the training series.
     pub training_nr: Option<i64>,
+    /// What member prices saved on this sale (inside `discount`; 0: none).
+    pub member_saving: i64,
 }
 
 /// One row of the sales history.
@@ -230,7 +232,7 @@ impl<C: Borrow<Connection>> Store<C> {
             .query_row(
                 "SELECT id, state, currency, total, excluding_tax, tax, discount, basket_json,
                         receipt_json, attempts, created_ms, updated_ms, completed_ms,
-                        training, training_nr
+                        training, training_nr, member_saving
                  FROM sale WHERE id = ?1",
                 [sale_id],
                 |r| {
@@ -244,7 +246,11 @@ impl<C: Borrow<Connection>> Store<C> {
                         r.get::<_, i64>(9)?,
                         [r.get::<_, i64>(10)?, r.get(11)?],
                         r.get::<_, Option<i64>>(12)?,
-                        (r.get::<_, bool>(13)?, r.get::<_, Option<i64>>(14)?),
+                        (
+                            r.get::<_, bool>(13)?,
+                            r.get::<_, Option<i64>>(14)?,
+                            r.get::<_, i64>(15)?,
+                        ),
                     ))
                 },
             )
@@ -259,7 +265,7 @@ impl<C: Borrow<Connection>> Store<C> {
             attempts,
             times,
             completed_ms,
-            (training, training_nr),
+            (training, training_nr, member_saving),
         )) = row
         else {
             return Ok(None);
@@ -282,6 +288,7 @@ impl<C: Borrow<Connection>> Store<C> {
             completed_ms,
             training,
             training_nr,
+            member_saving,
         }))
     }
 

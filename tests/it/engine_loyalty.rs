@@ -421,11 +421,13 @@ mod till {
         let EngineEvent::MemberRecognised {
             first_name,
             masked_number,
+            points,
         } = recognised
         else {
             unreachable!()
         };
         assert_eq!(first_name.as_deref(), Some("Kari"));
+        assert_eq!(points, 0, "no sales yet");
         assert!(masked_number.ends_with(" 78"), "{masked_number}");
         assert!(!masked_number.contains("4712"));
 
@@ -452,7 +454,60 @@ mod till {
         let p = env.ledger(&reference).await;
         assert_eq!(p.amount.value, 7_800);
         assert_eq!(p.aggregate.captured_amount.value, 7_800);
+
+        // The saving is the sale's own and printed on its receipt; the sale is the member's.
+        let store = env.store();
+        let sale_id = sale_of(&store, &reference);
+        assert_eq!(
+            store.get_sale(sale_id).unwrap().unwrap().member_saving,
+            1_200
+        );
+        let origin = kasse::print::Origin {
+            till_id: "till1".into(),
+            shop: kasse::core::receipt_doc::ShopInfo::default(),
+        };
+        let data = kasse::print::source::receipt_data(&store, &origin, sale_id, None).unwrap();
+        assert_eq!((data.member_saving, data.total), (1_200, 7_800));
+        let member = store.members(None).unwrap().remove(0);
+        assert_eq!(store.member_points(member.id).unwrap(), 78, "kr 78,00 paid");
+
+        // Next sale: recognised at the scan with the points of the first.
+        assert!(env.demo.phone.scan().await.unwrap());
+        wait_for(&mut rx, "recognised with points", |e| {
+            matches!(e, EngineEvent::MemberRecognised { points: 78, .. })
+        })
+        .await;
         engine.send(Command::Shutdown).unwrap();
+
+        // The member's export lists the sale and the points; erasure drops the link only.
+        let export = store.export_member(member.id).unwrap();
+        assert_eq!(export["points"], 78);
+        assert_eq!(export["sales"][0]["sale_id"], sale_id);
+        assert_eq!(export["sales"][0]["member_saving"], 1_200);
+        store.erase_member(member.id).unwrap();
+        let links: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM member_sale", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(links, 0);
+        let sale = store.get_sale(sale_id).unwrap().unwrap();
+        assert_eq!(
+            (sale.total, sale.member_saving),
+            (7_800, 1_200),
+            "the sale stays"
+        );
+    }
+
+    /// The sale a Vipps reference paid.
+    fn sale_of(store: &kasse::store::Store, reference: &str) -> i64 {
+        store
+            .conn()
+            .query_row(
+                "SELECT sale_id FROM payment_attempt WHERE reference = ?1",
+                [reference],
+                |r| r.get(0),
+            )
+            .unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

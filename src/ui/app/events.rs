@@ -273,8 +273,15 @@ impl App {
             EngineEvent::MemberRecognised {
                 first_name,
                 masked_number,
+                points,
+            } => {
+                self.loyalty = Some(sale::Loyalty::Member {
+                    first_name,
+                    masked_number,
+                    points: Some(points),
+                });
             }
-            | EngineEvent::MemberEnrolled {
+            EngineEvent::MemberEnrolled {
                 first_name,
                 masked_number,
                 ..
@@ -282,6 +289,7 @@ impl App {
                 self.loyalty = Some(sale::Loyalty::Member {
                     first_name,
                     masked_number,
+                    points: None,
                 });
             }
             EngineEvent::NotAMember {

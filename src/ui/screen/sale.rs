@@ -1072,6 +1072,8 @@ pub enum Loyalty {
     Member {
         first_name: Option<String>,
         masked_number: String,
+        /// Points from earlier sales (`None` for a member who just joined).
+        points: Option<i64>,
     },
     /// Not a member yet: the cashier may invite them.
     NotMember {
@@ -1091,16 +1093,28 @@ fn loyalty_banner<'a>(ctx: Ctx<'a>, loyalty: &'a Loyalty) -> Element<'a, Message
         Loyalty::Member {
             first_name,
             masked_number,
-        } => text(ctx.t_args(
-            "loyalty-member",
-            &[
-                ("name", Arg::Str(first_name.as_deref().unwrap_or(""))),
-                ("number", Arg::Str(masked_number)),
-            ],
-        ))
-        .size(size::BODY)
-        .font(theme::BOLD)
-        .into(),
+            points,
+        } => {
+            let member = text(ctx.t_args(
+                "loyalty-member",
+                &[
+                    ("name", Arg::Str(first_name.as_deref().unwrap_or(""))),
+                    ("number", Arg::Str(masked_number)),
+                ],
+            ))
+            .size(size::BODY)
+            .font(theme::BOLD);
+            match points {
+                Some(points) => column![
+                    member,
+                    text(ctx.t_args("loyalty-points", &[("points", Arg::Int(*points))]))
+                        .size(size::SMALL),
+                ]
+                .spacing(4)
+                .into(),
+                None => member.into(),
+            }
+        }
         Loyalty::NotMember {
             masked_number,
             programme,
