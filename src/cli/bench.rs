@@ -4,6 +4,11 @@
 //! - check-in: the relay receives `user.checked-in.v1` → the simulator receives create payment;
 //! - capture: the relay receives `AUTHORIZED` → the simulator receives capture.
 //!
+//! With `--loyalty`, as many sales again with loyalty on and the customer a member: the same
+//! two hops (the exchange runs beside the payment and must not slow it), check-in → the
+//! simulator receives the exchange, check-in → the engine tells the member; then a few
+//! invitations: invite → login in the app, approve → member stored.
+//!
 //! Relay receive times come from the deliveries (stored by the engine), simulator receive times
 //! from `/sim/v1/log`. Both are wall-clock times on the same machine.
 //!
@@ -76,6 +81,10 @@ pub struct BenchArgs {
     /// Number of sales.
     #[arg(long, default_value_t = 200)]
     pub sales: u32,
+    /// Also time loyalty: as many sales again with the customer a member (recognised beside
+    /// each payment), and a few invitations.
+    #[arg(long)]
+    pub loyalty: bool,
     /// Another benchmark than the payment latencies.
     #[command(subcommand)]
     pub what: Option<BenchWhat>,
@@ -233,14 +242,24 @@ pub fn saft(args: SaftBenchArgs) -> anyhow::Result<i32> {
 /// Runs `--sales` sales and prints the latency figures as JSON lines. Exit code 0 when every
 /// sale completed.
 pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
-    let sales = args.sales;
+    let (lines, all_completed) = measure(args.sales, args.loyalty).await?;
+    for line in &lines {
+        print_line(line);
+    }
+    Ok(if all_completed { 0 } else { 1 })
+}
+
+/// The figures of `kasse bench` (one JSON object per line), and whether every sale completed.
+/// With `loyalty`, a second round of `sales` sales follows with loyalty on and the customer a
+/// member (recognised beside each payment), and then a few invitations.
+pub async fn measure(sales: u32, loyalty: bool) -> anyhow::Result<(Vec<serde_json::Value>, bool)> {
     let demo = start_with(DemoOptions::default())
         .await
         .context("starting simulator and relay")?;
     let config = demo.config.clone();
     let db_path = config.database_path().context("database path")?;
     let store = Store::open(&db_path)?;
-    let (engine, mut rx) = Engine::start_with(config, store, EngineOptions::default());
+    let (engine, mut rx) = Engine::start_with(config.clone(), store, EngineOptions::default());
     next_matching(&mut rx, "ready", |e| matches!(e, EngineEvent::Ready { .. })).await?;
     next_matching(&mut rx, "relay connected", |e| {
         matches!(
@@ -253,41 +272,35 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
     .await?;
 
     let started = Instant::now();
-    let mut references = Vec::with_capacity(sales as usize);
-    for i in 0..sales {
-        let mut basket = Basket::new(Currency::Nok);
-        let item = Item::new(
-            "bench",
-            "Bench item",
-            1_000 + i64::from(i),
-            VatRate::NO_STANDARD,
-        );
-        basket.add_item(&item)?;
-        engine.send(Command::Pay { basket })?;
-        next_matching(&mut rx, "awaiting check-in", |e| {
-            matches!(e, EngineEvent::AwaitingCheckIn { .. })
-        })
-        .await?;
-        if !demo.phone.scan().await? {
-            bail!("sale {i}: the check-in did not reach the till");
-        }
-        let reference = match next_matching(&mut rx, "payment requested", |e| {
-            matches!(e, EngineEvent::PaymentRequested { .. })
-        })
-        .await?
-        {
-            EngineEvent::PaymentRequested { reference, .. } => reference,
-            _ => unreachable!("matched above"),
-        };
-        demo.phone.approve(&reference).await?;
-        next_matching(&mut rx, "completed", |e| {
-            matches!(e, EngineEvent::Completed { .. })
-        })
-        .await?;
-        next_matching(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await?;
-        references.push(reference);
-    }
+    let plain = sell(&engine, &mut rx, &demo, sales, false).await?;
     let elapsed = started.elapsed();
+    let mut out = vec![json!({
+        "type": "bench",
+        "sales": sales,
+        "completed": plain.references.len(),
+        "seconds": elapsed.as_secs_f64(),
+        "sales_per_second": plain.references.len() as f64 / elapsed.as_secs_f64(),
+    })];
+    let mut completed = plain.references.len() == sales as usize;
+    let mut rounds = vec![("", plain)];
+    let mut enrolments = Vec::new();
+    if loyalty {
+        {
+            let store = Store::open(&db_path)?;
+            let mut basket = Basket::new(Currency::Nok);
+            basket.add_item(&bench_item(0))?;
+            super::loyalty_demo::prepare(
+                &store,
+                &basket,
+                super::loyalty_demo::DemoLoyalty::Member,
+                &config.vipps.msn,
+            )?;
+        }
+        let member = sell(&engine, &mut rx, &demo, sales, true).await?;
+        completed &= member.references.len() == sales as usize;
+        rounds.push(("loyalty_", member));
+        enrolments = enrol(&engine, &mut rx, &demo, &db_path, INVITES).await?;
+    }
     let _ = engine.send(Command::Shutdown);
     let _ = tokio::time::timeout(Duration::from_secs(5), engine.closed()).await;
 
@@ -295,7 +308,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
     let log = demo.phone.control().log().await?;
     let mut create_at: HashMap<String, u64> = HashMap::new();
     let mut capture_at: HashMap<String, u64> = HashMap::new();
+    let mut exchanges: Vec<u64> = Vec::new();
     for call in &log {
+        if call.method == "POST" && call.path == "/qr/v1/exchange/customer" {
+            exchanges.push(call.received_at_unix_nanos);
+            continue;
+        }
         let Some(r) = &call.reference else { continue };
         if call.method != "POST" {
             continue;
@@ -309,46 +327,197 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
         };
         map.entry(r.clone()).or_insert(call.received_at_unix_nanos);
     }
+    exchanges.sort_unstable();
 
     // Relay receive times, as delivered to (and stored by) the engine.
     let store = Store::open(&db_path)?;
-    let mut checkin_ms = Vec::new();
-    let mut capture_ms = Vec::new();
-    for reference in &references {
-        let relay_checkin: Option<i64> = store.conn().query_row(
-            "SELECT c.relay_received_at_ns FROM payment_attempt a
-             JOIN checkin c ON c.id = a.checkin_id WHERE a.reference = ?1",
-            [reference],
-            |r| r.get(0),
-        )?;
-        let relay_authorized =
-            crate::store::attempts::event_relay_received_ns(store.conn(), reference, "AUTHORIZED")?;
-        if let (Some(relay), Some(sim)) = (relay_checkin, create_at.get(reference)) {
-            checkin_ms.push((*sim as f64 - relay as f64) / 1e6);
+    for (prefix, round) in &rounds {
+        let mut checkin_ms = Vec::new();
+        let mut capture_ms = Vec::new();
+        let mut exchange_ms = Vec::new();
+        let mut recognised_ms = Vec::new();
+        for (i, reference) in round.references.iter().enumerate() {
+            let relay_checkin: Option<i64> = store.conn().query_row(
+                "SELECT c.relay_received_at_ns FROM payment_attempt a
+                 JOIN checkin c ON c.id = a.checkin_id WHERE a.reference = ?1",
+                [reference],
+                |r| r.get(0),
+            )?;
+            let relay_authorized = crate::store::attempts::event_relay_received_ns(
+                store.conn(),
+                reference,
+                "AUTHORIZED",
+            )?;
+            if let (Some(relay), Some(sim)) = (relay_checkin, create_at.get(reference)) {
+                checkin_ms.push((*sim as f64 - relay as f64) / 1e6);
+            }
+            if let (Some(relay), Some(sim)) = (relay_authorized, capture_at.get(reference)) {
+                capture_ms.push((*sim as f64 - relay as f64) / 1e6);
+            }
+            let Some(relay) = relay_checkin else { continue };
+            // The first exchange the simulator received after this check-in reached the relay.
+            let relay = u64::try_from(relay).unwrap_or(0);
+            if round.recognised_at_ns.is_some() {
+                if let Some(sim) = exchanges.iter().find(|at| **at >= relay) {
+                    exchange_ms.push((*sim - relay) as f64 / 1e6);
+                }
+            }
+            if let Some(Some(at)) = round.recognised_at_ns.as_ref().map(|v| v[i]) {
+                recognised_ms.push((at as f64 - relay as f64) / 1e6);
+            }
         }
-        if let (Some(relay), Some(sim)) = (relay_authorized, capture_at.get(reference)) {
-            capture_ms.push((*sim as f64 - relay as f64) / 1e6);
+        out.push(summary(
+            &format!("{prefix}relay_checkin_to_sim_create"),
+            checkin_ms,
+        ));
+        out.push(summary(
+            &format!("{prefix}relay_authorized_to_sim_capture"),
+            capture_ms,
+        ));
+        if round.recognised_at_ns.is_some() {
+            out.push(summary(
+                "loyalty_relay_checkin_to_sim_exchange",
+                exchange_ms,
+            ));
+            out.push(summary(
+                "loyalty_relay_checkin_to_member_recognised",
+                recognised_ms,
+            ));
         }
     }
-    let out = [
-        json!({
-            "type": "bench",
-            "sales": sales,
-            "completed": references.len(),
-            "seconds": elapsed.as_secs_f64(),
-            "sales_per_second": references.len() as f64 / elapsed.as_secs_f64(),
-        }),
-        summary("relay_checkin_to_sim_create", checkin_ms),
-        summary("relay_authorized_to_sim_capture", capture_ms),
-    ];
-    for line in out {
-        print_line(&line);
+    if loyalty {
+        let (started, enrolled): (Vec<f64>, Vec<f64>) = enrolments.into_iter().unzip();
+        completed &= started.len() == INVITES as usize;
+        out.push(summary("loyalty_invite_to_login_in_app", started));
+        out.push(summary("loyalty_approve_to_member_enrolled", enrolled));
     }
     drop(store);
     demo.shutdown().await;
-    Ok(if references.len() == sales as usize {
-        0
-    } else {
-        1
+    Ok((out, completed))
+}
+
+/// Invitations timed by `kasse bench --loyalty`.
+const INVITES: u32 = 3;
+
+/// The bench's item for sale `i` (each sale a little dearer).
+fn bench_item(i: u32) -> Item {
+    Item::new(
+        "bench",
+        "Bench item",
+        1_000 + i64::from(i),
+        VatRate::NO_STANDARD,
+    )
+}
+
+/// What one round of sales left to measure.
+struct Round {
+    /// The Vipps reference of each completed sale.
+    references: Vec<String>,
+    /// With loyalty: when (wall clock, ns) the engine told that each sale's customer is a
+    /// member (`None` when it did not before the sale completed).
+    recognised_at_ns: Option<Vec<Option<u64>>>,
+}
+
+fn wall_clock_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// `sales` sales: Pay, the customer scans, approves; the sale completes.
+async fn sell(
+    engine: &crate::engine::EngineHandle,
+    rx: &mut broadcast::Receiver<EngineEvent>,
+    demo: &super::demo::DemoEnvironment,
+    sales: u32,
+    loyalty: bool,
+) -> anyhow::Result<Round> {
+    let mut references = Vec::with_capacity(sales as usize);
+    let mut recognised = Vec::with_capacity(sales as usize);
+    for i in 0..sales {
+        let mut basket = Basket::new(Currency::Nok);
+        basket.add_item(&bench_item(i))?;
+        engine.send(Command::Pay { basket })?;
+        next_matching(rx, "awaiting check-in", |e| {
+            matches!(e, EngineEvent::AwaitingCheckIn { .. })
+        })
+        .await?;
+        if !demo.phone.scan().await? {
+            bail!("sale {i}: the check-in did not reach the till");
+        }
+        let mut recognised_at = None;
+        let mut reference = None;
+        // The payment request and (with loyalty) the recognition arrive in either order.
+        while reference.is_none() || (loyalty && recognised_at.is_none()) {
+            match next_matching(rx, "payment requested", |e| {
+                matches!(
+                    e,
+                    EngineEvent::PaymentRequested { .. } | EngineEvent::MemberRecognised { .. }
+                )
+            })
+            .await?
+            {
+                EngineEvent::PaymentRequested { reference: r, .. } => reference = Some(r),
+                _ => recognised_at = Some(wall_clock_ns()),
+            }
+        }
+        let reference = reference.unwrap_or_default();
+        demo.phone.approve(&reference).await?;
+        next_matching(rx, "completed", |e| {
+            matches!(e, EngineEvent::Completed { .. })
+        })
+        .await?;
+        next_matching(rx, "idle", |e| matches!(e, EngineEvent::Idle)).await?;
+        references.push(reference);
+        recognised.push(recognised_at);
+    }
+    Ok(Round {
+        references,
+        recognised_at_ns: loyalty.then_some(recognised),
     })
+}
+
+/// `invites` invitations of the demo customer (erased as a member before each): milliseconds
+/// from the invitation to the login in the app, and from the approval to the member stored.
+async fn enrol(
+    engine: &crate::engine::EngineHandle,
+    rx: &mut broadcast::Receiver<EngineEvent>,
+    demo: &super::demo::DemoEnvironment,
+    db_path: &std::path::Path,
+    invites: u32,
+) -> anyhow::Result<Vec<(f64, f64)>> {
+    let mut out = Vec::new();
+    for i in 0..invites {
+        {
+            let store = Store::open(db_path)?;
+            for member in store.members(None)? {
+                store.erase_member(member.id)?;
+            }
+        }
+        let asked = Instant::now();
+        engine.send(Command::InviteMember {
+            phone_number: Some(crate::sim::DEFAULT_CUSTOMER_PHONE.to_string()),
+        })?;
+        next_matching(rx, "invitation pending", |e| {
+            matches!(e, EngineEvent::InvitePending { .. })
+        })
+        .await?;
+        let started = asked.elapsed();
+        let approved = Instant::now();
+        super::loyalty_demo::answer_login(
+            demo.phone.control(),
+            super::loyalty_demo::DemoLoyalty::Invite,
+        )
+        .await
+        .with_context(|| format!("invitation {i}"))?;
+        next_matching(rx, "member enrolled", |e| {
+            matches!(e, EngineEvent::MemberEnrolled { .. })
+        })
+        .await?;
+        out.push((
+            started.as_secs_f64() * 1e3,
+            approved.elapsed().as_secs_f64() * 1e3,
+        ));
+    }
+    Ok(out)
 }

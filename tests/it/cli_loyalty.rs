@@ -73,3 +73,48 @@ async fn loyalty_headless_declined_invite_pays_the_normal_price() {
     let o = outcome(&lines);
     assert_eq!(o["captured"], 12_900);
 }
+
+/// `kasse bench --loyalty` prints the loyalty figures beside the payment ones, each with a
+/// sample per sale (or invitation). Timings are printed, never asserted.
+#[tokio::test]
+async fn loyalty_bench_prints_its_figures_beside_the_payment_ones() {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.args(["bench", "--sales", "2", "--loyalty"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("KASSE_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
+        .await
+        .expect("kasse bench finishes")
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert_eq!(find(&lines, "bench").unwrap()["completed"], 2);
+    let samples = |hop: &str| {
+        lines
+            .iter()
+            .find(|l| l["hop"] == hop)
+            .unwrap_or_else(|| panic!("no {hop} in {lines:#?}"))["samples"]
+            .clone()
+    };
+    for hop in [
+        "relay_checkin_to_sim_create",
+        "relay_authorized_to_sim_capture",
+        "loyalty_relay_checkin_to_sim_create",
+        "loyalty_relay_authorized_to_sim_capture",
+        "loyalty_relay_checkin_to_sim_exchange",
+        "loyalty_relay_checkin_to_member_recognised",
+    ] {
+        assert_eq!(samples(hop), 2, "{hop}");
+    }
+    assert_eq!(samples("loyalty_invite_to_login_in_app"), 3);
+    assert_eq!(samples("loyalty_approve_to_member_enrolled"), 3);
+}
