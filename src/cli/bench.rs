@@ -357,10 +357,10 @@ pub async fn measure(sales: u32, loyalty: bool) -> anyhow::Result<(Vec<serde_jso
             let Some(relay) = relay_checkin else { continue };
             // The first exchange the simulator received after this check-in reached the relay.
             let relay = u64::try_from(relay).unwrap_or(0);
-            if round.recognised_at_ns.is_some() {
-                if let Some(sim) = exchanges.iter().find(|at| **at >= relay) {
-                    exchange_ms.push((*sim - relay) as f64 / 1e6);
-                }
+            if round.recognised_at_ns.is_some()
+                && let Some(sim) = exchanges.iter().find(|at| **at >= relay)
+            {
+                exchange_ms.push((*sim - relay) as f64 / 1e6);
             }
             if let Some(Some(at)) = round.recognised_at_ns.as_ref().map(|v| v[i]) {
                 recognised_ms.push((at as f64 - relay as f64) / 1e6);
