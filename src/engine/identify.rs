@@ -16,7 +16,6 @@ use tokio::sync::mpsc;
 use super::actor::Till;
 use super::api::EngineEvent;
 use crate::core::loyalty::masked_number;
-use crate::store::{Store, system_clock};
 use crate::vipps::{CustomerToken, PhoneNumber, VippsError};
 
 /// The answer of one exchange, sent back to the engine.
@@ -59,7 +58,7 @@ impl Till {
     /// Whether the admin turned loyalty on (off when it cannot be read).
     pub(super) fn loyalty_on(&self) -> bool {
         self.db
-            .read(|c| Ok(Store::on(c, system_clock()).loyalty_settings()?))
+            .read(|c| Ok(c.loyalty_settings()?))
             .is_ok_and(|s| s.enabled)
     }
 
@@ -97,10 +96,7 @@ impl Till {
                 return;
             }
         };
-        let member = match self
-            .db
-            .read(|c| Ok(Store::on(c, system_clock()).member_by_msisdn(&msisdn)?))
-        {
+        let member = match self.db.read(|c| Ok(c.member_by_msisdn(&msisdn)?)) {
             Ok(m) => m,
             Err(e) => {
                 self.storage_failed(&e);
@@ -116,7 +112,7 @@ impl Till {
             None => {
                 let programme = self
                     .db
-                    .read(|c| Ok(Store::on(c, system_clock()).loyalty_settings()?))
+                    .read(|c| Ok(c.loyalty_settings()?))
                     .map(|s| s.programme)
                     .unwrap_or_default();
                 self.emit(EngineEvent::NotAMember {
@@ -138,10 +134,7 @@ impl Till {
         if self.member_for_new_sale().is_none() {
             return 0;
         }
-        let prices = match self
-            .db
-            .read(|c| Ok(Store::on(c, system_clock()).member_prices()?))
-        {
+        let prices = match self.db.read(|c| Ok(c.member_prices()?)) {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(error = %e, "member prices could not be read");

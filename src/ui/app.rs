@@ -27,6 +27,7 @@ use super::screen::sale::{self, Sale};
 use super::theme::{self, size};
 use super::widget::Ctx;
 use crate::cli::demo::{DemoEnvironment, DemoError, DemoPhone, RelaySwitch};
+use crate::clock::Clock;
 use crate::config::pin::{AdminPin, PinError, PinStore};
 use crate::config::{Config, ConfigError, VippsEnvironment};
 use crate::core::basket::Basket;
@@ -65,6 +66,8 @@ pub struct Boot {
     pub cashiers: Vec<crate::core::cashier::Cashier>,
     /// The till is in training mode.
     pub training: bool,
+    /// The wall clock (the engine's too): status times, idle lock, the customer-waiting hint.
+    pub clock: Clock,
 }
 
 impl std::fmt::Debug for Boot {
@@ -145,7 +148,14 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         .await?;
     // The engine's connection is opened after the catalogue is in place, so
     // its first transaction never starts from a snapshot older than that write.
-    let (engine, events) = Engine::open(config.clone(), EngineOptions::default())?;
+    let clock = Clock::system();
+    let (engine, events) = Engine::open(
+        config.clone(),
+        EngineOptions {
+            clock: clock.clone(),
+            ..EngineOptions::default()
+        },
+    )?;
     let pin = match (&demo, &config_path) {
         (None, Some(path)) => PinStore::open(&PinStore::path_beside(path))?,
         _ => PinStore::in_memory(),
@@ -162,6 +172,7 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         utc_offset,
         cashiers,
         training,
+        clock,
     })
 }
 
@@ -261,6 +272,7 @@ pub struct App {
     /// Loyalty: the customer who scanned, as the sale screen shows them.
     loyalty: Option<sale::Loyalty>,
     now_ms: i64,
+    clock: Clock,
     pin: AdminPin,
     demo: Option<DemoEnvironment>,
     /// The demo's relay, which the demo phone's controls stop and start.
@@ -363,10 +375,6 @@ pub enum Message {
     ReceiptFound(Result<Option<i64>, String>),
 }
 
-fn now_ms() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
-}
-
 impl App {
     /// Builds the root and the task that listens to the engine.
     pub fn new(boot: Boot) -> (App, Task<Message>) {
@@ -401,7 +409,7 @@ impl App {
             till_qr_content: None,
             customer_waiting_until: None,
             loyalty: None,
-            now_ms: now_ms(),
+            now_ms: boot.clock.now_ms(),
             pin: boot.pin,
             phone: demo.as_ref().map(|_| {
                 let phone = Phone::new();
@@ -418,8 +426,9 @@ impl App {
             config_path: boot.config_path,
             notice: None,
             cashier: None,
-            last_input_ms: now_ms(),
+            last_input_ms: boot.clock.now_ms(),
             training: boot.training,
+            clock: boot.clock,
             main_window: None,
             customer_window: None,
         };
@@ -553,7 +562,7 @@ impl App {
                 | Message::AdminMembersDone(_)
                 | Message::ReceiptFound(_)
         ) {
-            self.last_input_ms = now_ms();
+            self.last_input_ms = self.clock.now_ms();
         }
         match message {
             Message::Sale(message) => {
@@ -595,7 +604,7 @@ impl App {
             Message::Key(press) => return self.key(press),
             Message::DemoPersonalQr(result) => return self.demo_personal_qr(result),
             Message::Tick => {
-                self.now_ms = now_ms();
+                self.now_ms = self.clock.now_ms();
                 if let Screen::Pay(pay) = &mut self.screen {
                     pay.tick(self.now_ms);
                 }

@@ -50,7 +50,7 @@ impl App {
                     cashier_id: Some(cashier.id),
                 });
                 self.cashier = Some(cashier);
-                self.last_input_ms = super::now_ms();
+                self.last_input_ms = self.clock.now_ms();
                 self.screen = Screen::Sale;
                 iced::widget::operation::focus(crate::ui::screen::sale::SEARCH_ID)
             }
