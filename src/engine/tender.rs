@@ -27,14 +27,7 @@ pub(super) fn stored_split(
         .tenders_of_sale(sale.id)?
         .into_iter()
         .filter(|t| t.purpose == TenderPurpose::Payment)
-        .map(|t| Part {
-            kind: t.kind,
-            amount: t.amount,
-            tendered: t.tendered,
-            change: t.change,
-            rounding: t.rounding,
-            reference: t.reference,
-        })
+        .map(Part::from)
         .collect();
     Ok(Split::with_parts(country, sale.total, parts))
 }
