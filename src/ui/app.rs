@@ -13,6 +13,7 @@ mod day;
 mod events;
 mod view;
 
+use super::Error;
 use super::RunOptions;
 use super::i18n::{Arg, I18n};
 use super::screen::KeyPress;
@@ -330,24 +331,24 @@ pub enum Message {
     DismissNotice,
     Login(login::Message),
     Reports(reports::Message),
-    LoggedIn(Result<crate::core::cashier::Cashier, String>),
-    CashiersLoaded(Result<Vec<crate::core::cashier::Cashier>, String>),
-    ReportTaken(Result<Box<crate::core::report::Report>, String>),
+    LoggedIn(Result<crate::core::cashier::Cashier, Error>),
+    CashiersLoaded(Result<Vec<crate::core::cashier::Cashier>, Error>),
+    ReportTaken(Result<Box<crate::core::report::Report>, Error>),
     /// Training mode was switched to the given state (or refused).
-    TrainingSet(Result<bool, String>),
+    TrainingSet(Result<bool, Error>),
     /// Open the customer display, or close it.
     ToggleCustomerDisplay,
     /// A window was closed (the till's ends the program).
     WindowClosed(iced::window::Id),
-    ReportsNote(Result<String, String>),
+    ReportsNote(Result<String, Error>),
     /// Lock the till (back to the log-in).
     Lock,
     /// A void, or other record the window wrote, was stored (or not).
-    Recorded(Result<(), String>),
+    Recorded(Result<(), Error>),
     /// The cashiers for Admin, after a load, an add or a disable.
-    AdminCashiers(Result<Vec<crate::core::cashier::Cashier>, String>),
+    AdminCashiers(Result<Vec<crate::core::cashier::Cashier>, Error>),
     /// A cashier was added or disabled (or not: why); the list follows.
-    AdminCashierSaved(Result<(), String>),
+    AdminCashierSaved(Result<(), Error>),
     /// Loyalty settings and members for Admin.
     AdminMembers(
         Result<
@@ -355,24 +356,24 @@ pub enum Message {
                 crate::store::loyalty::LoyaltySettings,
                 Vec<admin::MemberRow>,
             ),
-            String,
+            Error,
         >,
     ),
     /// A loyalty save, export or erasure: what to tell, or why not.
-    AdminMembersDone(Result<String, String>),
+    AdminMembersDone(Result<String, Error>),
     /// Admin's test page printed, or did not (why).
-    TestPagePrinted(Result<(), String>),
+    TestPagePrinted(Result<(), Error>),
     /// A receipt printed (its sale), or did not (why).
-    Printed(Result<i64, String>),
+    Printed(Result<i64, Error>),
     /// A float, pay-in, pay-out or count was recorded (a note), or refused.
-    CashRecorded(Result<Option<i64>, String>),
+    CashRecorded(Result<Option<i64>, Error>),
     /// The lines of a sale opened in History (for a return).
     SaleLines(
         i64,
-        Result<Vec<crate::store::returns::ReturnableLine>, String>,
+        Result<Vec<crate::store::returns::ReturnableLine>, Error>,
     ),
     /// The sale a scanned receipt number belongs to.
-    ReceiptFound(Result<Option<i64>, String>),
+    ReceiptFound(Result<Option<i64>, Error>),
 }
 
 impl App {
@@ -624,25 +625,28 @@ impl App {
             Message::ReportsNote(result) => self.reports_note(result),
             Message::CashRecorded(result) => self.cash_recorded(result),
             Message::Printed(result) => self.printed(result),
-            Message::TestPagePrinted(result) => self.admin.test_page_printed(result),
+            Message::TestPagePrinted(result) => {
+                self.admin
+                    .test_page_printed(result.map_err(|e| e.to_string()));
+            }
             Message::AdminCashiers(result) => match result {
                 Ok(list) => self.admin.cashiers_loaded(list),
-                Err(why) => self.admin.cashier_saved(Err(why)),
+                Err(why) => self.admin.cashier_saved(Err(why.to_string())),
             },
             Message::AdminMembers(result) => match result {
                 Ok((settings, list)) => self.admin.members_loaded(settings, list),
-                Err(why) => self.admin.members_done(Err(why)),
+                Err(why) => self.admin.members_done(Err(why.to_string())),
             },
             Message::AdminMembersDone(result) => {
                 let ok = result.is_ok();
-                self.admin.members_done(result);
+                self.admin.members_done(result.map_err(|e| e.to_string()));
                 if ok {
                     return self.load_admin_members(String::new());
                 }
             }
             Message::AdminCashierSaved(result) => {
                 let ok = result.is_ok();
-                self.admin.cashier_saved(result);
+                self.admin.cashier_saved(result.map_err(|e| e.to_string()));
                 if ok {
                     return self.load_admin_cashiers();
                 }
@@ -650,12 +654,12 @@ impl App {
             Message::Lock => return self.lock(false),
             Message::Recorded(result) => {
                 if let Err(why) = result {
-                    self.notice = Some(why);
+                    self.notice = Some(why.to_string());
                 }
             }
             Message::SaleLines(sale_id, result) => match result {
                 Ok(lines) => self.history.set_lines(sale_id, lines),
-                Err(why) => self.notice = Some(why),
+                Err(why) => self.notice = Some(why.to_string()),
             },
             Message::ReceiptFound(result) => match result {
                 Ok(found) => {
@@ -665,7 +669,7 @@ impl App {
                     let action = self.history.receipt_found(found);
                     return self.history_action(action);
                 }
-                Err(why) => self.notice = Some(why),
+                Err(why) => self.notice = Some(why.to_string()),
             },
             Message::ConfigSaved(result) => {
                 // A configured till picks the file up at once. The demo keeps
@@ -896,7 +900,7 @@ impl App {
                 self.window_store
                     .clone()
                     .run(move |s| s.returnable_lines(sale_id)),
-                move |r| Message::SaleLines(sale_id, r.map_err(|e| e.to_string())),
+                move |r| Message::SaleLines(sale_id, r.map_err(Error::from)),
             ),
             history::Action::Return { sale_id, lines } => {
                 self.send(Command::Return {
@@ -911,7 +915,7 @@ impl App {
                 self.window_store
                     .clone()
                     .run(move |s| s.sale_of_receipt(nr)),
-                |r| Message::ReceiptFound(r.map_err(|e| e.to_string())),
+                |r| Message::ReceiptFound(r.map_err(Error::from)),
             ),
         }
     }
@@ -989,7 +993,7 @@ impl App {
                     async move {
                         crate::print::print_test_page(&settings)
                             .await
-                            .map_err(|e| e.to_string())
+                            .map_err(Error::from)
                     },
                     Message::TestPagePrinted,
                 )
