@@ -40,7 +40,7 @@ pub use window::{WindowStore, WindowStoreError};
 /// `PRAGMA application_id` of a Kasse till database ("KAST").
 pub const APPLICATION_ID: i32 = 0x4B41_5354;
 
-pub use crate::clock::Clock;
+use crate::clock::Clock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

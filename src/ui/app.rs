@@ -122,7 +122,9 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         .ok_or_else(|| anyhow::anyhow!("no data directory for the till database"))?;
 
     // The catalogue's own connection (see `WindowStore`).
-    let window_store = WindowStore::open(database).await?;
+    // One clock for the window, its store and the engine.
+    let clock = Clock::system();
+    let window_store = WindowStore::open(database, clock.clone()).await?;
     let catalog = if demo_mode {
         window_store.clone().replace(demo_catalog()).await?
     } else {
@@ -149,7 +151,6 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         .await?;
     // The engine's connection is opened after the catalogue is in place, so
     // its first transaction never starts from a snapshot older than that write.
-    let clock = Clock::system();
     let (engine, events) = Engine::open(
         config.clone(),
         EngineOptions {
