@@ -6,6 +6,7 @@
 //! `core` depends on nothing of ours. `tests/it/layers.rs` checks this by scanning the source.
 
 pub mod cli;
+pub mod clock;
 pub mod compliance;
 pub mod config;
 pub mod core;

@@ -419,7 +419,8 @@ struct Round {
 }
 
 fn wall_clock_ns() -> u64 {
-    std::time::SystemTime::now()
+    crate::clock::Clock::system()
+        .now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }

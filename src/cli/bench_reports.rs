@@ -2,8 +2,6 @@
 //! lines, tenders and a Z report closing each day) and times the X and Z reports of the last
 //! day. They must read the open period by index, so their time does not grow with history.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -11,8 +9,9 @@ use rusqlite::params;
 use serde_json::json;
 
 use super::print_line;
+use crate::clock::ManualClock;
 use crate::core::money::Currency;
-use crate::store::{Clock, Store, kind};
+use crate::store::{Store, kind};
 
 /// `kasse bench reports`
 #[derive(Debug, Clone, clap::Args)]
@@ -42,18 +41,14 @@ pub fn run(args: ReportBenchArgs) -> anyhow::Result<i32> {
 }
 
 fn fill_and_time(args: &ReportBenchArgs, dir: &std::path::Path) -> anyhow::Result<i32> {
-    let now = Arc::new(AtomicI64::new(START_MS));
-    let clock: Clock = {
-        let now = now.clone();
-        Arc::new(move || now.load(Ordering::Relaxed))
-    };
-    let mut store = Store::open_creating(&dir.join("bench.db"))?.with_clock(clock);
+    let now = ManualClock::at_ms(START_MS);
+    let mut store = Store::open_creating(&dir.join("bench.db"))?.with_clock(now.clock());
     let per_day = i64::from(args.sales / args.days);
     let generated = Instant::now();
     let mut sale_id = 0i64;
     for day in 0..i64::from(args.days) {
         let day_start = START_MS + day * DAY_MS;
-        now.store(day_start, Ordering::Relaxed);
+        now.set_ms(day_start);
         let last_day = day + 1 == i64::from(args.days);
         let count = if last_day {
             i64::from(args.sales) - per_day * (i64::from(args.days) - 1)
@@ -62,20 +57,17 @@ fn fill_and_time(args: &ReportBenchArgs, dir: &std::path::Path) -> anyhow::Resul
         };
         let tx = store.conn_mut().transaction()?;
         {
-            let s = Store::on(&tx, store_clock(&now));
+            let s = Store::on(&tx, now.clock());
             fill_day(&s, day + 1, day_start, &mut sale_id, count)?;
         }
         tx.commit()?;
         if !last_day {
-            now.store(day_start + 12 * 3_600_000, Ordering::Relaxed);
+            now.set_ms(day_start + 12 * 3_600_000);
             store.take_z_report("bench", Currency::Nok, None)?;
         }
     }
     let fill_secs = generated.elapsed().as_secs_f64();
-    now.store(
-        START_MS + (i64::from(args.days) - 1) * DAY_MS + 13 * 3_600_000,
-        Ordering::Relaxed,
-    );
+    now.set_ms(START_MS + (i64::from(args.days) - 1) * DAY_MS + 13 * 3_600_000);
     let size = std::fs::metadata(dir.join("bench.db"))
         .map(|m| m.len())
         .unwrap_or(0);
@@ -99,11 +91,6 @@ fn fill_and_time(args: &ReportBenchArgs, dir: &std::path::Path) -> anyhow::Resul
         "z_report_ms": (z_ms * 100.0).round() / 100.0,
     }));
     Ok(super::exit::COMPLETED)
-}
-
-fn store_clock(now: &Arc<AtomicI64>) -> Clock {
-    let now = now.clone();
-    Arc::new(move || now.load(Ordering::Relaxed))
 }
 
 /// One day of sales: two lines each (25 % and 15 % VAT, two article groups), paid by cash,

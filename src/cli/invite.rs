@@ -5,11 +5,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::sync::broadcast::error::RecvError;
-
-use super::{exit, load_config, open_store, print_line, wait_closed};
+use super::one_shot::OneShot;
+use super::{exit, load_config};
 use crate::core::loyalty::EnrolmentFailure;
-use crate::engine::{Command, Engine, EngineEvent, EngineOptions, MessageId};
+use crate::engine::{Command, EngineEvent, MessageId};
 
 /// `kasse invite`
 #[derive(Debug, Clone, clap::Args)]
@@ -28,46 +27,30 @@ pub async fn run(config_path: Option<PathBuf>, args: InviteArgs) -> anyhow::Resu
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let store = open_store(&config)?;
-    let options = EngineOptions {
-        without_relay: true,
-        ..EngineOptions::default()
-    };
-    let (handle, mut events) = Engine::start_with(config, store, options);
-    handle.send(Command::InviteMember {
+    let engine = OneShot::open(config)?;
+    engine.send(Command::InviteMember {
         phone_number: Some(args.phone.clone()),
     })?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout_secs);
-    let code = loop {
-        let event = match tokio::time::timeout_at(deadline, events.recv()).await {
-            Err(_) => break exit::FAILED,
-            Ok(Err(RecvError::Lagged(_))) => continue,
-            Ok(Err(RecvError::Closed)) => break exit::FAILED,
-            Ok(Ok(e)) => e,
-        };
-        print_line(&serde_json::to_value(&event).unwrap_or_default());
-        match event {
-            EngineEvent::MemberEnrolled { .. } => break exit::COMPLETED,
-            EngineEvent::InviteEnded { reason, .. } => {
-                break match reason {
-                    EnrolmentFailure::Declined => exit::DECLINED,
-                    EnrolmentFailure::Expired => exit::EXPIRED,
-                    _ => exit::FAILED,
-                };
-            }
+    let code = engine
+        .finish(Some(deadline), |event| match event {
+            EngineEvent::MemberEnrolled { .. } => Some(exit::COMPLETED),
+            EngineEvent::InviteEnded { reason, .. } => Some(match reason {
+                EnrolmentFailure::Declined => exit::DECLINED,
+                EnrolmentFailure::Expired => exit::EXPIRED,
+                _ => exit::FAILED,
+            }),
             EngineEvent::Problem {
                 message_id:
                     MessageId::LoyaltyOff | MessageId::InvalidPhone | MessageId::ConfigInvalid,
                 ..
-            } => break exit::USAGE,
+            } => Some(exit::USAGE),
             EngineEvent::Problem {
                 message_id: MessageId::InviteOpen | MessageId::StorageFailed,
                 ..
-            } => break exit::FAILED,
-            _ => {}
-        }
-    };
-    let _ = handle.send(Command::Shutdown);
-    wait_closed(&handle).await;
+            } => Some(exit::FAILED),
+            _ => None,
+        })
+        .await;
     Ok(code)
 }

@@ -16,6 +16,7 @@ pub mod day;
 pub mod demo;
 pub mod invite;
 pub mod loyalty_demo;
+mod one_shot;
 pub mod pay;
 pub mod receipt;
 pub mod recover;

@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-use tokio::sync::broadcast::error::RecvError;
-
-use super::{exit, load_config, open_store, print_line, wait_closed};
-use crate::engine::{Command, Engine, EngineEvent, EngineOptions};
+use super::one_shot::OneShot;
+use super::{exit, load_config};
+use crate::engine::EngineEvent;
 
 /// `kasse recover`
 #[derive(Debug, Clone, clap::Args)]
@@ -19,25 +18,14 @@ pub async fn run(config_path: Option<PathBuf>, _args: RecoverArgs) -> anyhow::Re
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let store = open_store(&config)?;
-    let options = EngineOptions {
-        without_relay: true,
-        ..EngineOptions::default()
-    };
-    let (handle, mut events) = Engine::start_with(config, store, options);
-    let code = loop {
-        match events.recv().await {
-            Ok(event) => {
-                print_line(&serde_json::to_value(&event).unwrap_or_default());
-                if let EngineEvent::Recovered { unresolved, .. } = event {
-                    break if unresolved == 0 { 0 } else { exit::FAILED };
-                }
+    let engine = OneShot::open(config)?;
+    let code = engine
+        .finish(None, |event| match event {
+            EngineEvent::Recovered { unresolved, .. } => {
+                Some(if *unresolved == 0 { 0 } else { exit::FAILED })
             }
-            Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => break exit::FAILED,
-        }
-    };
-    let _ = handle.send(Command::Shutdown);
-    wait_closed(&handle).await;
+            _ => None,
+        })
+        .await;
     Ok(code)
 }

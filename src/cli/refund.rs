@@ -2,10 +2,9 @@
 
 use std::path::PathBuf;
 
-use tokio::sync::broadcast::error::RecvError;
-
-use super::{exit, load_config, open_store, print_line, wait_closed};
-use crate::engine::{Command, Engine, EngineEvent, EngineOptions};
+use super::one_shot::OneShot;
+use super::{exit, load_config};
+use crate::engine::{Command, EngineEvent};
 
 /// `kasse refund`
 #[derive(Debug, Clone, clap::Args)]
@@ -24,37 +23,21 @@ pub async fn run(config_path: Option<PathBuf>, args: RefundArgs) -> anyhow::Resu
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let store = open_store(&config)?;
-    let options = EngineOptions {
-        without_relay: true,
-        ..EngineOptions::default()
-    };
-    let (handle, mut events) = Engine::start_with(config, store, options);
-    handle.send(Command::Refund {
+    let engine = OneShot::open(config)?;
+    engine.send(Command::Refund {
         sale_id: args.sale_id,
         amount: args.amount,
     })?;
-    let code = loop {
-        match events.recv().await {
-            Ok(event) => {
-                print_line(&serde_json::to_value(&event).unwrap_or_default());
-                match event {
-                    EngineEvent::RefundDone {
-                        sale_id, amount, ..
-                    } if sale_id == args.sale_id && amount == args.amount => {
-                        break 0;
-                    }
-                    EngineEvent::RefundFailed { sale_id, .. } if sale_id == args.sale_id => {
-                        break exit::FAILED;
-                    }
-                    _ => {}
-                }
+    let code = engine
+        .finish(None, |event| match event {
+            EngineEvent::RefundDone {
+                sale_id, amount, ..
+            } if *sale_id == args.sale_id && *amount == args.amount => Some(0),
+            EngineEvent::RefundFailed { sale_id, .. } if *sale_id == args.sale_id => {
+                Some(exit::FAILED)
             }
-            Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => break exit::FAILED,
-        }
-    };
-    let _ = handle.send(Command::Shutdown);
-    wait_closed(&handle).await;
+            _ => None,
+        })
+        .await;
     Ok(code)
 }

@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tokio::sync::broadcast::error::RecvError;
 
-use super::{exit, load_config, open_store, print_line, wait_closed};
+use super::one_shot::OneShot;
+use super::{exit, load_config, open_store};
 use crate::core::tender::TenderKind;
-use crate::engine::{Command, Engine, EngineEvent, EngineOptions};
+use crate::engine::{Command, EngineEvent};
 use crate::store::returns::ReturnLine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -98,38 +98,23 @@ pub async fn run(config_path: Option<PathBuf>, args: ReturnArgs) -> anyhow::Resu
             return Ok(exit::USAGE);
         }
     };
-    let options = EngineOptions {
-        without_relay: true,
-        ..EngineOptions::default()
-    };
-    let (handle, mut events) = Engine::start_with(config, store, options);
+    let engine = OneShot::start(config, store);
     if cashier.is_some() {
-        handle.send(Command::SetCashier {
+        engine.send(Command::SetCashier {
             cashier_id: cashier,
         })?;
     }
-    handle.send(Command::Return {
+    engine.send(Command::Return {
         sale_id,
         lines,
         to: args.to.map(Into::into),
     })?;
-    let code = loop {
-        match events.recv().await {
-            Ok(event) => {
-                print_line(&serde_json::to_value(&event).unwrap_or_default());
-                match event {
-                    EngineEvent::ReturnDone { sale_id: s, .. } if s == sale_id => break 0,
-                    EngineEvent::ReturnFailed { sale_id: s, .. } if s == sale_id => {
-                        break exit::FAILED;
-                    }
-                    _ => {}
-                }
-            }
-            Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => break exit::FAILED,
-        }
-    };
-    let _ = handle.send(Command::Shutdown);
-    wait_closed(&handle).await;
+    let code = engine
+        .finish(None, |event| match event {
+            EngineEvent::ReturnDone { sale_id: s, .. } if *s == sale_id => Some(0),
+            EngineEvent::ReturnFailed { sale_id: s, .. } if *s == sale_id => Some(exit::FAILED),
+            _ => None,
+        })
+        .await;
     Ok(code)
 }

@@ -12,7 +12,7 @@ use crate::core::journal_code::TransactionCode;
 use crate::core::signature_text::{
     self, DanishText, FIRST_PREVIOUS_SIGNATURE, NorwegianText, Scheme, TextError,
 };
-use crate::store::{SignedTransaction, SigningKeyRecord, Store, kind, system_clock};
+use crate::store::{SignedTransaction, SigningKeyRecord, Store, kind};
 
 /// Employee recorded with a transaction no cashier is known for (signed in Denmark).
 pub const NO_CASHIER: &str = "0";
@@ -108,13 +108,13 @@ pub enum Concluded {
 /// sale takes the next number of the training series. Concluding twice returns the first
 /// result.
 pub fn conclude_sale(
-    c: &Connection,
+    c: &Store<&Connection>,
     signer: &Signer,
     sale_id: i64,
     now_ms: i64,
 ) -> Result<Concluded, ComplianceError> {
     if crate::store::training::is_training_sale(c, sale_id)? {
-        let nr = Store::on(c, system_clock()).number_training_sale(sale_id)?;
+        let nr = c.number_training_sale(sale_id)?;
         return Ok(Concluded::Training { nr });
     }
     sign_sale(c, signer, sale_id, now_ms).map(|t| Concluded::Signed(Box::new(t)))
@@ -123,12 +123,12 @@ pub fn conclude_sale(
 /// Signs the completed sale `sale_id` at `now_ms` (its total and split as stored). Signing a
 /// sale twice returns the first signature. A training sale is refused: it is never signed.
 pub fn sign_sale(
-    c: &Connection,
+    c: &Store<&Connection>,
     signer: &Signer,
     sale_id: i64,
     now_ms: i64,
 ) -> Result<SignedTransaction, ComplianceError> {
-    let store = Store::on(c, system_clock());
+    let store = c;
     if let Some(done) = store.signed_sale(sale_id)? {
         return Ok(done);
     }
@@ -139,7 +139,7 @@ pub fn sign_sale(
     }
     let (total, excluding, currency) = sale_amounts(c, sale_id)?;
     sign(
-        &store,
+        store,
         signer,
         Conclusion {
             trans_type: TransactionCode::CASH_SALE,
@@ -158,21 +158,21 @@ pub fn sign_sale(
 /// return: negative amounts, the VAT-exclusive part in proportion to the sale's own split.
 /// Signing a refund twice returns the first signature.
 pub fn sign_return(
-    c: &Connection,
+    c: &Store<&Connection>,
     signer: &Signer,
     sale_id: i64,
     op_id: i64,
     amount: i64,
     now_ms: i64,
 ) -> Result<SignedTransaction, ComplianceError> {
-    let store = Store::on(c, system_clock());
+    let store = c;
     if let Some(done) = store.signed_return(op_id)? {
         return Ok(done);
     }
     let (total, excluding, currency) = sale_amounts(c, sale_id)?;
     let amount_in = -amount.abs();
     sign(
-        &store,
+        store,
         signer,
         Conclusion {
             trans_type: TransactionCode::RETURN_PAYMENT,
@@ -191,7 +191,7 @@ pub fn sign_return(
 /// `amount` and `amount_ex` as computed from the returned lines, negative in the signature.
 /// Signing a return twice returns the first signature.
 pub fn sign_till_return(
-    c: &Connection,
+    c: &Store<&Connection>,
     signer: &Signer,
     sale_id: i64,
     return_id: i64,
@@ -199,13 +199,13 @@ pub fn sign_till_return(
     amount_ex: i64,
     now_ms: i64,
 ) -> Result<SignedTransaction, ComplianceError> {
-    let store = Store::on(c, system_clock());
+    let store = c;
     if let Some(done) = store.signed_till_return(return_id)? {
         return Ok(done);
     }
     let (_, _, currency) = sale_amounts(c, sale_id)?;
     sign(
-        &store,
+        store,
         signer,
         Conclusion {
             trans_type: TransactionCode::RETURN_PAYMENT,

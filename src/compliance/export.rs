@@ -169,15 +169,10 @@ mod tests {
 
     #[test]
     fn export_streams_rows_in_range_and_journals_itself() {
-        let clock_ms = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(1_000));
-        let c2 = clock_ms.clone();
-        let store = Store::open_in_memory()
-            .unwrap()
-            .with_clock(std::sync::Arc::new(move || {
-                c2.load(std::sync::atomic::Ordering::SeqCst)
-            }));
+        let clock = crate::clock::ManualClock::at_ms(1_000);
+        let store = Store::open_in_memory().unwrap().with_clock(clock.clock());
         for at in [1_000, 2_000, 3_000] {
-            clock_ms.store(at, std::sync::atomic::Ordering::SeqCst);
+            clock.set_ms(at);
             store
                 .append_journal(kind::ITEM_ADDED, &json!({ "at": at }))
                 .unwrap();

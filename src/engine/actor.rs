@@ -12,11 +12,15 @@ use super::db::{self, Db, DbError};
 use super::link::{LinkEvent, LinkMsg, RelayLink};
 use super::pacing::RateLimiter;
 use super::sales_unit::SalesUnit;
-use super::{Clock, EngineOptions, crash};
+use super::{EngineOptions, crash};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
 use crate::store::attempts as es;
 use crate::vipps;
+
+/// One step of handling a relay delivery, run inside the transaction that stores it.
+type Step<'a> = dyn FnMut(&Store<&rusqlite::Connection>) -> Result<Option<Input>, DbError> + 'a;
 
 /// Longest a relaxed-committed delivery waits for a durable commit before one is forced.
 const DEFERRED_ACK_MAX: Duration = Duration::from_millis(50);
@@ -101,7 +105,8 @@ impl Till {
     ) -> Self {
         Self {
             config,
-            db: Db::new(store),
+            // Every timestamp the engine writes comes from its own (injected) clock.
+            db: Db::new(store.with_clock(options.clock.clone())),
             vipps: None,
             events,
             commands,
@@ -270,10 +275,11 @@ impl Till {
             return;
         }
         if self.vipps.is_none() {
-            match vipps::Client::from_settings(
+            let settings = vipps::VippsConfig::from_settings(
                 &self.config.vipps,
                 self.config.engine.http_timeout(),
-            ) {
+            );
+            match vipps::Client::with_clock(settings, self.clock.clone()) {
                 Ok(c) => self.vipps = Some(c),
                 Err(e) => {
                     self.problem(MessageId::ConfigInvalid, Some(e.to_string()), false);
@@ -541,14 +547,13 @@ impl Till {
         let sale_id = self.current_sale;
         let relaxed = self.acted_on_at_once(&event);
         let db = &mut self.db;
-        let mut commit =
-            |f: &mut dyn FnMut(&rusqlite::Connection) -> Result<Option<Input>, DbError>| {
-                if relaxed {
-                    db.tx_relaxed(|c| f(c))
-                } else {
-                    db.tx(|c| f(c))
-                }
-            };
+        let mut commit = |f: &mut Step<'_>| {
+            if relaxed {
+                db.tx_relaxed(|c| f(c))
+            } else {
+                db.tx(|c| f(c))
+            }
+        };
         let result = match &event {
             LinkEvent::CheckedIn(ev) => commit(&mut |c| {
                     es::set_relay_cursor(c, seq)?;

@@ -8,7 +8,7 @@ use crate::core::basket::Basket;
 use crate::core::receipt::Receipt;
 use crate::core::sale::SaleState;
 use crate::store::attempts::{self as es, Amounts};
-use crate::store::{Store, StoreError, system_clock};
+use crate::store::{Store, StoreError};
 use crate::vipps::models::{ModificationResponse, Payment, PaymentState};
 
 /// Journal kinds written by the engine (the store's own kinds where one fits).
@@ -127,7 +127,7 @@ impl Db {
     /// Runs `f` in a transaction and commits it durably (rolled back on `Err`).
     pub fn tx<T>(
         &mut self,
-        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+        f: impl FnOnce(&Store<&Connection>) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         self.set_full(true)?;
         let v = Self::run(&mut self.store, f)?;
@@ -139,7 +139,7 @@ impl Db {
     /// Runs `f` in a transaction committed without waiting for the disk (see the type's doc).
     pub fn tx_relaxed<T>(
         &mut self,
-        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+        f: impl FnOnce(&Store<&Connection>) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         self.set_full(false)?;
         let v = Self::run(&mut self.store, f)?;
@@ -149,14 +149,15 @@ impl Db {
 
     fn run<T>(
         store: &mut Store,
-        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+        f: impl FnOnce(&Store<&Connection>) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
+        let clock = store.clock();
         // IMMEDIATE: take the write lock up front so another connection to the same file
         // (the window's catalogue edits) makes this wait, never fail on a stale read.
         let tx = store
             .conn_mut()
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let v = f(&tx)?;
+        let v = f(&Store::on(&tx, clock))?;
         tx.commit()?;
         Ok(v)
     }
@@ -181,14 +182,21 @@ impl Db {
     }
 
     /// Runs a read.
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, DbError>) -> Result<T, DbError> {
-        f(self.store.conn())
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Store<&Connection>) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        f(&Store::on(self.store.conn(), self.store.clock()))
     }
 }
 
 /// Appends a business event to the hash-chained journal (inside the caller's transaction).
-pub fn journal(c: &Connection, kind: &str, payload: serde_json::Value) -> Result<(), DbError> {
-    Store::on(c, system_clock()).append_journal(kind, &payload)?;
+pub fn journal(
+    c: &Store<&Connection>,
+    kind: &str,
+    payload: serde_json::Value,
+) -> Result<(), DbError> {
+    c.append_journal(kind, &payload)?;
     Ok(())
 }
 
@@ -202,9 +210,8 @@ pub struct SaleRec {
 }
 
 /// Stores the frozen basket as a new sale awaiting check-in (journalled by the store).
-pub fn insert_sale(c: &Connection, basket: &Basket) -> Result<SaleRec, DbError> {
-    let store = Store::on(c, system_clock());
-    let id = store.freeze_sale(basket)?;
+pub fn insert_sale(c: &Store<&Connection>, basket: &Basket) -> Result<SaleRec, DbError> {
+    let id = c.freeze_sale(basket)?;
     let receipt = Receipt::from_basket(basket);
     Ok(SaleRec {
         id,
@@ -225,21 +232,23 @@ pub fn sale_state(c: &Connection, sale_id: i64) -> Result<SaleState, DbError> {
 }
 
 /// Records the sale's new state (journalled by the store).
-pub fn set_sale_state(c: &Connection, sale_id: i64, state: SaleState) -> Result<(), DbError> {
-    Store::on(c, system_clock()).set_sale_state(sale_id, state)?;
+pub fn set_sale_state(
+    c: &Store<&Connection>,
+    sale_id: i64,
+    state: SaleState,
+) -> Result<(), DbError> {
+    c.set_sale_state(sale_id, state)?;
     Ok(())
 }
 
 /// The stored sale.
-pub fn sale(c: &Connection, sale_id: i64) -> Result<Option<SaleRec>, DbError> {
-    Ok(Store::on(c, system_clock())
-        .get_sale(sale_id)?
-        .map(|s| SaleRec {
-            id: s.id,
-            total: s.total,
-            currency: s.currency.code().to_string(),
-            receipt: s.receipt,
-        }))
+pub fn sale(c: &Store<&Connection>, sale_id: i64) -> Result<Option<SaleRec>, DbError> {
+    Ok(c.get_sale(sale_id)?.map(|s| SaleRec {
+        id: s.id,
+        total: s.total,
+        currency: s.currency.code().to_string(),
+        receipt: s.receipt,
+    }))
 }
 
 /// The most recent sales with their payment summary.

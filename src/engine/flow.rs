@@ -23,8 +23,8 @@ use crate::core::payment::{
     Asker, AttemptStatus, CustomerKind, Decision, OpKind, OpStatus, Outcome, Read, Step, decide,
 };
 use crate::core::sale::{SaleEvent, SaleState};
+use crate::store::Store;
 use crate::store::attempts::{self as es, AttemptRow, OperationRow};
-use crate::store::{Store, system_clock};
 use crate::vipps::models::{
     Amount, CreatePaymentRequest, Customer as VippsCustomer, CustomerToken, Payment,
     PaymentEventName, PaymentState,
@@ -105,15 +105,11 @@ impl Till {
         let cashier = self.cashier;
         let sale = match self.db.tx(|c| {
             let sale = db::insert_sale(c, &basket)?;
-            Store::on(c, system_clock()).set_sale_cashier(sale.id, cashier)?;
+            c.set_sale_cashier(sale.id, cashier)?;
             es::assign_held_checkins(c, sale.id)?;
             if let Some(m) = member {
                 // Frozen with the sale: the saving is printed on its receipt and every copy.
-                Store::on(c, system_clock()).record_member_sale(
-                    sale.id,
-                    m.member_id,
-                    Some(m.saving),
-                )?;
+                c.record_member_sale(sale.id, m.member_id, Some(m.saving))?;
             }
             Ok(sale)
         }) {
@@ -270,7 +266,7 @@ impl Till {
 
     /// Moves the stored sale state along the core state machine.
     pub(super) fn advance_sale(
-        c: &rusqlite::Connection,
+        c: &Store<&rusqlite::Connection>,
         sale_id: i64,
         event: SaleEvent,
     ) -> Result<SaleState, DbError> {
@@ -1119,7 +1115,7 @@ impl Till {
                             "refunded": r.aggregate.refunded_amount.value })) }),
             )?;
             if op.kind == OpKind::Refund && op_status == OpStatus::Succeeded {
-                let return_id = Store::on(c, system_clock()).return_refunded(op.id)?;
+                let return_id = c.return_refunded(op.id)?;
                 tender::record_vipps_refund(
                     c,
                     attempt.sale_id,

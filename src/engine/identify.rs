@@ -16,7 +16,6 @@ use tokio::sync::mpsc;
 use super::actor::Till;
 use super::api::EngineEvent;
 use crate::core::loyalty::masked_number;
-use crate::store::{Store, system_clock};
 use crate::vipps::{CustomerToken, PhoneNumber, VippsError};
 
 /// The answer of one exchange, sent back to the engine.
@@ -66,7 +65,7 @@ impl Till {
     /// Whether the admin turned loyalty on (off when it cannot be read).
     pub(super) fn loyalty_on(&self) -> bool {
         self.db
-            .read(|c| Ok(Store::on(c, system_clock()).loyalty_settings()?))
+            .read(|c| Ok(c.loyalty_settings()?))
             .is_ok_and(|s| s.enabled)
     }
 
@@ -104,10 +103,7 @@ impl Till {
                 return;
             }
         };
-        let member = match self
-            .db
-            .read(|c| Ok(Store::on(c, system_clock()).member_by_msisdn(&msisdn)?))
-        {
+        let member = match self.db.read(|c| Ok(c.member_by_msisdn(&msisdn)?)) {
             Ok(m) => m,
             Err(e) => {
                 self.storage_failed(&e);
@@ -118,15 +114,14 @@ impl Till {
         match &member {
             Some(m) => {
                 let points = match self.db.tx(|c| {
-                    let store = Store::on(c, system_clock());
                     // A member who scanned after Pay: the sale that takes their check-in is
                     // theirs (for points), though its prices were frozen at Pay.
                     if let Some(sale_id) =
                         crate::store::attempts::checkin_sale(c, answer.checkin_id)?
                     {
-                        store.record_member_sale(sale_id, m.id, None)?;
+                        c.record_member_sale(sale_id, m.id, None)?;
                     }
-                    Ok(store.member_points(m.id)?)
+                    Ok(c.member_points(m.id)?)
                 }) {
                     Ok(points) => points,
                     Err(e) => {
@@ -143,7 +138,7 @@ impl Till {
             None => {
                 let programme = self
                     .db
-                    .read(|c| Ok(Store::on(c, system_clock()).loyalty_settings()?))
+                    .read(|c| Ok(c.loyalty_settings()?))
                     .map(|s| s.programme)
                     .unwrap_or_default();
                 self.emit(EngineEvent::NotAMember {
@@ -173,10 +168,7 @@ impl Till {
 
     /// Applies the member prices to `basket`; returns the saving (0 when none applied).
     fn priced_for_member(&mut self, basket: &mut crate::core::basket::Basket) -> i64 {
-        let prices = match self
-            .db
-            .read(|c| Ok(Store::on(c, system_clock()).member_prices()?))
-        {
+        let prices = match self.db.read(|c| Ok(c.member_prices()?)) {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(error = %e, "member prices could not be read");

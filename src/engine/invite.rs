@@ -16,7 +16,6 @@ use super::api::{EngineEvent, MessageId};
 use super::db::DbError;
 use super::loyalty::{self, EnrolOutcome, Next, PollAnswer};
 use crate::core::loyalty::masked_number;
-use crate::store::{Store, system_clock};
 use crate::vipps::{LoginApi, LoginAuth, LoginError, LoginStarted, PhoneNumber};
 
 fn db_error(e: loyalty::EnrolError) -> DbError {
@@ -110,9 +109,9 @@ impl Till {
             return;
         };
         let sale_id = self.current_sale;
-        let begun = self.db.tx(|c| {
-            loyalty::begin(&Store::on(c, system_clock()), &msisdn, sale_id).map_err(db_error)
-        });
+        let begun = self
+            .db
+            .tx(|c| loyalty::begin(c, &msisdn, sale_id).map_err(db_error));
         let (enrolment, request) = match begun {
             Ok(b) => {
                 super::crash::point("enrolment_started");
@@ -140,10 +139,9 @@ impl Till {
         let clock = self.clock.clone();
         let (id, step) = match msg {
             LoginMsg::Started { id, result } => {
-                let stored = self.db.tx(|c| {
-                    loyalty::record_start(&Store::on(c, system_clock()), &clock, id, result)
-                        .map_err(db_error)
-                });
+                let stored = self
+                    .db
+                    .tx(|c| loyalty::record_start(c, &clock, id, result).map_err(db_error));
                 match stored {
                     Ok(e) if e.state == crate::core::loyalty::EnrolmentState::Pending => {
                         super::crash::point("enrolment_pending");
@@ -164,14 +162,7 @@ impl Till {
             LoginMsg::Polled { id, answer } => {
                 let mut transient = self.invitations.transient.remove(&id).unwrap_or(0);
                 let step = self.db.tx(|c| {
-                    loyalty::record_poll(
-                        &Store::on(c, system_clock()),
-                        &clock,
-                        id,
-                        answer,
-                        &mut transient,
-                    )
-                    .map_err(db_error)
+                    loyalty::record_poll(c, &clock, id, answer, &mut transient).map_err(db_error)
                 });
                 self.invitations.transient.insert(id, transient);
                 (id, step)
@@ -193,7 +184,7 @@ impl Till {
     fn next_step(&mut self, id: i64) -> Result<Next, DbError> {
         let clock = self.clock.clone();
         self.db
-            .tx(|c| loyalty::next(&Store::on(c, system_clock()), &clock, id).map_err(db_error))
+            .tx(|c| loyalty::next(c, &clock, id).map_err(db_error))
     }
 
     fn schedule_poll(&mut self, id: i64, wait: Duration, auth_req_id: String) {
@@ -232,10 +223,7 @@ impl Till {
 
     /// After a start: follow every open enrolment again (a STARTED one ends as interrupted).
     pub(super) fn resume_enrolments(&mut self) {
-        let open = match self
-            .db
-            .read(|c| Ok(Store::on(c, system_clock()).open_enrolments()?))
-        {
+        let open = match self.db.read(|c| Ok(c.open_enrolments()?)) {
             Ok(open) => open,
             Err(e) => {
                 self.storage_failed(&e);

@@ -19,7 +19,7 @@ use std::future::Future;
 use rusqlite::Connection;
 use std::time::Duration;
 
-use super::Clock;
+use crate::clock::Clock;
 use crate::core::loyalty::{EnrolmentFailure, EnrolmentState};
 use crate::store::loyalty::{Enrolment, Member, MemberConsent, NewMember};
 use crate::store::{Store, StoreError};

@@ -38,56 +38,16 @@ pub mod sales_unit;
 mod signing;
 mod tender;
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use tokio::sync::{broadcast, mpsc};
 
 pub use api::{Command, EngineEvent, MessageId, PersonalQr, RelayStatus, SaleSummary, VippsStatus};
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 
 /// How many events a slow subscriber may fall behind before it misses some.
 const EVENT_CAPACITY: usize = 1024;
-
-/// Wall-clock time source (injectable so tests can move time).
-#[derive(Clone)]
-pub struct Clock(Arc<dyn Fn() -> SystemTime + Send + Sync>);
-
-impl Clock {
-    pub fn system() -> Self {
-        Self(Arc::new(SystemTime::now))
-    }
-
-    pub fn new(f: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        Self(Arc::new(f))
-    }
-
-    pub fn now(&self) -> SystemTime {
-        (self.0)()
-    }
-
-    /// Milliseconds since the Unix epoch.
-    pub fn now_ms(&self) -> i64 {
-        self.now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO)
-            .as_millis() as i64
-    }
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Self::system()
-    }
-}
-
-impl std::fmt::Debug for Clock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Clock")
-    }
-}
 
 /// Optional knobs for [`Engine::start_with`].
 #[derive(Debug, Clone, Default)]

@@ -7,6 +7,7 @@ use super::actor::Till;
 use super::db::{self, DbError};
 use crate::core::payment::{AttemptStatus, Decision};
 use crate::core::sale::SaleEvent;
+use crate::store::Store;
 use crate::store::attempts::{self as es, AttemptRow};
 
 /// What one step changes. Fields left `None` stay as they are.
@@ -24,7 +25,7 @@ pub(super) struct Transition {
 /// closes the attempt's open intents (nothing stays `intended` after its payment ends) and
 /// forgets its stored create body (it holds the customer's token or phone number).
 pub(super) fn record(
-    c: &Connection,
+    c: &Store<&Connection>,
     attempt: &AttemptRow,
     t: Transition,
     journal_kind: &str,

@@ -120,8 +120,7 @@ impl Till {
                 .map_err(|e| DbError::Invalid(e.to_string()))?;
             let op = es::insert_operation(c, a.id, OpKind::Refund, seq, &key, amount, now)?;
             if let Some(id) = return_id {
-                crate::store::Store::on(c, crate::store::system_clock())
-                    .link_return_refund(id, op.id)?;
+                c.link_return_refund(id, op.id)?;
             }
             db::journal(
                 c,

@@ -7,8 +7,8 @@ use super::api::{EngineEvent, MessageId};
 use super::db::DbError;
 use crate::compliance::{self, ComplianceError};
 use crate::core::tender::TenderKind;
+use crate::store::StoreError;
 use crate::store::returns::{ReturnLine, SaleReturn};
-use crate::store::{Store, StoreError, system_clock};
 
 impl Till {
     pub(super) async fn take_return(
@@ -20,7 +20,7 @@ impl Till {
         let cashier = self.cashier;
         let begun = self
             .db
-            .tx(|c| Ok(Store::on(c, system_clock()).begin_return(sale_id, &lines, to, cashier)?));
+            .tx(|c| Ok(c.begin_return(sale_id, &lines, to, cashier)?));
         let r = match begun {
             Ok(r) => r,
             Err(DbError::Store(StoreError::Refused(why))) => {
@@ -38,7 +38,7 @@ impl Till {
         }
         let now = self.now_ms();
         let paid = self.db.tx(|c| {
-            Store::on(c, system_clock()).pay_back_at_till(&r, cashier)?;
+            c.pay_back_at_till(&r, cashier)?;
             let signer = self.signer.as_deref().ok_or(ComplianceError::NoSigner)?;
             compliance::sign_till_return(
                 c,
@@ -61,9 +61,7 @@ impl Till {
             Err(e) => {
                 // Nothing committed: the return is still pending; mark it failed so its lines
                 // can be returned again.
-                let _ = self
-                    .db
-                    .tx(|c| Ok(Store::on(c, system_clock()).fail_return(r.id)?));
+                let _ = self.db.tx(|c| Ok(c.fail_return(r.id)?));
                 self.storage_failed(&e);
             }
         }
@@ -93,10 +91,7 @@ impl Till {
                 detail: None,
             }),
             Ok(_) => {
-                if let Err(e) = self
-                    .db
-                    .tx(|c| Ok(Store::on(c, system_clock()).fail_return(r.id)?))
-                {
+                if let Err(e) = self.db.tx(|c| Ok(c.fail_return(r.id)?)) {
                     self.storage_failed(&e);
                 }
                 self.emit(EngineEvent::ReturnFailed {

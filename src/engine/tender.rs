@@ -15,49 +15,42 @@ use crate::core::sale::SaleState;
 use crate::core::tender::{Part, Split, TenderKind};
 use crate::core::vat::Country;
 use crate::store::day::{DrawerReason, TenderPurpose};
-use crate::store::{Store, StoreError, system_clock};
-
-fn store(c: &Connection) -> Store<&Connection> {
-    Store::on(c, system_clock())
-}
+use crate::store::{Store, StoreError};
 
 /// The split of a sale as stored: its total and the parts paid towards it.
 pub(super) fn stored_split(
-    c: &Connection,
+    c: &Store<&Connection>,
     country: Country,
     sale: &SaleRec,
 ) -> Result<Split, DbError> {
-    let parts = store(c)
+    let parts = c
         .tenders_of_sale(sale.id)?
         .into_iter()
         .filter(|t| t.purpose == TenderPurpose::Payment)
-        .map(|t| Part {
-            kind: t.kind,
-            amount: t.amount,
-            tendered: t.tendered,
-            change: t.change,
-            rounding: t.rounding,
-            reference: t.reference,
-        })
+        .map(Part::from)
         .collect();
     Ok(Split::with_parts(country, sale.total, parts))
 }
 
 /// What is left for Vipps to pay on `sale` (its total when nothing else was taken).
-pub(super) fn vipps_due(c: &Connection, country: Country, sale: &SaleRec) -> Result<i64, DbError> {
+pub(super) fn vipps_due(
+    c: &Store<&Connection>,
+    country: Country,
+    sale: &SaleRec,
+) -> Result<i64, DbError> {
     Ok(stored_split(c, country, sale)?.remaining().max(0))
 }
 
 /// Records the captured Vipps part of a completed sale and concludes the sale in the open
 /// reporting period (both idempotent: recovery may settle a sale twice).
 pub(super) fn conclude_vipps_sale(
-    c: &Connection,
+    c: &Store<&Connection>,
     sale_id: i64,
     reference: &str,
     captured: i64,
     cashier: Option<i64>,
 ) -> Result<(), DbError> {
-    let s = store(c);
+    let s = c;
     let recorded = s
         .tenders_of_sale(sale_id)?
         .iter()
@@ -82,14 +75,14 @@ pub(super) fn conclude_vipps_sale(
 
 /// Records a completed Vipps refund as money paid back (idempotent by its key).
 pub(super) fn record_vipps_refund(
-    c: &Connection,
+    c: &Store<&Connection>,
     sale_id: i64,
     idempotency_key: &str,
     amount: i64,
     return_id: Option<i64>,
     cashier: Option<i64>,
 ) -> Result<(), DbError> {
-    let s = store(c);
+    let s = c;
     let recorded = s.tenders_of_sale(sale_id)?.iter().any(|t| {
         t.purpose == TenderPurpose::Return && t.reference.as_deref() == Some(idempotency_key)
     });
@@ -145,7 +138,7 @@ impl Till {
                 .add(tender, amount, reference.clone())
                 .map_err(|e| DbError::Store(StoreError::Refused(e.to_string())))?
                 .clone();
-            let s = store(c);
+            let s = c;
             s.record_tender(sale.id, &part, cashier)?;
             if tender == TenderKind::Cash {
                 s.record_drawer_opening(DrawerReason::Sale, Some(sale.id), cashier)?;
@@ -190,7 +183,7 @@ impl Till {
         let now = self.now_ms();
         let done = self.db.tx(|c| {
             db::set_sale_state(c, sale.id, SaleState::Completed)?;
-            let s = store(c);
+            let s = c;
             s.conclude_in_period(sale.id, cashier)?;
             s.journal_sale_completed(sale.id, cashier)?;
             let signer = self.signer.as_deref().ok_or(ComplianceError::NoSigner)?;
@@ -215,7 +208,7 @@ impl Till {
     pub(super) fn give_back_tenders(&mut self, sale_id: i64) {
         let cashier = self.cashier;
         let given = self.db.tx(|c| {
-            let s = store(c);
+            let s = c;
             let given = s.give_back_tenders(sale_id, cashier)?;
             if given.iter().any(|(k, _)| *k == TenderKind::Cash) {
                 s.record_drawer_opening(DrawerReason::Sale, Some(sale_id), cashier)?;
@@ -237,7 +230,7 @@ impl Till {
     /// them back, and the day's cash stays right.
     pub(super) fn give_back_interrupted_sales(&mut self) {
         let current = self.current_sale;
-        let sales = match self.db.read(|c| Ok(store(c).sales_holding_parts()?)) {
+        let sales = match self.db.read(|c| Ok(c.sales_holding_parts()?)) {
             Ok(s) => s,
             Err(e) => return self.storage_failed(&e),
         };

@@ -348,8 +348,6 @@ fn requeue<C: Borrow<Connection>>(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicI64, Ordering};
 
     use super::*;
     use crate::core::basket::Basket;
@@ -359,11 +357,8 @@ mod tests {
 
     #[test]
     fn one_original_one_copy_and_a_document_in_flight_is_not_sent_twice() {
-        let now = Arc::new(AtomicI64::new(1_000_000));
-        let clock = now.clone();
-        let store = Store::open_in_memory()
-            .unwrap()
-            .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
+        let now = crate::clock::ManualClock::at_ms(1_000_000);
+        let store = Store::open_in_memory().unwrap().with_clock(now.clock());
         let mut basket = Basket::new(Currency::Nok);
         basket
             .add_item(&Item::new("a", "A", 1_000, VatRate::NO_STANDARD))
@@ -381,7 +376,7 @@ mod tests {
         let busy = plan(&store, sale, Request::Receipt, Target::Pdf).unwrap_err();
         assert!(matches!(busy, PrintError::InProgress { .. }), "{busy}");
         // A crash while printing: after a minute the same original may go again.
-        now.fetch_add(IN_FLIGHT_MS, Ordering::SeqCst);
+        now.set_ms(now.now_ms() + IN_FLIGHT_MS);
         let again = plan(&store, sale, Request::Receipt, Target::Pdf).unwrap();
         assert_eq!(
             (again.id, again.kind, again.target),

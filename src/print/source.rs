@@ -10,7 +10,6 @@ use super::PrintError;
 use crate::core::basket::RateTotal;
 use crate::core::receipt_doc::{ReceiptData, ShopInfo, TenderLine};
 use crate::core::signature_text::{local_stamp, proportional_excluding};
-use crate::core::tender::Part;
 use crate::store::Store;
 
 /// The till as printed: its id and the shop it belongs to.
@@ -72,16 +71,9 @@ pub fn receipt_data<C: Borrow<Connection>>(
 
     let Some(op_id) = refund_op_id else {
         // Every part that paid the sale, in the order taken (the Vipps part last).
-        for t in store.payment_parts(sale_id)? {
-            data.rounding += t.rounding;
-            data.tenders.push(TenderLine::from(&Part {
-                kind: t.kind,
-                amount: t.amount,
-                tendered: t.tendered,
-                change: t.change,
-                rounding: t.rounding,
-                reference: t.reference,
-            }));
+        for part in store.payment_parts(sale_id)? {
+            data.rounding += part.rounding;
+            data.tenders.push(TenderLine::from(&part));
         }
         return Ok(data);
     };

@@ -18,6 +18,8 @@
 //!
 //! Figures are printed, never asserted.
 
+// The relay under test is another process on the system clock: webhooks are dated by it.
+use crate::clock::Clock;
 use crate::relay::client::{RelayClient, RelayClientConfig, RelayEvent, Transport};
 use crate::relay::store::{RelayAdmin, RelayDatabase, RelayDb, RelayStoreError, Synchronous};
 use crate::relay::wire;
@@ -326,7 +328,7 @@ async fn phases(
 
 async fn ingest_phase(opts: &BenchOptions, urls: &[url::Url]) -> Result<IngestReport, BenchError> {
     let connections = opts.connections.max(1);
-    let date = webhook::http_date(std::time::SystemTime::now());
+    let date = webhook::http_date(Clock::system().now());
     // Routed to tills that are not connected: the full ingest path, no delivery.
     let mut queues: Vec<Vec<Signed>> = (0..connections).map(|_| Vec::new()).collect();
     for i in 0..opts.webhooks {
@@ -458,7 +460,7 @@ async fn delivery_phase(
 
     let total = (opts.rate as usize) * (opts.seconds as usize);
     let interval = Duration::from_secs_f64(1.0 / f64::from(opts.rate.max(1)));
-    let date = webhook::http_date(std::time::SystemTime::now());
+    let date = webhook::http_date(Clock::system().now());
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()
@@ -597,7 +599,7 @@ pub async fn run_sustained(
     let window = sustained.window.max(Duration::from_millis(100));
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let date = webhook::http_date(std::time::SystemTime::now());
+    let date = webhook::http_date(Clock::system().now());
 
     let started = Instant::now();
     let mut senders = Vec::with_capacity(connections);

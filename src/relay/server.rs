@@ -4,6 +4,7 @@
 //! Ingest order is fixed: bound the body, find the store, verify the HMAC over
 //! the raw bytes, classify, commit, and only then answer 2xx.
 
+use crate::clock::Clock;
 use crate::relay::classify::{RouteKey, StoredKind, classify};
 use crate::relay::hub::Hub;
 use crate::relay::metrics::{Metrics, Refusal, UnroutedKey, UnroutedLog, UnroutedReason};
@@ -29,24 +30,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
-
-/// Milliseconds since the Unix epoch; injectable so tests control time.
-pub trait Clock: Send + Sync + 'static {
-    fn now_ms(&self) -> i64;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
-    }
-}
 
 /// Relay settings. [`RelayConfig::new`] gives the production defaults.
 #[derive(Clone)]
@@ -82,7 +65,7 @@ pub struct RelayConfig {
     /// Unrouted events: the first per store and `merchantQrId` or till id in
     /// each period is logged at WARN, the rest in one summary line per period.
     pub unrouted_log_every: Duration,
-    pub clock: Arc<dyn Clock>,
+    pub clock: Clock,
     /// Watch the stores' webhook registrations at Vipps (needs their credentials).
     pub watchdog: Option<WatchdogConfig>,
 }
@@ -132,7 +115,7 @@ impl RelayConfig {
             max_body_bytes: 64 * 1024,
             send_window: 256,
             unrouted_log_every: Duration::from_secs(60),
-            clock: Arc::new(SystemClock),
+            clock: Clock::system(),
             watchdog: None,
         }
     }

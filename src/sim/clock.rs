@@ -1,4 +1,4 @@
-//! The simulator's clock: real time plus an adjustable offset.
+//! The simulator's clock: a base [`Clock`] (real time by default) plus an adjustable offset.
 //!
 //! Everything that can expire (access tokens, customer tokens, payments) and
 //! the rate-limit windows read this clock, so a test (or `POST
@@ -11,9 +11,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-/// A shareable clock: `SystemTime::now()` plus an offset that only grows.
+use crate::clock::Clock;
+
+/// A shareable clock: its base clock plus an offset that only grows.
 #[derive(Debug, Clone, Default)]
 pub struct SimClock {
+    base: Clock,
     offset_nanos: Arc<AtomicU64>,
 }
 
@@ -23,9 +26,29 @@ impl SimClock {
         Self::default()
     }
 
+    /// A clock that starts at `base` (e.g. a test's [`crate::clock::ManualClock`]).
+    pub fn on(base: Clock) -> Self {
+        Self {
+            base,
+            offset_nanos: Arc::default(),
+        }
+    }
+
     /// Now, as the simulator sees it.
     pub fn now(&self) -> SystemTime {
-        SystemTime::now() + self.offset()
+        self.base.now() + self.offset()
+    }
+
+    /// This clock as the crate's [`Clock`], for a client or engine that must keep the
+    /// simulator's time (it follows every later `advance`).
+    pub fn clock(&self) -> Clock {
+        let sim = self.clone();
+        Clock::new(move || sim.now())
+    }
+
+    /// The base clock, without the offset: the wall clock of the call and delivery logs.
+    pub fn base(&self) -> &Clock {
+        &self.base
     }
 
     /// How far the clock has been moved ahead of real time.
@@ -78,6 +101,17 @@ mod tests {
         let before = clock.now();
         clock.advance(Duration::from_secs(600));
         assert!(clock.now().duration_since(before).unwrap() >= Duration::from_secs(600));
+    }
+
+    #[test]
+    fn advancing_moves_the_shared_clock_too() {
+        let base = crate::clock::ManualClock::at_ms(1_000);
+        let sim = SimClock::on(base.clock());
+        let shared = sim.clock();
+        sim.advance(Duration::from_secs(1));
+        assert_eq!(shared.now_ms(), 2_000);
+        base.advance(Duration::from_secs(1));
+        assert_eq!(shared.now_ms(), 3_000);
     }
 
     #[test]

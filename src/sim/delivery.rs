@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::task::AbortHandle;
@@ -266,7 +266,7 @@ impl Deliverer {
             status,
             error,
             duplicate,
-            at_unix_nanos: unix_nanos(SystemTime::now()),
+            at_unix_nanos: unix_nanos(self.0.clock.base().now()),
         });
     }
 }

@@ -69,7 +69,7 @@ pub async fn vipps_api(State(app): State<App>, request: Request, next: Next) -> 
     let Some(class) = EndpointClass::of(&method, &path) else {
         return next.run(request).await;
     };
-    let received = SystemTime::now();
+    let received = app.clock().base().now();
     let key = header(request.headers(), "Idempotency-Key").map(str::to_string);
     let (parts, body) = request.into_parts();
     let bytes = match to_bytes(body, MAX_BODY).await {
@@ -181,7 +181,7 @@ fn record(app: &App, call: Call, status: u16, client_gone: bool) {
         idempotency_key: call.key,
         status,
         received_at_unix_nanos: unix_nanos(call.received),
-        completed_at_unix_nanos: unix_nanos(SystemTime::now()),
+        completed_at_unix_nanos: unix_nanos(app.clock().base().now()),
         held_ms: u64::try_from(call.held.as_millis()).unwrap_or(u64::MAX),
         client_gone,
         injected_fault: call.injected_fault,

@@ -739,8 +739,13 @@ impl State {
 mod tests {
     use super::*;
 
+    /// A fixed moment: these rules take `now` as an argument.
+    fn at_start() -> SystemTime {
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000)
+    }
+
     fn payment(amount: i64) -> Payment {
-        let now = SystemTime::now();
+        let now = at_start();
         Payment {
             reference: "ref-12345678".into(),
             msn: "123456".into(),
@@ -778,7 +783,7 @@ mod tests {
 
     #[test]
     fn personal_qrs_resolve_by_version_and_age() {
-        let now = SystemTime::now();
+        let now = at_start();
         let ttl = Duration::from_secs(600);
         let mut state = State::default();
         let v1 = state
@@ -809,7 +814,7 @@ mod tests {
 
     #[test]
     fn capture_refund_cancel_follow_the_aggregate_rules() {
-        let now = SystemTime::now();
+        let now = at_start();
         let mut out = Vec::new();
         let mut p = payment(1000);
         assert_eq!(
@@ -870,7 +875,7 @@ mod tests {
 
     #[test]
     fn cancel_before_authorization_terminates() {
-        let now = SystemTime::now();
+        let now = at_start();
         let mut out = Vec::new();
         let mut p = payment(500);
         p.cancel(false, "k", now, "x".into(), &mut out).unwrap();
@@ -883,7 +888,7 @@ mod tests {
 
     #[test]
     fn cancel_while_the_customer_authorizes_is_6250() {
-        let now = SystemTime::now();
+        let now = at_start();
         let mut out = Vec::new();
         let mut p = payment(500);
         p.customer_authorizing = true;
@@ -896,7 +901,7 @@ mod tests {
 
     #[test]
     fn full_capture_blocks_cancel_with_6040() {
-        let now = SystemTime::now();
+        let now = at_start();
         let mut out = Vec::new();
         let mut p = payment(500);
         p.authorize(None, now, "a".into(), &mut out).unwrap();
@@ -926,7 +931,7 @@ mod tests {
     #[test]
     fn rate_window_slides() {
         let mut s = State::default();
-        let t0 = SystemTime::now();
+        let t0 = at_start();
         for _ in 0..5 {
             s.rate_check(key(RateApi::Capture, "r"), 5, t0).unwrap();
         }
@@ -942,7 +947,7 @@ mod tests {
     #[test]
     fn every_api_has_its_own_window() {
         let mut s = State::default();
-        let t0 = SystemTime::now();
+        let t0 = at_start();
         for api in [
             RateApi::Create,
             RateApi::Capture,

@@ -361,12 +361,13 @@ impl<C: Borrow<Connection>> Store<C> {
 
     /// The parts that paid a sale, in the order taken (receipts, the SAF-T export): its
     /// payment tender rows, or, for a sale concluded before tender rows existed, what Vipps
-    /// captured for it (one part per captured attempt).
-    pub fn payment_parts(&self, sale_id: i64) -> Result<Vec<StoredTender>, StoreError> {
-        let parts: Vec<StoredTender> = self
+    /// captured for it (one part per captured attempt, which has no tender row of its own).
+    pub fn payment_parts(&self, sale_id: i64) -> Result<Vec<Part>, StoreError> {
+        let parts: Vec<Part> = self
             .tenders_of_sale(sale_id)?
             .into_iter()
             .filter(|t| t.purpose == TenderPurpose::Payment)
+            .map(Part::from)
             .collect();
         if !parts.is_empty() {
             return Ok(parts);
@@ -377,16 +378,13 @@ impl<C: Borrow<Connection>> Store<C> {
         )?;
         let rows = stmt.query_map([sale_id], |r| {
             let amount: i64 = r.get(0)?;
-            Ok(StoredTender {
-                id: 0,
+            Ok(Part {
                 kind: TenderKind::Vipps,
                 amount,
                 tendered: amount,
                 change: 0,
                 rounding: 0,
                 reference: r.get(1)?,
-                return_id: None,
-                purpose: TenderPurpose::Payment,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -739,6 +737,20 @@ pub struct StoredTender {
     pub reference: Option<String>,
     pub return_id: Option<i64>,
     pub purpose: TenderPurpose,
+}
+
+/// The part of a payment a tender row records (its row id, return and purpose aside).
+impl From<StoredTender> for Part {
+    fn from(t: StoredTender) -> Part {
+        Part {
+            kind: t.kind,
+            amount: t.amount,
+            tendered: t.tendered,
+            change: t.change,
+            rounding: t.rounding,
+            reference: t.reference,
+        }
+    }
 }
 
 /// What a tender row is for.

@@ -25,7 +25,6 @@ pub mod training;
 mod window;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use std::borrow::Borrow;
 
@@ -41,16 +40,7 @@ pub use window::{WindowStore, WindowStoreError};
 /// `PRAGMA application_id` of a Kasse till database ("KAST").
 pub const APPLICATION_ID: i32 = 0x4B41_5354;
 
-/// Current time as unix epoch milliseconds (UTC). Injectable for tests.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-        i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
-    })
-}
+use crate::clock::Clock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -148,6 +138,17 @@ impl<'c> Store<&'c Connection> {
             path: PathBuf::from("(borrowed connection)"),
             clock,
         }
+    }
+}
+
+/// A borrowed store reads like the connection it wraps, so code that runs inside a caller's
+/// transaction can hand it on to plain SQL helpers (`&Connection`) and to repository methods
+/// (which need its clock) alike.
+impl std::ops::Deref for Store<&Connection> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
     }
 }
 
@@ -255,7 +256,7 @@ impl Store {
         Ok(Store {
             conn,
             path,
-            clock: system_clock(),
+            clock: Clock::system(),
         })
     }
 
@@ -288,7 +289,7 @@ impl<C: Borrow<Connection>> Store<C> {
 
     /// Now, from the injected clock (unix epoch ms).
     pub fn now_ms(&self) -> i64 {
-        (self.clock)()
+        self.clock.now_ms()
     }
 
     /// Schema version of the open database.

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::catalog::CsvImportError;
 use super::{Store, StoreError};
+use crate::clock::Clock;
 use crate::core::catalog::Catalog;
 use crate::core::vat::Country;
 
@@ -32,11 +33,14 @@ impl From<StoreError> for WindowStoreError {
 pub struct WindowStore(Arc<Mutex<Store>>);
 
 impl WindowStore {
-    /// Opens (creating it and its folder if needed) the database at `path`.
-    pub async fn open(path: PathBuf) -> Result<WindowStore, WindowStoreError> {
-        let store = tokio::task::spawn_blocking(move || Store::open_creating(&path))
-            .await
-            .map_err(|_| WindowStoreError::Task)??;
+    /// Opens (creating it and its folder if needed) the database at `path`; every timestamp
+    /// it writes comes from `clock`.
+    pub async fn open(path: PathBuf, clock: Clock) -> Result<WindowStore, WindowStoreError> {
+        let store = tokio::task::spawn_blocking(move || {
+            Store::open_creating(&path).map(|s| s.with_clock(clock))
+        })
+        .await
+        .map_err(|_| WindowStoreError::Task)??;
         Ok(WindowStore(Arc::new(Mutex::new(store))))
     }
 
@@ -125,7 +129,9 @@ mod tests {
     async fn the_shared_catalogue_stores_and_imports_all_or_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new").join("kasse.db");
-        let store = WindowStore::open(db.clone()).await.unwrap();
+        let store = WindowStore::open(db.clone(), Clock::system())
+            .await
+            .unwrap();
         let catalog = Catalog::new(vec![Item::new("a", "A", 1000, VatRate::NO_STANDARD)]).unwrap();
         store.clone().replace(catalog.clone()).await.unwrap();
         assert_eq!(store.clone().load().await.unwrap(), catalog);

@@ -13,6 +13,7 @@ mod day;
 mod events;
 mod view;
 
+use super::Error;
 use super::RunOptions;
 use super::i18n::{Arg, I18n};
 use super::screen::KeyPress;
@@ -27,6 +28,7 @@ use super::screen::sale::{self, Sale};
 use super::theme::{self, size};
 use super::widget::Ctx;
 use crate::cli::demo::{DemoEnvironment, DemoError, DemoPhone, RelaySwitch};
+use crate::clock::Clock;
 use crate::config::pin::{AdminPin, PinError, PinStore};
 use crate::config::{Config, ConfigError, VippsEnvironment};
 use crate::core::basket::Basket;
@@ -65,6 +67,8 @@ pub struct Boot {
     pub cashiers: Vec<crate::core::cashier::Cashier>,
     /// The till is in training mode.
     pub training: bool,
+    /// The wall clock (the engine's too): status times, idle lock, the customer-waiting hint.
+    pub clock: Clock,
 }
 
 impl std::fmt::Debug for Boot {
@@ -118,7 +122,9 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         .ok_or_else(|| anyhow::anyhow!("no data directory for the till database"))?;
 
     // The catalogue's own connection (see `WindowStore`).
-    let window_store = WindowStore::open(database).await?;
+    // One clock for the window, its store and the engine.
+    let clock = Clock::system();
+    let window_store = WindowStore::open(database, clock.clone()).await?;
     let catalog = if demo_mode {
         window_store.clone().replace(demo_catalog()).await?
     } else {
@@ -145,7 +151,13 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         .await?;
     // The engine's connection is opened after the catalogue is in place, so
     // its first transaction never starts from a snapshot older than that write.
-    let (engine, events) = Engine::open(config.clone(), EngineOptions::default())?;
+    let (engine, events) = Engine::open(
+        config.clone(),
+        EngineOptions {
+            clock: clock.clone(),
+            ..EngineOptions::default()
+        },
+    )?;
     let pin = match (&demo, &config_path) {
         (None, Some(path)) => PinStore::open(&PinStore::path_beside(path))?,
         _ => PinStore::in_memory(),
@@ -162,6 +174,7 @@ pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
         utc_offset,
         cashiers,
         training,
+        clock,
     })
 }
 
@@ -261,6 +274,7 @@ pub struct App {
     /// Loyalty: the customer who scanned, as the sale screen shows them.
     loyalty: Option<sale::Loyalty>,
     now_ms: i64,
+    clock: Clock,
     pin: AdminPin,
     demo: Option<DemoEnvironment>,
     /// The demo's relay, which the demo phone's controls stop and start.
@@ -320,45 +334,41 @@ pub enum Message {
     DismissNotice,
     Login(login::Message),
     Reports(reports::Message),
-    LoggedIn(Result<crate::core::cashier::Cashier, String>),
-    CashiersLoaded(Result<Vec<crate::core::cashier::Cashier>, String>),
-    ReportTaken(Result<Box<crate::core::report::Report>, String>),
+    LoggedIn(Result<crate::core::cashier::Cashier, Error>),
+    CashiersLoaded(Result<Vec<crate::core::cashier::Cashier>, Error>),
+    ReportTaken(Result<Box<crate::core::report::Report>, Error>),
     /// Training mode was switched to the given state (or refused).
-    TrainingSet(Result<bool, String>),
+    TrainingSet(Result<bool, Error>),
     /// Open the customer display, or close it.
     ToggleCustomerDisplay,
     /// A window was closed (the till's ends the program).
     WindowClosed(iced::window::Id),
-    ReportsNote(Result<String, String>),
+    ReportsNote(Result<String, Error>),
     /// Lock the till (back to the log-in).
     Lock,
     /// A void, or other record the window wrote, was stored (or not).
-    Recorded(Result<(), String>),
+    Recorded(Result<(), Error>),
     /// The cashiers for Admin, after a load, an add or a disable.
-    AdminCashiers(Result<Vec<crate::core::cashier::Cashier>, String>),
+    AdminCashiers(Result<Vec<crate::core::cashier::Cashier>, Error>),
     /// A cashier was added or disabled (or not: why); the list follows.
-    AdminCashierSaved(Result<(), String>),
+    AdminCashierSaved(Result<(), Error>),
     /// Loyalty settings and members for Admin.
-    AdminMembers(Result<admin::LoyaltyLoaded, String>),
+    AdminMembers(Result<admin::LoyaltyLoaded, Error>),
     /// A loyalty save, export or erasure: what to tell, or why not.
-    AdminMembersDone(Result<String, String>),
+    AdminMembersDone(Result<String, Error>),
     /// Admin's test page printed, or did not (why).
-    TestPagePrinted(Result<(), String>),
+    TestPagePrinted(Result<(), Error>),
     /// A receipt printed (its sale), or did not (why).
-    Printed(Result<i64, String>),
+    Printed(Result<i64, Error>),
     /// A float, pay-in, pay-out or count was recorded (a note), or refused.
-    CashRecorded(Result<Option<i64>, String>),
+    CashRecorded(Result<Option<i64>, Error>),
     /// The lines of a sale opened in History (for a return).
     SaleLines(
         i64,
-        Result<Vec<crate::store::returns::ReturnableLine>, String>,
+        Result<Vec<crate::store::returns::ReturnableLine>, Error>,
     ),
     /// The sale a scanned receipt number belongs to.
-    ReceiptFound(Result<Option<i64>, String>),
-}
-
-fn now_ms() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
+    ReceiptFound(Result<Option<i64>, Error>),
 }
 
 impl App {
@@ -395,7 +405,7 @@ impl App {
             till_qr_content: None,
             customer_waiting_until: None,
             loyalty: None,
-            now_ms: now_ms(),
+            now_ms: boot.clock.now_ms(),
             pin: boot.pin,
             phone: demo.as_ref().map(|_| {
                 let phone = Phone::new();
@@ -412,8 +422,9 @@ impl App {
             config_path: boot.config_path,
             notice: None,
             cashier: None,
-            last_input_ms: now_ms(),
+            last_input_ms: boot.clock.now_ms(),
             training: boot.training,
+            clock: boot.clock,
             main_window: None,
             customer_window: None,
         };
@@ -548,7 +559,7 @@ impl App {
                 | Message::AdminMembersDone(_)
                 | Message::ReceiptFound(_)
         ) {
-            self.last_input_ms = now_ms();
+            self.last_input_ms = self.clock.now_ms();
         }
         match message {
             Message::Sale(message) => {
@@ -590,7 +601,7 @@ impl App {
             Message::Key(press) => return self.key(press),
             Message::DemoPersonalQr(result) => return self.demo_personal_qr(result),
             Message::Tick => {
-                self.now_ms = now_ms();
+                self.now_ms = self.clock.now_ms();
                 if let Screen::Pay(pay) = &mut self.screen {
                     pay.tick(self.now_ms);
                 }
@@ -610,25 +621,28 @@ impl App {
             Message::ReportsNote(result) => self.reports_note(result),
             Message::CashRecorded(result) => self.cash_recorded(result),
             Message::Printed(result) => self.printed(result),
-            Message::TestPagePrinted(result) => self.admin.test_page_printed(result),
+            Message::TestPagePrinted(result) => {
+                self.admin
+                    .test_page_printed(result.map_err(|e| e.to_string()));
+            }
             Message::AdminCashiers(result) => match result {
                 Ok(list) => self.admin.cashiers_loaded(list),
-                Err(why) => self.admin.cashier_saved(Err(why)),
+                Err(why) => self.admin.cashier_saved(Err(why.to_string())),
             },
             Message::AdminMembers(result) => match result {
                 Ok(loaded) => self.admin.members_loaded(loaded),
-                Err(why) => self.admin.members_done(Err(why)),
+                Err(why) => self.admin.members_done(Err(why.to_string())),
             },
             Message::AdminMembersDone(result) => {
                 let ok = result.is_ok();
-                self.admin.members_done(result);
+                self.admin.members_done(result.map_err(|e| e.to_string()));
                 if ok {
                     return self.load_admin_members(String::new());
                 }
             }
             Message::AdminCashierSaved(result) => {
                 let ok = result.is_ok();
-                self.admin.cashier_saved(result);
+                self.admin.cashier_saved(result.map_err(|e| e.to_string()));
                 if ok {
                     return self.load_admin_cashiers();
                 }
@@ -636,12 +650,12 @@ impl App {
             Message::Lock => return self.lock(false),
             Message::Recorded(result) => {
                 if let Err(why) = result {
-                    self.notice = Some(why);
+                    self.notice = Some(why.to_string());
                 }
             }
             Message::SaleLines(sale_id, result) => match result {
                 Ok(lines) => self.history.set_lines(sale_id, lines),
-                Err(why) => self.notice = Some(why),
+                Err(why) => self.notice = Some(why.to_string()),
             },
             Message::ReceiptFound(result) => match result {
                 Ok(found) => {
@@ -651,7 +665,7 @@ impl App {
                     let action = self.history.receipt_found(found);
                     return self.history_action(action);
                 }
-                Err(why) => self.notice = Some(why),
+                Err(why) => self.notice = Some(why.to_string()),
             },
             Message::ConfigSaved(result) => {
                 // A configured till picks the file up at once. The demo keeps
@@ -893,7 +907,7 @@ impl App {
                 self.window_store
                     .clone()
                     .run(move |s| s.returnable_lines(sale_id)),
-                move |r| Message::SaleLines(sale_id, r.map_err(|e| e.to_string())),
+                move |r| Message::SaleLines(sale_id, r.map_err(Error::from)),
             ),
             history::Action::Return { sale_id, lines } => {
                 self.send(Command::Return {
@@ -908,7 +922,7 @@ impl App {
                 self.window_store
                     .clone()
                     .run(move |s| s.sale_of_receipt(nr)),
-                |r| Message::ReceiptFound(r.map_err(|e| e.to_string())),
+                |r| Message::ReceiptFound(r.map_err(Error::from)),
             ),
         }
     }
@@ -1001,7 +1015,7 @@ impl App {
                     async move {
                         crate::print::print_test_page(&settings)
                             .await
-                            .map_err(|e| e.to_string())
+                            .map_err(Error::from)
                     },
                     Message::TestPagePrinted,
                 )

@@ -9,6 +9,7 @@
 //! engine, Vipps or the database themselves.
 
 pub mod app;
+mod error;
 pub mod i18n;
 pub mod screen;
 pub mod theme;
@@ -17,6 +18,7 @@ pub mod widget;
 use std::path::PathBuf;
 
 pub use app::{App, Boot, Message};
+pub use error::Error;
 
 /// How `kasse` (no subcommand) opens the window.
 #[derive(Debug, Clone, Default)]

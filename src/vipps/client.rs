@@ -34,7 +34,8 @@ use super::models::{
     QrExchangeResponse, QrImageFormat, RegisterWebhookRequest, RegisteredWebhook, RequestedData,
     Webhook, WebhookList, validate_merchant_qr_id, validate_reference,
 };
-use super::token::{AccessToken, Clock, SystemClock, TokenCache};
+use super::token::{AccessToken, TokenCache};
+use crate::clock::Clock;
 
 /// Vipps' limit on `Idempotency-Key`.
 pub const IDEMPOTENCY_KEY_MAX: usize = 50;
@@ -51,7 +52,7 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     config: VippsConfig,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     tokens: TokenCache,
     /// Subscription key, MSN, system headers, Accept: sent on every call.
     common_headers: HeaderMap,
@@ -114,11 +115,11 @@ impl Client {
 
     /// Validate the configuration and build the HTTP client with explicit timeouts.
     pub fn new(config: VippsConfig) -> Result<Client, VippsError> {
-        Self::with_clock(config, Arc::new(SystemClock))
+        Self::with_clock(config, Clock::system())
     }
 
     /// As [`Client::new`], with an injected clock (token refresh, `Retry-After` dates).
-    pub fn with_clock(config: VippsConfig, clock: Arc<dyn Clock>) -> Result<Client, VippsError> {
+    pub fn with_clock(config: VippsConfig, clock: Clock) -> Result<Client, VippsError> {
         config.validate()?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.timeouts.connect)
@@ -917,7 +918,7 @@ mod tests {
                     429,
                     Some("3"),
                     b"{}",
-                    std::time::SystemTime::now(),
+                    std::time::UNIX_EPOCH,
                 )),
                 _ => Ok(7),
             }
@@ -941,7 +942,7 @@ mod tests {
                     404,
                     None,
                     b"{}",
-                    std::time::SystemTime::now(),
+                    std::time::UNIX_EPOCH,
                 ))
             },
         )

@@ -28,4 +28,4 @@ pub use models::{
     OrderLine, Payment, PaymentEvent, PaymentEventName, PaymentState, QrImageFormat, Receipt,
     RegisteredWebhook, Webhook, WebhookPayload,
 };
-pub use token::{AccessToken, Clock, SystemClock};
+pub use token::AccessToken;

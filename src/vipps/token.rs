@@ -9,21 +9,6 @@ use super::error::VippsError;
 use super::mask::Secret;
 use super::models::AccessTokenResponse;
 
-/// The wall clock, injectable so tests can move time.
-pub trait Clock: Send + Sync + fmt::Debug {
-    fn now(&self) -> SystemTime;
-}
-
-/// The real clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-}
-
 /// Refresh at most this long before expiry…
 pub const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// …and at most this fraction (1/10) of the token's lifetime, so short-lived

@@ -369,7 +369,7 @@ fn a_danish_store_exports_a_file_the_danish_schema_accepts() {
     let end = filled.last_ms + 60_000;
     let store = Store::open(&db)
         .unwrap()
-        .with_clock(std::sync::Arc::new(move || end));
+        .with_clock(kasse::clock::ManualClock::at_ms(end).clock());
     store.take_x_report("dk1", Currency::Dkk, None).unwrap();
     let z = store.take_z_report("dk1", Currency::Dkk, None).unwrap();
     assert_eq!(z.sales.count, 55);

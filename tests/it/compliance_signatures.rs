@@ -365,11 +365,17 @@ fn sign_three(config: &Config, basket: &Basket) -> (Vec<SignedTransaction>, Stri
         let s = Store::on(&tx, clock.clone());
         let sale = s.freeze_sale(basket).unwrap();
         // 2024-06-01 10:00:00 UTC, a second apart: 12:00:0i in Norway (summer time).
-        sign_sale(&tx, &signer, sale, 1_717_236_000_000 + i * 1_000).unwrap();
+        sign_sale(&s, &signer, sale, 1_717_236_000_000 + i * 1_000).unwrap();
         tx.commit().unwrap();
     }
     // Signing the same sale again changes nothing.
-    let again = sign_sale(store.conn(), &signer, 1, 1_717_300_000_000).unwrap();
+    let again = sign_sale(
+        &Store::on(store.conn(), clock),
+        &signer,
+        1,
+        1_717_300_000_000,
+    )
+    .unwrap();
     assert_eq!(again.nr, 1);
     let rows = signed_rows(&store);
     assert!(matches!(

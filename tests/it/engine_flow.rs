@@ -1060,3 +1060,60 @@ async fn pay_qr_one_time_shows_a_qr_for_every_payment() {
         12_900
     );
 }
+
+/// Everything the engine stores is stamped by its injected clock: none of its writes reads the
+/// computer's clock behind its back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_stamps_what_it_stores_with_its_own_clock() {
+    use kasse::clock::ManualClock;
+    use kasse::engine::EngineOptions;
+    // 2021-01-01 00:00:00 UTC, years from the computer's clock.
+    const T: i64 = 1_609_459_200_000;
+    let env = Env::start().await;
+    let first_new: i64 = env
+        .store()
+        .conn()
+        .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let (engine, mut rx) = env.engine_with(EngineOptions {
+        clock: ManualClock::at_ms(T).clock(),
+        without_relay: true,
+    });
+    wait_for(&mut rx, "ready", is_ready).await;
+    let reference = pay_by_phone(&engine, &mut rx).await;
+    env.demo.phone.approve(&reference).await.unwrap();
+    let done = wait_for(&mut rx, "completed", |e| {
+        matches!(e, EngineEvent::Completed { .. })
+    })
+    .await;
+    let EngineEvent::Completed { sale_id, .. } = done else {
+        unreachable!()
+    };
+
+    let store = env.store();
+    let created: i64 = store
+        .conn()
+        .query_row(
+            "SELECT created_ms FROM sale WHERE id = ?1",
+            [sale_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(created, T);
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT kind, at_ms FROM journal WHERE seq >= ?1 ORDER BY seq")
+        .unwrap();
+    let stamps: Vec<(String, i64)> = stmt
+        .query_map([first_new], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        stamps.iter().any(|(kind, _)| kind == "payment_captured"),
+        "{stamps:?}"
+    );
+    assert!(stamps.iter().all(|(_, at)| *at == T), "{stamps:?}");
+}

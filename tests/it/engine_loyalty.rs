@@ -7,8 +7,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use kasse::clock::Clock;
 use kasse::core::loyalty::{EnrolmentFailure, EnrolmentState};
-use kasse::engine::Clock;
 use kasse::engine::loyalty::{self, EnrolOutcome, SLOW_DOWN_STEP};
 use kasse::sim::{self, SimConfig, SimHandle};
 use kasse::store::Store;

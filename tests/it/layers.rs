@@ -6,7 +6,9 @@
 //! - `src/engine/`, `src/store/` and `src/core/` never name `ui`, `cli`, `demo`, `sim` or
 //!   `relay::server`: the engine does not know who drives it;
 //! - `src/ui/` opens no database, file or socket and builds no HTTP client itself: it starts
-//!   typed async functions that live outside `ui/`.
+//!   typed async functions that live outside `ui/`;
+//! - nothing but `src/clock.rs` reads the wall clock (`SystemTime::now`, `now_utc`, ...):
+//!   everything else takes the injected `crate::clock::Clock`.
 //!
 //! Every path is resolved before it is judged: `use` trees with braces are expanded, and
 //! `super::` is resolved against the file's module and any inline `mod` it sits in. Comments and
@@ -557,4 +559,60 @@ fn the_simulators_modules_name_each_other_without_cycles() {
             path.join(" -> ")
         );
     }
+}
+
+/// Wall-clock reads that bypass the injected clock.
+const WALL_CLOCK_READS: &[&str] = &[
+    "SystemTime::now",
+    "OffsetDateTime::now_utc",
+    "OffsetDateTime::now_local",
+    "Utc::now",
+    "Local::now",
+];
+
+/// The places a wall-clock read found in `source` (comments and strings ignored).
+fn wall_clock_reads(source: &str) -> Vec<(usize, &'static str)> {
+    let stripped = strip(source);
+    let mut found = Vec::new();
+    for (n, line) in stripped.lines().enumerate() {
+        let flat: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        for read in WALL_CLOCK_READS {
+            if flat.contains(read) {
+                found.push((n + 1, *read));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn only_the_clock_module_reads_the_wall_clock() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        let relative = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if relative == "clock.rs" {
+            continue;
+        }
+        let source = std::fs::read_to_string(file).unwrap();
+        for (line, read) in wall_clock_reads(&source) {
+            found.push(format!(
+                "{relative}:{line} reads {read}: take a crate::clock::Clock"
+            ));
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    assert_eq!(
+        wall_clock_reads(
+            "let a = std::time::SystemTime::now();\n// SystemTime::now()\n\
+             let b = time::OffsetDateTime::now_utc();\nlet s = \"Utc::now\";\n"
+        ),
+        vec![(1, "SystemTime::now"), (3, "OffsetDateTime::now_utc")]
+    );
 }

@@ -86,7 +86,7 @@ impl Till {
         )
         .unwrap();
         s.set_sale_state(sale_id, SaleState::Completed).unwrap();
-        sign_sale(&tx, &signer, sale_id, NOW_MS).unwrap();
+        sign_sale(&s, &signer, sale_id, NOW_MS).unwrap();
         tx.commit().unwrap();
         Till {
             dir,
@@ -104,6 +104,7 @@ impl Till {
         let db = PathBuf::from(&self.config.store.database);
         let signer = Signer::for_till(&self.config, Some(&db)).unwrap();
         let mut store = self.store.lock().unwrap();
+        let clock = store.clock();
         let tx = store.conn_mut().transaction().unwrap();
         let attempt: i64 = tx
             .query_row(
@@ -125,7 +126,15 @@ impl Till {
         )
         .unwrap();
         let op = tx.last_insert_rowid();
-        sign_return(&tx, &signer, self.sale_id, op, amount, NOW_MS + 60_000).unwrap();
+        sign_return(
+            &Store::on(&tx, clock),
+            &signer,
+            self.sale_id,
+            op,
+            amount,
+            NOW_MS + 60_000,
+        )
+        .unwrap();
         tx.commit().unwrap();
         op
     }

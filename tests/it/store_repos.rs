@@ -1,8 +1,7 @@
 //! Catalogue, sales, payment attempts, refunds and history against a real
 //! SQLite database.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use kasse::clock::ManualClock;
 
 use kasse::core::basket::{Basket, BasketError, Discount};
 use kasse::core::catalog::{Item, Unit};
@@ -16,11 +15,8 @@ use kasse::store::{Store, StoreError, kind};
 /// 2026-03-02 10:00:00 UTC.
 const T0: i64 = 1_772_445_600_000;
 
-fn store_at(clock: &Arc<AtomicI64>) -> Store {
-    let c = clock.clone();
-    Store::open_in_memory()
-        .unwrap()
-        .with_clock(Arc::new(move || c.load(Ordering::SeqCst)))
+fn store_at(clock: &ManualClock) -> Store {
+    Store::open_in_memory().unwrap().with_clock(clock.clock())
 }
 
 fn items() -> Vec<Item> {
@@ -46,7 +42,7 @@ fn journal_kinds(store: &Store) -> Vec<String> {
 
 #[test]
 fn catalogue_crud_and_bulk_replace_is_all_or_nothing() {
-    let clock = Arc::new(AtomicI64::new(T0));
+    let clock = ManualClock::at_ms(T0);
     let store = store_at(&clock);
     store.replace_catalog(&items()).unwrap();
     assert_eq!(store.list_items().unwrap(), items());
@@ -128,7 +124,7 @@ fn frozen_sale(store: &Store) -> (i64, Basket) {
 
 #[test]
 fn freezing_a_basket_stores_sale_lines_and_receipt() {
-    let clock = Arc::new(AtomicI64::new(T0));
+    let clock = ManualClock::at_ms(T0);
     let store = store_at(&clock);
     let (sale_id, basket) = frozen_sale(&store);
     let sale = store.get_sale(sale_id).unwrap().unwrap();
@@ -202,7 +198,7 @@ fn attempt_with_create(
 
 #[test]
 fn payment_attempt_lifecycle_with_intents_and_refunds() {
-    let clock = Arc::new(AtomicI64::new(T0));
+    let clock = ManualClock::at_ms(T0);
     let store = store_at(&clock);
     let (sale_id, basket) = frozen_sale(&store);
     let total = basket.totals().total;
@@ -245,7 +241,7 @@ fn payment_attempt_lifecycle_with_intents_and_refunds() {
         .is_err()
     );
 
-    clock.store(T0 + 10_000, Ordering::SeqCst);
+    clock.set_ms(T0 + 10_000);
     pay::finish_operation(c, create, OpStatus::Succeeded, Some(201), None, None, T0).unwrap();
     pay::set_attempt_status(c, a.id, AttemptStatus::Authorized, T0).unwrap();
     pay::set_decision(c, a.id, Decision::Capture, T0).unwrap();
@@ -329,7 +325,7 @@ fn payment_attempt_lifecycle_with_intents_and_refunds() {
 
 #[test]
 fn retry_after_decline_is_a_new_attempt_and_settling_closes_open_intents() {
-    let clock = Arc::new(AtomicI64::new(T0));
+    let clock = ManualClock::at_ms(T0);
     let store = store_at(&clock);
     let (sale_id, total) = {
         let (id, basket) = frozen_sale(&store);
@@ -385,12 +381,12 @@ fn retry_after_decline_is_a_new_attempt_and_settling_closes_open_intents() {
 
 #[test]
 fn history_lists_todays_sales_with_status() {
-    let clock = Arc::new(AtomicI64::new(T0 - 24 * 3_600_000));
+    let clock = ManualClock::at_ms(T0 - 24 * 3_600_000);
     let store = store_at(&clock);
     let (yesterday, _) = frozen_sale(&store);
-    clock.store(T0, Ordering::SeqCst);
+    clock.set_ms(T0);
     let (first, _) = frozen_sale(&store);
-    clock.store(T0 + 60_000, Ordering::SeqCst);
+    clock.set_ms(T0 + 60_000);
     let (second, basket) = frozen_sale(&store);
     pay::insert_attempt(
         store.conn(),
@@ -417,7 +413,7 @@ fn history_lists_todays_sales_with_status() {
     assert_eq!(today[1].reference, None);
     // At midnight UTC nothing is sold "today" in UTC yet, but at UTC-10 it is
     // still 14:00 on the day both sales were made.
-    clock.store(T0 + 14 * 3_600_000, Ordering::SeqCst);
+    clock.set_ms(T0 + 14 * 3_600_000);
     assert!(store.sales_today(time::UtcOffset::UTC).unwrap().is_empty());
     let hawaii = time::UtcOffset::from_hms(-10, 0, 0).unwrap();
     let ids: Vec<i64> = store

@@ -8,14 +8,14 @@ use std::time::{Duration, SystemTime};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use kasse::sim::{self, EndpointClass, Faults, RateLimits, SimClock, SimConfig, SimHandle};
+use kasse::sim::{self, EndpointClass, Faults, RateLimits, SimConfig, SimHandle};
 use kasse::vipps::models::{
     Amount, BottomLine, CreatePaymentRequest, Customer, CustomerToken, OrderLine, PaymentEventName,
     PaymentState, PhoneNumber, QrImageFormat, Receipt, UnitInfo, WebhookPayload, events,
 };
 use kasse::vipps::{
-    CheckedInEvent, Client, Clock, Environment, EpaymentWebhookEvent, Timeouts, VippsConfig,
-    VippsError, retry_read, webhook,
+    CheckedInEvent, Client, Environment, EpaymentWebhookEvent, Timeouts, VippsConfig, VippsError,
+    retry_read, webhook,
 };
 use tokio::sync::mpsc;
 use url::Url;
@@ -40,16 +40,6 @@ fn client_config(sim: &SimHandle) -> VippsConfig {
 
 fn client(sim: &SimHandle) -> Client {
     Client::new(client_config(sim)).unwrap()
-}
-
-/// The client reads the simulator's clock, so both move together.
-#[derive(Debug)]
-struct SharedClock(SimClock);
-
-impl Clock for SharedClock {
-    fn now(&self) -> SystemTime {
-        self.0.now()
-    }
 }
 
 async fn token_fetches(sim: &SimHandle) -> usize {
@@ -427,8 +417,8 @@ async fn concurrent_callers_fetch_one_token_and_refresh_follows_the_clock() {
     let config = SimConfig::for_tests();
     let clock = config.clock.clone();
     let sim = start_sim(config).await;
-    let vipps =
-        Client::with_clock(client_config(&sim), Arc::new(SharedClock(clock.clone()))).unwrap();
+    // The client reads the simulator's clock, so both move together.
+    let vipps = Client::with_clock(client_config(&sim), clock.clock()).unwrap();
 
     // 16 concurrent first calls share one token request.
     let calls = (0..16).map(|_| {

@@ -4,12 +4,11 @@
 //! return. The clock is injected: sales are 10 s apart from `start_ms`.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::params;
 
+use crate::clock::ManualClock;
 use crate::compliance::{ComplianceError, Signer, sign_return, sign_sale};
 use crate::core::basket::Basket;
 use crate::core::catalog::Item;
@@ -56,9 +55,8 @@ pub fn fill(
     start_ms: i64,
     mut progress: impl FnMut(u64),
 ) -> Result<Filled, ComplianceError> {
-    let clock = Arc::new(AtomicI64::new(start_ms));
-    let read = clock.clone();
-    let store = Store::open(path)?.with_clock(Arc::new(move || read.load(Ordering::SeqCst)));
+    let clock = ManualClock::at_ms(start_ms);
+    let store = Store::open(path)?.with_clock(clock.clock());
     let items = catalogue();
     store.replace_catalog(&items)?;
     let started = Instant::now();
@@ -69,7 +67,7 @@ pub fn fill(
         store.transaction(|s| -> Result<(), ComplianceError> {
             for i in made..made + batch {
                 let now = start_ms + i as i64 * STEP_MS;
-                clock.store(now, Ordering::SeqCst);
+                clock.set_ms(now);
                 let mut basket = Basket::new(Currency::Nok);
                 for k in 0..=(i % 3) {
                     let item = &items[((i + k) % items.len() as u64) as usize];
@@ -104,7 +102,7 @@ pub fn fill(
                 )?;
                 s.conclude_in_period(sale_id, None)?;
                 let signing = Instant::now();
-                sign_sale(s.conn(), signer, sale_id, now)?;
+                sign_sale(&Store::on(s.conn(), s.clock()), signer, sale_id, now)?;
                 filled.signing += signing.elapsed();
                 filled.sales += 1;
                 if i % 50 == 49 {
@@ -122,7 +120,14 @@ pub fn fill(
                     )?;
                     let op = s.conn().last_insert_rowid();
                     let signing = Instant::now();
-                    sign_return(s.conn(), signer, sale_id, op, amount, now + 1_000)?;
+                    sign_return(
+                        &Store::on(s.conn(), s.clock()),
+                        signer,
+                        sale_id,
+                        op,
+                        amount,
+                        now + 1_000,
+                    )?;
                     filled.signing += signing.elapsed();
                     filled.returns += 1;
                 }

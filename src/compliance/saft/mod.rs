@@ -266,7 +266,7 @@ pub fn export<W: Write>(
     } else {
         None
     };
-    let (summary, out) = write_document(c, options, out)?;
+    let (summary, out) = write_document(&Store::on(c, store.clock()), options, out)?;
     drop(snapshot);
     store.append_journal(
         kind::JOURNAL_EXPORTED,
@@ -287,7 +287,7 @@ pub fn export<W: Write>(
 }
 
 fn write_document<W: Write>(
-    c: &Connection,
+    c: &Store<&Connection>,
     o: &SaftOptions,
     out: W,
 ) -> Result<(SaftSummary, W), SaftError> {
@@ -408,8 +408,7 @@ fn write_document<W: Write>(
         if ours {
             summary.events += write_events(&mut x, c, register, from_ms, to_ms, &o.company)?;
         }
-        let signed = crate::store::Store::on(c, crate::store::system_clock());
-        signed.for_each_signed_transaction_between(register, from_ms, to_ms, |t| {
+        c.for_each_signed_transaction_between(register, from_ms, to_ms, |t| {
             let w = transactions::write(&mut x, c, &cx, &t)?;
             summary.transactions += 1;
             summary.amount_in += w.amount_in;

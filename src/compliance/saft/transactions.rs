@@ -15,7 +15,7 @@ use crate::core::catalog::Unit;
 use crate::core::journal_code::TransactionCode;
 use crate::core::signature_text::proportional_excluding;
 use crate::core::tender::TenderKind;
-use crate::store::{SignedTransaction, Store, StoreError, system_clock};
+use crate::store::{SignedTransaction, Store, StoreError};
 
 /// A sold line as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +70,7 @@ pub struct Tender {
 
 /// How transaction `t` was paid (a sale: every part in `sale_tender`) or paid back (a return:
 /// its refund to Vipps, or the tender of a return paid back at the till).
-pub fn tenders(c: &Connection, t: &SignedTransaction) -> Result<Vec<Tender>, StoreError> {
+pub fn tenders(c: &Store<&Connection>, t: &SignedTransaction) -> Result<Vec<Tender>, StoreError> {
     if let Some(id) = t.return_id {
         let mut stmt = c.prepare_cached("SELECT tender, amount FROM sale_return WHERE id = ?1")?;
         let row: Option<(String, i64)> = stmt
@@ -106,8 +106,7 @@ pub fn tenders(c: &Connection, t: &SignedTransaction) -> Result<Vec<Tender>, Sto
             .into_iter()
             .collect());
     }
-    Ok(Store::on(c, system_clock())
-        .payment_parts(t.sale_id)?
+    Ok(c.payment_parts(t.sale_id)?
         .into_iter()
         .map(|p| Tender {
             kind: p.kind,
@@ -249,7 +248,7 @@ pub struct Context<'a> {
 /// Writes `t` as a `cashtransaction`.
 pub fn write<W: Write>(
     x: &mut Xml<W>,
-    c: &Connection,
+    c: &Store<&Connection>,
     cx: &Context<'_>,
     t: &SignedTransaction,
 ) -> Result<Written, SaftError> {

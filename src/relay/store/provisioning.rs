@@ -96,10 +96,7 @@ pub struct RelayDb {
 }
 
 pub(super) fn now_ms() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+    crate::clock::Clock::system().now_ms()
 }
 
 pub(super) fn check_msn(msn: &str) -> Result<(), RelayStoreError> {

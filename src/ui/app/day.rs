@@ -4,7 +4,7 @@
 
 use iced::Task;
 
-use super::{App, Message, Screen};
+use super::{App, Error, Message, Screen};
 use crate::core::cashier::Cashier;
 use crate::core::report::Report;
 use crate::engine::Command;
@@ -13,8 +13,8 @@ use crate::ui::screen::admin;
 use crate::ui::screen::login::{self, Login};
 use crate::ui::screen::reports;
 
-/// The result of store work for the window: the value, or the message to show.
-pub type Shown<T> = Result<T, String>;
+/// The result of store or printer work for the window: the value, or why not.
+pub type Shown<T> = Result<T, Error>;
 
 impl App {
     /// The log-in screen with the current cashiers.
@@ -37,7 +37,7 @@ impl App {
                 self.window_store
                     .clone()
                     .run(move |s| s.log_in(cashier_id, &pin)),
-                |r| Message::LoggedIn(r.map_err(|e| e.to_string())),
+                |r| Message::LoggedIn(r.map_err(Error::from)),
             ),
         }
     }
@@ -50,13 +50,13 @@ impl App {
                     cashier_id: Some(cashier.id),
                 });
                 self.cashier = Some(cashier);
-                self.last_input_ms = super::now_ms();
+                self.last_input_ms = self.clock.now_ms();
                 self.screen = Screen::Sale;
                 iced::widget::operation::focus(crate::ui::screen::sale::SEARCH_ID)
             }
             Err(why) => {
                 if let Screen::Login(login) = &mut self.screen {
-                    login.refused(why);
+                    login.refused(why.to_string());
                 }
                 Task::none()
             }
@@ -79,7 +79,7 @@ impl App {
                 s.log_out(cashier.id, idle)?;
                 s.cashiers()
             }),
-            |r| Message::CashiersLoaded(r.map_err(|e| e.to_string())),
+            |r| Message::CashiersLoaded(r.map_err(Error::from)),
         )
     }
 
@@ -90,7 +90,7 @@ impl App {
                     self.screen = self.login_screen(cashiers);
                 }
             }
-            Err(why) => self.notice = Some(why),
+            Err(why) => self.notice = Some(why.to_string()),
         }
     }
 
@@ -118,11 +118,11 @@ impl App {
             reports::Action::None => Task::none(),
             reports::Action::TakeX => Task::perform(
                 store.run(move |s| s.take_x_report(&till, currency, by)),
-                |r| Message::ReportTaken(r.map(Box::new).map_err(|e| e.to_string())),
+                |r| Message::ReportTaken(r.map(Box::new).map_err(Error::from)),
             ),
             reports::Action::TakeZ => Task::perform(
                 store.run(move |s| s.take_z_report(&till, currency, by)),
-                |r| Message::ReportTaken(r.map(Box::new).map_err(|e| e.to_string())),
+                |r| Message::ReportTaken(r.map(Box::new).map_err(Error::from)),
             ),
             reports::Action::Print(report) => {
                 let settings = self.config.print_settings();
@@ -132,14 +132,14 @@ impl App {
                         crate::print::print_report(&settings, &report)
                             .await
                             .map(|()| printed)
-                            .map_err(|e| e.to_string())
+                            .map_err(Error::from)
                     },
                     Message::ReportsNote,
                 )
             }
             reports::Action::SetTraining(on) => {
                 Task::perform(store.run(move |s| s.set_training_mode(on, by)), move |r| {
-                    Message::TrainingSet(r.map(|_| on).map_err(|e| e.to_string()))
+                    Message::TrainingSet(r.map(|_| on).map_err(Error::from))
                 })
             }
             reports::Action::Cash {
@@ -148,11 +148,11 @@ impl App {
                 reason,
             } => Task::perform(
                 store.run(move |s| s.record_cash_movement(kind, amount, reason.as_deref(), by)),
-                |r| Message::CashRecorded(r.map(|()| None).map_err(|e| e.to_string())),
+                |r| Message::CashRecorded(r.map(|()| None).map_err(Error::from)),
             ),
             reports::Action::Count(counted) => {
                 Task::perform(store.run(move |s| s.record_cash_count(counted, by)), |r| {
-                    Message::CashRecorded(r.map(|c| Some(c.difference)).map_err(|e| e.to_string()))
+                    Message::CashRecorded(r.map(|c| Some(c.difference)).map_err(Error::from))
                 })
             }
             reports::Action::OpenDrawer => {
@@ -164,14 +164,14 @@ impl App {
                         store
                             .run(move |s| s.record_drawer_opening(DrawerReason::NoSale, None, by))
                             .await
-                            .map_err(|e| e.to_string())?;
+                            .map_err(Error::from)?;
                         // Recorded first; then the pulse through the receipt printer.
                         match crate::print::open_drawer(&settings).await {
                             Ok(()) => Ok(opened),
                             Err(crate::print::PrintError::Printer(
                                 crate::print::connection::PrinterError::NotConfigured,
                             )) => Ok(by_hand),
-                            Err(e) => Err(e.to_string()),
+                            Err(e) => Err(Error::from(e)),
                         }
                     },
                     Message::ReportsNote,
@@ -182,7 +182,7 @@ impl App {
 
     pub(super) fn report_taken(&mut self, result: Shown<Box<Report>>) {
         if let Screen::Reports(screen) = &mut self.screen {
-            screen.report(result.map(|r| *r));
+            screen.report(result.map(|r| *r).map_err(|e| e.to_string()));
         }
     }
 
@@ -204,14 +204,14 @@ impl App {
             ),
         });
         if let Screen::Reports(screen) = &mut self.screen {
-            screen.cash_recorded(result);
+            screen.cash_recorded(result.map_err(|e| e.to_string()));
         }
     }
 
     /// A note for the Reports screen (the drawer opened, a report printed) or a refusal.
     pub(super) fn reports_note(&mut self, result: Shown<String>) {
         if let Screen::Reports(screen) = &mut self.screen {
-            screen.drawer(result);
+            screen.drawer(result.map_err(|e| e.to_string()));
         }
     }
 
@@ -222,7 +222,7 @@ impl App {
             self.window_store
                 .clone()
                 .run(move |s| s.record_void(whole_sale, amount, None, by)),
-            |r| Message::Recorded(r.map_err(|e| e.to_string())),
+            |r| Message::Recorded(r.map_err(Error::from)),
         )
     }
 
@@ -245,7 +245,7 @@ impl App {
                 )
                 .await
                 .map(|_| sale_id)
-                .map_err(|e| e.to_string())
+                .map_err(Error::from)
             },
             Message::Printed,
         )
@@ -256,14 +256,14 @@ impl App {
             tracing::warn!(error = %why, "the receipt did not print");
             self.notice = Some(self.i18n.t_args(
                 "print-failed",
-                &[("error", crate::ui::i18n::Arg::Str(&why))],
+                &[("error", crate::ui::i18n::Arg::Str(&why.to_string()))],
             ));
         }
     }
 
     pub(super) fn load_admin_cashiers(&mut self) -> Task<Message> {
         Task::perform(self.window_store.clone().run(|s| s.cashiers()), |r| {
-            Message::AdminCashiers(r.map_err(|e| e.to_string()))
+            Message::AdminCashiers(r.map_err(Error::from))
         })
     }
 
@@ -284,9 +284,7 @@ impl App {
                 prices: s.member_prices()?,
             })
         });
-        Task::perform(read, |r| {
-            Message::AdminMembers(r.map_err(|e| e.to_string()))
-        })
+        Task::perform(read, |r| Message::AdminMembers(r.map_err(Error::from)))
     }
 
     /// Saves the loyalty settings, exports a member's data (a JSON file beside the database,
@@ -294,7 +292,7 @@ impl App {
     pub(super) fn admin_members(&mut self, action: admin::MembersAction) -> Task<Message> {
         let store = self.window_store.clone();
         let done = |r: Result<String, crate::store::WindowStoreError>| {
-            Message::AdminMembersDone(r.map_err(|e| e.to_string()))
+            Message::AdminMembersDone(r.map_err(Error::from))
         };
         match action {
             admin::MembersAction::None | admin::MembersAction::Load(_) => Task::none(),
@@ -348,7 +346,7 @@ impl App {
         let by = self.cashier.as_ref().map(|c| c.id);
         let store = self.window_store.clone();
         let done = |r: Result<(), crate::store::WindowStoreError>| {
-            Message::AdminCashierSaved(r.map_err(|e| e.to_string()))
+            Message::AdminCashierSaved(r.map_err(Error::from))
         };
         match action {
             admin::CashierAction::None => Task::none(),
@@ -385,7 +383,7 @@ impl App {
         };
         let result = result.map(|on| (on, note(on)));
         if let Screen::Reports(screen) = &mut self.screen {
-            screen.training_set(result);
+            screen.training_set(result.map_err(|e| e.to_string()));
         }
     }
 }

@@ -30,7 +30,7 @@ impl App {
                 // Shown instead of the till's own QR for this payment; the next
                 // AwaitingCheckIn (next sale, Retry) brings the till's QR back.
                 tracing::info!(sale_id, relay_down, "pay screen: showing a one-time QR");
-                self.now_ms = now_ms();
+                self.now_ms = self.clock.now_ms();
                 if let Screen::Pay(pay) = &mut self.screen {
                     let one_time = pay::OneTime {
                         reference: reference.clone(),
@@ -47,15 +47,16 @@ impl App {
             EngineEvent::RelayStatus { status } => {
                 // Only a lost link counts (as in the engine): no relay at all is not "down".
                 let down = matches!(status, RelayStatus::Reconnecting { .. });
+                let now = self.clock.now_ms();
                 self.status.relay_down_since_ms = match (down, self.status.relay_down_since_ms) {
                     (false, _) => None,
-                    (true, since) => Some(since.unwrap_or_else(now_ms)),
+                    (true, since) => Some(since.unwrap_or(now)),
                 };
                 self.status.relay = Some(status);
             }
             EngineEvent::VippsStatus { status } => self.status.vipps = Some(status),
             EngineEvent::CustomerWaiting { expires_at_ms } => {
-                self.now_ms = now_ms();
+                self.now_ms = self.clock.now_ms();
                 self.customer_waiting_until = Some(expires_at_ms);
             }
             EngineEvent::AwaitingCheckIn {
