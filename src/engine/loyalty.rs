@@ -60,7 +60,7 @@ pub async fn invite<C: Borrow<Connection>>(
 ) -> Result<Enrolment, EnrolError> {
     let (enrolment, request) = begin(store, msisdn, sale_id)?;
     super::crash::point("enrolment_started");
-    let result = api.start(&request).await;
+    let result = start_login(api, &request).await;
     let stored = record_start(store, clock, enrolment.id, result)?;
     if stored.state == EnrolmentState::Pending {
         super::crash::point("enrolment_pending");
@@ -84,6 +84,21 @@ pub fn begin<C: Borrow<Connection>>(
         requested_expiry: None,
     };
     Ok((enrolment, request))
+}
+
+/// Start the login at Vipps, asking first whether the number is a Vipps MobilePay user at all
+/// (BRIEF §10.3): a number without one ends as `invalid_user` without a login being started.
+/// When user-exists itself fails (it is optional, and unconfirmed in the test environment),
+/// the login is started anyway; its own `invalid_user` still ends it.
+pub async fn start_login(api: &LoginApi, request: &StartLogin) -> Result<LoginStarted, LoginError> {
+    match api.user_exists(&request.msisdn).await {
+        Ok(false) => return Err(LoginError::InvalidUser),
+        Ok(true) => {}
+        Err(error) => {
+            tracing::debug!(%error, "user-exists failed; starting the login anyway");
+        }
+    }
+    api.start(request).await
 }
 
 /// Record what Vipps answered to the start: PENDING, or FAILED with its reason.

@@ -12,7 +12,10 @@ use crate::relay::store::{
     RetentionPolicy, SqliteStorage, Synchronous, TillIdentity, WebhookSecret, token_hash,
 };
 use crate::relay::watchdog::{self, Registrations, WatchdogConfig};
-use crate::relay::wire::{self, AckRequest, ClientMessage, PollResponse, ServerMessage, WireEvent};
+use crate::relay::wire::{
+    self, AckRequest, ClientMessage, LoginRegistered, LoginRegistration, PollResponse,
+    ServerMessage, WireEvent,
+};
 use crate::vipps::webhook::{self, VerifyError};
 use axum::Json;
 use axum::body::Bytes;
@@ -336,6 +339,8 @@ impl App {
                     ..
                 } => (UnroutedReason::UnknownTill, Some(till.as_str())),
                 RouteKey::Reference { till_id: None, .. } => (UnroutedReason::NoTillPrefix, None),
+                // Keyed per store only: the login key is no use to an operator's log.
+                RouteKey::Login(_) => (UnroutedReason::UnknownLogin, None),
                 RouteKey::None => (UnroutedReason::NotRoutable, None),
             },
         };
@@ -376,6 +381,11 @@ impl App {
                 msn,
                 event_id,
                 "event kept unrouted: the msn in its body is not the store of its URL (more like it are summarised every {every} s)"
+            ),
+            UnroutedReason::UnknownLogin => tracing::warn!(
+                msn,
+                event_id,
+                "login ping kept unrouted: no till has registered its login yet; it goes to the till that does (more like it are summarised every {every} s)"
             ),
             UnroutedReason::NotRoutable => tracing::warn!(
                 msn,
@@ -444,6 +454,7 @@ fn router(app: Arc<App>) -> axum::Router {
         .route(wire::STREAM_PATH, get(stream))
         .route(wire::POLL_PATH, get(poll))
         .route(wire::ACK_PATH, post(ack))
+        .route(wire::LOGIN_PATH, post(register_login))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(app)
@@ -1084,6 +1095,49 @@ async fn ack(
         }
         Err(e) => {
             tracing::error!(error = %e, "recording acknowledgements failed");
+            problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
+        }
+    }
+}
+
+/// `POST /v1/till/login`: the till started a merchant-initiated login; its ping goes to it.
+async fn register_login(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Json<LoginRegistration>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let till = match app.authenticate(&headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let Ok(Json(req)) = body else {
+        return problem(StatusCode::BAD_REQUEST, "expected {\"authReqId\": \"..\"}");
+    };
+    if req.auth_req_id.is_empty() || req.auth_req_id.len() > 512 {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "authReqId must be 1 to 512 characters",
+        );
+    }
+    let key = crate::relay::classify::login_key(&req.auth_req_id);
+    match app
+        .storage
+        .register_login(till.key, till.msn.clone(), key, app.now_ms())
+        .await
+    {
+        Ok(refiled) => {
+            if refiled > 0 {
+                tracing::info!(
+                    msn = till.msn,
+                    till_id = till.till_id,
+                    refiled,
+                    "login registered after its ping: the kept ping is delivered now"
+                );
+            }
+            Json(LoginRegistered { refiled }).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "registering a login failed");
             problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
         }
     }

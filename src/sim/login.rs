@@ -320,6 +320,7 @@ fn backchannel_inner(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Rep
             interval,
             last_poll: None,
             grant: None,
+            pinged: false,
         },
     );
     Ok(Reply::json(
@@ -371,9 +372,11 @@ fn token_inner(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Reply, Re
         return Err(unknown());
     }
     login.settle(now);
-    let too_soon = login
-        .last_poll
-        .is_some_and(|last| now.duration_since(last).unwrap_or_default() < login.interval);
+    let answers_ping = login.pinged && login.state == LoginState::Approved;
+    let too_soon = !answers_ping
+        && login
+            .last_poll
+            .is_some_and(|last| now.duration_since(last).unwrap_or_default() < login.interval);
     login.last_poll = Some(now);
     match login.state {
         LoginState::Pending | LoginState::Approved if too_soon => {
@@ -616,12 +619,25 @@ pub fn act(app: &App, auth_req_id: &str, grant: Option<Grant>) -> Result<Value, 
         }
         None => login.state = LoginState::Denied,
     }
+    let approved = login.state == LoginState::Approved;
+    let msn = login.msn.clone();
+    let subscribers = if approved {
+        state.subscribers(&msn, LOGIN_PING_EVENT)
+    } else {
+        Vec::new()
+    };
+    let login = state
+        .login
+        .logins
+        .get_mut(auth_req_id)
+        .ok_or(ActError::NotFound)?;
+    login.pinged = !subscribers.is_empty();
     let login = login.clone();
-    if login.state == LoginState::Approved {
+    if approved {
         let body = std::sync::Arc::new(
             serde_json::to_vec(&json!({"auth_req_id": login.auth_req_id})).unwrap_or_default(),
         );
-        for registration in state.subscribers(&login.msn, LOGIN_PING_EVENT) {
+        for registration in subscribers {
             let fate = lock(&app.faults).webhook_fate();
             app.deliverer.enqueue(Job {
                 registration,
