@@ -143,25 +143,35 @@ fn start_failure(e: &LoginError) -> EnrolmentFailure {
     }
 }
 
-/// The answer of one poll: the member's userinfo, a token that was taken but whose userinfo
-/// could not be read (the login is used up), or the token endpoint's error.
+/// The answer of one poll: the member's userinfo (its id_token validated), a token that was
+/// taken but whose userinfo could not be read (the login is used up), a token whose id_token
+/// did not validate, or the token endpoint's error.
 #[derive(Debug)]
 pub enum PollAnswer {
     Info(Box<UserInfo>),
     TokenUsedUp,
+    Unverified(LoginError),
     Failed(LoginError),
 }
 
-/// One poll of a login: the token, then at once userinfo.
+/// One poll of a login: the token, then at once userinfo, then the id_token's validation
+/// (signature from `jwks_uri`, issuer, audience, expiry, and the same `sub` as userinfo).
 pub async fn poll_once(api: &LoginApi, auth_req_id: &str) -> PollAnswer {
     match api.token(auth_req_id).await {
         Ok(tokens) => {
             super::crash::point("enrolment_token");
-            match api.userinfo(&tokens).await {
-                Ok(info) => PollAnswer::Info(Box::new(info)),
+            let info = match api.userinfo(&tokens).await {
+                Ok(info) => info,
                 Err(error) => {
                     tracing::warn!(%error, "userinfo failed");
-                    PollAnswer::TokenUsedUp
+                    return PollAnswer::TokenUsedUp;
+                }
+            };
+            match api.validate_id_token(&tokens, &info.sub).await {
+                Ok(_) => PollAnswer::Info(Box::new(info)),
+                Err(error) => {
+                    tracing::warn!(%error, "the login's id_token did not validate; no member stored");
+                    PollAnswer::Unverified(error)
                 }
             }
         }
@@ -240,6 +250,13 @@ pub fn record_poll<C: Borrow<Connection>>(
         }
         PollAnswer::TokenUsedUp => {
             return end(store, id, EnrolmentFailure::Interrupted).map(Next::Done);
+        }
+        // The login is used up either way; only a refused id_token says "unverified".
+        PollAnswer::Unverified(LoginError::IdToken(_)) => {
+            return end(store, id, EnrolmentFailure::Unverified).map(Next::Done);
+        }
+        PollAnswer::Unverified(_) => {
+            return end(store, id, EnrolmentFailure::Vipps).map(Next::Done);
         }
         PollAnswer::Failed(LoginError::AuthorizationPending) => *transient = 0,
         PollAnswer::Failed(LoginError::SlowDown) => {

@@ -23,6 +23,7 @@ use url::Url;
 
 use super::client::Client;
 use super::error::VippsError;
+use super::id_token::{self, IdClaims, IdTokenError, Jwks};
 use super::mask::{PhoneNumber, Secret};
 
 /// Path of the discovery document under the Vipps host.
@@ -90,6 +91,10 @@ pub enum LoginError {
         error: String,
         description: Option<String>,
     },
+    /// The approved login's `id_token` did not validate (signature, issuer, audience,
+    /// expiry, or its `sub` is not userinfo's): the login's answer cannot be trusted.
+    #[error("the login's id_token was refused: {0}")]
+    IdToken(#[from] IdTokenError),
     /// Transport, timeout, 5xx, an unreadable answer or bad input.
     #[error(transparent)]
     Vipps(#[from] VippsError),
@@ -326,6 +331,8 @@ pub struct LoginApi {
     client: Client,
     auth: LoginAuth,
     discovery: Arc<Mutex<Option<(Discovery, Instant)>>>,
+    /// The key set at `jwks_uri`, cached like discovery (read again for an unknown `kid`).
+    jwks: Arc<Mutex<Option<(Jwks, Instant)>>>,
 }
 
 impl fmt::Debug for LoginApi {
@@ -342,6 +349,7 @@ impl LoginApi {
             client,
             auth,
             discovery: Arc::new(Mutex::new(None)),
+            jwks: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -450,6 +458,69 @@ impl LoginApi {
             return Err(self.api_error(status, None, &bytes));
         }
         Ok(decode(status, &bytes)?)
+    }
+
+    /// The key set at the discovery document's `jwks_uri`: cached for an hour, read again
+    /// when `refresh` (a token names a key the cached set lacks: the keys may have rotated).
+    async fn jwks(&self, refresh: bool) -> Result<Jwks, LoginError> {
+        let mut cached = self.jwks.lock().await;
+        if !refresh
+            && let Some((keys, at)) = cached.as_ref()
+            && at.elapsed() < DISCOVERY_TTL
+        {
+            return Ok(keys.clone());
+        }
+        let url = self
+            .discovery()
+            .await?
+            .jwks_uri
+            .ok_or(IdTokenError::NoJwksUri)?;
+        let request = self
+            .client
+            .http()
+            .get(url)
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        let (status, bytes) = self.send("login.jwks", request).await?;
+        if !status.is_success() {
+            return Err(self.api_error(status, None, &bytes));
+        }
+        let keys: Jwks = decode(status, &bytes)?;
+        *cached = Some((keys.clone(), Instant::now()));
+        Ok(keys)
+    }
+
+    /// Validate an approved login's `id_token` (RS256 against `jwks_uri`, `iss`, `aud`,
+    /// `exp`) and that it is about the same user as userinfo (`sub`).
+    pub async fn validate_id_token(
+        &self,
+        tokens: &LoginTokens,
+        userinfo_sub: &str,
+    ) -> Result<IdClaims, LoginError> {
+        let token = tokens.id_token.as_ref().ok_or(IdTokenError::Missing)?;
+        let token = token.expose();
+        let kid = id_token::kid_of(token)?;
+        let mut keys = self.jwks(false).await?;
+        if !keys.has(kid.as_deref()) {
+            keys = self.jwks(true).await?;
+        }
+        let issuer = self.discovery().await?.issuer;
+        let now_s = self
+            .client
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let claims = id_token::validate(
+            token,
+            &keys,
+            &issuer,
+            &self.client.config().client_id,
+            now_s,
+        )?;
+        if claims.sub != userinfo_sub {
+            return Err(IdTokenError::Subject.into());
+        }
+        Ok(claims)
     }
 
     /// POST a form with client authentication and read a JSON answer or a login error.

@@ -145,6 +145,76 @@ async fn loyalty_an_approved_invitation_stores_the_member_with_consents() {
     );
 }
 
+/// The id_token is validated on approval (RS256 with the key at `jwks_uri`, issuer,
+/// audience, and the same `sub` as userinfo): one that fails ends the enrolment FAILED
+/// `unverified` and stores no member.
+#[tokio::test]
+async fn loyalty_an_id_token_that_does_not_validate_stores_no_member() {
+    use kasse::sim::{Faults, IdTokenFault};
+    let w = World::start(SimConfig::for_tests()).await;
+    let store = w.store();
+    let control = w.sim.control();
+    for (n, fault) in [
+        IdTokenFault::WrongKey,
+        IdTokenFault::Tampered,
+        IdTokenFault::WrongAudience,
+        IdTokenFault::Unsigned,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        control
+            .set_faults(&Faults {
+                id_token: Some(fault),
+                ..Faults::default()
+            })
+            .await
+            .unwrap();
+        let msisdn = PhoneNumber::parse(&format!("479000000{n}")).unwrap();
+        let e = loyalty::invite(&store, &w.api, &w.clock, &msisdn, None)
+            .await
+            .unwrap();
+        let waits = Rc::new(RefCell::new(Vec::new()));
+        let outcome = loyalty::follow(
+            &store,
+            &w.api,
+            &w.clock,
+            e.id,
+            w.sleeper(waits, Some((1, Action::Approve))),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            outcome,
+            EnrolOutcome::NotEnrolled(EnrolmentFailure::Unverified),
+            "{fault:?}"
+        );
+        let row = store.enrolment(e.id).unwrap().unwrap();
+        assert_eq!(row.state, EnrolmentState::Failed, "{fault:?}");
+        assert_eq!(row.failure, Some(EnrolmentFailure::Unverified), "{fault:?}");
+        assert_eq!(row.member_id, None, "{fault:?}");
+        assert_eq!(store.member_by_msisdn(&msisdn).unwrap(), None, "{fault:?}");
+    }
+    assert!(store.members(None).unwrap().is_empty());
+
+    // The same login with a sound id_token enrols (the key set is served at jwks_uri).
+    control.set_faults(&Faults::default()).await.unwrap();
+    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let outcome = loyalty::follow(
+        &store,
+        &w.api,
+        &w.clock,
+        e.id,
+        w.sleeper(waits, Some((1, Action::Approve))),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(outcome, EnrolOutcome::Member(_)), "{outcome:?}");
+}
+
 #[tokio::test]
 async fn loyalty_declined_and_expired_invitations_make_no_member() {
     let w = World::start(SimConfig::for_tests()).await;
