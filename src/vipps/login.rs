@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::client::Client;
+use super::client::{Answer, Client, sensitive};
 use super::error::VippsError;
 use super::id_token::{self, IdClaims, IdTokenError, Jwks};
 use super::mask::{PhoneNumber, Secret};
@@ -367,11 +367,11 @@ impl LoginApi {
             .http()
             .get(url)
             .header(ACCEPT, HeaderValue::from_static("application/json"));
-        let (status, bytes) = self.send("login.discovery", request).await?;
-        if !status.is_success() {
-            return Err(self.api_error(status, None, &bytes));
+        let answer = self.client.send_request("login.discovery", request).await?;
+        if !answer.status.is_success() {
+            return Err(self.api_error(&answer));
         }
-        let raw: RawDiscovery = decode(status, &bytes)?;
+        let raw: RawDiscovery = answer.decode()?;
         let doc = Discovery::from_raw(raw, &self.client.config().base_url)?;
         *cached = Some((doc.clone(), Instant::now()));
         Ok(doc)
@@ -450,14 +450,14 @@ impl LoginApi {
                 sensitive(&format!("Bearer {}", tokens.access_token.expose()))?,
             );
         let request = self.client.with_system_headers(request)?;
-        let (status, bytes) = self.send("login.userinfo", request).await?;
-        if status == StatusCode::UNAUTHORIZED {
+        let answer = self.client.send_request("login.userinfo", request).await?;
+        if answer.status == StatusCode::UNAUTHORIZED {
             return Err(LoginError::Unauthorized);
         }
-        if !status.is_success() {
-            return Err(self.api_error(status, None, &bytes));
+        if !answer.status.is_success() {
+            return Err(self.api_error(&answer));
         }
-        Ok(decode(status, &bytes)?)
+        Ok(answer.decode()?)
     }
 
     /// The key set at the discovery document's `jwks_uri`: cached for an hour, read again
@@ -480,11 +480,11 @@ impl LoginApi {
             .http()
             .get(url)
             .header(ACCEPT, HeaderValue::from_static("application/json"));
-        let (status, bytes) = self.send("login.jwks", request).await?;
-        if !status.is_success() {
-            return Err(self.api_error(status, None, &bytes));
+        let answer = self.client.send_request("login.jwks", request).await?;
+        if !answer.status.is_success() {
+            return Err(self.api_error(&answer));
         }
-        let keys: Jwks = decode(status, &bytes)?;
+        let keys: Jwks = answer.decode()?;
         *cached = Some((keys.clone(), Instant::now()));
         Ok(keys)
     }
@@ -558,61 +558,17 @@ impl LoginApi {
             .extend_pairs(fields.iter().map(|(k, v)| (*k, v.as_str())))
             .finish();
         let request = self.client.with_system_headers(request.body(body))?;
-        let started = Instant::now();
-        let response = request
-            .send()
-            .await
-            .map_err(|e| VippsError::from_reqwest(&e))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| VippsError::from_reqwest(&e))?;
-        tracing::debug!(
-            operation,
-            status = status.as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "vipps login call"
-        );
-        if status.is_success() {
-            return Ok(decode(status, &bytes)?);
+        let answer = self.client.send_request(operation, request).await?;
+        if answer.status.is_success() {
+            return Ok(answer.decode()?);
         }
-        Err(self.api_error(status, retry_after.as_deref(), &bytes))
-    }
-
-    async fn send(
-        &self,
-        operation: &'static str,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(StatusCode, Vec<u8>), LoginError> {
-        let started = Instant::now();
-        let response = request
-            .send()
-            .await
-            .map_err(|e| VippsError::from_reqwest(&e))?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| VippsError::from_reqwest(&e))?;
-        tracing::debug!(
-            operation,
-            status = status.as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "vipps login call"
-        );
-        Ok((status, bytes.to_vec()))
+        Err(self.api_error(&answer))
     }
 
     /// Classify a non-success answer.
-    fn api_error(&self, status: StatusCode, retry_after: Option<&str>, body: &[u8]) -> LoginError {
-        let generic =
-            || VippsError::from_response(status.as_u16(), retry_after, body, self.client.now());
+    fn api_error(&self, answer: &Answer) -> LoginError {
+        let status = answer.status;
+        let generic = || answer.error(self.client.now());
         if status == StatusCode::TOO_MANY_REQUESTS {
             return LoginError::TooManyLogins {
                 retry_after: generic().retry_after(),
@@ -621,7 +577,7 @@ impl LoginApi {
         if status.is_server_error() {
             return LoginError::Vipps(generic());
         }
-        let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let json: Value = serde_json::from_slice(&answer.bytes).unwrap_or(Value::Null);
         let text = |k: &str| json.get(k).and_then(Value::as_str).map(str::to_string);
         match text("error_code").as_deref() {
             Some("invalid_user") => return LoginError::InvalidUser,
@@ -647,20 +603,6 @@ impl LoginApi {
             },
         }
     }
-}
-
-fn decode<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T, VippsError> {
-    serde_json::from_slice(bytes).map_err(|e| VippsError::Decode {
-        status: status.as_u16(),
-        message: e.to_string(),
-    })
-}
-
-fn sensitive(value: &str) -> Result<HeaderValue, VippsError> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| VippsError::InvalidInput("value not allowed in an HTTP header".into()))?;
-    v.set_sensitive(true);
-    Ok(v)
 }
 
 #[cfg(test)]
