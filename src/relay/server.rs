@@ -574,6 +574,57 @@ fn signed_target(app: &App, uri: &Uri, headers: &HeaderMap) -> (String, String) 
     (host, path_and_query)
 }
 
+/// Whose webhook URL was called, for the log.
+#[derive(Debug, Clone, Copy)]
+enum Sender<'a> {
+    Store(&'a str),
+    Partner(&'a str),
+}
+
+/// The webhook's body, or the answer when it could not be read (one over the size limit is
+/// counted and logged).
+fn webhook_body(
+    app: &App,
+    sender: Sender<'_>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, Box<Response>> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            app.metrics.refused_before_filing(Refusal::TooLarge);
+            match sender {
+                Sender::Store(msn) => tracing::warn!(msn, "webhook body over the size limit"),
+                Sender::Partner(partner) => {
+                    tracing::warn!(partner, "partner webhook body over the size limit")
+                }
+            }
+        }
+        Box::new(rejection.into_response())
+    })
+}
+
+/// The registration whose secret verified the webhook, or the 401 to answer (counted and
+/// logged with the reason).
+fn authenticated(
+    app: &App,
+    sender: Sender<'_>,
+    verified: Result<String, VerifyError>,
+) -> Result<String, Box<Response>> {
+    verified.map_err(|e| {
+        let why = match e {
+            VerifyError::MissingHeader(_) => Refusal::MissingHeader,
+            _ => Refusal::BadSignature,
+        };
+        app.metrics.refused_before_filing(why);
+        match sender {
+            Sender::Store(msn) => tracing::warn!(msn, reason = %e, "webhook failed authentication"),
+            Sender::Partner(partner) => {
+                tracing::warn!(partner, reason = %e, "partner webhook failed authentication")
+            }
+        }
+        Box::new(problem(StatusCode::UNAUTHORIZED, &e.to_string()))
+    })
+}
+
 /// `POST /v1/webhooks/vipps/partner/{id}`: a partner's registration (made with partner keys,
 /// without MSN) delivers events of all its merchants here. Verified with the partner's
 /// secrets, then routed by the body's `msn` to one of the partner's stores and on as a
@@ -586,15 +637,10 @@ async fn ingest_partner(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let received_at_ms = app.now_ms();
-    let body = match body {
+    let sender = Sender::Partner(&partner);
+    let body = match webhook_body(&app, sender, body) {
         Ok(b) => b,
-        Err(rejection) => {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                app.metrics.refused_before_filing(Refusal::TooLarge);
-                tracing::warn!(partner, "partner webhook body over the size limit");
-            }
-            return rejection.into_response();
-        }
+        Err(answer) => return *answer,
     };
     let keys = match app.storage.partner(partner.clone()).await {
         Ok(Some(keys)) => keys,
@@ -609,17 +655,10 @@ async fn ingest_partner(
         }
     };
     let (host, path_and_query) = signed_target(&app, &uri, &headers);
-    let webhook_id = match verify_any(&keys.secrets, &headers, &path_and_query, &host, &body) {
+    let verified = verify_any(&keys.secrets, &headers, &path_and_query, &host, &body);
+    let webhook_id = match authenticated(&app, sender, verified) {
         Ok(id) => id,
-        Err(e) => {
-            let why = match e {
-                VerifyError::MissingHeader(_) => Refusal::MissingHeader,
-                _ => Refusal::BadSignature,
-            };
-            app.metrics.refused_before_filing(why);
-            tracing::warn!(partner, reason = %e, "partner webhook failed authentication");
-            return problem(StatusCode::UNAUTHORIZED, &e.to_string());
-        }
+        Err(answer) => return *answer,
     };
     let scope = Scope::Partner {
         id: &partner,
@@ -636,15 +675,9 @@ async fn ingest(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let received_at_ms = app.now_ms();
-    let body = match body {
+    let body = match webhook_body(&app, Sender::Store(&msn), body) {
         Ok(b) => b,
-        Err(rejection) => {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                app.metrics.refused_before_filing(Refusal::TooLarge);
-                tracing::warn!(msn, "webhook body over the size limit");
-            }
-            return rejection.into_response();
-        }
+        Err(answer) => return *answer,
     };
 
     let mut secrets = match app.secrets.cached(&msn, SECRETS_FRESH) {
@@ -675,17 +708,9 @@ async fn ingest(
             verified = verify_any(&current, &headers, &path_and_query, &host, &body);
         }
     }
-    let webhook_id = match verified {
+    let webhook_id = match authenticated(&app, Sender::Store(&msn), verified) {
         Ok(id) => id,
-        Err(e) => {
-            let why = match e {
-                VerifyError::MissingHeader(_) => Refusal::MissingHeader,
-                _ => Refusal::BadSignature,
-            };
-            app.metrics.refused_before_filing(why);
-            tracing::warn!(msn, reason = %e, "webhook failed authentication");
-            return problem(StatusCode::UNAUTHORIZED, &e.to_string());
-        }
+        Err(answer) => return *answer,
     };
 
     file(&app, Scope::Store(&msn), webhook_id, received_at_ms, body).await
