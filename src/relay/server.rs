@@ -739,6 +739,9 @@ async fn file(
         Scope::Store(msn) => (msn.to_string(), Hold::for_store(msn, &classified)),
         Scope::Partner { id, msns } => match &classified.msn {
             Some(m) if msns.contains(m) => (m.clone(), None),
+            // A login ping names no sales unit (BRIEF §10.6): filed under the partner, it goes
+            // to whichever of the partner's tills registered the login (storage decides).
+            None if kind == StoredKind::LoginPing => (format!("partner:{id}"), None),
             // Kept under the partner, not under the msn it names: the same event may also come
             // on that store's own registration and must not count as a duplicate there.
             _ => (format!("partner:{id}"), Some(Hold::UnknownMsn)),

@@ -2,7 +2,8 @@
 //! SQLite and on PostgreSQL: a till registers the logins it started (`POST /v1/till/login`)
 //! and each login's ping goes to that till only; a ping that comes before its registration
 //! (or without one) is kept unrouted, shown to operators, and delivered once the registration
-//! comes.
+//! comes. A ping on a partner URL (it names no store) goes to whichever of the partner's tills
+//! registered the login.
 
 use crate::relay_support::pg::PgCluster;
 use crate::relay_support::*;
@@ -135,4 +136,90 @@ async fn login_ping_routes_to_the_registering_till_postgres() {
         keys.iter()
             .all(|k| k.starts_with("login:") && !k.contains("auth-"))
     );
+}
+
+/// A partner's one URL: the ping names no store, so it goes to the partner's till that
+/// registered the login; one kept before its registration goes there once it comes.
+async fn partner_pings_go_to_the_registering_store(db: &Path) {
+    const PARTNER_SECRET: &str = "relay-login-partner-secret";
+    cli(db, &["partner", "add", "--id", "pos1", "--name", "POS"]);
+    cli(
+        db,
+        &[
+            "partner",
+            "secret",
+            "--id",
+            "pos1",
+            "--webhook-id",
+            "wh-p",
+            "--secret",
+            PARTNER_SECRET,
+        ],
+    );
+    for msn in ["111111", "222222"] {
+        cli(
+            db,
+            &[
+                "store",
+                "add",
+                "--msn",
+                msn,
+                "--name",
+                msn,
+                "--partner",
+                "pos1",
+            ],
+        );
+    }
+    let token_a = add_till(db, "111111", "t1", "qr-a");
+    let token_b = add_till(db, "222222", "t1", "qr-b");
+    let relay = Relay::start(db, "127.0.0.1:0", &[]).await;
+    let partner_url = relay
+        .base_url
+        .join("/v1/webhooks/vipps/partner/pos1")
+        .unwrap();
+    let config_a = client_config(&relay.base_url, &token_a, 0, Transport::Auto);
+    let config_b = client_config(&relay.base_url, &token_b, 0, Transport::Auto);
+    let mut till_a = RelayClient::connect(config_a.clone());
+    let mut till_b = RelayClient::connect(config_b.clone());
+    let http = reqwest::Client::new();
+    let post = async |id: &str| -> serde_json::Value {
+        let r = post_signed(&http, &partner_url, PARTNER_SECRET, &ping(id)).await;
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    };
+
+    // Store B's till registered login P: P's ping on the partner URL goes there.
+    LoginRegistrar::new(&config_b)
+        .unwrap()
+        .register("auth-P")
+        .await
+        .unwrap();
+    assert_eq!(post("auth-P").await["status"], "routed");
+    assert_eq!(next_ping(&mut till_b).await, "auth-P");
+
+    // Q's ping comes first: kept, then delivered to store A's till when it registers.
+    assert_eq!(post("auth-Q").await["status"], "unrouted");
+    let refiled = LoginRegistrar::new(&config_a)
+        .unwrap()
+        .register("auth-Q")
+        .await
+        .unwrap();
+    assert_eq!(refiled, 1);
+    assert_eq!(next_ping(&mut till_a).await, "auth-Q");
+    relay.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_ping_on_a_partner_url_sqlite() {
+    let (_dir, db) = temp_db();
+    partner_pings_go_to_the_registering_store(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_ping_on_a_partner_url_postgres() {
+    let Some(pg) = PgCluster::start("login_ping_on_a_partner_url_postgres") else {
+        return;
+    };
+    partner_pings_go_to_the_registering_store(pg.db()).await;
 }

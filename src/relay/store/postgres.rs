@@ -390,10 +390,12 @@ async fn lock_till(
         ),
         RouteKey::Login(key) => {
             // Filing a ping and registering its login are serialised (see `lock_login`).
-            lock_login(c, msn, key).await?;
+            lock_login(c, key).await?;
             (
-                "SELECT t.pk, t.till_id FROM login_routes l JOIN tills t ON t.pk = l.till_pk
-                 WHERE l.msn = $1 AND l.login_key = $2 AND t.revoked_at_ms IS NULL
+                "SELECT t.pk, t.till_id FROM login_routes l
+                 JOIN tills t ON t.pk = l.till_pk JOIN stores s ON s.msn = l.msn
+                 WHERE l.login_key = $2 AND t.revoked_at_ms IS NULL
+                   AND (l.msn = $1 OR 'partner:' || s.partner_id = $1)
                  FOR UPDATE OF t",
                 key.as_str(),
             )
@@ -406,16 +408,13 @@ async fn lock_till(
         .map(|r| (r.get(0), r.get(1))))
 }
 
-/// Serialise, until commit, everything done with one login: a ping filed on one instance
+/// Serialise, until commit, everything done with one login (keyed on the login alone, so a
+/// ping on a partner URL and a store's registration meet too): a ping filed on one instance
 /// and the login's registration on another must not both miss each other (the ping finding
 /// no registration, the registration no kept ping).
-async fn lock_login(
-    c: &impl GenericClient,
-    msn: &str,
-    key: &str,
-) -> Result<(), tokio_postgres::Error> {
+async fn lock_login(c: &impl GenericClient, key: &str) -> Result<(), tokio_postgres::Error> {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{msn} {key}").as_bytes());
+    let digest = Sha256::digest(key.as_bytes());
     let mut b = [0u8; 8];
     b.copy_from_slice(&digest[..8]);
     let lock = i64::from_be_bytes(b);
@@ -815,7 +814,7 @@ impl RelayStorage for PgStorage {
         async move {
             let mut client = pool.get().await?;
             let tx = client.transaction().await?;
-            lock_login(&tx, &msn, &key).await?;
+            lock_login(&tx, &key).await?;
             tx.execute(
                 "INSERT INTO login_routes (msn, login_key, till_pk, created_at_ms)
                  VALUES ($1, $2, $3, $4)
@@ -829,7 +828,9 @@ impl RelayStorage for PgStorage {
             let kept = tx
                 .query(
                     "SELECT id, webhook_id, received_at_ms, body FROM events
-                     WHERE msn = $1 AND route_key = $2 AND kind = 'login_ping'
+                     WHERE (msn = $1
+                            OR msn = (SELECT 'partner:' || partner_id FROM stores WHERE msn = $1))
+                       AND route_key = $2 AND kind = 'login_ping'
                        AND status = 'unrouted' AND accepted AND replayed_as IS NULL
                      ORDER BY id FOR UPDATE",
                     &[&msn, &key],

@@ -1023,22 +1023,26 @@ fn active_till(
         .optional()
 }
 
-/// The active till that registered the login with this key.
+/// The active till that registered the login with this key, in store `msn`, or in any store
+/// of the partner when `msn` is `partner:<id>` (a ping on a partner URL names no store).
 fn login_till(
     conn: &Connection,
     msn: &str,
     key: &str,
 ) -> Result<Option<(TillKey, String)>, rusqlite::Error> {
     conn.prepare_cached(
-        "SELECT t.pk, t.till_id FROM login_routes l JOIN tills t ON t.pk = l.till_pk
-         WHERE l.msn = ?1 AND l.login_key = ?2 AND t.revoked_at_ms IS NULL",
+        "SELECT t.pk, t.till_id FROM login_routes l
+         JOIN tills t ON t.pk = l.till_pk JOIN stores s ON s.msn = l.msn
+         WHERE l.login_key = ?2 AND t.revoked_at_ms IS NULL
+           AND (l.msn = ?1 OR 'partner:' || s.partner_id = ?1)",
     )?
     .query_row(params![msn, key], |r| Ok((r.get(0)?, r.get(1)?)))
     .optional()
 }
 
-/// Register a login for a till, and file again for it the pings of that login kept unrouted
-/// (each as a new event, so the till's cursor sees it; the kept row points at it).
+/// Register a login for a till, and file again for it the pings of that login kept unrouted,
+/// on the store's URL or its partner's (each as a new event, so the till's cursor sees it;
+/// the kept row points at it).
 fn register_login_in(
     conn: &Connection,
     till: TillKey,
@@ -1057,7 +1061,8 @@ fn register_login_in(
     let kept: Vec<Kept> = conn
         .prepare_cached(
             "SELECT id, webhook_id, received_at_ms, body FROM events
-             WHERE msn = ?1 AND route_key = ?2 AND kind = 'login_ping' AND status = 'unrouted'
+             WHERE msn IN (?1, (SELECT 'partner:' || partner_id FROM stores WHERE msn = ?1))
+               AND route_key = ?2 AND kind = 'login_ping' AND status = 'unrouted'
                AND accepted = 1 AND replayed_as IS NULL
              ORDER BY id",
         )?
