@@ -19,6 +19,9 @@ use crate::core::loyalty::masked_number;
 use crate::store::{Store, system_clock};
 use crate::vipps::{LoginApi, LoginAuth, LoginError, LoginStarted, PhoneNumber};
 
+/// Tries to register a login with the relay (0.5, 1, 2, 4 s apart).
+const REGISTER_ATTEMPTS: u32 = 5;
+
 fn db_error(e: loyalty::EnrolError) -> DbError {
     DbError::Store(e.0)
 }
@@ -234,12 +237,27 @@ impl Till {
             return;
         };
         self.invitations.spawn(async move {
-            match registrar.register(&auth_req_id).await {
-                Ok(refiled) => tracing::debug!(refiled, "login registered with the relay"),
-                Err(error) => tracing::warn!(
-                    %error,
-                    "registering the login with the relay failed; polling at the interval"
-                ),
+            // A few tries while the relay is unreachable or busy; the login lives minutes.
+            let mut delay = Duration::from_millis(500);
+            for attempt in 1..=REGISTER_ATTEMPTS {
+                match registrar.register(&auth_req_id).await {
+                    Ok(refiled) => {
+                        tracing::debug!(refiled, "login registered with the relay");
+                        return;
+                    }
+                    Err(error) if attempt < REGISTER_ATTEMPTS && error.is_retryable() => {
+                        tracing::debug!(%error, attempt, "registering the login failed; trying again");
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                    }
+                    Err(error) => {
+                        tracing::warn!(
+                            %error,
+                            "registering the login with the relay failed; polling at the interval"
+                        );
+                        return;
+                    }
+                }
             }
         });
     }

@@ -131,12 +131,20 @@ impl std::fmt::Debug for LoginPing {
 /// Why a login could not be registered with the relay.
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterLoginError {
-    #[error("relay URL: {0}")]
-    Url(String),
     #[error("relay unreachable: {0}")]
     Unreachable(String),
     #[error("relay answered {0}")]
     Status(u16),
+}
+
+impl RegisterLoginError {
+    /// Whether trying again may help (the relay unreachable, or answering 5xx or 429).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RegisterLoginError::Unreachable(_) => true,
+            RegisterLoginError::Status(s) => *s >= 500 || *s == 429,
+        }
+    }
 }
 
 /// Registers merchant-initiated logins with the relay (`POST /v1/till/login`), so each
