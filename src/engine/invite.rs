@@ -40,7 +40,6 @@ pub(super) enum LoginMsg {
 }
 
 /// The engine's side of invitations.
-#[derive(Debug)]
 pub(super) struct Invitations {
     tx: mpsc::UnboundedSender<LoginMsg>,
     pub(super) rx: mpsc::UnboundedReceiver<LoginMsg>,
@@ -59,6 +58,17 @@ impl Invitations {
     fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
         self.tasks.retain(|t| !t.is_finished());
         self.tasks.push(tokio::spawn(task).abort_handle());
+    }
+}
+
+/// Never prints an `auth_req_id`.
+impl std::fmt::Debug for Invitations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invitations")
+            .field("transient", &self.transient)
+            .field("tasks", &self.tasks.len())
+            .field("followed_logins", &self.logins.len())
+            .finish_non_exhaustive()
     }
 }
 
