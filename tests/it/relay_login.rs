@@ -70,8 +70,21 @@ async fn pings_go_to_the_till_that_registered_the_login(db: &Path) {
     let again = post_ping(&relay, "auth-B-1c2d").await;
     assert_eq!(again["duplicate"], true, "{again}");
 
+    let http = reqwest::Client::new();
+    let unrouted = async || {
+        metric(&http, &relay.base_url, "kasse_relay_unrouted_events")
+            .await
+            .unwrap()
+    };
+    assert_eq!(unrouted().await, 1.0);
+
     // Till 2 registers login B afterwards: the kept ping is filed again for till 2 only.
     assert_eq!(logins2.register("auth-B-1c2d").await.unwrap(), 1);
+    assert_eq!(
+        unrouted().await,
+        0.0,
+        "filed again: no longer waiting for anyone"
+    );
     assert_eq!(next_ping(&mut till2).await, "auth-B-1c2d");
     // Registering again files nothing twice.
     assert_eq!(logins2.register("auth-B-1c2d").await.unwrap(), 0);

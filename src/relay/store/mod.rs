@@ -281,6 +281,7 @@ pub(super) fn unrouted_reason(route: &crate::relay::classify::RouteKey) -> &'sta
 /// Counts for `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StorageCounts {
+    /// Kept unrouted and not filed again since (by a replay or a login's registration).
     pub unrouted: u64,
     /// Routed, still actionable, not yet acknowledged.
     pub pending: u64,

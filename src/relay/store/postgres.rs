@@ -928,7 +928,10 @@ impl RelayStorage for PgStorage {
         async move {
             let client = pool.get().await?;
             let unrouted: i64 = client
-                .query_one("SELECT count(*) FROM events WHERE status = 'unrouted'", &[])
+                .query_one(
+                    "SELECT count(*) FROM events WHERE status = 'unrouted' AND replayed_as IS NULL",
+                    &[],
+                )
                 .await?
                 .get(0);
             let row = client

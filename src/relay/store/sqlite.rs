@@ -500,7 +500,9 @@ impl RelayStorage for SqliteStorage {
     fn counts(&self, now_ms: i64) -> BoxFuture<'static, Result<StorageCounts, RelayStoreError>> {
         self.read(move |conn| {
             let unrouted: i64 = conn
-                .prepare_cached("SELECT count(*) FROM events WHERE status = 'unrouted'")?
+                .prepare_cached(
+                    "SELECT count(*) FROM events WHERE status = 'unrouted' AND replayed_as IS NULL",
+                )?
                 .query_row([], |r| r.get(0))?;
             let (pending, oldest): (i64, Option<i64>) = conn
                 .prepare_cached(
