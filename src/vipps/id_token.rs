@@ -209,6 +209,83 @@ pub fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rsa::traits::PublicKeyParts;
+
+    fn enc(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn key() -> rsa::PrivateKey {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        rsa::PrivateKey::from_pkcs1_pem(include_str!("../sim/keys/login-signing.pem")).unwrap()
+    }
+
+    fn jwks(key: &rsa::PrivateKey, kid: &str) -> Jwks {
+        Jwks {
+            keys: vec![Jwk {
+                kty: "RSA".into(),
+                kid: Some(kid.into()),
+                alg: Some("RS256".into()),
+                key_use: Some("sig".into()),
+                n: Some(enc(&key.n_bytes())),
+                e: Some(enc(&key.e_bytes())),
+            }],
+        }
+    }
+
+    fn signed(key: &rsa::PrivateKey, kid: &str, claims: Value) -> String {
+        let header = enc(serde_json::json!({"alg": "RS256", "kid": kid})
+            .to_string()
+            .as_bytes());
+        let input = format!("{header}.{}", enc(claims.to_string().as_bytes()));
+        let sig = key.pkcs1v15_sign::<sha2::Sha256>(input.as_bytes()).unwrap();
+        format!("{input}.{}", enc(&sig))
+    }
+
+    #[test]
+    fn issuer_audience_expiry_and_key_are_each_checked() {
+        let key = key();
+        let keys = jwks(&key, "k1");
+        let claims = |aud: Value, exp: i64| serde_json::json!({"iss": "https://x/", "aud": aud, "sub": "s-1", "exp": exp, "msn": "1"});
+        let now = 1_000_000;
+        let ok = signed(&key, "k1", claims("client".into(), now + 10));
+        let c = validate(&ok, &keys, "https://x/", "client", now).unwrap();
+        assert_eq!((c.sub.as_str(), c.msn.as_deref()), ("s-1", Some("1")));
+        assert!(!format!("{c:?}").contains("s-1"), "Debug hides the sub");
+        // An audience list naming us is fine; expiry has a minute's leeway.
+        let list = signed(
+            &key,
+            "k1",
+            claims(serde_json::json!(["a", "client"]), now - 30),
+        );
+        assert!(validate(&list, &keys, "https://x/", "client", now).is_ok());
+        assert_eq!(
+            validate(&ok, &keys, "https://y/", "client", now),
+            Err(IdTokenError::Issuer)
+        );
+        assert_eq!(
+            validate(&ok, &keys, "https://x/", "other", now),
+            Err(IdTokenError::Audience)
+        );
+        let old = signed(&key, "k1", claims("client".into(), now - EXP_LEEWAY_S));
+        assert_eq!(
+            validate(&old, &keys, "https://x/", "client", now),
+            Err(IdTokenError::Expired)
+        );
+        let other_kid = signed(&key, "k2", claims("client".into(), now + 10));
+        assert_eq!(
+            validate(&other_kid, &keys, "https://x/", "client", now),
+            Err(IdTokenError::UnknownKey)
+        );
+        assert_eq!(kid_of(&other_kid).unwrap().as_deref(), Some("k2"));
+        // One byte of the claims changed: the signature no longer fits.
+        let mut parts: Vec<String> = ok.split('.').map(str::to_string).collect();
+        parts[1] = enc(claims("client".into(), now + 99).to_string().as_bytes());
+        assert_eq!(
+            validate(&parts.join("."), &keys, "https://x/", "client", now),
+            Err(IdTokenError::BadSignature)
+        );
+    }
 
     #[test]
     fn unsigned_and_malformed_tokens_are_refused_before_any_key_is_used() {
