@@ -391,6 +391,7 @@ loyalty-expired = Invitationen udløb. Salget fortsætter.
 loyalty-invalid-user = Dette nummer kan ikke blive medlem med Vipps (ingen bruger, eller under 15). Salget fortsætter.
 loyalty-old-app = Kundens app er for gammel til at blive medlem. Salget fortsætter.
 loyalty-in-progress = En invitation venter allerede i kundens app. Prøv igen om et par minutter.
+loyalty-unverified = Svaret fra Vipps kunne ikke bekræftes, så medlemskabet blev ikke gemt. Inviter igen.
 loyalty-failed = Invitationen kunne ikke gennemføres. Inviter igen, eller fortsæt salget.
 
 # Loyalty (Admin)

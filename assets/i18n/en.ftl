@@ -391,6 +391,7 @@ loyalty-expired = The invitation expired. The sale goes on.
 loyalty-invalid-user = This number cannot join with Vipps (no user, or under 15). The sale goes on.
 loyalty-old-app = The customer's app is too old to join. The sale goes on.
 loyalty-in-progress = An invitation is already waiting in the customer's app. Try again in a few minutes.
+loyalty-unverified = Vipps' answer could not be verified, so no membership was stored. Invite again.
 loyalty-failed = The invitation could not be completed. Invite again, or go on with the sale.
 
 # Loyalty (Admin)

@@ -391,6 +391,7 @@ loyalty-expired = Kutsu vanheni. Myynti jatkuu.
 loyalty-invalid-user = Tällä numerolla ei voi liittyä Vippsin kautta (ei käyttäjää tai alle 15-vuotias). Myynti jatkuu.
 loyalty-old-app = Asiakkaan sovellus on liian vanha liittymiseen. Myynti jatkuu.
 loyalty-in-progress = Kutsu odottaa jo asiakkaan sovelluksessa. Yritä uudelleen muutaman minuutin päästä.
+loyalty-unverified = Vippsin vastausta ei voitu varmentaa, joten jäsenyyttä ei tallennettu. Kutsu uudelleen.
 loyalty-failed = Kutsua ei voitu viedä loppuun. Kutsu uudelleen tai jatka myyntiä.
 
 # Loyalty (Admin)

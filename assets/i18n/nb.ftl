@@ -391,6 +391,7 @@ loyalty-expired = Invitasjonen gikk ut. Salget fortsetter.
 loyalty-invalid-user = Dette nummeret kan ikke bli medlem med Vipps (ingen bruker, eller under 15). Salget fortsetter.
 loyalty-old-app = Kundens app er for gammel til å bli medlem. Salget fortsetter.
 loyalty-in-progress = En invitasjon venter allerede i kundens app. Prøv igjen om noen minutter.
+loyalty-unverified = Svaret fra Vipps kunne ikke bekreftes, så medlemskapet ble ikke lagret. Inviter på nytt.
 loyalty-failed = Invitasjonen kunne ikke fullføres. Inviter på nytt, eller fortsett salget.
 
 # Loyalty (Admin)

@@ -273,17 +273,17 @@ struct VippsArgs {
 
 #[derive(Subcommand)]
 enum WebhooksCommand {
-    /// Register <public-url>/v1/webhooks/vipps/<msn> at Vipps for the check-in and
-    /// ePayment events, and store the returned id and secret.
+    /// Register <public-url>/v1/webhooks/vipps/<msn> at Vipps for the check-in, the
+    /// ePayment events and the login ping, and store the returned id and secret.
     Register {
         #[command(flatten)]
         vipps: VippsArgs,
         /// The relay's public base URL (what Vipps calls).
         #[arg(long, env = "KASSE_RELAY_PUBLIC_URL")]
         public_url: url::Url,
-        /// Events to register (repeatable); default: user.checked-in.v1 and the
+        /// Events to register (repeatable); default: user.checked-in.v1, the
         /// authorized, aborted, expired, terminated, captured, cancelled and refunded
-        /// ePayment events.
+        /// ePayment events, and login.merchant-initiated.ping.v1.
         #[arg(long = "event")]
         events: Vec<String>,
         /// Delete registrations for the same URL first (only one user.checked-in.v1

@@ -82,6 +82,9 @@ pub enum EnrolmentFailure {
     Vipps,
     /// The till stopped while starting the login or after the approval was used: invite again.
     Interrupted,
+    /// The approved login's `id_token` did not validate (signature, issuer, audience, expiry,
+    /// or another user than userinfo's): nothing from it was stored.
+    Unverified,
 }
 
 impl EnrolmentFailure {
@@ -94,6 +97,7 @@ impl EnrolmentFailure {
             EnrolmentFailure::AlreadyInProgress => "already_in_progress",
             EnrolmentFailure::Vipps => "vipps",
             EnrolmentFailure::Interrupted => "interrupted",
+            EnrolmentFailure::Unverified => "unverified",
         }
     }
 
@@ -107,6 +111,7 @@ impl EnrolmentFailure {
             AlreadyInProgress,
             Vipps,
             Interrupted,
+            Unverified,
         ]
         .into_iter()
         .find(|f| f.as_str() == text)

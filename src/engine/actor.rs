@@ -531,6 +531,7 @@ impl Till {
                 self.active_reference.as_deref() == Some(ev.reference.as_str())
                     && ev.name == vipps::models::PaymentEventName::Authorized
             }
+            LinkEvent::LoginPing(_) => false,
         }
     }
 
@@ -647,7 +648,17 @@ impl Till {
                     }))
                 })
                 .inspect(|_| crash::point("payment_event_stored")),
+            // Loyalty is not journalled: only the cursor moves. The enrolment itself is
+            // followed from its own rows, so a ping lost in a crash costs only the wait for
+            // the next poll.
+            LinkEvent::LoginPing(_) => commit(&mut |c| {
+                es::set_relay_cursor(c, seq)?;
+                Ok(None)
+            }),
         };
+        if let (Ok(_), LinkEvent::LoginPing(ping)) = (&result, &event) {
+            self.login_pinged(&ping.auth_req_id);
+        }
         match result {
             Ok(input) => {
                 if relaxed {

@@ -18,6 +18,9 @@ use super::loyalty::{self, EnrolOutcome, Next, PollAnswer};
 use crate::core::loyalty::masked_number;
 use crate::vipps::{LoginApi, LoginAuth, LoginError, LoginStarted, PhoneNumber};
 
+/// Tries to register a login with the relay (0.5, 1, 2, 4 s apart).
+const REGISTER_ATTEMPTS: u32 = 5;
+
 fn db_error(e: loyalty::EnrolError) -> DbError {
     DbError::Store(e.0)
 }
@@ -36,7 +39,6 @@ pub(super) enum LoginMsg {
 }
 
 /// The engine's side of invitations.
-#[derive(Debug)]
 pub(super) struct Invitations {
     tx: mpsc::UnboundedSender<LoginMsg>,
     pub(super) rx: mpsc::UnboundedReceiver<LoginMsg>,
@@ -45,12 +47,27 @@ pub(super) struct Invitations {
     /// The running Vipps calls: aborted when the engine stops, so a stopped engine never takes
     /// a login's one token exchange away from the next one.
     tasks: Vec<tokio::task::AbortHandle>,
+    /// Per open enrolment: wakes its waiting poll at once (the login's ping came).
+    wakers: std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Notify>>,
+    /// Which enrolment follows which login (`auth_req_id`), for the ping.
+    logins: std::collections::HashMap<String, i64>,
 }
 
 impl Invitations {
     fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
         self.tasks.retain(|t| !t.is_finished());
         self.tasks.push(tokio::spawn(task).abort_handle());
+    }
+}
+
+/// Never prints an `auth_req_id`.
+impl std::fmt::Debug for Invitations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invitations")
+            .field("transient", &self.transient)
+            .field("tasks", &self.tasks.len())
+            .field("followed_logins", &self.logins.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,6 +87,8 @@ impl Default for Invitations {
             rx,
             transient: Default::default(),
             tasks: Vec::new(),
+            wakers: Default::default(),
+            logins: Default::default(),
         }
     }
 }
@@ -129,7 +148,7 @@ impl Till {
         let tx = self.invitations.tx.clone();
         let id = enrolment.id;
         self.invitations.spawn(async move {
-            let result = api.start(&request).await;
+            let result = loyalty::start_login(&api, &request).await;
             let _ = tx.send(LoginMsg::Started { id, result });
         });
     }
@@ -145,6 +164,9 @@ impl Till {
                 match stored {
                     Ok(e) if e.state == crate::core::loyalty::EnrolmentState::Pending => {
                         super::crash::point("enrolment_pending");
+                        if let Some(auth_req_id) = &e.auth_req_id {
+                            self.register_login(auth_req_id.clone());
+                        }
                         self.emit(EngineEvent::InvitePending {
                             enrolment_id: id,
                             binding_message: e.binding_message.clone(),
@@ -175,6 +197,8 @@ impl Till {
                     super::crash::point("enrolment_approved");
                 }
                 self.invitations.transient.remove(&id);
+                self.invitations.wakers.remove(&id);
+                self.invitations.logins.retain(|_, e| *e != id);
                 self.tell_outcome(id, outcome);
             }
             Err(e) => self.storage_failed(&e),
@@ -187,16 +211,69 @@ impl Till {
             .tx(|c| loyalty::next(c, &clock, id).map_err(db_error))
     }
 
+    /// Poll the login after `wait`, or at once when its ping comes first ([`Self::login_pinged`]).
     fn schedule_poll(&mut self, id: i64, wait: Duration, auth_req_id: String) {
         let Some(api) = self.login_api() else {
             return;
         };
         let tx = self.invitations.tx.clone();
+        let wake = self.invitations.wakers.entry(id).or_default().clone();
+        self.invitations.logins.insert(auth_req_id.clone(), id);
         self.invitations.spawn(async move {
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = wake.notified() => {
+                    tracing::debug!(enrolment = id, "login ping: polling now");
+                }
+            }
             let answer = loyalty::poll_once(&api, &auth_req_id).await;
             let _ = tx.send(LoginMsg::Polled { id, answer });
         });
+    }
+
+    /// Tell the relay that this till follows the login, so its ping comes here (BRIEF §10.6).
+    /// Best effort: without the ping the login is polled at its interval all the same.
+    fn register_login(&mut self, auth_req_id: String) {
+        let Some(registrar) = self.link.as_ref().and_then(|l| l.registrar()) else {
+            return;
+        };
+        self.invitations.spawn(async move {
+            // A few tries while the relay is unreachable or busy; the login lives minutes.
+            let mut delay = Duration::from_millis(500);
+            for attempt in 1..=REGISTER_ATTEMPTS {
+                match registrar.register(&auth_req_id).await {
+                    Ok(refiled) => {
+                        tracing::debug!(refiled, "login registered with the relay");
+                        return;
+                    }
+                    Err(error) if attempt < REGISTER_ATTEMPTS && error.is_retryable() => {
+                        tracing::debug!(%error, attempt, "registering the login failed; trying again");
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                    }
+                    Err(error) => {
+                        tracing::warn!(
+                            %error,
+                            "registering the login with the relay failed; polling at the interval"
+                        );
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    /// The customer acted on a login (its ping came through the relay): poll it at once. A
+    /// poll already under way is followed at once by another; a ping for a login this till
+    /// no longer follows is ignored.
+    pub(super) fn login_pinged(&mut self, auth_req_id: &str) {
+        let Some(id) = self.invitations.logins.get(auth_req_id).copied() else {
+            tracing::debug!("login ping for no open enrolment here; ignored");
+            return;
+        };
+        if let Some(wake) = self.invitations.wakers.get(&id) {
+            wake.notify_one();
+        }
     }
 
     fn tell_outcome(&mut self, id: i64, outcome: EnrolOutcome) {

@@ -1,7 +1,7 @@
 //! The engine's side of the relay connection: deliveries and status changes as one stream.
 
 use crate::relay::client::{
-    ConnectionStatus, Delivery, RelayClient, RelayClientConfig, RelayEvent,
+    ConnectionStatus, Delivery, LoginRegistrar, RelayClient, RelayClientConfig, RelayEvent,
 };
 use crate::vipps::models::{CheckedInEvent, EpaymentWebhookEvent};
 
@@ -12,6 +12,8 @@ use super::api::RelayStatus;
 pub enum LinkEvent {
     CheckedIn(CheckedInEvent),
     Payment(EpaymentWebhookEvent),
+    /// The customer acted on the login with this `auth_req_id` (never logged).
+    LoginPing(crate::relay::client::LoginPing),
 }
 
 /// What the link yields.
@@ -30,16 +32,33 @@ pub enum LinkMsg {
 pub struct RelayLink {
     client: RelayClient,
     status: tokio::sync::watch::Receiver<ConnectionStatus>,
+    registrar: Option<LoginRegistrar>,
 }
 
 impl RelayLink {
     /// Starts connecting to `url` with the till token, resuming after `cursor`.
     pub fn connect(url: &str, till_token: &str, cursor: u64) -> Result<RelayLink, String> {
         let url = url::Url::parse(url).map_err(|e| format!("relay URL: {e}"))?;
-        let client =
-            RelayClient::connect(RelayClientConfig::new(url, till_token.to_string(), cursor));
+        let config = RelayClientConfig::new(url, till_token.to_string(), cursor);
+        let registrar = match LoginRegistrar::new(&config) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(error = %e, "login pings through the relay unavailable; polling only");
+                None
+            }
+        };
+        let client = RelayClient::connect(config);
         let status = client.status();
-        Ok(RelayLink { client, status })
+        Ok(RelayLink {
+            client,
+            status,
+            registrar,
+        })
+    }
+
+    /// Registers logins with the relay so their pings come to this till.
+    pub fn registrar(&self) -> Option<LoginRegistrar> {
+        self.registrar.clone()
     }
 
     /// The next delivery or status change; `None` when the client task ended.
@@ -74,6 +93,7 @@ fn delivery(d: Delivery) -> LinkMsg {
         event: match d.event {
             RelayEvent::CheckedIn(e) => LinkEvent::CheckedIn(e),
             RelayEvent::Payment(e) => LinkEvent::Payment(e),
+            RelayEvent::LoginPing(p) => LinkEvent::LoginPing(p),
         },
         relay_received_at_ns: i64::try_from(d.received_at.unix_timestamp_nanos()).ok(),
     }

@@ -60,7 +60,7 @@ pub async fn invite<C: Borrow<Connection>>(
 ) -> Result<Enrolment, EnrolError> {
     let (enrolment, request) = begin(store, msisdn, sale_id)?;
     super::crash::point("enrolment_started");
-    let result = api.start(&request).await;
+    let result = start_login(api, &request).await;
     let stored = record_start(store, clock, enrolment.id, result)?;
     if stored.state == EnrolmentState::Pending {
         super::crash::point("enrolment_pending");
@@ -84,6 +84,21 @@ pub fn begin<C: Borrow<Connection>>(
         requested_expiry: None,
     };
     Ok((enrolment, request))
+}
+
+/// Start the login at Vipps, asking first whether the number is a Vipps MobilePay user at all
+/// (BRIEF §10.3): a number without one ends as `invalid_user` without a login being started.
+/// When user-exists itself fails (it is optional, and unconfirmed in the test environment),
+/// the login is started anyway; its own `invalid_user` still ends it.
+pub async fn start_login(api: &LoginApi, request: &StartLogin) -> Result<LoginStarted, LoginError> {
+    match api.user_exists(&request.msisdn).await {
+        Ok(false) => return Err(LoginError::InvalidUser),
+        Ok(true) => {}
+        Err(error) => {
+            tracing::debug!(%error, "user-exists failed; starting the login anyway");
+        }
+    }
+    api.start(request).await
 }
 
 /// Record what Vipps answered to the start: PENDING, or FAILED with its reason.
@@ -128,25 +143,35 @@ fn start_failure(e: &LoginError) -> EnrolmentFailure {
     }
 }
 
-/// The answer of one poll: the member's userinfo, a token that was taken but whose userinfo
-/// could not be read (the login is used up), or the token endpoint's error.
+/// The answer of one poll: the member's userinfo (its id_token validated), a token that was
+/// taken but whose userinfo could not be read (the login is used up), a token whose id_token
+/// did not validate, or the token endpoint's error.
 #[derive(Debug)]
 pub enum PollAnswer {
     Info(Box<UserInfo>),
     TokenUsedUp,
+    Unverified(LoginError),
     Failed(LoginError),
 }
 
-/// One poll of a login: the token, then at once userinfo.
+/// One poll of a login: the token, then at once userinfo, then the id_token's validation
+/// (signature from `jwks_uri`, issuer, audience, expiry, and the same `sub` as userinfo).
 pub async fn poll_once(api: &LoginApi, auth_req_id: &str) -> PollAnswer {
     match api.token(auth_req_id).await {
         Ok(tokens) => {
             super::crash::point("enrolment_token");
-            match api.userinfo(&tokens).await {
-                Ok(info) => PollAnswer::Info(Box::new(info)),
+            let info = match api.userinfo(&tokens).await {
+                Ok(info) => info,
                 Err(error) => {
                     tracing::warn!(%error, "userinfo failed");
-                    PollAnswer::TokenUsedUp
+                    return PollAnswer::TokenUsedUp;
+                }
+            };
+            match api.validate_id_token(&tokens, &info.sub).await {
+                Ok(_) => PollAnswer::Info(Box::new(info)),
+                Err(error) => {
+                    tracing::warn!(%error, "the login's id_token did not validate; no member stored");
+                    PollAnswer::Unverified(error)
                 }
             }
         }
@@ -225,6 +250,13 @@ pub fn record_poll<C: Borrow<Connection>>(
         }
         PollAnswer::TokenUsedUp => {
             return end(store, id, EnrolmentFailure::Interrupted).map(Next::Done);
+        }
+        // The login is used up either way; only a refused id_token says "unverified".
+        PollAnswer::Unverified(LoginError::IdToken(_)) => {
+            return end(store, id, EnrolmentFailure::Unverified).map(Next::Done);
+        }
+        PollAnswer::Unverified(_) => {
+            return end(store, id, EnrolmentFailure::Vipps).map(Next::Done);
         }
         PollAnswer::Failed(LoginError::AuthorizationPending) => *transient = 0,
         PollAnswer::Failed(LoginError::SlowDown) => {

@@ -10,6 +10,8 @@ use std::time::Duration;
 pub enum StoredKind {
     CheckedIn,
     Payment,
+    /// `login.merchant-initiated.ping.v1`: `{"auth_req_id": ...}` (BRIEF §10.6).
+    LoginPing,
     /// Valid JSON of a shape the relay does not route (e.g. another product's event).
     Other,
     /// Not JSON, or a known shape with a field of the wrong type.
@@ -21,6 +23,7 @@ impl StoredKind {
         match self {
             StoredKind::CheckedIn => "checked_in",
             StoredKind::Payment => "payment",
+            StoredKind::LoginPing => "login_ping",
             StoredKind::Other => "other",
             StoredKind::Malformed => "malformed",
         }
@@ -30,6 +33,7 @@ impl StoredKind {
         Some(match s {
             "checked_in" => StoredKind::CheckedIn,
             "payment" => StoredKind::Payment,
+            "login_ping" => StoredKind::LoginPing,
             "other" => StoredKind::Other,
             "malformed" => StoredKind::Malformed,
             _ => return None,
@@ -48,6 +52,9 @@ pub enum RouteKey {
         reference: String,
         till_id: Option<String>,
     },
+    /// A login ping goes to the till that registered the login: the key is
+    /// [`login_key`] of its `auth_req_id` (the id itself is never kept outside the body).
+    Login(String),
     None,
 }
 
@@ -57,6 +64,7 @@ impl RouteKey {
         match self {
             RouteKey::MerchantQr(q) => Some(q),
             RouteKey::Reference { reference, .. } => Some(reference),
+            RouteKey::Login(key) => Some(key),
             RouteKey::None => None,
         }
     }
@@ -77,6 +85,16 @@ pub struct Classified {
     pub reason: Option<String>,
     /// The sales unit the body names (`msn`, or `merchantSerialNumber` in older check-in docs).
     pub msn: Option<String>,
+}
+
+/// The key a login is routed and registered under: `login:` and the hex SHA-256 of its
+/// `auth_req_id`, so the id (which lets its holder take the member's tokens) is kept only in
+/// the event body.
+pub fn login_key(auth_req_id: &str) -> String {
+    format!(
+        "login:{}",
+        hex::encode(Sha256::digest(auth_req_id.as_bytes()))
+    )
 }
 
 fn body_key(body: &[u8]) -> String {
@@ -104,7 +122,8 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
 ///
 /// Shapes (a check-in carries no event name, BRIEF §4): an object with
 /// `customerToken` is a check-in; one with `reference` and `name` is an
-/// ePayment event; any other JSON is `Other`.
+/// ePayment event; one with `auth_req_id` is a login ping (BRIEF §10.6: its only
+/// field); any other JSON is `Other`.
 pub fn classify(body: &[u8], received_at_ms: i64, checkin_ttl: Duration) -> Classified {
     let value: serde_json::Value = match serde_json::from_slice(body) {
         Ok(v) => v,
@@ -156,6 +175,20 @@ pub fn classify(body: &[u8], received_at_ms: i64, checkin_ttl: Duration) -> Clas
                 reference: reference.to_string(),
                 till_id: crate::relay::wire::till_of_reference(reference).map(str::to_string),
             },
+            actionable_until_ms: None,
+            reason: None,
+            msn,
+        };
+    }
+
+    if obj.contains_key("auth_req_id") {
+        let Some(id) = text("auth_req_id").filter(|id| !id.is_empty()) else {
+            return malformed(body, "auth_req_id is not a non-empty string".into());
+        };
+        return Classified {
+            kind: StoredKind::LoginPing,
+            dedupe_key: body_key(body),
+            route: RouteKey::Login(login_key(id)),
             actionable_until_ms: None,
             reason: None,
             msn,
@@ -217,6 +250,18 @@ mod tests {
             TTL,
         );
         assert_ne!(other_name.dedupe_key, ca.dedupe_key);
+    }
+
+    #[test]
+    fn login_ping_routes_by_a_hash_of_its_auth_req_id() {
+        let c = classify(br#"{"auth_req_id":"VYGaaAMRkI6SyAm"}"#, 0, TTL);
+        assert_eq!(c.kind, StoredKind::LoginPing);
+        assert_eq!(c.route, RouteKey::Login(login_key("VYGaaAMRkI6SyAm")));
+        assert!(!c.route.as_text().unwrap().contains("VYGaaAMRkI6SyAm"));
+        assert!(c.dedupe_key.starts_with("sha256:"));
+        for bad in [&br#"{"auth_req_id":""}"#[..], br#"{"auth_req_id":7}"#] {
+            assert_eq!(classify(bad, 0, TTL).kind, StoredKind::Malformed);
+        }
     }
 
     #[test]

@@ -109,6 +109,109 @@ pub enum ConnectionStatus {
 pub enum RelayEvent {
     CheckedIn(CheckedInEvent),
     Payment(EpaymentWebhookEvent),
+    /// The customer acted on a login this till registered ([`LoginRegistrar`]).
+    LoginPing(LoginPing),
+}
+
+/// `login.merchant-initiated.ping.v1` (BRIEF §10.6): the user has acted on the login with
+/// this `auth_req_id`; call the token endpoint once. `Debug` never prints the id.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct LoginPing {
+    pub auth_req_id: String,
+}
+
+impl std::fmt::Debug for LoginPing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginPing")
+            .field("auth_req_id", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why a login could not be registered with the relay.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterLoginError {
+    #[error("relay unreachable: {0}")]
+    Unreachable(String),
+    #[error("relay answered {0}")]
+    Status(u16),
+}
+
+impl RegisterLoginError {
+    /// Whether trying again may help (the relay unreachable, or answering 5xx or 429).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RegisterLoginError::Unreachable(_) => true,
+            RegisterLoginError::Status(s) => *s >= 500 || *s == 429,
+        }
+    }
+}
+
+/// Registers merchant-initiated logins with the relay (`POST /v1/till/login`), so each
+/// login's ping is routed to this till. Cheap to clone; usable from any task.
+#[derive(Clone)]
+pub struct LoginRegistrar {
+    url: url::Url,
+    bearer: String,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for LoginRegistrar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRegistrar")
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoginRegistrar {
+    /// For the relay at `config.url` with the till's token.
+    pub fn new(config: &RelayClientConfig) -> Result<LoginRegistrar, RegisterLoginError> {
+        let url = endpoint_of(&config.url, wire::LOGIN_PATH);
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.heartbeat_timeout)
+            .timeout(config.heartbeat_timeout)
+            .build()
+            .map_err(|e| RegisterLoginError::Unreachable(e.to_string()))?;
+        Ok(LoginRegistrar {
+            url,
+            bearer: format!("Bearer {}", config.till_token),
+            http,
+        })
+    }
+
+    /// Tell the relay that this till started the login `auth_req_id`. Resolves to how many
+    /// pings for it had come before and are delivered now.
+    pub async fn register(&self, auth_req_id: &str) -> Result<u64, RegisterLoginError> {
+        let response = self
+            .http
+            .post(self.url.clone())
+            .header(reqwest::header::AUTHORIZATION, &self.bearer)
+            .json(&wire::LoginRegistration {
+                auth_req_id: auth_req_id.to_string(),
+            })
+            .send()
+            .await
+            .map_err(|e| RegisterLoginError::Unreachable(e.without_url().to_string()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(RegisterLoginError::Status(status.as_u16()));
+        }
+        Ok(response
+            .json::<wire::LoginRegistered>()
+            .await
+            .map(|r| r.refiled)
+            .unwrap_or(0))
+    }
+}
+
+/// `path` below the relay's base URL (any path of it is a prefix).
+fn endpoint_of(base: &url::Url, path: &str) -> url::Url {
+    let mut url = base.clone();
+    let prefix = url.path().trim_end_matches('/').to_string();
+    url.set_path(&format!("{prefix}{path}"));
+    url.set_query(None);
+    url
 }
 
 /// An event with its sequence number (the engine's cursor once persisted).
@@ -330,10 +433,7 @@ impl Worker {
     }
 
     fn endpoint(&self, path: &str, websocket: bool) -> Result<url::Url, String> {
-        let mut url = self.config.url.clone();
-        let base = url.path().trim_end_matches('/').to_string();
-        url.set_path(&format!("{base}{path}"));
-        url.set_query(None);
+        let mut url = endpoint_of(&self.config.url, path);
         if websocket {
             let scheme = match url.scheme() {
                 "https" | "wss" => "wss",
@@ -585,6 +685,7 @@ fn accept(cursor: &mut Cursor, buffer: &mut VecDeque<Delivery>, ev: WireEvent) -
     let event = match ev.kind {
         EventKind::CheckedIn => serde_json::from_str(&ev.payload).map(RelayEvent::CheckedIn),
         EventKind::Payment => serde_json::from_str(&ev.payload).map(RelayEvent::Payment),
+        EventKind::LoginPing => serde_json::from_str(&ev.payload).map(RelayEvent::LoginPing),
     };
     match event {
         Ok(event) => {

@@ -37,16 +37,19 @@ pub enum UnroutedReason {
     UnknownMsn,
     /// A store's webhook whose body names another sales unit.
     MsnMismatch,
+    /// A login ping whose login no till has registered (yet).
+    UnknownLogin,
 }
 
 impl UnroutedReason {
-    const ALL: [UnroutedReason; 6] = [
+    const ALL: [UnroutedReason; 7] = [
         UnroutedReason::UnknownMerchantQr,
         UnroutedReason::UnknownTill,
         UnroutedReason::NoTillPrefix,
         UnroutedReason::NotRoutable,
         UnroutedReason::UnknownMsn,
         UnroutedReason::MsnMismatch,
+        UnroutedReason::UnknownLogin,
     ];
 
     pub fn label(self) -> &'static str {
@@ -57,6 +60,7 @@ impl UnroutedReason {
             UnroutedReason::NotRoutable => "not_routable",
             UnroutedReason::UnknownMsn => "unknown_msn",
             UnroutedReason::MsnMismatch => "msn_mismatch",
+            UnroutedReason::UnknownLogin => "unknown_login",
         }
     }
 
@@ -68,6 +72,7 @@ impl UnroutedReason {
             UnroutedReason::NotRoutable => 3,
             UnroutedReason::UnknownMsn => 4,
             UnroutedReason::MsnMismatch => 5,
+            UnroutedReason::UnknownLogin => 6,
         }
     }
 }

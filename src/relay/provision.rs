@@ -7,9 +7,10 @@ use crate::vipps::models::events;
 use crate::vipps::{Client, VippsError};
 use std::path::Path;
 
-/// What Kasse registers by default: the check-in and every ePayment event a
-/// till reacts to.
-pub const DEFAULT_EVENTS: [&str; 8] = [
+/// What Kasse registers by default: the check-in, every ePayment event a
+/// till reacts to, and the login ping of loyalty enrolments (BRIEF §10.6: registered
+/// through the Webhooks API; a till whose login's ping does not come polls anyway).
+pub const DEFAULT_EVENTS: [&str; 9] = [
     events::USER_CHECKED_IN,
     events::PAYMENT_AUTHORIZED,
     events::PAYMENT_ABORTED,
@@ -18,6 +19,7 @@ pub const DEFAULT_EVENTS: [&str; 8] = [
     events::PAYMENT_CAPTURED,
     events::PAYMENT_CANCELLED,
     events::PAYMENT_REFUNDED,
+    events::LOGIN_PING,
 ];
 
 #[derive(Debug, thiserror::Error)]

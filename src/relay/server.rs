@@ -13,7 +13,10 @@ use crate::relay::store::{
     RetentionPolicy, SqliteStorage, Synchronous, TillIdentity, WebhookSecret, token_hash,
 };
 use crate::relay::watchdog::{self, Registrations, WatchdogConfig};
-use crate::relay::wire::{self, AckRequest, ClientMessage, PollResponse, ServerMessage, WireEvent};
+use crate::relay::wire::{
+    self, AckRequest, ClientMessage, LoginRegistered, LoginRegistration, PollResponse,
+    ServerMessage, WireEvent,
+};
 use crate::vipps::webhook::{self, VerifyError};
 use axum::Json;
 use axum::body::Bytes;
@@ -319,6 +322,8 @@ impl App {
                     ..
                 } => (UnroutedReason::UnknownTill, Some(till.as_str())),
                 RouteKey::Reference { till_id: None, .. } => (UnroutedReason::NoTillPrefix, None),
+                // Keyed per store only: the login key is no use to an operator's log.
+                RouteKey::Login(_) => (UnroutedReason::UnknownLogin, None),
                 RouteKey::None => (UnroutedReason::NotRoutable, None),
             },
         };
@@ -359,6 +364,11 @@ impl App {
                 msn,
                 event_id,
                 "event kept unrouted: the msn in its body is not the store of its URL (more like it are summarised every {every} s)"
+            ),
+            UnroutedReason::UnknownLogin => tracing::warn!(
+                msn,
+                event_id,
+                "login ping kept unrouted: no till has registered its login yet; it goes to the till that does (more like it are summarised every {every} s)"
             ),
             UnroutedReason::NotRoutable => tracing::warn!(
                 msn,
@@ -427,6 +437,7 @@ fn router(app: Arc<App>) -> axum::Router {
         .route(wire::STREAM_PATH, get(stream))
         .route(wire::POLL_PATH, get(poll))
         .route(wire::ACK_PATH, post(ack))
+        .route(wire::LOGIN_PATH, post(register_login))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(app)
@@ -546,6 +557,57 @@ fn signed_target(app: &App, uri: &Uri, headers: &HeaderMap) -> (String, String) 
     (host, path_and_query)
 }
 
+/// Whose webhook URL was called, for the log.
+#[derive(Debug, Clone, Copy)]
+enum Sender<'a> {
+    Store(&'a str),
+    Partner(&'a str),
+}
+
+/// The webhook's body, or the answer when it could not be read (one over the size limit is
+/// counted and logged).
+fn webhook_body(
+    app: &App,
+    sender: Sender<'_>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, Box<Response>> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            app.metrics.refused_before_filing(Refusal::TooLarge);
+            match sender {
+                Sender::Store(msn) => tracing::warn!(msn, "webhook body over the size limit"),
+                Sender::Partner(partner) => {
+                    tracing::warn!(partner, "partner webhook body over the size limit")
+                }
+            }
+        }
+        Box::new(rejection.into_response())
+    })
+}
+
+/// The registration whose secret verified the webhook, or the 401 to answer (counted and
+/// logged with the reason).
+fn authenticated(
+    app: &App,
+    sender: Sender<'_>,
+    verified: Result<String, VerifyError>,
+) -> Result<String, Box<Response>> {
+    verified.map_err(|e| {
+        let why = match e {
+            VerifyError::MissingHeader(_) => Refusal::MissingHeader,
+            _ => Refusal::BadSignature,
+        };
+        app.metrics.refused_before_filing(why);
+        match sender {
+            Sender::Store(msn) => tracing::warn!(msn, reason = %e, "webhook failed authentication"),
+            Sender::Partner(partner) => {
+                tracing::warn!(partner, reason = %e, "partner webhook failed authentication")
+            }
+        }
+        Box::new(problem(StatusCode::UNAUTHORIZED, &e.to_string()))
+    })
+}
+
 /// `POST /v1/webhooks/vipps/partner/{id}`: a partner's registration (made with partner keys,
 /// without MSN) delivers events of all its merchants here. Verified with the partner's
 /// secrets, then routed by the body's `msn` to one of the partner's stores and on as a
@@ -558,15 +620,10 @@ async fn ingest_partner(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let received_at_ms = app.now_ms();
-    let body = match body {
+    let sender = Sender::Partner(&partner);
+    let body = match webhook_body(&app, sender, body) {
         Ok(b) => b,
-        Err(rejection) => {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                app.metrics.refused_before_filing(Refusal::TooLarge);
-                tracing::warn!(partner, "partner webhook body over the size limit");
-            }
-            return rejection.into_response();
-        }
+        Err(answer) => return *answer,
     };
     let keys = match app.storage.partner(partner.clone()).await {
         Ok(Some(keys)) => keys,
@@ -581,17 +638,10 @@ async fn ingest_partner(
         }
     };
     let (host, path_and_query) = signed_target(&app, &uri, &headers);
-    let webhook_id = match verify_any(&keys.secrets, &headers, &path_and_query, &host, &body) {
+    let verified = verify_any(&keys.secrets, &headers, &path_and_query, &host, &body);
+    let webhook_id = match authenticated(&app, sender, verified) {
         Ok(id) => id,
-        Err(e) => {
-            let why = match e {
-                VerifyError::MissingHeader(_) => Refusal::MissingHeader,
-                _ => Refusal::BadSignature,
-            };
-            app.metrics.refused_before_filing(why);
-            tracing::warn!(partner, reason = %e, "partner webhook failed authentication");
-            return problem(StatusCode::UNAUTHORIZED, &e.to_string());
-        }
+        Err(answer) => return *answer,
     };
     let scope = Scope::Partner {
         id: &partner,
@@ -608,15 +658,9 @@ async fn ingest(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let received_at_ms = app.now_ms();
-    let body = match body {
+    let body = match webhook_body(&app, Sender::Store(&msn), body) {
         Ok(b) => b,
-        Err(rejection) => {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                app.metrics.refused_before_filing(Refusal::TooLarge);
-                tracing::warn!(msn, "webhook body over the size limit");
-            }
-            return rejection.into_response();
-        }
+        Err(answer) => return *answer,
     };
 
     let mut secrets = match app.secrets.cached(&msn, SECRETS_FRESH) {
@@ -647,17 +691,9 @@ async fn ingest(
             verified = verify_any(&current, &headers, &path_and_query, &host, &body);
         }
     }
-    let webhook_id = match verified {
+    let webhook_id = match authenticated(&app, Sender::Store(&msn), verified) {
         Ok(id) => id,
-        Err(e) => {
-            let why = match e {
-                VerifyError::MissingHeader(_) => Refusal::MissingHeader,
-                _ => Refusal::BadSignature,
-            };
-            app.metrics.refused_before_filing(why);
-            tracing::warn!(msn, reason = %e, "webhook failed authentication");
-            return problem(StatusCode::UNAUTHORIZED, &e.to_string());
-        }
+        Err(answer) => return *answer,
     };
 
     file(&app, Scope::Store(&msn), webhook_id, received_at_ms, body).await
@@ -686,6 +722,9 @@ async fn file(
         Scope::Store(msn) => (msn.to_string(), Hold::for_store(msn, &classified)),
         Scope::Partner { id, msns } => match &classified.msn {
             Some(m) if msns.contains(m) => (m.clone(), None),
+            // A login ping names no sales unit (BRIEF §10.6): filed under the partner, it goes
+            // to whichever of the partner's tills registered the login (storage decides).
+            None if kind == StoredKind::LoginPing => (format!("partner:{id}"), None),
             // Kept under the partner, not under the msn it names: the same event may also come
             // on that store's own registration and must not count as a duplicate there.
             _ => (format!("partner:{id}"), Some(Hold::UnknownMsn)),
@@ -1067,6 +1106,49 @@ async fn ack(
         }
         Err(e) => {
             tracing::error!(error = %e, "recording acknowledgements failed");
+            problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
+        }
+    }
+}
+
+/// `POST /v1/till/login`: the till started a merchant-initiated login; its ping goes to it.
+async fn register_login(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Json<LoginRegistration>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let till = match app.authenticate(&headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let Ok(Json(req)) = body else {
+        return problem(StatusCode::BAD_REQUEST, "expected {\"authReqId\": \"..\"}");
+    };
+    if req.auth_req_id.is_empty() || req.auth_req_id.len() > 512 {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "authReqId must be 1 to 512 characters",
+        );
+    }
+    let key = crate::relay::classify::login_key(&req.auth_req_id);
+    match app
+        .storage
+        .register_login(till.key, till.msn.clone(), key, app.now_ms())
+        .await
+    {
+        Ok(refiled) => {
+            if refiled > 0 {
+                tracing::info!(
+                    msn = till.msn,
+                    till_id = till.till_id,
+                    refiled,
+                    "login registered after its ping: the kept ping is delivered now"
+                );
+            }
+            Json(LoginRegistered { refiled }).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "registering a login failed");
             problem(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
         }
     }

@@ -15,6 +15,10 @@
 //! below which it has persisted everything; it also acknowledges all events up
 //! to and including it. On long-poll `after` is only the read position (events
 //! are acknowledged explicitly), so a till can poll on while it persists.
+//!
+//! Logins: `POST /v1/till/login` with [`LoginRegistration`] (same bearer) tells the relay
+//! that this till started the merchant-initiated login with that `auth_req_id`; its
+//! `login.merchant-initiated.ping.v1` is then routed to this till as a `login_ping` event.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +30,9 @@ pub const STREAM_PATH: &str = "/v1/till/stream";
 pub const POLL_PATH: &str = "/v1/till/poll";
 /// Acknowledgements for long-poll tills.
 pub const ACK_PATH: &str = "/v1/till/ack";
+/// A till registers a merchant-initiated login it started ([`LoginRegistration`]), so the
+/// login ping for it is routed to that till.
+pub const LOGIN_PATH: &str = "/v1/till/login";
 
 /// What kind of Vipps event a delivery carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +42,9 @@ pub enum EventKind {
     CheckedIn,
     /// An `epayments.payment.*.v1` event.
     Payment,
+    /// `login.merchant-initiated.ping.v1` for a login this till registered
+    /// ([`LOGIN_PATH`]).
+    LoginPing,
 }
 
 impl EventKind {
@@ -42,6 +52,18 @@ impl EventKind {
         match self {
             EventKind::CheckedIn => "checked_in",
             EventKind::Payment => "payment",
+            EventKind::LoginPing => "login_ping",
+        }
+    }
+
+    /// The kind a till gets for an event filed as `stored` (stored as text in the relay's
+    /// database); `None` for kinds that are never delivered.
+    pub fn of_stored(stored: &str) -> Option<EventKind> {
+        match stored {
+            "checked_in" => Some(EventKind::CheckedIn),
+            "payment" => Some(EventKind::Payment),
+            "login_ping" => Some(EventKind::LoginPing),
+            _ => None,
         }
     }
 }
@@ -93,6 +115,31 @@ pub struct PollResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AckRequest {
     pub seqs: Vec<u64>,
+}
+
+/// Body of `POST /v1/till/login`: the `auth_req_id` Vipps answered the login's start with.
+/// `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginRegistration {
+    pub auth_req_id: String,
+}
+
+impl std::fmt::Debug for LoginRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRegistration")
+            .field("auth_req_id", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Answer of `POST /v1/till/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginRegistered {
+    /// Pings for this login that had arrived before the registration and were filed again
+    /// for this till now.
+    pub refiled: u64,
 }
 
 /// Till ids are `^[a-z0-9]{1,16}$`, so `<till_id>-` prefixes of payment

@@ -108,6 +108,22 @@ pub struct Faults {
     pub webhook_duplicate_next: u32,
     /// Hold every webhook back this long before its first attempt.
     pub webhook_delay_ms: u64,
+    /// Spoil every `id_token` the Login API's token endpoint hands out while set.
+    pub id_token: Option<IdTokenFault>,
+}
+
+/// How the simulator spoils an `id_token` ([`Faults::id_token`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum IdTokenFault {
+    /// Signed with a key the JWKS does not list (under the JWKS key's `kid`).
+    WrongKey,
+    /// Correctly signed, then a claim changed (the `sub`): the signature no longer fits.
+    Tampered,
+    /// Signed, for another client id.
+    WrongAudience,
+    /// `alg: none`, no signature.
+    Unsigned,
 }
 
 /// Hold calls before the simulator processes them: the call has been

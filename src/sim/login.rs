@@ -7,8 +7,8 @@
 //! shape `{error, error_description}`; Vipps' own codes (`invalid_user`, `old_app`) go in
 //! `error_code` beside `error` (where Vipps puts them is unconfirmed, §10.4).
 //!
-//! The `id_token` is **unsigned** (`alg: none`) and the JWKS is empty: Kasse reads the member
-//! from userinfo, never from the id_token.
+//! The `id_token` is signed RS256 with the simulator's key (`src/sim/keys/`), whose public half
+//! is the one key at `jwks_uri` (`kid` [`SIGNING_KID`]). The `idToken` fault spoils it.
 
 use std::time::{Duration, SystemTime};
 
@@ -25,13 +25,14 @@ use super::app::{App, header, random_slug, uuid_text};
 use super::clock::{iso_millis, unix_seconds};
 use super::config::{ConsentConfig, LoginClientAuth};
 use super::delivery::Job;
+use super::faults::IdTokenFault;
 use super::logins::{Grant, LOGIN_PING_EVENT, Login, LoginAccess, LoginState};
 use super::problem::Reply;
 use super::sync::lock;
 
 /// Path of the discovery document.
 pub const DISCOVERY_PATH: &str = "/access-management-1.0/access/.well-known/openid-configuration";
-/// Path of the (empty) key set.
+/// Path of the key set.
 pub const JWKS_PATH: &str = "/access-management-1.0/access/.well-known/jwks.json";
 /// Path of the token endpoint.
 pub const TOKEN_PATH: &str = "/access-management-1.0/access/oauth2/token";
@@ -183,7 +184,7 @@ pub async fn discovery(State(app): State<App>) -> Reply {
             "backchannel_token_delivery_modes_supported": ["poll"],
             "grant_types_supported": ["authorization_code", CIBA_GRANT],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "id_token_signing_alg_values_supported": ["none"],
+            "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": ["openid", "name", "phoneNumber", "email", "address", "birthDate", "delegatedConsents"],
         }),
     );
@@ -191,9 +192,47 @@ pub async fn discovery(State(app): State<App>) -> Reply {
     reply
 }
 
-/// `GET .../.well-known/jwks.json`: empty (the simulator's id_tokens are unsigned).
+/// The `kid` of the simulator's id_token signing key.
+pub const SIGNING_KID: &str = "kasse-sim-login-1";
+
+fn load_key(pem: &str) -> rsa::PrivateKey {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    rsa::PrivateKey::from_pkcs1_pem(pem).expect("the simulator's bundled key parses")
+}
+
+/// The key the simulator signs id_tokens with (bundled: a simulator key proves nothing).
+fn signing_key() -> &'static rsa::PrivateKey {
+    static KEY: std::sync::OnceLock<rsa::PrivateKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| load_key(include_str!("keys/login-signing.pem")))
+}
+
+/// A key the JWKS does not list (the `wrongKey` fault).
+fn foreign_key() -> &'static rsa::PrivateKey {
+    static KEY: std::sync::OnceLock<rsa::PrivateKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| load_key(include_str!("keys/login-foreign.pem")))
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `GET .../.well-known/jwks.json`: the public half of the signing key (RFC 7517).
 pub async fn jwks() -> Reply {
-    Reply::json(StatusCode::OK, &json!({"keys": []}))
+    use rsa::traits::PublicKeyParts;
+    let key = signing_key();
+    let mut reply = Reply::json(
+        StatusCode::OK,
+        &json!({"keys": [{
+            "kty": "RSA",
+            "use": "sig",
+            "alg": "RS256",
+            "kid": SIGNING_KID,
+            "n": b64url(&key.n_bytes()),
+            "e": b64url(&key.e_bytes()),
+        }]}),
+    );
+    reply.content_type = Some("application/json; charset=utf-8");
+    reply
 }
 
 /// `POST /vipps-login-ciba/api/v1/user-exists` (form `login_hint`) → `{exists}`.
@@ -320,6 +359,7 @@ fn backchannel_inner(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Rep
             interval,
             last_poll: None,
             grant: None,
+            pinged: false,
         },
     );
     Ok(Reply::json(
@@ -371,9 +411,11 @@ fn token_inner(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Reply, Re
         return Err(unknown());
     }
     login.settle(now);
-    let too_soon = login
-        .last_poll
-        .is_some_and(|last| now.duration_since(last).unwrap_or_default() < login.interval);
+    let answers_ping = login.pinged && login.state == LoginState::Approved;
+    let too_soon = !answers_ping
+        && login
+            .last_poll
+            .is_some_and(|last| now.duration_since(last).unwrap_or_default() < login.interval);
     login.last_poll = Some(now);
     match login.state {
         LoginState::Pending | LoginState::Approved if too_soon => {
@@ -424,7 +466,8 @@ fn token_inner(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Reply, Re
                     first_consent,
                 },
             );
-            let id_token = unsigned_id_token(app, &login, now);
+            let fault = lock(&app.faults).current().id_token;
+            let id_token = id_token(app, &login, now, fault);
             Ok(Reply::json(
                 StatusCode::OK,
                 &json!({
@@ -439,25 +482,45 @@ fn token_inner(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Reply, Re
     }
 }
 
-/// An `alg: none` id_token with the claims Vipps sends (§10.5).
-fn unsigned_id_token(app: &App, login: &Login, now: SystemTime) -> String {
-    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+/// An RS256 id_token with the claims Vipps sends (§10.5), spoilt as `fault` says.
+fn id_token(app: &App, login: &Login, now: SystemTime, fault: Option<IdTokenFault>) -> String {
+    let b64 = |v: &Value| b64url(v.to_string().as_bytes());
     let base = app.base_url.as_str().trim_end_matches('/');
     let iat = unix_seconds(now);
-    let claims = json!({
+    let audience = match fault {
+        Some(IdTokenFault::WrongAudience) => format!("{}-other", app.config.client_id),
+        _ => app.config.client_id.clone(),
+    };
+    let mut claims = json!({
         "iss": format!("{base}/access-management-1.0/access/"),
-        "aud": app.config.client_id,
+        "aud": audience,
         "sub": sub_of(&login.msn, &login.msisdn),
         "msn": login.msn,
         "auth_req_id": login.auth_req_id,
         "iat": iat,
         "exp": iat + 3600,
     });
-    format!(
-        "{}.{}.",
-        b64(&json!({"alg": "none", "typ": "JWT"})),
-        b64(&claims)
-    )
+    if fault == Some(IdTokenFault::Unsigned) {
+        return format!(
+            "{}.{}.",
+            b64(&json!({"alg": "none", "typ": "JWT"})),
+            b64(&claims)
+        );
+    }
+    let header = b64(&json!({"alg": "RS256", "typ": "JWT", "kid": SIGNING_KID}));
+    let signing_input = format!("{header}.{}", b64(&claims));
+    let key = match fault {
+        Some(IdTokenFault::WrongKey) => foreign_key(),
+        _ => signing_key(),
+    };
+    let signature = key
+        .pkcs1v15_sign::<Sha256>(signing_input.as_bytes())
+        .expect("RS256 signing with a 2048-bit key");
+    if fault == Some(IdTokenFault::Tampered) {
+        claims["sub"] = json!(sub_of(&login.msn, "4700000000"));
+        return format!("{header}.{}.{}", b64(&claims), b64url(&signature));
+    }
+    format!("{signing_input}.{}", b64url(&signature))
 }
 
 /// `GET /vipps-userinfo-api/userinfo`: the consented claims of an access token.
@@ -616,12 +679,25 @@ pub fn act(app: &App, auth_req_id: &str, grant: Option<Grant>) -> Result<Value, 
         }
         None => login.state = LoginState::Denied,
     }
+    let approved = login.state == LoginState::Approved;
+    let msn = login.msn.clone();
+    let subscribers = if approved {
+        state.subscribers(&msn, LOGIN_PING_EVENT)
+    } else {
+        Vec::new()
+    };
+    let login = state
+        .login
+        .logins
+        .get_mut(auth_req_id)
+        .ok_or(ActError::NotFound)?;
+    login.pinged = !subscribers.is_empty();
     let login = login.clone();
-    if login.state == LoginState::Approved {
+    if approved {
         let body = std::sync::Arc::new(
             serde_json::to_vec(&json!({"auth_req_id": login.auth_req_id})).unwrap_or_default(),
         );
-        for registration in state.subscribers(&login.msn, LOGIN_PING_EVENT) {
+        for registration in subscribers {
             let fate = lock(&app.faults).webhook_fate();
             app.deliverer.enqueue(Job {
                 registration,

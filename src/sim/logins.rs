@@ -44,6 +44,9 @@ pub struct Login {
     pub interval: Duration,
     pub last_poll: Option<SystemTime>,
     pub grant: Option<Grant>,
+    /// A ping went out for it: the poll that answers a ping is never too soon (BRIEF §10.0
+    /// step 6: on the ping, call the token endpoint once).
+    pub pinged: bool,
 }
 
 impl Login {

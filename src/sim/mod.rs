@@ -54,8 +54,8 @@ pub use config::{
 pub use config::{ConsentConfig, ConsentSpec, LoginClientAuth, LoginConfig};
 pub use control::CANT_CONNECT;
 pub use delivery::USER_AGENT as WEBHOOK_USER_AGENT;
-pub use faults::{EndpointClass, Faults, Hold};
-pub use login::sub_of;
+pub use faults::{EndpointClass, Faults, Hold, IdTokenFault};
+pub use login::{SIGNING_KID, sub_of};
 pub use logins::LOGIN_PING_EVENT;
 
 use app::{App, Inner};

@@ -197,8 +197,7 @@ impl Client {
     async fn fetch_token(&self) -> Result<AccessToken, VippsError> {
         let config = &self.inner.config;
         let url = self.url(&["accesstoken", "get"], &[])?;
-        let started = Instant::now();
-        let response = self
+        let request = self
             .inner
             .http
             .post(url)
@@ -206,19 +205,14 @@ impl Client {
             .header("client_id", sensitive(&config.client_id)?)
             .header("client_secret", sensitive(config.client_secret.expose())?)
             .header(CONTENT_LENGTH, HeaderValue::from_static("0"))
-            .body(Vec::new())
-            .send()
-            .await
-            .map_err(|e| VippsError::from_reqwest(&e))?;
+            .body(Vec::new());
+        // Counted from before the request: the token never outlives what Vipps granted.
         let fetched_at = self.inner.clock.now();
-        let (status, bytes) = self.read(response).await?;
-        tracing::debug!(
-            operation = "accesstoken.get",
-            status = status.as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "vipps call"
-        );
-        let parsed: AccessTokenResponse = decode(status, &bytes)?;
+        let answer = self.send_request("accesstoken.get", request).await?;
+        if !answer.status.is_success() {
+            return Err(answer.error(self.now()));
+        }
+        let parsed: AccessTokenResponse = answer.decode()?;
         AccessToken::from_response(&parsed, fetched_at)
     }
 
@@ -603,7 +597,6 @@ impl Client {
         let mut token = self.access_token().await?;
         let mut refreshed = false;
         loop {
-            let started = Instant::now();
             let mut request = self
                 .inner
                 .http
@@ -622,27 +615,16 @@ impl Client {
                     .body(Vec::new()),
                 None => request,
             };
-            let result = match request.send().await {
-                Ok(response) => self.read(response).await,
-                Err(e) => Err(VippsError::from_reqwest(&e)),
-            };
-            let elapsed_ms = started.elapsed().as_millis() as u64;
-            match &result {
-                Ok((status, _)) => tracing::debug!(
-                    operation = call.operation,
-                    path = url.path(),
-                    status = status.as_u16(),
-                    elapsed_ms,
-                    "vipps call"
-                ),
-                Err(error) => tracing::debug!(
-                    operation = call.operation,
-                    path = url.path(),
-                    %error,
-                    elapsed_ms,
-                    "vipps call failed"
-                ),
-            }
+            let result = self
+                .send_request(call.operation, request)
+                .await
+                .and_then(|answer| {
+                    if answer.status.is_success() {
+                        Ok((answer.status, answer.bytes))
+                    } else {
+                        Err(answer.error(self.now()))
+                    }
+                });
             match result {
                 Err(VippsError::Api { status: 401, .. }) if !refreshed => {
                     self.inner.tokens.invalidate(&token).await;
@@ -660,8 +642,55 @@ impl Client {
         decode(status, &bytes)
     }
 
-    /// Read the whole body; non-2xx becomes an `Api` error.
-    async fn read(&self, response: reqwest::Response) -> Result<(StatusCode, Vec<u8>), VippsError> {
+    /// Send a request and read the whole answer, whatever its status: every call of this
+    /// client and of the Login API (which authenticates on its own terms) goes through here,
+    /// so transport failures become the same [`VippsError`]s and every call is logged alike
+    /// (operation, path, status, time; never a header or a body).
+    pub(super) async fn send_request(
+        &self,
+        operation: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Answer, VippsError> {
+        let started = Instant::now();
+        let (http, request) = request.build_split();
+        let path = request
+            .as_ref()
+            .map(|r| r.url().path().to_string())
+            .unwrap_or_default();
+        let result = match request {
+            Ok(request) => match http.execute(request).await {
+                Ok(response) => Answer::read(response).await,
+                Err(e) => Err(VippsError::from_reqwest(&e)),
+            },
+            Err(e) => Err(VippsError::from_reqwest(&e)),
+        };
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(answer) => tracing::debug!(
+                operation,
+                path,
+                status = answer.status.as_u16(),
+                elapsed_ms,
+                "vipps call"
+            ),
+            Err(error) => {
+                tracing::debug!(operation, path, %error, elapsed_ms, "vipps call failed")
+            }
+        }
+        result
+    }
+}
+
+/// A whole answer: its status, `Retry-After` and body.
+#[derive(Debug)]
+pub(super) struct Answer {
+    pub status: StatusCode,
+    pub retry_after: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+impl Answer {
+    async fn read(response: reqwest::Response) -> Result<Answer, VippsError> {
         let status = response.status();
         let retry_after = response
             .headers()
@@ -672,16 +701,26 @@ impl Client {
             .bytes()
             .await
             .map_err(|e| VippsError::from_reqwest(&e))?;
-        if status.is_success() {
-            Ok((status, bytes.to_vec()))
-        } else {
-            Err(VippsError::from_response(
-                status.as_u16(),
-                retry_after.as_deref(),
-                &bytes,
-                self.inner.clock.now(),
-            ))
-        }
+        Ok(Answer {
+            status,
+            retry_after,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// The error a non-2xx answer is (an `Api` error with the problem's details).
+    pub fn error(&self, now: std::time::SystemTime) -> VippsError {
+        VippsError::from_response(
+            self.status.as_u16(),
+            self.retry_after.as_deref(),
+            &self.bytes,
+            now,
+        )
+    }
+
+    /// Decode a success body.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, VippsError> {
+        decode(self.status, &self.bytes)
     }
 }
 
@@ -774,7 +813,7 @@ fn plain(value: &str) -> Result<HeaderValue, VippsError> {
 }
 
 /// A header value marked sensitive (hyper never logs or HPACK-indexes it).
-fn sensitive(value: &str) -> Result<HeaderValue, VippsError> {
+pub(super) fn sensitive(value: &str) -> Result<HeaderValue, VippsError> {
     let mut v = plain(value)?;
     v.set_sensitive(true);
     Ok(v)

@@ -14,15 +14,16 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::client::Client;
+use super::client::{Answer, Client, sensitive};
 use super::error::VippsError;
+use super::id_token::{self, IdClaims, IdTokenError, Jwks};
 use super::mask::{PhoneNumber, Secret};
 
 /// Path of the discovery document under the Vipps host.
@@ -90,6 +91,10 @@ pub enum LoginError {
         error: String,
         description: Option<String>,
     },
+    /// The approved login's `id_token` did not validate (signature, issuer, audience,
+    /// expiry, or its `sub` is not userinfo's): the login's answer cannot be trusted.
+    #[error("the login's id_token was refused: {0}")]
+    IdToken(#[from] IdTokenError),
     /// Transport, timeout, 5xx, an unreadable answer or bad input.
     #[error(transparent)]
     Vipps(#[from] VippsError),
@@ -326,6 +331,8 @@ pub struct LoginApi {
     client: Client,
     auth: LoginAuth,
     discovery: Arc<Mutex<Option<(Discovery, Instant)>>>,
+    /// The key set at `jwks_uri`, cached like discovery (read again for an unknown `kid`).
+    jwks: Arc<Mutex<Option<(Jwks, Instant)>>>,
 }
 
 impl fmt::Debug for LoginApi {
@@ -342,6 +349,7 @@ impl LoginApi {
             client,
             auth,
             discovery: Arc::new(Mutex::new(None)),
+            jwks: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -359,11 +367,11 @@ impl LoginApi {
             .http()
             .get(url)
             .header(ACCEPT, HeaderValue::from_static("application/json"));
-        let (status, bytes) = self.send("login.discovery", request).await?;
-        if !status.is_success() {
-            return Err(self.api_error(status, None, &bytes));
+        let answer = self.client.send_request("login.discovery", request).await?;
+        if !answer.status.is_success() {
+            return Err(self.api_error(&answer));
         }
-        let raw: RawDiscovery = decode(status, &bytes)?;
+        let raw: RawDiscovery = answer.decode()?;
         let doc = Discovery::from_raw(raw, &self.client.config().base_url)?;
         *cached = Some((doc.clone(), Instant::now()));
         Ok(doc)
@@ -442,14 +450,77 @@ impl LoginApi {
                 sensitive(&format!("Bearer {}", tokens.access_token.expose()))?,
             );
         let request = self.client.with_system_headers(request)?;
-        let (status, bytes) = self.send("login.userinfo", request).await?;
-        if status == StatusCode::UNAUTHORIZED {
+        let answer = self.client.send_request("login.userinfo", request).await?;
+        if answer.status == StatusCode::UNAUTHORIZED {
             return Err(LoginError::Unauthorized);
         }
-        if !status.is_success() {
-            return Err(self.api_error(status, None, &bytes));
+        if !answer.status.is_success() {
+            return Err(self.api_error(&answer));
         }
-        Ok(decode(status, &bytes)?)
+        Ok(answer.decode()?)
+    }
+
+    /// The key set at the discovery document's `jwks_uri`: cached for an hour, read again
+    /// when `refresh` (a token names a key the cached set lacks: the keys may have rotated).
+    async fn jwks(&self, refresh: bool) -> Result<Jwks, LoginError> {
+        let mut cached = self.jwks.lock().await;
+        if !refresh
+            && let Some((keys, at)) = cached.as_ref()
+            && at.elapsed() < DISCOVERY_TTL
+        {
+            return Ok(keys.clone());
+        }
+        let url = self
+            .discovery()
+            .await?
+            .jwks_uri
+            .ok_or(IdTokenError::NoJwksUri)?;
+        let request = self
+            .client
+            .http()
+            .get(url)
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        let answer = self.client.send_request("login.jwks", request).await?;
+        if !answer.status.is_success() {
+            return Err(self.api_error(&answer));
+        }
+        let keys: Jwks = answer.decode()?;
+        *cached = Some((keys.clone(), Instant::now()));
+        Ok(keys)
+    }
+
+    /// Validate an approved login's `id_token` (RS256 against `jwks_uri`, `iss`, `aud`,
+    /// `exp`) and that it is about the same user as userinfo (`sub`).
+    pub async fn validate_id_token(
+        &self,
+        tokens: &LoginTokens,
+        userinfo_sub: &str,
+    ) -> Result<IdClaims, LoginError> {
+        let token = tokens.id_token.as_ref().ok_or(IdTokenError::Missing)?;
+        let token = token.expose();
+        let kid = id_token::kid_of(token)?;
+        let mut keys = self.jwks(false).await?;
+        if !keys.has(kid.as_deref()) {
+            keys = self.jwks(true).await?;
+        }
+        let issuer = self.discovery().await?.issuer;
+        let now_s = self
+            .client
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let claims = id_token::validate(
+            token,
+            &keys,
+            &issuer,
+            &self.client.config().client_id,
+            now_s,
+        )?;
+        if claims.sub != userinfo_sub {
+            return Err(IdTokenError::Subject.into());
+        }
+        Ok(claims)
     }
 
     /// POST a form with client authentication and read a JSON answer or a login error.
@@ -487,61 +558,17 @@ impl LoginApi {
             .extend_pairs(fields.iter().map(|(k, v)| (*k, v.as_str())))
             .finish();
         let request = self.client.with_system_headers(request.body(body))?;
-        let started = Instant::now();
-        let response = request
-            .send()
-            .await
-            .map_err(|e| VippsError::from_reqwest(&e))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| VippsError::from_reqwest(&e))?;
-        tracing::debug!(
-            operation,
-            status = status.as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "vipps login call"
-        );
-        if status.is_success() {
-            return Ok(decode(status, &bytes)?);
+        let answer = self.client.send_request(operation, request).await?;
+        if answer.status.is_success() {
+            return Ok(answer.decode()?);
         }
-        Err(self.api_error(status, retry_after.as_deref(), &bytes))
-    }
-
-    async fn send(
-        &self,
-        operation: &'static str,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(StatusCode, Vec<u8>), LoginError> {
-        let started = Instant::now();
-        let response = request
-            .send()
-            .await
-            .map_err(|e| VippsError::from_reqwest(&e))?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| VippsError::from_reqwest(&e))?;
-        tracing::debug!(
-            operation,
-            status = status.as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "vipps login call"
-        );
-        Ok((status, bytes.to_vec()))
+        Err(self.api_error(&answer))
     }
 
     /// Classify a non-success answer.
-    fn api_error(&self, status: StatusCode, retry_after: Option<&str>, body: &[u8]) -> LoginError {
-        let generic =
-            || VippsError::from_response(status.as_u16(), retry_after, body, self.client.now());
+    fn api_error(&self, answer: &Answer) -> LoginError {
+        let status = answer.status;
+        let generic = || answer.error(self.client.now());
         if status == StatusCode::TOO_MANY_REQUESTS {
             return LoginError::TooManyLogins {
                 retry_after: generic().retry_after(),
@@ -550,7 +577,7 @@ impl LoginApi {
         if status.is_server_error() {
             return LoginError::Vipps(generic());
         }
-        let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let json: Value = serde_json::from_slice(&answer.bytes).unwrap_or(Value::Null);
         let text = |k: &str| json.get(k).and_then(Value::as_str).map(str::to_string);
         match text("error_code").as_deref() {
             Some("invalid_user") => return LoginError::InvalidUser,
@@ -576,20 +603,6 @@ impl LoginApi {
             },
         }
     }
-}
-
-fn decode<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T, VippsError> {
-    serde_json::from_slice(bytes).map_err(|e| VippsError::Decode {
-        status: status.as_u16(),
-        message: e.to_string(),
-    })
-}
-
-fn sensitive(value: &str) -> Result<HeaderValue, VippsError> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| VippsError::InvalidInput("value not allowed in an HTTP header".into()))?;
-    v.set_sensitive(true);
-    Ok(v)
 }
 
 #[cfg(test)]

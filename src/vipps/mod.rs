@@ -6,6 +6,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod id_token;
 pub mod login;
 pub mod mask;
 pub mod models;
@@ -17,6 +18,7 @@ pub use client::{
 };
 pub use config::{Environment, InvalidEnvironment, Settings, SystemInfo, Timeouts, VippsConfig};
 pub use error::{ProblemParam, VippsError};
+pub use id_token::{IdClaims, IdTokenError};
 pub use login::{
     BindingMessage, Consent, DelegatedConsents, Discovery, ENROL_SCOPE, LoginApi, LoginAuth,
     LoginError, LoginStarted, LoginTokens, StartLogin, UserInfo,

@@ -969,6 +969,9 @@ pub mod events {
     pub const PAYMENT_REFUNDED: &str = "epayments.payment.refunded.v1";
     pub const PAYMENT_AUTHORIZED: &str = "epayments.payment.authorized.v1";
     pub const PAYMENT_TERMINATED: &str = "epayments.payment.terminated.v1";
+    /// The user acted on a merchant-initiated login (BRIEF §10.6); registered through the
+    /// Webhooks API like the others.
+    pub const LOGIN_PING: &str = "login.merchant-initiated.ping.v1";
 
     /// Every ePayment event.
     pub const ALL_PAYMENT: [&str; 8] = [

@@ -145,6 +145,76 @@ async fn loyalty_an_approved_invitation_stores_the_member_with_consents() {
     );
 }
 
+/// The id_token is validated on approval (RS256 with the key at `jwks_uri`, issuer,
+/// audience, and the same `sub` as userinfo): one that fails ends the enrolment FAILED
+/// `unverified` and stores no member.
+#[tokio::test]
+async fn loyalty_an_id_token_that_does_not_validate_stores_no_member() {
+    use kasse::sim::{Faults, IdTokenFault};
+    let w = World::start(SimConfig::for_tests()).await;
+    let store = w.store();
+    let control = w.sim.control();
+    for (n, fault) in [
+        IdTokenFault::WrongKey,
+        IdTokenFault::Tampered,
+        IdTokenFault::WrongAudience,
+        IdTokenFault::Unsigned,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        control
+            .set_faults(&Faults {
+                id_token: Some(fault),
+                ..Faults::default()
+            })
+            .await
+            .unwrap();
+        let msisdn = PhoneNumber::parse(&format!("479000000{n}")).unwrap();
+        let e = loyalty::invite(&store, &w.api, &w.clock, &msisdn, None)
+            .await
+            .unwrap();
+        let waits = Rc::new(RefCell::new(Vec::new()));
+        let outcome = loyalty::follow(
+            &store,
+            &w.api,
+            &w.clock,
+            e.id,
+            w.sleeper(waits, Some((1, Action::Approve))),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            outcome,
+            EnrolOutcome::NotEnrolled(EnrolmentFailure::Unverified),
+            "{fault:?}"
+        );
+        let row = store.enrolment(e.id).unwrap().unwrap();
+        assert_eq!(row.state, EnrolmentState::Failed, "{fault:?}");
+        assert_eq!(row.failure, Some(EnrolmentFailure::Unverified), "{fault:?}");
+        assert_eq!(row.member_id, None, "{fault:?}");
+        assert_eq!(store.member_by_msisdn(&msisdn).unwrap(), None, "{fault:?}");
+    }
+    assert!(store.members(None).unwrap().is_empty());
+
+    // The same login with a sound id_token enrols (the key set is served at jwks_uri).
+    control.set_faults(&Faults::default()).await.unwrap();
+    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
+        .await
+        .unwrap();
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let outcome = loyalty::follow(
+        &store,
+        &w.api,
+        &w.clock,
+        e.id,
+        w.sleeper(waits, Some((1, Action::Approve))),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(outcome, EnrolOutcome::Member(_)), "{outcome:?}");
+}
+
 #[tokio::test]
 async fn loyalty_declined_and_expired_invitations_make_no_member() {
     let w = World::start(SimConfig::for_tests()).await;
@@ -909,5 +979,109 @@ mod till {
         approve.await.unwrap();
         assert!(status.success(), "{status:?}");
         assert_eq!(env.store().members(None).unwrap().len(), 1);
+    }
+
+    /// The login ping through the real relay: the simulator posts it to the relay, which
+    /// routes it to the till that registered the login; the engine polls at once. Polling at
+    /// the interval (300 s here) cannot be what finishes it within the deadline.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_the_login_ping_through_the_relay_finishes_the_enrolment_at_once() {
+        let mut sim = kasse::sim::SimConfig::for_tests();
+        sim.login.interval = std::time::Duration::from_secs(300);
+        let env = Env::start_with(sim, std::time::Duration::from_secs(120)).await;
+        set_up(&env, false);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        engine
+            .send(Command::InviteMember {
+                phone_number: Some("4798765432".into()),
+            })
+            .unwrap();
+        pending_code(&mut rx).await;
+        let control = env.demo.phone.control();
+        let login = control.logins().await.unwrap().pop().unwrap();
+        control
+            .approve_login(&login.auth_req_id, "Kari", None)
+            .await
+            .unwrap();
+        wait_for(
+            &mut rx,
+            "member enrolled through the ping",
+            |e| matches!(e, EngineEvent::MemberEnrolled { first_name: Some(n), .. } if n == "Kari"),
+        )
+        .await;
+        let store = env.store();
+        let member = store
+            .member_by_msisdn(&PhoneNumber::parse("4798765432").unwrap())
+            .unwrap()
+            .expect("member stored");
+        assert_eq!(member.given_name.as_deref(), Some("Kari"));
+        assert!(store.open_enrolments().unwrap().is_empty());
+        // One token call, the one the ping asked for, and it took the login.
+        let polls: Vec<u16> = env
+            .log()
+            .await
+            .iter()
+            .filter(|c| c.path.ends_with("/oauth2/token"))
+            .map(|c| c.status)
+            .collect();
+        assert_eq!(polls, [200]);
+        engine.send(Command::Shutdown).unwrap();
+    }
+
+    /// user-exists before inviting: a number without a Vipps user ends the enrolment as
+    /// `invalid_user` and no login is started.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loyalty_a_number_without_a_vipps_user_is_not_sent_a_login() {
+        let mut sim = kasse::sim::SimConfig::for_tests();
+        sim.unknown_phone_numbers = vec!["4711111111".into()];
+        let env = Env::start_with(sim, std::time::Duration::from_secs(120)).await;
+        set_up(&env, false);
+        let (engine, mut rx) = env.engine();
+        wait_for(&mut rx, "ready", is_ready).await;
+        engine
+            .send(Command::InviteMember {
+                phone_number: Some("4711111111".into()),
+            })
+            .unwrap();
+        let ended = wait_for(&mut rx, "invite ended", |e| {
+            matches!(e, EngineEvent::InviteEnded { .. })
+        })
+        .await;
+        let EngineEvent::InviteEnded {
+            reason,
+            enrolment_id,
+        } = ended
+        else {
+            unreachable!()
+        };
+        assert_eq!(reason, kasse::core::loyalty::EnrolmentFailure::InvalidUser);
+        let log = env.log().await;
+        assert_eq!(
+            log.iter()
+                .filter(|c| c.path.ends_with("/user-exists"))
+                .map(|c| c.status)
+                .collect::<Vec<_>>(),
+            [200]
+        );
+        assert!(
+            !log.iter()
+                .any(|c| c.path.ends_with("/backchannel/authentication")),
+            "no login started"
+        );
+        assert!(env.demo.phone.control().logins().await.unwrap().is_empty());
+        // Persisted like any other ending.
+        let store = env.store();
+        assert!(store.open_enrolments().unwrap().is_empty());
+        let ended = store
+            .enrolment(enrolment_id)
+            .unwrap()
+            .expect("enrolment row");
+        assert_eq!(ended.state, kasse::core::loyalty::EnrolmentState::Failed);
+        assert_eq!(
+            ended.failure,
+            Some(kasse::core::loyalty::EnrolmentFailure::InvalidUser)
+        );
+        engine.send(Command::Shutdown).unwrap();
     }
 }

@@ -31,6 +31,7 @@ mod print_receipt;
 mod relay_crash;
 mod relay_delivery;
 mod relay_ingest;
+mod relay_login;
 mod relay_partner;
 mod relay_postgres;
 mod relay_replay;

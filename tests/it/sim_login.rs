@@ -269,7 +269,8 @@ async fn a_login_is_pending_then_slowed_then_approved_and_exchanged_once() {
         .await;
     assert_eq!(pings[0].as_object().unwrap().len(), 1, "only auth_req_id");
 
-    clock.advance(Duration::from_secs(20));
+    // The poll the ping asks for comes at once, sooner than the interval after the last
+    // poll: never a slow_down.
     let token = poll(&sim, &id).await;
     assert_eq!(token.status, 200, "{:?}", token.body);
     assert_eq!(token.body["token_type"], "Bearer");
@@ -281,6 +282,15 @@ async fn a_login_is_pending_then_slowed_then_approved_and_exchanged_once() {
             .unwrap(),
     )
     .unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(id_token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], sim::SIGNING_KID);
+    assert!(!id_token.ends_with('.'), "signed");
     assert_eq!(claims["aud"], sim::TEST_CLIENT_ID);
     assert_eq!(claims["msn"], MSN);
     assert_eq!(claims["auth_req_id"], id.as_str());

@@ -184,3 +184,47 @@ async fn client_authentication_follows_the_sales_unit_and_5xx_is_retryable() {
     ));
     assert!(post.user_exists(&number).await.unwrap());
 }
+
+/// The simulator's id_token is RS256-signed with the key it serves at `jwks_uri`; the client
+/// validates it (issuer, audience, expiry) and checks its `sub` against userinfo's.
+#[tokio::test]
+async fn login_id_token_validates_against_the_jwks() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = kasse::sim::spawn(kasse::sim::SimConfig::for_tests(), listener);
+    let config = kasse::vipps::VippsConfig::new(
+        kasse::vipps::Environment::Custom(sim.base_url.clone()),
+        kasse::sim::TEST_CLIENT_ID,
+        kasse::sim::TEST_CLIENT_SECRET,
+        kasse::sim::TEST_SUBSCRIPTION_KEY,
+        kasse::sim::TEST_MSN,
+    );
+    let api = kasse::vipps::LoginApi::new(
+        kasse::vipps::Client::new(config).unwrap(),
+        kasse::vipps::LoginAuth::ClientSecretBasic,
+    );
+    let started = api
+        .start(&kasse::vipps::StartLogin {
+            msisdn: kasse::vipps::PhoneNumber::parse("4798765432").unwrap(),
+            scope: kasse::vipps::ENROL_SCOPE.to_string(),
+            binding_message: None,
+            requested_expiry: None,
+        })
+        .await
+        .unwrap();
+    sim.control()
+        .approve_login(&started.auth_req_id, "Kari", None)
+        .await
+        .unwrap();
+    let tokens = api.token(&started.auth_req_id).await.unwrap();
+    let info = api.userinfo(&tokens).await.unwrap();
+    let claims = api.validate_id_token(&tokens, &info.sub).await.unwrap();
+    assert_eq!(claims.sub, info.sub);
+    assert_eq!(claims.msn.as_deref(), Some(kasse::sim::TEST_MSN));
+    // Another user's sub: refused, typed.
+    assert_eq!(
+        api.validate_id_token(&tokens, "someone-else").await,
+        Err(kasse::vipps::LoginError::IdToken(
+            kasse::vipps::IdTokenError::Subject
+        ))
+    );
+}

@@ -200,11 +200,8 @@ impl FreshDelivery {
             actionable_until_ms: cl.actionable_until_ms,
             event: WireEvent {
                 seq: id.unsigned_abs(),
-                kind: if cl.kind == crate::relay::classify::StoredKind::CheckedIn {
-                    crate::relay::wire::EventKind::CheckedIn
-                } else {
-                    crate::relay::wire::EventKind::Payment
-                },
+                kind: crate::relay::wire::EventKind::of_stored(cl.kind.as_str())
+                    .unwrap_or(crate::relay::wire::EventKind::Payment),
                 received_at_ms: event.received_at_ms,
                 payload: String::from_utf8_lossy(&event.body).into_owned(),
             },
@@ -265,9 +262,26 @@ pub struct RetentionPolicy {
     pub undelivered_ms: i64,
 }
 
+/// How long a login's registration is kept: a login lives at most 15 minutes
+/// (`requested_expiry` ≤ 900 s), a day leaves room for a late ping.
+pub const LOGIN_ROUTE_RETENTION_MS: i64 = 24 * 3600 * 1000;
+
+/// Why a kept event is unrouted, as stored for operators.
+pub(super) fn unrouted_reason(route: &crate::relay::classify::RouteKey) -> &'static str {
+    use crate::relay::classify::RouteKey;
+    match route {
+        RouteKey::MerchantQr(_) => "no till has this merchantQrId",
+        RouteKey::Reference { till_id: None, .. } => "reference has no <till_id>- prefix",
+        RouteKey::Reference { .. } => "no active till for this reference",
+        RouteKey::Login(_) => "no till has registered this login (yet)",
+        RouteKey::None => "event type not routed",
+    }
+}
+
 /// Counts for `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StorageCounts {
+    /// Kept unrouted and not filed again since (by a replay or a login's registration).
     pub unrouted: u64,
     /// Routed, still actionable, not yet acknowledged.
     pub pending: u64,
@@ -408,6 +422,19 @@ pub trait RelayStorage: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<u64, RelayStoreError>>;
 
     fn counts(&self, now_ms: i64) -> BoxFuture<'static, Result<StorageCounts, RelayStoreError>>;
+
+    /// Record that `till` (of store `msn`) started the login whose [`login_key`] is `key`, so
+    /// its ping is routed there. Pings for it already kept unrouted (they came first) are
+    /// filed again for the till as new events. Resolves to how many were.
+    ///
+    /// [`login_key`]: crate::relay::classify::login_key
+    fn register_login(
+        &self,
+        till: TillKey,
+        msn: String,
+        key: String,
+        now_ms: i64,
+    ) -> BoxFuture<'static, Result<u64, RelayStoreError>>;
 
     /// Called after each commit with the new deliveries, in sequence order.
     fn set_commit_listener(&self, listener: CommitListener);

@@ -44,6 +44,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_partners.sql",
         include_str!("../../../migrations/relay-postgres/0002_partners.sql"),
     ),
+    (
+        "0003_login_routes.sql",
+        include_str!("../../../migrations/relay-postgres/0003_login_routes.sql"),
+    ),
 ];
 
 /// The NOTIFY channel for wake-ups.
@@ -384,12 +388,39 @@ async fn lock_till(
              WHERE msn = $1 AND till_id = $2 AND revoked_at_ms IS NULL FOR UPDATE",
             id.as_str(),
         ),
+        RouteKey::Login(key) => {
+            // Filing a ping and registering its login are serialised (see `lock_login`).
+            lock_login(c, key).await?;
+            (
+                "SELECT t.pk, t.till_id FROM login_routes l
+                 JOIN tills t ON t.pk = l.till_pk JOIN stores s ON s.msn = l.msn
+                 WHERE l.login_key = $2 AND t.revoked_at_ms IS NULL
+                   AND (l.msn = $1 OR 'partner:' || s.partner_id = $1)
+                 FOR UPDATE OF t",
+                key.as_str(),
+            )
+        }
         _ => return Ok(None),
     };
     let stmt = c.prepare_cached(sql).await?;
     Ok(c.query_opt(&stmt, &[&msn, &key])
         .await?
         .map(|r| (r.get(0), r.get(1))))
+}
+
+/// Serialise, until commit, everything done with one login (keyed on the login alone, so a
+/// ping on a partner URL and a store's registration meet too): a ping filed on one instance
+/// and the login's registration on another must not both miss each other (the ping finding
+/// no registration, the registration no kept ping).
+async fn lock_login(c: &impl GenericClient, key: &str) -> Result<(), tokio_postgres::Error> {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(key.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&digest[..8]);
+    let lock = i64::from_be_bytes(b);
+    let stmt = c.prepare_cached("SELECT pg_advisory_xact_lock($1)").await?;
+    c.execute(&stmt, &[&lock]).await?;
+    Ok(())
 }
 
 /// File one event in the caller's transaction: the same decisions as the
@@ -410,6 +441,7 @@ async fn file_in(
     let routable = matches!(
         (&cl.kind, &cl.route),
         (StoredKind::CheckedIn, RouteKey::MerchantQr(_))
+            | (StoredKind::LoginPing, RouteKey::Login(_))
             | (
                 StoredKind::Payment,
                 RouteKey::Reference {
@@ -443,11 +475,13 @@ async fn file_in(
                 Disposition::Refused { till_id }
             }
         }
-        (StoredKind::Payment, Some((key, till_id))) => Disposition::Routed {
-            till: key,
-            till_id,
-            seq: 0,
-        },
+        (StoredKind::Payment | StoredKind::LoginPing, Some((key, till_id))) => {
+            Disposition::Routed {
+                till: key,
+                till_id,
+                seq: 0,
+            }
+        }
         _ => Disposition::Unrouted,
     };
     // A refused check-in and one for an unknown QR are answered non-2xx: not accepted (a
@@ -461,15 +495,7 @@ async fn file_in(
         Disposition::Refused { .. } => Some("till offline".to_string()),
         Disposition::Expired => Some("customer token expired before delivery".to_string()),
         Disposition::Unrouted if event.hold.is_some() => event.hold.map(|h| h.reason().to_string()),
-        Disposition::Unrouted => Some(
-            match &cl.route {
-                RouteKey::MerchantQr(_) => "no till has this merchantQrId",
-                RouteKey::Reference { till_id: None, .. } => "reference has no <till_id>- prefix",
-                RouteKey::Reference { .. } => "no active till for this reference",
-                RouteKey::None => "event type not routed",
-            }
-            .to_string(),
-        ),
+        Disposition::Unrouted => Some(super::unrouted_reason(&cl.route).to_string()),
         Disposition::Routed { .. } => None,
     };
     let till = match &disposition_base {
@@ -726,11 +752,7 @@ impl RelayStorage for PgStorage {
                     let body: &[u8] = r.get(3);
                     WireEvent {
                         seq: r.get::<_, i64>(0).unsigned_abs(),
-                        kind: if kind == "checked_in" {
-                            EventKind::CheckedIn
-                        } else {
-                            EventKind::Payment
-                        },
+                        kind: EventKind::of_stored(kind).unwrap_or(EventKind::Payment),
                         received_at_ms: r.get(2),
                         payload: String::from_utf8_lossy(body).into_owned(),
                     }
@@ -779,6 +801,84 @@ impl RelayStorage for PgStorage {
         .boxed()
     }
 
+    fn register_login(
+        &self,
+        till: TillKey,
+        msn: String,
+        key: String,
+        now_ms: i64,
+    ) -> BoxFuture<'static, Result<u64, RelayStoreError>> {
+        let pool = self.pool.clone();
+        let instance = self.instance.clone();
+        let listener = self.listener.clone();
+        async move {
+            let mut client = pool.get().await?;
+            let tx = client.transaction().await?;
+            lock_login(&tx, &key).await?;
+            tx.execute(
+                "INSERT INTO login_routes (msn, login_key, till_pk, created_at_ms)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (msn, login_key)
+                 DO UPDATE SET till_pk = excluded.till_pk, created_at_ms = excluded.created_at_ms",
+                &[&msn, &key, &till, &now_ms],
+            )
+            .await?;
+            // Pings that came first: filed again for the till as new events (new ids, so its
+            // cursor sees them; a NOTIFY wakes it on any instance); the kept row points at it.
+            let kept = tx
+                .query(
+                    "SELECT id, webhook_id, received_at_ms, body FROM events
+                     WHERE (msn = $1
+                            OR msn = (SELECT 'partner:' || partner_id FROM stores WHERE msn = $1))
+                       AND route_key = $2 AND kind = 'login_ping'
+                       AND status = 'unrouted' AND accepted AND replayed_as IS NULL
+                     ORDER BY id FOR UPDATE",
+                    &[&msn, &key],
+                )
+                .await?;
+            let gate: CheckInGate = Arc::new(|_| true);
+            let mut fresh = Vec::new();
+            let mut refiled = 0;
+            for row in kept {
+                let id: i64 = row.get(0);
+                tx.execute("UPDATE events SET accepted = false WHERE id = $1", &[&id])
+                    .await?;
+                let received_at_ms: i64 = row.get(2);
+                let body: Vec<u8> = row.get(3);
+                let event = NewEvent {
+                    hold: None,
+                    msn: msn.clone(),
+                    webhook_id: row.get(1),
+                    received_at_ms,
+                    classified: classify(&body, received_at_ms, Duration::from_secs(900)),
+                    body: body.into(),
+                };
+                let new_id = match file_in(&tx, &event, &gate, &instance, 0, now_ms).await? {
+                    Filed::New(outcome, delivery) => {
+                        fresh.extend(delivery);
+                        outcome.event_id
+                    }
+                    Filed::Duplicate(outcome) => outcome.event_id,
+                };
+                tx.execute(
+                    "UPDATE events SET replayed_as = $2 WHERE id = $1",
+                    &[&id, &new_id],
+                )
+                .await?;
+                refiled += 1;
+            }
+            tx.commit().await?;
+            if !fresh.is_empty()
+                && let Ok(l) = listener.read()
+                && let Some(l) = l.as_ref()
+            {
+                l(fresh);
+            }
+            Ok(refiled)
+        }
+        .boxed()
+    }
+
     fn prune(
         &self,
         policy: RetentionPolicy,
@@ -787,6 +887,12 @@ impl RelayStorage for PgStorage {
         let pool = self.pool.clone();
         async move {
             let client = pool.get().await?;
+            client
+                .execute(
+                    "DELETE FROM login_routes WHERE created_at_ms < $1",
+                    &[&now_ms.saturating_sub(super::LOGIN_ROUTE_RETENTION_MS)],
+                )
+                .await?;
             let done_before = now_ms.saturating_sub(policy.delivered_ms);
             let undelivered_before = now_ms.saturating_sub(policy.undelivered_ms);
             // In chunks, so a large prune never holds many row locks at once. (Ids come from a
@@ -822,7 +928,10 @@ impl RelayStorage for PgStorage {
         async move {
             let client = pool.get().await?;
             let unrouted: i64 = client
-                .query_one("SELECT count(*) FROM events WHERE status = 'unrouted'", &[])
+                .query_one(
+                    "SELECT count(*) FROM events WHERE status = 'unrouted' AND replayed_as IS NULL",
+                    &[],
+                )
                 .await?
                 .get(0);
             let row = client

@@ -46,6 +46,10 @@ pub const MIGRATIONS: MigrationList = &[
         "0003_partners.sql",
         include_str!("../../../migrations/relay/0003_partners.sql"),
     ),
+    (
+        "0004_login_routes.sql",
+        include_str!("../../../migrations/relay/0004_login_routes.sql"),
+    ),
 ];
 
 /// SQLite `synchronous` for the relay database (WAL mode).
@@ -203,6 +207,13 @@ enum Job {
     },
     Prune {
         policy: RetentionPolicy,
+        now_ms: i64,
+        reply: Reply<u64>,
+    },
+    RegisterLogin {
+        till: TillKey,
+        msn: String,
+        key: String,
         now_ms: i64,
         reply: Reply<u64>,
     },
@@ -433,11 +444,7 @@ impl RelayStorage for SqliteStorage {
                     let body: Vec<u8> = r.get(3)?;
                     Ok(WireEvent {
                         seq: r.get::<_, i64>(0)?.unsigned_abs(),
-                        kind: if kind == "checked_in" {
-                            EventKind::CheckedIn
-                        } else {
-                            EventKind::Payment
-                        },
+                        kind: EventKind::of_stored(&kind).unwrap_or(EventKind::Payment),
                         received_at_ms: r.get(2)?,
                         payload: String::from_utf8_lossy(&body).into_owned(),
                     })
@@ -493,7 +500,9 @@ impl RelayStorage for SqliteStorage {
     fn counts(&self, now_ms: i64) -> BoxFuture<'static, Result<StorageCounts, RelayStoreError>> {
         self.read(move |conn| {
             let unrouted: i64 = conn
-                .prepare_cached("SELECT count(*) FROM events WHERE status = 'unrouted'")?
+                .prepare_cached(
+                    "SELECT count(*) FROM events WHERE status = 'unrouted' AND replayed_as IS NULL",
+                )?
                 .query_row([], |r| r.get(0))?;
             let (pending, oldest): (i64, Option<i64>) = conn
                 .prepare_cached(
@@ -507,6 +516,22 @@ impl RelayStorage for SqliteStorage {
                 pending: pending.unsigned_abs(),
                 oldest_pending_ms: oldest,
             })
+        })
+    }
+
+    fn register_login(
+        &self,
+        till: TillKey,
+        msn: String,
+        key: String,
+        now_ms: i64,
+    ) -> BoxFuture<'static, Result<u64, RelayStoreError>> {
+        self.submit(|reply| Job::RegisterLogin {
+            till,
+            msn,
+            key,
+            now_ms,
+            reply,
         })
     }
 
@@ -787,6 +812,20 @@ fn run_batch(
                 let r = in_savepoint(&mut tx, |c| prune_in(c, policy, now_ms));
                 done.push(Done::Count(reply, r));
             }
+            Job::RegisterLogin {
+                till,
+                msn,
+                key,
+                now_ms,
+                reply,
+            } => {
+                let r = in_savepoint(&mut tx, |c| register_login_in(c, till, &msn, &key, now_ms));
+                let r = r.map(|(n, fresh)| {
+                    new_routed.extend(fresh);
+                    n
+                });
+                done.push(Done::Count(reply, r));
+            }
         }
     }
     if let Err(e) = tx.commit() {
@@ -812,9 +851,9 @@ fn fail_all(jobs: Vec<Job>, e: &rusqlite::Error) -> Vec<Done> {
     jobs.into_iter()
         .map(|j| match j {
             Job::Ingest { reply, .. } => Done::Ingest(reply, Err(copy_err(e))),
-            Job::Ack { reply, .. } | Job::Prune { reply, .. } => {
-                Done::Count(reply, Err(copy_err(e)))
-            }
+            Job::Ack { reply, .. }
+            | Job::Prune { reply, .. }
+            | Job::RegisterLogin { reply, .. } => Done::Count(reply, Err(copy_err(e))),
         })
         .collect()
 }
@@ -868,6 +907,19 @@ pub(super) fn ingest_one(
                     Some((_, till_id)) => (Disposition::Refused { till_id }, None),
                 }
             }
+            (StoredKind::LoginPing, RouteKey::Login(key)) => {
+                match login_till(conn, &event.msn, key)? {
+                    Some((key, till_id)) => (
+                        Disposition::Routed {
+                            till: key,
+                            till_id: till_id.clone(),
+                            seq: 0,
+                        },
+                        Some((key, till_id)),
+                    ),
+                    None => (Disposition::Unrouted, None),
+                }
+            }
             (
                 StoredKind::Payment,
                 RouteKey::Reference {
@@ -898,14 +950,7 @@ pub(super) fn ingest_one(
         Disposition::Refused { .. } => Some("till offline".to_string()),
         Disposition::Expired => Some("customer token expired before delivery".to_string()),
         Disposition::Unrouted if event.hold.is_some() => event.hold.map(|h| h.reason().to_string()),
-        Disposition::Unrouted => Some(match &c.route {
-            RouteKey::MerchantQr(_) => "no till has this merchantQrId".to_string(),
-            RouteKey::Reference { till_id: None, .. } => {
-                "reference has no <till_id>- prefix".to_string()
-            }
-            RouteKey::Reference { .. } => "no active till for this reference".to_string(),
-            RouteKey::None => "event type not routed".to_string(),
-        }),
+        Disposition::Unrouted => Some(super::unrouted_reason(&c.route).to_string()),
         Disposition::Routed { .. } => None,
     };
     // The till's latest sequence number before this one (one writer, so
@@ -978,6 +1023,79 @@ fn active_till(
     conn.prepare_cached(sql)?
         .query_row(params![msn, value], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
+}
+
+/// The active till that registered the login with this key, in store `msn`, or in any store
+/// of the partner when `msn` is `partner:<id>` (a ping on a partner URL names no store).
+fn login_till(
+    conn: &Connection,
+    msn: &str,
+    key: &str,
+) -> Result<Option<(TillKey, String)>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT t.pk, t.till_id FROM login_routes l
+         JOIN tills t ON t.pk = l.till_pk JOIN stores s ON s.msn = l.msn
+         WHERE l.login_key = ?2 AND t.revoked_at_ms IS NULL
+           AND (l.msn = ?1 OR 'partner:' || s.partner_id = ?1)",
+    )?
+    .query_row(params![msn, key], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()
+}
+
+/// Register a login for a till, and file again for it the pings of that login kept unrouted,
+/// on the store's URL or its partner's (each as a new event, so the till's cursor sees it;
+/// the kept row points at it).
+fn register_login_in(
+    conn: &Connection,
+    till: TillKey,
+    msn: &str,
+    key: &str,
+    now_ms: i64,
+) -> Result<(u64, Vec<FreshDelivery>), rusqlite::Error> {
+    conn.prepare_cached(
+        "INSERT INTO login_routes (msn, login_key, till_pk, created_at_ms)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (msn, login_key)
+         DO UPDATE SET till_pk = excluded.till_pk, created_at_ms = excluded.created_at_ms",
+    )?
+    .execute(params![msn, key, till, now_ms])?;
+    type Kept = (i64, Option<String>, i64, Vec<u8>);
+    let kept: Vec<Kept> = conn
+        .prepare_cached(
+            "SELECT id, webhook_id, received_at_ms, body FROM events
+             WHERE msn IN (?1, (SELECT 'partner:' || partner_id FROM stores WHERE msn = ?1))
+               AND route_key = ?2 AND kind = 'login_ping' AND status = 'unrouted'
+               AND accepted = 1 AND replayed_as IS NULL
+             ORDER BY id",
+        )?
+        .query_map(params![msn, key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let gate: CheckInGate = Arc::new(|_| true);
+    let mut fresh = Vec::new();
+    let mut refiled = 0;
+    for (id, webhook_id, received_at_ms, body) in kept {
+        // The kept row gives its place in de-duplication to the new one.
+        conn.prepare_cached("UPDATE events SET accepted = 0 WHERE id = ?1")?
+            .execute([id])?;
+        let classified =
+            crate::relay::classify::classify(&body, received_at_ms, Duration::from_secs(900));
+        let event = NewEvent {
+            hold: None,
+            msn: msn.to_string(),
+            webhook_id,
+            received_at_ms,
+            body: body.into(),
+            classified,
+        };
+        let (outcome, delivery) = ingest_one(conn, &event, &gate)?;
+        conn.prepare_cached("UPDATE events SET replayed_as = ?2 WHERE id = ?1")?
+            .execute(params![id, outcome.event_id])?;
+        fresh.extend(delivery);
+        refiled += 1;
+    }
+    Ok((refiled, fresh))
 }
 
 fn find_accepted(
@@ -1066,6 +1184,8 @@ fn prune_in(
                LIMIT ?3)",
         )?
         .execute(params![done_before, undelivered_before, PRUNE_CHUNK])?;
+    conn.prepare_cached("DELETE FROM login_routes WHERE created_at_ms < ?1")?
+        .execute([now_ms.saturating_sub(super::LOGIN_ROUTE_RETENTION_MS)])?;
     Ok(n as u64)
 }
 

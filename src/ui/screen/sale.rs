@@ -1144,6 +1144,7 @@ fn loyalty_banner<'a>(ctx: Ctx<'a>, loyalty: &'a Loyalty) -> Element<'a, Message
             crate::core::loyalty::EnrolmentFailure::InvalidUser => "loyalty-invalid-user",
             crate::core::loyalty::EnrolmentFailure::OldApp => "loyalty-old-app",
             crate::core::loyalty::EnrolmentFailure::AlreadyInProgress => "loyalty-in-progress",
+            crate::core::loyalty::EnrolmentFailure::Unverified => "loyalty-unverified",
             crate::core::loyalty::EnrolmentFailure::Vipps
             | crate::core::loyalty::EnrolmentFailure::Interrupted => "loyalty-failed",
         }))

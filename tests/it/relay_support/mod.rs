@@ -425,6 +425,7 @@ pub fn key_of(d: &Delivery) -> String {
     match &d.event {
         RelayEvent::Payment(p) => p.reference.clone(),
         RelayEvent::CheckedIn(c) => c.merchant_qr_id.clone(),
+        RelayEvent::LoginPing(_) => "login-ping".to_string(),
     }
 }
 
