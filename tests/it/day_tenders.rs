@@ -13,17 +13,16 @@ use kasse::store::day::{CashMovementKind, TenderPurpose};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cash_sale_gives_change_and_rounds_to_whole_kroner() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
+    let mut till = TestTill::start().await;
 
     // 129.49 in cash: due 129.00 (rounded down 49 øre), 200.00 handed over, 71.00 back.
-    let sale_id = start_sale(&engine, &mut rx, one_item(12_949)).await;
-    engine.send(tender(TenderKind::Cash, 20_000)).unwrap();
-    let taken = wait_for(&mut rx, "tender taken", |e| {
-        matches!(e, EngineEvent::TenderTaken { .. })
-    })
-    .await;
+    let sale_id = till.pay(one_item(12_949)).await;
+    till.send(tender(TenderKind::Cash, 20_000));
+    let taken = till
+        .wait_for("tender taken", |e| {
+            matches!(e, EngineEvent::TenderTaken { .. })
+        })
+        .await;
     assert_eq!(
         taken,
         EngineEvent::TenderTaken {
@@ -35,7 +34,9 @@ async fn cash_sale_gives_change_and_rounds_to_whole_kroner() {
             remaining: 0,
         }
     );
-    let paid = wait_for(&mut rx, "paid", |e| matches!(e, EngineEvent::Paid { .. })).await;
+    let paid = till
+        .wait_for("paid", |e| matches!(e, EngineEvent::Paid { .. }))
+        .await;
     let EngineEvent::Paid {
         change, rounding, ..
     } = paid
@@ -43,9 +44,10 @@ async fn cash_sale_gives_change_and_rounds_to_whole_kroner() {
         unreachable!()
     };
     assert_eq!((change, rounding), (7_100, -49));
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
 
-    let store = env.store();
+    let store = till.env.store();
     let sale = store.get_sale(sale_id).unwrap().unwrap();
     assert_eq!(sale.state, SaleState::Completed);
     assert_eq!(sale.total, 12_949);
@@ -74,10 +76,10 @@ async fn cash_sale_gives_change_and_rounds_to_whole_kroner() {
         .unwrap();
     assert_eq!(code, 12001);
     // No Vipps payment was made.
-    assert!(env.ledger_all().await.is_empty());
+    assert!(till.env.ledger_all().await.is_empty());
     // The drawer opened for the cash, and should now hold the cash taken.
     assert_eq!(store.expected_cash().unwrap(), 12_900);
-    kasse::store::Store::open(&env.config.database_path().unwrap())
+    kasse::store::Store::open(&till.env.config.database_path().unwrap())
         .unwrap()
         .verify_journal()
         .unwrap();
@@ -85,25 +87,23 @@ async fn cash_sale_gives_change_and_rounds_to_whole_kroner() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_cash_then_vipps_pays_the_rest() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
+    let mut till = TestTill::start().await;
 
-    let sale_id = start_sale(&engine, &mut rx, basket()).await;
-    engine.send(tender(TenderKind::Cash, 10_000)).unwrap();
-    wait_for(&mut rx, "rest for Vipps", |e| {
+    let sale_id = till.pay(basket()).await;
+    till.send(tender(TenderKind::Cash, 10_000));
+    till.wait_for("rest for Vipps", |e| {
         matches!(e, EngineEvent::AwaitingCheckIn { amount: 2_900, .. })
     })
     .await;
-    let reference = customer_scans_and_approves(&env, &mut rx).await;
+    let reference = till.customer_scans_and_approves().await;
 
-    let p = env.ledger(&reference).await;
+    let p = till.env.ledger(&reference).await;
     assert_eq!(p.amount.value, 2_900);
     assert_eq!(p.aggregate.captured_amount.value, 2_900);
     // The receipt lines add up to the whole sale: not sent for a part payment.
     assert!(p.receipt.is_none());
 
-    let store = env.store();
+    let store = till.env.store();
     assert_eq!(
         store.get_sale(sale_id).unwrap().unwrap().state,
         SaleState::Completed
@@ -134,22 +134,18 @@ async fn a_declined_vipps_part_keeps_the_cash_and_cancelling_gives_it_back() {
     store
         .record_cash_movement(CashMovementKind::Float, 50_000, None, None)
         .unwrap();
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
+    let mut till = TestTill::on(env).await;
 
-    let sale_id = start_sale(&engine, &mut rx, basket()).await;
-    engine.send(tender(TenderKind::Cash, 5_000)).unwrap();
-    wait_for(&mut rx, "rest for Vipps", |e| {
+    let sale_id = till.pay(basket()).await;
+    till.send(tender(TenderKind::Cash, 5_000));
+    till.wait_for("rest for Vipps", |e| {
         matches!(e, EngineEvent::AwaitingCheckIn { amount: 7_900, .. })
     })
     .await;
-    assert!(env.demo.phone.scan().await.unwrap());
-    let reference = requested(&mut rx).await;
-    env.demo.phone.decline(&reference).await.unwrap();
-    wait_for(&mut rx, "declined", |e| {
-        matches!(e, EngineEvent::Declined { .. })
-    })
-    .await;
+    let reference = till.scan().await;
+    till.env.demo.phone.decline(&reference).await.unwrap();
+    till.wait_for("declined", |e| matches!(e, EngineEvent::Declined { .. }))
+        .await;
     // The cash part is kept while the sale is open.
     assert_eq!(store.expected_cash().unwrap(), 55_000);
     // A Z report now would close a day with a half-paid sale: refused.
@@ -161,11 +157,10 @@ async fn a_declined_vipps_part_keeps_the_cash_and_cancelling_gives_it_back() {
         "{refused}"
     );
 
-    engine.send(Command::Cancel).unwrap();
-    let given = wait_for(&mut rx, "given back", |e| {
-        matches!(e, EngineEvent::GivenBack { .. })
-    })
-    .await;
+    till.send(Command::Cancel);
+    let given = till
+        .wait_for("given back", |e| matches!(e, EngineEvent::GivenBack { .. }))
+        .await;
     assert_eq!(
         given,
         EngineEvent::GivenBack {
@@ -173,7 +168,8 @@ async fn a_declined_vipps_part_keeps_the_cash_and_cancelling_gives_it_back() {
             parts: vec![(TenderKind::Cash, 5_000)]
         }
     );
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
     let rows: Vec<_> = store
         .tenders_of_sale(sale_id)
         .unwrap()
@@ -196,13 +192,11 @@ async fn a_declined_vipps_part_keeps_the_cash_and_cancelling_gives_it_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_tenders_are_refused_and_record_nothing() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
+    let mut till = TestTill::start().await;
 
     // No sale: nothing to pay.
-    engine.send(tender(TenderKind::Cash, 1_000)).unwrap();
-    wait_for(&mut rx, "not now", |e| {
+    till.send(tender(TenderKind::Cash, 1_000));
+    till.wait_for("not now", |e| {
         matches!(
             e,
             EngineEvent::Problem {
@@ -213,7 +207,7 @@ async fn wrong_tenders_are_refused_and_record_nothing() {
     })
     .await;
 
-    let sale_id = start_sale(&engine, &mut rx, basket()).await;
+    let sale_id = till.pay(basket()).await;
     for bad in [
         tender(TenderKind::Card, 13_000),
         tender(TenderKind::Card, 0),
@@ -221,8 +215,8 @@ async fn wrong_tenders_are_refused_and_record_nothing() {
         tender(TenderKind::Cash, 1_000_000_000),
         tender(TenderKind::Vipps, 100),
     ] {
-        engine.send(bad.clone()).unwrap();
-        wait_for(&mut rx, "refused", |e| {
+        till.send(bad.clone());
+        till.wait_for("refused", |e| {
             matches!(
                 e,
                 EngineEvent::Problem {
@@ -233,17 +227,16 @@ async fn wrong_tenders_are_refused_and_record_nothing() {
         })
         .await;
     }
-    let store = env.store();
+    let store = till.env.store();
     assert!(store.tenders_of_sale(sale_id).unwrap().is_empty());
     // A card for exactly the total with the terminal's reference completes the sale.
-    engine
-        .send(Command::Tender {
-            tender: TenderKind::Card,
-            amount: 12_900,
-            reference: Some(" T-0042 ".into()),
-        })
-        .unwrap();
-    wait_for(&mut rx, "paid", |e| matches!(e, EngineEvent::Paid { .. })).await;
+    till.send(Command::Tender {
+        tender: TenderKind::Card,
+        amount: 12_900,
+        reference: Some(" T-0042 ".into()),
+    });
+    till.wait_for("paid", |e| matches!(e, EngineEvent::Paid { .. }))
+        .await;
     let t = store.tenders_of_sale(sale_id).unwrap();
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].reference.as_deref(), Some("T-0042"));
@@ -270,34 +263,30 @@ async fn a_day_with_cashiers_a_return_and_x_and_z_reports() {
         .unwrap();
     store.log_in(kari.id, "1234").unwrap();
 
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    engine
-        .send(Command::SetCashier {
-            cashier_id: Some(kari.id),
-        })
-        .unwrap();
+    let mut till = TestTill::on(env).await;
+    till.send(Command::SetCashier {
+        cashier_id: Some(kari.id),
+    });
 
     // Sale 1: cash 150.00 for 129.00.
-    let s1 = start_sale(&engine, &mut rx, basket()).await;
-    engine.send(tender(TenderKind::Cash, 15_000)).unwrap();
-    wait_for(&mut rx, "paid", |e| matches!(e, EngineEvent::Paid { .. })).await;
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    let s1 = till.pay(basket()).await;
+    till.send(tender(TenderKind::Cash, 15_000));
+    till.wait_for("paid", |e| matches!(e, EngineEvent::Paid { .. }))
+        .await;
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
     // Sale 2: all Vipps.
-    let s2 = start_sale(&engine, &mut rx, basket()).await;
-    customer_scans_and_approves(&env, &mut rx).await;
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    let s2 = till.pay(basket()).await;
+    till.customer_scans_and_approves().await;
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
     // Return 15.00 (one bread) of sale 2 to Vipps.
-    engine
-        .send(Command::Refund {
-            sale_id: s2,
-            amount: 1_500,
-        })
-        .unwrap();
-    wait_for(&mut rx, "refunded", |e| {
-        matches!(e, EngineEvent::RefundDone { .. })
-    })
-    .await;
+    till.send(Command::Refund {
+        sale_id: s2,
+        amount: 1_500,
+    });
+    till.wait_for("refunded", |e| matches!(e, EngineEvent::RefundDone { .. }))
+        .await;
     // A pay-out with its reason, a drawer opening without a sale.
     store
         .record_cash_movement(CashMovementKind::PayOut, 2_000, Some("milk"), Some(boss.id))
@@ -438,19 +427,20 @@ fn wrong_pins_lock_a_cashier_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn returns_of_lines_go_back_to_their_tender_and_are_signed() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    let store = env.store();
+    let mut till = TestTill::start().await;
+    let store = till.env.store();
 
     // A cash sale and a Vipps sale of the same basket (T-shirt 99.00, 2 × bread 15.00).
-    let cash_sale = start_sale(&engine, &mut rx, basket()).await;
-    engine.send(tender(TenderKind::Cash, 12_900)).unwrap();
-    wait_for(&mut rx, "paid", |e| matches!(e, EngineEvent::Paid { .. })).await;
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
-    let vipps_sale = start_sale(&engine, &mut rx, basket()).await;
-    let reference = customer_scans_and_approves(&env, &mut rx).await;
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    let cash_sale = till.pay(basket()).await;
+    till.send(tender(TenderKind::Cash, 12_900));
+    till.wait_for("paid", |e| matches!(e, EngineEvent::Paid { .. }))
+        .await;
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
+    let vipps_sale = till.pay(basket()).await;
+    let reference = till.customer_scans_and_approves().await;
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
 
     let ret = |sale_id: i64, position: i64, quantity: i64| Command::Return {
         sale_id,
@@ -458,14 +448,15 @@ async fn returns_of_lines_go_back_to_their_tender_and_are_signed() {
         to: None,
     };
     // One bread back in cash, out of the drawer.
-    engine.send(ret(cash_sale, 1, 1)).unwrap();
-    let done = wait_for(&mut rx, "return done", |e| {
-        matches!(
-            e,
-            EngineEvent::ReturnDone { .. } | EngineEvent::ReturnFailed { .. }
-        )
-    })
-    .await;
+    till.send(ret(cash_sale, 1, 1));
+    let done = till
+        .wait_for("return done", |e| {
+            matches!(
+                e,
+                EngineEvent::ReturnDone { .. } | EngineEvent::ReturnFailed { .. }
+            )
+        })
+        .await;
     let EngineEvent::ReturnDone {
         return_id,
         amount: 1_500,
@@ -485,11 +476,10 @@ async fn returns_of_lines_go_back_to_their_tender_and_are_signed() {
     assert_eq!(signed.amount_ex, -1_305);
     assert_eq!(signed.trans_type, 11006);
     // Two more breads than are left: refused, nothing recorded.
-    engine.send(ret(cash_sale, 1, 2)).unwrap();
-    let refused = wait_for(&mut rx, "refused", |e| {
-        matches!(e, EngineEvent::ReturnFailed { .. })
-    })
-    .await;
+    till.send(ret(cash_sale, 1, 2));
+    let refused = till
+        .wait_for("refused", |e| matches!(e, EngineEvent::ReturnFailed { .. }))
+        .await;
     let EngineEvent::ReturnFailed {
         message_id: MessageId::ReturnRefused,
         detail: Some(why),
@@ -500,15 +490,15 @@ async fn returns_of_lines_go_back_to_their_tender_and_are_signed() {
     };
     assert!(why.contains("1 already returned"), "{why}");
     // The last bread takes what is left of the line: the two returns add up to it.
-    engine.send(ret(cash_sale, 1, 1)).unwrap();
-    wait_for(&mut rx, "second return", |e| {
+    till.send(ret(cash_sale, 1, 1));
+    till.wait_for("second return", |e| {
         matches!(e, EngineEvent::ReturnDone { amount: 1_500, .. })
     })
     .await;
 
     // The T-shirt of the Vipps sale goes back to Vipps by a refund.
-    engine.send(ret(vipps_sale, 0, 1)).unwrap();
-    wait_for(&mut rx, "vipps return", |e| {
+    till.send(ret(vipps_sale, 0, 1));
+    till.wait_for("vipps return", |e| {
         matches!(
             e,
             EngineEvent::ReturnDone {
@@ -519,7 +509,7 @@ async fn returns_of_lines_go_back_to_their_tender_and_are_signed() {
         )
     })
     .await;
-    let p = env.ledger(&reference).await;
+    let p = till.env.ledger(&reference).await;
     assert_eq!(p.aggregate.refunded_amount.value, 9_900);
     let state: String = store
         .conn()
@@ -558,23 +548,20 @@ async fn returns_of_lines_go_back_to_their_tender_and_are_signed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_the_vipps_part_in_the_app_gives_the_cash_back() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    let sale_id = start_sale(&engine, &mut rx, basket()).await;
-    engine.send(tender(TenderKind::Cash, 5_000)).unwrap();
-    wait_for(&mut rx, "rest for Vipps", |e| {
+    let mut till = TestTill::start().await;
+    let sale_id = till.pay(basket()).await;
+    till.send(tender(TenderKind::Cash, 5_000));
+    till.wait_for("rest for Vipps", |e| {
         matches!(e, EngineEvent::AwaitingCheckIn { amount: 7_900, .. })
     })
     .await;
-    assert!(env.demo.phone.scan().await.unwrap());
-    requested(&mut rx).await;
+    assert!(till.env.demo.phone.scan().await.unwrap());
+    till.requested().await;
     // The request is in the customer's app; the cashier cancels the sale.
-    engine.send(Command::Cancel).unwrap();
-    let given = wait_for(&mut rx, "given back", |e| {
-        matches!(e, EngineEvent::GivenBack { .. })
-    })
-    .await;
+    till.send(Command::Cancel);
+    let given = till
+        .wait_for("given back", |e| matches!(e, EngineEvent::GivenBack { .. }))
+        .await;
     assert_eq!(
         given,
         EngineEvent::GivenBack {
@@ -582,10 +569,11 @@ async fn cancelling_the_vipps_part_in_the_app_gives_the_cash_back() {
             parts: vec![(TenderKind::Cash, 5_000)]
         }
     );
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
-    let store = env.store();
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
+    let store = till.env.store();
     assert_eq!(store.expected_cash().unwrap(), 0);
-    assert_ledger_settled(&env.ledger_all().await);
+    assert_ledger_settled(&till.env.ledger_all().await);
     // Nothing holds the day open.
     store.take_z_report("demo1", Currency::Nok, None).unwrap();
 }

@@ -27,14 +27,15 @@ async fn training_sales_are_numbered_apart_unsigned_and_out_of_the_takings() {
     store
         .record_cash_movement(CashMovementKind::Float, 50_000, None, Some(boss.id))
         .unwrap();
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
+    let mut till = TestTill::on(env).await;
 
     // A real cash sale first.
-    let real = start_sale(&engine, &mut rx, one_item(10_000)).await;
-    engine.send(tender(TenderKind::Cash, 10_000)).unwrap();
-    wait_for(&mut rx, "paid", |e| matches!(e, EngineEvent::Paid { .. })).await;
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    let real = till.pay(one_item(10_000)).await;
+    till.send(tender(TenderKind::Cash, 10_000));
+    till.wait_for("paid", |e| matches!(e, EngineEvent::Paid { .. }))
+        .await;
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
 
     // Only a manager switches training mode on; switching twice changes nothing.
     assert!(matches!(
@@ -46,13 +47,16 @@ async fn training_sales_are_numbered_apart_unsigned_and_out_of_the_takings() {
     assert!(store.training_mode().unwrap().is_some());
 
     // Two training sales: cash, then Vipps against the simulator (no real money there).
-    let t1 = start_sale(&engine, &mut rx, one_item(4_000)).await;
-    engine.send(tender(TenderKind::Cash, 5_000)).unwrap();
-    wait_for(&mut rx, "paid", |e| matches!(e, EngineEvent::Paid { .. })).await;
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
-    let t2 = start_sale(&engine, &mut rx, one_item(2_500)).await;
-    customer_scans_and_approves(&env, &mut rx).await;
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    let t1 = till.pay(one_item(4_000)).await;
+    till.send(tender(TenderKind::Cash, 5_000));
+    till.wait_for("paid", |e| matches!(e, EngineEvent::Paid { .. }))
+        .await;
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
+    let t2 = till.pay(one_item(2_500)).await;
+    till.customer_scans_and_approves().await;
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
 
     // Refused while training: Z, cash movements, returns (of a real or a training sale).
     for refused in [

@@ -44,104 +44,91 @@ async fn events_stored(env: &Env, reference: &str) -> Vec<(String, i64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_dropped_polling_finishes_the_sale() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(&mut rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
-    env.demo.phone.scan().await.unwrap();
-    let reference = requested(&mut rx).await;
+    let mut till = TestTill::start().await;
+    till.pay(basket()).await;
+    let reference = till.scan().await;
     set_faults(
-        &env,
+        &till.env,
         Faults {
             webhook_drop_rate: 1.0,
             ..Faults::default()
         },
     )
     .await;
-    env.demo.phone.approve(&reference).await.unwrap();
-    assert_eq!(completed(&mut rx).await, reference);
+    till.env.demo.phone.approve(&reference).await.unwrap();
+    assert_eq!(completed(&mut till.rx).await, reference);
     assert!(
-        events_stored(&env, &reference).await.is_empty(),
+        events_stored(&till.env, &reference).await.is_empty(),
         "no webhook reached the till"
     );
-    let p = env.ledger(&reference).await;
+    let p = till.env.ledger(&reference).await;
     assert_eq!(p.counts.captures, 1);
-    assert_rate_limits(&env.log().await);
+    assert_rate_limits(&till.env.log().await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_duplicated_are_stored_once_and_capture_once() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
+    let mut till = TestTill::start().await;
     set_faults(
-        &env,
+        &till.env,
         Faults {
             webhook_duplicate_rate: 1.0,
             ..Faults::default()
         },
     )
     .await;
-    let reference = pay_by_phone(&engine, &mut rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
-    completed(&mut rx).await;
-    let p = env.ledger(&reference).await;
+    let reference = till.pay_by_phone().await;
+    till.env.demo.phone.approve(&reference).await.unwrap();
+    completed(&mut till.rx).await;
+    let p = till.env.ledger(&reference).await;
     assert_eq!(p.counts.captures, 1);
     // Both copies of AUTHORIZED and CAPTURED arrive; each is stored once.
     eventually("captured event stored", || async {
-        events_stored(&env, &reference)
+        events_stored(&till.env, &reference)
             .await
             .iter()
             .any(|(n, _)| n == "CAPTURED")
     })
     .await;
-    for (name, count) in events_stored(&env, &reference).await {
+    for (name, count) in events_stored(&till.env, &reference).await {
         assert_eq!(count, 1, "{name} stored {count} times");
     }
-    assert_rate_limits(&env.log().await);
+    assert_rate_limits(&till.env.log().await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_delayed_and_out_of_order_change_nothing() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
+    let mut till = TestTill::start().await;
     // Every webhook arrives 1.5 s late: polling completes the first sale, and its AUTHORIZED
     // and CAPTURED events land while the second sale is waiting for its customer.
     set_faults(
-        &env,
+        &till.env,
         Faults {
             webhook_delay_ms: 1_500,
             ..Faults::default()
         },
     )
     .await;
-    let first = pay_by_phone(&engine, &mut rx).await;
-    env.demo.phone.approve(&first).await.unwrap();
-    assert_eq!(completed(&mut rx).await, first);
-    let second = pay_by_phone(&engine, &mut rx).await;
+    let first = till.pay_by_phone().await;
+    till.env.demo.phone.approve(&first).await.unwrap();
+    assert_eq!(completed(&mut till.rx).await, first);
+    let second = till.pay_by_phone().await;
     eventually("late events of the first sale stored", || async {
-        events_stored(&env, &first)
+        events_stored(&till.env, &first)
             .await
             .iter()
             .any(|(n, _)| n == "CAPTURED")
     })
     .await;
-    env.demo.phone.decline(&second).await.unwrap();
-    wait_for(&mut rx, "declined", |e| {
-        matches!(e, EngineEvent::Declined { .. })
-    })
-    .await;
-    assert_eq!(env.ledger(&first).await.counts.captures, 1);
-    let p2 = env.ledger(&second).await;
+    till.env.demo.phone.decline(&second).await.unwrap();
+    till.wait_for("declined", |e| matches!(e, EngineEvent::Declined { .. }))
+        .await;
+    assert_eq!(till.env.ledger(&first).await.counts.captures, 1);
+    let p2 = till.env.ledger(&second).await;
     assert_eq!(p2.state, "ABORTED");
     assert_eq!(p2.counts.captures, 0);
-    assert_ledger_settled(&env.ledger_all().await);
-    assert_rate_limits(&env.log().await);
+    assert_ledger_settled(&till.env.ledger_all().await);
+    assert_rate_limits(&till.env.log().await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,9 +136,8 @@ async fn relay_down_for_the_whole_sale() {
     let mut env = Env::start().await;
     let relay = env.demo.relay.take().unwrap();
     relay.shutdown().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    wait_for(&mut rx, "relay reconnecting", |e| {
+    let mut till = TestTill::on(env).await;
+    till.wait_for("relay reconnecting", |e| {
         matches!(
             e,
             EngineEvent::RelayStatus {
@@ -160,10 +146,10 @@ async fn relay_down_for_the_whole_sale() {
         )
     })
     .await;
-    let reference = pay_by_phone(&engine, &mut rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
-    assert_eq!(completed(&mut rx).await, reference);
-    assert_eq!(env.ledger(&reference).await.counts.captures, 1);
+    let reference = till.pay_by_phone().await;
+    till.env.demo.phone.approve(&reference).await.unwrap();
+    assert_eq!(completed(&mut till.rx).await, reference);
+    assert_eq!(till.env.ledger(&reference).await.counts.captures, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

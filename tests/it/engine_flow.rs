@@ -95,51 +95,36 @@ async fn happy_path_scan_approve_capture() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declined_then_retry_completes_with_a_new_reference() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(&mut rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
-    env.demo.phone.scan().await.unwrap();
-    let first = requested(&mut rx).await;
-    env.demo.phone.decline(&first).await.unwrap();
-    wait_for(&mut rx, "declined", |e| {
-        matches!(e, EngineEvent::Declined { .. })
-    })
-    .await;
-    assert_eq!(env.ledger(&first).await.state, "ABORTED");
+    let mut till = TestTill::start().await;
+    till.pay(basket()).await;
+    let first = till.scan().await;
+    till.env.demo.phone.decline(&first).await.unwrap();
+    till.wait_for("declined", |e| matches!(e, EngineEvent::Declined { .. }))
+        .await;
+    assert_eq!(till.env.ledger(&first).await.state, "ABORTED");
 
     // Same sale, new attempt: the customer scans again.
-    engine.send(Command::Retry).unwrap();
-    wait_for(&mut rx, "awaiting again", |e| {
+    till.send(Command::Retry);
+    till.wait_for("awaiting again", |e| {
         matches!(e, EngineEvent::AwaitingCheckIn { .. })
     })
     .await;
-    env.demo.phone.scan().await.unwrap();
-    let second = requested(&mut rx).await;
+    let second = till.scan().await;
     assert_ne!(first, second);
-    env.demo.phone.approve(&second).await.unwrap();
-    let done = wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await;
+    till.env.demo.phone.approve(&second).await.unwrap();
+    let done = till
+        .wait_for("completed", |e| matches!(e, EngineEvent::Completed { .. }))
+        .await;
     let EngineEvent::Completed { sale_id, .. } = done else {
         unreachable!()
     };
-    assert_eq!(
-        env.ledger(&second).await.aggregate.captured_amount.value,
-        12_900
-    );
-    assert_eq!(env.ledger(&first).await.aggregate.captured_amount.value, 0);
+    assert_eq!(till.captured(&second).await, 12_900);
+    assert_eq!(till.captured(&first).await, 0);
 
-    engine.send(Command::ListSales { limit: 5 }).unwrap();
-    let h = wait_for(&mut rx, "history", |e| {
-        matches!(e, EngineEvent::History { .. })
-    })
-    .await;
+    till.send(Command::ListSales { limit: 5 });
+    let h = till
+        .wait_for("history", |e| matches!(e, EngineEvent::History { .. }))
+        .await;
     let EngineEvent::History { sales } = h else {
         unreachable!()
     };
@@ -157,20 +142,12 @@ async fn expired_when_the_customer_ignores_the_request() {
     .await;
     env.config.engine.payment_expiry_secs = 2;
     env.config.engine.expiry_grace_secs = 10;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(&mut rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
-    env.demo.phone.scan().await.unwrap();
-    let reference = requested(&mut rx).await;
-    wait_for(&mut rx, "expired", |e| {
-        matches!(e, EngineEvent::Expired { .. })
-    })
-    .await;
-    let p = env.ledger(&reference).await;
+    let mut till = TestTill::on(env).await;
+    till.pay(basket()).await;
+    let reference = till.scan().await;
+    till.wait_for("expired", |e| matches!(e, EngineEvent::Expired { .. }))
+        .await;
+    let p = till.env.ledger(&reference).await;
     assert_eq!(p.state, "EXPIRED");
     assert_eq!(p.aggregate.captured_amount.value, 0);
     assert_eq!(p.counts.captures, 0);
@@ -178,18 +155,11 @@ async fn expired_when_the_customer_ignores_the_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cashier_cancel_before_approval_terminates() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(&mut rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
-    env.demo.phone.scan().await.unwrap();
-    let reference = requested(&mut rx).await;
-    engine.send(Command::Cancel).unwrap();
-    wait_for(&mut rx, "cancelled", |e| {
+    let mut till = TestTill::start().await;
+    till.pay(basket()).await;
+    let reference = till.scan().await;
+    till.send(Command::Cancel);
+    till.wait_for("cancelled", |e| {
         matches!(
             e,
             EngineEvent::Cancelled {
@@ -200,12 +170,13 @@ async fn cashier_cancel_before_approval_terminates() {
         )
     })
     .await;
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
-    let p = env.ledger(&reference).await;
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
+    let p = till.env.ledger(&reference).await;
     assert_eq!(p.state, "TERMINATED");
     assert_eq!(p.counts.cancels, 1);
     // The customer approving now changes nothing.
-    assert!(env.demo.phone.approve(&reference).await.is_err());
+    assert!(till.env.demo.phone.approve(&reference).await.is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,10 +222,8 @@ async fn cashier_cancel_after_the_customer_approved_releases_the_money() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_in_before_pay_is_held_and_used() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    wait_for(&mut rx, "relay connected", |e| {
+    let mut till = TestTill::start().await;
+    till.wait_for("relay connected", |e| {
         matches!(
             e,
             EngineEvent::RelayStatus {
@@ -263,41 +232,26 @@ async fn check_in_before_pay_is_held_and_used() {
         )
     })
     .await;
-    assert!(env.demo.phone.scan().await.unwrap());
-    wait_for(&mut rx, "customer waiting", |e| {
+    assert!(till.env.demo.phone.scan().await.unwrap());
+    till.wait_for("customer waiting", |e| {
         matches!(e, EngineEvent::CustomerWaiting { .. })
     })
     .await;
-    engine.send(Command::Pay { basket: basket() }).unwrap();
+    till.send(Command::Pay { basket: basket() });
     // No second scan: the held token is used at once.
-    let reference = requested(&mut rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
-    wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await;
-    assert_eq!(
-        env.ledger(&reference).await.aggregate.captured_amount.value,
-        12_900
-    );
+    let reference = till.requested().await;
+    till.approve(&reference).await;
+    assert_eq!(till.captured(&reference).await, 12_900);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phone_number_fallback() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(&mut rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
-    engine
-        .send(Command::SendToPhone {
-            phone_number: "12".into(),
-        })
-        .unwrap();
-    wait_for(&mut rx, "invalid phone", |e| {
+    let mut till = TestTill::start().await;
+    till.pay(basket()).await;
+    till.send(Command::SendToPhone {
+        phone_number: "12".into(),
+    });
+    till.wait_for("invalid phone", |e| {
         matches!(
             e,
             EngineEvent::Problem {
@@ -307,55 +261,39 @@ async fn phone_number_fallback() {
         )
     })
     .await;
-    engine
-        .send(Command::SendToPhone {
-            phone_number: "4791234567".into(),
-        })
-        .unwrap();
-    let reference = requested(&mut rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
-    wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await;
-    let p = env.ledger(&reference).await;
+    till.send(Command::SendToPhone {
+        phone_number: "4791234567".into(),
+    });
+    let reference = till.requested().await;
+    till.approve(&reference).await;
+    let p = till.env.ledger(&reference).await;
     assert_eq!(p.customer_phone.as_deref(), Some("4791234567"));
     assert_eq!(p.aggregate.captured_amount.value, 12_900);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refunds_partial_then_full_with_stored_counters() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(&mut rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
-    engine
-        .send(Command::SendToPhone {
-            phone_number: "4791234567".into(),
-        })
-        .unwrap();
-    let reference = requested(&mut rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
-    let done = wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await;
+    let mut till = TestTill::start().await;
+    till.pay(basket()).await;
+    till.send(Command::SendToPhone {
+        phone_number: "4791234567".into(),
+    });
+    let reference = till.requested().await;
+    till.env.demo.phone.approve(&reference).await.unwrap();
+    let done = till
+        .wait_for("completed", |e| matches!(e, EngineEvent::Completed { .. }))
+        .await;
     let EngineEvent::Completed { sale_id, .. } = done else {
         unreachable!()
     };
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
 
-    engine
-        .send(Command::Refund {
-            sale_id,
-            amount: 5_000,
-        })
-        .unwrap();
-    wait_for(&mut rx, "partial refund", |e| {
+    till.send(Command::Refund {
+        sale_id,
+        amount: 5_000,
+    });
+    till.wait_for("partial refund", |e| {
         matches!(
             e,
             EngineEvent::RefundDone {
@@ -366,13 +304,11 @@ async fn refunds_partial_then_full_with_stored_counters() {
         )
     })
     .await;
-    engine
-        .send(Command::Refund {
-            sale_id,
-            amount: 8_000,
-        })
-        .unwrap();
-    wait_for(&mut rx, "too large", |e| {
+    till.send(Command::Refund {
+        sale_id,
+        amount: 8_000,
+    });
+    till.wait_for("too large", |e| {
         matches!(
             e,
             EngineEvent::RefundFailed {
@@ -382,13 +318,11 @@ async fn refunds_partial_then_full_with_stored_counters() {
         )
     })
     .await;
-    engine
-        .send(Command::Refund {
-            sale_id,
-            amount: 7_900,
-        })
-        .unwrap();
-    wait_for(&mut rx, "rest refunded", |e| {
+    till.send(Command::Refund {
+        sale_id,
+        amount: 7_900,
+    });
+    till.wait_for("rest refunded", |e| {
         matches!(
             e,
             EngineEvent::RefundDone {
@@ -399,13 +333,11 @@ async fn refunds_partial_then_full_with_stored_counters() {
         )
     })
     .await;
-    engine
-        .send(Command::Refund {
-            sale_id: 999,
-            amount: 1,
-        })
-        .unwrap();
-    wait_for(&mut rx, "unknown sale", |e| {
+    till.send(Command::Refund {
+        sale_id: 999,
+        amount: 1,
+    });
+    till.wait_for("unknown sale", |e| {
         matches!(
             e,
             EngineEvent::RefundFailed {
@@ -416,10 +348,11 @@ async fn refunds_partial_then_full_with_stored_counters() {
     })
     .await;
 
-    let p = env.ledger(&reference).await;
+    let p = till.env.ledger(&reference).await;
     assert_eq!(p.aggregate.refunded_amount.value, 12_900);
     assert_eq!(p.counts.refunds, 2);
-    let keys: Vec<_> = env
+    let keys: Vec<_> = till
+        .env
         .log()
         .await
         .into_iter()
@@ -433,7 +366,7 @@ async fn refunds_partial_then_full_with_stored_counters() {
             format!("{reference}-refund-2")
         ]
     );
-    let store = env.store();
+    let store = till.env.store();
     let refunds: Vec<_> = kasse::store::attempts::attempts_of_sale(store.conn(), sale_id)
         .unwrap()
         .iter()
@@ -450,10 +383,8 @@ async fn refunds_partial_then_full_with_stored_counters() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_customer_token_asks_for_a_new_scan() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    wait_for(&mut rx, "relay connected", |e| {
+    let mut till = TestTill::start().await;
+    till.wait_for("relay connected", |e| {
         matches!(
             e,
             EngineEvent::RelayStatus {
@@ -462,40 +393,40 @@ async fn expired_customer_token_asks_for_a_new_scan() {
         )
     })
     .await;
-    assert!(env.demo.phone.scan().await.unwrap());
-    wait_for(&mut rx, "customer waiting", |e| {
+    assert!(till.env.demo.phone.scan().await.unwrap());
+    till.wait_for("customer waiting", |e| {
         matches!(e, EngineEvent::CustomerWaiting { .. })
     })
     .await;
     // The token outlives its 15 minutes at Vipps before the cashier presses Pay.
-    env.demo
+    till.env
+        .demo
         .phone
         .control()
         .advance_clock(std::time::Duration::from_secs(16 * 60))
         .await
         .unwrap();
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    let EngineEvent::TokenExpired { sale_id } = wait_for(&mut rx, "token expired", |e| {
-        matches!(e, EngineEvent::TokenExpired { .. })
-    })
-    .await
+    till.send(Command::Pay { basket: basket() });
+    let EngineEvent::TokenExpired { sale_id } = till
+        .wait_for("token expired", |e| {
+            matches!(e, EngineEvent::TokenExpired { .. })
+        })
+        .await
     else {
         unreachable!()
     };
     // The customer scans again; the same sale goes on with a new attempt.
-    assert!(env.demo.phone.scan().await.unwrap());
-    let reference = requested(&mut rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
-    let EngineEvent::Completed { sale_id: done, .. } = wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await
+    let reference = till.scan().await;
+    till.env.demo.phone.approve(&reference).await.unwrap();
+    let EngineEvent::Completed { sale_id: done, .. } = till
+        .wait_for("completed", |e| matches!(e, EngineEvent::Completed { .. }))
+        .await
     else {
         unreachable!()
     };
     assert_eq!(done, sale_id);
     assert_eq!(
-        env.ledger_all().await.len(),
+        till.env.ledger_all().await.len(),
         1,
         "the rejected request created nothing"
     );
@@ -506,26 +437,20 @@ async fn push_not_allowed_tells_the_admin() {
     let mut sim = kasse::sim::SimConfig::for_tests();
     sim.push_message_allowed = false;
     let env = Env::start_with(sim, std::time::Duration::from_secs(120)).await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(&mut rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
-    engine
-        .send(Command::SendToPhone {
-            phone_number: "4791234567".into(),
-        })
-        .unwrap();
-    wait_for(&mut rx, "push not allowed", |e| {
+    let mut till = TestTill::on(env).await;
+    till.pay(basket()).await;
+    till.send(Command::SendToPhone {
+        phone_number: "4791234567".into(),
+    });
+    till.wait_for("push not allowed", |e| {
         matches!(e, EngineEvent::PushNotAllowed { .. })
     })
     .await;
-    engine.send(Command::BackToBasket).unwrap();
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
-    assert!(env.ledger_all().await.is_empty());
-    let store = env.store();
+    till.send(Command::BackToBasket);
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
+    assert!(till.env.ledger_all().await.is_empty());
+    let store = till.env.store();
     let sale = store.get_sale(1).unwrap().unwrap();
     assert_eq!(
         sale.state,
@@ -762,9 +687,8 @@ async fn relay_down_switches_to_a_one_time_qr() {
     env.config.relay.url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     env.config.engine.one_time_qr_after_secs = 1;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    wait_for(&mut rx, "relay down", |e| {
+    let mut till = TestTill::on(env).await;
+    till.wait_for("relay down", |e| {
         matches!(
             e,
             EngineEvent::RelayStatus {
@@ -773,8 +697,8 @@ async fn relay_down_switches_to_a_one_time_qr() {
         )
     })
     .await;
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(&mut rx, "told why", |e| {
+    till.send(Command::Pay { basket: basket() });
+    till.wait_for("told why", |e| {
         matches!(
             e,
             EngineEvent::Problem {
@@ -784,10 +708,11 @@ async fn relay_down_switches_to_a_one_time_qr() {
         )
     })
     .await;
-    let shown = wait_for(&mut rx, "one-time QR", |e| {
-        matches!(e, EngineEvent::OneTimeQr { .. })
-    })
-    .await;
+    let shown = till
+        .wait_for("one-time QR", |e| {
+            matches!(e, EngineEvent::OneTimeQr { .. })
+        })
+        .await;
     let EngineEvent::OneTimeQr {
         reference,
         qr_content,
@@ -796,17 +721,17 @@ async fn relay_down_switches_to_a_one_time_qr() {
     else {
         unreachable!()
     };
-    assert_eq!(env.ledger(&reference).await.user_flow, "QR");
-    env.demo.phone.scan_payment_qr(&qr_content).await.unwrap();
-    env.demo.phone.approve(&reference).await.unwrap();
-    wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await;
-    assert_eq!(
-        env.ledger(&reference).await.aggregate.captured_amount.value,
-        12_900
-    );
+    assert_eq!(till.env.ledger(&reference).await.user_flow, "QR");
+    till.env
+        .demo
+        .phone
+        .scan_payment_qr(&qr_content)
+        .await
+        .unwrap();
+    till.env.demo.phone.approve(&reference).await.unwrap();
+    till.wait_for("completed", |e| matches!(e, EngineEvent::Completed { .. }))
+        .await;
+    assert_eq!(till.captured(&reference).await, 12_900);
 }
 
 /// The relay goes away while a sale waits for the customer: after the grace period Pay shows a
@@ -816,8 +741,7 @@ async fn relay_down_switches_to_a_one_time_qr() {
 async fn relay_dropping_after_pay_switches_and_the_till_qr_returns() {
     let mut env = Env::start().await;
     env.config.engine.one_time_qr_after_secs = 1;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
+    let mut till = TestTill::on(env).await;
     let connected = |e: &EngineEvent| {
         matches!(
             e,
@@ -826,20 +750,17 @@ async fn relay_dropping_after_pay_switches_and_the_till_qr_returns() {
             }
         )
     };
-    wait_for(&mut rx, "relay up", connected).await;
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(&mut rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
+    till.wait_for("relay up", connected).await;
+    till.pay(basket()).await;
 
-    let relay = env.demo.relay.take().expect("the demo's relay");
+    let relay = till.env.demo.relay.take().expect("the demo's relay");
     let addr = relay.local_addr;
     relay.shutdown().await;
-    let shown = wait_for(&mut rx, "one-time QR", |e| {
-        matches!(e, EngineEvent::OneTimeQr { .. })
-    })
-    .await;
+    let shown = till
+        .wait_for("one-time QR", |e| {
+            matches!(e, EngineEvent::OneTimeQr { .. })
+        })
+        .await;
     let EngineEvent::OneTimeQr {
         reference,
         qr_content,
@@ -856,42 +777,44 @@ async fn relay_dropping_after_pay_switches_and_the_till_qr_returns() {
         .unwrap()
         .as_millis() as i64;
     let left = expires_at_ms - now_ms;
-    let expiry_ms = env.config.engine.payment_expiry_secs as i64 * 1000;
+    let expiry_ms = till.env.config.engine.payment_expiry_secs as i64 * 1000;
     assert!(left > expiry_ms - 10_000 && left <= expiry_ms, "{left}");
-    env.demo.phone.scan_payment_qr(&qr_content).await.unwrap();
-    env.demo.phone.approve(&reference).await.unwrap();
-    wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await;
-    assert_eq!(
-        env.ledger(&reference).await.aggregate.captured_amount.value,
-        12_900
-    );
+    till.env
+        .demo
+        .phone
+        .scan_payment_qr(&qr_content)
+        .await
+        .unwrap();
+    till.env.demo.phone.approve(&reference).await.unwrap();
+    till.wait_for("completed", |e| matches!(e, EngineEvent::Completed { .. }))
+        .await;
+    assert_eq!(till.captured(&reference).await, 12_900);
 
     // The relay comes back on its address, with its database.
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let config = kasse::relay::RelayConfig::new(env.demo.dir.join("relay.db"));
-    env.demo.relay = Some(kasse::relay::spawn(config, listener).await.unwrap());
-    wait_for(&mut rx, "relay back", connected).await;
-    engine.send(Command::NewSale).unwrap();
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    let awaiting = wait_for(&mut rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
+    let config = kasse::relay::RelayConfig::new(till.env.demo.dir.join("relay.db"));
+    till.env.demo.relay = Some(kasse::relay::spawn(config, listener).await.unwrap());
+    till.wait_for("relay back", connected).await;
+    till.send(Command::NewSale);
+    till.send(Command::Pay { basket: basket() });
+    let awaiting = till
+        .wait_for("awaiting", |e| {
+            matches!(e, EngineEvent::AwaitingCheckIn { .. })
+        })
+        .await;
     let EngineEvent::AwaitingCheckIn { qr_content, .. } = awaiting else {
         unreachable!()
     };
     assert!(qr_content.is_some(), "the till's own QR");
-    assert!(env.demo.phone.scan().await.unwrap(), "check-in delivered");
-    let second = requested(&mut rx).await;
-    assert_eq!(env.ledger(&second).await.user_flow, "PUSH_MESSAGE");
-    env.demo.phone.approve(&second).await.unwrap();
-    wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await;
+    assert!(
+        till.env.demo.phone.scan().await.unwrap(),
+        "check-in delivered"
+    );
+    let second = till.requested().await;
+    assert_eq!(till.env.ledger(&second).await.user_flow, "PUSH_MESSAGE");
+    till.env.demo.phone.approve(&second).await.unwrap();
+    till.wait_for("completed", |e| matches!(e, EngineEvent::Completed { .. }))
+        .await;
 }
 
 /// A Danish shop keeps its printed MobilePay sticker: the till maps the beacon id at Vipps, the
@@ -905,9 +828,9 @@ async fn a_mobilepay_sticker_maps_and_its_checkin_pays_the_sale() {
         ..Default::default()
     })
     .await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    let mapped = env
+    let mut till = TestTill::on(env).await;
+    let mapped = till
+        .env
         .log()
         .await
         .into_iter()
@@ -917,7 +840,7 @@ async fn a_mobilepay_sticker_maps_and_its_checkin_pays_the_sale() {
         (mapped.path.as_str(), mapped.status),
         ("/qr/v1/merchant-callback/mobilepay/200000000000123", 200)
     );
-    wait_for(&mut rx, "relay up", |e| {
+    till.wait_for("relay up", |e| {
         matches!(
             e,
             EngineEvent::RelayStatus {
@@ -926,24 +849,20 @@ async fn a_mobilepay_sticker_maps_and_its_checkin_pays_the_sale() {
         )
     })
     .await;
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    wait_for(&mut rx, "awaiting", |e| {
-        matches!(e, EngineEvent::AwaitingCheckIn { .. })
-    })
-    .await;
-    let scan = env.demo.phone.control().scan(BEACON, None).await.unwrap();
+    till.pay(basket()).await;
+    let scan = till
+        .env
+        .demo
+        .phone
+        .control()
+        .scan(BEACON, None)
+        .await
+        .unwrap();
     assert!(scan.delivered, "{scan:?}");
     assert_eq!(scan.merchant_qr_id, BEACON);
-    let reference = requested(&mut rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
-    wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await;
-    assert_eq!(
-        env.ledger(&reference).await.aggregate.captured_amount.value,
-        12_900
-    );
+    let reference = till.requested().await;
+    till.approve(&reference).await;
+    assert_eq!(till.captured(&reference).await, 12_900);
 }
 
 /// A beacon id already mapped elsewhere: Vipps answers 409 and the till says what to check.
@@ -1031,13 +950,13 @@ async fn an_unscanned_one_time_qr_expires_cleanly() {
 async fn pay_qr_one_time_shows_a_qr_for_every_payment() {
     let mut env = Env::start().await;
     env.config.till.pay_qr = kasse::config::PayQr::OneTime;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    engine.send(Command::Pay { basket: basket() }).unwrap();
-    let shown = wait_for(&mut rx, "one-time QR", |e| {
-        matches!(e, EngineEvent::OneTimeQr { .. })
-    })
-    .await;
+    let mut till = TestTill::on(env).await;
+    till.send(Command::Pay { basket: basket() });
+    let shown = till
+        .wait_for("one-time QR", |e| {
+            matches!(e, EngineEvent::OneTimeQr { .. })
+        })
+        .await;
     let EngineEvent::OneTimeQr {
         reference,
         qr_content,
@@ -1048,17 +967,17 @@ async fn pay_qr_one_time_shows_a_qr_for_every_payment() {
         unreachable!()
     };
     assert!(!relay_down);
-    assert_eq!(env.ledger(&reference).await.user_flow, "QR");
-    env.demo.phone.scan_payment_qr(&qr_content).await.unwrap();
-    env.demo.phone.approve(&reference).await.unwrap();
-    wait_for(&mut rx, "completed", |e| {
-        matches!(e, EngineEvent::Completed { .. })
-    })
-    .await;
-    assert_eq!(
-        env.ledger(&reference).await.aggregate.captured_amount.value,
-        12_900
-    );
+    assert_eq!(till.env.ledger(&reference).await.user_flow, "QR");
+    till.env
+        .demo
+        .phone
+        .scan_payment_qr(&qr_content)
+        .await
+        .unwrap();
+    till.env.demo.phone.approve(&reference).await.unwrap();
+    till.wait_for("completed", |e| matches!(e, EngineEvent::Completed { .. }))
+        .await;
+    assert_eq!(till.captured(&reference).await, 12_900);
 }
 
 /// Everything the engine stores is stamped by its injected clock: none of its writes reads the

@@ -481,13 +481,13 @@ mod till {
     async fn loyalty_a_member_who_scans_before_pay_gets_the_member_price_captured_exactly() {
         let env = Env::start().await;
         set_up(&env, true);
-        let (engine, mut rx) = env.engine();
-        wait_for(&mut rx, "ready", is_ready).await;
-        assert!(env.demo.phone.scan().await.unwrap());
-        let recognised = wait_for(&mut rx, "member recognised", |e| {
-            matches!(e, EngineEvent::MemberRecognised { .. })
-        })
-        .await;
+        let mut till = TestTill::on(env).await;
+        assert!(till.env.demo.phone.scan().await.unwrap());
+        let recognised = till
+            .wait_for("member recognised", |e| {
+                matches!(e, EngineEvent::MemberRecognised { .. })
+            })
+            .await;
         let EngineEvent::MemberRecognised {
             first_name,
             masked_number,
@@ -501,32 +501,29 @@ mod till {
         assert!(masked_number.ends_with(" 78"), "{masked_number}");
         assert!(!masked_number.contains("4712"));
 
-        engine
-            .send(Command::Pay {
-                basket: two_coffees(),
-            })
-            .unwrap();
+        till.send(Command::Pay {
+            basket: two_coffees(),
+        });
         // 2 × 45.00 at the member price of 39.00.
-        wait_for(&mut rx, "member prices", |e| {
+        till.wait_for("member prices", |e| {
             matches!(e, EngineEvent::MemberPrices { saving: 1_200, .. })
         })
         .await;
-        let reference = requested(&mut rx).await;
-        env.demo.phone.approve(&reference).await.unwrap();
-        let done = wait_for(&mut rx, "completed", |e| {
-            matches!(e, EngineEvent::Completed { .. })
-        })
-        .await;
+        let reference = till.requested().await;
+        till.env.demo.phone.approve(&reference).await.unwrap();
+        let done = till
+            .wait_for("completed", |e| matches!(e, EngineEvent::Completed { .. }))
+            .await;
         let EngineEvent::Completed { receipt, .. } = done else {
             unreachable!()
         };
         assert_eq!(receipt.total, 7_800);
-        let p = env.ledger(&reference).await;
+        let p = till.env.ledger(&reference).await;
         assert_eq!(p.amount.value, 7_800);
         assert_eq!(p.aggregate.captured_amount.value, 7_800);
 
         // The saving is the sale's own and printed on its receipt; the sale is the member's.
-        let store = env.store();
+        let store = till.env.store();
         let sale_id = sale_of(&store, &reference);
         assert_eq!(
             store.get_sale(sale_id).unwrap().unwrap().member_saving,
@@ -542,12 +539,12 @@ mod till {
         assert_eq!(store.member_points(member.id).unwrap(), 78, "kr 78,00 paid");
 
         // Next sale: recognised at the scan with the points of the first.
-        assert!(env.demo.phone.scan().await.unwrap());
-        wait_for(&mut rx, "recognised with points", |e| {
+        assert!(till.env.demo.phone.scan().await.unwrap());
+        till.wait_for("recognised with points", |e| {
             matches!(e, EngineEvent::MemberRecognised { points: 78, .. })
         })
         .await;
-        engine.send(Command::Shutdown).unwrap();
+        till.shutdown().await;
 
         // The member's export lists the sale and the points; erasure drops the link only.
         let export = store.export_member(member.id).unwrap();
@@ -584,48 +581,46 @@ mod till {
     async fn loyalty_a_failing_exchange_never_stops_the_payment() {
         let env = Env::start().await;
         set_up(&env, true);
-        let (engine, mut rx) = env.engine();
-        wait_for(&mut rx, "ready", is_ready).await;
+        let mut till = TestTill::on(env).await;
         // Every QR API call fails from now on (the till's QR is already set up).
         let mut faults = Faults::default();
         faults.error_rate.insert(kasse::sim::EndpointClass::Qr, 1.0);
-        env.demo.phone.control().set_faults(&faults).await.unwrap();
-
-        engine
-            .send(Command::Pay {
-                basket: two_coffees(),
-            })
+        till.env
+            .demo
+            .phone
+            .control()
+            .set_faults(&faults)
+            .await
             .unwrap();
-        wait_for(&mut rx, "awaiting", |e| {
+
+        till.send(Command::Pay {
+            basket: two_coffees(),
+        });
+        till.wait_for("awaiting", |e| {
             matches!(e, EngineEvent::AwaitingCheckIn { .. })
         })
         .await;
-        assert!(env.demo.phone.scan().await.unwrap());
-        let reference = requested(&mut rx).await;
-        env.demo.phone.approve(&reference).await.unwrap();
-        wait_for(&mut rx, "completed", |e| {
-            matches!(e, EngineEvent::Completed { .. })
-        })
-        .await;
+        let reference = till.scan().await;
+        till.approve(&reference).await;
         // Full price: the member was not known at Pay; the exchange was tried and failed.
-        let p = env.ledger(&reference).await;
+        let p = till.env.ledger(&reference).await;
         assert_eq!(p.aggregate.captured_amount.value, 9_000);
         eventually("the exchange was tried", || async {
-            env.log()
+            till.env
+                .log()
                 .await
                 .iter()
                 .any(|c| c.path == "/qr/v1/exchange/customer" && c.status == 500)
         })
         .await;
-        engine.send(Command::Shutdown).unwrap();
+        till.shutdown().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn loyalty_a_hanging_exchange_does_not_hold_the_payment_back() {
         let env = Env::start().await;
         set_up(&env, true);
-        let (engine, mut rx) = env.engine();
-        wait_for(&mut rx, "ready", is_ready).await;
+        let mut till = TestTill::on(env).await;
         // From now on every QR API call (only the exchange, the QR is set up) hangs 8 s.
         let mut faults = Faults::default();
         faults.hold.insert(
@@ -635,31 +630,29 @@ mod till {
                 count: None,
             },
         );
-        env.demo.phone.control().set_faults(&faults).await.unwrap();
-        engine
-            .send(Command::Pay {
-                basket: two_coffees(),
-            })
+        till.env
+            .demo
+            .phone
+            .control()
+            .set_faults(&faults)
+            .await
             .unwrap();
-        wait_for(&mut rx, "awaiting", |e| {
+        till.send(Command::Pay {
+            basket: two_coffees(),
+        });
+        till.wait_for("awaiting", |e| {
             matches!(e, EngineEvent::AwaitingCheckIn { .. })
         })
         .await;
-        assert!(env.demo.phone.scan().await.unwrap());
-        let reference = requested(&mut rx).await;
-        env.demo.phone.approve(&reference).await.unwrap();
-        wait_for(&mut rx, "completed", |e| {
-            matches!(e, EngineEvent::Completed { .. })
-        })
-        .await;
+        let reference = till.scan().await;
+        till.approve(&reference).await;
         // The sale is paid while the exchange is still held (the log lists a call once it is
         // answered).
-        assert_eq!(
-            env.ledger(&reference).await.aggregate.captured_amount.value,
-            9_000
-        );
+        assert_eq!(till.captured(&reference).await, 9_000);
         assert!(
-            !env.log()
+            !till
+                .env
+                .log()
                 .await
                 .iter()
                 .any(|c| c.path == "/qr/v1/exchange/customer"),
@@ -667,13 +660,14 @@ mod till {
         );
         // It was asked all the same, and answers once its hold ends.
         eventually("the held exchange answered", || async {
-            env.log()
+            till.env
+                .log()
                 .await
                 .iter()
                 .any(|c| c.path == "/qr/v1/exchange/customer" && c.held_ms == 8_000)
         })
         .await;
-        engine.send(Command::Shutdown).unwrap();
+        till.shutdown().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -683,32 +677,24 @@ mod till {
         env.store()
             .set_loyalty_settings(&LoyaltySettings::default())
             .unwrap();
-        let (engine, mut rx) = env.engine();
-        wait_for(&mut rx, "ready", is_ready).await;
-        assert!(env.demo.phone.scan().await.unwrap());
-        engine
-            .send(Command::Pay {
-                basket: two_coffees(),
-            })
-            .unwrap();
-        let reference = requested(&mut rx).await;
-        env.demo.phone.approve(&reference).await.unwrap();
-        wait_for(&mut rx, "completed", |e| {
-            matches!(e, EngineEvent::Completed { .. })
-        })
-        .await;
-        assert_eq!(
-            env.ledger(&reference).await.aggregate.captured_amount.value,
-            9_000
-        );
+        let mut till = TestTill::on(env).await;
+        assert!(till.env.demo.phone.scan().await.unwrap());
+        till.send(Command::Pay {
+            basket: two_coffees(),
+        });
+        let reference = till.requested().await;
+        till.approve(&reference).await;
+        assert_eq!(till.captured(&reference).await, 9_000);
         assert!(
-            !env.log()
+            !till
+                .env
+                .log()
                 .await
                 .iter()
                 .any(|c| c.path.starts_with("/qr/v1/exchange")),
             "no exchange while loyalty is off"
         );
-        engine.send(Command::Shutdown).unwrap();
+        till.shutdown().await;
     }
 
     /// A simulator whose logins want a poll every second (Vipps: 5 s), so tests stay short.
@@ -735,18 +721,15 @@ mod till {
     async fn loyalty_invite_approve_then_member_price_on_the_same_sale() {
         let env = quick_logins().await;
         set_up(&env, false);
-        let (engine, mut rx) = env.engine();
-        wait_for(&mut rx, "ready", is_ready).await;
-        assert!(env.demo.phone.scan().await.unwrap());
-        wait_for(&mut rx, "not a member", |e| {
+        let mut till = TestTill::on(env).await;
+        assert!(till.env.demo.phone.scan().await.unwrap());
+        till.wait_for( "not a member", |e| {
             matches!(e, EngineEvent::NotAMember { masked_number, programme } if masked_number.ends_with(" 78") && programme == "Kaffeklubben")
         })
         .await;
-        engine
-            .send(Command::InviteMember { phone_number: None })
-            .unwrap();
-        let code = pending_code(&mut rx).await;
-        let control = env.demo.phone.control();
+        till.send(Command::InviteMember { phone_number: None });
+        let code = pending_code(&mut till.rx).await;
+        let control = till.env.demo.phone.control();
         let login = control.logins().await.unwrap().pop().unwrap();
         assert_eq!(login.binding_message.as_deref(), Some(code.as_str()));
         assert_eq!(login.msisdn, DEFAULT_CUSTOMER_PHONE);
@@ -754,34 +737,25 @@ mod till {
             .approve_login(&login.auth_req_id, "Kari", None)
             .await
             .unwrap();
-        wait_for(
-            &mut rx,
+        till.wait_for(
             "member enrolled",
             |e| matches!(e, EngineEvent::MemberEnrolled { first_name: Some(n), .. } if n == "Kari"),
         )
         .await;
 
         // Now Pay: the scan's customer is a member, so the member price applies.
-        engine
-            .send(Command::Pay {
-                basket: two_coffees(),
-            })
-            .unwrap();
-        wait_for(&mut rx, "member prices", |e| {
+        till.send(Command::Pay {
+            basket: two_coffees(),
+        });
+        till.wait_for("member prices", |e| {
             matches!(e, EngineEvent::MemberPrices { saving: 1_200, .. })
         })
         .await;
-        let reference = requested(&mut rx).await;
-        env.demo.phone.approve(&reference).await.unwrap();
-        wait_for(&mut rx, "completed", |e| {
-            matches!(e, EngineEvent::Completed { .. })
-        })
-        .await;
-        assert_eq!(
-            env.ledger(&reference).await.aggregate.captured_amount.value,
-            7_800
-        );
-        let member = env
+        let reference = till.requested().await;
+        till.approve(&reference).await;
+        assert_eq!(till.captured(&reference).await, 7_800);
+        let member = till
+            .env
             .store()
             .member_by_msisdn(&PhoneNumber::parse(DEFAULT_CUSTOMER_PHONE).unwrap())
             .unwrap()
@@ -791,36 +765,31 @@ mod till {
             kasse::sim::sub_of(kasse::sim::TEST_MSN, DEFAULT_CUSTOMER_PHONE)
         );
         assert!(!member.consents.is_empty());
-        engine.send(Command::Shutdown).unwrap();
+        till.shutdown().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn loyalty_a_declined_invite_is_told_and_the_sale_goes_on() {
         let env = quick_logins().await;
         set_up(&env, false);
-        let (engine, mut rx) = env.engine();
-        wait_for(&mut rx, "ready", is_ready).await;
-        engine
-            .send(Command::Pay {
-                basket: two_coffees(),
-            })
-            .unwrap();
-        wait_for(&mut rx, "awaiting", |e| {
+        let mut till = TestTill::on(env).await;
+        till.send(Command::Pay {
+            basket: two_coffees(),
+        });
+        till.wait_for("awaiting", |e| {
             matches!(e, EngineEvent::AwaitingCheckIn { .. })
         })
         .await;
         // The cashier invites a typed number while the sale waits for its customer.
-        engine
-            .send(Command::InviteMember {
-                phone_number: Some("+47 987 65 432".into()),
-            })
-            .unwrap();
-        pending_code(&mut rx).await;
-        let control = env.demo.phone.control();
+        till.send(Command::InviteMember {
+            phone_number: Some("+47 987 65 432".into()),
+        });
+        pending_code(&mut till.rx).await;
+        let control = till.env.demo.phone.control();
         let login = control.logins().await.unwrap().pop().unwrap();
         assert_eq!(login.msisdn, "4798765432");
         control.deny_login(&login.auth_req_id).await.unwrap();
-        wait_for(&mut rx, "invite ended", |e| {
+        till.wait_for("invite ended", |e| {
             matches!(
                 e,
                 EngineEvent::InviteEnded {
@@ -830,34 +799,22 @@ mod till {
             )
         })
         .await;
-        assert!(env.demo.phone.scan().await.unwrap());
-        let reference = requested(&mut rx).await;
-        env.demo.phone.approve(&reference).await.unwrap();
-        wait_for(&mut rx, "completed", |e| {
-            matches!(e, EngineEvent::Completed { .. })
-        })
-        .await;
-        assert_eq!(
-            env.ledger(&reference).await.aggregate.captured_amount.value,
-            9_000
-        );
-        engine.send(Command::Shutdown).unwrap();
+        let reference = till.scan().await;
+        till.approve(&reference).await;
+        assert_eq!(till.captured(&reference).await, 9_000);
+        till.shutdown().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn loyalty_an_invitation_survives_a_restart_of_the_engine() {
         let env = quick_logins().await;
         set_up(&env, false);
-        let (engine, mut rx) = env.engine();
-        wait_for(&mut rx, "ready", is_ready).await;
-        engine
-            .send(Command::InviteMember {
-                phone_number: Some("4798765432".into()),
-            })
-            .unwrap();
-        pending_code(&mut rx).await;
-        engine.send(Command::Shutdown).unwrap();
-        engine.closed().await;
+        let mut till = TestTill::on(env).await;
+        till.send(Command::InviteMember {
+            phone_number: Some("4798765432".into()),
+        });
+        pending_code(&mut till.rx).await;
+        let env = till.shutdown().await;
 
         // The customer approves while the till is down; the next engine finishes the enrolment.
         let control = env.demo.phone.control();
@@ -990,27 +947,23 @@ mod till {
         sim.login.interval = std::time::Duration::from_secs(300);
         let env = Env::start_with(sim, std::time::Duration::from_secs(120)).await;
         set_up(&env, false);
-        let (engine, mut rx) = env.engine();
-        wait_for(&mut rx, "ready", is_ready).await;
-        engine
-            .send(Command::InviteMember {
-                phone_number: Some("4798765432".into()),
-            })
-            .unwrap();
-        pending_code(&mut rx).await;
-        let control = env.demo.phone.control();
+        let mut till = TestTill::on(env).await;
+        till.send(Command::InviteMember {
+            phone_number: Some("4798765432".into()),
+        });
+        pending_code(&mut till.rx).await;
+        let control = till.env.demo.phone.control();
         let login = control.logins().await.unwrap().pop().unwrap();
         control
             .approve_login(&login.auth_req_id, "Kari", None)
             .await
             .unwrap();
-        wait_for(
-            &mut rx,
+        till.wait_for(
             "member enrolled through the ping",
             |e| matches!(e, EngineEvent::MemberEnrolled { first_name: Some(n), .. } if n == "Kari"),
         )
         .await;
-        let store = env.store();
+        let store = till.env.store();
         let member = store
             .member_by_msisdn(&PhoneNumber::parse("4798765432").unwrap())
             .unwrap()
@@ -1018,7 +971,8 @@ mod till {
         assert_eq!(member.given_name.as_deref(), Some("Kari"));
         assert!(store.open_enrolments().unwrap().is_empty());
         // One token call, the one the ping asked for, and it took the login.
-        let polls: Vec<u16> = env
+        let polls: Vec<u16> = till
+            .env
             .log()
             .await
             .iter()
@@ -1026,7 +980,7 @@ mod till {
             .map(|c| c.status)
             .collect();
         assert_eq!(polls, [200]);
-        engine.send(Command::Shutdown).unwrap();
+        till.shutdown().await;
     }
 
     /// user-exists before inviting: a number without a Vipps user ends the enrolment as
@@ -1037,17 +991,15 @@ mod till {
         sim.unknown_phone_numbers = vec!["4711111111".into()];
         let env = Env::start_with(sim, std::time::Duration::from_secs(120)).await;
         set_up(&env, false);
-        let (engine, mut rx) = env.engine();
-        wait_for(&mut rx, "ready", is_ready).await;
-        engine
-            .send(Command::InviteMember {
-                phone_number: Some("4711111111".into()),
+        let mut till = TestTill::on(env).await;
+        till.send(Command::InviteMember {
+            phone_number: Some("4711111111".into()),
+        });
+        let ended = till
+            .wait_for("invite ended", |e| {
+                matches!(e, EngineEvent::InviteEnded { .. })
             })
-            .unwrap();
-        let ended = wait_for(&mut rx, "invite ended", |e| {
-            matches!(e, EngineEvent::InviteEnded { .. })
-        })
-        .await;
+            .await;
         let EngineEvent::InviteEnded {
             reason,
             enrolment_id,
@@ -1056,7 +1008,7 @@ mod till {
             unreachable!()
         };
         assert_eq!(reason, kasse::core::loyalty::EnrolmentFailure::InvalidUser);
-        let log = env.log().await;
+        let log = till.env.log().await;
         assert_eq!(
             log.iter()
                 .filter(|c| c.path.ends_with("/user-exists"))
@@ -1069,9 +1021,18 @@ mod till {
                 .any(|c| c.path.ends_with("/backchannel/authentication")),
             "no login started"
         );
-        assert!(env.demo.phone.control().logins().await.unwrap().is_empty());
+        assert!(
+            till.env
+                .demo
+                .phone
+                .control()
+                .logins()
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // Persisted like any other ending.
-        let store = env.store();
+        let store = till.env.store();
         assert!(store.open_enrolments().unwrap().is_empty());
         let ended = store
             .enrolment(enrolment_id)
@@ -1082,6 +1043,6 @@ mod till {
             ended.failure,
             Some(kasse::core::loyalty::EnrolmentFailure::InvalidUser)
         );
-        engine.send(Command::Shutdown).unwrap();
+        till.shutdown().await;
     }
 }

@@ -76,16 +76,15 @@ async fn a_create_that_lands_after_a_not_found_read_is_released() {
     let mut env = Env::start().await;
     env.config.engine.http_timeout_ms = 400;
     env.config.engine.create_retry_budget_secs = 0;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
+    let mut till = TestTill::on(env).await;
     // Vipps holds the create past the till's timeout, then processes it anyway.
     set_faults(
-        &env,
+        &till.env,
         Faults::default().with_hold(EndpointClass::Create, Hold::next(1, 1_500)),
     )
     .await;
-    send_to_phone(&engine, &mut rx).await;
-    wait_for(&mut rx, "create not found", |e| {
+    till.send_to_phone().await;
+    till.wait_for("create not found", |e| {
         matches!(
             e,
             EngineEvent::Problem {
@@ -96,7 +95,8 @@ async fn a_create_that_lands_after_a_not_found_read_is_released() {
         )
     })
     .await;
-    let reference: String = env
+    let reference: String = till
+        .env
         .store()
         .conn()
         .query_row(
@@ -108,14 +108,14 @@ async fn a_create_that_lands_after_a_not_found_read_is_released() {
     // The held create lands (or reconciliation's re-send with the same key does first): the
     // customer approves if the request is still open. Either way the reservation is released.
     eventually("the late create lands", || {
-        let env = &env;
+        let env = &till.env;
         async move { !env.ledger_all().await.is_empty() }
     })
     .await;
-    let _ = env.demo.phone.approve(&reference).await;
-    engine.send(Command::BackToBasket).unwrap();
+    let _ = till.env.demo.phone.approve(&reference).await;
+    till.send(Command::BackToBasket);
     eventually("the late payment is released", || {
-        let env = &env;
+        let env = &till.env;
         let reference = reference.clone();
         async move {
             let p = env.ledger(&reference).await;
@@ -125,12 +125,12 @@ async fn a_create_that_lands_after_a_not_found_read_is_released() {
         }
     })
     .await;
-    let all = env.ledger_all().await;
+    let all = till.env.ledger_all().await;
     assert_ledger_settled(&all);
     assert_eq!(all[0].aggregate.captured_amount.value, 0);
     // The engine records the release right after Vipps shows it: wait for that.
     eventually("the attempt is settled", || {
-        let env = &env;
+        let env = &till.env;
         let reference = reference.clone();
         async move {
             let store = env.store();
@@ -140,7 +140,7 @@ async fn a_create_that_lands_after_a_not_found_read_is_released() {
         }
     })
     .await;
-    let store = env.store();
+    let store = till.env.store();
     let a = kasse::store::attempts::attempt_by_reference(store.conn(), &reference)
         .unwrap()
         .unwrap();

@@ -16,6 +16,9 @@ use kasse::sim::{SimConfig, client::LedgerPayment, client::LoggedCall};
 use kasse::store::Store;
 use tokio::sync::broadcast;
 
+pub mod scenario;
+pub use scenario::TestTill;
+
 pub const WAIT: Duration = Duration::from_secs(20);
 
 pub struct Env {
