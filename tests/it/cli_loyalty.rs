@@ -5,9 +5,10 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kasse");
 
-async fn pay_demo(loyalty: &str) -> (std::process::ExitStatus, Vec<serde_json::Value>) {
+/// Runs `kasse ARGS` (with no `KASSE_` variable from outside); its exit and JSON lines.
+async fn kasse(args: &[&str]) -> (std::process::ExitStatus, Vec<serde_json::Value>) {
     let mut cmd = tokio::process::Command::new(BIN);
-    cmd.args(["pay", "--demo", "--amount", "12900", "--loyalty", loyalty])
+    cmd.args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
@@ -16,15 +17,19 @@ async fn pay_demo(loyalty: &str) -> (std::process::ExitStatus, Vec<serde_json::V
             cmd.env_remove(k);
         }
     }
-    let out = tokio::time::timeout(Duration::from_secs(90), cmd.output())
+    let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
         .await
-        .expect("kasse pay finishes")
+        .expect("kasse finishes")
         .unwrap();
     let lines = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
         .collect();
     (out.status, lines)
+}
+
+async fn pay_demo(loyalty: &str) -> (std::process::ExitStatus, Vec<serde_json::Value>) {
+    kasse(&["pay", "--demo", "--amount", "12900", "--loyalty", loyalty]).await
 }
 
 fn find<'a>(lines: &'a [serde_json::Value], kind: &str) -> Option<&'a serde_json::Value> {
@@ -78,25 +83,8 @@ async fn loyalty_headless_declined_invite_pays_the_normal_price() {
 /// sample per sale (or invitation). Timings are printed, never asserted.
 #[tokio::test]
 async fn loyalty_bench_prints_its_figures_beside_the_payment_ones() {
-    let mut cmd = tokio::process::Command::new(BIN);
-    cmd.args(["bench", "--sales", "2", "--loyalty"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KASSE_") {
-            cmd.env_remove(k);
-        }
-    }
-    let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
-        .await
-        .expect("kasse bench finishes")
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
+    let (status, lines) = kasse(&["bench", "--sales", "2", "--loyalty"]).await;
+    assert!(status.success(), "{status:?}");
     assert_eq!(find(&lines, "bench").unwrap()["completed"], 2);
     let samples = |hop: &str| {
         lines

@@ -50,6 +50,39 @@ impl World {
         Store::open(&self.dir.path().join("till.db")).unwrap()
     }
 
+    /// Invites `msisdn` (the login started at the simulator).
+    async fn invite(
+        &self,
+        store: &Store,
+        msisdn: &PhoneNumber,
+    ) -> kasse::store::loyalty::Enrolment {
+        loyalty::invite(store, &self.api, &self.clock, msisdn, None)
+            .await
+            .unwrap()
+    }
+
+    /// Follows enrolment `id` to its end, the customer doing `act` at the n-th wait; the
+    /// outcome and every wait.
+    async fn follow(
+        &self,
+        store: &Store,
+        id: i64,
+        act: Option<(usize, Action)>,
+    ) -> (EnrolOutcome, Vec<Duration>) {
+        let waits = Rc::new(RefCell::new(Vec::new()));
+        let outcome = loyalty::follow(
+            store,
+            &self.api,
+            &self.clock,
+            id,
+            self.sleeper(waits.clone(), act),
+        )
+        .await
+        .unwrap();
+        let waits = waits.borrow().clone();
+        (outcome, waits)
+    }
+
     /// A sleep that moves the simulator's clock and records each wait; `act` runs at the
     /// n-th wait (the customer acting in the app meanwhile).
     fn sleeper(
@@ -100,9 +133,7 @@ fn number() -> PhoneNumber {
 async fn loyalty_an_approved_invitation_stores_the_member_with_consents() {
     let w = World::start(SimConfig::for_tests()).await;
     let store = w.store();
-    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
-        .await
-        .unwrap();
+    let e = w.invite(&store, &number()).await;
     assert_eq!(e.state, EnrolmentState::Pending);
     assert_eq!(e.interval_s, Some(5));
     // The code the till shows is the one the app shows.
@@ -113,16 +144,7 @@ async fn loyalty_an_approved_invitation_stores_the_member_with_consents() {
     );
     assert_eq!(app[0].msisdn, USER);
 
-    let waits = Rc::new(RefCell::new(Vec::new()));
-    let outcome = loyalty::follow(
-        &store,
-        &w.api,
-        &w.clock,
-        e.id,
-        w.sleeper(waits.clone(), Some((2, Action::Approve))),
-    )
-    .await
-    .unwrap();
+    let (outcome, waits) = w.follow(&store, e.id, Some((2, Action::Approve))).await;
     let EnrolOutcome::Member(member) = outcome else {
         panic!("expected a member, got {outcome:?}");
     };
@@ -132,7 +154,7 @@ async fn loyalty_an_approved_invitation_stores_the_member_with_consents() {
     let sms = member.consents.iter().find(|c| c.id == "sms").unwrap();
     assert!(sms.accepted && sms.time_of_consent.ends_with('Z'));
     assert_eq!(
-        *waits.borrow(),
+        waits,
         vec![Duration::from_secs(5); 2],
         "polled at the interval"
     );
@@ -171,19 +193,8 @@ async fn loyalty_an_id_token_that_does_not_validate_stores_no_member() {
             .await
             .unwrap();
         let msisdn = PhoneNumber::parse(&format!("479000000{n}")).unwrap();
-        let e = loyalty::invite(&store, &w.api, &w.clock, &msisdn, None)
-            .await
-            .unwrap();
-        let waits = Rc::new(RefCell::new(Vec::new()));
-        let outcome = loyalty::follow(
-            &store,
-            &w.api,
-            &w.clock,
-            e.id,
-            w.sleeper(waits, Some((1, Action::Approve))),
-        )
-        .await
-        .unwrap();
+        let e = w.invite(&store, &msisdn).await;
+        let (outcome, _) = w.follow(&store, e.id, Some((1, Action::Approve))).await;
         assert_eq!(
             outcome,
             EnrolOutcome::NotEnrolled(EnrolmentFailure::Unverified),
@@ -199,19 +210,8 @@ async fn loyalty_an_id_token_that_does_not_validate_stores_no_member() {
 
     // The same login with a sound id_token enrols (the key set is served at jwks_uri).
     control.set_faults(&Faults::default()).await.unwrap();
-    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
-        .await
-        .unwrap();
-    let waits = Rc::new(RefCell::new(Vec::new()));
-    let outcome = loyalty::follow(
-        &store,
-        &w.api,
-        &w.clock,
-        e.id,
-        w.sleeper(waits, Some((1, Action::Approve))),
-    )
-    .await
-    .unwrap();
+    let e = w.invite(&store, &number()).await;
+    let (outcome, _) = w.follow(&store, e.id, Some((1, Action::Approve))).await;
     assert!(matches!(outcome, EnrolOutcome::Member(_)), "{outcome:?}");
 }
 
@@ -219,19 +219,8 @@ async fn loyalty_an_id_token_that_does_not_validate_stores_no_member() {
 async fn loyalty_declined_and_expired_invitations_make_no_member() {
     let w = World::start(SimConfig::for_tests()).await;
     let store = w.store();
-    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
-        .await
-        .unwrap();
-    let waits = Rc::new(RefCell::new(Vec::new()));
-    let outcome = loyalty::follow(
-        &store,
-        &w.api,
-        &w.clock,
-        e.id,
-        w.sleeper(waits.clone(), Some((1, Action::Deny))),
-    )
-    .await
-    .unwrap();
+    let e = w.invite(&store, &number()).await;
+    let (outcome, _) = w.follow(&store, e.id, Some((1, Action::Deny))).await;
     assert_eq!(
         outcome,
         EnrolOutcome::NotEnrolled(EnrolmentFailure::Declined)
@@ -242,29 +231,18 @@ async fn loyalty_declined_and_expired_invitations_make_no_member() {
     );
 
     // Nobody answers: polled every 5 s until Vipps' 600 s are up, then EXPIRED.
-    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
-        .await
-        .unwrap();
-    let waits = Rc::new(RefCell::new(Vec::new()));
-    let outcome = loyalty::follow(
-        &store,
-        &w.api,
-        &w.clock,
-        e.id,
-        w.sleeper(waits.clone(), None),
-    )
-    .await
-    .unwrap();
+    let e = w.invite(&store, &number()).await;
+    let (outcome, waits) = w.follow(&store, e.id, None).await;
     assert_eq!(
         outcome,
         EnrolOutcome::NotEnrolled(EnrolmentFailure::Expired)
     );
-    let total: Duration = waits.borrow().iter().sum();
+    let total: Duration = waits.iter().sum();
     assert!(
         (Duration::from_secs(600)..=Duration::from_secs(605)).contains(&total),
         "{total:?}"
     );
-    assert!(waits.borrow().iter().all(|d| *d == Duration::from_secs(5)));
+    assert!(waits.iter().all(|d| *d == Duration::from_secs(5)));
     assert_eq!(store.member_by_msisdn(&number()).unwrap(), None);
 }
 
@@ -272,9 +250,7 @@ async fn loyalty_declined_and_expired_invitations_make_no_member() {
 async fn loyalty_slow_down_is_honoured() {
     let w = World::start(SimConfig::for_tests()).await;
     let store = w.store();
-    let e = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
-        .await
-        .unwrap();
+    let e = w.invite(&store, &number()).await;
     // The first two waits are cut short (as a till restarted mid-wait would poll early):
     // Vipps answers pending, then slow_down. From then on the till waits 5 s longer, and
     // Vipps is satisfied: no second slow_down.
@@ -336,15 +312,11 @@ async fn loyalty_refused_starts_end_at_once_with_their_reason() {
         assert_eq!(e.failure, Some(reason));
     }
     // A login already pending at Vipps for the customer (e.g. from another till): 429.
-    let first = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
-        .await
-        .unwrap();
+    let first = w.invite(&store, &number()).await;
     store
         .end_enrolment(first.id, EnrolmentFailure::Interrupted)
         .unwrap();
-    let again = loyalty::invite(&store, &w.api, &w.clock, &number(), None)
-        .await
-        .unwrap();
+    let again = w.invite(&store, &number()).await;
     assert_eq!(again.failure, Some(EnrolmentFailure::AlreadyInProgress));
 }
 
@@ -360,9 +332,7 @@ async fn loyalty_recovery_after_a_crash_at_each_step_leaves_no_half_enrolled_mem
     let other = PhoneNumber::parse("4791111111").unwrap();
     let pending = {
         let store = w.store();
-        loyalty::invite(&store, &w.api, &w.clock, &other, None)
-            .await
-            .unwrap()
+        w.invite(&store, &other).await
     };
     let login = w.sim.control().logins().await.unwrap().pop().unwrap();
     w.sim
@@ -392,9 +362,7 @@ async fn loyalty_recovery_after_a_crash_at_each_step_leaves_no_half_enrolled_mem
     // Crash after the token was taken but before the member was stored: Vipps hands a login
     // out once, so recovery ends it as interrupted (invite again), never half a member.
     let third = PhoneNumber::parse("4792222222").unwrap();
-    let e = loyalty::invite(&store, &w.api, &w.clock, &third, None)
-        .await
-        .unwrap();
+    let e = w.invite(&store, &third).await;
     let id = e.auth_req_id.clone().unwrap();
     w.sim
         .control()
