@@ -132,6 +132,10 @@ pub enum TenderError {
     AlreadyPaid,
     #[error("amounts this large cannot be right ({0})")]
     Absurd(i64),
+    /// A rest smaller than half a cash step rounds to nothing in cash, and a part of zero
+    /// cannot be recorded: it must be taken another way.
+    #[error("the {remaining} left rounds to nothing in cash: take it by card or Vipps")]
+    RestRoundsToNothing { remaining: i64 },
 }
 
 /// Amounts above this (100 million in minor units: 1 MNOK) are refused as typing errors.
@@ -239,6 +243,9 @@ impl Split {
             return Err(TenderError::AlreadyPaid);
         }
         let due = round_cash(self.country, remaining);
+        if due == 0 {
+            return Err(TenderError::RestRoundsToNothing { remaining });
+        }
         let part = if tendered >= due {
             Part {
                 kind: TenderKind::Cash,
@@ -299,6 +306,23 @@ mod tests {
         assert_eq!(round_cash(Country::Dk, 12_975), 13_000);
         assert_eq!(round_cash(Country::Fi, 1_002), 1_000);
         assert_eq!(round_cash(Country::Fi, 1_003), 1_005);
+    }
+
+    #[test]
+    fn a_rest_that_rounds_to_nothing_is_not_taken_in_cash() {
+        // Found by `parts_always_add_up`: 5 495,65 paid 2 185,46 in cash and 3 309,95 by card
+        // leaves 0,24, which rounds to 0 in cash; a cash part of 0 cannot be stored.
+        let mut s = Split::new(Country::No, 549_565);
+        s.add(TenderKind::Cash, 218_546, None).unwrap();
+        s.add(TenderKind::Card, 330_995, None).unwrap();
+        let before = s.clone();
+        assert_eq!(
+            s.add(TenderKind::Cash, 1, None),
+            Err(TenderError::RestRoundsToNothing { remaining: 24 })
+        );
+        assert_eq!(s, before, "nothing recorded");
+        s.add(TenderKind::Card, 24, None).unwrap();
+        assert_eq!(s.remaining(), 0);
     }
 
     #[test]
