@@ -202,11 +202,7 @@ fn country_of(currency: Currency) -> Country {
 }
 
 fn calling_code(country: Country) -> &'static str {
-    match country {
-        Country::No => "47",
-        Country::Dk => "45",
-        Country::Fi => "358",
-    }
+    country.calling_code()
 }
 
 /// What a PIN is asked for.
