@@ -334,6 +334,8 @@ impl Till {
                 }
                 Input::Command(Command::SendToPersonalQr { content }) => {
                     if content.looks_valid() {
+                        // Loyalty: who the customer is, beside the payment.
+                        self.start_personal_qr_exchange(sale.id, &content);
                         return Waited::Customer(Customer::PersonalQr(content));
                     }
                     self.problem(MessageId::InvalidPersonalQr, None, false);

@@ -22,6 +22,7 @@ mod engine_faults;
 mod engine_flow;
 mod engine_followup;
 mod engine_loyalty;
+mod engine_member_lookup;
 mod engine_review;
 mod engine_salesunit;
 mod engine_soak;
