@@ -77,8 +77,8 @@ pub enum Command {
     /// sale is theirs (its prices are frozen). Not a member: [`EngineEvent::NotAMember`], and
     /// [`Command::InviteMember`] without a number invites this one.
     IdentifyCustomer { phone_number: String },
-    /// Loyalty: the basket was cleared; a customer identified at the till (typed number, or
-    /// just joined) no longer counts for the next Pay.
+    /// Loyalty: the basket was cleared for the next customer; whoever was identified (scan,
+    /// typed number, just joined) no longer counts for the next Pay.
     ForgetCustomer,
     /// Stop the engine task (after finishing nothing: unfinished payments are recovered on start).
     Shutdown,

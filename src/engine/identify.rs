@@ -51,7 +51,7 @@ pub(super) enum Via {
     CheckIn(i64),
     /// At the till: the cashier typed the customer's number, or the customer just joined.
     /// Counts for one check-in validity (15 minutes) from `at_ms`, until the next Pay takes
-    /// it or the cashier forgets the customer ([`super::api::Command::ForgetCustomer`]).
+    /// it or the basket is cleared ([`super::api::Command::ForgetCustomer`]).
     Till { at_ms: i64 },
 }
 
@@ -285,20 +285,15 @@ impl Till {
         }
     }
 
-    /// [`super::api::Command::ForgetCustomer`]: the basket was cleared. A customer identified
-    /// at the till (typed number, joined here) no longer counts for the next Pay. A scan's
-    /// customer stays with their check-in, which the next Pay uses while it is valid.
+    /// [`super::api::Command::ForgetCustomer`]: the basket was cleared for the next customer.
+    /// Whoever was identified (a scan's exchange, a typed number, an enrolment) no longer
+    /// counts for the next Pay, and "Invite" has nobody to invite. (A scan's check-in itself
+    /// stays held for the next Pay while it is valid, as without loyalty.)
     pub(super) fn forget_customer(&mut self) {
-        if matches!(
-            self.recognition.identified,
-            Some(Identified {
-                via: Via::Till { .. },
-                ..
-            })
-        ) {
-            self.recognition.identified = None;
-            self.recognition.last_msisdn = None;
-            tracing::debug!("customer identified at the till forgotten");
+        if self.recognition.identified.take().is_some()
+            | self.recognition.last_msisdn.take().is_some()
+        {
+            tracing::debug!("the customer identified at the till is forgotten");
         }
     }
 

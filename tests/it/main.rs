@@ -57,6 +57,7 @@ mod ui_customer_display;
 mod ui_day;
 mod ui_flow;
 mod ui_loyalty;
+mod ui_member_lookup;
 mod ui_screenshot;
 mod vipps_client;
 mod vipps_login;

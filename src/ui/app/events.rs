@@ -276,6 +276,7 @@ impl App {
                 masked_number,
                 points,
             } => {
+                self.loyalty_on = true;
                 self.loyalty = Some(sale::Loyalty::Member {
                     first_name,
                     masked_number,
@@ -297,6 +298,7 @@ impl App {
                 masked_number,
                 programme,
             } => {
+                self.loyalty_on = true;
                 self.loyalty = Some(sale::Loyalty::NotMember {
                     masked_number,
                     programme,
