@@ -203,6 +203,7 @@ impl Till {
             self.give_back_tenders(sale_id);
         }
         self.current_sale = None;
+        self.recognition.taken = None;
         self.emit(EngineEvent::Idle);
     }
 
@@ -379,7 +380,10 @@ impl Till {
                 ) => {
                     let event = match cmd {
                         Command::Cancel => SaleEvent::Cancel,
-                        _ => SaleEvent::BackToBasket,
+                        _ => {
+                            self.give_back_identification();
+                            SaleEvent::BackToBasket
+                        }
                     };
                     let r = self.db.tx(|c| {
                         let state = Self::advance_sale(c, sale.id, event)?;
@@ -405,6 +409,7 @@ impl Till {
                 }
                 Input::Command(Command::Pay { basket }) => {
                     // A new basket while no payment is in flight: this sale is abandoned.
+                    self.give_back_identification();
                     let r = self.db.tx(|c| {
                         Self::advance_sale(c, sale.id, SaleEvent::BackToBasket)?;
                         db::journal(c, db::jk::SALE_ABANDONED, json!({ "sale_id": sale.id }))?;

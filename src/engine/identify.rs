@@ -77,6 +77,9 @@ pub(super) struct Recognition {
     pub(super) identified: Option<Identified>,
     /// The number of the customer identified last (whom "Invite" invites).
     pub(super) last_msisdn: Option<PhoneNumber>,
+    /// The identification at the till the sale in progress took at Pay: given back when the
+    /// cashier goes back to the basket (the same customer's next Pay).
+    pub(super) taken: Option<Identified>,
 }
 
 impl Default for Recognition {
@@ -87,6 +90,7 @@ impl Default for Recognition {
             rx,
             identified: None,
             last_msisdn: None,
+            taken: None,
         }
     }
 }
@@ -290,10 +294,21 @@ impl Till {
     /// counts for the next Pay, and "Invite" has nobody to invite. (A scan's check-in itself
     /// stays held for the next Pay while it is valid, as without loyalty.)
     pub(super) fn forget_customer(&mut self) {
+        self.recognition.taken = None;
         if self.recognition.identified.take().is_some()
             | self.recognition.last_msisdn.take().is_some()
         {
             tracing::debug!("the customer identified at the till is forgotten");
+        }
+    }
+
+    /// The cashier went back to the basket of the sale in progress (or paid a new basket
+    /// instead): the customer identified at the till is still the one at the till, so the
+    /// identification that sale took counts for the next Pay again (unless a newer one came).
+    /// A scan's goes with its check-in, which the abandoned sale drops.
+    pub(super) fn give_back_identification(&mut self) {
+        if let Some(taken) = self.recognition.taken.take() {
+            self.recognition.identified.get_or_insert(taken);
         }
     }
 
@@ -336,15 +351,20 @@ impl Till {
     /// use, or identified at the till less than a check-in validity ago. Taken: it never
     /// carries to a later sale.
     fn member_for_new_sale(&mut self) -> Option<i64> {
+        self.recognition.taken = None;
         let identified = self.recognition.identified.take()?;
         let now = self.now_ms();
         match identified.via {
             Via::Till { at_ms } => {
                 let validity =
                     i64::try_from(self.config.engine.checkin_validity().as_millis()).ok()?;
-                (now - at_ms < validity)
+                let member = (now - at_ms < validity)
                     .then_some(identified.member_id)
-                    .flatten()
+                    .flatten();
+                if member.is_some() {
+                    self.recognition.taken = Some(identified);
+                }
+                member
             }
             Via::CheckIn(checkin_id) => {
                 let held = self

@@ -528,3 +528,70 @@ async fn member_lookup_an_invitation_that_outlasts_the_token_pays_the_member_pri
     );
     engine.send(Command::Shutdown).unwrap();
 }
+
+/// A scan's customer is forgotten too when the basket is cleared: the next Pay has no member
+/// prices, though the scan's check-in still pays it (as without loyalty).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_lookup_a_cleared_basket_forgets_the_scanned_member_too() {
+    let env = Env::start().await;
+    set_up(&env, true);
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    assert!(env.demo.phone.scan().await.unwrap());
+    wait_for(&mut rx, "Kari recognised", recognised_kari(0)).await;
+    engine.send(Command::ForgetCustomer).unwrap();
+    engine
+        .send(Command::Pay {
+            basket: two_coffees(),
+        })
+        .unwrap();
+    let mut before_request = Vec::new();
+    let reference = loop {
+        match wait_for(&mut rx, "payment requested", |_| true).await {
+            EngineEvent::PaymentRequested { reference, .. } => break reference,
+            e => before_request.push(e),
+        }
+    };
+    assert_eq!(saving_of(&before_request), None, "{before_request:?}");
+    env.demo.phone.approve(&reference).await.unwrap();
+    completed(&mut rx).await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        FULL
+    );
+    engine.send(Command::Shutdown).unwrap();
+}
+
+/// Back to the basket from Pay: the same customer is still at the till, so their typed number
+/// counts again for the next Pay. A cancelled sale forgets them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_lookup_back_to_the_basket_keeps_the_typed_member_and_cancel_forgets_them() {
+    let env = Env::start().await;
+    set_up(&env, true);
+    let (engine, mut rx) = env.engine();
+    wait_for(&mut rx, "ready", is_ready).await;
+    engine
+        .send(Command::IdentifyCustomer {
+            phone_number: "12345678".into(),
+        })
+        .unwrap();
+    wait_for(&mut rx, "Kari recognised", recognised_kari(0)).await;
+    let events = pay(&engine, &mut rx).await;
+    assert_eq!(saving_of(&events), Some(SAVING));
+    engine.send(Command::BackToBasket).unwrap();
+    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+
+    let events = pay(&engine, &mut rx).await;
+    assert_eq!(saving_of(&events), Some(SAVING), "{events:?}");
+    engine.send(Command::Cancel).unwrap();
+    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+
+    let events = pay(&engine, &mut rx).await;
+    assert_eq!(saving_of(&events), None, "{events:?}");
+    let reference = paid_by_another_phone(&env, &engine, &mut rx).await;
+    assert_eq!(
+        env.ledger(&reference).await.aggregate.captured_amount.value,
+        FULL
+    );
+    engine.send(Command::Shutdown).unwrap();
+}

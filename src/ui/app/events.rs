@@ -206,6 +206,8 @@ impl App {
             EngineEvent::TokenExpired { .. } => self.finish_payment(Outcome::TokenExpired),
             EngineEvent::PushNotAllowed { .. } => self.finish_payment(Outcome::PushNotAllowed),
             EngineEvent::Cancelled { money_released, .. } => {
+                // A cancelled sale forgets its customer (the engine did too).
+                self.loyalty = None;
                 self.finish_payment(Outcome::Cancelled { money_released })
             }
             EngineEvent::Problem {
