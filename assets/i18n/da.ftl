@@ -393,6 +393,9 @@ loyalty-old-app = Kundens app er for gammel til at blive medlem. Salget fortsæt
 loyalty-in-progress = En invitation venter allerede i kundens app. Prøv igen om et par minutter.
 loyalty-unverified = Svaret fra Vipps kunne ikke bekræftes, så medlemskabet blev ikke gemt. Inviter igen.
 loyalty-failed = Invitationen kunne ikke gennemføres. Inviter igen, eller fortsæt salget.
+loyalty-find = Find medlem
+loyalty-find-phone = Kundens telefonnummer
+loyalty-find-submit = Find
 
 # Loyalty (Admin)
 admin-section-loyalty = Kundeklub

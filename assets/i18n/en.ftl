@@ -393,6 +393,9 @@ loyalty-old-app = The customer's app is too old to join. The sale goes on.
 loyalty-in-progress = An invitation is already waiting in the customer's app. Try again in a few minutes.
 loyalty-unverified = Vipps' answer could not be verified, so no membership was stored. Invite again.
 loyalty-failed = The invitation could not be completed. Invite again, or go on with the sale.
+loyalty-find = Find member
+loyalty-find-phone = Customer's phone number
+loyalty-find-submit = Find
 
 # Loyalty (Admin)
 admin-section-loyalty = Loyalty

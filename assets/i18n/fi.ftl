@@ -393,6 +393,9 @@ loyalty-old-app = Asiakkaan sovellus on liian vanha liittymiseen. Myynti jatkuu.
 loyalty-in-progress = Kutsu odottaa jo asiakkaan sovelluksessa. Yritä uudelleen muutaman minuutin päästä.
 loyalty-unverified = Vippsin vastausta ei voitu varmentaa, joten jäsenyyttä ei tallennettu. Kutsu uudelleen.
 loyalty-failed = Kutsua ei voitu viedä loppuun. Kutsu uudelleen tai jatka myyntiä.
+loyalty-find = Etsi jäsen
+loyalty-find-phone = Asiakkaan puhelinnumero
+loyalty-find-submit = Etsi
 
 # Loyalty (Admin)
 admin-section-loyalty = Kanta-asiakkaat

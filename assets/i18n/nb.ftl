@@ -393,6 +393,9 @@ loyalty-old-app = Kundens app er for gammel til å bli medlem. Salget fortsetter
 loyalty-in-progress = En invitasjon venter allerede i kundens app. Prøv igjen om noen minutter.
 loyalty-unverified = Svaret fra Vipps kunne ikke bekreftes, så medlemskapet ble ikke lagret. Inviter på nytt.
 loyalty-failed = Invitasjonen kunne ikke fullføres. Inviter på nytt, eller fortsett salget.
+loyalty-find = Finn medlem
+loyalty-find-phone = Kundens telefonnummer
+loyalty-find-submit = Finn
 
 # Loyalty (Admin)
 admin-section-loyalty = Kundeklubb

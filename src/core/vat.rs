@@ -44,6 +44,15 @@ impl Country {
         }
     }
 
+    /// The international calling code (`"47"`), without `+`.
+    pub fn calling_code(self) -> &'static str {
+        match self {
+            Country::No => "47",
+            Country::Dk => "45",
+            Country::Fi => "358",
+        }
+    }
+
     /// The country whose VAT rates a till taking `currency` uses (EUR: Finland, the one euro
     /// market of Vipps MobilePay).
     pub fn of_currency(currency: Currency) -> Country {

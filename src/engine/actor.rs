@@ -680,6 +680,8 @@ impl Till {
     async fn idle_command(&mut self, cmd: Command) {
         match cmd {
             Command::InviteMember { phone_number } => self.invite_member(phone_number),
+            Command::IdentifyCustomer { phone_number } => self.identify_customer(&phone_number),
+            Command::ForgetCustomer => self.forget_customer(),
             Command::Pay { basket } => self.run_sale(basket).await,
             Command::Refund { sale_id, amount } => self.refund(sale_id, amount).await,
             Command::Return { sale_id, lines, to } => self.take_return(sale_id, lines, to).await,
@@ -701,6 +703,8 @@ impl Till {
     pub(super) fn busy_command(&mut self, cmd: Command) {
         match cmd {
             Command::InviteMember { phone_number } => self.invite_member(phone_number),
+            Command::IdentifyCustomer { phone_number } => self.identify_customer(&phone_number),
+            Command::ForgetCustomer => self.forget_customer(),
             Command::Refund { .. } | Command::Return { .. } | Command::ReloadConfig => {
                 self.queued.push_back(cmd)
             }

@@ -71,6 +71,15 @@ pub enum Command {
         #[serde(default)]
         phone_number: Option<String>,
     },
+    /// Loyalty: the cashier typed the customer's number (with or without the country code; a
+    /// national number takes the till's). A member is told by [`EngineEvent::MemberRecognised`]
+    /// and their member prices apply to the next Pay (within 15 minutes); during a sale, that
+    /// sale is theirs (its prices are frozen). Not a member: [`EngineEvent::NotAMember`], and
+    /// [`Command::InviteMember`] without a number invites this one.
+    IdentifyCustomer { phone_number: String },
+    /// Loyalty: the basket was cleared for the next customer; whoever was identified (scan,
+    /// typed number, just joined) no longer counts for the next Pay.
+    ForgetCustomer,
     /// Stop the engine task (after finishing nothing: unfinished payments are recovered on start).
     Shutdown,
 }

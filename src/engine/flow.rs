@@ -203,6 +203,7 @@ impl Till {
             self.give_back_tenders(sale_id);
         }
         self.current_sale = None;
+        self.recognition.taken = None;
         self.emit(EngineEvent::Idle);
     }
 
@@ -334,6 +335,8 @@ impl Till {
                 }
                 Input::Command(Command::SendToPersonalQr { content }) => {
                     if content.looks_valid() {
+                        // Loyalty: who the customer is, beside the payment.
+                        self.start_personal_qr_exchange(sale.id, &content);
                         return Waited::Customer(Customer::PersonalQr(content));
                     }
                     self.problem(MessageId::InvalidPersonalQr, None, false);
@@ -377,7 +380,10 @@ impl Till {
                 ) => {
                     let event = match cmd {
                         Command::Cancel => SaleEvent::Cancel,
-                        _ => SaleEvent::BackToBasket,
+                        _ => {
+                            self.give_back_identification();
+                            SaleEvent::BackToBasket
+                        }
                     };
                     let r = self.db.tx(|c| {
                         let state = Self::advance_sale(c, sale.id, event)?;
@@ -403,6 +409,7 @@ impl Till {
                 }
                 Input::Command(Command::Pay { basket }) => {
                     // A new basket while no payment is in flight: this sale is abandoned.
+                    self.give_back_identification();
                     let r = self.db.tx(|c| {
                         Self::advance_sale(c, sale.id, SaleEvent::BackToBasket)?;
                         db::journal(c, db::jk::SALE_ABANDONED, json!({ "sale_id": sale.id }))?;

@@ -14,21 +14,51 @@
 use tokio::sync::mpsc;
 
 use super::actor::Till;
-use super::api::EngineEvent;
+use super::api::{EngineEvent, MessageId, PersonalQr};
+use super::db::DbError;
 use crate::core::loyalty::masked_number;
 use crate::vipps::{CustomerToken, PhoneNumber, VippsError};
+
+/// Where an exchange's customer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    /// A check-in's customer token (`POST /qr/v1/exchange/customer`).
+    CheckIn(i64),
+    /// A personal QR the cashier scanned for this (frozen) sale (`POST /qr/v1/exchange`).
+    PersonalQr { sale_id: i64 },
+}
+
+/// Which sale a recognised member made.
+#[derive(Debug, Clone, Copy)]
+enum Theirs {
+    /// The sale that took this check-in, if any yet.
+    CheckInSale(i64),
+    Sale(Option<i64>),
+}
 
 /// The answer of one exchange, sent back to the engine.
 #[derive(Debug)]
 pub(super) struct Exchanged {
-    checkin_id: i64,
+    source: Source,
     result: Result<PhoneNumber, VippsError>,
 }
 
-/// The customer behind the latest check-in, once the exchange answered.
+/// How the customer at the till was identified, which decides how long it counts for Pay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Via {
+    /// By the exchange of this check-in's token: counts while that check-in is the one held
+    /// (valid, unused) when Pay is pressed.
+    CheckIn(i64),
+    /// At the till: the cashier typed the customer's number, or the customer just joined.
+    /// Counts for one check-in validity (15 minutes) from `at_ms`, until the next Pay takes
+    /// it or the basket is cleared ([`super::api::Command::ForgetCustomer`]).
+    Till { at_ms: i64 },
+}
+
+/// The customer identified for the next sale.
 #[derive(Debug, Clone)]
 pub(super) struct Identified {
-    pub checkin_id: i64,
+    pub via: Via,
     pub member_id: Option<i64>,
 }
 
@@ -45,8 +75,11 @@ pub(super) struct Recognition {
     tx: mpsc::UnboundedSender<Exchanged>,
     pub(super) rx: mpsc::UnboundedReceiver<Exchanged>,
     pub(super) identified: Option<Identified>,
-    /// The number of the customer who scanned last (whom "Invite" invites).
+    /// The number of the customer identified last (whom "Invite" invites).
     pub(super) last_msisdn: Option<PhoneNumber>,
+    /// The identification at the till the sale in progress took at Pay: given back when the
+    /// cashier goes back to the basket (the same customer's next Pay).
+    pub(super) taken: Option<Identified>,
 }
 
 impl Default for Recognition {
@@ -57,8 +90,16 @@ impl Default for Recognition {
             rx,
             identified: None,
             last_msisdn: None,
+            taken: None,
         }
     }
+}
+
+fn as_msisdn(msisdn: &str) -> Result<PhoneNumber, VippsError> {
+    PhoneNumber::parse(msisdn).map_err(|e| VippsError::Decode {
+        status: 200,
+        message: e.to_string(),
+    })
 }
 
 impl Till {
@@ -83,13 +124,35 @@ impl Till {
             let result = client
                 .exchange_customer_token(&token)
                 .await
-                .and_then(|answer| {
-                    PhoneNumber::parse(&answer.msisdn).map_err(|e| VippsError::Decode {
-                        status: 200,
-                        message: e.to_string(),
-                    })
-                });
-            let _ = tx.send(Exchanged { checkin_id, result });
+                .and_then(|answer| as_msisdn(&answer.msisdn));
+            let _ = tx.send(Exchanged {
+                source: Source::CheckIn(checkin_id),
+                result,
+            });
+        });
+    }
+
+    /// Start the exchange of a personal QR the cashier scanned for `sale_id`, when loyalty is
+    /// on (BRIEF §10.9: `POST /qr/v1/exchange` gives the msisdn). Beside the payment, like a
+    /// check-in's: returns at once; the sale's prices were frozen at Pay.
+    pub(super) fn start_personal_qr_exchange(&mut self, sale_id: i64, content: &PersonalQr) {
+        let Some(client) = self.vipps.clone() else {
+            return;
+        };
+        if !self.loyalty_on() {
+            return;
+        }
+        let tx = self.recognition.tx.clone();
+        let content = content.0.clone();
+        tokio::spawn(async move {
+            let result = client
+                .exchange_personal_qr(&content)
+                .await
+                .and_then(|answer| as_msisdn(&answer.msisdn));
+            let _ = tx.send(Exchanged {
+                source: Source::PersonalQr { sale_id },
+                result,
+            });
         });
     }
 
@@ -99,41 +162,76 @@ impl Till {
         let msisdn = match answer.result {
             Ok(m) => m,
             Err(error) => {
-                tracing::info!(checkin = answer.checkin_id, %error, "customer token exchange failed");
+                match answer.source {
+                    Source::CheckIn(checkin) => {
+                        tracing::info!(checkin, %error, "customer token exchange failed");
+                    }
+                    Source::PersonalQr { sale_id } => {
+                        tracing::info!(sale_id, %error, "personal QR exchange failed");
+                    }
+                }
                 return;
             }
         };
-        let member = match self.db.read(|c| Ok(c.member_by_msisdn(&msisdn)?)) {
+        let theirs = match answer.source {
+            Source::CheckIn(checkin_id) => Theirs::CheckInSale(checkin_id),
+            Source::PersonalQr { sale_id } => Theirs::Sale(Some(sale_id)),
+        };
+        let member_id = match self.recognise(&msisdn, theirs) {
             Ok(m) => m,
             Err(e) => {
                 self.storage_failed(&e);
                 return;
             }
         };
+        self.recognition.last_msisdn = Some(msisdn);
+        // A personal QR is scanned for a sale already frozen: nothing carries to the next one.
+        if let Source::CheckIn(checkin_id) = answer.source {
+            self.recognition.identified = Some(Identified {
+                via: Via::CheckIn(checkin_id),
+                member_id,
+            });
+        }
+    }
+
+    /// Looks the customer up by number; a member makes the sale named by `theirs` theirs (for
+    /// points; its prices were frozen at Pay). Tells the drivers, and returns the member, if
+    /// any.
+    fn recognise(&mut self, msisdn: &PhoneNumber, theirs: Theirs) -> Result<Option<i64>, DbError> {
+        let found = self.db.tx(|c| {
+            let Some(m) = c.member_by_msisdn(msisdn)? else {
+                return Ok(None);
+            };
+            let sale_id = match theirs {
+                Theirs::CheckInSale(checkin_id) => {
+                    crate::store::attempts::checkin_sale(c, checkin_id)?
+                }
+                Theirs::Sale(sale_id) => sale_id,
+            };
+            if let Some(sale_id) = sale_id {
+                c.record_member_sale(sale_id, m.id, None)?;
+            }
+            let points = c.member_points(m.id)?;
+            Ok(Some((m, points)))
+        })?;
+        Ok(self.tell_identified(msisdn, found))
+    }
+
+    /// Tells the drivers whom the number belongs to; returns the member's id.
+    fn tell_identified(
+        &mut self,
+        msisdn: &PhoneNumber,
+        found: Option<(crate::store::loyalty::Member, i64)>,
+    ) -> Option<i64> {
         let masked = masked_number(msisdn.expose());
-        match &member {
-            Some(m) => {
-                let points = match self.db.tx(|c| {
-                    // A member who scanned after Pay: the sale that takes their check-in is
-                    // theirs (for points), though its prices were frozen at Pay.
-                    if let Some(sale_id) =
-                        crate::store::attempts::checkin_sale(c, answer.checkin_id)?
-                    {
-                        c.record_member_sale(sale_id, m.id, None)?;
-                    }
-                    Ok(c.member_points(m.id)?)
-                }) {
-                    Ok(points) => points,
-                    Err(e) => {
-                        self.storage_failed(&e);
-                        return;
-                    }
-                };
+        match found {
+            Some((m, points)) => {
                 self.emit(EngineEvent::MemberRecognised {
                     first_name: m.given_name.clone(),
                     masked_number: masked,
                     points,
                 });
+                Some(m.id)
             }
             None => {
                 let programme = self
@@ -145,13 +243,73 @@ impl Till {
                     masked_number: masked,
                     programme,
                 });
+                None
             }
         }
+    }
+
+    /// [`super::api::Command::IdentifyCustomer`]: the cashier typed the customer's number.
+    /// A member's prices apply to the next Pay (within 15 minutes); during a sale, that sale
+    /// is theirs (for points; its prices are frozen). Not a member: "Invite" invites this
+    /// number.
+    pub(super) fn identify_customer(&mut self, phone_number: &str) {
+        if !self.loyalty_on() {
+            self.problem(MessageId::LoyaltyOff, None, false);
+            return;
+        }
+        let msisdn = match PhoneNumber::parse_at(phone_number, self.country().calling_code()) {
+            Ok(p) => p,
+            Err(e) => {
+                // The error carries the masked number only.
+                self.problem(MessageId::InvalidPhone, Some(e.to_string()), false);
+                return;
+            }
+        };
+        let sale_id = self.current_sale;
+        let member_id = match self.recognise(&msisdn, Theirs::Sale(sale_id)) {
+            Ok(m) => m,
+            Err(e) => {
+                self.storage_failed(&e);
+                return;
+            }
+        };
+        tracing::info!(
+            member = member_id.is_some(),
+            during_sale = sale_id.is_some(),
+            "customer identified by a typed number"
+        );
         self.recognition.last_msisdn = Some(msisdn);
-        self.recognition.identified = Some(Identified {
-            checkin_id: answer.checkin_id,
-            member_id: member.map(|m| m.id),
-        });
+        if sale_id.is_none() {
+            self.recognition.identified = Some(Identified {
+                via: Via::Till {
+                    at_ms: self.now_ms(),
+                },
+                member_id,
+            });
+        }
+    }
+
+    /// [`super::api::Command::ForgetCustomer`]: the basket was cleared for the next customer.
+    /// Whoever was identified (a scan's exchange, a typed number, an enrolment) no longer
+    /// counts for the next Pay, and "Invite" has nobody to invite. (A scan's check-in itself
+    /// stays held for the next Pay while it is valid, as without loyalty.)
+    pub(super) fn forget_customer(&mut self) {
+        self.recognition.taken = None;
+        if self.recognition.identified.take().is_some()
+            | self.recognition.last_msisdn.take().is_some()
+        {
+            tracing::debug!("the customer identified at the till is forgotten");
+        }
+    }
+
+    /// The cashier went back to the basket of the sale in progress (or paid a new basket
+    /// instead): the customer identified at the till is still the one at the till, so the
+    /// identification that sale took counts for the next Pay again (unless a newer one came).
+    /// A scan's goes with its check-in, which the abandoned sale drops.
+    pub(super) fn give_back_identification(&mut self) {
+        if let Some(taken) = self.recognition.taken.take() {
+            self.recognition.identified.get_or_insert(taken);
+        }
     }
 
     /// Member prices on a basket about to be frozen, when the customer whose check-in the sale
@@ -189,22 +347,40 @@ impl Till {
         }
     }
 
-    /// The member for a sale about to be frozen: recognised from the check-in the sale will use.
+    /// The member for a sale about to be frozen: recognised from the check-in the sale will
+    /// use, or identified at the till less than a check-in validity ago. Taken: it never
+    /// carries to a later sale.
     fn member_for_new_sale(&mut self) -> Option<i64> {
+        self.recognition.taken = None;
         let identified = self.recognition.identified.take()?;
         let now = self.now_ms();
-        let held = self
-            .db
-            .read(|c| {
-                Ok(crate::store::attempts::held_checkin(
-                    c,
-                    now + super::actor::TOKEN_MARGIN_MS,
-                )?)
-            })
-            .ok()
-            .flatten()?;
-        (held.id == identified.checkin_id)
-            .then_some(identified.member_id)
-            .flatten()
+        match identified.via {
+            Via::Till { at_ms } => {
+                let validity =
+                    i64::try_from(self.config.engine.checkin_validity().as_millis()).ok()?;
+                let member = (now - at_ms < validity)
+                    .then_some(identified.member_id)
+                    .flatten();
+                if member.is_some() {
+                    self.recognition.taken = Some(identified);
+                }
+                member
+            }
+            Via::CheckIn(checkin_id) => {
+                let held = self
+                    .db
+                    .read(|c| {
+                        Ok(crate::store::attempts::held_checkin(
+                            c,
+                            now + super::actor::TOKEN_MARGIN_MS,
+                        )?)
+                    })
+                    .ok()
+                    .flatten()?;
+                (held.id == checkin_id)
+                    .then_some(identified.member_id)
+                    .flatten()
+            }
+        }
     }
 }

@@ -108,7 +108,7 @@ impl Till {
             return;
         }
         let msisdn = match phone_number {
-            Some(text) => match PhoneNumber::parse(&text) {
+            Some(text) => match PhoneNumber::parse_at(&text, self.country().calling_code()) {
                 Ok(p) => p,
                 Err(e) => {
                     self.problem(MessageId::InvalidPhone, Some(e.to_string()), false);
@@ -284,11 +284,16 @@ impl Till {
                     first_name: m.given_name.clone(),
                     masked_number: masked_number(m.msisdn.expose()),
                 });
-                // The customer at the till is a member now.
+                // The customer at the till is a member now, and just acted at the till: their
+                // prices apply to the next Pay for a check-in validity from now, even when the
+                // scan's token runs out meanwhile (the payment then asks for a new scan).
                 if let Some(identified) = &mut self.recognition.identified
                     && self.recognition.last_msisdn.as_ref() == Some(&m.msisdn)
                 {
                     identified.member_id = Some(m.id);
+                    identified.via = super::identify::Via::Till {
+                        at_ms: self.clock.now_ms(),
+                    };
                 }
             }
             EnrolOutcome::NotEnrolled(reason) => self.emit(EngineEvent::InviteEnded {

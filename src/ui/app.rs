@@ -202,11 +202,7 @@ fn country_of(currency: Currency) -> Country {
 }
 
 fn calling_code(country: Country) -> &'static str {
-    match country {
-        Country::No => "47",
-        Country::Dk => "45",
-        Country::Fi => "358",
-    }
+    country.calling_code()
 }
 
 /// What a PIN is asked for.
@@ -273,6 +269,8 @@ pub struct App {
     customer_waiting_until: Option<i64>,
     /// Loyalty: the customer who scanned, as the sale screen shows them.
     loyalty: Option<sale::Loyalty>,
+    /// Loyalty is on (Admin): the sale screen offers "Find member".
+    loyalty_on: bool,
     now_ms: i64,
     clock: Clock,
     pin: AdminPin,
@@ -324,6 +322,8 @@ pub enum Message {
     CsvImported(Result<Catalog, CsvImportError>),
     /// The catalogue was stored (or not): the new one.
     CatalogueStored(Result<Catalog, WindowStoreError>),
+    /// Whether loyalty is on, as stored (the sale screen's "Find member").
+    LoyaltyChecked(Result<bool, WindowStoreError>),
     /// The member prices as stored, for Admin's catalogue.
     MemberPricesLoaded(Result<crate::core::loyalty::MemberPrices, WindowStoreError>),
     LanguageSaved(Result<(), ConfigError>),
@@ -405,6 +405,7 @@ impl App {
             till_qr_content: None,
             customer_waiting_until: None,
             loyalty: None,
+            loyalty_on: false,
             now_ms: boot.clock.now_ms(),
             pin: boot.pin,
             phone: demo.as_ref().map(|_| {
@@ -435,6 +436,7 @@ impl App {
             opened.discard(),
             listen(boot.events),
             operation::focus(sale::SEARCH_ID),
+            app.check_loyalty(),
         ];
         if app.config.customer_display.open {
             tasks.push(app.open_customer_display());
@@ -556,6 +558,7 @@ impl App {
                 | Message::AdminCashierSaved(_)
                 | Message::AdminMembers(_)
                 | Message::MemberPricesLoaded(_)
+                | Message::LoyaltyChecked(_)
                 | Message::AdminMembersDone(_)
                 | Message::ReceiptFound(_)
         ) {
@@ -637,9 +640,16 @@ impl App {
                 let ok = result.is_ok();
                 self.admin.members_done(result.map_err(|e| e.to_string()));
                 if ok {
-                    return self.load_admin_members(String::new());
+                    return Task::batch([
+                        self.load_admin_members(String::new()),
+                        self.check_loyalty(),
+                    ]);
                 }
             }
+            Message::LoyaltyChecked(result) => match result {
+                Ok(on) => self.loyalty_on = on,
+                Err(error) => tracing::warn!(%error, "the loyalty settings could not be read"),
+            },
             Message::AdminCashierSaved(result) => {
                 let ok = result.is_ok();
                 self.admin.cashier_saved(result.map_err(|e| e.to_string()));
@@ -807,7 +817,7 @@ impl App {
         match tab {
             Tab::Sale => {
                 self.screen = Screen::Sale;
-                operation::focus(sale::SEARCH_ID)
+                Task::batch([operation::focus(sale::SEARCH_ID), self.check_loyalty()])
             }
             Tab::History => {
                 self.screen = Screen::History;
@@ -839,6 +849,23 @@ impl App {
             sale::Action::Invite => {
                 self.send(Command::InviteMember { phone_number: None });
                 Task::none()
+            }
+            sale::Action::FindMember(phone_number) => {
+                // The engine answers with the member (or not a member) for the banner.
+                self.send(Command::IdentifyCustomer { phone_number });
+                operation::focus(sale::SEARCH_ID)
+            }
+            sale::Action::Cleared { amount } => {
+                // The next customer: nobody identified carries over to their sale.
+                if self.loyalty_on || self.loyalty.is_some() {
+                    self.loyalty = None;
+                    self.send(Command::ForgetCustomer);
+                }
+                if amount > 0 {
+                    self.record_void(true, amount)
+                } else {
+                    Task::none()
+                }
             }
             sale::Action::PayWithPersonalQr(content) => {
                 // The engine takes the commands in order: the sale first, then its customer.
@@ -1038,6 +1065,16 @@ impl App {
     }
 
     /// Reads the member prices for Admin's catalogue.
+    /// Reads whether loyalty is on (at start, on the sale tab, after Admin saves it).
+    fn check_loyalty(&self) -> Task<Message> {
+        Task::perform(
+            self.window_store
+                .clone()
+                .run(|s| Ok(s.loyalty_settings()?.enabled)),
+            Message::LoyaltyChecked,
+        )
+    }
+
     fn load_member_prices(&mut self) -> Task<Message> {
         Task::perform(
             self.window_store.clone().run(|s| s.member_prices()),

@@ -81,6 +81,29 @@ impl PhoneNumber {
         }
     }
 
+    /// A number as a cashier types it: with its country code (`+47 912 34 567`,
+    /// `0047…`, `4791234567`) as [`Self::parse`] takes it, or national (`912 34 567`,
+    /// `040 123 4567`), which gets `calling_code` (the till's country, e.g. `47`) in front and
+    /// loses its trunk `0`. A national number is one that starts with `0` or has fewer than
+    /// ten digits.
+    pub fn parse_at(input: &str, calling_code: &str) -> Result<Self, InvalidPhoneNumber> {
+        let digits: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
+        let international = digits.starts_with('+') || digits.starts_with("00");
+        if international || (digits.len() >= 10 && !digits.starts_with('0')) {
+            return Self::parse(&digits);
+        }
+        let national = digits.trim_start_matches('0');
+        if national.is_empty() {
+            return Self::parse(input);
+        }
+        Self::parse(&format!("{calling_code}{national}")).map_err(|_| InvalidPhoneNumber {
+            masked: mask_phone(input),
+        })
+    }
+
     /// The full MSISDN, for the request body only.
     pub fn expose(&self) -> &str {
         &self.0
@@ -151,6 +174,24 @@ mod tests {
             PhoneNumber::parse("004791234567").unwrap().expose(),
             "4791234567"
         );
+    }
+
+    #[test]
+    fn typed_numbers_take_the_tills_country_code_when_they_have_none() {
+        let at = |s: &str, cc: &str| PhoneNumber::parse_at(s, cc).map(|p| p.expose().to_owned());
+        assert_eq!(at("912 34 567", "47").unwrap(), "4791234567");
+        assert_eq!(at("91234567", "47").unwrap(), "4791234567");
+        assert_eq!(at("4791234567", "47").unwrap(), "4791234567");
+        assert_eq!(at("+47 912 34 567", "45").unwrap(), "4791234567");
+        assert_eq!(at("0047 91234567", "45").unwrap(), "4791234567");
+        assert_eq!(at("12 34 56 78", "45").unwrap(), "4512345678");
+        assert_eq!(at("+45 12345678", "47").unwrap(), "4512345678");
+        assert_eq!(at("040 123 4567", "358").unwrap(), "358401234567");
+        let err = PhoneNumber::parse_at("9123", "47").unwrap_err();
+        assert_eq!(err.masked, "****");
+        assert!(PhoneNumber::parse_at("9123456a", "47").is_err());
+        assert!(PhoneNumber::parse_at("", "47").is_err());
+        assert!(PhoneNumber::parse_at("000", "47").is_err());
     }
 
     #[test]

@@ -206,6 +206,8 @@ impl App {
             EngineEvent::TokenExpired { .. } => self.finish_payment(Outcome::TokenExpired),
             EngineEvent::PushNotAllowed { .. } => self.finish_payment(Outcome::PushNotAllowed),
             EngineEvent::Cancelled { money_released, .. } => {
+                // A cancelled sale forgets its customer (the engine did too).
+                self.loyalty = None;
                 self.finish_payment(Outcome::Cancelled { money_released })
             }
             EngineEvent::Problem {
@@ -276,6 +278,7 @@ impl App {
                 masked_number,
                 points,
             } => {
+                self.loyalty_on = true;
                 self.loyalty = Some(sale::Loyalty::Member {
                     first_name,
                     masked_number,
@@ -297,6 +300,7 @@ impl App {
                 masked_number,
                 programme,
             } => {
+                self.loyalty_on = true;
                 self.loyalty = Some(sale::Loyalty::NotMember {
                     masked_number,
                     programme,

@@ -29,6 +29,7 @@ impl App {
                     &self.basket,
                     self.customer_waiting(),
                     self.loyalty.as_ref(),
+                    self.loyalty_on,
                 )
                 .map(Message::Sale),
             Screen::Pay(pay) => pay.view(ctx, self.qr.as_ref()).map(Message::Pay),

@@ -19,6 +19,8 @@ pub const SEARCH_ID: &str = "search";
 pub const DISCOUNT_ID: &str = "discount";
 /// Id of the weight field.
 pub const WEIGHT_ID: &str = "weight";
+/// Id of the customer's phone number field (loyalty: find a member).
+pub const MEMBER_PHONE_ID: &str = "member-phone";
 
 /// What a discount applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,12 +59,20 @@ pub struct Sale {
     discount: Option<DiscountEditor>,
     weight: Option<WeightPrompt>,
     notice: Option<Notice>,
+    /// Loyalty: the customer's number being typed (the field is open).
+    member_phone: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Message {
     /// Loyalty: invite the customer who scanned.
     Invite,
+    /// Loyalty: open the field for the customer's number.
+    OpenFindMember,
+    MemberPhoneInput(String),
+    /// Loyalty: look the typed number up.
+    FindMember,
+    CloseFindMember,
     Search(String),
     SearchSubmitted,
     ClearSearch,
@@ -90,6 +100,13 @@ pub enum Action {
     None,
     /// Loyalty: invite the customer who scanned to the programme.
     Invite,
+    /// Loyalty: find the customer by this typed phone number.
+    FindMember(String),
+    /// The basket was cleared: the customer at the till is forgotten.
+    Cleared {
+        /// What was voided (nothing when the basket was empty).
+        amount: i64,
+    },
     /// Hand the basket to the engine.
     Pay,
     /// Hand the basket to the engine and push the payment to the customer whose personal QR
@@ -143,6 +160,27 @@ impl Sale {
     pub fn update(&mut self, message: Message, catalog: &Catalog, basket: &mut Basket) -> Action {
         match message {
             Message::Invite => return Action::Invite,
+            Message::OpenFindMember => {
+                self.member_phone = Some(String::new());
+                return Action::Focus(MEMBER_PHONE_ID);
+            }
+            Message::MemberPhoneInput(input) => {
+                if let Some(phone) = &mut self.member_phone {
+                    *phone = input
+                        .chars()
+                        .filter(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-'))
+                        .take(20)
+                        .collect();
+                }
+            }
+            Message::FindMember => {
+                let typed = self.member_phone.take().unwrap_or_default();
+                if typed.trim().is_empty() {
+                    return Action::None;
+                }
+                return Action::FindMember(typed);
+            }
+            Message::CloseFindMember => self.member_phone = None,
             Message::Search(query) => {
                 self.search = query;
             }
@@ -255,12 +293,10 @@ impl Sale {
                 basket.clear();
                 self.discount = None;
                 self.notice = None;
-                if had_lines {
-                    return Action::Voided {
-                        whole_sale: true,
-                        amount: before,
-                    };
-                }
+                self.member_phone = None;
+                return Action::Cleared {
+                    amount: if had_lines { before } else { 0 },
+                };
             }
             Message::Pay => return self.pay(basket),
             Message::DismissNotice => self.notice = None,
@@ -426,6 +462,7 @@ impl Sale {
         basket: &'a Basket,
         customer_waiting: bool,
         loyalty: Option<&'a Loyalty>,
+        loyalty_on: bool,
     ) -> Element<'a, Message> {
         let left = column![
             self.search_bar(ctx),
@@ -434,7 +471,7 @@ impl Sale {
         ]
         .spacing(12)
         .width(FillPortion(3));
-        let right = self.basket_panel(ctx, basket, customer_waiting, loyalty);
+        let right = self.basket_panel(ctx, basket, customer_waiting, loyalty, loyalty_on);
         row![left, right]
             .spacing(16)
             .padding(16)
@@ -568,6 +605,7 @@ impl Sale {
         basket: &'a Basket,
         customer_waiting: bool,
         loyalty: Option<&'a Loyalty>,
+        loyalty_on: bool,
     ) -> Element<'a, Message> {
         let totals = basket.totals();
         let mut header = row![heading(ctx.t("sale-basket")).width(Fill)].align_y(Center);
@@ -711,6 +749,18 @@ impl Sale {
             );
         }
 
+        match &self.member_phone {
+            Some(phone) => panel = panel.push(find_member(ctx, phone)),
+            None if loyalty_on => {
+                panel = panel.push(
+                    button(text(ctx.t("loyalty-find")).size(size::BODY))
+                        .padding([10, 14])
+                        .style(theme::plain_button)
+                        .on_press(Message::OpenFindMember),
+                );
+            }
+            None => {}
+        }
         if let Some(loyalty) = loyalty {
             panel = panel.push(loyalty_banner(ctx, loyalty));
         }
@@ -1086,6 +1136,28 @@ pub enum Loyalty {
     NotJoined {
         reason: crate::core::loyalty::EnrolmentFailure,
     },
+}
+
+/// The field for the customer's number (loyalty: find a member), with Find and close.
+fn find_member<'a>(ctx: Ctx<'a>, phone: &'a str) -> Element<'a, Message> {
+    let input = text_input(&ctx.t("loyalty-find-phone"), phone)
+        .id(MEMBER_PHONE_ID)
+        .on_input(Message::MemberPhoneInput)
+        .on_submit(Message::FindMember)
+        .size(size::BODY)
+        .padding(10)
+        .style(theme::input);
+    row![
+        input,
+        button(text(ctx.t("loyalty-find-submit")).size(size::BODY))
+            .padding([10, 14])
+            .style(theme::go_button)
+            .on_press_maybe((!phone.trim().is_empty()).then_some(Message::FindMember)),
+        square_button("✕", theme::plain_button).on_press(Message::CloseFindMember),
+    ]
+    .spacing(8)
+    .align_y(Center)
+    .into()
 }
 
 fn loyalty_banner<'a>(ctx: Ctx<'a>, loyalty: &'a Loyalty) -> Element<'a, Message> {
