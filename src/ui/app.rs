@@ -8,10 +8,15 @@ use iced::{Center, Color, Element, Fill, Length, Subscription, Task, Theme};
 use time::UtcOffset;
 use tokio::sync::broadcast;
 
+mod admin_actions;
+mod boot;
 mod customer_display;
 mod day;
 mod events;
 mod view;
+
+pub use boot::{Boot, demo_catalog, start};
+use boot::{calling_code, country_of};
 
 use super::Error;
 use super::RunOptions;
@@ -47,163 +52,6 @@ pub const DEMO_CATALOG_CSV: &str = include_str!("../../assets/demo-catalog.csv")
 
 /// How many sales the history screen asks for.
 const HISTORY_LIMIT: u32 = 200;
-
-/// Everything the window needs to start: built by [`start`] (or by a test).
-pub struct Boot {
-    pub engine: EngineHandle,
-    pub events: broadcast::Receiver<EngineEvent>,
-    pub config: Config,
-    /// Where the admin screen saves the configuration.
-    pub config_path: Option<PathBuf>,
-    pub catalog: Catalog,
-    /// The store the catalogue is kept in (its own connection to the till's database).
-    pub window_store: WindowStore,
-    pub pin: AdminPin,
-    /// Demo mode: the simulated customer and the servers behind it.
-    pub demo: Option<DemoEnvironment>,
-    /// Local time offset for the history screen (read once at start-up).
-    pub utc_offset: UtcOffset,
-    /// The till's cashiers: with any, the window starts at the log-in.
-    pub cashiers: Vec<crate::core::cashier::Cashier>,
-    /// The till is in training mode.
-    pub training: bool,
-    /// The wall clock (the engine's too): status times, idle lock, the customer-waiting hint.
-    pub clock: Clock,
-}
-
-impl std::fmt::Debug for Boot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Boot")
-            .field("config_path", &self.config_path)
-            .field("demo", &self.demo.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Loads the configuration, starts demo mode when there is none, opens the
-/// store and starts the engine. Runs on the caller's tokio runtime, which must
-/// outlive the window (the engine and the demo servers run on it).
-pub async fn start(options: RunOptions) -> anyhow::Result<Boot> {
-    // Only readable while the process has one thread; `ui::run` reads it
-    // before starting the runtime and overrides this.
-    let utc_offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
-    let config_path = options.config_path.clone().or_else(Config::default_path);
-    let loaded = Config::load(options.config_path.as_deref())?;
-    let demo_mode = options.demo || !loaded.is_configured();
-    let (mut config, demo) = if demo_mode {
-        let environment = crate::cli::demo::start().await?;
-        tracing::info!(
-            simulator = %environment.config.vipps.environment,
-            relay = %environment.config.relay.url,
-            merchant_qr_id = %environment.config.merchant_qr_id(),
-            "demo mode: in-process simulator and relay"
-        );
-        (environment.config.clone(), Some(environment))
-    } else {
-        (loaded.clone(), None)
-    };
-    if demo_mode {
-        // The cashier's language choice applies in demo mode too; with none
-        // anywhere (a fresh clone), the system's language if the till has it.
-        config.till.language = loaded.till.language;
-        let config_file = options.config_path.clone().or_else(Config::default_path);
-        let chosen = config_file.is_some_and(|path| path.exists())
-            || std::env::var_os(crate::config::env_var_name("till.language")).is_some();
-        if !chosen && let Some(locale) = system_locale() {
-            config.till.language = locale;
-        }
-    }
-    if let Some(locale) = options.language {
-        config.till.language = locale;
-    }
-    config.validate()?;
-    let database = config
-        .database_path()
-        .ok_or_else(|| anyhow::anyhow!("no data directory for the till database"))?;
-
-    // The catalogue's own connection (see `WindowStore`).
-    // One clock for the window, its store and the engine.
-    let clock = Clock::system();
-    let window_store = WindowStore::open(database, clock.clone()).await?;
-    let catalog = if demo_mode {
-        window_store.clone().replace(demo_catalog()).await?
-    } else {
-        window_store.clone().load().await?
-    };
-    // Demo mode has a demo manager to log in as (PIN shown on the log-in screen).
-    let cashiers = window_store
-        .clone()
-        .run(move |s| {
-            if demo_mode && s.cashiers()?.is_empty() {
-                s.add_cashier(
-                    "Demo",
-                    crate::core::cashier::Role::Manager,
-                    login::DEMO_PIN,
-                    None,
-                )?;
-            }
-            s.cashiers()
-        })
-        .await?;
-    let training = window_store
-        .clone()
-        .run(|s| Ok(s.training_mode()?.is_some()))
-        .await?;
-    // The engine's connection is opened after the catalogue is in place, so
-    // its first transaction never starts from a snapshot older than that write.
-    let (engine, events) = Engine::open(
-        config.clone(),
-        EngineOptions {
-            clock: clock.clone(),
-            ..EngineOptions::default()
-        },
-    )?;
-    let pin = match (&demo, &config_path) {
-        (None, Some(path)) => PinStore::open(&PinStore::path_beside(path))?,
-        _ => PinStore::in_memory(),
-    };
-    Ok(Boot {
-        engine,
-        events,
-        config,
-        config_path,
-        catalog,
-        window_store,
-        pin: AdminPin::new(pin),
-        demo,
-        utc_offset,
-        cashiers,
-        training,
-        clock,
-    })
-}
-
-/// The system's language (`LC_ALL`, `LC_MESSAGES`, `LANG`), if the till speaks it.
-fn system_locale() -> Option<Locale> {
-    ["LC_ALL", "LC_MESSAGES", "LANG"]
-        .into_iter()
-        .filter_map(std::env::var_os)
-        .find(|value| !value.is_empty())
-        .and_then(|value| value.to_str()?.parse().ok())
-}
-
-/// The demo catalogue from `assets/demo-catalog.csv`.
-pub fn demo_catalog() -> Catalog {
-    // The file is part of the build and covered by a test; a broken one
-    // still opens the till, with an empty grid.
-    catalog_csv::parse(DEMO_CATALOG_CSV, Some(Country::No)).unwrap_or_else(|problems| {
-        tracing::error!(?problems, "the demo catalogue does not parse");
-        Catalog::default()
-    })
-}
-
-fn country_of(currency: Currency) -> Country {
-    Country::of_currency(currency)
-}
-
-fn calling_code(country: Country) -> &'static str {
-    country.calling_code()
-}
 
 /// What a PIN is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -954,148 +802,6 @@ impl App {
         }
     }
 
-    fn admin_action(&mut self, action: admin::Action) -> Task<Message> {
-        match action {
-            admin::Action::None => Task::none(),
-            admin::Action::Focus(id) => operation::focus(id),
-            admin::Action::Unlock(pin) => Task::perform(self.pin.clone().verify(pin), |result| {
-                Message::PinChecked(PinUse::Admin, result)
-            }),
-            admin::Action::SetPin(pin, repeat) => {
-                Task::perform(self.pin.clone().set(pin, repeat), Message::PinSet)
-            }
-            admin::Action::Save(settings) => {
-                let config = match settings
-                    .apply(&self.config)
-                    .and_then(|config| config.validate().map(|()| config))
-                {
-                    Ok(config) => config,
-                    Err(error) => {
-                        self.admin.saved(Err(SaveError::Config(error)));
-                        return Task::none();
-                    }
-                };
-                let Some(path) = self.config_path.clone() else {
-                    self.admin.saved(Err(SaveError::NoConfigPath));
-                    return Task::none();
-                };
-                self.config = config.clone();
-                Task::perform(config.save_to(path), Message::ConfigSaved)
-            }
-            admin::Action::TestConnection(settings) => match settings.apply(&self.config) {
-                Ok(config) => Task::perform(
-                    connection::test_connection(config),
-                    Message::ConnectionTested,
-                ),
-                Err(error) => {
-                    // The form does not make a configuration: the Vipps checks cannot run.
-                    let error = crate::vipps::VippsError::Config(error.to_string());
-                    Task::done(Message::ConnectionTested(
-                        Check::ALL
-                            .map(|check| (check, Err(error.clone().into())))
-                            .to_vec(),
-                    ))
-                }
-            },
-            admin::Action::SaveItem {
-                original_id,
-                item,
-                member_price,
-            } => {
-                let id = item.id.clone();
-                match edited_catalog(&self.catalog, original_id.as_deref(), Some(item)) {
-                    Ok(catalog) => Task::perform(
-                        self.window_store.clone().replace_with_member_price(
-                            catalog,
-                            id,
-                            member_price,
-                        ),
-                        Message::CatalogueStored,
-                    ),
-                    Err(error) => self.catalogue_result(Err(error)),
-                }
-            }
-            admin::Action::LoadMemberPrices => self.load_member_prices(),
-            admin::Action::DeleteItem(id) => {
-                let result = edited_catalog(&self.catalog, Some(&id), None);
-                self.catalogue_result(result)
-            }
-            admin::Action::ImportCsv(path) => Task::perform(
-                self.window_store
-                    .clone()
-                    .import_csv(PathBuf::from(path), Some(self.country)),
-                Message::CsvImported,
-            ),
-            admin::Action::LoadCashiers => self.load_admin_cashiers(),
-            admin::Action::LoadMembers(search) => self.load_admin_members(search),
-            admin::Action::Members(action) => self.admin_members(action),
-            admin::Action::ToggleCustomerDisplay => self.toggle_customer_display(),
-            admin::Action::PrintTestPage(settings) => {
-                let settings = match settings.apply(&self.config) {
-                    Ok(config) => config.print_settings(),
-                    Err(e) => {
-                        self.admin.test_page_printed(Err(e.to_string()));
-                        return Task::none();
-                    }
-                };
-                Task::perform(
-                    async move {
-                        crate::print::print_test_page(&settings)
-                            .await
-                            .map_err(Error::from)
-                    },
-                    Message::TestPagePrinted,
-                )
-            }
-            admin::Action::Cashier(action) => self.admin_cashier(action),
-            admin::Action::Language(locale) => {
-                self.i18n = I18n::new(locale);
-                self.config.till.language = locale;
-                if self.demo.is_some() {
-                    return Task::none();
-                }
-                match self.config_path.clone() {
-                    Some(path) => {
-                        Task::perform(self.config.clone().save_to(path), Message::LanguageSaved)
-                    }
-                    None => Task::none(),
-                }
-            }
-        }
-    }
-
-    /// Reads the member prices for Admin's catalogue.
-    /// Reads whether loyalty is on (at start, on the sale tab, after Admin saves it).
-    fn check_loyalty(&self) -> Task<Message> {
-        Task::perform(
-            self.window_store
-                .clone()
-                .run(|s| Ok(s.loyalty_settings()?.enabled)),
-            Message::LoyaltyChecked,
-        )
-    }
-
-    fn load_member_prices(&mut self) -> Task<Message> {
-        Task::perform(
-            self.window_store.clone().run(|s| s.member_prices()),
-            Message::MemberPricesLoaded,
-        )
-    }
-
-    /// Stores a checked catalogue (one transaction: all of it or none) and uses it once stored.
-    fn catalogue_result(&mut self, result: Result<Catalog, CatalogError>) -> Task<Message> {
-        match result {
-            Ok(catalog) => Task::perform(
-                self.window_store.clone().replace(catalog),
-                Message::CatalogueStored,
-            ),
-            Err(error) => {
-                self.admin.catalogue_changed(Err(error.into()));
-                Task::none()
-            }
-        }
-    }
-
     /// The demo phone shows its personal QR and the till "scans" it, as a barcode scanner would
     /// type it: on the sale screen it pays the basket, on Pay it goes to the waiting sale.
     fn demo_personal_qr(&mut self, result: Result<String, DemoError>) -> Task<Message> {
@@ -1195,26 +901,6 @@ fn listen(receiver: broadcast::Receiver<EngineEvent>) -> Task<Message> {
     Task::run(stream, |message| message)
 }
 
-/// The catalogue with one item replaced, added or (with `None`) removed,
-/// checked as a whole.
-fn edited_catalog(
-    catalog: &Catalog,
-    original_id: Option<&str>,
-    item: Option<Item>,
-) -> Result<Catalog, CatalogError> {
-    let mut items: Vec<Item> = catalog.items().to_vec();
-    match (original_id, item) {
-        (Some(id), Some(item)) => match items.iter_mut().find(|i| i.id == id) {
-            Some(slot) => *slot = item,
-            None => items.push(item),
-        },
-        (None, Some(item)) => items.push(item),
-        (Some(id), None) => items.retain(|i| i.id != id),
-        (None, None) => {}
-    }
-    Catalog::new(items)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1230,17 +916,5 @@ mod tests {
             .map(|i| i.vat.basis_points())
             .collect();
         assert!(rates.len() >= 3, "{rates:?}");
-    }
-
-    #[test]
-    fn catalogue_edits_are_checked_as_a_whole() {
-        let catalog = demo_catalog();
-        let mut copy = catalog.items()[1].clone();
-        copy.id = "new".into();
-        let err = edited_catalog(&catalog, None, Some(copy)).unwrap_err();
-        assert!(err.to_string().contains("barcode"), "{err}");
-        let smaller = edited_catalog(&catalog, Some("kaffe"), None).unwrap();
-        assert_eq!(smaller.len(), catalog.len() - 1);
-        assert!(smaller.by_id("kaffe").is_none());
     }
 }
