@@ -391,59 +391,12 @@ async fn loyalty_recovery_after_a_crash_at_each_step_leaves_no_half_enrolled_mem
 // The whole till: recognition at the scan, beside the payment.
 
 mod till {
+    use crate::engine_support::loyalty::{quick_logins, set_up, two_coffees};
     use crate::engine_support::*;
-    use kasse::core::Basket;
-    use kasse::core::catalog::Item;
-    use kasse::core::money::Currency;
-    use kasse::core::vat::VatRate;
     use kasse::engine::{Command, EngineEvent};
     use kasse::sim::{DEFAULT_CUSTOMER_PHONE, Faults};
-    use kasse::store::loyalty::{LoyaltySettings, NewMember};
+    use kasse::store::loyalty::LoyaltySettings;
     use kasse::vipps::PhoneNumber;
-
-    fn coffee() -> Item {
-        let mut item = Item::new("sku-coffee", "Coffee", 4_500, VatRate::NO_STANDARD);
-        item.category = Some("drinks".into());
-        item
-    }
-
-    /// Loyalty on, a member price for coffee, and (optionally) the demo customer a member.
-    fn set_up(env: &Env, member: bool) {
-        let store = env.store();
-        store
-            .set_loyalty_settings(&LoyaltySettings {
-                enabled: true,
-                programme: "Kaffeklubben".into(),
-                consent_text: "Member prices for members.".into(),
-            })
-            .unwrap();
-        store.save_item(&coffee()).unwrap();
-        store.set_member_price("sku-coffee", Some(3_900)).unwrap();
-        if member {
-            let number = PhoneNumber::parse(DEFAULT_CUSTOMER_PHONE).unwrap();
-            let e = store.start_enrolment(&number, "ABCDE", None).unwrap();
-            store.enrolment_pending(e.id, "req", 5, i64::MAX).unwrap();
-            store
-                .approve_enrolment(
-                    e.id,
-                    &NewMember {
-                        sub: "sub-demo".into(),
-                        msisdn: number,
-                        given_name: Some("Kari".into()),
-                        family_name: Some("Nordmann".into()),
-                        consents: vec![],
-                    },
-                )
-                .unwrap();
-        }
-    }
-
-    fn two_coffees() -> Basket {
-        let mut b = Basket::new(Currency::Nok);
-        let l = b.add_item(&coffee()).unwrap();
-        b.set_quantity(l, 2).unwrap();
-        b
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn loyalty_a_member_who_scans_before_pay_gets_the_member_price_captured_exactly() {
@@ -663,13 +616,6 @@ mod till {
             "no exchange while loyalty is off"
         );
         till.shutdown().await;
-    }
-
-    /// A simulator whose logins want a poll every second (Vipps: 5 s), so tests stay short.
-    async fn quick_logins() -> Env {
-        let mut sim = kasse::sim::SimConfig::for_tests();
-        sim.login.interval = std::time::Duration::from_secs(1);
-        Env::start_with(sim, std::time::Duration::from_secs(120)).await
     }
 
     async fn pending_code(rx: &mut tokio::sync::broadcast::Receiver<EngineEvent>) -> String {

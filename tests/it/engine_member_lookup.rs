@@ -5,15 +5,11 @@
 
 use std::time::Duration;
 
+use crate::engine_support::loyalty::{quick_logins, set_up, two_coffees};
 use crate::engine_support::*;
-use kasse::core::Basket;
-use kasse::core::catalog::Item;
-use kasse::core::money::Currency;
-use kasse::core::vat::VatRate;
 use kasse::engine::{Command, EngineEvent, EngineOptions, MessageId, PersonalQr};
 use kasse::sim::DEFAULT_CUSTOMER_PHONE;
 use kasse::store::Store;
-use kasse::store::loyalty::{LoyaltySettings, NewMember};
 use kasse::vipps::PhoneNumber;
 use tokio::sync::broadcast::Receiver;
 
@@ -22,57 +18,6 @@ const FULL: i64 = 9_000;
 /// 2 × 39.00 at the member price.
 const MEMBER: i64 = 7_800;
 const SAVING: i64 = FULL - MEMBER;
-
-fn coffee() -> Item {
-    let mut item = Item::new("sku-coffee", "Coffee", 4_500, VatRate::NO_STANDARD);
-    item.category = Some("drinks".into());
-    item
-}
-
-fn two_coffees() -> Basket {
-    let mut b = Basket::new(Currency::Nok);
-    let l = b.add_item(&coffee()).unwrap();
-    b.set_quantity(l, 2).unwrap();
-    b
-}
-
-/// Loyalty on, a member price for coffee, and (optionally) the demo customer a member.
-fn set_up(env: &Env, member: bool) {
-    let store = env.store();
-    store
-        .set_loyalty_settings(&LoyaltySettings {
-            enabled: true,
-            programme: "Kaffeklubben".into(),
-            consent_text: "Member prices for members.".into(),
-        })
-        .unwrap();
-    store.save_item(&coffee()).unwrap();
-    store.set_member_price("sku-coffee", Some(3_900)).unwrap();
-    if member {
-        let number = PhoneNumber::parse(DEFAULT_CUSTOMER_PHONE).unwrap();
-        let e = store.start_enrolment(&number, "ABCDE", None).unwrap();
-        store.enrolment_pending(e.id, "req", 5, i64::MAX).unwrap();
-        store
-            .approve_enrolment(
-                e.id,
-                &NewMember {
-                    sub: "sub-demo".into(),
-                    msisdn: number,
-                    given_name: Some("Kari".into()),
-                    family_name: Some("Nordmann".into()),
-                    consents: vec![],
-                },
-            )
-            .unwrap();
-    }
-}
-
-/// A simulator whose logins want a poll every second (Vipps: 5 s), so tests stay short.
-async fn quick_logins() -> Env {
-    let mut sim = kasse::sim::SimConfig::for_tests();
-    sim.login.interval = Duration::from_secs(1);
-    Env::start_with(sim, Duration::from_secs(120)).await
-}
 
 fn recognised_kari(points: i64) -> impl Fn(&EngineEvent) -> bool {
     move |e| {

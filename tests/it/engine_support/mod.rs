@@ -16,6 +16,7 @@ use kasse::sim::{SimConfig, client::LedgerPayment, client::LoggedCall};
 use kasse::store::Store;
 use tokio::sync::broadcast;
 
+pub mod loyalty;
 pub mod scenario;
 pub use scenario::TestTill;
 
