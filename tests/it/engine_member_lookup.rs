@@ -28,18 +28,13 @@ fn recognised_kari(points: i64) -> impl Fn(&EngineEvent) -> bool {
 }
 
 /// Presses Pay and returns the events up to the sale waiting for its customer.
-async fn pay(
-    engine: &kasse::engine::EngineHandle,
-    rx: &mut Receiver<EngineEvent>,
-) -> Vec<EngineEvent> {
-    engine
-        .send(Command::Pay {
-            basket: two_coffees(),
-        })
-        .unwrap();
+async fn pay(till: &mut TestTill) -> Vec<EngineEvent> {
+    till.send(Command::Pay {
+        basket: two_coffees(),
+    });
     let mut seen = Vec::new();
     loop {
-        let e = wait_for(rx, "awaiting check-in", |_| true).await;
+        let e = till.wait_for("awaiting check-in", |_| true).await;
         let done = matches!(e, EngineEvent::AwaitingCheckIn { .. });
         seen.push(e);
         if done {
@@ -96,19 +91,9 @@ async fn completed(rx: &mut Receiver<EngineEvent>) {
 
 /// Pushes the waiting sale's payment to another customer's number (no scan, so no loyalty
 /// exchange), approves it and waits for completion. Returns the reference.
-async fn paid_by_another_phone(
-    env: &Env,
-    engine: &kasse::engine::EngineHandle,
-    rx: &mut Receiver<EngineEvent>,
-) -> String {
-    engine
-        .send(Command::SendToPhone {
-            phone_number: "4791234567".into(),
-        })
-        .unwrap();
-    let reference = requested(rx).await;
-    env.demo.phone.approve(&reference).await.unwrap();
-    completed(rx).await;
+async fn paid_by_another_phone(till: &mut TestTill) -> String {
+    let reference = till.push_to("4791234567").await;
+    till.approve(&reference).await;
     reference
 }
 
@@ -116,25 +101,22 @@ async fn paid_by_another_phone(
 async fn member_lookup_a_typed_number_gives_the_next_sale_member_prices_and_no_later_one() {
     let env = Env::start().await;
     set_up(&env, true);
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
+    let mut till = TestTill::on(env).await;
 
     // Typed as the customer says it: national, with spaces (the till is Norwegian).
-    engine
-        .send(Command::IdentifyCustomer {
-            phone_number: "123 45 678".into(),
-        })
-        .unwrap();
-    wait_for(&mut rx, "Kari recognised", recognised_kari(0)).await;
+    till.send(Command::IdentifyCustomer {
+        phone_number: "123 45 678".into(),
+    });
+    till.wait_for("Kari recognised", recognised_kari(0)).await;
 
     // Pay: the member prices apply before the sale is frozen; the customer then scans.
-    let events = pay(&engine, &mut rx).await;
+    let events = pay(&mut till).await;
     assert_eq!(saving_of(&events), Some(SAVING));
-    let reference = customer_scans_and_approves(&env, &mut rx).await;
-    let p = env.ledger(&reference).await;
+    let reference = customer_scans_and_approves(&till.env, &mut till.rx).await;
+    let p = till.env.ledger(&reference).await;
     assert_eq!(p.amount.value, MEMBER);
     assert_eq!(p.aggregate.captured_amount.value, MEMBER);
-    let store = env.store();
+    let store = till.env.store();
     let sale_id = sale_of(&store, &reference);
     let member = kari(&store);
     assert_eq!(member_of_sale(&store, sale_id), Some(member.id));
@@ -145,50 +127,43 @@ async fn member_lookup_a_typed_number_gives_the_next_sale_member_prices_and_no_l
     assert_eq!(store.member_points(member.id).unwrap(), 78);
 
     // The next sale is another customer's: the typed number was used up by the first.
-    let events = pay(&engine, &mut rx).await;
+    let events = pay(&mut till).await;
     assert_eq!(saving_of(&events), None, "{events:?}");
-    let reference = paid_by_another_phone(&env, &engine, &mut rx).await;
-    assert_eq!(
-        env.ledger(&reference).await.aggregate.captured_amount.value,
-        FULL
-    );
+    let reference = paid_by_another_phone(&mut till).await;
+    assert_eq!(till.captured(&reference).await, FULL);
     assert_eq!(member_of_sale(&store, sale_of(&store, &reference)), None);
     assert_eq!(store.member_points(member.id).unwrap(), 78);
-    engine.send(Command::Shutdown).unwrap();
+    till.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_lookup_a_typed_number_that_is_no_member_is_invited_and_pays_the_member_price() {
     let env = quick_logins().await;
     set_up(&env, false);
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
+    let mut till = TestTill::on(env).await;
 
-    engine
-        .send(Command::IdentifyCustomer {
-            phone_number: "+47 12 34 56 78".into(),
-        })
-        .unwrap();
-    wait_for(&mut rx, "not a member", |e| {
+    till.send(Command::IdentifyCustomer {
+        phone_number: "+47 12 34 56 78".into(),
+    });
+    till.wait_for("not a member", |e| {
         matches!(e, EngineEvent::NotAMember { masked_number, programme }
             if masked_number.ends_with(" 78") && programme == "Kaffeklubben")
     })
     .await;
     // "Invite to Kaffeklubben" invites the typed number.
-    engine
-        .send(Command::InviteMember { phone_number: None })
-        .unwrap();
-    let code = match wait_for(&mut rx, "invite pending", |e| {
-        matches!(e, EngineEvent::InvitePending { .. })
-    })
-    .await
+    till.send(Command::InviteMember { phone_number: None });
+    let code = match till
+        .wait_for("invite pending", |e| {
+            matches!(e, EngineEvent::InvitePending { .. })
+        })
+        .await
     {
         EngineEvent::InvitePending {
             binding_message, ..
         } => binding_message,
         _ => unreachable!(),
     };
-    let control = env.demo.phone.control();
+    let control = till.env.demo.phone.control();
     let login = control.logins().await.unwrap().pop().unwrap();
     assert_eq!(login.msisdn, DEFAULT_CUSTOMER_PHONE);
     assert_eq!(login.binding_message.as_deref(), Some(code.as_str()));
@@ -196,80 +171,68 @@ async fn member_lookup_a_typed_number_that_is_no_member_is_invited_and_pays_the_
         .approve_login(&login.auth_req_id, "Kari", None)
         .await
         .unwrap();
-    wait_for(&mut rx, "enrolled", |e| {
+    till.wait_for("enrolled", |e| {
         matches!(e, EngineEvent::MemberEnrolled { .. })
     })
     .await;
 
-    let events = pay(&engine, &mut rx).await;
+    let events = pay(&mut till).await;
     assert_eq!(saving_of(&events), Some(SAVING));
-    let reference = paid_by_another_phone(&env, &engine, &mut rx).await;
-    assert_eq!(
-        env.ledger(&reference).await.aggregate.captured_amount.value,
-        MEMBER
-    );
-    let store = env.store();
+    let reference = paid_by_another_phone(&mut till).await;
+    assert_eq!(till.captured(&reference).await, MEMBER);
+    let store = till.env.store();
     assert_eq!(
         member_of_sale(&store, sale_of(&store, &reference)),
         Some(kari(&store).id)
     );
-    engine.send(Command::Shutdown).unwrap();
+    till.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_lookup_a_cleared_basket_forgets_the_typed_customer() {
     let env = Env::start().await;
     set_up(&env, true);
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    engine
-        .send(Command::IdentifyCustomer {
-            phone_number: DEFAULT_CUSTOMER_PHONE.into(),
-        })
-        .unwrap();
-    wait_for(&mut rx, "Kari recognised", recognised_kari(0)).await;
+    let mut till = TestTill::on(env).await;
+    till.send(Command::IdentifyCustomer {
+        phone_number: DEFAULT_CUSTOMER_PHONE.into(),
+    });
+    till.wait_for("Kari recognised", recognised_kari(0)).await;
     // The customer leaves; the cashier clears the basket for the next one.
-    engine.send(Command::ForgetCustomer).unwrap();
-    let events = pay(&engine, &mut rx).await;
+    till.send(Command::ForgetCustomer);
+    let events = pay(&mut till).await;
     assert_eq!(saving_of(&events), None, "{events:?}");
-    let reference = paid_by_another_phone(&env, &engine, &mut rx).await;
-    assert_eq!(
-        env.ledger(&reference).await.aggregate.captured_amount.value,
-        FULL
-    );
-    let store = env.store();
+    let reference = paid_by_another_phone(&mut till).await;
+    assert_eq!(till.captured(&reference).await, FULL);
+    let store = till.env.store();
     assert_eq!(member_of_sale(&store, sale_of(&store, &reference)), None);
-    engine.send(Command::Shutdown).unwrap();
+    till.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_lookup_refuses_a_bad_number_and_needs_loyalty_on() {
-    let env = Env::start().await;
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
+    let mut till = TestTill::start().await;
     let problem = |id: MessageId| move |e: &EngineEvent| matches!(e, EngineEvent::Problem { message_id, .. } if *message_id == id);
-    engine
-        .send(Command::IdentifyCustomer {
-            phone_number: "12345678".into(),
-        })
-        .unwrap();
-    wait_for(&mut rx, "loyalty off", problem(MessageId::LoyaltyOff)).await;
+    till.send(Command::IdentifyCustomer {
+        phone_number: "12345678".into(),
+    });
+    till.wait_for("loyalty off", problem(MessageId::LoyaltyOff))
+        .await;
 
-    set_up(&env, true);
-    engine
-        .send(Command::IdentifyCustomer {
-            phone_number: "1234".into(),
-        })
-        .unwrap();
-    let refused = wait_for(&mut rx, "invalid phone", problem(MessageId::InvalidPhone)).await;
+    set_up(&till.env, true);
+    till.send(Command::IdentifyCustomer {
+        phone_number: "1234".into(),
+    });
+    let refused = till
+        .wait_for("invalid phone", problem(MessageId::InvalidPhone))
+        .await;
     let EngineEvent::Problem { detail, .. } = refused else {
         unreachable!()
     };
     assert!(!detail.unwrap_or_default().contains("1234"), "masked");
     // Nothing was identified: Pay has no member prices.
-    let events = pay(&engine, &mut rx).await;
+    let events = pay(&mut till).await;
     assert_eq!(saving_of(&events), None, "{events:?}");
-    engine.send(Command::Shutdown).unwrap();
+    till.shutdown().await;
 }
 
 /// The cashier scans the customer's personal QR at Pay: the payment goes to them at once
@@ -279,56 +242,60 @@ async fn member_lookup_refuses_a_bad_number_and_needs_loyalty_on() {
 async fn member_lookup_a_personal_qr_scanned_at_the_till_recognises_the_member() {
     let env = Env::start().await;
     set_up(&env, true);
-    let (engine, mut rx) = env.engine_with(EngineOptions {
-        without_relay: true,
-        ..Default::default()
-    });
-    wait_for(&mut rx, "ready", is_ready).await;
-    let events = pay(&engine, &mut rx).await;
+    let mut till = TestTill::on_with(
+        env,
+        EngineOptions {
+            without_relay: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let events = pay(&mut till).await;
     assert_eq!(saving_of(&events), None);
-    let content = env.demo.phone.personal_qr().await.unwrap();
-    engine
-        .send(Command::SendToPersonalQr {
-            content: PersonalQr(content),
-        })
-        .unwrap();
+    let content = till.env.demo.phone.personal_qr().await.unwrap();
+    till.send(Command::SendToPersonalQr {
+        content: PersonalQr(content),
+    });
     // Both come, in either order: the exchange runs beside the payment.
     let (mut reference, mut recognised) = (None, false);
     while reference.is_none() || !recognised {
-        match wait_for(&mut rx, "request and recognition", |e| {
-            matches!(e, EngineEvent::PaymentRequested { .. }) || recognised_kari(0)(e)
-        })
-        .await
+        match till
+            .wait_for("request and recognition", |e| {
+                matches!(e, EngineEvent::PaymentRequested { .. }) || recognised_kari(0)(e)
+            })
+            .await
         {
             EngineEvent::PaymentRequested { reference: r, .. } => reference = Some(r),
             _ => recognised = true,
         }
     }
     let reference = reference.unwrap();
-    env.demo.phone.approve(&reference).await.unwrap();
-    completed(&mut rx).await;
-    let p = env.ledger(&reference).await;
+    till.env.demo.phone.approve(&reference).await.unwrap();
+    completed(&mut till.rx).await;
+    let p = till.env.ledger(&reference).await;
     assert_eq!(p.user_flow, "PUSH_MESSAGE");
     assert_eq!(p.aggregate.captured_amount.value, FULL);
-    let store = env.store();
+    let store = till.env.store();
     let member = kari(&store);
     let sale_id = sale_of(&store, &reference);
     assert_eq!(member_of_sale(&store, sale_id), Some(member.id));
     assert_eq!(store.get_sale(sale_id).unwrap().unwrap().member_saving, 0);
     assert_eq!(store.member_points(member.id).unwrap(), 90);
     assert!(
-        env.log()
+        till.env
+            .log()
             .await
             .iter()
             .any(|c| c.path == "/qr/v1/exchange" && c.status == 200),
         "the personal QR was exchanged"
     );
-    engine.send(Command::Shutdown).unwrap();
+    till.shutdown().await;
 }
 
 /// Creates of payments the simulator logged.
 async fn creates(env: &Env) -> Vec<kasse::sim::client::LoggedCall> {
-    env.log()
+    env
+        .log()
         .await
         .into_iter()
         .filter(|c| c.method == "POST" && c.path == "/epayment/v1/payments")
@@ -343,45 +310,47 @@ async fn creates(env: &Env) -> Vec<kasse::sim::client::LoggedCall> {
 async fn member_lookup_token_expired_at_vipps_asks_for_a_new_scan_and_keeps_the_member_price() {
     let env = Env::start().await;
     set_up(&env, true);
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    assert!(env.demo.phone.scan().await.unwrap());
-    wait_for(&mut rx, "Kari recognised", recognised_kari(0)).await;
+    let mut till = TestTill::on(env).await;
+    assert!(till.env.demo.phone.scan().await.unwrap());
+    till.wait_for("Kari recognised", recognised_kari(0)).await;
     // Only Vipps' clock moves: 16 minutes, past the token's 15.
-    env.demo
+    till.env
+        .demo
         .phone
         .control()
         .advance_clock(Duration::from_secs(16 * 60))
         .await
         .unwrap();
-    engine
-        .send(Command::Pay {
-            basket: two_coffees(),
-        })
-        .unwrap();
-    wait_for(&mut rx, "member prices", |e| {
+    till.send(Command::Pay {
+        basket: two_coffees(),
+    });
+    till.wait_for("member prices", |e| {
         matches!(e, EngineEvent::MemberPrices { saving: SAVING, .. })
     })
     .await;
-    let EngineEvent::TokenExpired { sale_id } = wait_for(&mut rx, "token expired", |e| {
-        matches!(e, EngineEvent::TokenExpired { .. })
-    })
-    .await
+    let EngineEvent::TokenExpired { sale_id } = till
+        .wait_for("token expired", |e| {
+            matches!(e, EngineEvent::TokenExpired { .. })
+        })
+        .await
     else {
         unreachable!()
     };
-    assert!(env.ledger_all().await.is_empty(), "nothing was created");
-    let refused = creates(&env).await;
+    assert!(
+        till.env.ledger_all().await.is_empty(),
+        "nothing was created"
+    );
+    let refused = creates(&till.env).await;
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0].status, 400);
 
     // A new scan: a new attempt for the same sale, at the member price.
-    let reference = customer_scans_and_approves(&env, &mut rx).await;
-    let ledger = env.ledger_all().await;
+    let reference = customer_scans_and_approves(&till.env, &mut till.rx).await;
+    let ledger = till.env.ledger_all().await;
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].reference, reference);
     assert_eq!(ledger[0].aggregate.captured_amount.value, MEMBER);
-    let store = env.store();
+    let store = till.env.store();
     assert_eq!(sale_of(&store, &reference), sale_id);
     assert_eq!(store.get_sale(sale_id).unwrap().unwrap().total, MEMBER);
     assert_eq!(member_of_sale(&store, sale_id), Some(kari(&store).id));
@@ -391,7 +360,7 @@ async fn member_lookup_token_expired_at_vipps_asks_for_a_new_scan_and_keeps_the_
         attempts[0].status,
         kasse::core::payment::AttemptStatus::Rejected
     );
-    engine.send(Command::Shutdown).unwrap();
+    till.shutdown().await;
 }
 
 /// Issue #13, "token expired before payment", with the till's clock (the simulator's, which the
@@ -404,43 +373,44 @@ async fn member_lookup_an_invitation_that_outlasts_the_token_pays_the_member_pri
     let env = quick_logins().await;
     set_up(&env, false);
     let clock = env.demo.sim.clock().clone();
-    let (engine, mut rx) = env.engine_with(EngineOptions {
-        clock: clock.clock(),
-        ..Default::default()
-    });
-    wait_for(&mut rx, "ready", is_ready).await;
-    assert!(env.demo.phone.scan().await.unwrap());
-    wait_for(&mut rx, "customer waiting", |e| {
+    let mut till = TestTill::on_with(
+        env,
+        EngineOptions {
+            clock: clock.clock(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(till.env.demo.phone.scan().await.unwrap());
+    till.wait_for("customer waiting", |e| {
         matches!(e, EngineEvent::CustomerWaiting { .. })
     })
     .await;
-    wait_for(&mut rx, "not a member", |e| {
+    till.wait_for("not a member", |e| {
         matches!(e, EngineEvent::NotAMember { .. })
     })
     .await;
 
     // The invitation comes late (8 minutes), and Pay 8 minutes after the customer joined.
     clock.advance(Duration::from_secs(8 * 60));
-    engine
-        .send(Command::InviteMember { phone_number: None })
-        .unwrap();
-    wait_for(&mut rx, "invite pending", |e| {
+    till.send(Command::InviteMember { phone_number: None });
+    till.wait_for("invite pending", |e| {
         matches!(e, EngineEvent::InvitePending { .. })
     })
     .await;
-    let control = env.demo.phone.control();
+    let control = till.env.demo.phone.control();
     let login = control.logins().await.unwrap().pop().unwrap();
     control
         .approve_login(&login.auth_req_id, "Kari", None)
         .await
         .unwrap();
-    wait_for(&mut rx, "enrolled", |e| {
+    till.wait_for("enrolled", |e| {
         matches!(e, EngineEvent::MemberEnrolled { .. })
     })
     .await;
     clock.advance(Duration::from_secs(8 * 60));
 
-    let events = pay(&engine, &mut rx).await;
+    let events = pay(&mut till).await;
     assert_eq!(saving_of(&events), Some(SAVING), "{events:?}");
     assert!(
         !events
@@ -449,29 +419,27 @@ async fn member_lookup_an_invitation_that_outlasts_the_token_pays_the_member_pri
         "the expired check-in is not used: {events:?}"
     );
     // Give the engine the chance to misuse the old token: nothing is created while it waits.
-    engine.send(Command::ListSales { limit: 1 }).unwrap();
-    wait_for(&mut rx, "history", |e| {
-        matches!(e, EngineEvent::History { .. })
-    })
-    .await;
+    till.send(Command::ListSales { limit: 1 });
+    till.wait_for("history", |e| matches!(e, EngineEvent::History { .. }))
+        .await;
     assert!(
-        creates(&env).await.is_empty(),
+        creates(&till.env).await.is_empty(),
         "no request with the old token"
     );
 
-    let reference = customer_scans_and_approves(&env, &mut rx).await;
-    let ledger = env.ledger_all().await;
+    let reference = customer_scans_and_approves(&till.env, &mut till.rx).await;
+    let ledger = till.env.ledger_all().await;
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].aggregate.captured_amount.value, MEMBER);
-    let created = creates(&env).await;
+    let created = creates(&till.env).await;
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].status, 201);
-    let store = env.store();
+    let store = till.env.store();
     assert_eq!(
         member_of_sale(&store, sale_of(&store, &reference)),
         Some(kari(&store).id)
     );
-    engine.send(Command::Shutdown).unwrap();
+    till.shutdown().await;
 }
 
 /// A scan's customer is forgotten too when the basket is cleared: the next Pay has no member
@@ -480,31 +448,25 @@ async fn member_lookup_an_invitation_that_outlasts_the_token_pays_the_member_pri
 async fn member_lookup_a_cleared_basket_forgets_the_scanned_member_too() {
     let env = Env::start().await;
     set_up(&env, true);
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    assert!(env.demo.phone.scan().await.unwrap());
-    wait_for(&mut rx, "Kari recognised", recognised_kari(0)).await;
-    engine.send(Command::ForgetCustomer).unwrap();
-    engine
-        .send(Command::Pay {
-            basket: two_coffees(),
-        })
-        .unwrap();
+    let mut till = TestTill::on(env).await;
+    assert!(till.env.demo.phone.scan().await.unwrap());
+    till.wait_for("Kari recognised", recognised_kari(0)).await;
+    till.send(Command::ForgetCustomer);
+    till.send(Command::Pay {
+        basket: two_coffees(),
+    });
     let mut before_request = Vec::new();
     let reference = loop {
-        match wait_for(&mut rx, "payment requested", |_| true).await {
+        match till.wait_for("payment requested", |_| true).await {
             EngineEvent::PaymentRequested { reference, .. } => break reference,
             e => before_request.push(e),
         }
     };
     assert_eq!(saving_of(&before_request), None, "{before_request:?}");
-    env.demo.phone.approve(&reference).await.unwrap();
-    completed(&mut rx).await;
-    assert_eq!(
-        env.ledger(&reference).await.aggregate.captured_amount.value,
-        FULL
-    );
-    engine.send(Command::Shutdown).unwrap();
+    till.env.demo.phone.approve(&reference).await.unwrap();
+    completed(&mut till.rx).await;
+    assert_eq!(till.captured(&reference).await, FULL);
+    till.shutdown().await;
 }
 
 /// Back to the basket from Pay: the same customer is still at the till, so their typed number
@@ -513,30 +475,26 @@ async fn member_lookup_a_cleared_basket_forgets_the_scanned_member_too() {
 async fn member_lookup_back_to_the_basket_keeps_the_typed_member_and_cancel_forgets_them() {
     let env = Env::start().await;
     set_up(&env, true);
-    let (engine, mut rx) = env.engine();
-    wait_for(&mut rx, "ready", is_ready).await;
-    engine
-        .send(Command::IdentifyCustomer {
-            phone_number: "12345678".into(),
-        })
-        .unwrap();
-    wait_for(&mut rx, "Kari recognised", recognised_kari(0)).await;
-    let events = pay(&engine, &mut rx).await;
+    let mut till = TestTill::on(env).await;
+    till.send(Command::IdentifyCustomer {
+        phone_number: "12345678".into(),
+    });
+    till.wait_for("Kari recognised", recognised_kari(0)).await;
+    let events = pay(&mut till).await;
     assert_eq!(saving_of(&events), Some(SAVING));
-    engine.send(Command::BackToBasket).unwrap();
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    till.send(Command::BackToBasket);
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
 
-    let events = pay(&engine, &mut rx).await;
+    let events = pay(&mut till).await;
     assert_eq!(saving_of(&events), Some(SAVING), "{events:?}");
-    engine.send(Command::Cancel).unwrap();
-    wait_for(&mut rx, "idle", |e| matches!(e, EngineEvent::Idle)).await;
+    till.send(Command::Cancel);
+    till.wait_for("idle", |e| matches!(e, EngineEvent::Idle))
+        .await;
 
-    let events = pay(&engine, &mut rx).await;
+    let events = pay(&mut till).await;
     assert_eq!(saving_of(&events), None, "{events:?}");
-    let reference = paid_by_another_phone(&env, &engine, &mut rx).await;
-    assert_eq!(
-        env.ledger(&reference).await.aggregate.captured_amount.value,
-        FULL
-    );
-    engine.send(Command::Shutdown).unwrap();
+    let reference = paid_by_another_phone(&mut till).await;
+    assert_eq!(till.captured(&reference).await, FULL);
+    till.shutdown().await;
 }
