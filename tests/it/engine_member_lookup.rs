@@ -294,8 +294,7 @@ async fn member_lookup_a_personal_qr_scanned_at_the_till_recognises_the_member()
 
 /// Creates of payments the simulator logged.
 async fn creates(env: &Env) -> Vec<kasse::sim::client::LoggedCall> {
-    env
-        .log()
+    env.log()
         .await
         .into_iter()
         .filter(|c| c.method == "POST" && c.path == "/epayment/v1/payments")

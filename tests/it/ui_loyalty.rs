@@ -86,21 +86,7 @@ fn loyalty_admin_turns_it_on_exports_and_deletes_a_member() {
     let mut h = ui_common::demo();
     // A member, as an approved invitation leaves them.
     let store = Store::open(&h.database).unwrap();
-    let number = kasse::vipps::PhoneNumber::parse("4798765432").unwrap();
-    let e = store.start_enrolment(&number, "ABCDE", None).unwrap();
-    store.enrolment_pending(e.id, "req", 5, i64::MAX).unwrap();
-    let member = store
-        .approve_enrolment(
-            e.id,
-            &kasse::store::loyalty::NewMember {
-                sub: "sub-1".into(),
-                msisdn: number,
-                given_name: Some("Ola".into()),
-                family_name: Some("Nordmann".into()),
-                consents: vec![],
-            },
-        )
-        .unwrap();
+    let member = crate::engine_support::loyalty::enrol(&store, "4798765432", "sub-1", "Ola");
     drop(store);
 
     h.set_admin_pin("4321");

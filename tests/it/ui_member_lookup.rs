@@ -7,7 +7,7 @@
 use crate::ui_common;
 use crate::ui_common::{Harness, TillProgram};
 use kasse::store::Store;
-use kasse::store::loyalty::{LoyaltySettings, NewMember};
+use kasse::store::loyalty::LoyaltySettings;
 use kasse::ui::i18n::Arg;
 use kasse::ui::screen::sale::{MEMBER_PHONE_ID, tile_id};
 
@@ -25,21 +25,12 @@ fn set_up<P: TillProgram>(h: &mut Harness<P>) {
         })
         .unwrap();
     store.set_member_price("kaffe", Some(KAFFE_MEMBER)).unwrap();
-    let number = kasse::vipps::PhoneNumber::parse(kasse::sim::DEFAULT_CUSTOMER_PHONE).unwrap();
-    let e = store.start_enrolment(&number, "ABCDE", None).unwrap();
-    store.enrolment_pending(e.id, "req", 5, i64::MAX).unwrap();
-    store
-        .approve_enrolment(
-            e.id,
-            &NewMember {
-                sub: "sub-1".into(),
-                msisdn: number,
-                given_name: Some("Kari".into()),
-                family_name: Some("Nordmann".into()),
-                consents: vec![],
-            },
-        )
-        .unwrap();
+    crate::engine_support::loyalty::enrol(
+        &store,
+        kasse::sim::DEFAULT_CUSTOMER_PHONE,
+        "sub-1",
+        "Kari",
+    );
     drop(store);
     // The sale tab reads the settings again: "Find member" appears.
     h.click(&h.t("tab-sale"));

@@ -8,7 +8,8 @@ use kasse::core::catalog::Item;
 use kasse::core::money::Currency;
 use kasse::core::vat::VatRate;
 use kasse::sim::DEFAULT_CUSTOMER_PHONE;
-use kasse::store::loyalty::{LoyaltySettings, NewMember};
+use kasse::store::Store;
+use kasse::store::loyalty::{LoyaltySettings, Member, NewMember};
 use kasse::vipps::PhoneNumber;
 
 use super::Env;
@@ -42,22 +43,28 @@ pub fn set_up(env: &Env, member: bool) {
     store.save_item(&coffee()).unwrap();
     store.set_member_price("sku-coffee", Some(3_900)).unwrap();
     if member {
-        let number = PhoneNumber::parse(DEFAULT_CUSTOMER_PHONE).unwrap();
-        let e = store.start_enrolment(&number, "ABCDE", None).unwrap();
-        store.enrolment_pending(e.id, "req", 5, i64::MAX).unwrap();
-        store
-            .approve_enrolment(
-                e.id,
-                &NewMember {
-                    sub: "sub-demo".into(),
-                    msisdn: number,
-                    given_name: Some("Kari".into()),
-                    family_name: Some("Nordmann".into()),
-                    consents: vec![],
-                },
-            )
-            .unwrap();
+        enrol(&store, DEFAULT_CUSTOMER_PHONE, "sub-demo", "Kari");
     }
+}
+
+/// `msisdn` as a member named `given_name` Nordmann, stored as an approved invitation leaves
+/// them (no consents).
+pub fn enrol(store: &Store, msisdn: &str, sub: &str, given_name: &str) -> Member {
+    let number = PhoneNumber::parse(msisdn).unwrap();
+    let e = store.start_enrolment(&number, "ABCDE", None).unwrap();
+    store.enrolment_pending(e.id, "req", 5, i64::MAX).unwrap();
+    store
+        .approve_enrolment(
+            e.id,
+            &NewMember {
+                sub: sub.into(),
+                msisdn: number,
+                given_name: Some(given_name.into()),
+                family_name: Some("Nordmann".into()),
+                consents: vec![],
+            },
+        )
+        .unwrap()
 }
 
 /// A simulator whose logins want a poll every second (Vipps: 5 s), so tests stay short.
