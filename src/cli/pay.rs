@@ -403,7 +403,7 @@ pub async fn run(config_path: Option<PathBuf>, args: PayArgs) -> anyhow::Result<
                            "money_released": money_released}),
                 ));
             }
-            EngineEvent::TokenExpired { sale_id } => {
+            EngineEvent::TokenExpired { sale_id, .. } => {
                 outcome = Some((
                     exit::TOKEN_EXPIRED,
                     json!({"outcome": "token_expired", "sale_id": sale_id}),

@@ -691,6 +691,7 @@ impl Till {
             Command::SetCashier { cashier_id } => self.set_cashier(cashier_id),
             Command::SendToPhone { .. }
             | Command::SendToPersonalQr { .. }
+            | Command::SendToScannedCustomer
             | Command::ShowOneTimeQr
             | Command::Tender { .. }
             | Command::Cancel

@@ -23,6 +23,10 @@ pub enum Command {
     /// The cashier scanned the customer's personal QR (from their Vipps or MobilePay app):
     /// push the payment request to that customer. Needs no relay: followed by polling.
     SendToPersonalQr { content: PersonalQr },
+    /// With the cashier's confirmation: push the payment request to the number of the customer
+    /// whose scan the loyalty exchange identified (after their token expired, `TokenExpired`
+    /// names them masked). The window never holds the full number.
+    SendToScannedCustomer,
     /// Show a payment-specific QR instead of the till's own (when the relay is down, or the
     /// cashier chooses it): the customer scans it with the phone camera or the app. Needs no
     /// relay: followed by polling.
@@ -197,7 +201,13 @@ pub enum EngineEvent {
         money_released: bool,
     },
     /// The customer's check-in is no longer valid: ask them to scan again.
-    TokenExpired { sale_id: i64 },
+    TokenExpired {
+        sale_id: i64,
+        /// The customer who scanned, masked but for the last two digits, when the loyalty
+        /// exchange identified them: the cashier may push the request to them instead
+        /// ([`Command::SendToScannedCustomer`]).
+        customer: Option<String>,
+    },
     /// Vipps refuses push payments for this sales unit (error 5080): the admin must ask Vipps
     /// MobilePay to enable it. Meanwhile another way to pay is needed.
     PushNotAllowed { sale_id: i64 },
@@ -380,6 +390,8 @@ pub enum MessageId {
     ReturnRefused,
     /// The phone number is not 10 to 15 digits, or Vipps does not know it.
     InvalidPhone,
+    /// No scanned customer's number is known to push to (loyalty off, or the exchange failed).
+    NoScannedCustomer,
     /// Vipps rejected the payment request (see detail for the code).
     PaymentRejected,
     /// The capture was refused or did not capture the whole total: the admin must look at it.

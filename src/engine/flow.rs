@@ -333,6 +333,12 @@ impl Till {
                         Err(e) => self.problem(MessageId::InvalidPhone, Some(e.to_string()), false),
                     }
                 }
+                Input::Command(Command::SendToScannedCustomer) => {
+                    match self.recognition.last_msisdn.clone() {
+                        Some(p) => return Waited::Customer(Customer::Phone(p)),
+                        None => self.problem(MessageId::NoScannedCustomer, None, false),
+                    }
+                }
                 Input::Command(Command::SendToPersonalQr { content }) => {
                     if content.looks_valid() {
                         // Loyalty: who the customer is, beside the payment.
@@ -780,7 +786,14 @@ impl Till {
         }
         crash::point("create_result");
         match (e.status(), e.code()) {
-            (_, Some(4050)) => self.emit(EngineEvent::TokenExpired { sale_id: sale.id }),
+            (_, Some(4050)) => self.emit(EngineEvent::TokenExpired {
+                sale_id: sale.id,
+                customer: self
+                    .recognition
+                    .last_msisdn
+                    .as_ref()
+                    .map(|m| crate::core::loyalty::masked_number(m.expose())),
+            }),
             (_, Some(5080)) => self.emit(EngineEvent::PushNotAllowed { sale_id: sale.id }),
             (_, Some(4070 | 7010)) => self.problem(MessageId::InvalidPhone, Some(detail), false),
             (_, Some(4060)) => self.problem(MessageId::InvalidPersonalQr, Some(detail), false),
@@ -833,7 +846,11 @@ impl Till {
                 Input::Command(Command::Cancel | Command::BackToBasket | Command::NewSale) => {
                     return self.cashier_cancel(sale, attempt).await;
                 }
-                Input::Command(Command::SendToPhone { .. } | Command::SendToPersonalQr { .. }) => {
+                Input::Command(
+                    Command::SendToPhone { .. }
+                    | Command::SendToPersonalQr { .. }
+                    | Command::SendToScannedCustomer,
+                ) => {
                     self.problem(
                         MessageId::Busy,
                         Some("cancel the payment request first".into()),

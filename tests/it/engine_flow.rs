@@ -407,7 +407,7 @@ async fn expired_customer_token_asks_for_a_new_scan() {
         .await
         .unwrap();
     till.send(Command::Pay { basket: basket() });
-    let EngineEvent::TokenExpired { sale_id } = till
+    let EngineEvent::TokenExpired { sale_id, .. } = till
         .wait_for("token expired", |e| {
             matches!(e, EngineEvent::TokenExpired { .. })
         })

@@ -327,7 +327,7 @@ async fn member_lookup_token_expired_at_vipps_asks_for_a_new_scan_and_keeps_the_
         matches!(e, EngineEvent::MemberPrices { saving: SAVING, .. })
     })
     .await;
-    let EngineEvent::TokenExpired { sale_id } = till
+    let EngineEvent::TokenExpired { sale_id, .. } = till
         .wait_for("token expired", |e| {
             matches!(e, EngineEvent::TokenExpired { .. })
         })
@@ -359,6 +359,80 @@ async fn member_lookup_token_expired_at_vipps_asks_for_a_new_scan_and_keeps_the_
         attempts[0].status,
         kasse::core::payment::AttemptStatus::Rejected
     );
+    till.shutdown().await;
+}
+
+/// Issue #13, "token expired before payment", the other way out: with the cashier's
+/// confirmation the request goes to the number the scan's exchange identified (the window only
+/// ever shows it masked), and the member pays the member price without scanning again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_lookup_token_expired_then_pushed_to_the_scanned_customer_at_the_member_price() {
+    let env = Env::start().await;
+    set_up(&env, true);
+    let mut till = TestTill::on(env).await;
+    // Before any scan there is nobody to push to.
+    till.pay(two_coffees()).await;
+    till.send(Command::SendToScannedCustomer);
+    till.wait_for("nobody scanned", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::NoScannedCustomer,
+                ..
+            }
+        )
+    })
+    .await;
+    till.send(Command::Cancel);
+    till.wait_for("cancelled", |e| matches!(e, EngineEvent::Cancelled { .. }))
+        .await;
+
+    assert!(till.env.demo.phone.scan().await.unwrap());
+    till.wait_for("Kari recognised", recognised_kari(0)).await;
+    till.env
+        .demo
+        .phone
+        .control()
+        .advance_clock(Duration::from_secs(16 * 60))
+        .await
+        .unwrap();
+    till.send(Command::Pay {
+        basket: two_coffees(),
+    });
+    let expired = till
+        .wait_for("token expired", |e| {
+            matches!(e, EngineEvent::TokenExpired { .. })
+        })
+        .await;
+    let EngineEvent::TokenExpired { sale_id, customer } = expired else {
+        unreachable!()
+    };
+    let customer = customer.expect("the scan's customer is named");
+    assert!(
+        customer.ends_with(" 78") && !customer.contains("4712"),
+        "{customer}"
+    );
+
+    till.send(Command::SendToScannedCustomer);
+    let reference = till.requested().await;
+    till.approve(&reference).await;
+    let p = till.env.ledger(&reference).await;
+    assert_eq!(p.user_flow, "PUSH_MESSAGE");
+    assert_eq!(
+        p.customer_phone.as_deref(),
+        Some(kasse::sim::DEFAULT_CUSTOMER_PHONE),
+        "pushed to the customer who scanned"
+    );
+    assert_eq!(p.aggregate.captured_amount.value, MEMBER);
+    let store = till.env.store();
+    assert_eq!(sale_of(&store, &reference), sale_id);
+    assert_eq!(member_of_sale(&store, sale_id), Some(kari(&store).id));
+    let create = creates(&till.env)
+        .await
+        .into_iter()
+        .rfind(|c| c.status < 300)
+        .expect("the pushed create");
+    assert_eq!(create.reference.as_deref(), Some(reference.as_str()));
     till.shutdown().await;
 }
 

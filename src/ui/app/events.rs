@@ -203,7 +203,9 @@ impl App {
             }
             EngineEvent::Declined { .. } => self.finish_payment(Outcome::Declined),
             EngineEvent::Expired { .. } => self.finish_payment(Outcome::Expired),
-            EngineEvent::TokenExpired { .. } => self.finish_payment(Outcome::TokenExpired),
+            EngineEvent::TokenExpired { customer, .. } => {
+                self.finish_payment(Outcome::TokenExpired { customer })
+            }
             EngineEvent::PushNotAllowed { .. } => self.finish_payment(Outcome::PushNotAllowed),
             EngineEvent::Cancelled { money_released, .. } => {
                 // A cancelled sale forgets its customer (the engine did too).

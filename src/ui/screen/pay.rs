@@ -32,7 +32,10 @@ pub enum Step {
 pub enum Outcome {
     Declined,
     Expired,
-    TokenExpired,
+    /// The scan was too old; `customer` (masked) is whom the loyalty exchange identified.
+    TokenExpired {
+        customer: Option<String>,
+    },
     PushNotAllowed,
     Cancelled {
         money_released: bool,
@@ -118,6 +121,8 @@ pub enum Message {
     Retry,
     BackToBasket,
     OpenPhone,
+    /// Push the request to the customer the scan identified (the cashier confirmed it with them).
+    SendToScannedCustomer,
     /// Show a payment-specific QR instead of the till's own.
     ShowOneTimeQr,
     ClosePhone,
@@ -284,6 +289,9 @@ impl Pay {
             }
             Message::BackToBasket => return Action::Send(Command::BackToBasket),
             Message::ShowOneTimeQr => return Action::Send(Command::ShowOneTimeQr),
+            Message::SendToScannedCustomer => {
+                return Action::Send(Command::SendToScannedCustomer);
+            }
             Message::OpenPhone => {
                 self.phone = Some(PhoneEntry {
                     calling_code: self.default_calling_code.to_owned(),
@@ -708,6 +716,19 @@ impl Pay {
                             .on_press(Message::Retry),
                     );
                 }
+                if let Outcome::TokenExpired {
+                    customer: Some(number),
+                } = outcome
+                {
+                    panel = panel.push(
+                        big_button(
+                            ctx.t_args("pay-send-to-scanned", &[("number", Arg::Str(number))]),
+                            theme::primary_button,
+                        )
+                        .width(Fill)
+                        .on_press(Message::SendToScannedCustomer),
+                    );
+                }
                 panel = panel.push(
                     big_button(ctx.t("pay-send-to-phone"), theme::primary_button)
                         .width(Fill)
@@ -840,7 +861,7 @@ fn outcome_text(outcome: &Outcome) -> (&'static str, &'static str) {
     match outcome {
         Outcome::Declined => ("pay-declined-title", "pay-declined-next"),
         Outcome::Expired => ("pay-expired-title", "pay-expired-next"),
-        Outcome::TokenExpired => ("pay-token-expired-title", "pay-token-expired-next"),
+        Outcome::TokenExpired { .. } => ("pay-token-expired-title", "pay-token-expired-next"),
         Outcome::PushNotAllowed => ("pay-push-not-allowed-title", "pay-push-not-allowed-next"),
         Outcome::Cancelled {
             money_released: true,
