@@ -112,6 +112,9 @@ impl Till {
 
     /// Start the exchange for a stored check-in, when loyalty is on. Returns at once.
     pub(super) fn start_exchange(&mut self, checkin_id: i64, token: &str) {
+        // A new customer scanned: whoever scanned before is no longer the one to invite or to
+        // push to; this one's number comes with their exchange.
+        self.recognition.last_msisdn = None;
         let Some(client) = self.vipps.clone() else {
             return;
         };

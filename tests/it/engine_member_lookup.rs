@@ -436,6 +436,64 @@ async fn member_lookup_token_expired_then_pushed_to_the_scanned_customer_at_the_
     till.shutdown().await;
 }
 
+/// A new scan forgets who scanned before: when its own exchange fails, an expired token names
+/// nobody, so the request can never go to the previous customer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_lookup_a_new_scan_whose_exchange_fails_names_nobody_to_push_to() {
+    let env = Env::start().await;
+    set_up(&env, true);
+    let mut till = TestTill::on(env).await;
+    assert!(till.env.demo.phone.scan().await.unwrap());
+    till.wait_for("Kari recognised", recognised_kari(0)).await;
+
+    // From now on every exchange fails; the customer scans again.
+    let mut faults = kasse::sim::Faults::default();
+    faults.error_rate.insert(kasse::sim::EndpointClass::Qr, 1.0);
+    till.env
+        .demo
+        .phone
+        .control()
+        .set_faults(&faults)
+        .await
+        .unwrap();
+    assert!(till.env.demo.phone.scan().await.unwrap());
+    till.wait_for("customer waiting", |e| {
+        matches!(e, EngineEvent::CustomerWaiting { .. })
+    })
+    .await;
+    till.env
+        .demo
+        .phone
+        .control()
+        .advance_clock(Duration::from_secs(16 * 60))
+        .await
+        .unwrap();
+    till.send(Command::Pay {
+        basket: two_coffees(),
+    });
+    let expired = till
+        .wait_for("token expired", |e| {
+            matches!(e, EngineEvent::TokenExpired { .. })
+        })
+        .await;
+    assert!(
+        matches!(expired, EngineEvent::TokenExpired { customer: None, .. }),
+        "{expired:?}"
+    );
+    till.send(Command::SendToScannedCustomer);
+    till.wait_for("nobody to push to", |e| {
+        matches!(
+            e,
+            EngineEvent::Problem {
+                message_id: MessageId::NoScannedCustomer,
+                ..
+            }
+        )
+    })
+    .await;
+    till.shutdown().await;
+}
+
 /// Issue #13, "token expired before payment", with the till's clock (the simulator's, which the
 /// engine reads) moving too: the customer scanned, was not a member, and joined late; by Pay
 /// the scan's token is past its 15 minutes. The till never sends it: it waits for a new scan,
