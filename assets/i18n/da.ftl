@@ -48,6 +48,7 @@ sale-discount = Rabat
 sale-vat-line = Moms { $rate } af { $base }
 sale-total = I alt
 sale-customer-waiting = En kunde har scannet og venter: tryk Betal.
+sale-not-this-customer = Ikke denne kunde
 sale-pay = Betal { $amount }  (Enter)
 sale-pay-empty = Betal
 sale-discount-line-title = Rabat på { $name }

@@ -48,6 +48,7 @@ sale-discount = Discount
 sale-vat-line = VAT { $rate } of { $base }
 sale-total = Total
 sale-customer-waiting = A customer has scanned and is waiting: press Pay.
+sale-not-this-customer = Not this customer
 sale-pay = Pay { $amount }  (Enter)
 sale-pay-empty = Pay
 sale-discount-line-title = Discount on { $name }

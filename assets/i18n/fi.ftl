@@ -48,6 +48,7 @@ sale-discount = Alennus
 sale-vat-line = ALV { $rate } summasta { $base }
 sale-total = Yhteensä
 sale-customer-waiting = Asiakas on skannannut ja odottaa: paina Maksa.
+sale-not-this-customer = Ei tämä asiakas
 sale-pay = Maksa { $amount }  (Enter)
 sale-pay-empty = Maksa
 sale-discount-line-title = Alennus: { $name }

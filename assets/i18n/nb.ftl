@@ -48,6 +48,7 @@ sale-discount = Rabatt
 sale-vat-line = MVA { $rate } av { $base }
 sale-total = Totalt
 sale-customer-waiting = En kunde har skannet og venter: trykk Betal.
+sale-not-this-customer = Ikke denne kunden
 sale-pay = Betal { $amount }  (Enter)
 sale-pay-empty = Betal
 sale-discount-line-title = Rabatt på { $name }

@@ -682,6 +682,7 @@ impl Till {
             Command::InviteMember { phone_number } => self.invite_member(phone_number),
             Command::IdentifyCustomer { phone_number } => self.identify_customer(&phone_number),
             Command::ForgetCustomer => self.forget_customer(),
+            Command::DiscardWaitingScan => self.discard_waiting_scan(),
             Command::Pay { basket } => self.run_sale(basket).await,
             Command::Refund { sale_id, amount } => self.refund(sale_id, amount).await,
             Command::Return { sale_id, lines, to } => self.take_return(sale_id, lines, to).await,

@@ -27,6 +27,10 @@ pub enum Command {
     /// whose scan the loyalty exchange identified (after their token expired, `TokenExpired`
     /// names them masked). The window never holds the full number.
     SendToScannedCustomer,
+    /// Before Pay: the customer who scanned is not the one at the till (they walked away).
+    /// Their waiting scan is discarded, so the next Pay never sends them a request, and whoever
+    /// the till identified is forgotten.
+    DiscardWaitingScan,
     /// Show a payment-specific QR instead of the till's own (when the relay is down, or the
     /// cashier chooses it): the customer scans it with the phone camera or the app. Needs no
     /// relay: followed by polling.
@@ -128,6 +132,8 @@ pub enum EngineEvent {
     VippsStatus { status: VippsStatus },
     /// A customer scanned the QR before the cashier pressed Pay: the token is held.
     CustomerWaiting { expires_at_ms: i64 },
+    /// Answer to [`Command::DiscardWaitingScan`]: `count` waiting scans were discarded.
+    WaitingScanDiscarded { count: usize },
     /// The sale is frozen and waits for the customer to scan the QR.
     AwaitingCheckIn {
         sale_id: i64,
@@ -299,6 +305,7 @@ impl EngineEvent {
             Self::RelayStatus { .. } => "relay_status",
             Self::VippsStatus { .. } => "vipps_status",
             Self::CustomerWaiting { .. } => "customer_waiting",
+            Self::WaitingScanDiscarded { .. } => "waiting_scan_discarded",
             Self::AwaitingCheckIn { .. } => "awaiting_check_in",
             Self::CheckedIn { .. } => "checked_in",
             Self::PaymentRequested { .. } => "payment_requested",

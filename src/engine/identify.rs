@@ -305,6 +305,22 @@ impl Till {
         }
     }
 
+    /// [`super::api::Command::DiscardWaitingScan`]: the customer who scanned before Pay is not
+    /// the one at the till. Their scan will not pay the next sale, and nobody identified
+    /// carries over.
+    pub(super) fn discard_waiting_scan(&mut self) {
+        match self
+            .db
+            .tx(|c| Ok(crate::store::attempts::discard_held_checkins(c)?))
+        {
+            Ok(count) => {
+                self.forget_customer();
+                self.emit(EngineEvent::WaitingScanDiscarded { count });
+            }
+            Err(e) => self.storage_failed(&e),
+        }
+    }
+
     /// The cashier went back to the basket of the sale in progress (or paid a new basket
     /// instead): the customer identified at the till is still the one at the till, so the
     /// identification that sale took counts for the next Pay again (unless a newer one came).

@@ -225,7 +225,6 @@ pub fn discard_checkins_of_sale(conn: &Connection, sale_id: i64) -> Result<usize
     )
 }
 
-/// Gives every held check-in (no sale yet) to `sale_id`.
 /// The sale a stored check-in belongs to, if any.
 pub fn checkin_sale(conn: &Connection, checkin_id: i64) -> Result<Option<i64>> {
     conn.query_row(
@@ -237,6 +236,17 @@ pub fn checkin_sale(conn: &Connection, checkin_id: i64) -> Result<Option<i64>> {
     .map(Option::flatten)
 }
 
+/// Discards every held check-in (no sale yet, unused): the cashier says the customer who
+/// scanned is not the one at the till. Returns how many.
+pub fn discard_held_checkins(conn: &Connection) -> Result<usize> {
+    conn.execute(
+        "UPDATE checkin SET discarded = 1
+         WHERE sale_id IS NULL AND used_by_attempt IS NULL AND discarded = 0",
+        [],
+    )
+}
+
+/// Gives every held check-in (no sale yet) to `sale_id`.
 pub fn assign_held_checkins(conn: &Connection, sale_id: i64) -> Result<usize> {
     conn.execute(
         "UPDATE checkin SET sale_id = ?1

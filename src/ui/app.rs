@@ -698,6 +698,10 @@ impl App {
                 self.send(Command::InviteMember { phone_number: None });
                 Task::none()
             }
+            sale::Action::DiscardWaitingScan => {
+                self.send(Command::DiscardWaitingScan);
+                Task::none()
+            }
             sale::Action::FindMember(phone_number) => {
                 // The engine answers with the member (or not a member) for the banner.
                 self.send(Command::IdentifyCustomer { phone_number });

@@ -1036,3 +1036,55 @@ async fn the_engine_stamps_what_it_stores_with_its_own_clock() {
     );
     assert!(stamps.iter().all(|(_, at)| *at == T), "{stamps:?}");
 }
+
+/// A customer scanned before Pay and walked away: the cashier says "not this customer", the
+/// scan is discarded, and the next Pay waits for a new scan instead of pushing the request to
+/// whoever scanned before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_scan_the_cashier_discards_never_pays_the_next_sale() {
+    let mut till = TestTill::start().await;
+    till.wait_for("relay connected", |e| {
+        matches!(
+            e,
+            EngineEvent::RelayStatus {
+                status: kasse::engine::RelayStatus::Connected
+            }
+        )
+    })
+    .await;
+    assert!(till.env.demo.phone.scan().await.unwrap());
+    till.wait_for("customer waiting", |e| {
+        matches!(e, EngineEvent::CustomerWaiting { .. })
+    })
+    .await;
+    till.send(Command::DiscardWaitingScan);
+    till.wait_for("discarded", |e| {
+        matches!(e, EngineEvent::WaitingScanDiscarded { count: 1 })
+    })
+    .await;
+
+    let sale_id = till.pay(basket()).await;
+    assert!(
+        till.env.ledger_all().await.is_empty(),
+        "no request went out"
+    );
+    // The customer at the till scans: their request, for this sale.
+    let reference = till.scan().await;
+    till.approve(&reference).await;
+    assert_eq!(till.captured(&reference).await, 12_900);
+    let store = till.env.store();
+    let attempts = kasse::store::attempts::attempts_of_sale(store.conn(), sale_id).unwrap();
+    assert_eq!(attempts.len(), 1);
+    let (used, walked_away, discarded): (i64, i64, bool) = store
+        .conn()
+        .query_row(
+            "SELECT a.checkin_id, c.id, c.discarded FROM payment_attempt a, checkin c
+             WHERE a.reference = ?1 AND c.id = (SELECT min(id) FROM checkin)",
+            [&reference],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_ne!(used, walked_away, "paid with the new scan");
+    assert!(discarded, "the walked-away scan is kept, discarded");
+    till.shutdown().await;
+}

@@ -255,6 +255,41 @@ fn a_customer_who_scans_before_pay_is_shown_waiting_and_gets_the_request_at_pay(
 }
 
 #[test]
+fn a_waiting_customer_who_walked_away_is_dismissed_and_pay_waits_for_a_new_scan() {
+    let mut h = ui_common::demo();
+    h.wait_until("the relay", h_ready);
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("sale-customer-waiting"));
+    h.click(&h.t("sale-not-this-customer"));
+    h.wait_until("the banner gone", |h| {
+        !h.has_text(&h.t("sale-customer-waiting"))
+    });
+    assert!(!h.has_text(&h.t("status-customer-waiting")));
+    h.click_id(&tile_id("kaffe"));
+    h.click(&pay_label(&h, KAFFE));
+    // Pay shows the till's QR and waits: the walked-away scan is not used.
+    h.wait_for_text(&h.t("pay-cancel"));
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert!(
+        ledger.is_empty(),
+        "no request went to the walked-away customer"
+    );
+    h.click(&h.t("phone-scan"));
+    h.wait_for_text(&h.t("phone-approve"));
+    h.click(&h.t("phone-approve"));
+    h.wait_for_text(&h.t("receipt-new-sale"));
+    let ledger = h
+        .runtime
+        .block_on(h.phone.control().payments())
+        .expect("ledger");
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].aggregate.captured_amount.value, KAFFE);
+}
+
+#[test]
 fn a_declined_payment_says_so_and_try_again_completes_the_same_sale() {
     let mut h = ui_common::demo();
     h.wait_until("the relay", h_ready);

@@ -59,6 +59,14 @@ impl App {
                 self.now_ms = self.clock.now_ms();
                 self.customer_waiting_until = Some(expires_at_ms);
             }
+            EngineEvent::WaitingScanDiscarded { .. } => {
+                self.customer_waiting_until = None;
+                self.loyalty = None;
+                // The demo's customer walked away: their phone starts over.
+                if let Some(phone) = &mut self.phone {
+                    phone.reset();
+                }
+            }
             EngineEvent::AwaitingCheckIn {
                 sale_id,
                 amount,

@@ -69,6 +69,8 @@ pub enum Message {
     Invite,
     /// Loyalty: open the field for the customer's number.
     OpenFindMember,
+    /// The customer who scanned is not the one at the till: discard their scan.
+    NotThisCustomer,
     MemberPhoneInput(String),
     /// Loyalty: look the typed number up.
     FindMember,
@@ -102,6 +104,8 @@ pub enum Action {
     Invite,
     /// Loyalty: find the customer by this typed phone number.
     FindMember(String),
+    /// Discard the waiting scan (its customer walked away).
+    DiscardWaitingScan,
     /// The basket was cleared: the customer at the till is forgotten.
     Cleared {
         /// What was voided (nothing when the basket was empty).
@@ -160,6 +164,7 @@ impl Sale {
     pub fn update(&mut self, message: Message, catalog: &Catalog, basket: &mut Basket) -> Action {
         match message {
             Message::Invite => return Action::Invite,
+            Message::NotThisCustomer => return Action::DiscardWaitingScan,
             Message::OpenFindMember => {
                 self.member_phone = Some(String::new());
                 return Action::Focus(MEMBER_PHONE_ID);
@@ -739,9 +744,18 @@ impl Sale {
         if customer_waiting {
             panel = panel.push(
                 container(
-                    text(ctx.t("sale-customer-waiting"))
-                        .size(size::BODY)
-                        .font(theme::BOLD),
+                    row![
+                        text(ctx.t("sale-customer-waiting"))
+                            .size(size::BODY)
+                            .font(theme::BOLD)
+                            .width(Fill),
+                        button(text(ctx.t("sale-not-this-customer")).size(size::SMALL))
+                            .padding([6, 10])
+                            .style(theme::plain_button)
+                            .on_press(Message::NotThisCustomer),
+                    ]
+                    .spacing(8)
+                    .align_y(Center),
                 )
                 .padding([10, 14])
                 .width(Fill)
