@@ -115,23 +115,10 @@ impl Till {
         // A new customer scanned: whoever scanned before is no longer the one to invite or to
         // push to; this one's number comes with their exchange.
         self.recognition.last_msisdn = None;
-        let Some(client) = self.vipps.clone() else {
-            return;
-        };
-        if !self.loyalty_on() {
-            return;
-        }
-        let tx = self.recognition.tx.clone();
         let token = CustomerToken::new(token);
-        tokio::spawn(async move {
-            let result = client
-                .exchange_customer_token(&token)
-                .await
-                .and_then(|answer| as_msisdn(&answer.msisdn));
-            let _ = tx.send(Exchanged {
-                source: Source::CheckIn(checkin_id),
-                result,
-            });
+        self.spawn_exchange(Source::CheckIn(checkin_id), move |client| async move {
+            let answer = client.exchange_customer_token(&token).await?;
+            as_msisdn(&answer.msisdn)
         });
     }
 
@@ -139,6 +126,20 @@ impl Till {
     /// on (BRIEF §10.9: `POST /qr/v1/exchange` gives the msisdn). Beside the payment, like a
     /// check-in's: returns at once; the sale's prices were frozen at Pay.
     pub(super) fn start_personal_qr_exchange(&mut self, sale_id: i64, content: &PersonalQr) {
+        let content = content.0.clone();
+        self.spawn_exchange(Source::PersonalQr { sale_id }, move |client| async move {
+            let answer = client.exchange_personal_qr(&content).await?;
+            as_msisdn(&answer.msisdn)
+        });
+    }
+
+    /// Runs `exchange` beside the flow when loyalty is on; its answer comes back through the
+    /// recognition channel, tagged with `source`.
+    fn spawn_exchange<F, Fut>(&self, source: Source, exchange: F)
+    where
+        F: FnOnce(crate::vipps::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<PhoneNumber, VippsError>> + Send + 'static,
+    {
         let Some(client) = self.vipps.clone() else {
             return;
         };
@@ -146,16 +147,10 @@ impl Till {
             return;
         }
         let tx = self.recognition.tx.clone();
-        let content = content.0.clone();
+        let answer = exchange(client);
         tokio::spawn(async move {
-            let result = client
-                .exchange_personal_qr(&content)
-                .await
-                .and_then(|answer| as_msisdn(&answer.msisdn));
-            let _ = tx.send(Exchanged {
-                source: Source::PersonalQr { sale_id },
-                result,
-            });
+            let result = answer.await;
+            let _ = tx.send(Exchanged { source, result });
         });
     }
 
