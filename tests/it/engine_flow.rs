@@ -223,20 +223,8 @@ async fn cashier_cancel_after_the_customer_approved_releases_the_money() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_in_before_pay_is_held_and_used() {
     let mut till = TestTill::start().await;
-    till.wait_for("relay connected", |e| {
-        matches!(
-            e,
-            EngineEvent::RelayStatus {
-                status: kasse::engine::RelayStatus::Connected
-            }
-        )
-    })
-    .await;
-    assert!(till.env.demo.phone.scan().await.unwrap());
-    till.wait_for("customer waiting", |e| {
-        matches!(e, EngineEvent::CustomerWaiting { .. })
-    })
-    .await;
+    till.relay_connected().await;
+    till.customer_scans_ahead().await;
     till.send(Command::Pay { basket: basket() });
     // No second scan: the held token is used at once.
     let reference = till.requested().await;
@@ -384,28 +372,11 @@ async fn refunds_partial_then_full_with_stored_counters() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_customer_token_asks_for_a_new_scan() {
     let mut till = TestTill::start().await;
-    till.wait_for("relay connected", |e| {
-        matches!(
-            e,
-            EngineEvent::RelayStatus {
-                status: kasse::engine::RelayStatus::Connected
-            }
-        )
-    })
-    .await;
-    assert!(till.env.demo.phone.scan().await.unwrap());
-    till.wait_for("customer waiting", |e| {
-        matches!(e, EngineEvent::CustomerWaiting { .. })
-    })
-    .await;
+    till.relay_connected().await;
+    till.customer_scans_ahead().await;
     // The token outlives its 15 minutes at Vipps before the cashier presses Pay.
-    till.env
-        .demo
-        .phone
-        .control()
-        .advance_clock(std::time::Duration::from_secs(16 * 60))
-        .await
-        .unwrap();
+    till.advance_vipps_clock(std::time::Duration::from_secs(16 * 60))
+        .await;
     till.send(Command::Pay { basket: basket() });
     let EngineEvent::TokenExpired { sale_id, .. } = till
         .wait_for("token expired", |e| {
@@ -1043,20 +1014,8 @@ async fn the_engine_stamps_what_it_stores_with_its_own_clock() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_scan_the_cashier_discards_never_pays_the_next_sale() {
     let mut till = TestTill::start().await;
-    till.wait_for("relay connected", |e| {
-        matches!(
-            e,
-            EngineEvent::RelayStatus {
-                status: kasse::engine::RelayStatus::Connected
-            }
-        )
-    })
-    .await;
-    assert!(till.env.demo.phone.scan().await.unwrap());
-    till.wait_for("customer waiting", |e| {
-        matches!(e, EngineEvent::CustomerWaiting { .. })
-    })
-    .await;
+    till.relay_connected().await;
+    till.customer_scans_ahead().await;
     till.send(Command::DiscardWaitingScan);
     till.wait_for("discarded", |e| {
         matches!(e, EngineEvent::WaitingScanDiscarded { count: 1 })

@@ -506,21 +506,9 @@ mod till {
         // Every QR API call fails from now on (the till's QR is already set up).
         let mut faults = Faults::default();
         faults.error_rate.insert(kasse::sim::EndpointClass::Qr, 1.0);
-        till.env
-            .demo
-            .phone
-            .control()
-            .set_faults(&faults)
-            .await
-            .unwrap();
+        till.set_faults(&faults).await;
 
-        till.send(Command::Pay {
-            basket: two_coffees(),
-        });
-        till.wait_for("awaiting", |e| {
-            matches!(e, EngineEvent::AwaitingCheckIn { .. })
-        })
-        .await;
+        till.pay(two_coffees()).await;
         let reference = till.scan().await;
         till.approve(&reference).await;
         // Full price: the member was not known at Pay; the exchange was tried and failed.
@@ -551,20 +539,8 @@ mod till {
                 count: None,
             },
         );
-        till.env
-            .demo
-            .phone
-            .control()
-            .set_faults(&faults)
-            .await
-            .unwrap();
-        till.send(Command::Pay {
-            basket: two_coffees(),
-        });
-        till.wait_for("awaiting", |e| {
-            matches!(e, EngineEvent::AwaitingCheckIn { .. })
-        })
-        .await;
+        till.set_faults(&faults).await;
+        till.pay(two_coffees()).await;
         let reference = till.scan().await;
         till.approve(&reference).await;
         // The sale is paid while the exchange is still held (the log lists a call once it is
@@ -687,13 +663,7 @@ mod till {
         let env = quick_logins().await;
         set_up(&env, false);
         let mut till = TestTill::on(env).await;
-        till.send(Command::Pay {
-            basket: two_coffees(),
-        });
-        till.wait_for("awaiting", |e| {
-            matches!(e, EngineEvent::AwaitingCheckIn { .. })
-        })
-        .await;
+        till.pay(two_coffees()).await;
         // The cashier invites a typed number while the sale waits for its customer.
         till.send(Command::InviteMember {
             phone_number: Some("+47 987 65 432".into()),

@@ -27,6 +27,14 @@ fn recognised_kari(points: i64) -> impl Fn(&EngineEvent) -> bool {
     }
 }
 
+/// The cashier types Kari's number as `typed`; returns once she is recognised (no points yet).
+async fn typed_kari(till: &mut TestTill, typed: &str) {
+    till.send(Command::IdentifyCustomer {
+        phone_number: typed.into(),
+    });
+    till.wait_for("Kari recognised", recognised_kari(0)).await;
+}
+
 /// Presses Pay and returns the events up to the sale waiting for its customer.
 async fn pay(till: &mut TestTill) -> Vec<EngineEvent> {
     till.send(Command::Pay {
@@ -104,15 +112,12 @@ async fn member_lookup_a_typed_number_gives_the_next_sale_member_prices_and_no_l
     let mut till = TestTill::on(env).await;
 
     // Typed as the customer says it: national, with spaces (the till is Norwegian).
-    till.send(Command::IdentifyCustomer {
-        phone_number: "123 45 678".into(),
-    });
-    till.wait_for("Kari recognised", recognised_kari(0)).await;
+    typed_kari(&mut till, "123 45 678").await;
 
     // Pay: the member prices apply before the sale is frozen; the customer then scans.
     let events = pay(&mut till).await;
     assert_eq!(saving_of(&events), Some(SAVING));
-    let reference = customer_scans_and_approves(&till.env, &mut till.rx).await;
+    let reference = till.customer_scans_and_approves().await;
     let p = till.env.ledger(&reference).await;
     assert_eq!(p.amount.value, MEMBER);
     assert_eq!(p.aggregate.captured_amount.value, MEMBER);
@@ -193,10 +198,7 @@ async fn member_lookup_a_cleared_basket_forgets_the_typed_customer() {
     let env = Env::start().await;
     set_up(&env, true);
     let mut till = TestTill::on(env).await;
-    till.send(Command::IdentifyCustomer {
-        phone_number: DEFAULT_CUSTOMER_PHONE.into(),
-    });
-    till.wait_for("Kari recognised", recognised_kari(0)).await;
+    typed_kari(&mut till, DEFAULT_CUSTOMER_PHONE).await;
     // The customer leaves; the cashier clears the basket for the next one.
     till.send(Command::ForgetCustomer);
     let events = pay(&mut till).await;
@@ -313,13 +315,7 @@ async fn member_lookup_token_expired_at_vipps_asks_for_a_new_scan_and_keeps_the_
     assert!(till.env.demo.phone.scan().await.unwrap());
     till.wait_for("Kari recognised", recognised_kari(0)).await;
     // Only Vipps' clock moves: 16 minutes, past the token's 15.
-    till.env
-        .demo
-        .phone
-        .control()
-        .advance_clock(Duration::from_secs(16 * 60))
-        .await
-        .unwrap();
+    till.advance_vipps_clock(Duration::from_secs(16 * 60)).await;
     till.send(Command::Pay {
         basket: two_coffees(),
     });
@@ -344,7 +340,7 @@ async fn member_lookup_token_expired_at_vipps_asks_for_a_new_scan_and_keeps_the_
     assert_eq!(refused[0].status, 400);
 
     // A new scan: a new attempt for the same sale, at the member price.
-    let reference = customer_scans_and_approves(&till.env, &mut till.rx).await;
+    let reference = till.customer_scans_and_approves().await;
     let ledger = till.env.ledger_all().await;
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].reference, reference);
@@ -389,13 +385,7 @@ async fn member_lookup_token_expired_then_pushed_to_the_scanned_customer_at_the_
 
     assert!(till.env.demo.phone.scan().await.unwrap());
     till.wait_for("Kari recognised", recognised_kari(0)).await;
-    till.env
-        .demo
-        .phone
-        .control()
-        .advance_clock(Duration::from_secs(16 * 60))
-        .await
-        .unwrap();
+    till.advance_vipps_clock(Duration::from_secs(16 * 60)).await;
     till.send(Command::Pay {
         basket: two_coffees(),
     });
@@ -449,25 +439,9 @@ async fn member_lookup_a_new_scan_whose_exchange_fails_names_nobody_to_push_to()
     // From now on every exchange fails; the customer scans again.
     let mut faults = kasse::sim::Faults::default();
     faults.error_rate.insert(kasse::sim::EndpointClass::Qr, 1.0);
-    till.env
-        .demo
-        .phone
-        .control()
-        .set_faults(&faults)
-        .await
-        .unwrap();
-    assert!(till.env.demo.phone.scan().await.unwrap());
-    till.wait_for("customer waiting", |e| {
-        matches!(e, EngineEvent::CustomerWaiting { .. })
-    })
-    .await;
-    till.env
-        .demo
-        .phone
-        .control()
-        .advance_clock(Duration::from_secs(16 * 60))
-        .await
-        .unwrap();
+    till.set_faults(&faults).await;
+    till.customer_scans_ahead().await;
+    till.advance_vipps_clock(Duration::from_secs(16 * 60)).await;
     till.send(Command::Pay {
         basket: two_coffees(),
     });
@@ -512,11 +486,7 @@ async fn member_lookup_an_invitation_that_outlasts_the_token_pays_the_member_pri
         },
     )
     .await;
-    assert!(till.env.demo.phone.scan().await.unwrap());
-    till.wait_for("customer waiting", |e| {
-        matches!(e, EngineEvent::CustomerWaiting { .. })
-    })
-    .await;
+    till.customer_scans_ahead().await;
     till.wait_for("not a member", |e| {
         matches!(e, EngineEvent::NotAMember { .. })
     })
@@ -558,7 +528,7 @@ async fn member_lookup_an_invitation_that_outlasts_the_token_pays_the_member_pri
         "no request with the old token"
     );
 
-    let reference = customer_scans_and_approves(&till.env, &mut till.rx).await;
+    let reference = till.customer_scans_and_approves().await;
     let ledger = till.env.ledger_all().await;
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].aggregate.captured_amount.value, MEMBER);
@@ -607,10 +577,7 @@ async fn member_lookup_back_to_the_basket_keeps_the_typed_member_and_cancel_forg
     let env = Env::start().await;
     set_up(&env, true);
     let mut till = TestTill::on(env).await;
-    till.send(Command::IdentifyCustomer {
-        phone_number: "12345678".into(),
-    });
-    till.wait_for("Kari recognised", recognised_kari(0)).await;
+    typed_kari(&mut till, "12345678").await;
     let events = pay(&mut till).await;
     assert_eq!(saving_of(&events), Some(SAVING));
     till.send(Command::BackToBasket);

@@ -42,6 +42,28 @@ impl TestTill {
         TestTill { env, engine, rx }
     }
 
+    /// Waits until the till is connected to its relay.
+    pub async fn relay_connected(&mut self) {
+        self.wait_for("relay connected", |e| {
+            matches!(
+                e,
+                EngineEvent::RelayStatus {
+                    status: kasse::engine::RelayStatus::Connected
+                }
+            )
+        })
+        .await;
+    }
+
+    /// The customer scans before Pay; returns once the till shows them waiting.
+    pub async fn customer_scans_ahead(&mut self) {
+        assert!(self.env.demo.phone.scan().await.unwrap());
+        self.wait_for("customer waiting", |e| {
+            matches!(e, EngineEvent::CustomerWaiting { .. })
+        })
+        .await;
+    }
+
     /// Pay and sell `basket` whole: the customer scans the till's QR and approves.
     pub async fn sell(&mut self, basket: Basket) -> Paid {
         let sale_id = self.pay(basket).await;
@@ -125,6 +147,28 @@ impl TestTill {
             .aggregate
             .captured_amount
             .value
+    }
+
+    /// Vipps (the simulator) misbehaves as `faults` say from now on.
+    pub async fn set_faults(&self, faults: &kasse::sim::Faults) {
+        self.env
+            .demo
+            .phone
+            .control()
+            .set_faults(faults)
+            .await
+            .unwrap();
+    }
+
+    /// Moves only Vipps' (the simulator's) clock forward.
+    pub async fn advance_vipps_clock(&self, by: std::time::Duration) {
+        self.env
+            .demo
+            .phone
+            .control()
+            .advance_clock(by)
+            .await
+            .unwrap();
     }
 
     pub fn send(&self, command: Command) {
