@@ -114,7 +114,6 @@ impl App {
         }
     }
 
-    /// Reads the member prices for Admin's catalogue.
     /// Reads whether loyalty is on (at start, on the sale tab, after Admin saves it).
     pub(super) fn check_loyalty(&self) -> Task<Message> {
         Task::perform(
@@ -125,6 +124,7 @@ impl App {
         )
     }
 
+    /// Reads the member prices for Admin's catalogue.
     pub(super) fn load_member_prices(&mut self) -> Task<Message> {
         Task::perform(
             self.window_store.clone().run(|s| s.member_prices()),

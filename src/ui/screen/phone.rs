@@ -219,6 +219,26 @@ impl Phone {
         Action::Perform(op)
     }
 
+    /// Approve and Decline at the bottom of the phone (a payment request or a login request).
+    fn answer_buttons<'a>(
+        &self,
+        ctx: Ctx<'a>,
+        screen: iced::widget::Column<'a, Message>,
+    ) -> iced::widget::Column<'a, Message> {
+        screen
+            .push(Space::new().height(Fill))
+            .push(
+                big_button(ctx.t("phone-approve"), theme::go_button)
+                    .width(Fill)
+                    .on_press_maybe((!self.busy).then_some(Message::Approve)),
+            )
+            .push(
+                big_button(ctx.t("phone-decline"), theme::stop_button)
+                    .width(Fill)
+                    .on_press_maybe((!self.busy).then_some(Message::Decline)),
+            )
+    }
+
     pub fn view<'a>(&'a self, ctx: Ctx<'a>) -> Element<'a, Message> {
         let mut screen = column![
             text(ctx.t("phone-label"))
@@ -272,17 +292,7 @@ impl Phone {
                         .size(size::HEADING + 4.0)
                         .font(theme::BOLD),
                 );
-                screen = screen.push(Space::new().height(Fill));
-                screen = screen.push(
-                    big_button(ctx.t("phone-approve"), theme::go_button)
-                        .width(Fill)
-                        .on_press_maybe((!self.busy).then_some(Message::Approve)),
-                );
-                screen = screen.push(
-                    big_button(ctx.t("phone-decline"), theme::stop_button)
-                        .width(Fill)
-                        .on_press_maybe((!self.busy).then_some(Message::Decline)),
-                );
+                screen = self.answer_buttons(ctx, screen);
             }
             Screen::Login(request) => {
                 screen = screen.push(strong(request.heading.as_str()));
@@ -293,17 +303,7 @@ impl Phone {
                         .size(size::HEADING + 4.0)
                         .font(theme::BOLD),
                 );
-                screen = screen.push(Space::new().height(Fill));
-                screen = screen.push(
-                    big_button(ctx.t("phone-approve"), theme::go_button)
-                        .width(Fill)
-                        .on_press_maybe((!self.busy).then_some(Message::Approve)),
-                );
-                screen = screen.push(
-                    big_button(ctx.t("phone-decline"), theme::stop_button)
-                        .width(Fill)
-                        .on_press_maybe((!self.busy).then_some(Message::Decline)),
-                );
+                screen = self.answer_buttons(ctx, screen);
             }
             Screen::Answered { approved } => {
                 let id = if *approved {
