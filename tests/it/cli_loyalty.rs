@@ -3,29 +3,9 @@
 
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_kasse");
-
-/// Runs `kasse ARGS` (with no `KASSE_` variable from outside); its exit and JSON lines.
+/// Runs `kasse ARGS`; its exit and JSON lines.
 async fn kasse(args: &[&str]) -> (std::process::ExitStatus, Vec<serde_json::Value>) {
-    let mut cmd = tokio::process::Command::new(BIN);
-    cmd.args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KASSE_") {
-            cmd.env_remove(k);
-        }
-    }
-    let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
-        .await
-        .expect("kasse finishes")
-        .unwrap();
-    let lines = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
-    (out.status, lines)
+    crate::engine_support::run_kasse(args, Duration::from_secs(180)).await
 }
 
 async fn pay_demo(loyalty: &str) -> (std::process::ExitStatus, Vec<serde_json::Value>) {

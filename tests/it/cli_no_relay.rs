@@ -6,26 +6,8 @@ use std::time::Duration;
 const BIN: &str = env!("CARGO_BIN_EXE_kasse");
 
 async fn pay_demo(args: &[&str]) -> (std::process::ExitStatus, Vec<serde_json::Value>) {
-    let mut cmd = tokio::process::Command::new(BIN);
-    cmd.args(["pay", "--demo", "--amount", "12900"])
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KASSE_") {
-            cmd.env_remove(k);
-        }
-    }
-    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-        .await
-        .expect("kasse pay finishes")
-        .unwrap();
-    let lines = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
-    (out.status, lines)
+    let all = [&["pay", "--demo", "--amount", "12900"], args].concat();
+    crate::engine_support::run_kasse(&all, Duration::from_secs(60)).await
 }
 
 fn line<'a>(lines: &'a [serde_json::Value], kind: &str) -> &'a serde_json::Value {

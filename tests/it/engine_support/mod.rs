@@ -443,3 +443,30 @@ pub async fn customer_scans_and_approves(
     .await;
     reference
 }
+
+/// Runs the `kasse` program with `args` (no `KASSE_` variable from outside) until it exits
+/// or `deadline` passes; its exit status and its stdout as JSON lines.
+pub async fn run_kasse(
+    args: &[&str],
+    deadline: Duration,
+) -> (std::process::ExitStatus, Vec<serde_json::Value>) {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kasse"));
+    cmd.args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("KASSE_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = tokio::time::timeout(deadline, cmd.output())
+        .await
+        .expect("kasse finishes")
+        .unwrap();
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    (out.status, lines)
+}
