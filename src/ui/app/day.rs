@@ -269,18 +269,20 @@ impl App {
 
     /// Reads the loyalty settings and the members matching `search` for Admin.
     pub(super) fn load_admin_members(&mut self, search: String) -> Task<Message> {
+        // The window holds the catalogue it shows: its categories need no read.
+        let categories: Vec<String> = self
+            .catalog
+            .categories()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         let read = self.window_store.clone().run(move |s| {
             let query = search.trim().to_string();
             let members = s.members((!query.is_empty()).then_some(query.as_str()))?;
             Ok(admin::LoyaltyLoaded {
                 settings: s.loyalty_settings()?,
                 members: members.iter().map(admin::MemberRow::from).collect(),
-                categories: s
-                    .load_catalog()?
-                    .categories()
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
+                categories,
                 prices: s.member_prices()?,
             })
         });
